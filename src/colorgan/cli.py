@@ -1,0 +1,229 @@
+"""The `colorgan` command: train, colorize, evaluate, export."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from colorgan.errors import ColorganError
+
+log = logging.getLogger("colorgan")
+
+SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
+                ".tif": "TIFF", ".tiff": "TIFF"}  # fmt: skip
+
+
+def expand_inputs(inputs: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Files, folders (recursive) and globs -> (source, output path relative to --out)."""
+    from colorgan.data import IMAGE_EXTENSIONS, find_images
+
+    found: list[tuple[Path, Path]] = []
+    missing: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found += [(p, p.relative_to(path)) for p in find_images(path)]
+        elif path.is_file():
+            found.append((path, Path(path.name)))
+        elif glob.has_magic(item):
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            if not files:
+                missing.append(f"{item}: no image matches this pattern")
+            found += [(m, Path(m.name)) for m in files]
+        else:
+            missing.append(f"{item}: no such file or folder")
+    return found, missing
+
+
+def save_atomic(image, target: Path) -> None:  # noqa: ANN001 - a PIL image
+    """Write through a temporary file so an interrupted run never leaves a broken output."""
+    fmt = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
+    if fmt == "JPEG" and image.mode == "RGBA":
+        fmt = "PNG"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def output_path(out_dir: Path, rel: Path, alpha: bool) -> Path:
+    suffix = rel.suffix.lower()
+    if suffix not in SAVE_FORMATS or (alpha and SAVE_FORMATS[suffix] == "JPEG"):
+        rel = rel.with_suffix(".png")
+    return out_dir / rel
+
+
+def cmd_colorize(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from colorgan.data import BadImage, open_image
+    from colorgan.pipeline import Colorizer
+
+    jobs, missing = expand_inputs(args.inputs)
+    for line in missing:
+        print(f"colorgan: error: {line}", file=sys.stderr)
+    if not jobs:
+        return 1
+    colorizer = Colorizer(
+        args.weights, device=args.device, precision=args.precision,
+        embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
+    )  # fmt: skip
+    out_dir = Path(args.out)
+    failures = len(missing)
+    written = 0
+    for src, rel in tqdm(jobs, desc="colorizing", unit="img", disable=args.quiet or len(jobs) < 2):
+        try:
+            image = open_image(src)
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            target = output_path(out_dir, rel, has_alpha)
+            if target.exists() and not args.overwrite:
+                raise BadImage(f"{target} exists (pass --overwrite to replace it)")
+            save_atomic(colorizer.colorize(image), target)
+            written += 1
+        except (BadImage, OSError, ColorganError) as exc:
+            failures += 1
+            tqdm.write(f"colorgan: error: {src}: {exc}", file=sys.stderr)
+    print(f"colorized {written} of {len(jobs)} image(s) into {out_dir.resolve()}")
+    return 0 if failures == 0 else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from colorgan.config import load_config
+    from colorgan.train import Trainer
+
+    cfg = load_config(args.config, args.set)
+    if args.out_dir:
+        cfg.out_dir = args.out_dir
+    if args.embedding_weights:
+        cfg.priors.embedding_weights = args.embedding_weights
+    if args.segmentation_weights:
+        cfg.priors.segmentation_weights = args.segmentation_weights
+    trainer = Trainer(cfg, resume=args.resume, progress=not args.quiet)
+    summary = trainer.run(max_steps=args.max_steps)
+    print(f"trained {summary['steps']} steps; generator written to {summary['generator']}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from colorgan.evaluate import evaluate, markdown_table, write_report
+    from colorgan.pipeline import Colorizer
+
+    colorizer = Colorizer(args.weights, device=args.device, precision=args.precision,
+                          size=args.size)  # fmt: skip
+    report = evaluate(colorizer, args.data, limit=args.limit, progress=not args.quiet)
+    label = Path(args.weights).stem if args.weights else "default model"
+    print(markdown_table(report, label))
+    if args.out:
+        json_path, md_path = write_report(report, Path(args.out), label)
+        print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from colorgan.checkpoint import export_generator, latest_checkpoint, load_checkpoint
+    from colorgan.config import load_config
+    from colorgan.models import build_generator
+    from colorgan.train import generator_meta
+
+    run_dir = Path(args.run_dir)
+    ckpt = latest_checkpoint(run_dir)
+    if ckpt is None:
+        raise ColorganError(f"no checkpoint in {run_dir}")
+    cfg = load_config(ckpt / "config.yaml")
+    generator = build_generator(cfg.model)
+    load_checkpoint(ckpt, {"generator": generator})
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
+    export_generator(out, generator, generator_meta(cfg), half=args.half)
+    print(f"exported {ckpt} to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from colorgan import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="colorgan",
+        description="Colorize black-and-white photos with a semantic-prior conditional GAN.",
+    )
+    parser.add_argument("--version", action="version", version=f"colorgan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def runtime(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+        p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    def prior_files(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--embedding-weights", metavar="FILE",
+                       help="local Inception-ResNet-v2 (or Lite0) weights")  # fmt: skip
+        p.add_argument("--segmentation-weights", metavar="FILE",
+                       help="local DeepLabV3-ResNet50 weights")  # fmt: skip
+
+    p = sub.add_parser("colorize", help="colorize photos (files, folders, globs)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--weights", "-w", metavar="FILE", help="generator file (default: bundled)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    runtime(p)
+    prior_files(p)
+    p.set_defaults(func=cmd_colorize)
+
+    p = sub.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("config", metavar="CONFIG.yaml")
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value (repeatable)")  # fmt: skip
+    p.add_argument("--out-dir", help="parent folder of the run folder (config: out_dir)")
+    p.add_argument("--max-steps", type=int, help="stop after this many generator steps")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    prior_files(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="PSNR / SSIM / colourfulness beside the grey floor")
+    p.add_argument("data", metavar="DATA", help="folder of colour photos")
+    p.add_argument("--weights", "-w", metavar="FILE", help="generator file (default: bundled)")
+    p.add_argument("--out", metavar="DIR", help="write metrics.json and metrics.md here")
+    p.add_argument("--limit", type=int, help="evaluate only the first N images")
+    p.add_argument("--size", type=int, help="prediction size (default: the training size)")
+    runtime(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="write a run's generator as one safetensors file")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--out", "-o", required=True, metavar="FILE")
+    p.add_argument("--half", action="store_true", help="store fp16 weights (half the size)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="colorgan: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ColorganError as exc:
+        print(f"colorgan: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("colorgan: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
