@@ -39,6 +39,11 @@ class FeatureCache:
     def has(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def valid(self, key: str, names: set[str]) -> bool:
+        """An entry that exists, reads, and holds every expected output (both flips)."""
+        entry = self.get(key, False)
+        return entry is not None and names <= set(entry) and self.get(key, True) is not None
+
     def get(self, key: str, flip: bool) -> dict[str, torch.Tensor] | None:
         try:
             tensors = load_file(str(self.path(key)))
@@ -76,7 +81,8 @@ def build_cache(
     progress: bool = True,
 ) -> list[Photo]:
     """Compute the priors for every photo not yet cached (both flips); returns usable photos."""
-    todo = [p for p in photos if not cache.has(p.key)]
+    expected = set(priors(torch.zeros(1, 1, 32, 32)))  # the outputs every entry must hold
+    todo = [p for p in photos if not cache.valid(p.key, expected)]
     failed: set[str] = set()
     if todo:
         log.info("computing priors for %d of %d photos into %s", len(todo), len(photos), cache.root)

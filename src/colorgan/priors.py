@@ -217,14 +217,14 @@ class DeepLabV3Segmentation(nn.Module):
 
         if weights is not None:
             self.net = deeplabv3_resnet50(
-                weights=None, weights_backbone=None, num_classes=21, aux_loss=False
+                weights=None, weights_backbone=None, num_classes=21, aux_loss=True
             )
             load_into(self.net, weights, "deeplabv3_resnet50")
             self.weights_path: str | None = str(weights)
         else:
             try:
                 self.net = deeplabv3_resnet50(
-                    weights=DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1, aux_loss=False
+                    weights=DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1
                 )
             except Exception as exc:  # noqa: BLE001 - any download failure
                 raise ColorganError(

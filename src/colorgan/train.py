@@ -339,7 +339,8 @@ class Trainer:
                 csv_file.flush()
                 self.pos.epoch += 1
                 self.pos.batch = 0
-                self.save()
+                if self.pos.epoch >= self.phase_epochs(self.pos.phase):
+                    self.save()  # the end of a phase is always kept
                 if max_steps is not None and steps_done >= max_steps:
                     break
         finally:

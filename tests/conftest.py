@@ -1,0 +1,80 @@
+"""Shared fixtures: synthetic colour photos and small generator files, all made on the spot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorgan.checkpoint import export_generator
+from colorgan.config import Config, ModelConfig, PriorConfig, config_from_dict
+from colorgan.models import build_generator
+from colorgan.train import generator_meta
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def make_photo(seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:
+    """A smooth, colourful synthetic photo: where colour follows from content, as in real ones.
+
+    Bright regions are warm (orange), dark regions cool (blue), so L predicts ab and a
+    colorizer has something to learn.
+    """
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    light = 0.5 + 0.4 * np.sin(6 * xx + rng.uniform(0, 6)) * np.cos(5 * yy + rng.uniform(0, 6))
+    warm = np.stack([light, light * 0.6, light * 0.2], -1)
+    cool = np.stack([(1 - light) * 0.2, (1 - light) * 0.4, (1 - light) * 0.9], -1)
+    rgb = np.where(light[..., None] > 0.5, warm, cool) + rng.normal(0, 0.01, (h, w, 3))
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255).astype(np.uint8))
+
+
+@pytest.fixture
+def photo_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    (root / "sub").mkdir(parents=True)
+    for i in range(12):
+        folder = root / "sub" if i % 3 == 0 else root
+        make_photo(i).save(folder / f"photo{i:02d}.{'png' if i % 2 else 'jpg'}")
+    return root
+
+
+def small_config(tmp_path: Path, data_root: Path, **sections: dict) -> Config:
+    values = {
+        "name": "tiny",
+        "out_dir": str(tmp_path / "runs"),
+        "data": {"root": str(data_root), "image_size": 32, "val_fraction": 0.25, "seed": 0},
+        "priors": {"cache_dir": str(tmp_path / "cache")},
+        "model": {"use_segmentation": False, "use_embedding": False},
+        "train": {"batch_size": 4, "pretrain_epochs": 1, "adversarial_epochs": 1,
+                  "checkpoint_every": 1000, "log_every": 1, "val_images": 4},
+    }  # fmt: skip
+    for section, extra in sections.items():
+        values[section].update(extra)
+    return config_from_dict(values)
+
+
+def write_generator(path: Path, model: dict | None = None, image_size: int = 32) -> Path:
+    """A randomly initialised generator file (enough to test everything but colour quality)."""
+    cfg = Config(model=ModelConfig(**(model or {"use_segmentation": False, "use_embedding": False})),
+                 priors=PriorConfig())  # fmt: skip
+    cfg.data.image_size = image_size
+    torch.manual_seed(0)
+    export_generator(path, build_generator(cfg.model), generator_meta(cfg))
+    return path
+
+
+@pytest.fixture
+def tiny_weights(tmp_path: Path) -> Path:
+    return write_generator(tmp_path / "tiny.safetensors")
+
+
+@pytest.fixture
+def shared_datasets() -> Path:
+    if not (SHARED / "train").is_dir():
+        pytest.skip(f"needs the shared photo sets at {SHARED} (absent in a fresh clone)")
+    return SHARED

@@ -1,0 +1,44 @@
+import numpy as np
+import torch
+from skimage.color import rgb2lab
+
+from colorgan.color import (
+    AB_SCALE,
+    grey_from_l,
+    lab_normalized_to_rgb,
+    rgb_to_lab,
+    rgb_to_lab_normalized,
+)
+
+
+def test_lab_round_trip_is_exact_to_a_fraction_of_a_level():
+    rgb = torch.rand(2, 3, 40, 30)
+    l_norm, ab = rgb_to_lab_normalized(rgb)
+    back = lab_normalized_to_rgb(l_norm, ab)
+    assert (back - rgb).abs().max() < 1e-3
+
+
+def test_lab_matches_scikit_image():
+    rgb = np.random.default_rng(0).random((16, 16, 3)).astype(np.float32)
+    ours = rgb_to_lab(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+    assert np.abs(ours - rgb2lab(rgb)).max() < 0.05
+
+
+def test_scaling_covers_the_srgb_gamut_inside_minus_one_one():
+    # every 8-bit sRGB colour on a coarse grid maps inside [-1, 1], using most of the range
+    axis = torch.linspace(0, 1, 18)
+    grid = torch.stack(torch.meshgrid(axis, axis, axis, indexing="ij")).reshape(1, 3, -1, 1)
+    l_norm, ab = rgb_to_lab_normalized(grid)
+    assert l_norm.min() >= -1 - 1e-5 and l_norm.max() <= 1 + 1e-5
+    assert ab.abs().max() <= 1.0
+    assert ab.abs().max() > 0.9  # the scale (110) wastes little of the tanh range
+    assert AB_SCALE == 110.0
+
+
+def test_grey_from_l_is_neutral_and_keeps_lightness():
+    rgb = torch.rand(1, 3, 8, 8)
+    l_norm, _ = rgb_to_lab_normalized(rgb)
+    grey = grey_from_l(l_norm)
+    l_back, ab_back = rgb_to_lab_normalized(grey.expand(-1, 3, -1, -1))
+    assert (l_back - l_norm).abs().max() < 2e-3
+    assert ab_back.abs().max() < 1e-3

@@ -1,0 +1,97 @@
+import csv
+
+import pytest
+import torch
+
+from colorgan.checkpoint import latest_checkpoint, read_generator_file
+from colorgan.errors import ColorganError
+from colorgan.train import Trainer
+from tests.conftest import small_config
+
+
+def test_a_tiny_model_overfits_four_images(tmp_path, photo_dir):
+    cfg = small_config(
+        tmp_path, photo_dir,
+        data={"num_images": 4, "val_fraction": 0.0, "flip": False},
+        train={"pretrain_epochs": 200, "adversarial_epochs": 0, "pretrain_lr": 1e-3},
+    )  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    summary = trainer.run()
+    l1 = [h["l1"] for h in summary["history"]]
+    assert len(l1) == 200
+    start, end = sum(l1[:5]) / 5, sum(l1[-5:]) / 5
+    assert end < start / 5, (start, end)
+
+
+def test_one_discriminator_step_per_k_generator_steps(tmp_path, photo_dir):
+    cfg = small_config(
+        tmp_path, photo_dir,
+        train={"pretrain_epochs": 0, "adversarial_epochs": 2, "d_every": 3, "batch_size": 2},
+    )  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    d_steps = []
+    original = trainer.opt_d.step
+    trainer.opt_d.step = lambda *a, **k: (d_steps.append(trainer.pos.phase_step), original(*a, **k))[1]
+    summary = trainer.run()
+    g_steps = summary["steps"]
+    assert g_steps == 8  # 2 epochs x (9 photos // batch 2)
+    assert d_steps == [0, 3, 6]
+    assert summary["d_steps"] == 3
+    assert sum("d" in h for h in summary["history"]) == 3
+
+
+def test_resume_takes_the_same_steps_as_an_uninterrupted_run(tmp_path, photo_dir):
+    sections = {"train": {"pretrain_epochs": 1, "adversarial_epochs": 2, "d_every": 2,
+                          "batch_size": 3, "checkpoint_every": 1000}}  # fmt: skip
+    whole = Trainer(small_config(tmp_path / "a", photo_dir, **sections), progress=False).run()
+    cfg = small_config(tmp_path / "b", photo_dir, **sections)
+    first = Trainer(cfg, progress=False).run(max_steps=4)  # stops mid-phase, mid-epoch
+    assert first["steps"] == 4
+    with pytest.raises(ColorganError, match="--resume"):
+        Trainer(cfg, progress=False)
+    second = Trainer(cfg, resume=True, progress=False).run()
+    assert second["steps"] == whole["steps"] == 9
+    rest = second["history"]
+    expected = whole["history"][4:]
+    assert [h["step"] for h in rest] == [h["step"] for h in expected]
+    for got, want in zip(rest, expected, strict=True):
+        assert got.keys() == want.keys()
+        for key in want:
+            if key not in ("step", "phase"):
+                assert got[key] == pytest.approx(want[key], rel=1e-4, abs=1e-6), (got, want)
+
+
+def test_run_folder_holds_checkpoints_logs_and_the_generator(tmp_path, photo_dir):
+    cfg = small_config(tmp_path, photo_dir, train={"checkpoint_every": 2, "keep_checkpoints": 2})
+    summary = Trainer(cfg, progress=False).run()
+    run = cfg.run_dir
+    ckpt = latest_checkpoint(run)
+    assert ckpt is not None and ckpt.name == f"step-{summary['steps']:08d}"
+    assert len(list((run / "checkpoints").glob("step-*"))) == 2
+    assert not list((run / "checkpoints").glob(".tmp-*"))
+    state = torch.load(ckpt / "state.pt", weights_only=True)
+    assert state["position"]["step"] == summary["steps"]
+    rows = list(csv.DictReader(open(run / "losses.csv")))
+    assert any(r["val_l1"] for r in rows) and any(r["d"] for r in rows)
+    assert list((run / "tensorboard").iterdir())
+    tensors, meta = read_generator_file(run / "generator.safetensors")
+    assert meta["model"]["generator"] == "paper" and meta["image_size"] == 32
+
+
+def test_training_with_the_offline_priors_uses_the_cache(tmp_path, photo_dir):
+    cfg = small_config(
+        tmp_path, photo_dir,
+        model={"use_segmentation": True, "use_embedding": True},
+        train={"pretrain_epochs": 1, "adversarial_epochs": 1},
+    )  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    files = list((tmp_path / "cache").rglob("*.safetensors"))
+    assert len(files) == 12  # every photo, train and validation, computed once
+    sample = trainer.train_set[(0, True)]
+    assert sample["embedding"].shape == (1000,) and sample["segmentation"].shape == (21, 8, 8)
+    assert trainer.run()["steps"] == 4
+    # the run never reran the backbones: a second trainer finds everything cached
+    stamps = {f: f.stat().st_mtime_ns for f in files}
+    cfg.name = "again"
+    Trainer(cfg, progress=False)
+    assert {f: f.stat().st_mtime_ns for f in files} == stamps
