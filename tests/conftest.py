@@ -60,8 +60,8 @@ def small_config(tmp_path: Path, data_root: Path, **sections: dict) -> Config:
 
 def write_generator(path: Path, model: dict | None = None, image_size: int = 32) -> Path:
     """A randomly initialised generator file (enough to test everything but colour quality)."""
-    cfg = Config(model=ModelConfig(**(model or {"use_segmentation": False, "use_embedding": False})),
-                 priors=PriorConfig())  # fmt: skip
+    model = model or {"use_segmentation": False, "use_embedding": False}
+    cfg = Config(model=ModelConfig(**model), priors=PriorConfig())
     cfg.data.image_size = image_size
     torch.manual_seed(0)
     export_generator(path, build_generator(cfg.model), generator_meta(cfg))

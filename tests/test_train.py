@@ -31,7 +31,10 @@ def test_one_discriminator_step_per_k_generator_steps(tmp_path, photo_dir):
     trainer = Trainer(cfg, progress=False)
     d_steps = []
     original = trainer.opt_d.step
-    trainer.opt_d.step = lambda *a, **k: (d_steps.append(trainer.pos.phase_step), original(*a, **k))[1]
+    trainer.opt_d.step = lambda *a, **k: (
+        d_steps.append(trainer.pos.phase_step),
+        original(*a, **k),
+    )[1]
     summary = trainer.run()
     g_steps = summary["steps"]
     assert g_steps == 8  # 2 epochs x (9 photos // batch 2)

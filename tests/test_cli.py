@@ -1,0 +1,122 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+from colorgan.cli import main
+from tests.conftest import make_photo
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "colorgan", *args], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+
+
+def test_help_lists_the_subcommands():
+    out = run_cli("--help")
+    assert out.returncode == 0
+    for cmd in ("colorize", "train", "evaluate", "export"):
+        assert cmd in out.stdout
+
+
+def test_user_errors_are_one_line_without_traceback(tmp_path):
+    out = run_cli("train", str(tmp_path / "missing.yaml"))
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
+    assert "config file not found" in out.stderr
+    make_photo(0).save(tmp_path / "x.jpg")
+    out = run_cli("colorize", str(tmp_path / "x.jpg"), "--out", str(tmp_path / "o"),
+                  "-w", str(tmp_path / "no.st"))  # fmt: skip
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "weights file not found" in out.stderr
+
+
+def test_bad_inputs_each_get_one_line_and_write_nothing(tmp_path, tiny_weights, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_photo(0).save(src / "good.jpg")
+    (src / "empty.jpg").write_bytes(b"")
+    (src / "notes.jpg").write_text("this is text, not a JPEG")
+    whole = (src / "good.jpg").read_bytes()
+    (src / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    Image.new("RGB", (1, 1), (10, 20, 30)).save(src / "dot.png")
+    out = tmp_path / "out"
+    code = main(["colorize", str(src), str(tmp_path / "missing.png"), "--out", str(out),
+                 "-w", str(tiny_weights), "-q"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["good.jpg"]
+    assert len(err) == 5
+    for name in ("empty.jpg", "notes.jpg", "truncated.jpg", "dot.png", "missing.png"):
+        assert sum(name in line for line in err) == 1, (name, err)
+    assert all(line.startswith("colorgan: error:") for line in err)
+
+
+def test_colorize_folders_globs_and_no_overwrite(tmp_path, tiny_weights, capsys):
+    src = tmp_path / "in"
+    (src / "nested").mkdir(parents=True)
+    make_photo(1, (120, 90)).convert("L").save(src / "a.png")
+    make_photo(2, (64, 64)).save(src / "nested" / "b.jpg")
+    make_photo(3, (50, 70)).convert("RGBA").save(src / "c.png")
+    out = tmp_path / "out"
+    assert main(["colorize", str(src), "--out", str(out), "-w", str(tiny_weights), "-q"]) == 0
+    a = Image.open(out / "a.png")
+    assert a.size == (120, 90) and a.mode == "RGB"
+    assert (out / "nested" / "b.jpg").is_file()
+    assert Image.open(out / "c.png").mode == "RGBA"
+    before = (out / "a.png").read_bytes()
+    assert main(["colorize", str(src / "a.png"), "--out", str(out), "-w", str(tiny_weights)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "a.png").read_bytes() == before
+    assert main(["colorize", str(src / "a.png"), "--out", str(out), "-w", str(tiny_weights),
+                 "--overwrite", "-q"]) == 0  # fmt: skip
+    glob_out = tmp_path / "glob"
+    assert main(["colorize", str(src / "*.png"), "--out", str(glob_out), "-w",
+                 str(tiny_weights), "-q"]) == 0  # fmt: skip
+    assert sorted(p.name for p in glob_out.iterdir()) == ["a.png", "c.png"]
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        f"data:\n  root: {photo_dir}\n  image_size: 32\n  val_fraction: 0.25\n"
+        "model:\n  use_segmentation: false\n"
+        f"priors:\n  cache_dir: {tmp_path / 'cache'}\n"
+        "train:\n  batch_size: 4\n  pretrain_epochs: 1\n  adversarial_epochs: 1\n"
+    )
+    runs = tmp_path / "runs"
+    assert main(["train", str(config), "--out-dir", str(runs), "-q"]) == 0
+    generator = runs / "tiny" / "generator.safetensors"
+    assert generator.is_file()
+    assert main(["train", str(config), "--out-dir", str(runs), "-q"]) == 2  # would clobber
+    assert "--resume" in capsys.readouterr().err
+    half = tmp_path / "half.safetensors"
+    assert main(["export", str(runs / "tiny"), "--out", str(half), "--half"]) == 0
+    assert half.stat().st_size < generator.stat().st_size * 0.6
+    out = tmp_path / "colour"
+    assert main(["colorize", str(photo_dir), "--out", str(out), "-w", str(half), "-q"]) == 0
+    assert len(list(out.rglob("*.*"))) == 12
+    report = tmp_path / "report"
+    assert main(["evaluate", str(photo_dir), "-w", str(half), "--out", str(report), "-q"]) == 0
+    metrics = json.loads((report / "metrics.json").read_text())
+    res = metrics["results"]
+    assert metrics["images"] == 12
+    assert res["grey"]["colourfulness"] < 1.0 < res["original"]["colourfulness"]
+    assert 5 < res["grey"]["psnr"] < 60 and 0 < res["model"]["ssim"] <= 1
+    assert "grey floor" in (report / "metrics.md").read_text()
+
+
+def test_metrics_follow_the_protocol():
+    from colorgan.metrics import colourfulness, psnr, ssim
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + 5, 0, 255).astype(np.uint8)
+    mse = ((a.astype(float) - b) ** 2).mean()
+    assert abs(psnr(b, a) - 10 * np.log10(255**2 / mse)) < 1e-6
+    assert ssim(a, a) == 1.0 and ssim(b, a) < 1.0
+    grey = np.repeat(a[..., :1], 3, axis=2)
+    assert colourfulness(grey) == 0.0 and colourfulness(a) > 10

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorgan.color import rgb_to_lab
+from colorgan.data import BadImage
+from colorgan.errors import ColorganError
+from colorgan.pipeline import Colorizer
+from tests.conftest import make_photo, write_generator
+
+
+def lightness(img: Image.Image) -> np.ndarray:
+    x = torch.from_numpy(np.array(img.convert("RGB"))).permute(2, 0, 1)[None].float() / 255
+    return rgb_to_lab(x)[0, 0].numpy()
+
+
+@pytest.fixture
+def colorizer(tiny_weights):
+    return Colorizer(tiny_weights)
+
+
+def test_output_has_the_input_size_and_lightness(colorizer):
+    photo = make_photo(1, (301, 157))
+    for source in (photo, photo.convert("L")):
+        out = colorizer.colorize(source)
+        assert out.size == (301, 157) and out.mode == "RGB"
+        diff = np.abs(lightness(out) - lightness(source))
+        assert diff.mean() < 0.3 and np.percentile(diff, 99) < 1.5
+
+
+def test_ab_is_predicted_small_and_upsampled_smoothly(colorizer):
+    out = np.array(colorizer.colorize(make_photo(2, (400, 300)).convert("L")))
+    assert out.shape == (300, 400, 3)
+    # a random generator still colours: the output is not grey
+    assert np.abs(out[..., 0].astype(int) - out[..., 2]).mean() > 0.5
+
+
+def test_modes_alpha_sixteen_bit_palette_cmyk(colorizer):
+    base = make_photo(3, (64, 48))
+    rgba = base.convert("RGBA")
+    alpha = np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1))
+    rgba.putalpha(Image.fromarray(alpha))
+    out = colorizer.colorize(rgba)
+    assert out.mode == "RGBA" and np.array_equal(np.array(out)[..., 3], alpha)
+    assert colorizer.colorize(base.convert("LA")).mode == "RGBA"
+    sixteen = Image.fromarray(np.array(base.convert("L")).astype(np.uint16) * 257)
+    out16 = colorizer.colorize(sixteen)
+    assert out16.size == (64, 48)
+    assert np.abs(lightness(out16) - lightness(base.convert("L"))).mean() < 0.5
+    assert colorizer.colorize(base.convert("P")).mode == "RGB"
+    assert colorizer.colorize(base.convert("CMYK")).size == (64, 48)
+
+
+def test_exif_orientation_is_applied(colorizer, tmp_path):
+    img = make_photo(4, (40, 20))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    img.save(tmp_path / "rotated.jpg", exif=exif)
+    out = colorizer.colorize(Image.open(tmp_path / "rotated.jpg"))
+    assert out.size == (20, 40)
+
+
+def test_arrays_in_and_images_out(colorizer):
+    grey = np.array(make_photo(5, (50, 40)).convert("L"))
+    assert colorizer.colorize(grey).size == (50, 40)
+    assert colorizer.colorize(grey.astype(np.float32) / 255).size == (50, 40)
+    assert colorizer.colorize(grey.astype(np.uint16) * 257).size == (50, 40)
+    with pytest.raises(ColorganError):
+        colorizer.colorize(np.zeros((4, 4, 7), np.uint8))
+
+
+def test_tiny_images_are_refused(colorizer):
+    with pytest.raises(BadImage, match="too small"):
+        colorizer.colorize(Image.new("L", (1, 1)))
+
+
+def test_generator_with_offline_priors_runs(tmp_path):
+    path = write_generator(tmp_path / "priors.safetensors", {"generator": "paper"})
+    out = Colorizer(path).colorize(make_photo(6, (70, 90)))
+    assert out.size == (70, 90)
+
+
+def test_not_a_generator_file(tmp_path):
+    (tmp_path / "x.safetensors").write_bytes(b"nope")
+    with pytest.raises(ColorganError, match="not a safetensors"):
+        Colorizer(tmp_path / "x.safetensors")
+    with pytest.raises(ColorganError, match="not found"):
+        Colorizer(tmp_path / "missing.safetensors")
