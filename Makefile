@@ -10,7 +10,6 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	# torch 2.14.1 + torchvision 0.29.1 are the builds known to work together here (REFERENCE.md)
 	$(BIN)/pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
 	$(BIN)/pip install --quiet -e ".[dev]"

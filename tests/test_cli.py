@@ -120,3 +120,15 @@ def test_metrics_follow_the_protocol():
     assert ssim(a, a) == 1.0 and ssim(b, a) < 1.0
     grey = np.repeat(a[..., :1], 3, axis=2)
     assert colourfulness(grey) == 0.0 and colourfulness(a) > 10
+
+
+def test_grey_floor_on_the_shared_eval_set_matches_the_reference(shared_datasets, tiny_weights):
+    from colorgan.evaluate import evaluate
+    from colorgan.pipeline import Colorizer
+
+    report = evaluate(Colorizer(tiny_weights), shared_datasets / "eval", progress=False)
+    grey = report["results"]["grey"]
+    assert report["images"] == 187
+    assert abs(grey["psnr"] - 22.86) < 0.01  # REFERENCE.md: 22.86 dB
+    assert abs(grey["ssim"] - 0.932) < 0.001  # REFERENCE.md: 0.932 (Gaussian 11x11, 1.5)
+    assert abs(report["results"]["original"]["colourfulness"] - 40.0) < 0.05

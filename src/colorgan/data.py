@@ -120,13 +120,17 @@ def is_grey(rgb: np.ndarray) -> bool:
     return float(spread.mean()) < GREY_TOLERANCE
 
 
-def content_key(path: str | Path) -> str:
-    """sha256 of the file bytes: the cache key survives renames, and changes with the content."""
+def file_sha256(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:32]
+    return h.hexdigest()
+
+
+def content_key(path: str | Path) -> str:
+    """The file's content hash: the cache key survives renames and changes with the content."""
+    return file_sha256(path)[:32]
 
 
 @dataclass

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorgan.data import file_sha256
 from colorgan.errors import ColorganError
 
 PRIOR_VERSION = 1  # bump when preprocessing changes; part of every cache key
@@ -64,11 +65,7 @@ OFFLINE_HINT = (
 
 
 def file_digest(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
