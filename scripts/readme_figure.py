@@ -1,4 +1,4 @@
-"""Make docs/results.png: grey input, colorgan's output and the original, for the examples.
+"""Make docs/results.jpg: grey input, colorgan's output and the original, for the examples.
 
 Run from the repository root: `.venv/bin/python scripts/readme_figure.py [--weights FILE]`.
 """
@@ -24,7 +24,7 @@ def fit(img: Image.Image) -> Image.Image:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights")
-    parser.add_argument("--out", default="docs/results.png")
+    parser.add_argument("--out", default="docs/results.jpg")
     args = parser.parse_args()
     colorizer = Colorizer(args.weights)
     rows = []
@@ -40,7 +40,7 @@ def main() -> None:
     for r, row in enumerate(rows):
         for i, img in enumerate(row):
             canvas.paste(img, (10 + sum(widths[:i]) + 10 * i, 30 + r * (HEIGHT + 10)))
-    canvas.save(args.out)
+    canvas.save(args.out, quality=88)
     print(f"wrote {args.out}")
 
 

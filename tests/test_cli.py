@@ -64,6 +64,7 @@ def test_colorize_folders_globs_and_no_overwrite(tmp_path, tiny_weights, capsys)
     assert main(["colorize", str(src), "--out", str(out), "-w", str(tiny_weights), "-q"]) == 0
     a = Image.open(out / "a.png")
     assert a.size == (120, 90) and a.mode == "RGB"
+    assert (out / "a.png").stat().st_mode & 0o044  # readable by others, not mkstemp's 0600
     assert (out / "nested" / "b.jpg").is_file()
     assert Image.open(out / "c.png").mode == "RGBA"
     before = (out / "a.png").read_bytes()

@@ -10,8 +10,6 @@ to a temporary name and renamed, so an interrupted build leaves no half-written 
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
+from colorgan.atomic import atomic_file
 from colorgan.color import grey_from_l, rgb_to_lab_normalized
 from colorgan.data import BadImage, Photo, load_rgb
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors
@@ -57,20 +56,12 @@ class FeatureCache:
         }
 
     def put(self, key: str, tensors: dict[str, torch.Tensor]) -> None:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_file(self.path(key)) as tmp:
             save_file(
                 {k: v.contiguous() for k, v in tensors.items()},
                 tmp,
                 metadata={"fingerprint": self.fingerprint},
             )
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
 
 
 def build_cache(

@@ -9,7 +9,6 @@ The exported generator is one safetensors file whose metadata says how to rebuil
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,16 +19,15 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from colorgan.atomic import atomic_file, publish
 from colorgan.errors import ColorganError
 
 FORMAT = "colorgan-generator/1"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        Path(tmp).write_text(text)
 
 
 def _state(module: nn.Module) -> dict[str, torch.Tensor]:
@@ -55,7 +53,7 @@ def save_checkpoint(
         (tmp / "config.yaml").write_text(config_yaml)
         if final.exists():
             shutil.rmtree(final)
-        os.replace(tmp, final)
+        publish(tmp, final, directory=True)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -87,15 +85,8 @@ def export_generator(
     tensors = _state(generator)
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         save_file(tensors, tmp, metadata={"format": FORMAT, "colorgan": json.dumps(meta)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def read_generator_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

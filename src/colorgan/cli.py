@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import glob
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from colorgan.atomic import atomic_file
 from colorgan.errors import ColorganError
 
 log = logging.getLogger("colorgan")
@@ -47,15 +46,8 @@ def save_atomic(image, target: Path) -> None:  # noqa: ANN001 - a PIL image
     fmt = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
     if fmt == "JPEG" and image.mode == "RGBA":
         fmt = "PNG"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(target) as tmp:
         image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def output_path(out_dir: Path, rel: Path, alpha: bool) -> Path:
