@@ -143,7 +143,7 @@ def test_cache_recomputes_when_the_backbone_weights_change(tmp_path, photo_dir):
     assert scan_images([photos[0].path], 32, progress=False)[0].key == photos[1].key
 
 
-def test_a_corrupt_cache_entry_reads_as_missing(tmp_path):  # noqa: D103
+def test_a_corrupt_cache_entry_reads_as_missing(tmp_path):
     cache = FeatureCache(tmp_path, "fp")
     cache.put("ab" * 16, {"embedding": torch.zeros(4)})
     cache.path("ab" * 16).write_bytes(b"broken")

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from PIL import Image
+
 from colorgan.atomic import atomic_file
 from colorgan.errors import ColorganError
 
@@ -41,7 +43,7 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[
     return found, missing
 
 
-def save_atomic(image, target: Path) -> None:  # noqa: ANN001 - a PIL image
+def save_atomic(image: Image.Image, target: Path) -> None:
     """Write through a temporary file so an interrupted run never leaves a broken output."""
     fmt = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
     if fmt == "JPEG" and image.mode == "RGBA":

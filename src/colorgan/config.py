@@ -111,7 +111,7 @@ def _plain(value: Any) -> Any:
 def _coerce(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, where)
+        return build_dataclass(tp, value, where)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
@@ -149,7 +149,7 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
-def _build(cls: type, values: Any, where: str) -> Any:
+def build_dataclass(cls: type, values: Any, where: str) -> Any:
     if values is None:
         values = {}
     if not isinstance(values, dict):
@@ -193,7 +193,7 @@ def validate(cfg: Config) -> Config:
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:
-    return validate(_build(Config, values, ""))
+    return validate(build_dataclass(Config, values, ""))
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

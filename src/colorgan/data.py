@@ -15,12 +15,16 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 
 from colorgan.errors import ColorganError
+
+if TYPE_CHECKING:
+    from colorgan.cache import FeatureCache
 
 log = logging.getLogger("colorgan")
 
@@ -191,7 +195,9 @@ class EpochSampler(torch.utils.data.Sampler):
 class PhotoDataset(torch.utils.data.Dataset):
     """Items are (index, flip); returns the RGB tensor and, with a cache, the cached priors."""
 
-    def __init__(self, photos: Sequence[Photo], size: int, cache=None) -> None:  # noqa: ANN001
+    def __init__(
+        self, photos: Sequence[Photo], size: int, cache: FeatureCache | None = None
+    ) -> None:
         self.photos = list(photos)
         self.size = size
         self.cache = cache

@@ -17,7 +17,7 @@ from PIL import Image
 
 from colorgan.checkpoint import read_generator_file
 from colorgan.color import grey_from_l, lab_normalized_to_rgb, normalize_l, rgb_to_lab
-from colorgan.config import ModelConfig, PriorConfig, _build
+from colorgan.config import ModelConfig, PriorConfig, build_dataclass
 from colorgan.data import BadImage, open_image, to_rgb
 from colorgan.errors import ColorganError
 from colorgan.models import build_generator
@@ -49,8 +49,8 @@ class Colorizer:
     ) -> None:
         tensors, meta = read_generator_file(weights or default_weights())
         self.meta = meta
-        self.model_cfg = _build(ModelConfig, meta["model"], "model")
-        self.prior_cfg = _build(PriorConfig, meta["priors"], "priors")
+        self.model_cfg = build_dataclass(ModelConfig, meta["model"], "model")
+        self.prior_cfg = build_dataclass(PriorConfig, meta["priors"], "priors")
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
         self.size = size or int(meta.get("image_size", 256))

@@ -11,7 +11,7 @@ import csv
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def prior_names(cfg: Config, generator: nn.Module) -> tuple[str | None, str | No
 
 def generator_meta(cfg: Config) -> dict[str, Any]:
     """What colorize needs to rebuild the generator and its priors from an exported file."""
-    return {"model": cfg.model.__dict__, "priors": cfg.priors.__dict__, "name": cfg.name,
+    return {"model": asdict(cfg.model), "priors": asdict(cfg.priors), "name": cfg.name,
             "image_size": cfg.data.image_size}  # fmt: skip
 
 

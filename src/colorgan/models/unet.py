@@ -59,5 +59,11 @@ class UNetGenerator(nn.Module):
         block = UNetBlock(ngf, ngf * 2, block)
         self.model = UNetBlock(ngf, ngf, block, outermost=True, in_channels=1, out_channels=2)
 
-    def forward(self, l_norm: torch.Tensor, embedding=None, segmentation=None) -> torch.Tensor:  # noqa: ANN001
+    def forward(
+        self,
+        l_norm: torch.Tensor,
+        embedding: torch.Tensor | None = None,
+        segmentation: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The priors are accepted for a common signature and ignored: pix2pix has none."""
         return self.model(l_norm)
