@@ -60,6 +60,7 @@ def test_deeplabv3_loads_a_local_torch_file_and_matches_torchvision(tmp_path):
     assert torch.allclose(probs, expected, atol=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_weight_file_for_another_network_is_a_clear_error(tmp_path):
     path = tmp_path / "wrong.safetensors"
     save_file({"foo.weight": torch.zeros(3)}, str(path))
