@@ -133,3 +133,36 @@ def test_grey_floor_on_the_shared_eval_set_matches_the_reference(shared_datasets
     assert abs(grey["psnr"] - 22.86) < 0.01  # REFERENCE.md: 22.86 dB
     assert abs(grey["ssim"] - 0.932) < 0.001  # REFERENCE.md: 0.932 (Gaussian 11x11, 1.5)
     assert abs(report["results"]["original"]["colourfulness"] - 40.0) < 0.05
+
+
+def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
+    """The paper's configuration end to end: Inception + DeepLabV3 weights named on the CLI."""
+    import timm
+    import torch
+    from safetensors.torch import save_file
+    from torchvision.models.segmentation import deeplabv3_resnet50
+
+    from colorgan.checkpoint import export_generator
+    from colorgan.config import Config
+    from colorgan.models import build_generator
+    from colorgan.train import generator_meta
+
+    torch.manual_seed(0)
+    irv2 = tmp_path / "irv2.safetensors"
+    net = timm.create_model("inception_resnet_v2", pretrained=False)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(irv2))
+    deeplab = tmp_path / "deeplab.pth"
+    torch.save(deeplabv3_resnet50(weights=None, weights_backbone=None).state_dict(), deeplab)
+    cfg = Config()
+    cfg.priors.embedding, cfg.priors.segmentation = "inception_resnet_v2", "deeplabv3_resnet50"
+    cfg.priors.embedding_weights = str(tmp_path / "gone.safetensors")  # as on another machine
+    cfg.data.image_size = 64
+    weights = tmp_path / "paper.safetensors"
+    export_generator(weights, build_generator(cfg.model), generator_meta(cfg))
+    make_photo(7, (90, 60)).save(tmp_path / "in.png")
+    args = ["colorize", str(tmp_path / "in.png"), "--out", str(tmp_path / "out"),
+            "-w", str(weights), "-q"]  # fmt: skip
+    assert main(args) == 2  # the recorded weight file is missing here: one clear error
+    extra = ["--embedding-weights", str(irv2), "--segmentation-weights", str(deeplab)]
+    assert main(args + extra) == 0
+    assert Image.open(tmp_path / "out" / "in.png").size == (90, 60)

@@ -114,8 +114,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from colorgan.evaluate import evaluate, markdown_table, write_report
     from colorgan.pipeline import Colorizer
 
-    colorizer = Colorizer(args.weights, device=args.device, precision=args.precision,
-                          size=args.size)  # fmt: skip
+    colorizer = Colorizer(
+        args.weights, device=args.device, precision=args.precision, size=args.size,
+        embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
+    )  # fmt: skip
     report = evaluate(colorizer, args.data, limit=args.limit, progress=not args.quiet)
     label = Path(args.weights).stem if args.weights else "default model"
     print(markdown_table(report, label))
@@ -194,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
     runtime(p)
+    prior_files(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="write a run's generator as one safetensors file")
