@@ -135,7 +135,7 @@ def test_cache_recomputes_when_the_backbone_weights_change(tmp_path, photo_dir):
     priors2 = SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam", str(other), None)
     assert priors2.fingerprint() != priors.fingerprint()
     cache2 = FeatureCache(tmp_path / "cache", priors2.fingerprint())
-    assert not cache2.has(photos[0].key)
+    assert not cache2.valid(photos[0].key, {"embedding", "segmentation"})
     build_cache(photos, priors2, cache2, progress=False)
     second = cache2.get(photos[0].key, False)
     assert torch.allclose(second["embedding"], first["embedding"] + 1.0, atol=0.05)

@@ -35,18 +35,20 @@ class FeatureCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.safetensors"
 
-    def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+    def _read(self, key: str) -> dict[str, torch.Tensor] | None:
+        try:
+            return load_file(str(self.path(key)))
+        except (OSError, SafetensorError):
+            return None
 
     def valid(self, key: str, names: set[str]) -> bool:
-        """An entry that exists, reads, and holds every expected output (both flips)."""
-        entry = self.get(key, False)
-        return entry is not None and names <= set(entry) and self.get(key, True) is not None
+        """An entry that exists, reads, and holds every expected output for both flips."""
+        tensors = self._read(key)
+        return tensors is not None and {n + s for n in names for s in ("", "_flip")} <= set(tensors)
 
     def get(self, key: str, flip: bool) -> dict[str, torch.Tensor] | None:
-        try:
-            tensors = load_file(str(self.path(key)))
-        except (OSError, SafetensorError):
+        tensors = self._read(key)
+        if tensors is None:
             return None
         suffix = "_flip" if flip else ""
         return {
