@@ -1,0 +1,91 @@
+"""`colorgan colorize` on 12-megapixel (4000x3000) JPEGs: seconds per stage and peak memory.
+
+Run: `.venv/bin/python benchmarks/colorize_fullres.py [--images 3]`. Each stage is timed on
+its own, in the order the pipeline runs them, after one warm-up image; peak memory is the
+process's maximum resident set size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from colorgan.color import lab_normalized_to_rgb, normalize_l, rgb_to_lab
+from colorgan.data import open_image, to_rgb
+from colorgan.pipeline import Colorizer
+
+
+def make_jpeg(path: Path, seed: int) -> None:
+    """A 4000x3000 photo-like JPEG: an example photo upscaled, plus fine noise."""
+    examples = sorted(Path(__file__).resolve().parents[1].glob("examples/*.jpg"))
+    base = Image.open(examples[seed % len(examples)]).convert("RGB").resize((4000, 3000))
+    noise = np.random.default_rng(seed).normal(0, 4, (3000, 4000, 3))
+    arr = np.clip(np.asarray(base, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
+    Image.fromarray(arr).save(path, quality=90)
+
+
+def run(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
+    times: dict[str, float] = {}
+
+    def tick(name: str, start: float) -> float:
+        now = time.perf_counter()
+        times[name] = now - start
+        return now
+
+    t = time.perf_counter()
+    image = open_image(path)
+    rgb = np.array(to_rgb(image))
+    t = tick("decode", t)
+    with torch.inference_mode():
+        x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div_(255.0)
+        l_norm = normalize_l(rgb_to_lab(x)[:, :1])
+        t = tick("rgb to L (full res)", t)
+        small = F.interpolate(l_norm, size=(colorizer.size,) * 2, mode="bilinear",
+                              align_corners=False, antialias=True)  # fmt: skip
+        ab_small = colorizer.predict_ab(small)  # priors + generator at the model's size
+        t = tick("priors + generator", t)
+        ab = F.interpolate(ab_small, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
+        t = tick("upsample ab", t)
+        rgb_out = lab_normalized_to_rgb(l_norm, ab)[0]
+        result = (rgb_out.clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).numpy()
+        t = tick("Lab to RGB (full res)", t)
+    Image.fromarray(result).save(out, quality=95)
+    tick("encode", t)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=3)
+    args = parser.parse_args()
+    colorizer = Colorizer(precision="fp32")
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [Path(tmp) / f"photo{i}.jpg" for i in range(args.images + 1)]
+        for i, p in enumerate(paths):
+            make_jpeg(p, i)
+        run(colorizer, paths[0], Path(tmp) / "warmup.jpg")
+        rows = [run(colorizer, p, Path(tmp) / f"out{i}.jpg") for i, p in enumerate(paths[1:])]
+        start = time.perf_counter()
+        for i, p in enumerate(paths[1:]):
+            colorizer.colorize(open_image(p)).save(Path(tmp) / f"api{i}.jpg", quality=95)
+        whole = (time.perf_counter() - start) / args.images
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"4000x3000 JPEG, {args.images} images, {torch.get_num_threads()} threads, fp32")
+    print("| stage | seconds per image |\n|---|---|")
+    for name in rows[0]:
+        print(f"| {name} | {np.mean([r[name] for r in rows]):.3f} |")
+    print(f"| total of stages | {np.mean([sum(r.values()) for r in rows]):.3f} |")
+    print(f"| Colorizer.colorize + save, end to end | {whole:.3f} |")
+    print(f"peak resident memory: {peak_gb:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()
