@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorgan.color import lab_normalized_to_rgb, normalize_l, rgb_to_lab
+from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
 from colorgan.data import open_image, to_rgb
 from colorgan.pipeline import Colorizer
 
@@ -45,8 +45,7 @@ def run(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
     rgb = np.array(to_rgb(image))
     t = tick("decode", t)
     with torch.inference_mode():
-        x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float().div_(255.0)
-        l_norm = normalize_l(rgb_to_lab(x)[:, :1])
+        l_norm = lightness_from_uint8(torch.from_numpy(rgb))
         t = tick("rgb to L (full res)", t)
         small = F.interpolate(l_norm, size=(colorizer.size,) * 2, mode="bilinear",
                               align_corners=False, antialias=True)  # fmt: skip
@@ -54,8 +53,7 @@ def run(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
         t = tick("priors + generator", t)
         ab = F.interpolate(ab_small, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
         t = tick("upsample ab", t)
-        rgb_out = lab_normalized_to_rgb(l_norm, ab)[0]
-        result = (rgb_out.clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).numpy()
+        result = lab_normalized_to_uint8(l_norm, ab).numpy()
         t = tick("Lab to RGB (full res)", t)
     Image.fromarray(result).save(out, quality=95)
     tick("encode", t)

@@ -42,3 +42,20 @@ def test_grey_from_l_is_neutral_and_keeps_lightness():
     l_back, ab_back = rgb_to_lab_normalized(grey.expand(-1, 3, -1, -1))
     assert (l_back - l_norm).abs().max() < 2e-3
     assert ab_back.abs().max() < 1e-3
+
+
+def test_full_resolution_paths_agree_with_kornia():
+    from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8, normalize_l
+
+    torch.manual_seed(0)
+    rgb = torch.randint(0, 256, (150, 203, 3), dtype=torch.uint8)  # bands of 64 + a remainder
+    x = rgb.permute(2, 0, 1)[None].float() / 255
+    l_ref = normalize_l(rgb_to_lab(x)[:, :1])
+    l_fast = lightness_from_uint8(rgb)
+    assert l_fast.shape == (1, 1, 150, 203)
+    assert (l_fast - l_ref).abs().max() < 1e-5
+    ab = torch.rand(1, 2, 150, 203) * 2.4 - 1.2  # beyond [-1, 1] too: clamped like the reference
+    ref = (lab_normalized_to_rgb(l_ref, ab)[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0)
+    fast = lab_normalized_to_uint8(l_ref, ab)
+    diff = (ref.int() - fast.int()).abs()
+    assert diff.max() <= 1 and (diff > 0).float().mean() < 1e-4

@@ -67,3 +67,59 @@ def grey_from_l(l_norm: torch.Tensor) -> torch.Tensor:
     """
     lab = torch.cat([denormalize_l(l_norm.float()), torch.zeros_like(l_norm).repeat(1, 2, 1, 1)], 1)
     return lab_to_rgb(lab)[:, :1]
+
+
+# Full-resolution paths for colorization: the same sRGB / D65 formulas and constants as
+# kornia's, so they agree with it, but on uint8 in and out, in row bands that stay in the
+# CPU's cache, with sRGB decoding by table lookup (256 levels) and only L computed on the way in.
+_Y_WEIGHTS = (0.212671, 0.715160, 0.072169)  # the Y row of sRGB -> XYZ (D65); sums to 1
+_XYZ_TO_RGB = torch.tensor(
+    [
+        [3.2404813432005266, -1.5371515162713185, -0.4985363261688878],
+        [-0.9692549499965682, 1.8759900014898907, 0.0415559265582928],
+        [0.0556466391351772, -0.2040413383665112, 1.0573110696453443],
+    ]
+)
+_WHITE = torch.tensor([0.95047, 1.0, 1.08883])
+_BAND = 64  # rows per band
+
+
+def _srgb_to_linear(v: torch.Tensor) -> torch.Tensor:
+    return torch.where(v > 0.04045, ((v + 0.055) / 1.055).pow(2.4), v / 12.92)
+
+
+def _linear_to_srgb(v: torch.Tensor) -> torch.Tensor:
+    return torch.where(
+        v > 0.0031308, 1.055 * v.clamp(min=0.0031308).pow(1 / 2.4) - 0.055, 12.92 * v
+    )
+
+
+_LINEAR_LUT = _srgb_to_linear(torch.arange(256) / 255.0)  # uint8 sRGB level -> linear value
+
+
+def lightness_from_uint8(rgb: torch.Tensor) -> torch.Tensor:
+    """uint8 (H, W, 3) -> normalized L (1, 1, H, W), as rgb_to_lab computes it."""
+    weighted = [(_LINEAR_LUT * w) for w in _Y_WEIGHTS]
+    y = torch.empty(rgb.shape[:2])
+    for top in range(0, rgb.shape[0], _BAND):
+        band = rgb[top : top + _BAND].long()
+        yb = weighted[0][band[..., 0]] + weighted[1][band[..., 1]] + weighted[2][band[..., 2]]
+        f = torch.where(yb > 0.008856, yb.clamp(min=0.008856).pow(1 / 3), 7.787 * yb + 4 / 29)
+        y[top : top + _BAND] = f.mul_(116.0 / 50.0).sub_(16.0 / 50.0 + 1.0)
+    return y[None, None]
+
+
+def lab_normalized_to_uint8(l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
+    """Normalized L (1, 1, H, W) and ab (1, 2, H, W) -> uint8 sRGB (H, W, 3), clipped."""
+    h, w = l_norm.shape[-2:]
+    out = torch.empty(h, w, 3, dtype=torch.uint8)
+    matrix = (_XYZ_TO_RGB * _WHITE).T.contiguous()  # XYZ white scaling folded into the matrix
+    for top in range(0, h, _BAND):
+        lightness = denormalize_l(l_norm[0, 0, top : top + _BAND].float())
+        ab = denormalize_ab(ab_norm[0, :, top : top + _BAND].float().clamp(-1, 1))
+        fy = (lightness + 16.0) / 116.0
+        f = torch.stack([ab[0] / 500.0 + fy, fy, (fy - ab[1] / 200.0).clamp(min=0.0)], -1)
+        xyz = torch.where(f > 0.2068966, f * f * f, (f - 4.0 / 29.0) / 7.787)
+        srgb = _linear_to_srgb(xyz @ matrix).clamp_(0.0, 1.0)
+        out[top : top + _BAND] = srgb.mul_(255.0).round_().to(torch.uint8)
+    return out

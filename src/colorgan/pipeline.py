@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorgan.checkpoint import read_generator_file
-from colorgan.color import grey_from_l, lab_normalized_to_rgb, normalize_l, rgb_to_lab
+from colorgan.color import grey_from_l, lab_normalized_to_uint8, lightness_from_uint8
 from colorgan.config import ModelConfig, PriorConfig, build_dataclass
 from colorgan.data import BadImage, open_image, to_rgb
 from colorgan.errors import ColorganError
@@ -94,12 +94,9 @@ class Colorizer:
     @torch.inference_mode()
     def colorize_rgb(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 (H, W, 3) -> uint8 (H, W, 3) with the input's L and predicted ab."""
-        x = torch.from_numpy(np.ascontiguousarray(rgb)).to(self.device)
-        x = x.permute(2, 0, 1)[None].float().div_(255.0)
-        l_norm = normalize_l(rgb_to_lab(x)[:, :1])
-        ab = self.predict_ab(l_norm)
-        out = lab_normalized_to_rgb(l_norm, ab)[0]
-        return (out.clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+        l_norm = lightness_from_uint8(torch.from_numpy(np.ascontiguousarray(rgb)))
+        ab = self.predict_ab(l_norm).cpu()
+        return lab_normalized_to_uint8(l_norm, ab).numpy()
 
     def colorize(self, image: Image.Image | np.ndarray) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image."""
