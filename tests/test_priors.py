@@ -154,6 +154,7 @@ def test_a_corrupt_cache_entry_reads_as_missing(tmp_path):
 def test_build_cache_replaces_a_corrupt_entry(tmp_path, photo_dir):
     photos = scan_images(find_images(photo_dir)[:1], 32, progress=False)
     priors = SemanticPriors("efficientnet_lite0", None)
+    assert set(priors(torch.rand(1, 1, 32, 32))) == priors.output_names == {"embedding"}
     cache = FeatureCache(tmp_path / "cache", priors.fingerprint())
     cache.path(photos[0].key).parent.mkdir(parents=True)
     cache.path(photos[0].key).write_bytes(b"half-written")

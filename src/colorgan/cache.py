@@ -74,8 +74,7 @@ def build_cache(
     progress: bool = True,
 ) -> list[Photo]:
     """Compute the priors for every photo not yet cached (both flips); returns usable photos."""
-    expected = set(priors(torch.zeros(1, 1, 32, 32)))  # the outputs every entry must hold
-    todo = [p for p in photos if not cache.valid(p.key, expected)]
+    todo = [p for p in photos if not cache.valid(p.key, priors.output_names)]
     failed: set[str] = set()
     if todo:
         log.info("computing priors for %d of %d photos into %s", len(todo), len(photos), cache.root)

@@ -286,6 +286,12 @@ class SemanticPriors(nn.Module):
             raise ColorganError(f"unknown segmentation prior {segmentation!r}")
 
     @property
+    def output_names(self) -> set[str]:
+        """The keys `forward` returns (and every cache entry must hold)."""
+        names = {"embedding"} if self.embedding_net is not None else set()
+        return names | ({"segmentation"} if self.segmentation_net is not None else set())
+
+    @property
     def embedding_dim(self) -> int:
         return 1000 if self.embedding_net is not None else 0
 
