@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
@@ -47,12 +46,8 @@ def run(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
     with torch.inference_mode():
         l_norm = lightness_from_uint8(torch.from_numpy(rgb))
         t = tick("rgb to L (full res)", t)
-        small = F.interpolate(l_norm, size=(colorizer.size,) * 2, mode="bilinear",
-                              align_corners=False, antialias=True)  # fmt: skip
-        ab_small = colorizer.predict_ab(small)  # priors + generator at the model's size
-        t = tick("priors + generator", t)
-        ab = F.interpolate(ab_small, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
-        t = tick("upsample ab", t)
+        ab = colorizer.predict_ab(l_norm)  # as Colorizer.colorize_rgb calls it
+        t = tick("predict ab (downsample, priors, generator, upsample)", t)
         result = lab_normalized_to_uint8(l_norm, ab).numpy()
         t = tick("Lab to RGB (full res)", t)
     Image.fromarray(result).save(out, quality=95)
