@@ -1,14 +1,18 @@
 """`colorgan colorize` on 12-megapixel (4000x3000) JPEGs: seconds per stage and peak memory.
 
-Run: `.venv/bin/python benchmarks/colorize_fullres.py [--images 3]`. Each stage is timed on
-its own, in the order the pipeline runs them, after one warm-up image; peak memory is the
-process's maximum resident set size.
+Run: `.venv/bin/python benchmarks/colorize_fullres.py [--images 3]`. Two kinds of photo: grey
+JPEGs (what old photos are) and colour JPEGs. Each stage is timed on its own, in the order the
+pipeline runs them, after one warm-up image. Then the real command: `colorgan colorize` on one
+photo and on all of them, so (all - one) / (n - 1) is the time per photo after start-up; peak
+memory is the largest resident set of those processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -17,21 +21,22 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
-from colorgan.data import open_image, to_rgb
+from colorgan.color import lab_normalized_to_uint8, lightness_from_grey_uint8, lightness_from_uint8
+from colorgan.data import open_image, to_8bit
 from colorgan.pipeline import Colorizer
 
 
-def make_jpeg(path: Path, seed: int) -> None:
+def make_jpeg(path: Path, seed: int, grey: bool) -> None:
     """A 4000x3000 photo-like JPEG: an example photo upscaled, plus fine noise."""
     examples = sorted(Path(__file__).resolve().parents[1].glob("examples/*.jpg"))
     base = Image.open(examples[seed % len(examples)]).convert("RGB").resize((4000, 3000))
     noise = np.random.default_rng(seed).normal(0, 4, (3000, 4000, 3))
     arr = np.clip(np.asarray(base, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
-    Image.fromarray(arr).save(path, quality=90)
+    image = Image.fromarray(arr)
+    (image.convert("L") if grey else image).save(path, quality=90)
 
 
-def run(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
+def stages(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
     times: dict[str, float] = {}
 
     def tick(name: str, start: float) -> float:
@@ -40,12 +45,14 @@ def run(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
         return now
 
     t = time.perf_counter()
-    image = open_image(path)
-    rgb = np.array(to_rgb(image))
+    pixels = torch.from_numpy(np.array(to_8bit(open_image(path))))
     t = tick("decode", t)
     with torch.inference_mode():
-        l_norm = lightness_from_uint8(torch.from_numpy(rgb))
-        t = tick("rgb to L (full res)", t)
+        if pixels.ndim == 2:
+            l_norm = lightness_from_grey_uint8(pixels)
+        else:
+            l_norm = lightness_from_uint8(pixels)
+        t = tick("L (full res)", t)
         ab = colorizer.predict_ab(l_norm)  # as Colorizer.colorize_rgb calls it
         t = tick("predict ab (downsample, priors, generator, upsample)", t)
         result = lab_normalized_to_uint8(l_norm, ab).numpy()
@@ -55,29 +62,42 @@ def run(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
     return times
 
 
+def command_seconds(paths: list[Path], out: Path) -> float:
+    start = time.perf_counter()
+    cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
+           "--quiet", "--precision", "fp32"]  # fmt: skip
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=3)
     args = parser.parse_args()
     colorizer = Colorizer(precision="fp32")
+    print(f"4000x3000 JPEG, {args.images} images per kind, {torch.get_num_threads()} threads, fp32")
+    print("| stage | grey JPEG (s) | colour JPEG (s) |\n|---|---|---|")
+    results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        paths = [Path(tmp) / f"photo{i}.jpg" for i in range(args.images + 1)]
-        for i, p in enumerate(paths):
-            make_jpeg(p, i)
-        run(colorizer, paths[0], Path(tmp) / "warmup.jpg")
-        rows = [run(colorizer, p, Path(tmp) / f"out{i}.jpg") for i, p in enumerate(paths[1:])]
-        start = time.perf_counter()
-        for i, p in enumerate(paths[1:]):
-            colorizer.colorize(open_image(p)).save(Path(tmp) / f"api{i}.jpg", quality=95)
-        whole = (time.perf_counter() - start) / args.images
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    print(f"4000x3000 JPEG, {args.images} images, {torch.get_num_threads()} threads, fp32")
-    print("| stage | seconds per image |\n|---|---|")
-    for name in rows[0]:
-        print(f"| {name} | {np.mean([r[name] for r in rows]):.3f} |")
-    print(f"| total of stages | {np.mean([sum(r.values()) for r in rows]):.3f} |")
-    print(f"| Colorizer.colorize + save, end to end | {whole:.3f} |")
-    print(f"peak resident memory: {peak_gb:.2f} GB")
+        for kind in ("grey", "colour"):
+            folder = Path(tmp) / kind
+            folder.mkdir()
+            paths = [folder / f"photo{i}.jpg" for i in range(args.images + 1)]
+            for i, p in enumerate(paths):
+                make_jpeg(p, i, grey=kind == "grey")
+            stages(colorizer, paths[0], Path(tmp) / "warmup.jpg")
+            rows = [stages(colorizer, p, Path(tmp) / f"out{i}.jpg") for i, p in enumerate(paths)]
+            table = {name: float(np.mean([r[name] for r in rows])) for name in rows[0]}
+            table["total of stages"] = float(np.mean([sum(r.values()) for r in rows]))
+            one = command_seconds(paths[:1], Path(tmp) / f"{kind}-one")
+            every = command_seconds(paths, Path(tmp) / f"{kind}-all")
+            table["`colorgan colorize`, per photo after start-up"] = (every - one) / args.images
+            table["`colorgan colorize`, start-up + first photo"] = one
+            results[kind] = table
+    for name in results["grey"]:
+        print(f"| {name} | {results['grey'][name]:.3f} | {results['colour'][name]:.3f} |")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    print(f"peak resident memory of the colorgan processes: {peak:.2f} GB")
 
 
 if __name__ == "__main__":

@@ -48,14 +48,26 @@ def test_full_resolution_paths_agree_with_kornia():
     from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8, normalize_l
 
     torch.manual_seed(0)
-    rgb = torch.randint(0, 256, (150, 203, 3), dtype=torch.uint8)  # bands of 64 + a remainder
+    rgb = torch.randint(0, 256, (150, 203, 3), dtype=torch.uint8)  # bands of 32 + a remainder
     x = rgb.permute(2, 0, 1)[None].float() / 255
     l_ref = normalize_l(rgb_to_lab(x)[:, :1])
     l_fast = lightness_from_uint8(rgb)
     assert l_fast.shape == (1, 1, 150, 203)
-    assert (l_fast - l_ref).abs().max() < 1e-5
+    # the cube root comes from a table: L (0..100) within 0.01, a fortieth of an 8-bit level
+    assert (l_fast - l_ref).abs().max() * 50 < 0.01
     ab = torch.rand(1, 2, 150, 203) * 2.4 - 1.2  # beyond [-1, 1] too: clamped like the reference
     ref = (lab_normalized_to_rgb(l_ref, ab)[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0)
     fast = lab_normalized_to_uint8(l_ref, ab)
     diff = (ref.int() - fast.int()).abs()
-    assert diff.max() <= 1 and (diff > 0).float().mean() < 1e-4
+    assert diff.max() <= 1 and (diff > 0).float().mean() < 5e-3
+    # and end to end from the fast L: still within one level of kornia
+    round_trip = lab_normalized_to_uint8(l_fast, ab)
+    assert (ref.int() - round_trip.int()).abs().max() <= 1
+
+
+def test_grey_lightness_matches_the_rgb_path():
+    from colorgan.color import lightness_from_grey_uint8, lightness_from_uint8
+
+    grey = torch.randint(0, 256, (37, 41), dtype=torch.uint8)
+    as_rgb = grey[..., None].expand(-1, -1, 3).contiguous()
+    assert torch.equal(lightness_from_grey_uint8(grey), lightness_from_uint8(as_rgb))

@@ -7,6 +7,7 @@ import glob
 import logging
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
@@ -77,18 +78,34 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     failures = len(missing)
     written = 0
-    for src, rel in tqdm(jobs, desc="colorizing", unit="img", disable=args.quiet or len(jobs) < 2):
-        try:
-            image = open_image(src)
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            target = output_path(out_dir, rel, has_alpha)
-            if target.exists() and not args.overwrite:
-                raise BadImage(f"{target} exists (pass --overwrite to replace it)")
-            save_atomic(colorizer.colorize(image), target)
-            written += 1
-        except (BadImage, OSError, ColorganError) as exc:
-            failures += 1
-            tqdm.write(f"colorgan: error: {src}: {exc}", file=sys.stderr)
+    # One I/O thread decodes the next photo and encodes the last result while this thread
+    # colorizes (Pillow releases the GIL in both); in submission order, so at most one decoded
+    # photo waits ahead and one result waits to be written.
+    with ThreadPoolExecutor(max_workers=1) as io:
+        loads: list[Future | None] = [io.submit(open_image, src) for src, _ in jobs[:1]]
+        saves: list[tuple[Path, Future]] = []
+        bar = tqdm(jobs, desc="colorizing", unit="img", disable=args.quiet or len(jobs) < 2)
+        for i, (src, rel) in enumerate(bar):
+            if i + 1 < len(jobs):
+                loads.append(io.submit(open_image, jobs[i + 1][0]))
+            try:
+                image = loads[i].result()
+                loads[i] = None  # let the decoded photo go once colorized
+                has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+                target = output_path(out_dir, rel, has_alpha)
+                if target.exists() and not args.overwrite:
+                    raise BadImage(f"{target} exists (pass --overwrite to replace it)")
+                saves.append((src, io.submit(save_atomic, colorizer.colorize(image), target)))
+            except (BadImage, OSError, ColorganError) as exc:
+                failures += 1
+                tqdm.write(f"colorgan: error: {src}: {exc}", file=sys.stderr)
+        for src, save in saves:
+            try:
+                save.result()
+                written += 1
+            except OSError as exc:
+                failures += 1
+                print(f"colorgan: error: {src}: {exc}", file=sys.stderr)
     print(f"colorized {written} of {len(jobs)} image(s) into {out_dir.resolve()}")
     return 0 if failures == 0 else 1
 

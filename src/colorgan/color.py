@@ -71,17 +71,22 @@ def grey_from_l(l_norm: torch.Tensor) -> torch.Tensor:
 
 # Full-resolution paths for colorization: the same sRGB / D65 formulas and constants as
 # kornia's, so they agree with it, but on uint8 in and out, in row bands that stay in the
-# CPU's cache, with sRGB decoding by table lookup (256 levels) and only L computed on the way in.
+# CPU's cache. The two power functions (the cube root of L and the sRGB gamma) become table
+# lookups on a 2**16-step grid, which moves L by under 0.01 and the output by at most one
+# 8-bit level: 2.5x faster than computing them (benchmarks/colorize_fullres.py).
 _Y_WEIGHTS = (0.212671, 0.715160, 0.072169)  # the Y row of sRGB -> XYZ (D65); sums to 1
 _XYZ_TO_RGB = torch.tensor(
     [
         [3.2404813432005266, -1.5371515162713185, -0.4985363261688878],
         [-0.9692549499965682, 1.8759900014898907, 0.0415559265582928],
         [0.0556466391351772, -0.2040413383665112, 1.0573110696453443],
-    ]
+    ],
+    dtype=torch.float64,
 )
-_WHITE = torch.tensor([0.95047, 1.0, 1.08883])
-_BAND = 64  # rows per band
+_WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+_DELTA = 6.0 / 29.0  # where the Lab f() switches from linear to the cube
+_STEPS = 1 << 16  # grid of the lookup tables over [0, 1]
+_BAND = 32  # rows per band
 
 
 def _srgb_to_linear(v: torch.Tensor) -> torch.Tensor:
@@ -94,32 +99,65 @@ def _linear_to_srgb(v: torch.Tensor) -> torch.Tensor:
     )
 
 
-_LINEAR_LUT = _srgb_to_linear(torch.arange(256) / 255.0)  # uint8 sRGB level -> linear value
+def _tables() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    grid = torch.arange(_STEPS + 1, dtype=torch.float64) / _STEPS
+    # uint8 level of each channel -> its share of Y in grid steps; R, G, B one after another
+    levels = _srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255.0)
+    y_share = torch.cat([levels * w * _STEPS for w in _Y_WEIGHTS]).float()
+    # Y -> normalized L
+    f = torch.where(grid > 0.008856, grid.clamp(min=0.008856).pow(1 / 3), 7.787 * grid + 4 / 29)
+    l_of_y = (f * (116.0 / 50.0) - (16.0 / 50.0 + 1.0)).float()
+    # linear RGB -> uint8 sRGB
+    gamma = _linear_to_srgb(grid).clamp(0, 1).mul(255.0).round().to(torch.uint8)
+    return y_share, l_of_y, gamma
+
+
+_Y_SHARE, _L_OF_Y, _GAMMA = _tables()
+_CHANNEL_OFFSET = torch.tensor([0, 256, 512], dtype=torch.int32)
+# XYZ -> linear RGB in grid steps, the white point folded in
+_XYZ_TO_STEPS = ((_XYZ_TO_RGB * _WHITE).T * _STEPS).float().contiguous()
+
+
+def _lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return torch.index_select(table, 0, index.reshape(-1)).view(index.shape)
 
 
 def lightness_from_uint8(rgb: torch.Tensor) -> torch.Tensor:
     """uint8 (H, W, 3) -> normalized L (1, 1, H, W), as rgb_to_lab computes it."""
-    weighted = [(_LINEAR_LUT * w) for w in _Y_WEIGHTS]
     y = torch.empty(rgb.shape[:2])
     for top in range(0, rgb.shape[0], _BAND):
-        band = rgb[top : top + _BAND].long()
-        yb = weighted[0][band[..., 0]] + weighted[1][band[..., 1]] + weighted[2][band[..., 2]]
-        f = torch.where(yb > 0.008856, yb.clamp(min=0.008856).pow(1 / 3), 7.787 * yb + 4 / 29)
-        y[top : top + _BAND] = f.mul_(116.0 / 50.0).sub_(16.0 / 50.0 + 1.0)
+        shares = _lookup(_Y_SHARE, rgb[top : top + _BAND].to(torch.int32).add_(_CHANNEL_OFFSET))
+        steps = shares.sum(-1).add_(0.5).to(torch.int32).clamp_(0, _STEPS)
+        y[top : top + _BAND] = _lookup(_L_OF_Y, steps)
     return y[None, None]
+
+
+_GREY_LEVELS = torch.arange(256, dtype=torch.uint8).view(1, 256, 1).expand(1, 256, 3)
+_L_OF_GREY = lightness_from_uint8(_GREY_LEVELS).reshape(256)  # grey level v = RGB (v, v, v)
+
+
+def lightness_from_grey_uint8(grey: torch.Tensor) -> torch.Tensor:
+    """uint8 (H, W) grey levels -> normalized L (1, 1, H, W): one 256-entry lookup."""
+    return _lookup(_L_OF_GREY, grey.to(torch.int32))[None, None]
 
 
 def lab_normalized_to_uint8(l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
     """Normalized L (1, 1, H, W) and ab (1, 2, H, W) -> uint8 sRGB (H, W, 3), clipped."""
     h, w = l_norm.shape[-2:]
     out = torch.empty(h, w, 3, dtype=torch.uint8)
-    matrix = (_XYZ_TO_RGB * _WHITE).T.contiguous()  # XYZ white scaling folded into the matrix
+    f = torch.empty(_BAND, w, 3)
     for top in range(0, h, _BAND):
-        lightness = denormalize_l(l_norm[0, 0, top : top + _BAND].float())
-        ab = denormalize_ab(ab_norm[0, :, top : top + _BAND].float().clamp(-1, 1))
-        fy = (lightness + 16.0) / 116.0
-        f = torch.stack([ab[0] / 500.0 + fy, fy, (fy - ab[1] / 200.0).clamp(min=0.0)], -1)
-        xyz = torch.where(f > 0.2068966, f * f * f, (f - 4.0 / 29.0) / 7.787)
-        srgb = _linear_to_srgb(xyz @ matrix).clamp_(0.0, 1.0)
-        out[top : top + _BAND] = srgb.mul_(255.0).round_().to(torch.uint8)
+        rows = min(_BAND, h - top)
+        fb, ab = f[:rows], ab_norm[0, :, top : top + rows].float().clamp(-1, 1)
+        # f(Y) from L, then f(X) and f(Z) from a and b (L / 116 + 16 / 116 on the normalized L)
+        torch.add(l_norm[0, 0, top : top + rows].float(), 1.0, out=fb[..., 1]).mul_(50.0 / 116.0)
+        fb[..., 1].add_(16.0 / 116.0)
+        torch.add(fb[..., 1], ab[0], alpha=AB_SCALE / 500.0, out=fb[..., 0])
+        torch.sub(fb[..., 1], ab[1], alpha=AB_SCALE / 200.0, out=fb[..., 2]).clamp_(min=0.0)
+        # inverse f without branches: cube above DELTA, the tangent line below it
+        xyz = fb.sub(_DELTA).clamp_(max=0.0).mul_(3 * _DELTA**2)
+        cube = fb.clamp_(min=_DELTA)
+        xyz.addcmul_(cube.mul(cube), cube)
+        steps = (xyz @ _XYZ_TO_STEPS).clamp_(0.0, _STEPS).add_(0.5).to(torch.int32)
+        out[top : top + rows] = _lookup(_GAMMA, steps)
     return out

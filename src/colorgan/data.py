@@ -93,14 +93,22 @@ def open_image(source: str | Path | bytes | Image.Image) -> Image.Image:
         raise BadImage(f"not a readable image ({exc.__class__.__name__}: {exc})") from None
 
 
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Any mode (L, LA, RGBA, P, CMYK, I;16, F) -> 8-bit RGB."""
+def to_8bit(img: Image.Image) -> Image.Image:
+    """Any mode -> 8-bit "L" for single-channel images, "RGB" for the rest.
+
+    Keeping grey photos in one channel saves two thirds of the decode and colour work.
+    """
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I") and arr.max() > 255 else 255.0
         arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        img = Image.fromarray(arr, "L")
-    return img.convert("RGB")
+        return Image.fromarray(arr, "L")
+    return img.convert("L" if img.mode in ("L", "LA", "1") else "RGB")
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any mode (L, LA, RGBA, P, CMYK, I;16, F) -> 8-bit RGB."""
+    return to_8bit(img).convert("RGB")
 
 
 def load_rgb(path: str | Path, size: int) -> np.ndarray:

@@ -16,9 +16,14 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorgan.checkpoint import read_generator_file
-from colorgan.color import grey_from_l, lab_normalized_to_uint8, lightness_from_uint8
+from colorgan.color import (
+    grey_from_l,
+    lab_normalized_to_uint8,
+    lightness_from_grey_uint8,
+    lightness_from_uint8,
+)
 from colorgan.config import ModelConfig, PriorConfig, build_dataclass
-from colorgan.data import BadImage, open_image, to_rgb
+from colorgan.data import BadImage, open_image, to_8bit
 from colorgan.errors import ColorganError
 from colorgan.models import build_generator
 from colorgan.models.generator import needs_priors
@@ -92,9 +97,13 @@ class Colorizer:
         return F.interpolate(ab.float(), size=size, mode="bilinear", align_corners=False)
 
     @torch.inference_mode()
-    def colorize_rgb(self, rgb: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) -> uint8 (H, W, 3) with the input's L and predicted ab."""
-        l_norm = lightness_from_uint8(torch.from_numpy(np.ascontiguousarray(rgb)))
+    def colorize_rgb(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 (H, W, 3) colour or (H, W) grey -> uint8 (H, W, 3): the input's L, predicted ab."""
+        pixels = torch.from_numpy(np.ascontiguousarray(pixels))
+        if pixels.ndim == 2:
+            l_norm = lightness_from_grey_uint8(pixels)
+        else:
+            l_norm = lightness_from_uint8(pixels)
         ab = self.predict_ab(l_norm).cpu()
         return lab_normalized_to_uint8(l_norm, ab).numpy()
 
@@ -108,7 +117,7 @@ class Colorizer:
         alpha = None
         if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
             alpha = image.convert("RGBA").getchannel("A")
-        result = Image.fromarray(self.colorize_rgb(np.array(to_rgb(image))))
+        result = Image.fromarray(self.colorize_rgb(np.array(to_8bit(image))))
         if alpha is not None:
             result.putalpha(alpha)
         return result
