@@ -123,3 +123,51 @@ def test_a_failure_mid_checkpoint_leaves_the_previous_one_whole(tmp_path, photo_
     assert not list((cfg.run_dir / "checkpoints").glob(".tmp-*"))
     resumed = Trainer(cfg, resume=True, progress=False)
     assert resumed.pos.step == trainer.pos.step - 1
+
+
+def test_without_the_cache_the_backbones_run_on_each_batch_and_agree_with_it(tmp_path, photo_dir):
+    priors_on = {"use_segmentation": True, "use_embedding": True}
+    cached = Trainer(
+        small_config(tmp_path, photo_dir, model=priors_on, data={"image_size": 256}),
+        progress=False,
+    )
+    cfg = small_config(
+        tmp_path, photo_dir, model=priors_on,
+        data={"image_size": 256}, priors={"cache": False, "cache_dir": str(tmp_path / "none")},
+    )  # fmt: skip
+    live = Trainer(cfg, progress=False)
+    assert live.cache is None and live.priors is not None
+    for item in [(0, False), (1, True)]:
+        want = cached.train_set[item]
+        sample = live.train_set[item]
+        assert "embedding" not in sample  # nothing comes from disk
+        got = live._inputs({"rgb": sample["rgb"][None]})
+        ref = cached._inputs({k: v[None] for k, v in want.items()})
+        for name in ("embedding", "segmentation"):  # the cache stores fp16
+            assert torch.allclose(got[name], ref[name], atol=2e-2, rtol=1e-2), name
+    cfg.train.adversarial_epochs = 0
+    assert live.run()["steps"] == 2
+    assert not (tmp_path / "none").exists()
+
+
+def test_channels_last_changes_the_layout_not_the_losses(tmp_path, photo_dir):
+    histories = []
+    for channels_last in (False, True):
+        cfg = small_config(tmp_path, photo_dir, train={"channels_last": channels_last})
+        cfg.name = f"cl-{channels_last}"
+        trainer = Trainer(cfg, progress=False)
+        conv = next(m for m in trainer.generator.modules() if isinstance(m, torch.nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+        histories.append(trainer.run()["history"])
+    for a, b in zip(*histories, strict=True):
+        for key in a:
+            if key not in ("step", "phase"):
+                assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-5), (a, b)
+
+
+def test_the_time_spent_waiting_on_the_loader_is_measured(tmp_path, photo_dir):
+    cfg = small_config(tmp_path, photo_dir)
+    summary = Trainer(cfg, progress=False).run()
+    assert 0.0 < summary["loader_wait"] < 1.0 and summary["seconds"] > 0
+    rows = [r for r in csv.DictReader(open(cfg.run_dir / "losses.csv")) if r["loader_wait"]]
+    assert rows and all(0.0 <= float(r["loader_wait"]) < 1.0 for r in rows)

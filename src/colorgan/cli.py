@@ -124,6 +124,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     trainer = Trainer(cfg, resume=args.resume, progress=not args.quiet)
     summary = trainer.run(max_steps=args.max_steps)
     print(f"trained {summary['steps']} steps; generator written to {summary['generator']}")
+    print(f"waited on the data loader for {summary['loader_wait']:.1%} of the training time")
     return 0
 
 

@@ -41,6 +41,7 @@ class PriorConfig:
     embedding_weights: str | None = None  # local weight file; None = the package/hub default
     segmentation: str = "efficientnet_lite0_cam"  # or "deeplabv3_resnet50" (the paper's)
     segmentation_weights: str | None = None
+    cache: bool = True  # False: rerun the backbones on every batch (slow; BENCHMARKS.md)
     cache_dir: str = ".colorgan-cache"
     batch_size: int = 32
 
@@ -72,6 +73,7 @@ class TrainConfig:
     d_every: int = 5  # one discriminator step per d_every generator steps
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
+    channels_last: bool | None = None  # None: on for CUDA, off on the CPU (BENCHMARKS.md)
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     checkpoint_every: int = 200  # steps; a checkpoint is also written at each phase end
     keep_checkpoints: int = 2

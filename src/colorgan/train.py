@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
@@ -26,7 +27,7 @@ from colorgan.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from colorgan.color import rgb_to_lab_normalized, uint8_to_float
+from colorgan.color import grey_from_l, rgb_to_lab_normalized, uint8_to_float
 from colorgan.config import Config
 from colorgan.data import (
     EpochSampler,
@@ -41,7 +42,7 @@ from colorgan.errors import ColorganError
 from colorgan.losses import discriminator_loss, generator_gan_loss, reconstruction_loss
 from colorgan.models import PatchDiscriminator, build_generator
 from colorgan.models.generator import needs_priors
-from colorgan.priors import SemanticPriors, expand_segmentation
+from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, expand_segmentation
 from colorgan.runtime import autocast, pick_device, resolve_precision
 
 log = logging.getLogger("colorgan")
@@ -83,10 +84,15 @@ class Trainer:
         self.run_dir = cfg.run_dir
         self.device = pick_device(cfg.train.device)
         self.precision = resolve_precision(cfg.train.precision, self.device)
+        channels_last = cfg.train.channels_last
+        if channels_last is None:
+            channels_last = self.device.type == "cuda"
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         torch.manual_seed(cfg.train.seed)
-        self.generator = build_generator(cfg.model).to(self.device)
+        fmt = self.memory_format
+        self.generator = build_generator(cfg.model).to(self.device, memory_format=fmt)
         self.discriminator = PatchDiscriminator(ndf=cfg.model.discriminator_channels).to(
-            self.device
+            self.device, memory_format=fmt
         )
         betas = tuple(cfg.train.betas)
         self.opt_pre = torch.optim.Adam(self.generator.parameters(), lr=cfg.train.pretrain_lr)
@@ -129,15 +135,18 @@ class Trainer:
             )
         emb, seg = prior_names(cfg, self.generator)
         self.cache = None
+        self.priors: SemanticPriors | None = None  # only when the backbones run every batch
         self.seg_is_logits = seg == "deeplabv3_resnet50"
         if emb or seg:
             priors = SemanticPriors(
                 emb, seg, cfg.priors.embedding_weights, cfg.priors.segmentation_weights
             )
-            self.cache = FeatureCache(cfg.priors.cache_dir, priors.fingerprint())
-            train = build_cache(train, priors, self.cache, cfg.priors.batch_size, self.progress)
-            val = build_cache(val, priors, self.cache, cfg.priors.batch_size, self.progress)
-            del priors
+            if cfg.priors.cache:
+                self.cache = FeatureCache(cfg.priors.cache_dir, priors.fingerprint())
+                train = build_cache(train, priors, self.cache, cfg.priors.batch_size, self.progress)
+                val = build_cache(val, priors, self.cache, cfg.priors.batch_size, self.progress)
+            else:
+                self.priors = priors.to(self.device)
         log.info("%d training and %d validation photos", len(train), len(val))
         self.train_set = PhotoDataset(train, size, self.cache)
         self.val_set = PhotoDataset(val[: cfg.train.val_images or None], size, self.cache)
@@ -157,8 +166,10 @@ class Trainer:
 
     def _inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         rgb = uint8_to_float(batch["rgb"].to(self.device, non_blocking=True))
-        l_norm, ab = rgb_to_lab_normalized(rgb)
+        l_norm, ab = rgb_to_lab_normalized(rgb.contiguous(memory_format=self.memory_format))
         out = {"l": l_norm, "ab": ab}
+        if self.priors is not None:
+            batch = {**batch, **self._run_priors(l_norm)}
         if "embedding" in batch:
             out["embedding"] = batch["embedding"].to(self.device)
         if "segmentation" in batch:
@@ -166,6 +177,14 @@ class Trainer:
                 batch["segmentation"].to(self.device), l_norm.shape[-1], self.seg_is_logits
             )
         return out
+
+    @torch.no_grad()
+    def _run_priors(self, l_norm: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The backbones on this batch, as the cache would have given them (cache: false)."""
+        if l_norm.shape[-1] != PRIOR_IMAGE_SIZE:
+            l_norm = F.interpolate(l_norm, size=(PRIOR_IMAGE_SIZE,) * 2, mode="bilinear",
+                                   align_corners=False, antialias=True)  # fmt: skip
+        return self.priors(grey_from_l(l_norm))
 
     def _generate(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.generator(x["l"], x.get("embedding"), x.get("segmentation"))
@@ -273,13 +292,18 @@ class Trainer:
         csv_path = self.run_dir / "losses.csv"
         new_csv = not csv_path.exists()
         csv_file = open(csv_path, "a", newline="")
-        fields = ["step", "phase", "epoch", "l1", "mse", "g_gan", "d", "val_l1", "time"]
+        fields = ["step", "phase", "epoch", "l1", "mse", "g_gan", "d", "val_l1", "loader_wait",
+                  "time"]  # fmt: skip
         csv_out = csv.DictWriter(csv_file, fieldnames=fields, extrasaction="ignore")
         if new_csv:
             csv_out.writeheader()
         log.info("training on %s in %s; run folder %s", self.device, self.precision, self.run_dir)
         steps_done = 0
         history: list[dict[str, Any]] = []
+        # Seconds spent waiting for the loader and in whole steps (wait included): the loader
+        # keeps up when waiting is a small fraction of the step.
+        waited = stepped = 0.0
+        interval_wait = interval_step = 0.0
         spe = self.steps_per_epoch()
         self.generator.train()
         self.discriminator.train()
@@ -297,7 +321,9 @@ class Trainer:
                     total=spe, initial=self.pos.batch, disable=not self.progress,
                     desc=f"{phase} {self.pos.epoch + 1}/{self.phase_epochs(self.pos.phase)}",
                 )  # fmt: skip
+                tick = time.perf_counter()
                 for batch in loader:
+                    wait = time.perf_counter() - tick
                     if self.pos.batch >= spe or (max_steps is not None and steps_done >= max_steps):
                         break
                     if batch is None:
@@ -317,17 +343,24 @@ class Trainer:
                     self.pos.phase_step += 1
                     steps_done += 1
                     history.append({"step": self.pos.step, "phase": phase, **logs})
+                    step_time = time.perf_counter() - tick
+                    waited, stepped = waited + wait, stepped + step_time
+                    interval_wait, interval_step = interval_wait + wait, interval_step + step_time
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
                     if self.pos.step % self.cfg.train.log_every == 0:
+                        wait_share = interval_wait / interval_step
+                        interval_wait = interval_step = 0.0
                         for k, v in logs.items():
                             writer.add_scalar(f"{phase}/{k}", v, self.pos.step)
+                        writer.add_scalar("speed/loader_wait", wait_share, self.pos.step)
                         csv_out.writerow({"step": self.pos.step, "phase": phase,
                                           "epoch": self.pos.epoch, "time": round(time.time()),
-                                          **logs})  # fmt: skip
+                                          "loader_wait": round(wait_share, 4), **logs})  # fmt: skip
                         csv_file.flush()
                     if self.pos.step % self.cfg.train.checkpoint_every == 0:
                         self.save()
+                    tick = time.perf_counter()
                 bar.close()
                 if max_steps is not None and steps_done >= max_steps and self.pos.batch < spe:
                     break
@@ -350,4 +383,5 @@ class Trainer:
         final = self.run_dir / "generator.safetensors"
         export_generator(final, self.generator, generator_meta(self.cfg))
         return {"steps": self.pos.step, "d_steps": self.pos.d_steps, "history": history,
-                "generator": str(final)}  # fmt: skip
+                "generator": str(final), "seconds": stepped,
+                "loader_wait": waited / stepped if stepped else 0.0}  # fmt: skip
