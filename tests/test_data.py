@@ -13,10 +13,13 @@ from colorgan.data import (
     collate,
     find_coco_images,
     find_images,
+    load_rgb,
+    open_image,
     sample_and_split,
     scan_images,
 )
 from colorgan.errors import ColorganError
+from tests.conftest import make_photo
 
 
 def test_find_images_is_recursive_and_filters_extensions(photo_dir):
@@ -116,3 +119,16 @@ def test_config_files_load_and_reject_typos(tmp_path):
     cfg = load_config(ok, ["train.batch_size=7", "train.betas=[0.1, 0.2]"])
     assert cfg.train.batch_size == 7 and cfg.train.betas == (0.1, 0.2) and cfg.name == "ok"
     assert np.isclose(load_config(ok).train.lr_g, 2e-4)
+
+
+def test_reduced_scale_jpeg_decoding_is_close_to_the_full_decode(tmp_path):
+    path = tmp_path / "big.jpg"
+    make_photo(3, (1024, 768)).save(path, quality=92)
+    # the smallest DCT scale covering 128 x 128 is 1/4: 256 x 192
+    assert open_image(path, draft=128).size == (256, 192)
+    fast = load_rgb(path, 128).astype(np.float64)
+    with Image.open(path) as img:
+        assert img.size == (1024, 768)
+        full = np.asarray(img.convert("RGB").resize((128, 128), Image.Resampling.BICUBIC), float)
+    psnr = 10 * np.log10(255**2 / np.mean((fast - full) ** 2))
+    assert psnr > 35, psnr

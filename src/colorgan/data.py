@@ -80,13 +80,19 @@ def sample_and_split(
     return sorted(chosen[n_val:]), sorted(chosen[:n_val])
 
 
-def open_image(source: str | Path | bytes | Image.Image) -> Image.Image:
-    """Open any file Pillow reads, upright (EXIF orientation applied); BadImage otherwise."""
+def open_image(source: str | Path | bytes | Image.Image, draft: int | None = None) -> Image.Image:
+    """Open any file Pillow reads, upright (EXIF orientation applied); BadImage otherwise.
+
+    With `draft`, a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) that still
+    covers draft x draft pixels: much faster when the photo is far larger than needed.
+    """
     try:
         if isinstance(source, Image.Image):
             img = source
         else:
             img = Image.open(source)
+            if draft is not None and img.format == "JPEG":
+                img.draft(img.mode, (draft, draft))
             img.load()
         return ImageOps.exif_transpose(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -112,13 +118,10 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def load_rgb(path: str | Path, size: int) -> np.ndarray:
-    """Decode and resize to size x size (bicubic), uint8 (size, size, 3)."""
-    img = open_image(path)
+    """Decode (at reduced scale where the JPEG allows) and resize to size x size (bicubic)."""
+    img = open_image(path, draft=size)
     if min(img.size) < 2:
         raise BadImage(f"too small ({img.size[0]}x{img.size[1]})")
-    # draft() lets JPEG decode at a reduced scale when the file is much larger than `size`.
-    if img.format == "JPEG":
-        img.draft("RGB", (size, size))
     try:
         rgb = to_rgb(img).resize((size, size), Image.Resampling.BICUBIC)
     except (OSError, ValueError) as exc:

@@ -66,7 +66,8 @@ class Colorizer:
             self.generator.load_state_dict({k: v.float() for k, v in tensors.items()})
         except RuntimeError:
             raise ColorganError(f"{weights} does not match its recorded model") from None
-        self.generator.to(self.device).eval()
+        # channels_last: 1.24x the fp32 images/s on the CPU, 8x the bf16 (BENCHMARKS.md)
+        self.generator.to(self.device, memory_format=torch.channels_last).eval()
         need_emb, need_seg = needs_priors(self.generator)
         self.priors: SemanticPriors | None = None
         if need_emb or need_seg:
@@ -92,6 +93,9 @@ class Colorizer:
             embedding = out.get("embedding")
             if "segmentation" in out:
                 segmentation = self.priors.expand_segmentation(out["segmentation"], self.size)
+        small = small.contiguous(memory_format=torch.channels_last)
+        if segmentation is not None:
+            segmentation = segmentation.contiguous(memory_format=torch.channels_last)
         with autocast(self.device, self.precision):
             ab = self.generator(small, embedding, segmentation)
         return F.interpolate(ab.float(), size=size, mode="bilinear", align_corners=False)

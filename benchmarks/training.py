@@ -1,0 +1,186 @@
+"""Training speed, side by side in one run.
+
+1. The phase-2 step (discriminator update + generator update) at 256x256, batch 16: fp32
+   against bf16 autocast, channels_last off and on, through `Trainer.adversarial_step`.
+2. One adversarial epoch at the bundled model's 128 px: priors from the feature cache against
+   rerunning the offline backbones on every batch, and the share of the epoch spent waiting on
+   the data loader with 0 and 2 workers.
+3. What the cache saves per photo: reading it against running each backbone (the paper's
+   Inception-ResNet-v2 + DeepLabV3 with random weights of the real shapes: same compute).
+
+Run: `.venv/bin/python -m benchmarks.training [--photos 64]`. Uses the first photos of
+../shared/datasets/train when present, otherwise synthetic ones; bf16 steps are timed once
+without a warm-up because each takes minutes on CPUs without native bf16.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import timm
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from benchmarks.common import best_seconds, machine
+from colorgan.config import config_from_dict
+from colorgan.data import collate, find_images, load_rgb
+from colorgan.priors import SemanticPriors
+from colorgan.train import Trainer
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "train"
+
+
+def photo_folder(tmp: Path, count: int) -> Path:
+    if SHARED.is_dir():
+        folder = tmp / "photos"
+        folder.mkdir()
+        for path in find_images(SHARED)[:count]:
+            (folder / path.name).symlink_to(path)
+        return folder
+    folder = tmp / "synthetic"
+    folder.mkdir()
+    examples = sorted(Path(__file__).resolve().parents[1].glob("examples/*.jpg"))
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        base = Image.open(examples[i % len(examples)]).convert("RGB")
+        left, top = rng.integers(0, 40, 2)
+        crop = base.crop((left, top, left + base.width - 40, top + base.height - 40))
+        crop.resize((640, 480)).save(folder / f"photo{i:03d}.jpg", quality=90)
+    return folder
+
+
+def config(tmp: Path, photos: Path, name: str, **sections: dict):  # noqa: ANN201
+    values = {
+        "name": name,
+        "out_dir": str(tmp / "runs"),
+        "data": {"root": str(photos), "image_size": 256, "val_fraction": 0.0},
+        "priors": {"cache_dir": str(tmp / "cache")},
+        "train": {"batch_size": 16, "pretrain_epochs": 0, "adversarial_epochs": 1,
+                  "d_every": 1, "checkpoint_every": 10_000, "val_images": 0},
+    }  # fmt: skip
+    for section, extra in sections.items():
+        values[section].update(extra)
+    return config_from_dict(values)
+
+
+def step_rates(tmp: Path, photos: Path) -> None:
+    print("\n| phase-2 step (D + G), batch 16, 256x256 | seconds | images/s | vs fp32 |")
+    print("|---|---|---|---|")
+    base = None
+    for precision in ("fp32", "bf16"):
+        for channels_last in (False, True):
+            name = f"step-{precision}-{channels_last}"
+            train = {"precision": precision, "channels_last": channels_last}
+            trainer = Trainer(config(tmp, photos, name, train=train), progress=False)
+            x = trainer._inputs(collate([trainer.train_set[i] for i in range(16)]))
+            fast = precision == "fp32"
+            step = functools.partial(trainer.adversarial_step, x)
+            seconds = best_seconds(step, repeats=2 if fast else 1, warmup=1 if fast else 0)
+            base = base or seconds
+            layout = "on" if channels_last else "off"
+            print(f"| {precision}, channels_last {layout} | {seconds:.2f} | {16 / seconds:.2f} | "
+                  f"{base / seconds:.2f}x |", flush=True)  # fmt: skip
+
+
+def epochs(tmp: Path, photos: Path, count: int) -> None:
+    print(f"\n| one adversarial epoch, {count} photos, 128 px, batch 16, fp32 | seconds "
+          "| loader wait |\n|---|---|---|")  # fmt: skip
+    rows = [("feature cache, 0 workers", True, 0), ("feature cache, 2 workers", True, 2),
+            ("backbones rerun every batch, 0 workers", False, 0)]  # fmt: skip
+    times = {}
+    for label, cache, workers in rows:
+        data = {"image_size": 128, "num_workers": workers}
+        train = {"d_every": 5, "precision": "fp32"}
+        cfg = config(tmp, photos, f"epoch-{cache}-{workers}", data=data,
+                     priors={"cache": cache}, train=train)  # fmt: skip
+        trainer = Trainer(cfg, progress=False)  # builds the cache (not timed) when cache is on
+        summary = trainer.run()
+        times[label] = summary["seconds"]
+        print(f"| {label} | {summary['seconds']:.1f} | {summary['loader_wait']:.1%} |", flush=True)
+    ratio = times[rows[2][0]] / times[rows[0][0]]
+    print(f"epoch from the cache: {ratio:.2f}x faster than rerunning the backbones")
+
+
+def decode_costs(photos: Path, size: int = 128) -> None:
+    """JPEG decoding at reduced scale (draft) against full decoding, both resized to `size`."""
+    paths = find_images(photos)[:32]
+
+    def full(path: Path) -> np.ndarray:
+        img = Image.open(path).convert("RGB")
+        return np.asarray(img.resize((size, size), Image.Resampling.BICUBIC), dtype=np.float64)
+
+    def draft(path: Path) -> np.ndarray:
+        return load_rgb(path, size).astype(np.float64)
+
+    full_s = best_seconds(lambda: [full(p) for p in paths]) / len(paths)
+    draft_s = best_seconds(lambda: [draft(p) for p in paths]) / len(paths)
+    mse = np.mean([np.mean((full(p) - draft(p)) ** 2) for p in paths])
+    print(f"\n| decode a photo to {size} px | ms |\n|---|---|")
+    print(f"| full-size decode + resize | {full_s * 1e3:.1f} |")
+    print(f"| reduced-scale JPEG decode (draft) + resize | {draft_s * 1e3:.1f} |")
+    print(
+        f"draft: {full_s / draft_s:.1f}x faster; PSNR against the full decode: "
+        f"{10 * np.log10(255**2 / mse):.1f} dB"
+    )
+
+
+def feature_costs(tmp: Path) -> None:
+    inception = timm.create_model("inception_resnet_v2", pretrained=False)
+    save_file({k: v.contiguous() for k, v in inception.state_dict().items()},
+              str(tmp / "inception.safetensors"))  # fmt: skip
+    from torchvision.models.segmentation import deeplabv3_resnet50
+
+    deeplab = deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=21,
+                                 aux_loss=True)  # fmt: skip
+    torch.save(deeplab.state_dict(), tmp / "deeplab.pth")
+    grey = torch.rand(8, 1, 256, 256)
+    print("\n| priors for one photo (both flips), batch 8 | ms per photo | vs the cache |")
+    print("|---|---|---|")
+    cfg = config(tmp, tmp, "unused")
+    cache_dir = Path(cfg.priors.cache_dir)
+    entries = sorted(cache_dir.rglob("*.safetensors"))[:64]
+    from safetensors.torch import load_file
+
+    read = best_seconds(lambda: [load_file(str(p)) for p in entries]) / len(entries)
+    print(f"| read from the feature cache | {read * 1e3:.2f} | 1x |")
+    for label, priors in [
+        ("EfficientNet-Lite0 (embedding + CAM prior, one pass)",
+         SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam")),
+        ("Inception-ResNet-v2 + DeepLabV3-ResNet50 (the paper's)",
+         SemanticPriors("inception_resnet_v2", "deeplabv3_resnet50",
+                        str(tmp / "inception.safetensors"), str(tmp / "deeplab.pth"))),
+    ]:  # fmt: skip
+        with torch.inference_mode():
+            seconds = best_seconds(lambda p=priors: p(torch.cat([grey, grey.flip(-1)])),
+                                   repeats=1) / len(grey)  # fmt: skip
+        print(f"| {label} | {seconds * 1e3:.0f} | {seconds / read:.0f}x |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--photos", type=int, default=64)
+    parser.add_argument("--skip-steps", action="store_true", help="skip part 1 (slow in bf16)")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    print(machine())
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        photos = photo_folder(tmp, args.photos)
+        print(f"photos: {'../shared/datasets/train' if SHARED.is_dir() else 'synthetic'}")
+        decode_costs(photos)
+        epochs(tmp, photos, args.photos)
+        feature_costs(tmp)
+        if not args.skip_steps:
+            step_rates(tmp, photos)
+    print(f"\n(benchmark took {time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
