@@ -1,5 +1,6 @@
 import csv
 
+import numpy as np
 import pytest
 import torch
 
@@ -171,3 +172,27 @@ def test_the_time_spent_waiting_on_the_loader_is_measured(tmp_path, photo_dir):
     assert 0.0 < summary["loader_wait"] < 1.0 and summary["seconds"] > 0
     rows = [r for r in csv.DictReader(open(cfg.run_dir / "losses.csv")) if r["loader_wait"]]
     assert rows and all(0.0 <= float(r["loader_wait"]) < 1.0 for r in rows)
+
+
+def test_validation_samples_go_to_the_run_folder_and_tensorboard(tmp_path, photo_dir):
+    from PIL import Image
+
+    cfg = small_config(tmp_path, photo_dir, train={"sample_every": 2, "sample_images": 3})
+    trainer = Trainer(cfg, progress=False)
+    summary = trainer.run()
+    pngs = sorted((cfg.run_dir / "samples").glob("step-*.png"))
+    steps = range(2, summary["steps"] + 1, 2)
+    assert [p.name for p in pngs] == [f"step-{s:08d}.png" for s in steps]
+    grid = np.asarray(Image.open(pngs[-1]))
+    size, pad = cfg.data.image_size, 2
+    assert grid.shape == (3 * (size + pad) + pad, 3 * (size + pad) + pad, 3)  # 3 photos x 3
+    # the left column is grey, the right one is the original photo
+    cell = grid[pad : pad + size, pad : pad + size].astype(int)
+    assert np.abs(cell[..., 0] - cell[..., 1]).max() <= 2
+    original = trainer.samples()[:, pad : pad + size, -(pad + size) : -pad]
+    assert original.std(0).mean() > 0.01
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(cfg.run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert len(events.Images("samples")) == len(pngs)

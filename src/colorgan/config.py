@@ -30,7 +30,10 @@ class DataConfig:
     image_size: int = 256
     flip: bool = True  # random horizontal flip for training
     seed: int = 0
-    num_workers: int = 0
+    # None: no workers when training on the CPU, where they compete with the step for the
+    # same cores and the loader already takes about 1% of the step (BENCHMARKS.md); with CUDA,
+    # one per core up to 8, so decoding overlaps the GPU's work.
+    num_workers: int | None = None
 
 
 @dataclass
@@ -79,6 +82,8 @@ class TrainConfig:
     keep_checkpoints: int = 2
     log_every: int = 10
     val_images: int | None = 64  # validation images per epoch (None = all)
+    sample_every: int = 200  # steps; a grid of validation colorizations (0 = never)
+    sample_images: int = 8
     seed: int = 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,9 +18,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
+from torchvision.utils import make_grid
 from tqdm import tqdm
 
+from colorgan.atomic import atomic_file
 from colorgan.cache import FeatureCache, build_cache
 from colorgan.checkpoint import (
     export_generator,
@@ -27,7 +31,7 @@ from colorgan.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from colorgan.color import grey_from_l, rgb_to_lab_normalized, uint8_to_float
+from colorgan.color import grey_from_l, lab_normalized_to_rgb, rgb_to_lab_normalized, uint8_to_float
 from colorgan.config import Config
 from colorgan.data import (
     EpochSampler,
@@ -88,6 +92,9 @@ class Trainer:
         if channels_last is None:
             channels_last = self.device.type == "cuda"
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.num_workers = cfg.data.num_workers
+        if self.num_workers is None:
+            self.num_workers = 0 if self.device.type == "cpu" else min(8, os.cpu_count() or 1)
         torch.manual_seed(cfg.train.seed)
         fmt = self.memory_format
         self.generator = build_generator(cfg.model).to(self.device, memory_format=fmt)
@@ -157,7 +164,7 @@ class Trainer:
             dataset,
             batch_size=self.cfg.train.batch_size,
             sampler=sampler,
-            num_workers=self.cfg.data.num_workers,
+            num_workers=self.num_workers,
             collate_fn=collate,
             drop_last=drop_last,
             pin_memory=self.device.type == "cuda",
@@ -254,6 +261,34 @@ class Trainer:
             count += len(x["l"])
         self.generator.train()
         return total / max(count, 1)
+
+    @torch.no_grad()
+    def samples(self) -> torch.Tensor:
+        """A grid of validation photos, one per row: grey input, colorization, original."""
+        count = min(self.cfg.train.sample_images, len(self.val_set))
+        items = [self.val_set[(i, False)] for i in range(count)]
+        batch = collate(items)
+        if batch is None:
+            return torch.zeros(3, 1, 1)
+        x = self._inputs(batch)
+        self.generator.eval()
+        with autocast(self.device, self.precision):
+            fake = self._generate(x).float()
+        self.generator.train()
+        grey = lab_normalized_to_rgb(x["l"], torch.zeros_like(x["ab"]))
+        rows = torch.stack([grey, lab_normalized_to_rgb(x["l"], fake),
+                            lab_normalized_to_rgb(x["l"], x["ab"])], 1)  # fmt: skip
+        return make_grid(rows.flatten(0, 1).cpu(), nrow=3, padding=2, pad_value=1.0)
+
+    def write_samples(self, writer: Any) -> None:
+        """To TensorBoard and as samples/step-N.png in the run folder."""
+        grid = self.samples()
+        if grid.shape[-1] <= 1:
+            return
+        writer.add_image("samples", grid, self.pos.step)
+        image = Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy())
+        with atomic_file(self.run_dir / "samples" / f"step-{self.pos.step:08d}.png") as tmp:
+            image.save(tmp, format="PNG")
 
     # -- checkpoints -------------------------------------------------------------------------
     def _modules(self) -> dict[str, nn.Module]:
@@ -360,6 +395,9 @@ class Trainer:
                         csv_file.flush()
                     if self.pos.step % self.cfg.train.checkpoint_every == 0:
                         self.save()
+                    every = self.cfg.train.sample_every
+                    if every and self.pos.step % every == 0 and len(self.val_set):
+                        self.write_samples(writer)
                     tick = time.perf_counter()
                 bar.close()
                 if max_steps is not None and steps_done >= max_steps and self.pos.batch < spe:
