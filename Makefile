@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
+# it needs ../shared and takes about an hour without native bf16).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.colorize_fullres
+	$(BIN)/python -m benchmarks.inference
+	$(BIN)/python -m benchmarks.training
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -69,12 +69,18 @@ def main() -> None:
                   f"{rate:.2f} ({rate / fp32_rate:.2f}x) | {flops / seconds / 1e9:.1f} | "
                   f"{flops / seconds / 1e9 / peaks[precision]:.0%} of {precision} |")  # fmt: skip
 
-    # The whole colorization model as `colorgan colorize` runs it: priors + generator (fp32).
-    colorizer = Colorizer(precision="fp32", size=s)
-    l_norm = torch.rand(b, 1, s, s) * 2 - 1
-    seconds = best_seconds(lambda: colorizer.predict_ab(l_norm))
-    print(f"\nColorizer.predict_ab (offline priors + generator), batch {b}, {s}x{s}, fp32: "
-          f"{b / seconds:.2f} images/s")  # fmt: skip
+    # The whole colorization model as `colorgan colorize` runs it (priors + generator, fp32):
+    # one photo at a time, and batches of 16 as evaluation or a batch job could.
+    print(f"\n| Colorizer.predict_ab, {s}x{s}, fp32 | batch 1 images/s | batch {b} images/s |")
+    print("|---|---|---|")
+    for channels_last in (False, True):
+        colorizer = Colorizer(precision="fp32", size=s, channels_last=channels_last)
+        rates = []
+        for n in (1, b):
+            l_norm = torch.rand(n, 1, s, s) * 2 - 1
+            rates.append(n / best_seconds(functools.partial(colorizer.predict_ab, l_norm)))
+        print(f"| channels_last {'on' if channels_last else 'off'} | {rates[0]:.2f} | "
+              f"{rates[1]:.2f} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def evaluate(
     skipped = []
     for path in tqdm(paths, desc="evaluating", unit="img", disable=not progress):
         try:
-            target = load_rgb(path, EVAL_SIZE)
+            target = load_rgb(path, EVAL_SIZE, reduced=False)
         except (BadImage, OSError) as exc:
             skipped.append(f"{path} ({exc})")
             continue
