@@ -2,7 +2,8 @@
 
 Run where CUDA is: `.venv/bin/python -m benchmarks.gpu`. Prints images/s of the step
 (discriminator + generator update, `Trainer.adversarial_step`) against fp32 in the same run,
-and the peak GPU memory. `--device cpu --batch 2` checks the script itself on any machine.
+and the peak GPU memory. `--device cpu --batch 1 --repeats 1` checks the script itself on any
+machine.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("benchmarks/gpu.py needs CUDA (or pass --device cpu --batch 2)")
+        raise SystemExit("needs CUDA (or pass --device cpu --batch 1 --repeats 1)")
     cuda = args.device.startswith("cuda")
     print(torch.cuda.get_device_name() if cuda else "CPU", f"torch {torch.__version__}")
     print(f"\n| phase-2 step, batch {args.batch}, 256x256 | images/s | vs fp32 | peak memory |")
@@ -48,7 +50,8 @@ def main() -> None:
 
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
-            rate = args.batch / best_seconds(step, repeats=5, warmup=2)
+            warmup = min(2, args.repeats)
+            rate = args.batch / best_seconds(step, repeats=args.repeats, warmup=warmup)
             base = base or rate
             memory = f"{torch.cuda.max_memory_allocated() / 1024**3:.1f} GiB" if cuda else "-"
             print(f"| {precision}, channels_last {'on' if channels_last else 'off'} | "

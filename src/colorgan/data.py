@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from colorgan.errors import ColorganError
 
@@ -94,6 +94,8 @@ def open_image(source: str | Path | bytes | Image.Image, draft: int | None = Non
             if draft is not None and img.format == "JPEG":
                 img.draft(img.mode, (draft, draft))
             img.load()
+        if img.getexif().get(ExifTags.Base.Orientation, 1) in (0, 1):
+            return img  # upright already: no copy (exif_transpose would copy)
         return ImageOps.exif_transpose(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BadImage(f"not a readable image ({exc.__class__.__name__}: {exc})") from None
@@ -109,12 +111,14 @@ def to_8bit(img: Image.Image) -> Image.Image:
         top = 65535.0 if img.mode.startswith("I") and arr.max() > 255 else 255.0
         arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L")
-    return img.convert("L" if img.mode in ("L", "LA", "1") else "RGB")
+    mode = "L" if img.mode in ("L", "LA", "1") else "RGB"
+    return img if img.mode == mode else img.convert(mode)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
     """Any mode (L, LA, RGBA, P, CMYK, I;16, F) -> 8-bit RGB."""
-    return to_8bit(img).convert("RGB")
+    img = to_8bit(img)
+    return img if img.mode == "RGB" else img.convert("RGB")
 
 
 def load_rgb(path: str | Path, size: int, reduced: bool = True) -> np.ndarray:
