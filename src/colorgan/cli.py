@@ -136,7 +136,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.weights, device=args.device, precision=args.precision, size=args.size,
         embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
     )  # fmt: skip
-    report = evaluate(colorizer, args.data, limit=args.limit, progress=not args.quiet)
+    features = None
+    if not args.no_fid:
+        from colorgan.fid import InceptionFeatures
+
+        features = InceptionFeatures(colorizer.device)
+    report = evaluate(
+        colorizer, args.data, limit=args.limit, progress=not args.quiet, features=features
+    )
     label = Path(args.weights).stem if args.weights else "default model"
     print(markdown_table(report, label))
     if args.out:
@@ -207,12 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     prior_files(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="PSNR / SSIM / colourfulness beside the grey floor")
+    p = sub.add_parser(
+        "evaluate", help="PSNR / SSIM / colourfulness / FID / KID beside the grey floor"
+    )
     p.add_argument("data", metavar="DATA", help="folder of colour photos")
     p.add_argument("--weights", "-w", metavar="FILE", help="generator file (default: bundled)")
     p.add_argument("--out", metavar="DIR", help="write metrics.json and metrics.md here")
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
+    p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
     runtime(p)
     prior_files(p)
     p.set_defaults(func=cmd_evaluate)

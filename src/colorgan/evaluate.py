@@ -14,6 +14,7 @@ from tqdm import tqdm
 from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
 from colorgan.data import BadImage, find_images, load_rgb
 from colorgan.errors import ColorganError
+from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
 from colorgan.metrics import colourfulness, psnr, ssim
 from colorgan.pipeline import Colorizer
 
@@ -27,13 +28,22 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 
 def evaluate(
-    colorizer: Colorizer, data: str | Path, limit: int | None = None, progress: bool = True
+    colorizer: Colorizer,
+    data: str | Path,
+    limit: int | None = None,
+    progress: bool = True,
+    features: InceptionFeatures | None = None,
 ) -> dict[str, Any]:
-    """Resize to 256, predict ab from L, Lab -> RGB, round to uint8, compare with the original."""
+    """Resize to 256, predict ab from L, Lab -> RGB, round to uint8, compare with the original.
+
+    With `features`, FID and KID of the colorizations (and of the grey floor) against the
+    originals are added.
+    """
     paths = find_images(data)[:limit]
     if not paths:
         raise ColorganError(f"no images found under {data}")
     rows = {"model": [], "grey": [], "original": []}
+    images: dict[str, list[np.ndarray]] = {"model": [], "grey": [], "original": []}
     skipped = []
     for path in tqdm(paths, desc="evaluating", unit="img", disable=not progress):
         try:
@@ -48,6 +58,9 @@ def evaluate(
         for name, img in (("model", pred), ("grey", grey)):
             rows[name].append((psnr(img, target), ssim(img, target), colourfulness(img)))
         rows["original"].append((float("inf"), 1.0, colourfulness(target)))
+        if features is not None:
+            for name, img in (("model", pred), ("grey", grey), ("original", target)):
+                images[name].append(img)
     if skipped:
         log.warning("skipped %d unreadable image(s): %s", len(skipped), "; ".join(skipped[:5]))
     summary = {
@@ -58,6 +71,12 @@ def evaluate(
         }
         for name, values in rows.items()
     }
+    if features is not None and rows["model"]:
+        reference = features(images["original"])
+        for name in ("model", "grey"):
+            feats = features(images[name])
+            summary[name]["fid"] = frechet_distance(feats, reference)
+            summary[name]["kid"] = kernel_inception_distance(feats, reference)
     return {"images": len(rows["model"]), "skipped": len(skipped), "data": str(data),
             "size": EVAL_SIZE, "results": summary}  # fmt: skip
 
@@ -68,14 +87,18 @@ def markdown_table(report: dict[str, Any], label: str = "model") -> str:
         f"Evaluated on {report['images']} images of `{report['data']}` at "
         f"{report['size']}x{report['size']}.",
         "",
-        "| | PSNR (dB) | SSIM | colourfulness |",
-        "|---|---|---|---|",
+        "| | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 |",
+        "|---|---|---|---|---|---|",
     ]
     names = {"model": label, "grey": "grey floor (L kept, a = b = 0)", "original": "originals"}
     for key, title in names.items():
         r = res[key]
         p = f"{r['psnr']:.2f}" if r["psnr"] is not None else "-"
-        lines.append(f"| {title} | {p} | {r['ssim']:.4f} | {r['colourfulness']:.1f} |")
+        fid = f"{r['fid']:.1f}" if "fid" in r else "-"
+        kid = f"{r['kid'] * 1000:.2f}" if "kid" in r else "-"
+        lines.append(
+            f"| {title} | {p} | {r['ssim']:.4f} | {r['colourfulness']:.1f} | {fid} | {kid} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from tests.conftest import make_photo
+
+
+def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 8))
+    shift = np.array([1.0, -2.0, 0, 0, 0, 0, 0, 0.5])
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    # same covariance, mean moved: FID is |shift|^2 (5.25)
+    assert frechet_distance(a, a + shift) == pytest.approx(5.25, abs=1e-6)
+    # doubling the spread of a standard normal in 8 dims: 8 * (1 + 4 - 2 * 2) = 8
+    b = rng.normal(size=(4000, 8))
+    assert frechet_distance(b, 2 * b) == pytest.approx(8 * np.var(b, ddof=1), rel=0.05)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_apart():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(300, 16)), rng.normal(size=(300, 16))
+    same = kernel_inception_distance(a, b, subsets=20, subset_size=100)
+    apart = kernel_inception_distance(a, b + 0.5, subsets=20, subset_size=100)
+    assert abs(same) < 0.01 < apart
+
+
+def test_inception_features_tell_colour_from_grey():
+    features = InceptionFeatures()
+    photos = [np.asarray(make_photo(i, (96, 80))) for i in range(6)]
+    greys = [np.repeat(np.asarray(make_photo(i, (96, 80)).convert("L"))[..., None], 3, 2)
+             for i in range(6)]  # fmt: skip
+    f_photos = features(photos)
+    assert f_photos.shape == (6, 2048) and np.isfinite(f_photos).all()
+    assert features(photos) is f_photos  # the same photos are not run twice
+    f_greys = features(greys)
+    # each photo is nearer its own grey version than the other photos are
+    d = ((f_photos[:, None] - f_greys[None]) ** 2).sum(-1)
+    assert (np.argmin(d, axis=1) == np.arange(6)).mean() >= 0.5
+    assert frechet_distance(f_photos, f_photos) == pytest.approx(0.0, abs=1e-3)
