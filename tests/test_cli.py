@@ -17,7 +17,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_help_lists_the_subcommands():
     out = run_cli("--help")
     assert out.returncode == 0
-    for cmd in ("colorize", "train", "evaluate", "export"):
+    for cmd in ("colorize", "train", "evaluate", "experiment", "export"):
         assert cmd in out.stdout
 
 

@@ -86,3 +86,11 @@ def test_patchgan_sees_70_by_70_patches():
     cols = (l_norm.grad[0, 0].abs().sum(0) > 0).nonzero()
     assert rows.max() - rows.min() + 1 == 70
     assert cols.max() - cols.min() + 1 == 70
+
+
+def test_unet_depth_follows_the_image_size():
+    from colorgan.models import UNetGenerator
+
+    for downs, size in ((7, 128), (8, 256)):
+        out = UNetGenerator(ngf=8, downs=downs)(torch.zeros(1, 1, size, size))
+        assert out.shape == (1, 2, size, size)

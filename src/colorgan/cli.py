@@ -128,6 +128,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from colorgan.experiment import load_experiment, results_markdown, run_experiment
+
+    exp = load_experiment(args.experiment)
+    if args.no_fid:
+        exp.fid = False
+    results = run_experiment(exp, progress=not args.quiet)
+    print(results_markdown(results))
+    print(f"wrote RESULTS.md, results.json, grid.png and losses.png in {exp.folder}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from colorgan.evaluate import evaluate, markdown_table, write_report
     from colorgan.pipeline import Colorizer
@@ -226,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     runtime(p)
     prior_files(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "experiment", help="train and evaluate every row of a comparison (paper Table 2)"
+    )
+    p.add_argument("experiment", metavar="EXPERIMENT", help="configs/experiments/*.yaml")
+    p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_experiment)
 
     p = sub.add_parser("export", help="write a run's generator as one safetensors file")
     p.add_argument("run_dir", metavar="RUN_DIR")

@@ -58,6 +58,7 @@ class ModelConfig:
     use_embedding: bool = True  # the Inception fusion
     discriminator_channels: int = 64
     unet_dropout: float = 0.0  # the paper found no dropout best
+    unet_downs: int = 8  # U-Net 256 (pix2pix's unet_256); 7 is its unet_128
 
 
 @dataclass
@@ -190,8 +191,11 @@ def validate(cfg: Config) -> Config:
             raise ColorganError(f"{section}.{key}: {value!r} is not one of {', '.join(allowed)}")
     if cfg.data.image_size % 8 or cfg.data.image_size < 32:
         raise ColorganError("data.image_size must be a multiple of 8 and at least 32")
-    if cfg.model.generator == "unet" and cfg.data.image_size != 256:
-        raise ColorganError("the pix2pix U-Net 256 needs data.image_size 256")
+    if cfg.model.generator == "unet" and cfg.data.image_size != 2**cfg.model.unet_downs:
+        raise ColorganError(
+            f"the U-Net with model.unet_downs {cfg.model.unet_downs} needs data.image_size "
+            f"{2**cfg.model.unet_downs} (unet_downs 7 for 128, 8 for 256)"
+        )
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ColorganError("data.val_fraction must be in [0, 1)")
     if cfg.train.batch_size < 1 or cfg.train.d_every < 1:

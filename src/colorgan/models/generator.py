@@ -112,7 +112,7 @@ def build_generator(cfg: ModelConfig, embedding_dim: int = 1000) -> nn.Module:
     from colorgan.models.unet import UNetGenerator
 
     if cfg.generator == "unet":
-        return UNetGenerator(dropout=cfg.unet_dropout)
+        return UNetGenerator(dropout=cfg.unet_dropout, downs=cfg.unet_downs)
     dim = embedding_dim if cfg.use_embedding else 0
     if cfg.generator == "koalarization":
         return KoalarizationGenerator(embedding_dim=dim)

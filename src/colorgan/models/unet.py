@@ -44,15 +44,17 @@ class UNetBlock(nn.Module):
 
 
 class UNetGenerator(nn.Module):
-    """U-Net 256: 256 -> 1 at the bottleneck, 64 filters at the outer level."""
+    """pix2pix's U-Net: `downs` halvings to a 1x1 bottleneck (8 for 256 px, 7 for 128 px)."""
 
     embedding_dim = 0
     segmentation_channels = 0
 
-    def __init__(self, ngf: int = 64, dropout: float = 0.0) -> None:
+    def __init__(self, ngf: int = 64, dropout: float = 0.0, downs: int = 8) -> None:
         super().__init__()
+        if downs < 6:
+            raise ValueError("the U-Net needs at least 6 halvings")
         block = UNetBlock(ngf * 8, ngf * 8)
-        for _ in range(3):
+        for _ in range(downs - 5):
             block = UNetBlock(ngf * 8, ngf * 8, block, dropout=dropout)
         block = UNetBlock(ngf * 4, ngf * 8, block)
         block = UNetBlock(ngf * 2, ngf * 4, block)

@@ -1,0 +1,236 @@
+"""`colorgan experiment`: a whole comparison (the paper's Table 2) in one command.
+
+Every row is a training config; the experiment trains each with the same data, seed,
+resolution and phase budget, evaluates each on the same held-out photos (with the grey floor
+as a row of its own), and writes RESULTS.md, a picture grid and the loss curves. Finished
+rows are not retrained, and a stopped row resumes, so rerunning the command continues it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from PIL import Image, ImageDraw
+
+from colorgan.atomic import atomic_file
+from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
+from colorgan.config import build_dataclass, load_config
+from colorgan.data import find_images, load_rgb
+from colorgan.errors import ColorganError
+from colorgan.evaluate import EVAL_SIZE, evaluate
+from colorgan.pipeline import Colorizer
+from colorgan.train import Trainer
+
+
+@dataclass
+class ExperimentConfig:
+    """Rows to compare and what they share (configs/experiments/*.yaml)."""
+
+    name: str = "table2"
+    out_dir: str = "runs/experiments"
+    rows: dict[str, str] = field(default_factory=dict)  # label -> training config file
+    # `section.key: value` applied to every row: the same data, seed, resolution, batch
+    shared: dict[str, Any] = field(default_factory=dict)
+    # the phase budget: every row that has a phase in its recipe runs it this many epochs
+    pretrain_epochs: int = 2
+    adversarial_epochs: int = 2
+    eval_data: str = "../shared/datasets/eval"
+    eval_limit: int | None = None
+    fid: bool = True
+    grid_photos: int = 12  # eval photos in the picture grid, drawn with grid_seed
+    grid_seed: int = 0
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.out_dir) / self.name
+
+
+def load_experiment(path: str | Path) -> ExperimentConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ColorganError(f"experiment file not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ColorganError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    values.setdefault("name", path.stem)
+    exp = build_dataclass(ExperimentConfig, values, "experiment")
+    if not exp.rows:
+        raise ColorganError(f"{path}: no rows to compare")
+    for label, row in exp.rows.items():
+        if not Path(row).is_file():
+            raise ColorganError(f"{path}: row {label!r}: config file not found: {row}")
+    return exp
+
+
+def row_config(exp: ExperimentConfig, label: str):  # noqa: ANN201 - a colorgan Config
+    """The row's own recipe with the shared settings and the phase budget applied."""
+    recipe = load_config(exp.rows[label])
+    overrides = [f"{key}={json.dumps(value)}" for key, value in exp.shared.items()]
+    if recipe.train.pretrain_epochs:
+        overrides.append(f"train.pretrain_epochs={exp.pretrain_epochs}")
+    if recipe.train.adversarial_epochs:
+        overrides.append(f"train.adversarial_epochs={exp.adversarial_epochs}")
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+    overrides += [f"name={json.dumps(slug)}", f"out_dir={json.dumps(str(exp.folder / 'runs'))}"]
+    return load_config(exp.rows[label], overrides)
+
+
+def _finished(run_dir: Path) -> bool:
+    return (run_dir / "finished.json").is_file()
+
+
+def run_experiment(exp: ExperimentConfig, progress: bool = True) -> dict[str, Any]:
+    """Train, evaluate and report; returns the results (also written to results.json)."""
+    for label in exp.rows:
+        cfg = row_config(exp, label)
+        if _finished(cfg.run_dir):
+            continue
+        summary = Trainer(cfg, resume=True, progress=progress).run()
+        # training seconds of the call that finished the row (a resumed row: its last part)
+        with atomic_file(cfg.run_dir / "finished.json") as tmp:
+            Path(tmp).write_text(json.dumps({"steps": summary["steps"],
+                                             "seconds": summary["seconds"]}))  # fmt: skip
+    features = None
+    if exp.fid:
+        from colorgan.fid import InceptionFeatures
+
+        features = InceptionFeatures()
+    rows: dict[str, Any] = {}
+    report: dict[str, Any] = {}
+    for label in exp.rows:
+        cfg = row_config(exp, label)
+        colorizer = Colorizer(cfg.run_dir / "generator.safetensors", precision="fp32")
+        report = evaluate(colorizer, exp.eval_data, exp.eval_limit, progress, features)
+        finished = json.loads((cfg.run_dir / "finished.json").read_text())
+        rows[label] = {**report["results"]["model"], **finished, "config": exp.rows[label]}
+    rows["grey floor"] = report["results"]["grey"]
+    rows["originals"] = report["results"]["original"]
+    results = {
+        "experiment": asdict(exp),
+        "rows": rows,
+        "images": report["images"],
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine(),
+    }
+    folder = exp.folder
+    with atomic_file(folder / "results.json") as tmp:
+        Path(tmp).write_text(json.dumps(results, indent=2) + "\n")
+    picture_grid(exp, folder / "grid.png")
+    loss_curves(exp, folder / "losses.png")
+    with atomic_file(folder / "RESULTS.md") as tmp:
+        Path(tmp).write_text(results_markdown(results))
+    return results
+
+
+def machine() -> str:
+    name = platform.processor() or "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    if torch.cuda.is_available():
+        name += f", {torch.cuda.get_device_name()}"
+    return f"{name}, {torch.get_num_threads()} threads, torch {torch.__version__}"
+
+
+def results_markdown(results: dict[str, Any]) -> str:
+    exp = results["experiment"]
+    lines = [
+        f"# {exp['name']}: results",
+        "",
+        f"`colorgan experiment` on {results['date']}, {results['machine']}. Every row trained "
+        f"with the same data, seed and resolution ({_shared_text(exp)}); each phase of a row's "
+        f"recipe ran {exp['pretrain_epochs']} epochs (L1 / MSE pretraining) or "
+        f"{exp['adversarial_epochs']} epochs (adversarial). Evaluated on "
+        f"{results['images']} photos of `{exp['eval_data']}` at {EVAL_SIZE}x{EVAL_SIZE}.",
+        "",
+        "| row | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 | G steps | train minutes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, r in results["rows"].items():
+        psnr = f"{r['psnr']:.2f}" if r.get("psnr") is not None else "-"
+        fid = f"{r['fid']:.1f}" if "fid" in r else "-"
+        kid = f"{r['kid'] * 1000:.2f}" if "kid" in r else "-"
+        steps = str(r["steps"]) if "steps" in r else "-"
+        minutes = f"{r['seconds'] / 60:.1f}" if "seconds" in r else "-"
+        lines.append(f"| {label} | {psnr} | {r['ssim']:.4f} | {r['colourfulness']:.1f} | "
+                     f"{fid} | {kid} | {steps} | {minutes} |")  # fmt: skip
+    lines += ["", "![grey input, each row, original](grid.png)", "",
+              "![loss curves](losses.png)", ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def _shared_text(exp: dict[str, Any]) -> str:
+    return ", ".join(f"{k} = {v}" for k, v in exp["shared"].items()) or "the rows' own settings"
+
+
+def picture_grid(exp: ExperimentConfig, target: Path, cell: int = 128) -> None:
+    """Grey input, every row, original: one eval photo per line, chosen by grid_seed."""
+    paths = find_images(exp.eval_data)
+    rng = np.random.default_rng(exp.grid_seed)
+    chosen = sorted(rng.choice(len(paths), min(exp.grid_photos, len(paths)), replace=False))
+    colorizers = {label: Colorizer(row_config(exp, label).run_dir / "generator.safetensors",
+                                   precision="fp32") for label in exp.rows}  # fmt: skip
+    columns = ["grey input", *exp.rows, "original"]
+    header = 16
+    grid = Image.new("RGB", (cell * len(columns), header + cell * len(chosen)), "white")
+    draw = ImageDraw.Draw(grid)
+    for c, title in enumerate(columns):
+        draw.text((c * cell + 4, 2), title[:20], fill="black")
+    for r, index in enumerate(chosen):
+        target_rgb = load_rgb(paths[index], EVAL_SIZE, reduced=False)
+        x = torch.from_numpy(target_rgb.copy()).permute(2, 0, 1)[None].float() / 255.0
+        l_norm, _ = rgb_to_lab_normalized(x)
+        images = [lab_normalized_to_rgb(l_norm, torch.zeros(1, 2, EVAL_SIZE, EVAL_SIZE))]
+        images += [lab_normalized_to_rgb(l_norm, c.predict_ab(l_norm).cpu())
+                   for c in colorizers.values()]  # fmt: skip
+        images.append(x)
+        for c, image in enumerate(images):
+            arr = (image[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+            tile = Image.fromarray(arr).resize((cell, cell), Image.Resampling.BICUBIC)
+            grid.paste(tile, (c * cell, header + r * cell))
+    with atomic_file(target) as tmp:
+        grid.save(tmp, format="PNG")
+
+
+def loss_curves(exp: ExperimentConfig, target: Path) -> None:
+    """Training loss per step and validation L1 per epoch, one line per row."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ColorganError("loss curves need matplotlib: pip install 'colorgan[eval]'") from None
+
+    fig, (train_ax, val_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for label in exp.rows:
+        path = row_config(exp, label).run_dir / "losses.csv"
+        rows = list(csv.DictReader(open(path)))
+        logged = [r for r in rows if r["l1"] or r["mse"]]
+        train_ax.plot([int(r["step"]) for r in logged],
+                      [float(r["l1"] or r["mse"]) for r in logged], label=label)  # fmt: skip
+        val = [(int(r["step"]), float(r["val_l1"])) for r in rows if r["val_l1"]]
+        if val:
+            val_ax.plot(*zip(*val, strict=True), marker="o", label=label)
+    train_ax.set(title="training loss of ab (L1; MSE for Koalarization)", xlabel="generator step")
+    val_ax.set(title="validation L1 of ab", xlabel="generator step")
+    val_ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_file(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)

@@ -1,0 +1,88 @@
+import json
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from colorgan.cli import main
+from colorgan.experiment import load_experiment, row_config
+
+
+def write_experiment(tmp_path, photo_dir, eval_dir):
+    rows = {}
+    for label, model, train in [
+        ("paper", {"generator": "paper"}, {"pretrain_epochs": 5, "adversarial_epochs": 5}),
+        ("koala", {"generator": "koalarization"},
+         {"pretrain_epochs": 9, "adversarial_epochs": 0, "pretrain_loss": "mse"}),
+    ]:  # fmt: skip
+        recipe = {"model": {**model, "use_segmentation": False, "use_embedding": False},
+                  "train": {**train, "batch_size": 4, "log_every": 1, "val_images": 4,
+                            "sample_every": 0}}  # fmt: skip
+        rows[label] = str(tmp_path / f"{label}.yaml")
+        (tmp_path / f"{label}.yaml").write_text(yaml.safe_dump(recipe))
+    exp = {
+        "name": "tiny-table",
+        "out_dir": str(tmp_path / "experiments"),
+        "rows": rows,
+        "shared": {"data.root": str(photo_dir), "data.image_size": 32, "data.val_fraction": 0.25,
+                   "priors.cache_dir": str(tmp_path / "cache")},
+        "pretrain_epochs": 1,
+        "adversarial_epochs": 1,
+        "eval_data": str(eval_dir),
+        "fid": False,
+        "grid_photos": 3,
+    }  # fmt: skip
+    path = tmp_path / "tiny-table.yaml"
+    path.write_text(yaml.safe_dump(exp, sort_keys=False))
+    return path
+
+
+def test_every_row_gets_the_shared_data_and_the_same_phase_budget(tmp_path, photo_dir):
+    exp = load_experiment(write_experiment(tmp_path, photo_dir, photo_dir))
+    paper, koala = row_config(exp, "paper"), row_config(exp, "koala")
+    assert paper.data.image_size == koala.data.image_size == 32
+    assert paper.data.root == koala.data.root == str(photo_dir)
+    assert (paper.train.pretrain_epochs, paper.train.adversarial_epochs) == (1, 1)
+    # a phase the recipe does not have stays off; the recipe's own loss is kept
+    assert (koala.train.pretrain_epochs, koala.train.adversarial_epochs) == (1, 0)
+    assert koala.train.pretrain_loss == "mse" and koala.model.generator == "koalarization"
+
+
+def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
+    tmp_path, photo_dir, capsys
+):
+    eval_dir = tmp_path / "eval"
+    eval_dir.mkdir()
+    for p in sorted(photo_dir.glob("*.jpg"))[:4]:
+        (eval_dir / p.name).write_bytes(p.read_bytes())
+    path = write_experiment(tmp_path, photo_dir, eval_dir)
+    assert main(["experiment", str(path), "-q"]) == 0
+    folder = tmp_path / "experiments" / "tiny-table"
+    results = json.loads((folder / "results.json").read_text())
+    assert list(results["rows"]) == ["paper", "koala", "grey floor", "originals"]
+    assert results["images"] == 4
+    assert results["rows"]["paper"]["steps"] == 4 and results["rows"]["koala"]["steps"] == 2
+    assert results["rows"]["grey floor"]["colourfulness"] < 1.0
+    markdown = (folder / "RESULTS.md").read_text()
+    assert "| paper |" in markdown and "| grey floor |" in markdown and "grid.png" in markdown
+    grid = np.asarray(Image.open(folder / "grid.png"))
+    assert grid.shape == (16 + 3 * 128, 4 * 128, 3)  # 3 photos; grey, 2 rows, original
+    assert Image.open(folder / "losses.png").size[0] > 500
+    stamps = {p: p.stat().st_mtime_ns for p in (folder / "runs").glob("*/generator.safetensors")}
+    assert len(stamps) == 2
+    assert main(["experiment", str(path), "-q"]) == 0  # finished rows are not retrained
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert "| koala |" in capsys.readouterr().out
+
+
+def test_the_shipped_experiments_load_with_one_resolution_per_experiment():
+    from pathlib import Path
+
+    files = sorted(Path("configs/experiments").glob("*.yaml"))
+    assert files
+    for path in files:
+        exp = load_experiment(path)
+        configs = [row_config(exp, label) for label in exp.rows]
+        assert len({c.data.image_size for c in configs}) == 1
+        assert len({c.run_dir for c in configs}) == len(configs)
+        assert {c.model.generator for c in configs} == {"paper", "koalarization", "unet"}
