@@ -78,7 +78,7 @@ def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
 def test_the_shipped_experiments_load_with_one_resolution_per_experiment():
     from pathlib import Path
 
-    files = sorted(Path("configs/experiments").glob("*.yaml"))
+    files = sorted((Path(__file__).resolve().parents[1] / "configs/experiments").glob("*.yaml"))
     assert files
     for path in files:
         exp = load_experiment(path)
