@@ -94,3 +94,20 @@ def test_unet_depth_follows_the_image_size():
     for downs, size in ((7, 128), (8, 256)):
         out = UNetGenerator(ngf=8, downs=downs)(torch.zeros(1, 1, size, size))
         assert out.shape == (1, 2, size, size)
+
+
+def test_spectral_norm_patchgan_keeps_every_conv_near_unit_gain():
+    from colorgan.models import PatchDiscriminator
+
+    torch.manual_seed(0)
+    plain, sn = PatchDiscriminator(ndf=8), PatchDiscriminator(ndf=8, spectral_norm=True)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in sn.modules())
+    x, ab = torch.randn(2, 1, 64, 64), torch.randn(2, 2, 64, 64)
+    assert sn(x, ab).shape == plain(x, ab).shape  # the same 70x70 patches
+    for _ in range(30):  # power iteration runs in training mode
+        sn(x, ab)
+    convs = [m for m in sn.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 5
+    for conv in convs:
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        assert abs(sigma.item() - 1.0) < 0.05, sigma

@@ -196,3 +196,40 @@ def test_validation_samples_go_to_the_run_folder_and_tensorboard(tmp_path, photo
     events = EventAccumulator(str(cfg.run_dir / "tensorboard"), size_guidance={"images": 0})
     events.Reload()
     assert len(events.Images("samples")) == len(pngs)
+
+
+def test_spectral_norm_discriminator_trains_and_resumes(tmp_path, photo_dir):
+    cfg = small_config(tmp_path, photo_dir, model={"spectral_norm": True},
+                       train={"pretrain_epochs": 0, "adversarial_epochs": 2})  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    trainer.run(max_steps=2)
+    again = Trainer(cfg, resume=True, progress=False)
+    for key, value in trainer.discriminator.state_dict().items():
+        assert torch.equal(value, again.discriminator.state_dict()[key]), key
+    assert again.run()["steps"] == 4
+
+
+def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, photo_dir):
+    from safetensors.torch import load_file
+
+    decay = 0.5
+    cfg = small_config(tmp_path, photo_dir, train={"ema_decay": decay})
+    trainer = Trainer(cfg, progress=False)
+    name, param = next(iter(trainer.generator.named_parameters()))
+    trainer.run(max_steps=1)
+    expected = param.detach().clone()  # the average starts from G after its first step
+    trainer.run(max_steps=1)  # continues in place
+    expected = decay * expected + (1 - decay) * param.detach()
+    ema = dict(trainer.generator_ema.module.named_parameters())[name]
+    assert torch.allclose(ema, expected, atol=1e-6)
+    assert not torch.allclose(ema, param)
+    exported = load_file(str(cfg.run_dir / "generator.safetensors"))
+    assert torch.allclose(exported[name].float(), ema, atol=1e-6)
+    again = Trainer(cfg, resume=True, progress=False)
+    resumed = dict(again.generator_ema.module.named_parameters())[name]
+    assert torch.equal(resumed, ema)
+    from colorgan.cli import main
+
+    out = tmp_path / "exported.safetensors"
+    assert main(["export", str(cfg.run_dir), "--out", str(out)]) == 0
+    assert torch.equal(load_file(str(out))[name].float(), exported[name].float())

@@ -176,7 +176,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ColorganError(f"no checkpoint in {run_dir}")
     cfg = load_config(ckpt / "config.yaml")
     generator = build_generator(cfg.model)
-    load_checkpoint(ckpt, {"generator": generator})
+    if cfg.train.ema_decay > 0:  # the run keeps an EMA of G: that is its generator
+        from torch.optim.swa_utils import AveragedModel
+
+        average = AveragedModel(generator, use_buffers=True)
+        load_checkpoint(ckpt, {"generator_ema": average})
+        generator = average.module
+    else:
+        load_checkpoint(ckpt, {"generator": generator})
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise ColorganError(f"{out} exists (pass --overwrite to replace it)")

@@ -57,6 +57,7 @@ class ModelConfig:
     use_segmentation: bool = True  # the paper's first (COCO / DeepLabV3) layer
     use_embedding: bool = True  # the Inception fusion
     discriminator_channels: int = 64
+    spectral_norm: bool = False  # spectral normalization instead of BatchNorm in the PatchGAN
     unet_dropout: float = 0.0  # the paper found no dropout best
     unet_downs: int = 8  # U-Net 256 (pix2pix's unet_256); 7 is its unet_128
 
@@ -74,6 +75,7 @@ class TrainConfig:
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lambda_l1: float = 100.0
+    ema_decay: float = 0.0  # > 0: keep an EMA of G's weights (e.g. 0.999) and export it
     d_every: int = 5  # one discriminator step per d_every generator steps
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"

@@ -38,7 +38,9 @@ class ExperimentConfig:
 
     name: str = "table2"
     out_dir: str = "runs/experiments"
-    rows: dict[str, str] = field(default_factory=dict)  # label -> training config file
+    # label -> a training config file, or {config: FILE, set: {section.key: value}} for a
+    # variant of a recipe (the "beyond the paper" rows)
+    rows: dict[str, Any] = field(default_factory=dict)
     # `section.key: value` applied to every row: the same data, seed, resolution, batch
     shared: dict[str, Any] = field(default_factory=dict)
     # the phase budget: every row that has a phase in its recipe runs it this many epochs
@@ -68,22 +70,29 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     if not exp.rows:
         raise ColorganError(f"{path}: no rows to compare")
     for label, row in exp.rows.items():
-        if not Path(row).is_file():
-            raise ColorganError(f"{path}: row {label!r}: config file not found: {row}")
+        if isinstance(row, str):
+            row = {"config": row}
+        if not isinstance(row, dict) or set(row) - {"config", "set"} or "config" not in row:
+            raise ColorganError(f"{path}: row {label!r}: expected a file or {{config, set}}")
+        if not Path(row["config"]).is_file():
+            raise ColorganError(f"{path}: row {label!r}: config file not found: {row['config']}")
+        exp.rows[label] = {"config": row["config"], "set": dict(row.get("set") or {})}
     return exp
 
 
 def row_config(exp: ExperimentConfig, label: str):  # noqa: ANN201 - a colorgan Config
     """The row's own recipe with the shared settings and the phase budget applied."""
-    recipe = load_config(exp.rows[label])
-    overrides = [f"{key}={json.dumps(value)}" for key, value in exp.shared.items()]
+    row = exp.rows[label]
+    recipe = load_config(row["config"])
+    settings = {**exp.shared, **row["set"]}
+    overrides = [f"{key}={json.dumps(value)}" for key, value in settings.items()]
     if recipe.train.pretrain_epochs:
         overrides.append(f"train.pretrain_epochs={exp.pretrain_epochs}")
     if recipe.train.adversarial_epochs:
         overrides.append(f"train.adversarial_epochs={exp.adversarial_epochs}")
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
     overrides += [f"name={json.dumps(slug)}", f"out_dir={json.dumps(str(exp.folder / 'runs'))}"]
-    return load_config(exp.rows[label], overrides)
+    return load_config(row["config"], overrides)
 
 
 def _finished(run_dir: Path) -> bool:
@@ -113,7 +122,7 @@ def run_experiment(exp: ExperimentConfig, progress: bool = True) -> dict[str, An
         colorizer = Colorizer(cfg.run_dir / "generator.safetensors", precision="fp32")
         report = evaluate(colorizer, exp.eval_data, exp.eval_limit, progress, features)
         finished = json.loads((cfg.run_dir / "finished.json").read_text())
-        rows[label] = {**report["results"]["model"], **finished, "config": exp.rows[label]}
+        rows[label] = {**report["results"]["model"], **finished, **exp.rows[label]}
     rows["grey floor"] = report["results"]["grey"]
     rows["originals"] = report["results"]["original"]
     results = {
@@ -169,6 +178,11 @@ def results_markdown(results: dict[str, Any]) -> str:
         minutes = f"{r['seconds'] / 60:.1f}" if "seconds" in r else "-"
         lines.append(f"| {label} | {psnr} | {r['ssim']:.4f} | {r['colourfulness']:.1f} | "
                      f"{fid} | {kid} | {steps} | {minutes} |")  # fmt: skip
+    lines += ["", "Rows:", ""]
+    for label, r in results["rows"].items():
+        if "config" in r:
+            extra = ", ".join(f"{k} = {v}" for k, v in r.get("set", {}).items())
+            lines.append(f"- {label}: `{r['config']}`" + (f" with {extra}" if extra else ""))
     lines += ["", "![grey input, each row, original](grid.png)", "",
               "![loss curves](losses.png)", ""]  # fmt: skip
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
@@ -98,9 +99,17 @@ class Trainer:
         torch.manual_seed(cfg.train.seed)
         fmt = self.memory_format
         self.generator = build_generator(cfg.model).to(self.device, memory_format=fmt)
-        self.discriminator = PatchDiscriminator(ndf=cfg.model.discriminator_channels).to(
-            self.device, memory_format=fmt
-        )
+        self.discriminator = PatchDiscriminator(
+            ndf=cfg.model.discriminator_channels, spectral_norm=cfg.model.spectral_norm
+        ).to(self.device, memory_format=fmt)
+        # An exponential moving average of G's weights: validated, sampled and exported in
+        # place of G when train.ema_decay > 0 (a smoother generator for the same training).
+        self.generator_ema: AveragedModel | None = None
+        if cfg.train.ema_decay > 0:
+            self.generator_ema = AveragedModel(
+                self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.train.ema_decay),
+                use_buffers=True,
+            )  # fmt: skip
         betas = tuple(cfg.train.betas)
         self.opt_pre = torch.optim.Adam(self.generator.parameters(), lr=cfg.train.pretrain_lr)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.train.lr_g, betas=betas)
@@ -193,6 +202,15 @@ class Trainer:
                                    align_corners=False, antialias=True)  # fmt: skip
         return self.priors(grey_from_l(l_norm))
 
+    def _update_ema(self) -> None:
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
+
+    @property
+    def inference_generator(self) -> nn.Module:
+        """What validation, samples and the exported file use: the EMA of G when kept."""
+        return self.generator_ema.module if self.generator_ema is not None else self.generator
+
     def _generate(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.generator(x["l"], x.get("embedding"), x.get("segmentation"))
 
@@ -218,6 +236,7 @@ class Trainer:
             fake = self._generate(x)
         loss = reconstruction_loss(self.cfg.train.pretrain_loss, fake, x["ab"])
         self._backward_step(loss, self.opt_pre)
+        self._update_ema()
         return {self.cfg.train.pretrain_loss: loss.item()}
 
     def adversarial_step(self, x: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -239,6 +258,7 @@ class Trainer:
             gan = generator_gan_loss(self.discriminator(x["l"], fake))
         l1 = reconstruction_loss("l1", fake, x["ab"])
         self._backward_step(gan + t.lambda_l1 * l1, self.opt_g)
+        self._update_ema()
         self.discriminator.requires_grad_(True)
         logs.update(g_gan=gan.item(), l1=l1.item())
         return logs
@@ -248,7 +268,8 @@ class Trainer:
         """Mean L1 of ab on the validation photos (unflipped)."""
         if len(self.val_set) == 0:
             return float("nan")
-        self.generator.eval()
+        generator = self.inference_generator
+        generator.eval()
         total, count = 0.0, 0
         loader = self._loader(self.val_set, [(i, False) for i in range(len(self.val_set))], False)
         for batch in loader:
@@ -256,10 +277,10 @@ class Trainer:
                 continue
             x = self._inputs(batch)
             with autocast(self.device, self.precision):
-                fake = self._generate(x)
+                fake = generator(x["l"], x.get("embedding"), x.get("segmentation"))
             total += reconstruction_loss("l1", fake, x["ab"]).item() * len(x["l"])
             count += len(x["l"])
-        self.generator.train()
+        generator.train()
         return total / max(count, 1)
 
     @torch.no_grad()
@@ -271,10 +292,11 @@ class Trainer:
         if batch is None:
             return torch.zeros(3, 1, 1)
         x = self._inputs(batch)
-        self.generator.eval()
+        generator = self.inference_generator
+        generator.eval()
         with autocast(self.device, self.precision):
-            fake = self._generate(x).float()
-        self.generator.train()
+            fake = generator(x["l"], x.get("embedding"), x.get("segmentation")).float()
+        generator.train()
         grey = lab_normalized_to_rgb(x["l"], torch.zeros_like(x["ab"]))
         rows = torch.stack([grey, lab_normalized_to_rgb(x["l"], fake),
                             lab_normalized_to_rgb(x["l"], x["ab"])], 1)  # fmt: skip
@@ -292,7 +314,10 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------------
     def _modules(self) -> dict[str, nn.Module]:
-        return {"generator": self.generator, "discriminator": self.discriminator}
+        modules = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.generator_ema is not None:
+            modules["generator_ema"] = self.generator_ema
+        return modules
 
     def save(self) -> Path:
         state = {
@@ -419,7 +444,7 @@ class Trainer:
             csv_file.close()
         self.save()
         final = self.run_dir / "generator.safetensors"
-        export_generator(final, self.generator, generator_meta(self.cfg))
+        export_generator(final, self.inference_generator, generator_meta(self.cfg))
         return {"steps": self.pos.step, "d_steps": self.pos.d_steps, "history": history,
                 "generator": str(final), "seconds": stepped,
                 "loader_wait": waited / stepped if stepped else 0.0}  # fmt: skip
