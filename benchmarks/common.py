@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable
 
 import torch
 
-from colorgan.runtime import cpu_has_native_bf16
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+from colorgan.runtime import cpu_has_native_bf16, cpu_name
 
 
 def machine() -> str:

@@ -209,17 +209,24 @@ def config_from_dict(values: dict[str, Any]) -> Config:
     return validate(build_dataclass(Config, values, ""))
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Load a YAML config; `overrides` are `section.key=value` strings (YAML values)."""
+def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """A YAML file whose top level is a mapping; ColorganError (one line) otherwise."""
     path = Path(path)
     if not path.is_file():
-        raise ColorganError(f"config file not found: {path}")
+        raise ColorganError(f"{what} file not found: {path}")
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ColorganError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
     if not isinstance(values, dict):
         raise ColorganError(f"{path}: the top level must be a mapping")
+    return values
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config; `overrides` are `section.key=value` strings (YAML values)."""
+    path = Path(path)
+    values = read_yaml(path)
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import platform
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -19,16 +18,16 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from PIL import Image, ImageDraw
 
 from colorgan.atomic import atomic_file
 from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
-from colorgan.config import build_dataclass, load_config
+from colorgan.config import build_dataclass, load_config, read_yaml
 from colorgan.data import find_images, load_rgb
 from colorgan.errors import ColorganError
 from colorgan.evaluate import EVAL_SIZE, evaluate
 from colorgan.pipeline import Colorizer
+from colorgan.runtime import cpu_name
 from colorgan.train import Trainer
 
 
@@ -59,12 +58,7 @@ class ExperimentConfig:
 
 def load_experiment(path: str | Path) -> ExperimentConfig:
     path = Path(path)
-    if not path.is_file():
-        raise ColorganError(f"experiment file not found: {path}")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ColorganError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    values = read_yaml(path, "experiment")
     values.setdefault("name", path.stem)
     exp = build_dataclass(ExperimentConfig, values, "experiment")
     if not exp.rows:
@@ -143,14 +137,7 @@ def run_experiment(exp: ExperimentConfig, progress: bool = True) -> dict[str, An
 
 
 def machine() -> str:
-    name = platform.processor() or "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    name = cpu_name()
     if torch.cuda.is_available():
         name += f", {torch.cuda.get_device_name()}"
     return f"{name}, {torch.get_num_threads()} threads, torch {torch.__version__}"

@@ -9,6 +9,7 @@ where supported, else fp16.
 from __future__ import annotations
 
 import contextlib
+import platform
 from functools import cache
 
 import torch
@@ -25,6 +26,17 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device(name)
     except RuntimeError:
         raise ColorganError(f"unknown device {name!r}") from None
+
+
+def cpu_name() -> str:
+    """The CPU's model name, for the machine line of benchmarks and experiment reports."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 @cache

@@ -211,8 +211,11 @@ class Trainer:
         """What validation, samples and the exported file use: the EMA of G when kept."""
         return self.generator_ema.module if self.generator_ema is not None else self.generator
 
-    def _generate(self, x: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.generator(x["l"], x.get("embedding"), x.get("segmentation"))
+    def _generate(
+        self, x: dict[str, torch.Tensor], generator: nn.Module | None = None
+    ) -> torch.Tensor:
+        generator = self.generator if generator is None else generator
+        return generator(x["l"], x.get("embedding"), x.get("segmentation"))
 
     # -- schedule ----------------------------------------------------------------------------
     def phase_epochs(self, phase: int) -> int:
@@ -277,25 +280,25 @@ class Trainer:
                 continue
             x = self._inputs(batch)
             with autocast(self.device, self.precision):
-                fake = generator(x["l"], x.get("embedding"), x.get("segmentation"))
+                fake = self._generate(x, generator)
             total += reconstruction_loss("l1", fake, x["ab"]).item() * len(x["l"])
             count += len(x["l"])
         generator.train()
         return total / max(count, 1)
 
     @torch.no_grad()
-    def samples(self) -> torch.Tensor:
+    def samples(self) -> torch.Tensor | None:
         """A grid of validation photos, one per row: grey input, colorization, original."""
         count = min(self.cfg.train.sample_images, len(self.val_set))
         items = [self.val_set[(i, False)] for i in range(count)]
         batch = collate(items)
         if batch is None:
-            return torch.zeros(3, 1, 1)
+            return None
         x = self._inputs(batch)
         generator = self.inference_generator
         generator.eval()
         with autocast(self.device, self.precision):
-            fake = generator(x["l"], x.get("embedding"), x.get("segmentation")).float()
+            fake = self._generate(x, generator).float()
         generator.train()
         grey = lab_normalized_to_rgb(x["l"], torch.zeros_like(x["ab"]))
         rows = torch.stack([grey, lab_normalized_to_rgb(x["l"], fake),
@@ -305,7 +308,7 @@ class Trainer:
     def write_samples(self, writer: Any) -> None:
         """To TensorBoard and as samples/step-N.png in the run folder."""
         grid = self.samples()
-        if grid.shape[-1] <= 1:
+        if grid is None:
             return
         writer.add_image("samples", grid, self.pos.step)
         image = Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy())
