@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import glob
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -111,6 +112,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from colorgan import distributed
     from colorgan.config import load_config
     from colorgan.train import Trainer
 
@@ -121,10 +123,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg.priors.embedding_weights = args.embedding_weights
     if args.segmentation_weights:
         cfg.priors.segmentation_weights = args.segmentation_weights
-    trainer = Trainer(cfg, resume=args.resume, progress=not args.quiet)
-    summary = trainer.run(max_steps=args.max_steps)
-    print(f"trained {summary['steps']} steps; generator written to {summary['generator']}")
-    print(f"waited on the data loader for {summary['loader_wait']:.1%} of the training time")
+    max_seconds = None if args.max_minutes is None else args.max_minutes * 60
+    try:
+        trainer = Trainer(cfg, resume=args.resume, progress=not args.quiet)
+        summary = trainer.run(max_steps=args.max_steps, max_seconds=max_seconds)
+    finally:
+        distributed.shutdown()  # every rank leaves the process group, also on errors
+    if trainer.world.main:
+        print(f"trained {summary['steps']} steps; generator written to {summary['generator']}")
+        print(f"waited on the data loader for {summary['loader_wait']:.1%} of the training time")
     return 0
 
 
@@ -229,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config value (repeatable)")  # fmt: skip
     p.add_argument("--out-dir", help="parent folder of the run folder (config: out_dir)")
     p.add_argument("--max-steps", type=int, help="stop after this many generator steps")
+    p.add_argument("--max-minutes", type=float,
+                   help="stop (checkpoint and export) after this much training time")  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     prior_files(p)
     p.set_defaults(func=cmd_train)
@@ -270,11 +279,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ColorganError as exc:
-        print(f"colorgan: error: {exc}", file=sys.stderr)
+        print(f"colorgan: error: {rank_prefix()}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("colorgan: interrupted", file=sys.stderr)
+        print(f"colorgan: {rank_prefix()}interrupted", file=sys.stderr)
         return 130
+
+
+def rank_prefix() -> str:
+    """Under torchrun, which process speaks ('rank 1: '); nothing otherwise."""
+    return f"rank {os.environ['RANK']}: " if "RANK" in os.environ else ""
 
 
 if __name__ == "__main__":

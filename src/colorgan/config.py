@@ -66,7 +66,7 @@ class ModelConfig:
 class TrainConfig:
     """Two phases: L1 pretraining of G, then adversarial training (paper 5.5, 5.6)."""
 
-    batch_size: int = 64
+    batch_size: int = 64  # the global batch: under torchrun each of N processes takes 1/N
     pretrain_epochs: int = 20
     pretrain_lr: float = 1e-4
     pretrain_loss: str = "l1"  # "l1" | "mse" (Deep Koalarization uses MSE)
@@ -80,6 +80,10 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
     channels_last: bool | None = None  # None: on for CUDA, off on the CPU (BENCHMARKS.md)
+    compile: bool = False  # torch.compile G and D (worth it on GPUs for long runs)
+    # Under torchrun on CUDA: BatchNorm layers (PatchGAN, U-Net) pool their statistics over
+    # the global batch, so N GPUs compute what one would (SyncBatchNorm is GPU-only).
+    sync_batchnorm: bool = True
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     checkpoint_every: int = 200  # steps; a checkpoint is also written at each phase end
     keep_checkpoints: int = 2

@@ -186,15 +186,32 @@ class EpochSampler(torch.utils.data.Sampler):
     """Yields (index, flip) pairs; the order and flips are a pure function of (seed, epoch).
 
     Being stateless makes a resumed run draw exactly the batches an uninterrupted one would.
+    Under data parallelism every rank draws the same global order and takes its slice of each
+    global batch (`batch_size` items, `batch_size // world` per rank), so N processes see the
+    batches one process would, and a run resumes at any world size. Only whole global batches
+    are drawn; `start` counts items of the global order.
     """
 
-    def __init__(self, n: int, seed: int, shuffle: bool, flip: bool) -> None:
+    def __init__(
+        self, n: int, seed: int, shuffle: bool, flip: bool,
+        batch_size: int = 1, rank: int = 0, world: int = 1,
+    ) -> None:  # fmt: skip
         self.n, self.seed, self.shuffle, self.flip = n, seed, shuffle, flip
+        self.batch_size = batch_size
+        if self.batch_size % world:
+            raise ValueError(f"batch size {self.batch_size} does not split over {world} ranks")
+        self.rank, self.world = rank, world
         self.epoch = 0
         self.start = 0
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
         self.epoch, self.start = epoch, start
+
+    def _slots(self) -> range:
+        """The global batches still to draw this epoch."""
+        first = self.start // self.batch_size
+        whole = self.n // self.batch_size
+        return range(first, whole)
 
     def __iter__(self) -> Iterator[tuple[int, bool]]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
@@ -204,11 +221,14 @@ class EpochSampler(torch.utils.data.Sampler):
             if self.flip
             else torch.zeros(self.n, dtype=torch.bool)
         )
-        for i in range(self.start, self.n):
-            yield int(order[i]), bool(flips[i])
+        per_rank = self.batch_size // self.world
+        for b in self._slots():
+            first = b * self.batch_size + self.rank * per_rank
+            for i in range(first, first + per_rank):
+                yield int(order[i]), bool(flips[i])
 
     def __len__(self) -> int:
-        return self.n - self.start
+        return len(self._slots()) * (self.batch_size // self.world)
 
 
 class PhotoDataset(torch.utils.data.Dataset):

@@ -17,8 +17,8 @@ def generator_gan_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    real_logits, fake_logits = real_logits.float(), fake_logits.float()
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return 0.5 * (real + fake)
+def discriminator_loss(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """D's loss on one side (real or generated pairs); D's step sums the two halves."""
+    logits = logits.float()
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return 0.5 * F.binary_cross_entropy_with_logits(logits, target)

@@ -7,6 +7,7 @@ resumed run takes exactly the steps an uninterrupted one would.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import math
@@ -20,10 +21,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
+from colorgan import distributed
 from colorgan.atomic import atomic_file
 from colorgan.cache import FeatureCache, build_cache
 from colorgan.checkpoint import (
@@ -48,7 +51,7 @@ from colorgan.losses import discriminator_loss, generator_gan_loss, reconstructi
 from colorgan.models import PatchDiscriminator, build_generator
 from colorgan.models.generator import needs_priors
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, expand_segmentation
-from colorgan.runtime import autocast, pick_device, resolve_precision
+from colorgan.runtime import autocast, resolve_precision
 
 log = logging.getLogger("colorgan")
 
@@ -87,7 +90,15 @@ class Trainer:
         self.cfg = cfg
         self.progress = progress
         self.run_dir = cfg.run_dir
-        self.device = pick_device(cfg.train.device)
+        # Under torchrun: one process per device, rank 0 alone writes (distributed.py).
+        self.world, self.device = distributed.setup(cfg.train.device)
+        if cfg.train.batch_size % self.world.size:
+            raise ColorganError(
+                f"train.batch_size {cfg.train.batch_size} (the global batch) does not split "
+                f"over {self.world.size} processes; make it a multiple of the process count"
+            )
+        self.local_batch = cfg.train.batch_size // self.world.size
+        self.progress = progress and self.world.main
         self.precision = resolve_precision(cfg.train.precision, self.device)
         channels_last = cfg.train.channels_last
         if channels_last is None:
@@ -95,13 +106,18 @@ class Trainer:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.num_workers = cfg.data.num_workers
         if self.num_workers is None:
-            self.num_workers = 0 if self.device.type == "cpu" else min(8, os.cpu_count() or 1)
+            per_node = int(os.environ.get("LOCAL_WORLD_SIZE", 1))
+            cores = max(1, (os.cpu_count() or 1) // per_node)
+            self.num_workers = 0 if self.device.type == "cpu" else min(8, cores)
         torch.manual_seed(cfg.train.seed)
         fmt = self.memory_format
         self.generator = build_generator(cfg.model).to(self.device, memory_format=fmt)
         self.discriminator = PatchDiscriminator(
             ndf=cfg.model.discriminator_channels, spectral_norm=cfg.model.spectral_norm
         ).to(self.device, memory_format=fmt)
+        if self.world.size > 1 and self.device.type == "cuda" and cfg.train.sync_batchnorm:
+            self.generator = nn.SyncBatchNorm.convert_sync_batchnorm(self.generator)
+            self.discriminator = nn.SyncBatchNorm.convert_sync_batchnorm(self.discriminator)
         # An exponential moving average of G's weights: validated, sampled and exported in
         # place of G when train.ema_decay > 0 (a smoother generator for the same training).
         self.generator_ema: AveragedModel | None = None
@@ -129,6 +145,22 @@ class Trainer:
             self._resume(existing)
         elif resume:
             log.info("no checkpoint in %s; starting from scratch", self.run_dir)
+        if cfg.train.compile:
+            self.generator.compile()
+            self.discriminator.compile()
+        # The modules the training steps call: DDP wrappers under torchrun (they average the
+        # gradients over ranks), the plain modules otherwise; checkpoints hold the plain ones.
+        self.g_train: nn.Module = self.generator
+        self.d_train: nn.Module = self.discriminator
+        if self.world.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.g_train = DistributedDataParallel(self.generator, device_ids=ids)
+            self.d_train = DistributedDataParallel(self.discriminator, device_ids=ids)
+            log.info(
+                "data parallel over %d processes (%s): global batch %d = %d per process",
+                self.world.size, torch.distributed.get_backend(), cfg.train.batch_size,
+                self.local_batch,
+            )  # fmt: skip
 
     # -- data --------------------------------------------------------------------------------
     def _setup_data(self) -> None:
@@ -143,8 +175,8 @@ class Trainer:
             paths, cfg.data.num_images, cfg.data.val_fraction, cfg.data.seed
         )
         size = cfg.data.image_size
-        train = scan_images(train_paths, size, self.progress)
-        val = scan_images(val_paths, size, self.progress)
+        train = self._scan(train_paths)
+        val = self._scan(val_paths)
         if len(train) < cfg.train.batch_size:
             raise ColorganError(
                 f"only {len(train)} usable training photos for batch size {cfg.train.batch_size}"
@@ -159,19 +191,40 @@ class Trainer:
             )
             if cfg.priors.cache:
                 self.cache = FeatureCache(cfg.priors.cache_dir, priors.fingerprint())
-                train = build_cache(train, priors, self.cache, cfg.priors.batch_size, self.progress)
-                val = build_cache(val, priors, self.cache, cfg.priors.batch_size, self.progress)
+                train = self._build_cache(train, priors)
+                val = self._build_cache(val, priors)
             else:
                 self.priors = priors.to(self.device)
         log.info("%d training and %d validation photos", len(train), len(val))
         self.train_set = PhotoDataset(train, size, self.cache)
         self.val_set = PhotoDataset(val[: cfg.train.val_images or None], size, self.cache)
-        self.sampler = EpochSampler(len(train), cfg.train.seed, shuffle=True, flip=cfg.data.flip)
+        self.sampler = EpochSampler(
+            len(train), cfg.train.seed, shuffle=True, flip=cfg.data.flip,
+            batch_size=cfg.train.batch_size, rank=self.world.rank, world=self.world.size,
+        )  # fmt: skip
+
+    def _scan(self, paths: list[Path]) -> list:
+        """scan_images, each rank checking its share; every rank gets the same list back."""
+        found = scan_images(distributed.shard(paths, self.world), self.cfg.data.image_size,
+                            self.progress)  # fmt: skip
+        order = {p: i for i, p in enumerate(paths)}
+        return sorted(distributed.gather(found, self.world), key=lambda ph: order[ph.path])
+
+    def _build_cache(self, photos: list, priors: SemanticPriors) -> list:
+        """Each rank computes the priors of its share once; then every rank checks the whole
+        cache and fills what it still lacks (a node without the shared filesystem)."""
+        assert self.cache is not None
+        batch = self.cfg.priors.batch_size
+        if self.world.distributed:
+            build_cache(distributed.shard(photos, self.world), priors, self.cache, batch,
+                        self.progress)  # fmt: skip
+            distributed.barrier(self.world)
+        return build_cache(photos, priors, self.cache, batch, self.progress)
 
     def _loader(self, dataset: PhotoDataset, sampler: torch.utils.data.Sampler, drop_last: bool):
         return torch.utils.data.DataLoader(
             dataset,
-            batch_size=self.cfg.train.batch_size,
+            batch_size=self.local_batch,
             sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=collate,
@@ -236,26 +289,41 @@ class Trainer:
 
     def pretrain_step(self, x: dict[str, torch.Tensor]) -> dict[str, float]:
         with autocast(self.device, self.precision):
-            fake = self._generate(x)
+            fake = self._generate(x, self.g_train)
         loss = reconstruction_loss(self.cfg.train.pretrain_loss, fake, x["ab"])
         self._backward_step(loss, self.opt_pre)
         self._update_ema()
         return {self.cfg.train.pretrain_loss: loss.item()}
 
+    def _discriminator_step(self, x: dict[str, torch.Tensor], fake: torch.Tensor) -> float:
+        """D on real then fake pairs, one backward each (their sum is the loss's gradient).
+
+        Under DDP the real pass accumulates locally (no_sync) and the fake pass's backward
+        averages the summed gradients over ranks: DDP allows one synced forward per backward.
+        """
+        self.opt_d.zero_grad(set_to_none=True)
+        no_sync = self.d_train.no_sync if self.world.distributed else contextlib.nullcontext
+        total = 0.0
+        for real, pair in ((True, x["ab"]), (False, fake.detach())):
+            with no_sync() if real else contextlib.nullcontext():
+                with autocast(self.device, self.precision):
+                    part = discriminator_loss(self.d_train(x["l"], pair), real)
+                self.scaler.scale(part).backward()
+            total += part.item()
+        self.scaler.step(self.opt_d)
+        self.scaler.update()
+        return total
+
     def adversarial_step(self, x: dict[str, torch.Tensor]) -> dict[str, float]:
         t = self.cfg.train
         logs: dict[str, float] = {}
         with autocast(self.device, self.precision):
-            fake = self._generate(x)
+            fake = self._generate(x, self.g_train)
         if self.pos.phase_step % t.d_every == 0:
             self.discriminator.requires_grad_(True)
-            with autocast(self.device, self.precision):
-                loss_d = discriminator_loss(
-                    self.discriminator(x["l"], x["ab"]), self.discriminator(x["l"], fake.detach())
-                )
-            self._backward_step(loss_d, self.opt_d)
+            logs["d"] = self._discriminator_step(x, fake)
             self.pos.d_steps += 1
-            logs["d"] = loss_d.item()
+        # G's step goes through the plain D: D's weights are frozen here and need no sync.
         self.discriminator.requires_grad_(False)
         with autocast(self.device, self.precision):
             gan = generator_gan_loss(self.discriminator(x["l"], fake))
@@ -274,7 +342,8 @@ class Trainer:
         generator = self.inference_generator
         generator.eval()
         total, count = 0.0, 0
-        loader = self._loader(self.val_set, [(i, False) for i in range(len(self.val_set))], False)
+        items = distributed.shard([(i, False) for i in range(len(self.val_set))], self.world)
+        loader = self._loader(self.val_set, items, False)
         for batch in loader:
             if batch is None:
                 continue
@@ -284,6 +353,7 @@ class Trainer:
             total += reconstruction_loss("l1", fake, x["ab"]).item() * len(x["l"])
             count += len(x["l"])
         generator.train()
+        total, count = distributed.all_sum([total, count], self.world, self.device)
         return total / max(count, 1)
 
     @torch.no_grad()
@@ -305,15 +375,13 @@ class Trainer:
                             lab_normalized_to_rgb(x["l"], x["ab"])], 1)  # fmt: skip
         return make_grid(rows.flatten(0, 1).cpu(), nrow=3, padding=2, pad_value=1.0)
 
-    def write_samples(self, writer: Any) -> None:
-        """To TensorBoard and as samples/step-N.png in the run folder."""
-        grid = self.samples()
-        if grid is None:
+    def write_samples(self, out: RunLog) -> None:
+        """To TensorBoard and as samples/step-N.png in the run folder (rank 0)."""
+        if not self.world.main:
             return
-        writer.add_image("samples", grid, self.pos.step)
-        image = Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy())
-        with atomic_file(self.run_dir / "samples" / f"step-{self.pos.step:08d}.png") as tmp:
-            image.save(tmp, format="PNG")
+        grid = self.samples()
+        if grid is not None:
+            out.image("samples", grid, self.pos.step)
 
     # -- checkpoints -------------------------------------------------------------------------
     def _modules(self) -> dict[str, nn.Module]:
@@ -322,7 +390,10 @@ class Trainer:
             modules["generator_ema"] = self.generator_ema
         return modules
 
-    def save(self) -> Path:
+    def save(self) -> Path | None:
+        """A checkpoint of the whole state (rank 0 writes; the ranks' copies are equal)."""
+        if not self.world.main:
+            return None
         state = {
             "position": self.pos.as_dict(),
             "opt_pre": self.opt_pre.state_dict(),
@@ -345,22 +416,12 @@ class Trainer:
         log.info("resumed from %s (step %d)", path, self.pos.step)
 
     # -- the loop ----------------------------------------------------------------------------
-    def run(self, max_steps: int | None = None) -> dict[str, Any]:
-        """Train to the end of the schedule (or `max_steps` more G steps); returns a summary."""
-        from torch.utils.tensorboard import SummaryWriter
-
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.yaml").write_text(self.cfg.to_yaml())
-        writer = SummaryWriter(str(self.run_dir / "tensorboard"))
-        csv_path = self.run_dir / "losses.csv"
-        new_csv = not csv_path.exists()
-        csv_file = open(csv_path, "a", newline="")
-        fields = ["step", "phase", "epoch", "l1", "mse", "g_gan", "d", "val_l1", "loader_wait",
-                  "time"]  # fmt: skip
-        csv_out = csv.DictWriter(csv_file, fieldnames=fields, extrasaction="ignore")
-        if new_csv:
-            csv_out.writeheader()
+    def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
+        """Train to the end of the schedule, or for `max_steps` more G steps, or until
+        `max_seconds` have passed (then checkpoint and export); returns a summary."""
+        out = RunLog(self.run_dir, self.pos.step, self.cfg.to_yaml(), self.world.main)
         log.info("training on %s in %s; run folder %s", self.device, self.precision, self.run_dir)
+        start = time.perf_counter()
         steps_done = 0
         history: list[dict[str, Any]] = []
         # Seconds spent waiting for the loader and in whole steps (wait included): the loader
@@ -370,8 +431,9 @@ class Trainer:
         spe = self.steps_per_epoch()
         self.generator.train()
         self.discriminator.train()
+        stop = False
         try:
-            while self.pos.phase < len(PHASES):
+            while self.pos.phase < len(PHASES) and not stop:
                 phase = PHASES[self.pos.phase]
                 if self.pos.epoch >= self.phase_epochs(self.pos.phase):
                     self.pos.phase += 1
@@ -387,9 +449,15 @@ class Trainer:
                 tick = time.perf_counter()
                 for batch in loader:
                     wait = time.perf_counter() - tick
-                    if self.pos.batch >= spe or (max_steps is not None and steps_done >= max_steps):
+                    over_time = max_seconds is not None and tick - start >= max_seconds
+                    # Every rank skips the same batches and stops at the same step.
+                    skip, over_time = distributed.any_rank(
+                        [batch is None, over_time], self.world, self.device
+                    )
+                    stop = over_time or (max_steps is not None and steps_done >= max_steps)
+                    if self.pos.batch >= spe or stop:
                         break
-                    if batch is None:
+                    if skip:
                         self.pos.batch += 1
                         continue
                     x = self._inputs(batch)
@@ -397,6 +465,7 @@ class Trainer:
                         logs = self.pretrain_step(x)
                     else:
                         logs = self.adversarial_step(x)
+                    logs = distributed.all_mean(logs, self.world, self.device)
                     if not all(math.isfinite(v) for v in logs.values()):
                         raise ColorganError(
                             f"loss became non-finite at step {self.pos.step}: {logs}"
@@ -412,30 +481,20 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
                     if self.pos.step % self.cfg.train.log_every == 0:
-                        wait_share = interval_wait / interval_step
+                        out.losses(self.pos, phase, logs, interval_wait / interval_step)
                         interval_wait = interval_step = 0.0
-                        for k, v in logs.items():
-                            writer.add_scalar(f"{phase}/{k}", v, self.pos.step)
-                        writer.add_scalar("speed/loader_wait", wait_share, self.pos.step)
-                        csv_out.writerow({"step": self.pos.step, "phase": phase,
-                                          "epoch": self.pos.epoch, "time": round(time.time()),
-                                          "loader_wait": round(wait_share, 4), **logs})  # fmt: skip
-                        csv_file.flush()
                     if self.pos.step % self.cfg.train.checkpoint_every == 0:
                         self.save()
                     every = self.cfg.train.sample_every
                     if every and self.pos.step % every == 0 and len(self.val_set):
-                        self.write_samples(writer)
+                        self.write_samples(out)
                     tick = time.perf_counter()
                 bar.close()
-                if max_steps is not None and steps_done >= max_steps and self.pos.batch < spe:
-                    break
+                if stop and self.pos.batch < spe:
+                    break  # stopped inside the epoch: it resumes from here, unvalidated
                 val = self.validate()
                 log.info("%s epoch %d: validation L1 %.4f", phase, self.pos.epoch + 1, val)
-                writer.add_scalar("val/l1", val, self.pos.step)
-                csv_out.writerow({"step": self.pos.step, "phase": phase, "epoch": self.pos.epoch,
-                                  "val_l1": val, "time": round(time.time())})  # fmt: skip
-                csv_file.flush()
+                out.validation(self.pos, phase, val)
                 self.pos.epoch += 1
                 self.pos.batch = 0
                 if self.pos.epoch >= self.phase_epochs(self.pos.phase):
@@ -443,11 +502,76 @@ class Trainer:
                 if max_steps is not None and steps_done >= max_steps:
                     break
         finally:
-            writer.close()
-            csv_file.close()
+            out.close()
         self.save()
         final = self.run_dir / "generator.safetensors"
-        export_generator(final, self.inference_generator, generator_meta(self.cfg))
+        if self.world.main:
+            export_generator(final, self.inference_generator, generator_meta(self.cfg))
+        distributed.barrier(self.world)
         return {"steps": self.pos.step, "d_steps": self.pos.d_steps, "history": history,
                 "generator": str(final), "seconds": stepped,
                 "loader_wait": waited / stepped if stepped else 0.0}  # fmt: skip
+
+
+class RunLog:
+    """TensorBoard, losses.csv and sample grids of a run, written by rank 0 alone.
+
+    A resumed run first drops the csv rows after its checkpoint's step, so the curves never
+    run backwards where an interrupted run had gone on past its last checkpoint.
+    """
+
+    FIELDS = ["step", "phase", "epoch", "l1", "mse", "g_gan", "d", "val_l1", "loader_wait",
+              "time"]  # fmt: skip
+
+    def __init__(self, run_dir: Path, step: int, config_yaml: str, active: bool) -> None:
+        self.active = active
+        self.run_dir = run_dir
+        if not active:
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(config_yaml)
+        self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=step or None)
+        path = run_dir / "losses.csv"
+        kept: list[dict[str, str]] = []
+        if path.exists():
+            with open(path, newline="") as fh:
+                kept = [row for row in csv.DictReader(fh) if int(row["step"] or 0) <= step]
+        with atomic_file(path) as tmp, open(tmp, "w", newline="") as fh:
+            rewrite = csv.DictWriter(fh, fieldnames=self.FIELDS, extrasaction="ignore")
+            rewrite.writeheader()
+            rewrite.writerows(kept)
+        self.csv_file = open(path, "a", newline="")
+        self.csv = csv.DictWriter(self.csv_file, fieldnames=self.FIELDS, extrasaction="ignore")
+
+    def losses(self, pos: Position, phase: str, logs: dict[str, float], wait: float) -> None:
+        if not self.active:
+            return
+        for k, v in logs.items():
+            self.writer.add_scalar(f"{phase}/{k}", v, pos.step)
+        self.writer.add_scalar("speed/loader_wait", wait, pos.step)
+        row = {"step": pos.step, "phase": phase, "epoch": pos.epoch, "time": round(time.time())}
+        self.csv.writerow({**row, "loader_wait": round(wait, 4), **logs})
+        self.csv_file.flush()
+
+    def validation(self, pos: Position, phase: str, val: float) -> None:
+        if not self.active:
+            return
+        self.writer.add_scalar("val/l1", val, pos.step)
+        self.csv.writerow({"step": pos.step, "phase": phase, "epoch": pos.epoch, "val_l1": val,
+                           "time": round(time.time())})  # fmt: skip
+        self.csv_file.flush()
+
+    def image(self, name: str, grid: torch.Tensor, step: int) -> None:
+        if not self.active:
+            return
+        self.writer.add_image(name, grid, step)
+        image = Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy())
+        with atomic_file(self.run_dir / "samples" / f"step-{step:08d}.png") as tmp:
+            image.save(tmp, format="PNG")
+
+    def close(self) -> None:
+        if self.active:
+            self.writer.close()
+            self.csv_file.close()

@@ -1,0 +1,193 @@
+"""Data-parallel training under torchrun, on the CPU with the gloo backend.
+
+2 processes with the same global batch must compute what 1 process does: same batches, same
+averaged gradients, the D-every-k rule in step. BatchNorm would differ (each rank normalises
+its half of the batch; SyncBatchNorm, which pools them, is GPU-only), so the runs here use
+the spectral-norm PatchGAN and the paper's generator, which have none.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from colorgan.data import EpochSampler
+from colorgan.distributed import World, shard
+from colorgan.train import Trainer
+from tests.conftest import small_config
+
+SECTIONS = {
+    "model": {"spectral_norm": True, "use_segmentation": True, "use_embedding": True},
+    "train": {"batch_size": 4, "pretrain_epochs": 1, "adversarial_epochs": 2, "d_every": 2,
+              "checkpoint_every": 1000, "sample_every": 3, "sample_images": 2},
+}  # fmt: skip
+# Summation order differs between one mean over 4 images and the mean of two means over 2,
+# so weights agree to float rounding, amplified a little by Adam over 6 steps.
+TOLERANCE = 1e-4
+
+
+def torchrun_cmd(cfg_path: Path, *args: str, nproc: int = 2) -> list[str]:
+    return [
+        *(sys.executable, "-m", "torch.distributed.run", "--standalone"),
+        *(f"--nproc_per_node={nproc}", "-m", "colorgan", "train", str(cfg_path), "-q"),
+        *args,
+    ]
+
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def torchrun(cfg_path: Path, *args: str, nproc: int = 2) -> subprocess.CompletedProcess:
+    cmd = torchrun_cmd(cfg_path, *args, nproc=nproc)
+    result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def write_config(tmp_path: Path, photo_dir: Path, name: str) -> tuple[Path, object]:
+    cfg = small_config(tmp_path, photo_dir, **SECTIONS)
+    cfg.name = name
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(cfg.to_yaml())
+    return path, cfg
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    ckpt = run_dir / "checkpoints" / (run_dir / "checkpoints" / "latest").read_text().strip()
+    out = {}
+    for part in ("generator", "discriminator"):
+        out.update(
+            {f"{part}.{k}": v for k, v in load_file(str(ckpt / f"{part}.safetensors")).items()}
+        )
+    return out
+
+
+def assert_same_weights(a: Path, b: Path) -> float:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    worst = max((wa[k].float() - wb[k].float()).abs().max().item() for k in wa)
+    assert worst < TOLERANCE, worst
+    return worst
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, request) -> tuple[Path, Path, Path]:
+    """One uninterrupted single-process run; the photos and cache the other runs share."""
+    from tests.conftest import make_photo
+
+    root = tmp_path_factory.mktemp("ddp")
+    photos = root / "photos"
+    photos.mkdir()
+    for i in range(12):
+        make_photo(i).save(photos / f"photo{i:02d}.png")
+    _, cfg = write_config(root, photos, "one")
+    summary = Trainer(cfg, progress=False).run()
+    assert summary["steps"] == 6 and summary["d_steps"] == 2
+    return root, photos, cfg.run_dir
+
+
+def test_two_processes_end_with_the_weights_of_one(reference):
+    root, photos, one = reference
+    path, cfg = write_config(root, photos, "two")
+    result = torchrun(path)
+    assert "data parallel over 2 processes (gloo): global batch 4 = 2 per process" in result.stderr
+    assert_same_weights(one, cfg.run_dir)
+    # Rank 0 alone writes: one checkpoint set, one log, no leftovers of a second writer.
+    checkpoints = sorted(p.name for p in (cfg.run_dir / "checkpoints").iterdir())
+    assert checkpoints == ["latest", "step-00000002", "step-00000006"]
+    samples = sorted(p.name for p in (cfg.run_dir / "samples").iterdir())
+    assert samples == ["step-00000003.png", "step-00000006.png"]
+    rows = (cfg.run_dir / "losses.csv").read_text().splitlines()
+    assert len(rows) == 1 + 6 + 3  # header, a row per step, a validation row per epoch
+    assert (cfg.run_dir / "generator.safetensors").is_file()
+    assert result.stdout.count("trained 6 steps") == 1
+
+
+def test_a_run_interrupted_under_torchrun_resumes_in_one_process(reference):
+    root, photos, one = reference
+    path, cfg = write_config(root, photos, "two-then-one")
+    torchrun(path, "--max-steps", "3")  # stops inside the first adversarial epoch
+    assert (cfg.run_dir / "checkpoints" / "step-00000003").is_dir()
+    summary = Trainer(cfg, resume=True, progress=False).run()
+    assert summary["steps"] == 6 and summary["d_steps"] == 2
+    assert_same_weights(one, cfg.run_dir)
+
+
+def test_a_single_process_run_resumes_under_torchrun(reference):
+    root, photos, one = reference
+    path, cfg = write_config(root, photos, "one-then-two")
+    Trainer(cfg, progress=False).run(max_steps=4)
+    result = torchrun(path, "--resume")
+    assert "resumed from" in result.stderr and "(step 4)" in result.stderr
+    assert result.stdout.count("trained 6 steps") == 1
+    assert_same_weights(one, cfg.run_dir)
+
+
+def test_ranks_take_disjoint_slices_of_the_same_global_batches():
+    one = list(EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4))
+    ranks = [list(EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4, rank=r, world=2))
+             for r in range(2)]  # fmt: skip
+    assert len(one) == 8  # two whole global batches of 4; the last 2 photos wait for next epoch
+    for b in range(2):
+        assert ranks[0][2 * b : 2 * b + 2] + ranks[1][2 * b : 2 * b + 2] == one[4 * b : 4 * b + 4]
+    resumed = EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4, rank=1, world=2)
+    resumed.set_epoch(0, start=4)
+    assert list(resumed) == ranks[1][2:]
+    with pytest.raises(ValueError, match="does not split"):
+        EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=3, world=2)
+
+
+def test_shard_splits_a_list_over_ranks():
+    items = list(range(7))
+    parts = [shard(items, World(rank=r, size=3)) for r in range(3)]
+    assert parts == [[0, 3, 6], [1, 4], [2, 5]]
+
+
+def test_a_user_error_ends_every_rank_with_one_line(reference):
+    root, photos, _ = reference
+    path, cfg = write_config(root, photos, "odd-batch")
+    cmd = torchrun_cmd(path, "--set", "train.batch_size=3")
+    result = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=120)
+    assert result.returncode != 0
+    for rank in (0, 1):
+        assert (
+            f"colorgan: error: rank {rank}: train.batch_size 3 (the global batch)" in result.stderr
+        )
+    # The ranks print one line each, no traceback of ours (torchrun adds its own summary).
+    assert "colorgan/train.py" not in result.stderr
+    assert not (cfg.run_dir / "checkpoints").exists()
+
+
+def test_ctrl_c_stops_every_rank(reference):
+    root, photos, _ = reference
+    path, cfg = write_config(root, photos, "interrupted")
+    cmd = torchrun_cmd(path, "--set", "train.adversarial_epochs=1000")
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV
+    )
+    seen = []
+    for line in proc.stdout:  # wait until the ranks are training
+        seen.append(line)
+        if "training on cpu" in line:
+            break
+    else:
+        pytest.fail("".join(seen))
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("torchrun did not stop within 60 s of Ctrl-C")
+    assert proc.returncode != 0
+    # No rank outlives it.
+    left = subprocess.run(["pgrep", "-f", str(path)], capture_output=True, text=True).stdout
+    assert left.strip() == ""
