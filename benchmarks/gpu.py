@@ -1,4 +1,4 @@
-"""The phase-2 step on a GPU: batch 64 at 256x256, CUDA bf16 autocast and channels_last.
+"""The phase-2 step on a GPU: batch 64 at 256x256, CUDA bf16 autocast, channels_last, compile.
 
 Run where CUDA is: `.venv/bin/python -m benchmarks.gpu`. Prints images/s of the step
 (discriminator + generator update, `Trainer.adversarial_step`) against fp32 in the same run,
@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--embedding-weights", help="EfficientNet-Lite0 file (no pip package)")
+    parser.add_argument("--compile", action="store_true", help="also bf16 with torch.compile")
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit("needs CUDA (or pass --device cpu --batch 1 --repeats 1)")
@@ -36,10 +38,16 @@ def main() -> None:
         tmp = Path(name)
         photos = photo_folder(tmp, args.batch)
         base = None
-        for precision, channels_last in (("fp32", False), ("bf16", True)):
+        rows = [("fp32", False, False), ("fp32", True, False), ("bf16", False, False)]
+        rows += [("bf16", True, False)] + ([("bf16", True, True)] if args.compile else [])
+        for precision, channels_last, compiled in rows:
             train = {"precision": precision, "channels_last": channels_last,
                      "batch_size": args.batch, "device": args.device}  # fmt: skip
-            trainer = Trainer(config(tmp, photos, precision, train=train), progress=False)
+            train["compile"] = compiled
+            priors = {"embedding_weights": args.embedding_weights}
+            name = f"{precision}-{channels_last}-{compiled}"
+            cfg = config(tmp, photos, name, train=train, priors=priors)
+            trainer = Trainer(cfg, progress=False)
             batch = collate([trainer.train_set[i] for i in range(args.batch)])
             x = trainer._inputs(batch)
 
@@ -54,8 +62,9 @@ def main() -> None:
             rate = args.batch / best_seconds(step, repeats=args.repeats, warmup=warmup)
             base = base or rate
             memory = f"{torch.cuda.max_memory_allocated() / 1024**3:.1f} GiB" if cuda else "-"
-            print(f"| {precision}, channels_last {'on' if channels_last else 'off'} | "
-                  f"{rate:.1f} | {rate / base:.2f}x | {memory} |", flush=True)  # fmt: skip
+            label = f"{precision}, channels_last {'on' if channels_last else 'off'}"
+            label += ", torch.compile" if compiled else ""
+            print(f"| {label} | {rate:.1f} | {rate / base:.2f}x | {memory} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -230,8 +231,19 @@ class Trainer:
             collate_fn=collate,
             drop_last=drop_last,
             pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
+            # Kept across epochs: each fresh set of workers costs seconds, which on a GPU
+            # can be a sizeable share of a short epoch. The sampler is re-read every epoch.
+            persistent_workers=self.num_workers > 0,
         )
+
+    @cached_property
+    def train_loader(self) -> torch.utils.data.DataLoader:
+        return self._loader(self.train_set, self.sampler, drop_last=True)
+
+    @cached_property
+    def val_loader(self) -> torch.utils.data.DataLoader:
+        items = distributed.shard([(i, False) for i in range(len(self.val_set))], self.world)
+        return self._loader(self.val_set, items, drop_last=False)
 
     def _inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         rgb = uint8_to_float(batch["rgb"].to(self.device, non_blocking=True))
@@ -342,9 +354,7 @@ class Trainer:
         generator = self.inference_generator
         generator.eval()
         total, count = 0.0, 0
-        items = distributed.shard([(i, False) for i in range(len(self.val_set))], self.world)
-        loader = self._loader(self.val_set, items, False)
-        for batch in loader:
+        for batch in self.val_loader:
             if batch is None:
                 continue
             x = self._inputs(batch)
@@ -441,13 +451,12 @@ class Trainer:
                     continue
                 epoch_id = self.pos.phase * 10_000 + self.pos.epoch
                 self.sampler.set_epoch(epoch_id, self.pos.batch * self.cfg.train.batch_size)
-                loader = self._loader(self.train_set, self.sampler, drop_last=True)
                 bar = tqdm(
                     total=spe, initial=self.pos.batch, disable=not self.progress,
                     desc=f"{phase} {self.pos.epoch + 1}/{self.phase_epochs(self.pos.phase)}",
                 )  # fmt: skip
                 tick = time.perf_counter()
-                for batch in loader:
+                for batch in self.train_loader:
                     wait = time.perf_counter() - tick
                     over_time = max_seconds is not None and tick - start >= max_seconds
                     # Every rank skips the same batches and stops at the same step.
