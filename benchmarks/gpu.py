@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--embedding-weights", help="EfficientNet-Lite0 file (no pip package)")
     parser.add_argument("--compile", action="store_true", help="also bf16 with torch.compile")
+    parser.add_argument("--photos", help="folder of colour photos (default: shared, or made)")
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit("needs CUDA (or pass --device cpu --batch 1 --repeats 1)")
@@ -36,7 +37,7 @@ def main() -> None:
     print("|---|---|---|---|")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        photos = photo_folder(tmp, args.batch)
+        photos = photo_folder(tmp, args.batch, args.photos)
         base = None
         rows = [("fp32", False, False), ("fp32", True, False), ("bf16", False, False)]
         rows += [("bf16", True, False)] + ([("bf16", True, True)] if args.compile else [])

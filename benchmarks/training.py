@@ -37,12 +37,13 @@ from colorgan.train import Trainer
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "train"
 
 
-def photo_folder(tmp: Path, count: int) -> Path:
-    if SHARED.is_dir():
+def photo_folder(tmp: Path, count: int, source: str | Path | None = None) -> Path:
+    source = Path(source) if source else SHARED
+    if source.is_dir():
         folder = tmp / "photos"
         folder.mkdir()
-        for path in find_images(SHARED)[:count]:
-            (folder / path.name).symlink_to(path)
+        for path in find_images(source)[:count]:
+            (folder / path.name).symlink_to(path.resolve())
         return folder
     folder = tmp / "synthetic"
     folder.mkdir()

@@ -216,8 +216,12 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     cfg = small_config(tmp_path, photo_dir, train={"ema_decay": decay})
     trainer = Trainer(cfg, progress=False)
     name, param = next(iter(trainer.generator.named_parameters()))
-    trainer.run(max_steps=1)
-    expected = param.detach().clone()  # the average starts from G after its first step
+    trainer.run(max_steps=2)  # the whole pretraining phase: no average yet, G is validated
+    assert trainer.generator_ema.n_averaged.item() == 0
+    assert trainer.inference_generator is trainer.generator
+    trainer.run(max_steps=1)  # the first adversarial step
+    expected = param.detach().clone()  # the average starts from G after that step
+    assert trainer.inference_generator is trainer.generator_ema.module
     trainer.run(max_steps=1)  # continues in place
     expected = decay * expected + (1 - decay) * param.detach()
     ema = dict(trainer.generator_ema.module.named_parameters())[name]

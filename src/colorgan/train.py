@@ -119,8 +119,9 @@ class Trainer:
         if self.world.size > 1 and self.device.type == "cuda" and cfg.train.sync_batchnorm:
             self.generator = nn.SyncBatchNorm.convert_sync_batchnorm(self.generator)
             self.discriminator = nn.SyncBatchNorm.convert_sync_batchnorm(self.discriminator)
-        # An exponential moving average of G's weights: validated, sampled and exported in
-        # place of G when train.ema_decay > 0 (a smoother generator for the same training).
+        # An exponential moving average of G's weights over the adversarial phase, where G
+        # oscillates: validated, sampled and exported in place of G when train.ema_decay > 0.
+        # It starts as a copy of the pretrained G, so no early (random) weights linger in it.
         self.generator_ema: AveragedModel | None = None
         if cfg.train.ema_decay > 0:
             self.generator_ema = AveragedModel(
@@ -268,13 +269,14 @@ class Trainer:
         return self.priors(grey_from_l(l_norm))
 
     def _update_ema(self) -> None:
-        if self.generator_ema is not None:
-            self.generator_ema.update_parameters(self.generator)
+        if self.generator_ema is not None and PHASES[self.pos.phase] == "adversarial":
+            self.generator_ema.update_parameters(self.generator)  # the first call copies G
 
     @property
     def inference_generator(self) -> nn.Module:
         """What validation, samples and the exported file use: the EMA of G when kept."""
-        return self.generator_ema.module if self.generator_ema is not None else self.generator
+        ema = self.generator_ema
+        return ema.module if ema is not None and ema.n_averaged.item() > 0 else self.generator
 
     def _generate(
         self, x: dict[str, torch.Tensor], generator: nn.Module | None = None
