@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -191,3 +192,21 @@ def test_ctrl_c_stops_every_rank(reference):
     # No rank outlives it.
     left = subprocess.run(["pgrep", "-f", str(path)], capture_output=True, text=True).stdout
     assert left.strip() == ""
+
+
+def test_two_nodes_meet_through_the_c10d_rendezvous(reference):
+    """Two torchrun agents on this machine stand for two nodes of one process each."""
+    root, photos, one = reference
+    path, cfg = write_config(root, photos, "two-nodes")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    node = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+            "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=test",
+            "-m", "colorgan", "train", str(path), "-q"]  # fmt: skip
+    agents = [subprocess.Popen(node, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=ENV) for _ in range(2)]  # fmt: skip
+    outputs = [agent.communicate(timeout=300)[0] for agent in agents]
+    assert all(agent.returncode == 0 for agent in agents), outputs
+    assert sum(out.count("trained 6 steps") for out in outputs) == 1
+    assert_same_weights(one, cfg.run_dir)
