@@ -210,6 +210,12 @@ def picture_grid(exp: ExperimentConfig, target: Path, cell: int = 128) -> None:
 
 def loss_curves(exp: ExperimentConfig, target: Path) -> None:
     """Training loss per step and validation L1 per epoch, one line per row."""
+    plot_losses({label: row_config(exp, label).run_dir / "losses.csv" for label in exp.rows},
+                target)  # fmt: skip
+
+
+def plot_losses(curves: dict[str, Path], target: Path) -> None:
+    """One line per run's losses.csv: training loss per step, validation L1 per epoch."""
     try:
         import matplotlib
 
@@ -219,8 +225,7 @@ def loss_curves(exp: ExperimentConfig, target: Path) -> None:
         raise ColorganError("loss curves need matplotlib: pip install 'colorgan[eval]'") from None
 
     fig, (train_ax, val_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    for label in exp.rows:
-        path = row_config(exp, label).run_dir / "losses.csv"
+    for label, path in curves.items():
         rows = list(csv.DictReader(open(path)))
         logged = [r for r in rows if r["l1"] or r["mse"]]
         train_ax.plot([int(r["step"]) for r in logged],
