@@ -53,9 +53,13 @@ def torchrun(cfg_path: Path, *args: str, nproc: int = 2) -> subprocess.Completed
     return result
 
 
-def write_config(tmp_path: Path, photo_dir: Path, name: str) -> tuple[Path, object]:
+def write_config(
+    tmp_path: Path, photo_dir: Path, name: str, cache_dir: Path | None = None
+) -> tuple[Path, object]:
     cfg = small_config(tmp_path, photo_dir, **SECTIONS)
     cfg.name = name
+    if cache_dir is not None:
+        cfg.priors.cache_dir = str(cache_dir)
     path = tmp_path / f"{name}.yaml"
     path.write_text(cfg.to_yaml())
     return path, cfg
@@ -110,6 +114,22 @@ def test_two_processes_end_with_the_weights_of_one(reference):
     assert len(rows) == 1 + 6 + 3  # header, a row per step, a validation row per epoch
     assert (cfg.run_dir / "generator.safetensors").is_file()
     assert result.stdout.count("trained 6 steps") == 1
+
+
+def test_the_prior_cache_is_built_once_split_over_the_ranks(reference):
+    root, photos, _ = reference
+    cache = root / "cache-two"
+    path, _ = write_config(root, photos, "cache-two", cache_dir=cache)
+    result = torchrun(path, "--max-steps", "1")
+    # rank 0 computed its 5 of the 9 training photos; nobody recomputed rank 1's 4 (the
+    # check of the whole list found them) and every photo has its entry
+    assert "computing priors for 5 of 5 photos" in result.stderr
+    assert "of 9 photos" not in result.stderr
+    built = sorted(p.relative_to(cache).parts[1:] for p in cache.rglob("*.safetensors"))
+    reference_entries = sorted(
+        p.relative_to(root / "cache").parts[1:] for p in (root / "cache").rglob("*.safetensors")
+    )
+    assert len(built) == 12 and built == reference_entries
 
 
 def test_a_run_interrupted_under_torchrun_resumes_in_one_process(reference):

@@ -109,3 +109,11 @@ def test_a_row_can_be_a_variant_of_a_recipe(tmp_path, photo_dir):
     assert base.train.ema_decay == 0.0 and not base.model.spectral_norm
     assert variant.data.image_size == base.data.image_size == 32
     assert variant.run_dir.name == "paper-ema" and variant.run_dir != base.run_dir
+    exp["rows"]["L1 only"] = {
+        "config": exp["rows"]["paper"],
+        "set": {"train.adversarial_epochs": 0},
+    }
+    path.write_text(yaml.safe_dump(exp, sort_keys=False))
+    l1_only = row_config(load_experiment(path), "L1 only")
+    assert l1_only.train.adversarial_epochs == 0  # a row's settings override the budget
+    assert l1_only.train.pretrain_epochs == base.train.pretrain_epochs > 0

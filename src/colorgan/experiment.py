@@ -78,12 +78,14 @@ def row_config(exp: ExperimentConfig, label: str):  # noqa: ANN201 - a colorgan 
     """The row's own recipe with the shared settings and the phase budget applied."""
     row = exp.rows[label]
     recipe = load_config(row["config"])
-    settings = {**exp.shared, **row["set"]}
-    overrides = [f"{key}={json.dumps(value)}" for key, value in settings.items()]
+    overrides = [f"{key}={json.dumps(value)}" for key, value in exp.shared.items()]
     if recipe.train.pretrain_epochs:
         overrides.append(f"train.pretrain_epochs={exp.pretrain_epochs}")
     if recipe.train.adversarial_epochs:
         overrides.append(f"train.adversarial_epochs={exp.adversarial_epochs}")
+    # A row's own settings come last, so a variant can also change the budget (an L1-only
+    # row: train.adversarial_epochs 0).
+    overrides += [f"{key}={json.dumps(value)}" for key, value in row["set"].items()]
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
     overrides += [f"name={json.dumps(slug)}", f"out_dir={json.dumps(str(exp.folder / 'runs'))}"]
     return load_config(row["config"], overrides)
