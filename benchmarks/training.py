@@ -50,10 +50,14 @@ def photo_folder(tmp: Path, count: int, source: str | Path | None = None) -> Pat
     examples = sorted(Path(__file__).resolve().parents[1].glob("examples/*.jpg"))
     rng = np.random.default_rng(0)
     for i in range(count):
-        base = Image.open(examples[i % len(examples)]).convert("RGB")
+        # The examples are the grey demo inputs: colour them by brightness (warm highlights,
+        # cool shadows), or the trainer would skip them as grey.
+        base = Image.open(examples[i % len(examples)]).convert("L")
         left, top = rng.integers(0, 40, 2)
         crop = base.crop((left, top, left + base.width - 40, top + base.height - 40))
-        crop.resize((640, 480)).save(folder / f"photo{i:03d}.jpg", quality=90)
+        light = np.asarray(crop.resize((640, 480)), np.float32)[..., None] / 255.0
+        rgb = np.where(light > 0.5, light * [1.0, 0.7, 0.4], light * [0.4, 0.6, 1.0])
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(folder / f"photo{i:03d}.jpg", quality=90)
     return folder
 
 
