@@ -75,6 +75,9 @@ class TrainConfig:
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
     lambda_l1: float = 100.0
+    # Class rebalancing of the L1 of ab (rebalance.py): None = off; lambda in (0, 1], Zhang
+    # et al. use 0.5. Weighs rare, saturated colours up against greyish predictions.
+    rebalance: float | None = None
     ema_decay: float = 0.0  # > 0: keep an EMA of G's weights (e.g. 0.999) and export it
     d_every: int = 5  # one discriminator step per d_every generator steps
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
@@ -204,6 +207,8 @@ def validate(cfg: Config) -> Config:
         )
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ColorganError("data.val_fraction must be in [0, 1)")
+    if cfg.train.rebalance is not None and not 0.0 < cfg.train.rebalance <= 1.0:
+        raise ColorganError("train.rebalance must be in (0, 1] (or null for off)")
     if cfg.train.batch_size < 1 or cfg.train.d_every < 1:
         raise ColorganError("train.batch_size and train.d_every must be at least 1")
     return cfg

@@ -52,6 +52,7 @@ from colorgan.losses import discriminator_loss, generator_gan_loss, reconstructi
 from colorgan.models import PatchDiscriminator, build_generator
 from colorgan.models.generator import needs_priors
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, expand_segmentation
+from colorgan.rebalance import ab_histogram, rebalance_weights, weighted_l1
 from colorgan.runtime import autocast, resolve_precision
 
 log = logging.getLogger("colorgan")
@@ -198,6 +199,10 @@ class Trainer:
             else:
                 self.priors = priors.to(self.device)
         log.info("%d training and %d validation photos", len(train), len(val))
+        self.ab_weights: torch.Tensor | None = None
+        if cfg.train.rebalance is not None:
+            self.ab_weights = rebalance_weights(ab_histogram(train), cfg.train.rebalance)
+            log.info("L1 of ab rebalanced by colour rarity (lambda %s)", cfg.train.rebalance)
         self.train_set = PhotoDataset(train, size, self.cache)
         self.val_set = PhotoDataset(val[: cfg.train.val_images or None], size, self.cache)
         self.sampler = EpochSampler(
@@ -304,10 +309,16 @@ class Trainer:
     def pretrain_step(self, x: dict[str, torch.Tensor]) -> dict[str, float]:
         with autocast(self.device, self.precision):
             fake = self._generate(x, self.g_train)
-        loss = reconstruction_loss(self.cfg.train.pretrain_loss, fake, x["ab"])
+        loss = self._reconstruction(self.cfg.train.pretrain_loss, fake, x["ab"])
         self._backward_step(loss, self.opt_pre)
         self._update_ema()
         return {self.cfg.train.pretrain_loss: loss.item()}
+
+    def _reconstruction(self, kind: str, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """The training loss of ab: L1 or MSE, the L1 weighted by colour rarity if asked."""
+        if kind == "l1" and self.ab_weights is not None:
+            return weighted_l1(fake, real, self.ab_weights)
+        return reconstruction_loss(kind, fake, real)
 
     def _discriminator_step(self, x: dict[str, torch.Tensor], fake: torch.Tensor) -> float:
         """D on real then fake pairs, one backward each (their sum is the loss's gradient).
@@ -341,7 +352,7 @@ class Trainer:
         self.discriminator.requires_grad_(False)
         with autocast(self.device, self.precision):
             gan = generator_gan_loss(self.discriminator(x["l"], fake))
-        l1 = reconstruction_loss("l1", fake, x["ab"])
+        l1 = self._reconstruction("l1", fake, x["ab"])
         self._backward_step(gan + t.lambda_l1 * l1, self.opt_g)
         self._update_ema()
         self.discriminator.requires_grad_(True)
