@@ -80,6 +80,22 @@ def test_colorize_folders_globs_and_no_overwrite(tmp_path, tiny_weights, capsys)
     assert not list(out.rglob("*.tmp"))
 
 
+def test_colorize_size_changes_the_prediction_not_the_output_size(tmp_path, tiny_weights, capsys):
+    src = tmp_path / "a.png"
+    make_photo(4, (120, 90)).convert("L").save(src)
+    outputs = {}
+    for size in (32, 16):
+        out = tmp_path / f"out{size}"
+        assert main(["colorize", str(src), "--out", str(out), "-w", str(tiny_weights), "-q",
+                     "--size", str(size)]) == 0  # fmt: skip
+        outputs[size] = np.asarray(Image.open(out / "a.png"), dtype=np.int16)
+    assert outputs[32].shape == outputs[16].shape == (90, 120, 3)
+    assert np.abs(outputs[32] - outputs[16]).max() > 0
+    bad = ["colorize", str(src), "--out", str(tmp_path / "bad"), "-w", str(tiny_weights)]
+    assert main([*bad, "--size", "12"]) == 2
+    assert "multiple of 8" in capsys.readouterr().err
+
+
 def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(

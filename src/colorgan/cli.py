@@ -75,6 +75,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     colorizer = Colorizer(
         args.weights, device=args.device, precision=args.precision,
         embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
+        size=args.size,
     )  # fmt: skip
     out_dir = Path(args.out)
     failures = len(missing)
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
     p.add_argument("--weights", "-w", metavar="FILE", help="generator file (default: bundled)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--size", type=int, help="prediction size (default: the training size)")
     runtime(p)
     prior_files(p)
     p.set_defaults(func=cmd_colorize)
