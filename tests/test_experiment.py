@@ -67,6 +67,7 @@ def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
     assert results["rows"]["grey floor"]["colourfulness"] < 1.0
     markdown = (folder / "RESULTS.md").read_text()
     assert "| paper |" in markdown and "| grey floor |" in markdown and "grid.png" in markdown
+    assert f"Command: `colorgan experiment {path}`" in markdown
     grid = np.asarray(Image.open(folder / "grid.png"))
     assert grid.shape == (16 + 3 * 128, 4 * 128, 3)  # 3 photos; grey, 2 rows, original
     assert Image.open(folder / "losses.png").size[0] > 500

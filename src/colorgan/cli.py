@@ -142,7 +142,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     exp = load_experiment(args.experiment)
     if args.no_fid:
         exp.fid = False
-    results = run_experiment(exp, progress=not args.quiet)
+    results = run_experiment(exp, progress=not args.quiet, source=args.experiment)
     print(results_markdown(results))
     print(f"wrote RESULTS.md, results.json, grid.png and losses.png in {exp.folder}")
     return 0

@@ -95,7 +95,9 @@ def _finished(run_dir: Path) -> bool:
     return (run_dir / "finished.json").is_file()
 
 
-def run_experiment(exp: ExperimentConfig, progress: bool = True) -> dict[str, Any]:
+def run_experiment(
+    exp: ExperimentConfig, progress: bool = True, source: str | None = None
+) -> dict[str, Any]:
     """Train, evaluate and report; returns the results (also written to results.json)."""
     for label in exp.rows:
         cfg = row_config(exp, label)
@@ -127,6 +129,7 @@ def run_experiment(exp: ExperimentConfig, progress: bool = True) -> dict[str, An
         "images": report["images"],
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
+        "command": f"colorgan experiment {source or exp.name + '.yaml'}",
     }
     folder = exp.folder
     with atomic_file(folder / "results.json") as tmp:
@@ -155,6 +158,8 @@ def results_markdown(results: dict[str, Any]) -> str:
         f"recipe ran {exp['pretrain_epochs']} epochs (L1 / MSE pretraining) or "
         f"{exp['adversarial_epochs']} epochs (adversarial). Evaluated on "
         f"{results['images']} photos of `{exp['eval_data']}` at {EVAL_SIZE}x{EVAL_SIZE}.",
+        "",
+        f"Command: `{results.get('command', 'colorgan experiment ' + exp['name'] + '.yaml')}`",
         "",
         "| row | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 | G steps | train minutes |",
         "|---|---|---|---|---|---|---|---|",
