@@ -154,9 +154,18 @@ def test_a_corrupt_cache_entry_reads_as_missing(tmp_path):
 def test_build_cache_replaces_a_corrupt_entry(tmp_path, photo_dir):
     photos = scan_images(find_images(photo_dir)[:1], 32, progress=False)
     priors = SemanticPriors("efficientnet_lite0", None)
-    assert set(priors(torch.rand(1, 1, 32, 32))) == priors.output_names == {"embedding"}
+    # Lite0 computes its CAM prior in the same pass, so it is cached too
+    names = {"embedding", "segmentation"}
+    assert set(priors(torch.rand(1, 1, 32, 32))) == priors.output_names == names
     cache = FeatureCache(tmp_path / "cache", priors.fingerprint())
     cache.path(photos[0].key).parent.mkdir(parents=True)
     cache.path(photos[0].key).write_bytes(b"half-written")
     build_cache(photos, priors, cache, progress=False)
     assert cache.get(photos[0].key, True)["embedding"].shape == (1000,)
+
+
+def test_lite0_ablations_share_the_full_models_cache():
+    both = SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam")
+    assert SemanticPriors(None, "efficientnet_lite0_cam").fingerprint() == both.fingerprint()
+    assert SemanticPriors("efficientnet_lite0", None).fingerprint() == both.fingerprint()
+    assert SemanticPriors(None, "efficientnet_lite0_cam").embedding_dim == 0

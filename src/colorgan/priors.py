@@ -284,6 +284,12 @@ class SemanticPriors(nn.Module):
             self.segmentation_net = DeepLabV3Segmentation(segmentation_weights)
         elif segmentation is not None:
             raise ColorganError(f"unknown segmentation prior {segmentation!r}")
+        # Lite0 gives its logits and its CAM prior in one pass: where it supplies one, it
+        # supplies the other too (at no cost), so the ablations that drop one of them share
+        # the full model's cache instead of building their own.
+        if lite is not None:
+            self.embedding_net = self.embedding_net or lite
+            self.segmentation_net = self.segmentation_net or lite
 
     @property
     def output_names(self) -> set[str]:
@@ -293,7 +299,7 @@ class SemanticPriors(nn.Module):
 
     @property
     def embedding_dim(self) -> int:
-        return 1000 if self.embedding_net is not None else 0
+        return 1000 if self.embedding_name is not None else 0
 
     @property
     def segmentation_is_logits(self) -> bool:
@@ -301,12 +307,17 @@ class SemanticPriors(nn.Module):
 
     def fingerprint(self, image_size: int = PRIOR_IMAGE_SIZE) -> str:
         """Identifies everything that determines the cached outputs."""
+        lite = self.lite is not None
         spec = {
             "version": PRIOR_VERSION,
             "image_size": image_size,
-            "embedding": self.embedding_name,
+            "embedding": "efficientnet_lite0"
+            if lite and self.embedding_net is self.lite
+            else self.embedding_name,
             "embedding_weights": getattr(self.embedding_net, "weights_id", None),
-            "segmentation": self.segmentation_name,
+            "segmentation": "efficientnet_lite0_cam"
+            if lite and self.segmentation_net is self.lite
+            else self.segmentation_name,
             "segmentation_weights": getattr(self.segmentation_net, "weights_id", None),
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
