@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The one prepared GPU check (issues 4 and 5), for a lent single-GPU machine with PyTorch but
-# without network: first `python scripts/gpu_pack.py` here (photos, Lite0 weights) and the
-# wheels in .whl (kornia, kornia_rs, efficientnet-lite-pytorch); then run from the repo root
-# with .gpu/train.zip, .gpu/efficientnet_lite0_fp16.safetensors and .whl carried. Writes under $OUT:
+# without network. First, here: `python scripts/gpu_pack.py` (photos, Lite0 weights) and the
+# wheels the machine lacks:
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux_2_17_x86_64 -d .whl kornia==0.9.0 kornia_rs==0.2.0 \
+#     efficientnet-lite-pytorch==0.1.0
+# Then run it from the repo root with .gpu/train.zip, .gpu/efficientnet_lite0_fp16.safetensors
+# and .whl carried (61 MiB in all, with the repository). Writes under $OUT:
 #   bench.md        phase-2 step rates: fp32 / bf16 autocast / channels_last / torch.compile
 #   train.log       configs/gpu.yaml under torchrun (world size 1, NCCL), epochs sized from
 #                   the measured bf16 rate to fill TRAIN_SECONDS
