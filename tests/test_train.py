@@ -219,6 +219,11 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     trainer.run(max_steps=2)  # the whole pretraining phase: no average yet, G is validated
     assert trainer.generator_ema.n_averaged.item() == 0
     assert trainer.inference_generator is trainer.generator
+    from colorgan.cli import main
+
+    pretrained = tmp_path / "pretrained.safetensors"
+    assert main(["export", str(cfg.run_dir), "--out", str(pretrained)]) == 0
+    assert torch.equal(load_file(str(pretrained))[name], param.detach())  # G, not the EMA
     trainer.run(max_steps=1)  # the first adversarial step
     expected = param.detach().clone()  # the average starts from G after that step
     assert trainer.inference_generator is trainer.generator_ema.module
@@ -232,8 +237,6 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     again = Trainer(cfg, resume=True, progress=False)
     resumed = dict(again.generator_ema.module.named_parameters())[name]
     assert torch.equal(resumed, ema)
-    from colorgan.cli import main
-
     out = tmp_path / "exported.safetensors"
     assert main(["export", str(cfg.run_dir), "--out", str(out)]) == 0
     assert torch.equal(load_file(str(out))[name].float(), exported[name].float())

@@ -176,7 +176,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from colorgan.checkpoint import export_generator, latest_checkpoint, load_checkpoint
     from colorgan.config import load_config
     from colorgan.models import build_generator
-    from colorgan.train import generator_meta
+    from colorgan.train import generator_meta, inference_module
 
     run_dir = Path(args.run_dir)
     ckpt = latest_checkpoint(run_dir)
@@ -184,14 +184,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ColorganError(f"no checkpoint in {run_dir}")
     cfg = load_config(ckpt / "config.yaml")
     generator = build_generator(cfg.model)
-    if cfg.train.ema_decay > 0:  # the run keeps an EMA of G: that is its generator
+    modules = {"generator": generator}
+    average = None
+    if cfg.train.ema_decay > 0:  # the run keeps an EMA of G: once started, that is its G
         from torch.optim.swa_utils import AveragedModel
 
-        average = AveragedModel(generator, use_buffers=True)
-        load_checkpoint(ckpt, {"generator_ema": average})
-        generator = average.module
-    else:
-        load_checkpoint(ckpt, {"generator": generator})
+        average = AveragedModel(build_generator(cfg.model), use_buffers=True)
+        modules["generator_ema"] = average
+    load_checkpoint(ckpt, modules)
+    generator = inference_module(generator, average)
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise ColorganError(f"{out} exists (pass --overwrite to replace it)")

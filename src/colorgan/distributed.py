@@ -102,9 +102,8 @@ def all_mean(values: dict[str, float], world: World, device: torch.device) -> di
     if not world.distributed or not values:
         return values
     keys = sorted(values)
-    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return dict(zip(keys, (t / world.size).tolist(), strict=True))
+    sums = all_sum([values[k] for k in keys], world, device)
+    return {k: v / world.size for k, v in zip(keys, sums, strict=True)}
 
 
 def all_sum(values: Sequence[float], world: World, device: torch.device) -> list[float]:

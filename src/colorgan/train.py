@@ -87,10 +87,14 @@ def generator_meta(cfg: Config) -> dict[str, Any]:
             "image_size": cfg.data.image_size}  # fmt: skip
 
 
+def inference_module(generator: nn.Module, ema: AveragedModel | None) -> nn.Module:
+    """The EMA of G once it has started (the adversarial phase), else G itself."""
+    return ema.module if ema is not None and ema.n_averaged.item() > 0 else generator
+
+
 class Trainer:
     def __init__(self, cfg: Config, resume: bool = False, progress: bool = True) -> None:
         self.cfg = cfg
-        self.progress = progress
         self.run_dir = cfg.run_dir
         # Under torchrun: one process per device, rank 0 alone writes (distributed.py).
         self.world, self.device = distributed.setup(cfg.train.device)
@@ -274,14 +278,14 @@ class Trainer:
         return self.priors(grey_from_l(l_norm))
 
     def _update_ema(self) -> None:
-        if self.generator_ema is not None and PHASES[self.pos.phase] == "adversarial":
-            self.generator_ema.update_parameters(self.generator)  # the first call copies G
+        """After each adversarial step (the first call copies G)."""
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
 
     @property
     def inference_generator(self) -> nn.Module:
         """What validation, samples and the exported file use: the EMA of G when kept."""
-        ema = self.generator_ema
-        return ema.module if ema is not None and ema.n_averaged.item() > 0 else self.generator
+        return inference_module(self.generator, self.generator_ema)
 
     def _generate(
         self, x: dict[str, torch.Tensor], generator: nn.Module | None = None
@@ -311,7 +315,6 @@ class Trainer:
             fake = self._generate(x, self.g_train)
         loss = self._reconstruction(self.cfg.train.pretrain_loss, fake, x["ab"])
         self._backward_step(loss, self.opt_pre)
-        self._update_ema()
         return {self.cfg.train.pretrain_loss: loss.item()}
 
     def _reconstruction(self, kind: str, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -573,16 +576,17 @@ class RunLog:
         for k, v in logs.items():
             self.writer.add_scalar(f"{phase}/{k}", v, pos.step)
         self.writer.add_scalar("speed/loader_wait", wait, pos.step)
-        row = {"step": pos.step, "phase": phase, "epoch": pos.epoch, "time": round(time.time())}
-        self.csv.writerow({**row, "loader_wait": round(wait, 4), **logs})
-        self.csv_file.flush()
+        self._row(pos, phase, loader_wait=round(wait, 4), **logs)
 
     def validation(self, pos: Position, phase: str, val: float) -> None:
         if not self.active:
             return
         self.writer.add_scalar("val/l1", val, pos.step)
-        self.csv.writerow({"step": pos.step, "phase": phase, "epoch": pos.epoch, "val_l1": val,
-                           "time": round(time.time())})  # fmt: skip
+        self._row(pos, phase, val_l1=val)
+
+    def _row(self, pos: Position, phase: str, **values: float) -> None:
+        row = {"step": pos.step, "phase": phase, "epoch": pos.epoch, "time": round(time.time())}
+        self.csv.writerow({**row, **values})
         self.csv_file.flush()
 
     def image(self, name: str, grid: torch.Tensor, step: int) -> None:
