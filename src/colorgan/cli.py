@@ -3,68 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import logging
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from PIL import Image
-
-from colorgan.atomic import atomic_file
 from colorgan.errors import ColorganError
 
 log = logging.getLogger("colorgan")
-
-SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
-                ".tif": "TIFF", ".tiff": "TIFF"}  # fmt: skip
-
-
-def expand_inputs(inputs: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
-    """Files, folders (recursive) and globs -> (source, output path relative to --out)."""
-    from colorgan.data import IMAGE_EXTENSIONS, find_images
-
-    found: list[tuple[Path, Path]] = []
-    missing: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found += [(p, p.relative_to(path)) for p in find_images(path)]
-        elif path.is_file():
-            found.append((path, Path(path.name)))
-        elif glob.has_magic(item):
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
-            if not files:
-                missing.append(f"{item}: no image matches this pattern")
-            found += [(m, Path(m.name)) for m in files]
-        else:
-            missing.append(f"{item}: no such file or folder")
-    return found, missing
-
-
-def save_atomic(image: Image.Image, target: Path) -> None:
-    """Write through a temporary file so an interrupted run never leaves a broken output."""
-    fmt = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
-    if fmt == "JPEG" and image.mode == "RGBA":
-        fmt = "PNG"
-    with atomic_file(target) as tmp:
-        image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
-
-
-def output_path(out_dir: Path, rel: Path, alpha: bool) -> Path:
-    suffix = rel.suffix.lower()
-    if suffix not in SAVE_FORMATS or (alpha and SAVE_FORMATS[suffix] == "JPEG"):
-        rel = rel.with_suffix(".png")
-    return out_dir / rel
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from colorgan.data import BadImage, open_image
+    from colorgan.images import expand_inputs
     from colorgan.pipeline import Colorizer
 
     jobs, missing = expand_inputs(args.inputs)
@@ -78,44 +31,21 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         size=args.size,
     )  # fmt: skip
     out_dir = Path(args.out)
-    failures = len(missing)
     written = 0
-    # One I/O thread decodes the next photo and encodes the last result while this thread
-    # colorizes (Pillow releases the GIL in both); in submission order, so at most one decoded
-    # photo waits ahead and one result waits to be written.
-    with ThreadPoolExecutor(max_workers=1) as io:
-        loads: list[Future | None] = [io.submit(open_image, src) for src, _ in jobs[:1]]
-        saves: list[tuple[Path, Future]] = []
-        bar = tqdm(jobs, desc="colorizing", unit="img", disable=args.quiet or len(jobs) < 2)
-        for i, (src, rel) in enumerate(bar):
-            if i + 1 < len(jobs):
-                loads.append(io.submit(open_image, jobs[i + 1][0]))
-            try:
-                image = loads[i].result()
-                loads[i] = None  # let the decoded photo go once colorized
-                has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-                target = output_path(out_dir, rel, has_alpha)
-                if target.exists() and not args.overwrite:
-                    raise BadImage(f"{target} exists (pass --overwrite to replace it)")
-                saves.append((src, io.submit(save_atomic, colorizer.colorize(image), target)))
-            except (BadImage, OSError, ColorganError) as exc:
-                failures += 1
-                tqdm.write(f"colorgan: error: {src}: {exc}", file=sys.stderr)
-        for src, save in saves:
-            try:
-                save.result()
-                written += 1
-            except OSError as exc:
-                failures += 1
-                print(f"colorgan: error: {src}: {exc}", file=sys.stderr)
+    results = colorizer.colorize_files(jobs, out_dir, args.overwrite, progress=not args.quiet)
+    for result in results:
+        if result.error is None:
+            written += 1
+        else:
+            tqdm.write(f"colorgan: error: {result.source}: {result.error}", file=sys.stderr)
     print(f"colorized {written} of {len(jobs)} image(s) into {out_dir.resolve()}")
-    return 0 if failures == 0 else 1
+    return 0 if written == len(jobs) and not missing else 1
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from colorgan import distributed
     from colorgan.config import load_config
-    from colorgan.train import Trainer
+    from colorgan.training import distributed
+    from colorgan.training.trainer import Trainer
 
     cfg = load_config(args.config, args.set)
     if args.out_dir:
@@ -149,7 +79,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from colorgan.evaluate import evaluate, markdown_table, write_report
+    from colorgan.evaluate import evaluate, markdown_report, write_report
     from colorgan.pipeline import Colorizer
 
     colorizer = Colorizer(
@@ -165,7 +95,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         colorizer, args.data, limit=args.limit, progress=not args.quiet, features=features
     )
     label = Path(args.weights).stem if args.weights else "default model"
-    print(markdown_table(report, label))
+    print(markdown_report(report, label))
     if args.out:
         json_path, md_path = write_report(report, Path(args.out), label)
         print(f"wrote {json_path} and {md_path}")
@@ -173,31 +103,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from colorgan.checkpoint import export_generator, latest_checkpoint, load_checkpoint
-    from colorgan.config import load_config
-    from colorgan.models import build_generator
-    from colorgan.train import generator_meta, inference_module
+    from colorgan.training.gan import ColorGAN
 
-    run_dir = Path(args.run_dir)
-    ckpt = latest_checkpoint(run_dir)
-    if ckpt is None:
-        raise ColorganError(f"no checkpoint in {run_dir}")
-    cfg = load_config(ckpt / "config.yaml")
-    generator = build_generator(cfg.model)
-    modules = {"generator": generator}
-    average = None
-    if cfg.train.ema_decay > 0:  # the run keeps an EMA of G: once started, that is its G
-        from torch.optim.swa_utils import AveragedModel
-
-        average = AveragedModel(build_generator(cfg.model), use_buffers=True)
-        modules["generator_ema"] = average
-    load_checkpoint(ckpt, modules)
-    generator = inference_module(generator, average)
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
-    export_generator(out, generator, generator_meta(cfg), half=args.half)
-    print(f"exported {ckpt} to {out}")
+    ColorGAN.from_checkpoint(Path(args.run_dir)).export(out, half=args.half)
+    print(f"exported the latest checkpoint of {args.run_dir} to {out}")
     return 0
 
 

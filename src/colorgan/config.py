@@ -1,11 +1,15 @@
 """Typed experiment configuration, loaded from and saved to YAML.
 
-Every experiment of the paper is one YAML file in `configs/`; unknown keys are an error so a
-typo never silently falls back to a default.
+Every experiment of the paper is one YAML file in `configs/`. A file may name a `base:` file
+(relative to itself) whose values it inherits and overrides key by key, so a variant of a
+recipe says only what differs. Unknown keys are an error, so a typo never silently falls back
+to a default. The generator's own options sit under `model.<generator>` and are typed by the
+generator class that registered that name.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -16,6 +20,9 @@ from typing import Any
 import yaml
 
 from colorgan.errors import ColorganError
+from colorgan.losses import TERMS
+from colorgan.models import generator_class
+from colorgan.priors import EMBEDDINGS, SEGMENTATIONS
 
 
 @dataclass
@@ -31,8 +38,7 @@ class DataConfig:
     flip: bool = True  # random horizontal flip for training
     seed: int = 0
     # None: no workers when training on the CPU, where they compete with the step for the
-    # same cores and the loader already takes about 1% of the step (BENCHMARKS.md); with CUDA,
-    # one per core up to 8, so decoding overlaps the GPU's work.
+    # same cores; with CUDA, one per core up to 8, so decoding overlaps the GPU's work.
     num_workers: int | None = None
 
 
@@ -44,22 +50,65 @@ class PriorConfig:
     embedding_weights: str | None = None  # local weight file; None = the package/hub default
     segmentation: str = "efficientnet_lite0_cam"  # or "deeplabv3_resnet50" (the paper's)
     segmentation_weights: str | None = None
-    cache: bool = True  # False: rerun the backbones on every batch (slow; BENCHMARKS.md)
+    cache: bool = True  # False: rerun the backbones on every batch
     cache_dir: str = ".colorgan-cache"
     batch_size: int = 32
 
 
 @dataclass
-class ModelConfig:
-    """Which generator (paper Tables 1 and 4, pix2pix U-Net) and which ablation switches."""
+class DiscriminatorConfig:
+    """The 70 x 70 PatchGAN (pix2pix's n_layers=3)."""
 
-    generator: str = "paper"  # "paper" | "koalarization" | "unet"
-    use_segmentation: bool = True  # the paper's first (COCO / DeepLabV3) layer
-    use_embedding: bool = True  # the Inception fusion
-    discriminator_channels: int = 64
-    spectral_norm: bool = False  # spectral normalization instead of BatchNorm in the PatchGAN
-    unet_dropout: float = 0.0  # the paper found no dropout best
-    unet_downs: int = 8  # U-Net 256 (pix2pix's unet_256); 7 is its unet_128
+    channels: int = 64
+    spectral_norm: bool = False  # spectral normalization instead of BatchNorm
+
+
+@dataclass
+class ModelConfig:
+    """Which registered generator, its own options (YAML: `model.<generator>`), and D."""
+
+    generator: str = "fusion"
+    options: Any = None  # the generator's Options dataclass; None = its defaults
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+    def __post_init__(self) -> None:
+        if self.options is None:
+            self.options = generator_class(self.generator).Options()
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str = "model") -> ModelConfig:
+        values = dict(values)
+        name = values.pop("generator", cls.generator)
+        if not isinstance(name, str):
+            raise ColorganError(f"{where}.generator: expected a string, got {name!r}")
+        generator = generator_class(name)
+        options = build_dataclass(generator.Options, values.pop(name, None), f"{where}.{name}")
+        discriminator = build_dataclass(
+            DiscriminatorConfig, values.pop("discriminator", None), f"{where}.discriminator"
+        )
+        if values:
+            raise ColorganError(
+                f"{where}: unknown key(s) {', '.join(sorted(values))}; known: generator, "
+                f"{name} (the options of model.generator {name!r}), discriminator"
+            )
+        return cls(name, options, discriminator)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator,
+            self.generator: asdict(self.options),
+            "discriminator": asdict(self.discriminator),
+        }
+
+
+@dataclass
+class LossConfig:
+    """Each phase's objective: loss term name -> weight (losses.TERMS; paper 5.2, 5.6)."""
+
+    pretrain: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
+    adversarial: dict[str, float] = field(default_factory=lambda: {"gan": 1.0, "l1": 100.0})
+    # lambda of the rebalanced_l1 term's colour-rarity weights, in (0, 1]; Zhang et al. use 0.5
+    rebalance_lambda: float = 0.5
 
 
 @dataclass
@@ -69,15 +118,10 @@ class TrainConfig:
     batch_size: int = 64  # the global batch: under torchrun each of N processes takes 1/N
     pretrain_epochs: int = 20
     pretrain_lr: float = 1e-4
-    pretrain_loss: str = "l1"  # "l1" | "mse" (Deep Koalarization uses MSE)
     adversarial_epochs: int = 15
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.999)
-    lambda_l1: float = 100.0
-    # Class rebalancing of the L1 of ab (rebalance.py): None = off; lambda in (0, 1], Zhang
-    # et al. use 0.5. Weighs rare, saturated colours up against greyish predictions.
-    rebalance: float | None = None
     ema_decay: float = 0.0  # > 0: keep an EMA of G's weights (e.g. 0.999) and export it
     d_every: int = 5  # one discriminator step per d_every generator steps
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
@@ -104,6 +148,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     priors: PriorConfig = field(default_factory=PriorConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     @property
@@ -111,13 +156,16 @@ class Config:
         return Path(self.out_dir) / self.name
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: v.to_dict() if hasattr(v, "to_dict") else _plain(v) for k, v in out.items()}
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(_plain(self.to_dict()), sort_keys=False)
 
 
 def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return _plain(asdict(value))
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -127,6 +175,10 @@ def _plain(value: Any) -> Any:
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
+    if isinstance(tp, type) and hasattr(tp, "from_dict"):
+        if not isinstance(value, dict):
+            raise ColorganError(f"{where}: expected a mapping, got {value!r}")
+        return tp.from_dict(value, where)
     if dataclasses.is_dataclass(tp):
         return build_dataclass(tp, value, where)
     if origin in (typing.Union, types.UnionType):
@@ -147,6 +199,12 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ColorganError(f"{where}: expected a list of {len(args)} values, got {value!r}")
         return tuple(_coerce(a, v, where) for a, v in zip(args, value, strict=True))
+    if origin is dict:
+        key_type, value_type = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ColorganError(f"{where}: expected a mapping, got {value!r}")
+        return {_coerce(key_type, k, where): _coerce(value_type, v, f"{where}.{k}")
+                for k, v in value.items()}  # fmt: skip
     if tp is bool:
         if not isinstance(value, bool):
             raise ColorganError(f"{where}: expected true/false, got {value!r}")
@@ -185,10 +243,8 @@ def build_dataclass(cls: type, values: Any, where: str) -> Any:
 
 _CHOICES = {
     ("data", "layout"): ("folder", "coco"),
-    ("priors", "embedding"): ("efficientnet_lite0", "inception_resnet_v2"),
-    ("priors", "segmentation"): ("efficientnet_lite0_cam", "deeplabv3_resnet50"),
-    ("model", "generator"): ("paper", "koalarization", "unet"),
-    ("train", "pretrain_loss"): ("l1", "mse"),
+    ("priors", "embedding"): tuple(EMBEDDINGS),
+    ("priors", "segmentation"): tuple(SEGMENTATIONS),
     ("train", "precision"): ("auto", "fp32", "bf16", "fp16"),
 }
 
@@ -200,22 +256,27 @@ def validate(cfg: Config) -> Config:
             raise ColorganError(f"{section}.{key}: {value!r} is not one of {', '.join(allowed)}")
     if cfg.data.image_size % 8 or cfg.data.image_size < 32:
         raise ColorganError("data.image_size must be a multiple of 8 and at least 32")
-    if cfg.model.generator == "unet" and cfg.data.image_size != 2**cfg.model.unet_downs:
-        raise ColorganError(
-            f"the U-Net with model.unet_downs {cfg.model.unet_downs} needs data.image_size "
-            f"{2**cfg.model.unet_downs} (unet_downs 7 for 128, 8 for 256)"
-        )
+    generator_class(cfg.model.generator).check(cfg.model.options, cfg.data.image_size)
+    for phase in ("pretrain", "adversarial"):
+        terms = getattr(cfg.loss, phase)
+        unknown = sorted(set(terms) - set(TERMS))
+        if unknown:
+            raise ColorganError(
+                f"loss.{phase}: unknown term(s) {', '.join(unknown)}; known: {', '.join(TERMS)}"
+            )
+    if any(TERMS[name].needs_discriminator for name in cfg.loss.pretrain):
+        raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ColorganError("data.val_fraction must be in [0, 1)")
-    if cfg.train.rebalance is not None and not 0.0 < cfg.train.rebalance <= 1.0:
-        raise ColorganError("train.rebalance must be in (0, 1] (or null for off)")
+    if not 0.0 < cfg.loss.rebalance_lambda <= 1.0:
+        raise ColorganError("loss.rebalance_lambda must be in (0, 1]")
     if cfg.train.batch_size < 1 or cfg.train.d_every < 1:
         raise ColorganError("train.batch_size and train.d_every must be at least 1")
     return cfg
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:
-    return validate(build_dataclass(Config, values, ""))
+    return validate(build_dataclass(Config, upgrade_legacy(values), ""))
 
 
 def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
@@ -232,11 +293,38 @@ def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
     return values
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
-    """Load a YAML config; `overrides` are `section.key=value` strings (YAML values)."""
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`, mappings merged key by key, anything else replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file's values with its `base:` chain applied; `name` is never inherited."""
     path = Path(path)
     values = read_yaml(path)
-    for item in overrides or []:
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    if not isinstance(base, str):
+        raise ColorganError(f"{path}: base must be a file name, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ColorganError(f"{path}: base files form a loop through {base_path}")
+    inherited = read_recipe(base_path, (*_seen, path.resolve()))
+    inherited.pop("name", None)
+    return merge(upgrade_legacy(inherited), upgrade_legacy(values))
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """`section.key=value` strings (values in YAML) applied to a config's values."""
+    values = copy.deepcopy(values)
+    for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep:
             raise ColorganError(f"override {item!r} is not of the form section.key=value")
@@ -247,5 +335,66 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
             if not isinstance(node, dict):
                 raise ColorganError(f"override {item!r}: {part} is not a section")
         node[parts[-1]] = yaml.safe_load(raw)
+    return values
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config (with its bases); `overrides` are `section.key=value` strings."""
+    path = Path(path)
+    values = apply_overrides(read_recipe(path), overrides or [])
     values.setdefault("name", path.stem)
     return config_from_dict(values)
+
+
+# Keys of configs, run folders and generator files written before the generator registry
+# and the loss terms; `upgrade_legacy` rewrites them so those still load.
+_LEGACY_GENERATORS = {"paper": "fusion"}
+_LEGACY_OPTIONS = {
+    "fusion": {"use_segmentation": "use_segmentation", "use_embedding": "use_embedding"},
+    "koalarization": {"use_embedding": "use_embedding"},
+    "unet": {"unet_downs": "downs", "unet_dropout": "dropout"},
+}
+_LEGACY_MODEL_KEYS = {"use_segmentation", "use_embedding", "unet_downs", "unet_dropout",
+                      "discriminator_channels", "spectral_norm"}  # fmt: skip
+_LEGACY_TRAIN_KEYS = {"pretrain_loss", "lambda_l1", "rebalance"}
+
+
+def upgrade_legacy(values: dict[str, Any]) -> dict[str, Any]:
+    """Old flat model keys -> `model.<generator>` options and `model.discriminator`; old
+    `train.pretrain_loss` / `lambda_l1` / `rebalance` -> the `loss` section's terms."""
+    values = copy.deepcopy(values)
+    model = values.get("model")
+    if isinstance(model, dict) and (
+        model.get("generator") in _LEGACY_GENERATORS or set(model) & _LEGACY_MODEL_KEYS
+    ):
+        name = _LEGACY_GENERATORS.get(model.get("generator"), model.get("generator", "fusion"))
+        model["generator"] = name
+        options = model.setdefault(name, {}) if name in _LEGACY_OPTIONS else {}
+        for old, new in _LEGACY_OPTIONS.get(name, {}).items():
+            if old in model:
+                options.setdefault(new, model[old])
+        disc = model.setdefault("discriminator", {})
+        if "discriminator_channels" in model:
+            disc.setdefault("channels", model["discriminator_channels"])
+        if "spectral_norm" in model:
+            disc.setdefault("spectral_norm", model["spectral_norm"])
+        for key in _LEGACY_MODEL_KEYS:
+            model.pop(key, None)
+    train = values.get("train")
+    if isinstance(train, dict) and set(train) & _LEGACY_TRAIN_KEYS:
+        if "loss" in values:
+            raise ColorganError(
+                "train.pretrain_loss / lambda_l1 / rebalance are the old form of the loss "
+                "section; use loss.pretrain and loss.adversarial alone"
+            )
+        rebalance = train.pop("rebalance", None)
+        reconstruction = "l1" if rebalance is None else "rebalanced_l1"
+        pretrain_loss = train.pop("pretrain_loss", "l1")
+        loss: dict[str, Any] = {
+            "pretrain": {reconstruction if pretrain_loss == "l1" else pretrain_loss: 1.0},
+            "adversarial": {"gan": 1.0, reconstruction: train.pop("lambda_l1", 100.0)},
+        }
+        if rebalance is not None:
+            loss["rebalance_lambda"] = rebalance
+        values["loss"] = loss
+    return values

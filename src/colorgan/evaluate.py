@@ -1,9 +1,17 @@
-"""`colorgan evaluate`: the field's protocol on held-out photos, beside the grey floor."""
+"""The field's evaluation protocol on held-out photos, beside the grey floor.
+
+Each photo is resized to 256 x 256 (bicubic, full decode); a colorizer predicts ab from its L;
+Lab -> RGB, rounded to uint8, is compared with the photo: PSNR, channel-wise SSIM,
+colourfulness, and optionally FID and KID over the whole set. Several colorizers are evaluated
+in one pass over the photos (`colorgan experiment`), one (`colorgan evaluate`) the same way.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +20,37 @@ import torch
 from tqdm import tqdm
 
 from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
-from colorgan.data import BadImage, find_images, load_rgb
 from colorgan.errors import ColorganError
 from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from colorgan.files import atomic_write_text
+from colorgan.images import BadImage, find_images, load_rgb
 from colorgan.metrics import colourfulness, psnr, ssim
 from colorgan.pipeline import Colorizer
 
 log = logging.getLogger("colorgan")
 
 EVAL_SIZE = 256
+GREY, ORIGINAL = "grey", "original"
+TITLES = {GREY: "grey floor (L kept, a = b = 0)", ORIGINAL: "originals"}
+
+
+@dataclass
+class EvalPhoto:
+    target: np.ndarray  # uint8 (256, 256, 3): the original
+    l_norm: torch.Tensor  # its normalized L, (1, 1, 256, 256)
+
+    @classmethod
+    def load(cls, path: Path) -> EvalPhoto:
+        target = load_rgb(path, EVAL_SIZE, reduced=False)
+        x = torch.from_numpy(target.copy()).permute(2, 0, 1)[None].float() / 255.0
+        return cls(target, rgb_to_lab_normalized(x)[0])
+
+    def colorized(self, colorizer: Colorizer) -> np.ndarray:
+        return _to_uint8(lab_normalized_to_rgb(self.l_norm, colorizer.predict_ab(self.l_norm).cpu()))
+
+    def grey(self) -> np.ndarray:
+        zeros = torch.zeros(1, 2, *self.l_norm.shape[-2:])
+        return _to_uint8(lab_normalized_to_rgb(self.l_norm, zeros))
 
 
 def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
@@ -28,83 +58,91 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 
 def evaluate(
-    colorizer: Colorizer,
+    colorizers: Colorizer | dict[str, Colorizer],
     data: str | Path,
     limit: int | None = None,
     progress: bool = True,
     features: InceptionFeatures | None = None,
 ) -> dict[str, Any]:
-    """Resize to 256, predict ab from L, Lab -> RGB, round to uint8, compare with the original.
-
-    With `features`, FID and KID of the colorizations (and of the grey floor) against the
-    originals are added.
-    """
+    """Metrics of each colorizer (a single one is labelled "model"), of the grey floor and of
+    the originals; with `features`, FID and KID against the originals too."""
+    if isinstance(colorizers, Colorizer):
+        colorizers = {"model": colorizers}
     paths = find_images(data)[:limit]
     if not paths:
         raise ColorganError(f"no images found under {data}")
-    rows = {"model": [], "grey": [], "original": []}
-    images: dict[str, list[np.ndarray]] = {"model": [], "grey": [], "original": []}
+    labels = [*colorizers, GREY]
+    rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in [*labels, ORIGINAL]}
+    images: dict[str, list[np.ndarray]] = {k: [] for k in [*labels, ORIGINAL]}
     skipped = []
     for path in tqdm(paths, desc="evaluating", unit="img", disable=not progress):
         try:
-            target = load_rgb(path, EVAL_SIZE, reduced=False)
+            photo = EvalPhoto.load(path)
         except (BadImage, OSError) as exc:
             skipped.append(f"{path} ({exc})")
             continue
-        x = torch.from_numpy(target.copy()).permute(2, 0, 1)[None].float() / 255.0
-        l_norm, _ = rgb_to_lab_normalized(x)
-        pred = _to_uint8(lab_normalized_to_rgb(l_norm, colorizer.predict_ab(l_norm).cpu()))
-        grey = _to_uint8(lab_normalized_to_rgb(l_norm, torch.zeros_like(x[:, :2])))
-        for name, img in (("model", pred), ("grey", grey)):
-            rows[name].append((psnr(img, target), ssim(img, target), colourfulness(img)))
-        rows["original"].append((float("inf"), 1.0, colourfulness(target)))
+        outputs = {label: photo.colorized(c) for label, c in colorizers.items()}
+        outputs[GREY] = photo.grey()
+        for label, img in outputs.items():
+            rows[label].append((psnr(img, photo.target), ssim(img, photo.target),
+                                colourfulness(img)))  # fmt: skip
+        rows[ORIGINAL].append((float("inf"), 1.0, colourfulness(photo.target)))
         if features is not None:
-            for name, img in (("model", pred), ("grey", grey), ("original", target)):
-                images[name].append(img)
+            for label, img in [*outputs.items(), (ORIGINAL, photo.target)]:
+                images[label].append(img)
     if skipped:
         log.warning("skipped %d unreadable image(s): %s", len(skipped), "; ".join(skipped[:5]))
     summary = {
-        name: {
-            "psnr": float(np.mean([r[0] for r in values])) if name != "original" else None,
+        label: {
+            "psnr": float(np.mean([r[0] for r in values])) if label != ORIGINAL else None,
             "ssim": float(np.mean([r[1] for r in values])),
             "colourfulness": float(np.mean([r[2] for r in values])),
         }
-        for name, values in rows.items()
+        for label, values in rows.items()
     }
-    if features is not None and rows["model"]:
-        reference = features(images["original"])
-        for name in ("model", "grey"):
-            feats = features(images[name])
-            summary[name]["fid"] = frechet_distance(feats, reference)
-            summary[name]["kid"] = kernel_inception_distance(feats, reference)
-    return {"images": len(rows["model"]), "skipped": len(skipped), "data": str(data),
+    if features is not None and rows[GREY]:
+        reference = features(images[ORIGINAL])
+        for label in labels:
+            feats = features(images[label])
+            summary[label]["fid"] = frechet_distance(feats, reference)
+            summary[label]["kid"] = kernel_inception_distance(feats, reference)
+    return {"images": len(rows[GREY]), "skipped": len(skipped), "data": str(data),
             "size": EVAL_SIZE, "results": summary}  # fmt: skip
 
 
-def markdown_table(report: dict[str, Any], label: str = "model") -> str:
-    res = report["results"]
-    lines = [
-        f"Evaluated on {report['images']} images of `{report['data']}` at "
-        f"{report['size']}x{report['size']}.",
-        "",
-        "| | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 |",
-        "|---|---|---|---|---|---|",
-    ]
-    names = {"model": label, "grey": "grey floor (L kept, a = b = 0)", "original": "originals"}
-    for key, title in names.items():
-        r = res[key]
-        p = f"{r['psnr']:.2f}" if r["psnr"] is not None else "-"
-        fid = f"{r['fid']:.1f}" if "fid" in r else "-"
-        kid = f"{r['kid'] * 1000:.2f}" if "kid" in r else "-"
-        lines.append(
-            f"| {title} | {p} | {r['ssim']:.4f} | {r['colourfulness']:.1f} | {fid} | {kid} |"
-        )
+Column = tuple[str, Callable[[dict[str, Any]], str]]
+
+
+def metrics_table(rows: dict[str, dict[str, Any]], first: str = "", extra: list[Column] = ()) -> str:
+    """A markdown table of metrics rows (labels as given), with optional extra columns."""
+    head = [first, "PSNR (dB)", "SSIM", "colourfulness", "FID", "KID x 1000", *(e[0] for e in extra)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, r in rows.items():
+        cells = [
+            label,
+            f"{r['psnr']:.2f}" if r.get("psnr") is not None else "-",
+            f"{r['ssim']:.4f}",
+            f"{r['colourfulness']:.1f}",
+            f"{r['fid']:.1f}" if "fid" in r else "-",
+            f"{r['kid'] * 1000:.2f}" if "kid" in r else "-",
+            *(fn(r) for _, fn in extra),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
+def markdown_report(report: dict[str, Any], label: str = "model") -> str:
+    """`colorgan evaluate`'s table: the model, the grey floor, the originals."""
+    res = report["results"]
+    rows = {label if key == "model" else TITLES.get(key, key): value for key, value in res.items()}
+    return (
+        f"Evaluated on {report['images']} images of `{report['data']}` at "
+        f"{report['size']}x{report['size']}.\n\n" + metrics_table(rows)
+    )
+
+
 def write_report(report: dict[str, Any], out: Path, label: str) -> tuple[Path, Path]:
-    out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "metrics.json", out / "metrics.md"
-    json_path.write_text(json.dumps(report, indent=2) + "\n")
-    md_path.write_text(markdown_table(report, label))
+    atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(md_path, markdown_report(report, label))
     return json_path, md_path

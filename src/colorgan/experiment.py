@@ -8,7 +8,6 @@ rows are not retrained, and a stopped row resumes, so rerunning the command cont
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import time
@@ -20,15 +19,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from colorgan.atomic import atomic_file
-from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
-from colorgan.config import build_dataclass, load_config, read_yaml
-from colorgan.data import find_images, load_rgb
+from colorgan.config import Config, build_dataclass, load_config, read_yaml
 from colorgan.errors import ColorganError
-from colorgan.evaluate import EVAL_SIZE, evaluate
+from colorgan.evaluate import EVAL_SIZE, EvalPhoto, evaluate, metrics_table
+from colorgan.files import atomic_file, atomic_write_text
+from colorgan.images import find_images
 from colorgan.pipeline import Colorizer
 from colorgan.runtime import cpu_name
-from colorgan.train import Trainer
+from colorgan.training.runlog import plot_losses
+from colorgan.training.trainer import Trainer
 
 
 @dataclass
@@ -74,7 +73,7 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     return exp
 
 
-def row_config(exp: ExperimentConfig, label: str):  # noqa: ANN201 - a colorgan Config
+def row_config(exp: ExperimentConfig, label: str) -> Config:
     """The row's own recipe with the shared settings and the phase budget applied."""
     row = exp.rows[label]
     recipe = load_config(row["config"])
@@ -105,22 +104,18 @@ def run_experiment(
             continue
         summary = Trainer(cfg, resume=True, progress=progress).run()
         # training seconds of the call that finished the row (a resumed row: its last part)
-        with atomic_file(cfg.run_dir / "finished.json") as tmp:
-            Path(tmp).write_text(json.dumps({"steps": summary["steps"],
-                                             "seconds": summary["seconds"]}))  # fmt: skip
+        atomic_write_text(cfg.run_dir / "finished.json",
+                          json.dumps({"steps": summary["steps"], "seconds": summary["seconds"]}))
     features = None
     if exp.fid:
         from colorgan.fid import InceptionFeatures
 
         features = InceptionFeatures()
+    report = evaluate(_colorizers(exp), exp.eval_data, exp.eval_limit, progress, features)
     rows: dict[str, Any] = {}
-    report: dict[str, Any] = {}
     for label in exp.rows:
-        cfg = row_config(exp, label)
-        colorizer = Colorizer(cfg.run_dir / "generator.safetensors", precision="fp32")
-        report = evaluate(colorizer, exp.eval_data, exp.eval_limit, progress, features)
-        finished = json.loads((cfg.run_dir / "finished.json").read_text())
-        rows[label] = {**report["results"]["model"], **finished, **exp.rows[label]}
+        finished = json.loads((row_config(exp, label).run_dir / "finished.json").read_text())
+        rows[label] = {**report["results"][label], **finished, **exp.rows[label]}
     rows["grey floor"] = report["results"]["grey"]
     rows["originals"] = report["results"]["original"]
     results = {
@@ -132,13 +127,17 @@ def run_experiment(
         "command": f"colorgan experiment {source or exp.name + '.yaml'}",
     }
     folder = exp.folder
-    with atomic_file(folder / "results.json") as tmp:
-        Path(tmp).write_text(json.dumps(results, indent=2) + "\n")
+    atomic_write_text(folder / "results.json", json.dumps(results, indent=2) + "\n")
     picture_grid(exp, folder / "grid.png")
-    loss_curves(exp, folder / "losses.png")
-    with atomic_file(folder / "RESULTS.md") as tmp:
-        Path(tmp).write_text(results_markdown(results))
+    plot_losses({label: row_config(exp, label).run_dir / "losses.csv" for label in exp.rows},
+                folder / "losses.png")  # fmt: skip
+    atomic_write_text(folder / "RESULTS.md", results_markdown(results))
     return results
+
+
+def _colorizers(exp: ExperimentConfig) -> dict[str, Colorizer]:
+    return {label: Colorizer(row_config(exp, label).run_dir / "generator.safetensors",
+                             precision="fp32") for label in exp.rows}  # fmt: skip
 
 
 def machine() -> str:
@@ -161,17 +160,10 @@ def results_markdown(results: dict[str, Any]) -> str:
         "",
         f"Command: `{results.get('command', 'colorgan experiment ' + exp['name'] + '.yaml')}`",
         "",
-        "| row | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 | G steps | train minutes |",
-        "|---|---|---|---|---|---|---|---|",
     ]
-    for label, r in results["rows"].items():
-        psnr = f"{r['psnr']:.2f}" if r.get("psnr") is not None else "-"
-        fid = f"{r['fid']:.1f}" if "fid" in r else "-"
-        kid = f"{r['kid'] * 1000:.2f}" if "kid" in r else "-"
-        steps = str(r["steps"]) if "steps" in r else "-"
-        minutes = f"{r['seconds'] / 60:.1f}" if "seconds" in r else "-"
-        lines.append(f"| {label} | {psnr} | {r['ssim']:.4f} | {r['colourfulness']:.1f} | "
-                     f"{fid} | {kid} | {steps} | {minutes} |")  # fmt: skip
+    steps = ("G steps", lambda r: str(r["steps"]) if "steps" in r else "-")
+    minutes = ("train minutes", lambda r: f"{r['seconds'] / 60:.1f}" if "seconds" in r else "-")
+    lines.append(metrics_table(results["rows"], "row", [steps, minutes]).rstrip("\n"))
     lines += ["", "Rows:", ""]
     for label, r in results["rows"].items():
         if "config" in r:
@@ -191,8 +183,7 @@ def picture_grid(exp: ExperimentConfig, target: Path, cell: int = 128) -> None:
     paths = find_images(exp.eval_data)
     rng = np.random.default_rng(exp.grid_seed)
     chosen = sorted(rng.choice(len(paths), min(exp.grid_photos, len(paths)), replace=False))
-    colorizers = {label: Colorizer(row_config(exp, label).run_dir / "generator.safetensors",
-                                   precision="fp32") for label in exp.rows}  # fmt: skip
+    colorizers = _colorizers(exp)
     columns = ["grey input", *exp.rows, "original"]
     header = 16
     grid = Image.new("RGB", (cell * len(columns), header + cell * len(chosen)), "white")
@@ -200,50 +191,10 @@ def picture_grid(exp: ExperimentConfig, target: Path, cell: int = 128) -> None:
     for c, title in enumerate(columns):
         draw.text((c * cell + 4, 2), title[:20], fill="black")
     for r, index in enumerate(chosen):
-        target_rgb = load_rgb(paths[index], EVAL_SIZE, reduced=False)
-        x = torch.from_numpy(target_rgb.copy()).permute(2, 0, 1)[None].float() / 255.0
-        l_norm, _ = rgb_to_lab_normalized(x)
-        images = [lab_normalized_to_rgb(l_norm, torch.zeros(1, 2, EVAL_SIZE, EVAL_SIZE))]
-        images += [lab_normalized_to_rgb(l_norm, c.predict_ab(l_norm).cpu())
-                   for c in colorizers.values()]  # fmt: skip
-        images.append(x)
+        photo = EvalPhoto.load(paths[index])
+        images = [photo.grey(), *(photo.colorized(c) for c in colorizers.values()), photo.target]
         for c, image in enumerate(images):
-            arr = (image[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-            tile = Image.fromarray(arr).resize((cell, cell), Image.Resampling.BICUBIC)
+            tile = Image.fromarray(image).resize((cell, cell), Image.Resampling.BICUBIC)
             grid.paste(tile, (c * cell, header + r * cell))
     with atomic_file(target) as tmp:
         grid.save(tmp, format="PNG")
-
-
-def loss_curves(exp: ExperimentConfig, target: Path) -> None:
-    """Training loss per step and validation L1 per epoch, one line per row."""
-    plot_losses({label: row_config(exp, label).run_dir / "losses.csv" for label in exp.rows},
-                target)  # fmt: skip
-
-
-def plot_losses(curves: dict[str, Path], target: Path) -> None:
-    """One line per run's losses.csv: training loss per step, validation L1 per epoch."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ColorganError("loss curves need matplotlib: pip install 'colorgan[eval]'") from None
-
-    fig, (train_ax, val_ax) = plt.subplots(1, 2, figsize=(11, 4))
-    for label, path in curves.items():
-        rows = list(csv.DictReader(open(path)))
-        logged = [r for r in rows if r["l1"] or r["mse"]]
-        train_ax.plot([int(r["step"]) for r in logged],
-                      [float(r["l1"] or r["mse"]) for r in logged], label=label)  # fmt: skip
-        val = [(int(r["step"]), float(r["val_l1"])) for r in rows if r["val_l1"]]
-        if val:
-            val_ax.plot(*zip(*val, strict=True), marker="o", label=label)
-    train_ax.set(title="training loss of ab (L1; MSE for Koalarization)", xlabel="generator step")
-    val_ax.set(title="validation L1 of ab", xlabel="generator step")
-    val_ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_file(target) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)

@@ -6,30 +6,32 @@ a grid of bins; the training photos give the empirical distribution p (smoothed 
 Gaussian), and a pixel whose true colour falls in bin q weighs
 w(q) = 1 / ((1 - lambda) p(q) + lambda / Q), normalised so that the p-average weight is 1
 (Q: the bins with any mass). lambda = 1 weighs every colour equally (no rebalancing).
+The loss term that uses the weights is `losses.rebalanced_l1`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from colorgan.color import rgb_to_lab_normalized, uint8_to_float
-from colorgan.data import BadImage, Photo, load_rgb
+from colorgan.images import BadImage, load_rgb
 
 BINS = 32  # over the normalized ab square [-1, 1]^2: 6.9 ab units per bin
 SAMPLE_SIZE = 64  # photos are read this small for the histogram: colour, not detail
 
 
-def ab_histogram(photos: Sequence[Photo], limit: int = 512) -> torch.Tensor:
+def ab_histogram(paths: Sequence[Path], limit: int = 512) -> torch.Tensor:
     """Counts of the training photos' ab values (BINS x BINS), from up to `limit` photos."""
     counts = torch.zeros(BINS * BINS, dtype=torch.float64)
-    step = max(1, len(photos) // limit)
-    for photo in list(photos)[::step][:limit]:
+    step = max(1, len(paths) // limit)
+    for path in list(paths)[::step][:limit]:
         try:
-            rgb = load_rgb(photo.path, SAMPLE_SIZE)
+            rgb = load_rgb(path, SAMPLE_SIZE)
         except (BadImage, OSError):
             continue
         x = uint8_to_float(torch.from_numpy(rgb).permute(2, 0, 1)[None])
@@ -63,10 +65,3 @@ def rebalance_weights(counts: torch.Tensor, lam: float, sigma: float = 1.0) -> t
     weights[support] = 1.0 / ((1 - lam) * p[support] + lam / int(support.sum()))
     return weights / (weights * p).sum()
 
-
-def weighted_l1(
-    fake_ab: torch.Tensor, real_ab: torch.Tensor, weights: torch.Tensor
-) -> torch.Tensor:
-    """L1 of ab with each pixel weighted by the rarity of its true colour."""
-    w = weights.to(real_ab.device)[bin_index(real_ab)]
-    return ((fake_ab.float() - real_ab).abs().mean(1) * w).mean()

@@ -1,14 +1,19 @@
-"""The networks of the paper: its generator (Table 1), Deep Koalarization (Table 4), the
-pix2pix U-Net 256 and the 70 x 70 PatchGAN discriminator."""
+"""The networks: the generators of the paper's Table 2 (each registered under its name) and
+the 70 x 70 PatchGAN discriminator."""
 
 from colorgan.models.discriminator import PatchDiscriminator
-from colorgan.models.generator import KoalarizationGenerator, PaperGenerator, build_generator
+from colorgan.models.fusion import FusionGenerator, KoalarizationGenerator
+from colorgan.models.registry import GENERATORS, Generator, Needs, PriorSizes, generator_class
 from colorgan.models.unet import UNetGenerator
 
 __all__ = [
+    "GENERATORS",
+    "FusionGenerator",
+    "Generator",
     "KoalarizationGenerator",
-    "PaperGenerator",
+    "Needs",
     "PatchDiscriminator",
+    "PriorSizes",
     "UNetGenerator",
-    "build_generator",
+    "generator_class",
 ]

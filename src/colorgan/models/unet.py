@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
+
+from colorgan.errors import ColorganError
+from colorgan.models.registry import Generator, PriorSizes, register
 
 
 class UNetBlock(nn.Module):
@@ -43,11 +48,17 @@ class UNetBlock(nn.Module):
         return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
 
 
-class UNetGenerator(nn.Module):
-    """pix2pix's U-Net: `downs` halvings to a 1x1 bottleneck (8 for 256 px, 7 for 128 px)."""
+@dataclass
+class UNetOptions:
+    downs: int = 8  # halvings to the 1x1 bottleneck: 8 for 256 px (unet_256), 7 for 128 px
+    dropout: float = 0.0  # the paper found no dropout best
 
-    embedding_dim = 0
-    segmentation_channels = 0
+
+@register("unet")
+class UNetGenerator(Generator):
+    """pix2pix's U-Net: `downs` halvings to a 1x1 bottleneck; it takes no priors."""
+
+    Options = UNetOptions
 
     def __init__(self, ngf: int = 64, dropout: float = 0.0, downs: int = 8) -> None:
         super().__init__()
@@ -60,6 +71,18 @@ class UNetGenerator(nn.Module):
         block = UNetBlock(ngf * 2, ngf * 4, block)
         block = UNetBlock(ngf, ngf * 2, block)
         self.model = UNetBlock(ngf, ngf, block, outermost=True, in_channels=1, out_channels=2)
+
+    @classmethod
+    def check(cls, options: UNetOptions, image_size: int) -> None:
+        if image_size != 2**options.downs:
+            raise ColorganError(
+                f"the U-Net with model.unet.downs {options.downs} needs data.image_size "
+                f"{2**options.downs} (downs 7 for 128, 8 for 256)"
+            )
+
+    @classmethod
+    def from_options(cls, options: UNetOptions, sizes: PriorSizes) -> UNetGenerator:
+        return cls(downs=options.downs, dropout=options.dropout)
 
     def forward(
         self,

@@ -1,4 +1,4 @@
-"""The paper's generator (Table 1) and Deep Koalarization's (Table 4), written as their tables.
+"""The fusion generator of the paper's Table 1 and Deep Koalarization's of Table 4.
 
 Each table row is (kernels, stride) for a 3x3 conv, "up" for 2x nearest-neighbour upsampling.
 Every conv is followed by ReLU except the last, which is followed by tanh (paper 5.3).
@@ -6,13 +6,12 @@ Every conv is followed by ReLU except the last, which is followed by tanh (paper
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from colorgan.config import ModelConfig
+from colorgan.models.registry import Generator, Needs, PriorSizes, register
 
 Row = tuple[int, int] | str
 
@@ -50,22 +49,33 @@ def conv_stack(in_channels: int, rows: list[Row], last_tanh: bool = False) -> nn
     return nn.Sequential(*layers)
 
 
-class PaperGenerator(nn.Module):
-    """Table 1: [L x3 + 21 class probabilities] -> conv 24 -> encoder -> fusion -> decoder.
+@dataclass
+class FusionOptions:
+    # false: "GAN without the first COCO layer" (no segmentation input, no 24-kernel layer)
+    use_segmentation: bool = True
+    # false: "GAN without Inception" (no embedding in the fusion)
+    use_embedding: bool = True
 
-    `segmentation_channels=0` removes the first layer and its input ("without first COCO
-    layer"); `embedding_dim=0` removes the embedding from the fusion ("without Inception").
+
+@register("fusion")
+class FusionGenerator(Generator):
+    """Table 1: [L x3 + class probabilities] -> conv 24 -> encoder -> fusion -> decoder.
+
+    `segmentation_classes=0` removes the first layer and its input; `embedding_dim=0` removes
+    the embedding from the fusion.
     """
 
+    Options = FusionOptions
+
     def __init__(
-        self, embedding_dim: int = 1000, segmentation_channels: int = 21, l_channels: int = 3
+        self, embedding_dim: int = 1000, segmentation_classes: int = 21, l_channels: int = 3
     ) -> None:
         super().__init__()
         self.embedding_dim = embedding_dim
-        self.segmentation_channels = segmentation_channels
+        self.segmentation_classes = segmentation_classes
         self.l_channels = l_channels
-        in_channels = l_channels + segmentation_channels
-        if segmentation_channels:
+        in_channels = l_channels + segmentation_classes
+        if segmentation_classes:
             self.segmentation_layer = conv_stack(in_channels, [SEGMENTATION_LAYER])
             in_channels = SEGMENTATION_LAYER[0]
         else:
@@ -77,6 +87,14 @@ class PaperGenerator(nn.Module):
         )
         self.decoder = conv_stack(FUSION_CHANNELS, DECODER, last_tanh=True)
 
+    @classmethod
+    def needs(cls, options: FusionOptions) -> Needs:
+        return Needs(embedding=options.use_embedding, segmentation=options.use_segmentation)
+
+    @classmethod
+    def from_options(cls, options: FusionOptions, sizes: PriorSizes) -> FusionGenerator:
+        return cls(embedding_dim=sizes.embedding, segmentation_classes=sizes.segmentation)
+
     def forward(
         self,
         l_norm: torch.Tensor,
@@ -85,7 +103,7 @@ class PaperGenerator(nn.Module):
     ) -> torch.Tensor:
         """L (B, 1, H, W) in [-1, 1] -> ab (B, 2, H, W) in [-1, 1]."""
         x = l_norm.expand(-1, self.l_channels, -1, -1)
-        if self.segmentation_channels:
+        if self.segmentation_classes:
             if segmentation is None:
                 raise ValueError("this generator needs the segmentation prior")
             x = torch.cat([x, segmentation.to(x.dtype)], 1)
@@ -101,28 +119,26 @@ class PaperGenerator(nn.Module):
         return self.decoder(self.fusion(features))
 
 
-class KoalarizationGenerator(PaperGenerator):
+@dataclass
+class KoalarizationOptions:
+    use_embedding: bool = True
+
+
+@register("koalarization")
+class KoalarizationGenerator(FusionGenerator):
     """Table 4 (Baldassarre et al.): the single L channel, no segmentation layer."""
 
+    Options = KoalarizationOptions
+
     def __init__(self, embedding_dim: int = 1000) -> None:
-        super().__init__(embedding_dim=embedding_dim, segmentation_channels=0, l_channels=1)
+        super().__init__(embedding_dim=embedding_dim, segmentation_classes=0, l_channels=1)
 
+    @classmethod
+    def needs(cls, options: KoalarizationOptions) -> Needs:
+        return Needs(embedding=options.use_embedding)
 
-def build_generator(cfg: ModelConfig, embedding_dim: int = 1000) -> nn.Module:
-    from colorgan.models.unet import UNetGenerator
-
-    if cfg.generator == "unet":
-        return UNetGenerator(dropout=cfg.unet_dropout, downs=cfg.unet_downs)
-    dim = embedding_dim if cfg.use_embedding else 0
-    if cfg.generator == "koalarization":
-        return KoalarizationGenerator(embedding_dim=dim)
-    return PaperGenerator(
-        embedding_dim=dim, segmentation_channels=21 if cfg.use_segmentation else 0
-    )
-
-
-def needs_priors(model: nn.Module) -> tuple[bool, bool]:
-    """(needs embedding, needs segmentation) for a built generator."""
-    return bool(getattr(model, "embedding_dim", 0)), bool(
-        getattr(model, "segmentation_channels", 0)
-    )
+    @classmethod
+    def from_options(
+        cls, options: KoalarizationOptions, sizes: PriorSizes
+    ) -> KoalarizationGenerator:
+        return cls(embedding_dim=sizes.embedding)

@@ -1,11 +1,13 @@
-"""Atomic file writes: a temporary file beside the target, renamed over it when complete.
+"""Files written whole or not at all, and content hashes.
 
-A kill at any moment leaves either the old file or the new one, never a half-written one, and
-the result gets the ordinary permissions (mkstemp's are owner-only).
+A write goes to a temporary file beside the target and is renamed over it when complete, so a
+kill at any moment leaves the old file or the new one, never a half-written one; the result
+gets the ordinary permissions (mkstemp's are owner-only).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -36,3 +38,16 @@ def atomic_file(target: Path) -> Iterator[str]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_file(path) as tmp:
+        Path(tmp).write_text(text)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

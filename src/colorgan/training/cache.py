@@ -19,10 +19,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from colorgan.atomic import atomic_file
 from colorgan.color import grey_from_l, rgb_to_lab_normalized
-from colorgan.data import BadImage, Photo, load_rgb
+from colorgan.files import atomic_file
+from colorgan.images import BadImage, load_rgb
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors
+from colorgan.training.photos import Photo
 
 log = logging.getLogger("colorgan")
 
