@@ -1,7 +1,7 @@
 """The phase-2 step on a GPU: batch 64 at 256x256, CUDA bf16 autocast, channels_last, compile.
 
 Run where CUDA is: `.venv/bin/python -m benchmarks.gpu`. Prints images/s of the step
-(discriminator + generator update, `Trainer.adversarial_step`) against fp32 in the same run,
+(discriminator + generator update, `ColorGAN.adversarial_step`) against fp32 in the same run,
 and the peak GPU memory. `--device cpu --batch 1 --repeats 1` checks the script itself on any
 machine.
 """
@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 import torch
+from colorgan.training.data import TrainingData
+from colorgan.training.gan import ColorGAN
 
 from benchmarks.common import best_seconds
 from benchmarks.training import config, photo_folder
-from colorgan.data import collate
-from colorgan.train import Trainer
 
 
 def main() -> None:
@@ -48,12 +48,15 @@ def main() -> None:
             priors = {"embedding_weights": args.embedding_weights}
             name = f"{precision}-{channels_last}-{compiled}"
             cfg = config(tmp, photos, name, train=train, priors=priors)
-            trainer = Trainer(cfg, progress=False)
-            batch = collate([trainer.train_set[i] for i in range(args.batch)])
-            x = trainer._inputs(batch)
+            fmt = torch.channels_last if channels_last else torch.contiguous_format
+            gan = ColorGAN(cfg, args.device, precision, fmt)
+            if compiled:
+                gan.compile()
+            x = TrainingData(cfg, device=args.device, memory_format=fmt, progress=False)
+            x = x.training_batch(args.batch)
 
-            def step(t: Trainer = trainer, x: dict = x) -> None:
-                t.adversarial_step(x)
+            def step(gan: ColorGAN = gan, x: dict = x) -> None:
+                gan.adversarial_step(x)
                 if cuda:
                     torch.cuda.synchronize()
 

@@ -16,8 +16,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import best_seconds, machine
-from colorgan.config import ModelConfig
-from colorgan.models import build_generator
+from colorgan.config import ModelConfig, PriorConfig
+from colorgan.generator_file import build_generator
 from colorgan.pipeline import Colorizer
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     print(f"matmul 2048^3: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s")
 
     b, s = args.batch, args.size
-    generator = build_generator(ModelConfig()).eval()  # Table 1, both priors on
+    generator = build_generator(ModelConfig(), PriorConfig()).eval()  # Table 1, both priors on
     inputs = (torch.rand(b, 1, s, s) * 2 - 1, torch.randn(b, 1000), torch.rand(b, 21, s, s))
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         generator(*inputs)

@@ -1,7 +1,7 @@
 """Training speed, side by side in one run.
 
 1. The phase-2 step (discriminator update + generator update) at 256x256: fp32 against bf16
-   autocast, channels_last off and on, through `Trainer.adversarial_step`.
+   autocast, channels_last off and on, through `ColorGAN.adversarial_step`.
 2. One adversarial epoch at the bundled model's 128 px: priors from the feature cache against
    rerunning the backbones on every batch (the offline EfficientNet-Lite0, and the paper's
    Inception-ResNet-v2 + DeepLabV3 with random weights of the real shapes: same compute), and
@@ -25,14 +25,16 @@ from pathlib import Path
 import numpy as np
 import timm
 import torch
+from colorgan.images import find_images, load_rgb
+from colorgan.training.data import TrainingData
+from colorgan.training.gan import ColorGAN
+from colorgan.training.trainer import Trainer
 from PIL import Image
 from safetensors.torch import save_file
 
 from benchmarks.common import best_seconds, machine
 from colorgan.config import config_from_dict
-from colorgan.data import collate, find_images, load_rgb
 from colorgan.priors import SemanticPriors
-from colorgan.train import Trainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "train"
 
@@ -90,10 +92,12 @@ def step_rates(tmp: Path, photos: Path, bf16_batch: int) -> None:
     for precision, batch, channels_last in rows:
         name = f"step-{precision}-{batch}-{channels_last}"
         train = {"precision": precision, "channels_last": channels_last, "batch_size": batch}
-        trainer = Trainer(config(tmp, photos, name, train=train), progress=False)
-        x = trainer._inputs(collate([trainer.train_set[i] for i in range(batch)]))
+        cfg = config(tmp, photos, name, train=train)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        gan = ColorGAN(cfg, "cpu", precision, fmt)
+        x = TrainingData(cfg, memory_format=fmt, progress=False).training_batch(batch)
         fast = precision == "fp32"
-        step = functools.partial(trainer.adversarial_step, x)
+        step = functools.partial(gan.adversarial_step, x)
         rate = batch / best_seconds(step, repeats=2 if fast else 1, warmup=1 if fast else 0)
         fp32_rate.setdefault(batch, rate)
         layout = "on" if channels_last else "off"

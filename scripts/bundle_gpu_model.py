@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import sys
 
-from safetensors.torch import save_file
-
 from colorgan.checkpoint import FORMAT, read_generator_file
+from safetensors.torch import save_file
 
 
 def main(src: str, dst: str) -> int:
@@ -21,7 +20,7 @@ def main(src: str, dst: str) -> int:
     meta["priors"]["embedding_weights"] = None
     meta["priors"]["cache"] = True
     meta["name"] = "default"
-    save_file(tensors, dst, metadata={"format": FORMAT, "colorgan": json.dumps(meta)})
+    write_generator_file(Path(dst), tensors, meta)
     return 0
 
 

@@ -17,11 +17,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+from colorgan.images import BadImage, find_images, load_rgb
 from PIL import Image
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from colorgan.data import BadImage, find_images, load_rgb
 from colorgan.priors import load_state_dict_file
 
 

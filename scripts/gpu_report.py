@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorgan.experiment import plot_losses
+from colorgan.training.runlog import plot_losses
 
 
 def main(src: str, dst: str) -> int:

@@ -9,10 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.checkpoint import export_generator
-from colorgan.config import Config, ModelConfig, PriorConfig, config_from_dict
-from colorgan.models import build_generator
-from colorgan.train import generator_meta
+from colorgan.config import Config, config_from_dict
+from colorgan.generator_file import build_generator, generator_meta, save_generator
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -49,22 +47,25 @@ def small_config(tmp_path: Path, data_root: Path, **sections: dict) -> Config:
         "out_dir": str(tmp_path / "runs"),
         "data": {"root": str(data_root), "image_size": 32, "val_fraction": 0.25, "seed": 0},
         "priors": {"cache_dir": str(tmp_path / "cache")},
-        "model": {"use_segmentation": False, "use_embedding": False},
+        "model": {"fusion": {"use_segmentation": False, "use_embedding": False}},
         "train": {"batch_size": 4, "pretrain_epochs": 1, "adversarial_epochs": 1,
                   "checkpoint_every": 1000, "log_every": 1, "val_images": 4},
     }  # fmt: skip
     for section, extra in sections.items():
-        values[section].update(extra)
+        values.setdefault(section, {}).update(extra)
     return config_from_dict(values)
+
+
+NO_PRIORS = {"fusion": {"use_segmentation": False, "use_embedding": False}}
 
 
 def write_generator(path: Path, model: dict | None = None, image_size: int = 32) -> Path:
     """A randomly initialised generator file (enough to test everything but colour quality)."""
-    model = model or {"use_segmentation": False, "use_embedding": False}
-    cfg = Config(model=ModelConfig(**model), priors=PriorConfig())
-    cfg.data.image_size = image_size
+    cfg: Config = config_from_dict(
+        {"model": model or NO_PRIORS, "data": {"image_size": image_size}}
+    )
     torch.manual_seed(0)
-    export_generator(path, build_generator(cfg.model), generator_meta(cfg))
+    save_generator(path, build_generator(cfg.model, cfg.priors), generator_meta(cfg))
     return path
 
 

@@ -12,12 +12,14 @@ from colorgan.experiment import load_experiment, row_config
 
 def write_experiment(tmp_path, photo_dir, eval_dir):
     rows = {}
-    for label, model, train in [
-        ("paper", {"generator": "paper"}, {"pretrain_epochs": 5, "adversarial_epochs": 5}),
-        ("koala", {"generator": "koalarization"},
-         {"pretrain_epochs": 9, "adversarial_epochs": 0, "pretrain_loss": "mse"}),
+    for label, model, train, loss in [
+        ("paper", {"generator": "fusion", "fusion": {"use_segmentation": False,
+                                                     "use_embedding": False}},
+         {"pretrain_epochs": 5, "adversarial_epochs": 5}, {}),
+        ("koala", {"generator": "koalarization", "koalarization": {"use_embedding": False}},
+         {"pretrain_epochs": 9, "adversarial_epochs": 0}, {"pretrain": {"mse": 1.0}}),
     ]:  # fmt: skip
-        recipe = {"model": {**model, "use_segmentation": False, "use_embedding": False},
+        recipe = {"model": model, "loss": loss,
                   "train": {**train, "batch_size": 4, "log_every": 1, "val_images": 4,
                             "sample_every": 0}}  # fmt: skip
         rows[label] = str(tmp_path / f"{label}.yaml")
@@ -47,7 +49,7 @@ def test_every_row_gets_the_shared_data_and_the_same_phase_budget(tmp_path, phot
     assert (paper.train.pretrain_epochs, paper.train.adversarial_epochs) == (1, 1)
     # a phase the recipe does not have stays off; the recipe's own loss is kept
     assert (koala.train.pretrain_epochs, koala.train.adversarial_epochs) == (1, 0)
-    assert koala.train.pretrain_loss == "mse" and koala.model.generator == "koalarization"
+    assert koala.loss.pretrain == {"mse": 1.0} and koala.model.generator == "koalarization"
 
 
 def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
@@ -88,7 +90,7 @@ def test_the_shipped_experiments_load_with_one_resolution_per_experiment():
         configs = [row_config(exp, label) for label in exp.rows]
         assert len({c.data.image_size for c in configs}) == 1
         assert len({c.run_dir for c in configs}) == len(configs)
-        assert "paper" in {c.model.generator for c in configs}
+        assert "fusion" in {c.model.generator for c in configs}
 
 
 def test_a_row_can_be_a_variant_of_a_recipe(tmp_path, photo_dir):
@@ -96,7 +98,7 @@ def test_a_row_can_be_a_variant_of_a_recipe(tmp_path, photo_dir):
     exp = yaml.safe_load(path.read_text())
     exp["rows"]["paper + EMA"] = {
         "config": exp["rows"]["paper"],
-        "set": {"train.ema_decay": 0.99, "model.spectral_norm": True},
+        "set": {"train.ema_decay": 0.99, "model.discriminator.spectral_norm": True},
     }
     exp["rows"]["broken"] = {"config": exp["rows"]["paper"], "sett": {}}
     path.write_text(yaml.safe_dump(exp, sort_keys=False))
@@ -106,8 +108,8 @@ def test_a_row_can_be_a_variant_of_a_recipe(tmp_path, photo_dir):
     path.write_text(yaml.safe_dump(exp, sort_keys=False))
     loaded = load_experiment(path)
     variant, base = row_config(loaded, "paper + EMA"), row_config(loaded, "paper")
-    assert variant.train.ema_decay == 0.99 and variant.model.spectral_norm
-    assert base.train.ema_decay == 0.0 and not base.model.spectral_norm
+    assert variant.train.ema_decay == 0.99 and variant.model.discriminator.spectral_norm
+    assert base.train.ema_decay == 0.0 and not base.model.discriminator.spectral_norm
     assert variant.data.image_size == base.data.image_size == 32
     assert variant.run_dir.name == "paper-ema" and variant.run_dir != base.run_dir
     exp["rows"]["L1 only"] = {

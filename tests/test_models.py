@@ -2,16 +2,16 @@ import pytest
 import torch
 
 from colorgan.models import (
+    FusionGenerator,
     KoalarizationGenerator,
-    PaperGenerator,
     PatchDiscriminator,
     UNetGenerator,
 )
-from colorgan.models.generator import DECODER, ENCODER
+from colorgan.models.fusion import DECODER, ENCODER
 
 
-def test_paper_generator_follows_table_1():
-    g = PaperGenerator()
+def test_the_fusion_generator_follows_table_1():
+    g = FusionGenerator()
     convs = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)]
     # first layer: 24 kernels over L x3 + 21 classes = 24 channels
     assert (convs[0].in_channels, convs[0].out_channels) == (24, 24)
@@ -29,8 +29,8 @@ def test_paper_generator_follows_table_1():
 
 
 @pytest.mark.parametrize("size", [(64, 64), (48, 80)])
-def test_paper_generator_shapes_and_fusion_grid(size):
-    g = PaperGenerator()
+def test_fusion_generator_shapes_and_fusion_grid(size):
+    g = FusionGenerator()
     h, w = size
     l_norm = torch.rand(2, 1, h, w) * 2 - 1
     seen = {}
@@ -43,7 +43,7 @@ def test_paper_generator_shapes_and_fusion_grid(size):
 
 
 def test_embedding_is_the_same_at_every_grid_position():
-    g = PaperGenerator(embedding_dim=10, segmentation_channels=0)
+    g = FusionGenerator(embedding_dim=10, segmentation_classes=0)
     seen = {}
     g.fusion.register_forward_hook(lambda m, i, o: seen.update(x=i[0]))
     emb = torch.randn(1, 10)
@@ -53,13 +53,13 @@ def test_embedding_is_the_same_at_every_grid_position():
 
 
 def test_ablations_remove_their_inputs():
-    no_seg = PaperGenerator(segmentation_channels=0)
+    no_seg = FusionGenerator(segmentation_classes=0)
     assert no_seg(torch.zeros(1, 1, 32, 32), torch.randn(1, 1000)).shape == (1, 2, 32, 32)
-    no_emb = PaperGenerator(embedding_dim=0)
+    no_emb = FusionGenerator(embedding_dim=0)
     assert no_emb.fusion[0].in_channels == 256
     assert no_emb(torch.zeros(1, 1, 32, 32), None, torch.rand(1, 21, 32, 32)).shape[1] == 2
     with pytest.raises(ValueError):
-        PaperGenerator()(torch.zeros(1, 1, 32, 32))
+        FusionGenerator()(torch.zeros(1, 1, 32, 32))
 
 
 def test_koalarization_is_table_4_on_one_l_channel():
@@ -111,3 +111,24 @@ def test_spectral_norm_patchgan_keeps_every_conv_near_unit_gain():
     for conv in convs:
         sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
         assert abs(sigma.item() - 1.0) < 0.05, sigma
+
+
+def test_every_generator_is_registered_with_its_options_and_needs():
+    from colorgan.models import GENERATORS, Needs, PriorSizes, generator_class
+    from colorgan.models.fusion import FusionOptions, KoalarizationOptions
+    from colorgan.models.unet import UNetOptions
+
+    assert set(GENERATORS) == {"fusion", "koalarization", "unet"}
+    fusion = generator_class("fusion")
+    assert fusion.needs(FusionOptions()) == Needs(embedding=True, segmentation=True)
+    assert fusion.needs(FusionOptions(use_segmentation=False)) == Needs(embedding=True)
+    assert generator_class("koalarization").needs(KoalarizationOptions()) == Needs(embedding=True)
+    assert generator_class("unet").needs(UNetOptions()) == Needs()
+    # the prior sizes come from outside: a 10-class segmentation, a 7-wide embedding
+    g = fusion.from_options(FusionOptions(), PriorSizes(embedding=7, segmentation=10))
+    first = next(m for m in g.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 3 + 10 and g.fusion[0].in_channels == 256 + 7
+    out = g(torch.zeros(1, 1, 32, 32), torch.randn(1, 7), torch.rand(1, 10, 32, 32))
+    assert out.shape == (1, 2, 32, 32)
+    unet = generator_class("unet").from_options(UNetOptions(downs=7), PriorSizes())
+    assert unet(torch.zeros(1, 1, 128, 128)).shape == (1, 2, 128, 128)

@@ -1,11 +1,13 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from colorgan.color import rgb_to_lab
-from colorgan.data import BadImage
 from colorgan.errors import ColorganError
+from colorgan.images import BadImage
 from colorgan.pipeline import Colorizer
 from tests.conftest import make_photo, write_generator
 
@@ -76,14 +78,27 @@ def test_tiny_images_are_refused(colorizer):
 
 
 def test_generator_with_offline_priors_runs(tmp_path):
-    path = write_generator(tmp_path / "priors.safetensors", {"generator": "paper"})
+    path = write_generator(tmp_path / "priors.safetensors", {"generator": "fusion"})
     out = Colorizer(path).colorize(make_photo(6, (70, 90)))
     assert out.size == (70, 90)
 
 
-def test_not_a_generator_file(tmp_path):
-    (tmp_path / "x.safetensors").write_bytes(b"nope")
-    with pytest.raises(ColorganError, match="not a safetensors"):
-        Colorizer(tmp_path / "x.safetensors")
-    with pytest.raises(ColorganError, match="not found"):
-        Colorizer(tmp_path / "missing.safetensors")
+def test_colorize_files_streams_a_result_per_input_in_order(colorizer, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_photo(1, (60, 40)).save(src / "a.jpg")
+    (src / "b.jpg").write_text("not an image")
+    make_photo(2, (50, 50)).convert("RGBA").save(src / "c.jpg.png")
+    make_photo(3, (30, 20)).save(src / "d.webp")
+    jobs = [(src / n, Path(n)) for n in ("a.jpg", "b.jpg", "c.jpg.png", "d.webp")]
+    out = tmp_path / "out"
+    results = list(colorizer.colorize_files(jobs, out))
+    assert [r.source.name for r in results] == ["a.jpg", "b.jpg", "c.jpg.png", "d.webp"]
+    assert results[1].error is not None and "readable" in results[1].error
+    assert [r.target.name for r in results if r.error is None] == ["a.jpg", "c.jpg.png", "d.webp"]
+    assert Image.open(out / "a.jpg").size == (60, 40)
+    assert Image.open(out / "d.webp").size == (30, 20)
+    before = (out / "a.jpg").read_bytes()
+    again = list(colorizer.colorize_files(jobs[:1], out))
+    assert "exists" in again[0].error and (out / "a.jpg").read_bytes() == before
+    assert list(colorizer.colorize_files(jobs[:1], out, overwrite=True))[0].error is None

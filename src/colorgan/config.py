@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import types
-import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,11 @@ from typing import Any
 import yaml
 
 from colorgan.errors import ColorganError
+from colorgan.legacy import upgrade_legacy
 from colorgan.losses import TERMS
-from colorgan.models import generator_class
+from colorgan.models import GENERATORS, generator_class
 from colorgan.priors import EMBEDDINGS, SEGMENTATIONS
+from colorgan.typed import build_dataclass, plain
 
 
 @dataclass
@@ -157,88 +157,10 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {k: v.to_dict() if hasattr(v, "to_dict") else _plain(v) for k, v in out.items()}
+        return {k: v.to_dict() if hasattr(v, "to_dict") else plain(v) for k, v in out.items()}
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(_plain(self.to_dict()), sort_keys=False)
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return _plain(asdict(value))
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _coerce(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if isinstance(tp, type) and hasattr(tp, "from_dict"):
-        if not isinstance(value, dict):
-            raise ColorganError(f"{where}: expected a mapping, got {value!r}")
-        return tp.from_dict(value, where)
-    if dataclasses.is_dataclass(tp):
-        return build_dataclass(tp, value, where)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(arg, value, where)
-            except ColorganError as exc:
-                errors.append(str(exc))
-        raise ColorganError(errors[0] if errors else f"{where}: bad value {value!r}")
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            raise ColorganError(f"{where}: expected a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(a, v, where) for a, v in zip(args, value, strict=True))
-    if origin is dict:
-        key_type, value_type = typing.get_args(tp)
-        if not isinstance(value, dict):
-            raise ColorganError(f"{where}: expected a mapping, got {value!r}")
-        return {_coerce(key_type, k, where): _coerce(value_type, v, f"{where}.{k}")
-                for k, v in value.items()}  # fmt: skip
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ColorganError(f"{where}: expected true/false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ColorganError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ColorganError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ColorganError(f"{where}: expected a string, got {value!r}")
-        return value
-    return value
-
-
-def build_dataclass(cls: type, values: Any, where: str) -> Any:
-    if values is None:
-        values = {}
-    if not isinstance(values, dict):
-        raise ColorganError(f"{where or 'config'}: expected a mapping, got {values!r}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ColorganError(
-            f"{where or 'config'}: unknown key(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(names))}"
-        )
-    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in values.items()}
-    return cls(**kwargs)
+        return yaml.safe_dump(plain(self.to_dict()), sort_keys=False)
 
 
 _CHOICES = {
@@ -293,14 +215,25 @@ def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
     return values
 
 
-def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`over` on top of `base`, mappings merged key by key, anything else replaced."""
+# Mappings that are values, not sections: an override replaces them whole (a recipe that
+# names its loss terms means those terms, not those added to the base's).
+WHOLE_VALUES = {("loss", "pretrain"), ("loss", "adversarial")}
+
+
+def merge(base: dict[str, Any], over: dict[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`over` on top of `base`: sections merged key by key, anything else replaced."""
     out = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
+        here = (*path, key)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and here not in WHOLE_VALUES:
+            out[key] = merge(out[key], value, here)
         else:
             out[key] = copy.deepcopy(value)
+    if path == ("model",) and "generator" in over:
+        # another generator: the base's options for a different one no longer apply
+        for name in GENERATORS:
+            if name != out["generator"] and name not in over:
+                out.pop(name, None)
     return out
 
 
@@ -344,57 +277,3 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     values = apply_overrides(read_recipe(path), overrides or [])
     values.setdefault("name", path.stem)
     return config_from_dict(values)
-
-
-# Keys of configs, run folders and generator files written before the generator registry
-# and the loss terms; `upgrade_legacy` rewrites them so those still load.
-_LEGACY_GENERATORS = {"paper": "fusion"}
-_LEGACY_OPTIONS = {
-    "fusion": {"use_segmentation": "use_segmentation", "use_embedding": "use_embedding"},
-    "koalarization": {"use_embedding": "use_embedding"},
-    "unet": {"unet_downs": "downs", "unet_dropout": "dropout"},
-}
-_LEGACY_MODEL_KEYS = {"use_segmentation", "use_embedding", "unet_downs", "unet_dropout",
-                      "discriminator_channels", "spectral_norm"}  # fmt: skip
-_LEGACY_TRAIN_KEYS = {"pretrain_loss", "lambda_l1", "rebalance"}
-
-
-def upgrade_legacy(values: dict[str, Any]) -> dict[str, Any]:
-    """Old flat model keys -> `model.<generator>` options and `model.discriminator`; old
-    `train.pretrain_loss` / `lambda_l1` / `rebalance` -> the `loss` section's terms."""
-    values = copy.deepcopy(values)
-    model = values.get("model")
-    if isinstance(model, dict) and (
-        model.get("generator") in _LEGACY_GENERATORS or set(model) & _LEGACY_MODEL_KEYS
-    ):
-        name = _LEGACY_GENERATORS.get(model.get("generator"), model.get("generator", "fusion"))
-        model["generator"] = name
-        options = model.setdefault(name, {}) if name in _LEGACY_OPTIONS else {}
-        for old, new in _LEGACY_OPTIONS.get(name, {}).items():
-            if old in model:
-                options.setdefault(new, model[old])
-        disc = model.setdefault("discriminator", {})
-        if "discriminator_channels" in model:
-            disc.setdefault("channels", model["discriminator_channels"])
-        if "spectral_norm" in model:
-            disc.setdefault("spectral_norm", model["spectral_norm"])
-        for key in _LEGACY_MODEL_KEYS:
-            model.pop(key, None)
-    train = values.get("train")
-    if isinstance(train, dict) and set(train) & _LEGACY_TRAIN_KEYS:
-        if "loss" in values:
-            raise ColorganError(
-                "train.pretrain_loss / lambda_l1 / rebalance are the old form of the loss "
-                "section; use loss.pretrain and loss.adversarial alone"
-            )
-        rebalance = train.pop("rebalance", None)
-        reconstruction = "l1" if rebalance is None else "rebalanced_l1"
-        pretrain_loss = train.pop("pretrain_loss", "l1")
-        loss: dict[str, Any] = {
-            "pretrain": {reconstruction if pretrain_loss == "l1" else pretrain_loss: 1.0},
-            "adversarial": {"gan": 1.0, reconstruction: train.pop("lambda_l1", 100.0)},
-        }
-        if rebalance is not None:
-            loss["rebalance_lambda"] = rebalance
-        values["loss"] = loss
-    return values

@@ -46,7 +46,9 @@ class EvalPhoto:
         return cls(target, rgb_to_lab_normalized(x)[0])
 
     def colorized(self, colorizer: Colorizer) -> np.ndarray:
-        return _to_uint8(lab_normalized_to_rgb(self.l_norm, colorizer.predict_ab(self.l_norm).cpu()))
+        return _to_uint8(
+            lab_normalized_to_rgb(self.l_norm, colorizer.predict_ab(self.l_norm).cpu())
+        )
 
     def grey(self) -> np.ndarray:
         zeros = torch.zeros(1, 2, *self.l_norm.shape[-2:])
@@ -113,10 +115,20 @@ def evaluate(
 Column = tuple[str, Callable[[dict[str, Any]], str]]
 
 
-def metrics_table(rows: dict[str, dict[str, Any]], first: str = "", extra: list[Column] = ()) -> str:
+def metrics_table(
+    rows: dict[str, dict[str, Any]], first: str = "", extra: list[Column] = ()
+) -> str:
     """A markdown table of metrics rows (labels as given), with optional extra columns."""
-    head = [first, "PSNR (dB)", "SSIM", "colourfulness", "FID", "KID x 1000", *(e[0] for e in extra)]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = [
+        first,
+        "PSNR (dB)",
+        "SSIM",
+        "colourfulness",
+        "FID",
+        "KID x 1000",
+        *(e[0] for e in extra),
+    ]
+    lines = ["|" + "|".join(f" {h} " if h else " " for h in head) + "|", "|" + "---|" * len(head)]
     for label, r in rows.items():
         cells = [
             label,

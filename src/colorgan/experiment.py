@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from colorgan.config import Config, build_dataclass, load_config, read_yaml
+from colorgan.config import Config, load_config, read_yaml
 from colorgan.errors import ColorganError
 from colorgan.evaluate import EVAL_SIZE, EvalPhoto, evaluate, metrics_table
 from colorgan.files import atomic_file, atomic_write_text
@@ -28,6 +28,7 @@ from colorgan.pipeline import Colorizer
 from colorgan.runtime import cpu_name
 from colorgan.training.runlog import plot_losses
 from colorgan.training.trainer import Trainer
+from colorgan.typed import build_dataclass
 
 
 @dataclass
@@ -104,8 +105,10 @@ def run_experiment(
             continue
         summary = Trainer(cfg, resume=True, progress=progress).run()
         # training seconds of the call that finished the row (a resumed row: its last part)
-        atomic_write_text(cfg.run_dir / "finished.json",
-                          json.dumps({"steps": summary["steps"], "seconds": summary["seconds"]}))
+        atomic_write_text(
+            cfg.run_dir / "finished.json",
+            json.dumps({"steps": summary["steps"], "seconds": summary["seconds"]}),
+        )
     features = None
     if exp.fid:
         from colorgan.fid import InceptionFeatures

@@ -1,4 +1,4 @@
-"""Image-quality metrics of the field's protocol (see REFERENCE.md): PSNR over the three
+"""Image-quality metrics of the field's evaluation protocol: PSNR over the three
 channels at data range 255, SSIM per channel with an 11x11 Gaussian window (sigma 1.5)
 averaged over channels, and Hasler-Suesstrunk colourfulness."""
 

@@ -79,7 +79,9 @@ class SemanticPriors(nn.Module):
             self.lite = EfficientNetLite0(same or other)
         lite = self.lite
         if emb_cls is not None:
-            self.embedding_net = lite if emb_cls is EfficientNetLite0 else emb_cls(embedding_weights)
+            self.embedding_net = (
+                lite if emb_cls is EfficientNetLite0 else emb_cls(embedding_weights)
+            )
         if seg_cls is not None:
             self.segmentation_net = (
                 lite if seg_cls is EfficientNetLite0 else seg_cls(segmentation_weights)

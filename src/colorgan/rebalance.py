@@ -64,4 +64,3 @@ def rebalance_weights(counts: torch.Tensor, lam: float, sigma: float = 1.0) -> t
     weights = torch.zeros_like(p)
     weights[support] = 1.0 / ((1 - lam) * p[support] + lam / int(support.sum()))
     return weights / (weights * p).sum()
-

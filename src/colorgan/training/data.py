@@ -153,6 +153,11 @@ class TrainingData:
         )
         return {**x, "ab": ab}
 
+    def training_batch(self, count: int) -> Batch | None:
+        """The first `count` training photos, unflipped (for benchmarks and checks)."""
+        batch = collate([self.train_set[(i, False)] for i in range(min(count, len(self.train_set)))])
+        return None if batch is None else self.inputs(batch)
+
     def validation_batch(self, count: int) -> Batch | None:
         """The first `count` validation photos, unflipped (for sample grids)."""
         batch = collate([self.val_set[(i, False)] for i in range(min(count, len(self.val_set)))])

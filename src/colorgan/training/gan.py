@@ -211,4 +211,3 @@ class ColorGAN:
                 f"{str(exc).splitlines()[0][:160]})"
             ) from None
         return state
-

@@ -20,13 +20,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from colorgan.data import EpochSampler
-from colorgan.distributed import World, shard
-from colorgan.train import Trainer
+from colorgan.training.distributed import World, shard
+from colorgan.training.trainer import Trainer
 from tests.conftest import small_config
 
 SECTIONS = {
-    "model": {"spectral_norm": True, "use_segmentation": True, "use_embedding": True},
+    "model": {"discriminator": {"spectral_norm": True},
+              "fusion": {"use_segmentation": True, "use_embedding": True}},
     "train": {"batch_size": 4, "pretrain_epochs": 1, "adversarial_epochs": 2, "d_every": 2,
               "checkpoint_every": 1000, "sample_every": 3, "sample_images": 2},
 }  # fmt: skip
@@ -152,20 +152,6 @@ def test_a_single_process_run_resumes_under_torchrun(reference):
     assert_same_weights(one, cfg.run_dir)
 
 
-def test_ranks_take_disjoint_slices_of_the_same_global_batches():
-    one = list(EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4))
-    ranks = [list(EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4, rank=r, world=2))
-             for r in range(2)]  # fmt: skip
-    assert len(one) == 8  # two whole global batches of 4; the last 2 photos wait for next epoch
-    for b in range(2):
-        assert ranks[0][2 * b : 2 * b + 2] + ranks[1][2 * b : 2 * b + 2] == one[4 * b : 4 * b + 4]
-    resumed = EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4, rank=1, world=2)
-    resumed.set_epoch(0, start=4)
-    assert list(resumed) == ranks[1][2:]
-    with pytest.raises(ValueError, match="does not split"):
-        EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=3, world=2)
-
-
 def test_shard_splits_a_list_over_ranks():
     items = list(range(7))
     parts = [shard(items, World(rank=r, size=3)) for r in range(3)]
@@ -183,7 +169,7 @@ def test_a_user_error_ends_every_rank_with_one_line(reference):
             f"colorgan: error: rank {rank}: train.batch_size 3 (the global batch)" in result.stderr
         )
     # The ranks print one line each, no traceback of ours (torchrun adds its own summary).
-    assert "colorgan/train.py" not in result.stderr
+    assert "colorgan/training/" not in result.stderr
     assert not (cfg.run_dir / "checkpoints").exists()
 
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from colorgan.checkpoint import latest_checkpoint, read_generator_file
 from colorgan.errors import ColorganError
-from colorgan.train import Trainer
+from colorgan.generator_file import read_generator_file
+from colorgan.training.checkpoint import latest_checkpoint
+from colorgan.training.trainer import Trainer
 from tests.conftest import small_config
 
 
@@ -31,8 +32,8 @@ def test_one_discriminator_step_per_k_generator_steps(tmp_path, photo_dir):
     )  # fmt: skip
     trainer = Trainer(cfg, progress=False)
     d_steps = []
-    original = trainer.opt_d.step
-    trainer.opt_d.step = lambda *a, **k: (
+    original = trainer.gan.opt_d.step
+    trainer.gan.opt_d.step = lambda *a, **k: (
         d_steps.append(trainer.pos.phase_step),
         original(*a, **k),
     )[1]
@@ -79,76 +80,7 @@ def test_run_folder_holds_checkpoints_logs_and_the_generator(tmp_path, photo_dir
     assert any(r["val_l1"] for r in rows) and any(r["d"] for r in rows)
     assert list((run / "tensorboard").iterdir())
     tensors, meta = read_generator_file(run / "generator.safetensors")
-    assert meta["model"]["generator"] == "paper" and meta["image_size"] == 32
-
-
-def test_training_with_the_offline_priors_uses_the_cache(tmp_path, photo_dir):
-    cfg = small_config(
-        tmp_path, photo_dir,
-        model={"use_segmentation": True, "use_embedding": True},
-        train={"pretrain_epochs": 1, "adversarial_epochs": 1},
-    )  # fmt: skip
-    trainer = Trainer(cfg, progress=False)
-    files = list((tmp_path / "cache").rglob("*.safetensors"))
-    assert len(files) == 12  # every photo, train and validation, computed once
-    sample = trainer.train_set[(0, True)]
-    assert sample["embedding"].shape == (1000,) and sample["segmentation"].shape == (21, 8, 8)
-    assert trainer.run()["steps"] == 4
-    # the run never reran the backbones: a second trainer finds everything cached
-    stamps = {f: f.stat().st_mtime_ns for f in files}
-    cfg.name = "again"
-    Trainer(cfg, progress=False)
-    assert {f: f.stat().st_mtime_ns for f in files} == stamps
-
-
-def test_a_failure_mid_checkpoint_leaves_the_previous_one_whole(tmp_path, photo_dir, monkeypatch):
-    import colorgan.checkpoint as checkpoint
-
-    cfg = small_config(tmp_path, photo_dir, train={"adversarial_epochs": 0})
-    trainer = Trainer(cfg, progress=False)
-    trainer.run()
-    before = latest_checkpoint(cfg.run_dir)
-    real_save = checkpoint.save_file
-
-    def dying_save(tensors, path, *args, **kwargs):
-        if "discriminator" in str(path):
-            raise KeyboardInterrupt  # killed half-way through writing the new checkpoint
-        return real_save(tensors, path, *args, **kwargs)
-
-    monkeypatch.setattr(checkpoint, "save_file", dying_save)
-    trainer.pos.step += 1
-    with pytest.raises(KeyboardInterrupt):
-        trainer.save()
-    monkeypatch.undo()
-    assert latest_checkpoint(cfg.run_dir) == before
-    assert not list((cfg.run_dir / "checkpoints").glob(".tmp-*"))
-    resumed = Trainer(cfg, resume=True, progress=False)
-    assert resumed.pos.step == trainer.pos.step - 1
-
-
-def test_without_the_cache_the_backbones_run_on_each_batch_and_agree_with_it(tmp_path, photo_dir):
-    priors_on = {"use_segmentation": True, "use_embedding": True}
-    cached = Trainer(
-        small_config(tmp_path, photo_dir, model=priors_on, data={"image_size": 256}),
-        progress=False,
-    )
-    cfg = small_config(
-        tmp_path, photo_dir, model=priors_on,
-        data={"image_size": 256}, priors={"cache": False, "cache_dir": str(tmp_path / "none")},
-    )  # fmt: skip
-    live = Trainer(cfg, progress=False)
-    assert live.cache is None and live.priors is not None
-    for item in [(0, False), (1, True)]:
-        want = cached.train_set[item]
-        sample = live.train_set[item]
-        assert "embedding" not in sample  # nothing comes from disk
-        got = live._inputs({"rgb": sample["rgb"][None]})
-        ref = cached._inputs({k: v[None] for k, v in want.items()})
-        for name in ("embedding", "segmentation"):  # the cache stores fp16
-            assert torch.allclose(got[name], ref[name], atol=2e-2, rtol=1e-2), name
-    cfg.train.adversarial_epochs = 0
-    assert live.run()["steps"] == 2
-    assert not (tmp_path / "none").exists()
+    assert meta["model"]["generator"] == "fusion" and meta["image_size"] == 32
 
 
 def test_channels_last_changes_the_layout_not_the_losses(tmp_path, photo_dir):
@@ -157,7 +89,7 @@ def test_channels_last_changes_the_layout_not_the_losses(tmp_path, photo_dir):
         cfg = small_config(tmp_path, photo_dir, train={"channels_last": channels_last})
         cfg.name = f"cl-{channels_last}"
         trainer = Trainer(cfg, progress=False)
-        conv = next(m for m in trainer.generator.modules() if isinstance(m, torch.nn.Conv2d))
+        conv = next(m for m in trainer.gan.generator.modules() if isinstance(m, torch.nn.Conv2d))
         assert conv.weight.is_contiguous(memory_format=torch.channels_last) == channels_last
         histories.append(trainer.run()["history"])
     for a, b in zip(*histories, strict=True):
@@ -199,13 +131,13 @@ def test_validation_samples_go_to_the_run_folder_and_tensorboard(tmp_path, photo
 
 
 def test_spectral_norm_discriminator_trains_and_resumes(tmp_path, photo_dir):
-    cfg = small_config(tmp_path, photo_dir, model={"spectral_norm": True},
+    cfg = small_config(tmp_path, photo_dir, model={"discriminator": {"spectral_norm": True}},
                        train={"pretrain_epochs": 0, "adversarial_epochs": 2})  # fmt: skip
     trainer = Trainer(cfg, progress=False)
     trainer.run(max_steps=2)
     again = Trainer(cfg, resume=True, progress=False)
-    for key, value in trainer.discriminator.state_dict().items():
-        assert torch.equal(value, again.discriminator.state_dict()[key]), key
+    for key, value in trainer.gan.discriminator.state_dict().items():
+        assert torch.equal(value, again.gan.discriminator.state_dict()[key]), key
     assert again.run()["steps"] == 4
 
 
@@ -215,10 +147,10 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     decay = 0.5
     cfg = small_config(tmp_path, photo_dir, train={"ema_decay": decay})
     trainer = Trainer(cfg, progress=False)
-    name, param = next(iter(trainer.generator.named_parameters()))
+    name, param = next(iter(trainer.gan.generator.named_parameters()))
     trainer.run(max_steps=2)  # the whole pretraining phase: no average yet, G is validated
-    assert trainer.generator_ema.n_averaged.item() == 0
-    assert trainer.inference_generator is trainer.generator
+    assert trainer.gan.generator_ema.n_averaged.item() == 0
+    assert trainer.gan.inference_generator is trainer.gan.generator
     from colorgan.cli import main
 
     pretrained = tmp_path / "pretrained.safetensors"
@@ -226,16 +158,16 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     assert torch.equal(load_file(str(pretrained))[name], param.detach())  # G, not the EMA
     trainer.run(max_steps=1)  # the first adversarial step
     expected = param.detach().clone()  # the average starts from G after that step
-    assert trainer.inference_generator is trainer.generator_ema.module
+    assert trainer.gan.inference_generator is trainer.gan.generator_ema.module
     trainer.run(max_steps=1)  # continues in place
     expected = decay * expected + (1 - decay) * param.detach()
-    ema = dict(trainer.generator_ema.module.named_parameters())[name]
+    ema = dict(trainer.gan.generator_ema.module.named_parameters())[name]
     assert torch.allclose(ema, expected, atol=1e-6)
     assert not torch.allclose(ema, param)
     exported = load_file(str(cfg.run_dir / "generator.safetensors"))
     assert torch.allclose(exported[name].float(), ema, atol=1e-6)
     again = Trainer(cfg, resume=True, progress=False)
-    resumed = dict(again.generator_ema.module.named_parameters())[name]
+    resumed = dict(again.gan.generator_ema.module.named_parameters())[name]
     assert torch.equal(resumed, ema)
     out = tmp_path / "exported.safetensors"
     assert main(["export", str(cfg.run_dir), "--out", str(out)]) == 0

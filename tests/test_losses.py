@@ -1,0 +1,52 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from colorgan.losses import (
+    TERMS,
+    LossContext,
+    discriminator_loss,
+    generator_gan_loss,
+    weighted_sum,
+)
+from colorgan.models import PatchDiscriminator
+
+
+def batch() -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    return {"l_norm": torch.rand(2, 1, 32, 32) * 2 - 1, "ab": torch.rand(2, 2, 32, 32) - 0.5}
+
+
+def test_a_phase_loss_is_the_weighted_sum_of_its_named_terms():
+    x = batch()
+    fake = torch.zeros_like(x["ab"])
+    d = PatchDiscriminator(ndf=8)
+    ctx = LossContext(discriminator=d)
+    total, terms = weighted_sum({"gan": 1.0, "l1": 100.0, "mse": 0.5}, fake, x, ctx)
+    assert list(terms) == ["gan", "l1", "mse"]
+    assert terms["l1"].item() == pytest.approx(F.l1_loss(fake, x["ab"]).item())
+    assert terms["mse"].item() == pytest.approx(F.mse_loss(fake, x["ab"]).item())
+    assert terms["gan"].item() == pytest.approx(generator_gan_loss(d(x["l_norm"], fake)).item())
+    want = terms["gan"] + 100.0 * terms["l1"] + 0.5 * terms["mse"]
+    assert total.item() == pytest.approx(want.item())
+    # weight 1 adds the term itself, so the paper's pretraining loss is exactly L1
+    single, _ = weighted_sum({"l1": 1.0}, fake, x, ctx)
+    assert torch.equal(single, F.l1_loss(fake, x["ab"]))
+
+
+def test_terms_declare_what_they_need():
+    assert TERMS["gan"].needs_discriminator and not TERMS["l1"].needs_discriminator
+    assert TERMS["rebalanced_l1"].needs_colour_weights
+    x = batch()
+    weights = torch.ones(32 * 32)
+    ctx = LossContext(colour_weights=weights)
+    flat, _ = weighted_sum({"rebalanced_l1": 1.0}, torch.zeros_like(x["ab"]), x, ctx)
+    assert flat.item() == pytest.approx(F.l1_loss(torch.zeros_like(x["ab"]), x["ab"]).item())
+
+
+def test_the_discriminator_loss_halves_each_side():
+    logits = torch.zeros(1, 1, 4, 4)
+    assert discriminator_loss(logits, True).item() == pytest.approx(0.5 * torch.log(torch.tensor(2.0)).item())
+    assert discriminator_loss(torch.full((1, 1, 4, 4), 10.0), True) < discriminator_loss(
+        torch.full((1, 1, 4, 4), 10.0), False
+    )

@@ -1,0 +1,48 @@
+import json
+import logging
+
+import pytest
+from PIL import Image
+
+from colorgan.errors import ColorganError
+from colorgan.images import find_images
+from colorgan.training.photos import find_coco_images, sample_and_split, scan_images
+
+
+def test_sample_and_split_is_seeded_and_disjoint(photo_dir):
+    paths = find_images(photo_dir)
+    train, val = sample_and_split(paths, 10, 0.2, seed=3)
+    assert (len(train), len(val)) == (8, 2)
+    assert not set(train) & set(val)
+    assert sample_and_split(paths, 10, 0.2, seed=3) == (train, val)
+    assert sample_and_split(paths, 10, 0.2, seed=4) != (train, val)
+
+
+def test_coco_layout_uses_the_annotation_list(tmp_path, photo_dir):
+    root = tmp_path / "coco"
+    (root / "images").mkdir(parents=True)
+    for p in find_images(photo_dir)[:5]:
+        (root / "images" / p.name).write_bytes(p.read_bytes())
+    names = [p.name for p in sorted((root / "images").iterdir())[:3]]
+    ann = root / "instances_val2017.json"
+    ann.write_text(json.dumps({"images": [{"file_name": n} for n in names + ["absent.jpg"]]}))
+    assert [p.name for p in find_coco_images(root, ann)] == sorted(names)
+    assert len(find_coco_images(root, None)) == 5
+    ann.write_text("{broken")
+    with pytest.raises(ColorganError):
+        find_coco_images(root, ann)
+
+
+def test_scan_skips_bad_and_grey_files_and_names_them(photo_dir, caplog):
+    (photo_dir / "empty.jpg").write_bytes(b"")
+    (photo_dir / "text.png").write_text("hello")
+    good = photo_dir / "photo01.png"
+    (photo_dir / "truncated.png").write_bytes(good.read_bytes()[:200])
+    Image.new("RGB", (40, 40), (90, 90, 90)).save(photo_dir / "grey.png")
+    with caplog.at_level(logging.WARNING, logger="colorgan"):
+        photos = scan_images(find_images(photo_dir), 32, progress=False)
+    assert len(photos) == 12
+    message = caplog.text
+    assert "skipped 4 unusable" in message
+    for name in ("empty.jpg", "text.png", "truncated.png", "grey.png"):
+        assert name in message
