@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# torch 2.14.1 + torchvision 0.29.1 are the builds known to work together here (REFERENCE.md)
+	# torch 2.14.1 + torchvision 0.29.1: the pair the suite and the benchmarks were run with
 	$(BIN)/pip install --quiet "torch==2.14.1" "torchvision==0.29.1"
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)

@@ -18,12 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from colorgan.training.trainer import Trainer
-
 from benchmarks.common import machine
 from colorgan.config import load_config
 from colorgan.evaluate import evaluate
 from colorgan.pipeline import Colorizer
+from colorgan.training.trainer import Trainer
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "eval"
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from colorgan.images import open_image, to_8bit
 from PIL import Image
 
 from colorgan.color import lab_normalized_to_uint8, lightness_from_grey_uint8, lightness_from_uint8
+from colorgan.images import open_image, to_8bit
 from colorgan.pipeline import Colorizer
 
 

@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 import torch
-from colorgan.training.data import TrainingData
-from colorgan.training.gan import ColorGAN
 
 from benchmarks.common import best_seconds
 from benchmarks.training import config, photo_folder
+from colorgan.training.data import TrainingData
+from colorgan.training.gan import ColorGAN
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ def main() -> None:
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
         generator(*inputs)
     flops = counter.get_total_flops()
-    print(f"PaperGenerator forward at {s}x{s}: {flops / b / 1e9:.2f} GFLOP per image\n")
+    print(f"FusionGenerator (Table 1) forward at {s}x{s}: {flops / b / 1e9:.2f} GFLOP per image\n")
     print(f"| generator, batch {b}, {s}x{s} | images/s | GFLOP/s | share of the matmul peak |")
     print("|---|---|---|---|")
     fp32_rate = 0.0

@@ -25,16 +25,16 @@ from pathlib import Path
 import numpy as np
 import timm
 import torch
-from colorgan.images import find_images, load_rgb
-from colorgan.training.data import TrainingData
-from colorgan.training.gan import ColorGAN
-from colorgan.training.trainer import Trainer
 from PIL import Image
 from safetensors.torch import save_file
 
 from benchmarks.common import best_seconds, machine
 from colorgan.config import config_from_dict
+from colorgan.images import find_images, load_rgb
 from colorgan.priors import SemanticPriors
+from colorgan.training.data import TrainingData
+from colorgan.training.gan import ColorGAN
+from colorgan.training.trainer import Trainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "train"
 

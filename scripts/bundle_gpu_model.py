@@ -8,11 +8,10 @@ Usage: python scripts/bundle_gpu_model.py RUN_EXPORT.safetensors OUT.safetensors
 
 from __future__ import annotations
 
-import json
 import sys
+from pathlib import Path
 
-from colorgan.checkpoint import FORMAT, read_generator_file
-from safetensors.torch import save_file
+from colorgan.generator_file import read_generator_file, write_generator_file
 
 
 def main(src: str, dst: str) -> int:

@@ -17,12 +17,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-from colorgan.images import BadImage, find_images, load_rgb
 from PIL import Image
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from colorgan.priors import load_state_dict_file
+from colorgan.backbones import load_state_dict_file
+from colorgan.images import BadImage, find_images, load_rgb
 
 
 def main() -> int:

@@ -46,7 +46,8 @@ def test_terms_declare_what_they_need():
 
 def test_the_discriminator_loss_halves_each_side():
     logits = torch.zeros(1, 1, 4, 4)
-    assert discriminator_loss(logits, True).item() == pytest.approx(0.5 * torch.log(torch.tensor(2.0)).item())
+    half_log_two = 0.5 * torch.log(torch.tensor(2.0)).item()
+    assert discriminator_loss(logits, True).item() == pytest.approx(half_log_two)
     assert discriminator_loss(torch.full((1, 1, 4, 4), 10.0), True) < discriminator_loss(
         torch.full((1, 1, 4, 4), 10.0), False
     )

@@ -126,7 +126,7 @@ class TrainConfig:
     d_every: int = 5  # one discriminator step per d_every generator steps
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
-    channels_last: bool | None = None  # None: on for CUDA, off on the CPU (BENCHMARKS.md)
+    channels_last: bool | None = None  # None: on for CUDA, off on the CPU (no faster there)
     compile: bool = False  # torch.compile G and D (worth it on GPUs for long runs)
     # Under torchrun on CUDA: BatchNorm layers (PatchGAN, U-Net) pool their statistics over
     # the global batch, so N GPUs compute what one would (SyncBatchNorm is GPU-only).

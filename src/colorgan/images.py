@@ -111,8 +111,9 @@ def to_rgb(img: Image.Image) -> Image.Image:
 def load_rgb(path: str | Path, size: int, reduced: bool = True) -> np.ndarray:
     """Decode and resize to size x size (bicubic), uint8 (size, size, 3).
 
-    `reduced`: let a large JPEG decode at reduced scale first (41 dB from the full decode,
-    2x faster; BENCHMARKS.md), for training; evaluation decodes in full, as the protocol says.
+    `reduced`: let a large JPEG decode at reduced scale first (close to the full decode and
+    faster: benchmarks/training.py), for training; evaluation decodes in full, as the
+    protocol says.
     """
     img = open_image(path, draft=size if reduced else None)
     if min(img.size) < 2:

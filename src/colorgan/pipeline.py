@@ -75,7 +75,7 @@ class Colorizer:
         self.size = size or loaded.image_size
         if self.size % 8:
             raise ColorganError("the prediction size must be a multiple of 8")
-        # channels_last: 1.09x the images/s for one photo, 1.33x for 16 on the CPU (BENCHMARKS.md)
+        # channels_last: faster on the CPU too, for one photo or a batch (benchmarks/inference.py)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.generator = loaded.generator.to(self.device, memory_format=self.memory_format)
         self.needs = generator_class(self.model_cfg.generator).needs(self.model_cfg.options)

@@ -1,8 +1,8 @@
 """Device and numeric precision, chosen from what the hardware does well.
 
 bf16 autocast is only fast on CPUs with native bf16 (AMX or AVX512-BF16); on others (AVX2)
-oneDNN has no bf16 kernels and the generator runs about 60x slower than in fp32
-(BENCHMARKS.md), so "auto" picks bf16 only where the CPU has it. On CUDA, "auto" is bf16
+oneDNN has no bf16 kernels and the generator runs many times slower than in fp32
+(benchmarks/inference.py), so "auto" picks bf16 only where the CPU has it. On CUDA, "auto" is bf16
 where supported, else fp16.
 """
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colorgan.losses import l1, rebalanced_l1
+from colorgan.losses import LossContext, l1, rebalanced_l1
 from colorgan.rebalance import BINS
 from colorgan.training.data import TrainingData
 from colorgan.training.datasets import collate
@@ -69,9 +69,10 @@ def test_colour_weights_are_counted_only_for_the_rebalanced_term(tmp_path, photo
     assert plain.colour_weights is None and rebalanced.colour_weights.shape == (BINS * BINS,)
     x = plain.inputs(collate([plain.train_set[(i, False)] for i in range(4)]))
     fake = torch.zeros_like(x["ab"])  # a grey prediction
-    trainer = Trainer(cfg, progress=False)
-    ctx = trainer.gan._context()
+    ctx = LossContext(colour_weights=rebalanced.colour_weights)
     assert l1(fake, x, ctx).item() == pytest.approx(F.l1_loss(fake, x["ab"]).item())
     assert rebalanced_l1(fake, x, ctx).item() != pytest.approx(l1(fake, x, ctx).item(), rel=1e-3)
+    trainer = Trainer(cfg, progress=False)
+    assert torch.equal(trainer.gan.colour_weights, rebalanced.colour_weights)
     summary = trainer.run(max_steps=2)
     assert summary["steps"] == 2 and "rebalanced_l1" in summary["history"][0]

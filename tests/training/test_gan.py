@@ -32,17 +32,20 @@ def test_the_pretraining_step_lowers_its_loss_without_any_data_pipeline():
 
 
 def test_the_adversarial_step_reports_each_term_and_steps_d_only_when_asked():
-    cfg = config_from_dict({"model": NO_PRIORS,
-                            "loss": {"adversarial": {"gan": 1.0, "l1": 10.0, "mse": 1.0}}})  # fmt: skip
+    terms = {"gan": 1.0, "l1": 10.0, "mse": 1.0}
+    cfg = config_from_dict({"model": NO_PRIORS, "loss": {"adversarial": terms}})
     gan = ColorGAN(cfg)
     x = inputs()
     d_before = [p.clone() for p in gan.discriminator.parameters()]
     logs = gan.adversarial_step(x, step_discriminator=False)
     assert set(logs) == {"gan", "l1", "mse"}
-    assert all(torch.equal(a, b) for a, b in zip(d_before, gan.discriminator.parameters(), strict=True))
+    unchanged = lambda: all(  # noqa: E731
+        torch.equal(a, b) for a, b in zip(d_before, gan.discriminator.parameters(), strict=True)
+    )
+    assert unchanged()
     logs = gan.adversarial_step(x, step_discriminator=True)
     assert "d" in logs and logs["d"] > 0
-    assert not all(torch.equal(a, b) for a, b in zip(d_before, gan.discriminator.parameters(), strict=True))
+    assert not unchanged()
     assert all(p.requires_grad for p in gan.discriminator.parameters())
 
 

@@ -155,7 +155,8 @@ class TrainingData:
 
     def training_batch(self, count: int) -> Batch | None:
         """The first `count` training photos, unflipped (for benchmarks and checks)."""
-        batch = collate([self.train_set[(i, False)] for i in range(min(count, len(self.train_set)))])
+        count = min(count, len(self.train_set))
+        batch = collate([self.train_set[(i, False)] for i in range(count)])
         return None if batch is None else self.inputs(batch)
 
     def validation_batch(self, count: int) -> Batch | None:

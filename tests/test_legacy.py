@@ -1,0 +1,32 @@
+from colorgan.config import config_from_dict
+from colorgan.legacy import upgrade_legacy
+from colorgan.models.fusion import FusionOptions
+from colorgan.models.unet import UNetOptions
+
+
+def test_configs_of_the_flat_form_still_load():
+    """Run folders and generator files written before the registry hold this form."""
+    old = {
+        "model": {"generator": "paper", "use_segmentation": False, "use_embedding": True,
+                  "discriminator_channels": 32, "spectral_norm": True, "unet_downs": 7},
+        "train": {"pretrain_loss": "l1", "lambda_l1": 10, "rebalance": 0.3},
+    }  # fmt: skip
+    cfg = config_from_dict(old)
+    assert cfg.model.generator == "fusion"
+    assert cfg.model.options == FusionOptions(use_segmentation=False, use_embedding=True)
+    assert (cfg.model.discriminator.channels, cfg.model.discriminator.spectral_norm) == (32, True)
+    assert cfg.loss.pretrain == {"rebalanced_l1": 1.0}
+    assert cfg.loss.adversarial == {"gan": 1.0, "rebalanced_l1": 10.0}
+    assert cfg.loss.rebalance_lambda == 0.3
+    koala = config_from_dict({"model": {"generator": "koalarization"},
+                              "train": {"pretrain_loss": "mse"}})  # fmt: skip
+    assert koala.loss.pretrain == {"mse": 1.0} and koala.loss.adversarial["l1"] == 100.0
+    unet = config_from_dict({"model": {"generator": "unet", "unet_downs": 7},
+                             "data": {"image_size": 128}})  # fmt: skip
+    assert unet.model.options == UNetOptions(downs=7)
+
+
+def test_the_current_form_passes_through_unchanged():
+    new = {"model": {"generator": "unet", "unet": {"downs": 7}},
+           "loss": {"pretrain": {"l1": 1.0}}, "train": {"batch_size": 3}}  # fmt: skip
+    assert upgrade_legacy(new) == new
