@@ -90,3 +90,23 @@ def test_export_from_a_run_folder_writes_the_inference_generator(tmp_path):
         assert torch.allclose(exported[key], value), key
     with pytest.raises(ColorganError, match="no checkpoint"):
         ColorGAN.from_checkpoint(tmp_path / "empty")
+
+
+def test_a_run_folder_written_in_the_flat_config_form_still_exports(tmp_path):
+    from colorgan.generator_file import load_generator
+    from colorgan.training.checkpoint import save_checkpoint
+
+    flat = (
+        "name: old\nmodel:\n  generator: paper\n  use_segmentation: false\n"
+        "  use_embedding: false\n  spectral_norm: false\n"
+        "train:\n  pretrain_loss: l1\n  lambda_l1: 100.0\n  rebalance: null\n"
+    )
+    cfg = config_from_dict({"name": "old", "model": NO_PRIORS})
+    gan = ColorGAN(cfg)
+    gan.pretrain_step(inputs())
+    save_checkpoint(tmp_path, 1, gan.modules(), gan.state_dict(), flat)
+    ColorGAN.from_checkpoint(tmp_path).export(tmp_path / "g.safetensors")
+    loaded = load_generator(tmp_path / "g.safetensors")
+    assert loaded.model == cfg.model and loaded.meta["name"] == "old"
+    for key, value in gan.generator.state_dict().items():
+        assert torch.equal(loaded.generator.state_dict()[key], value), key
