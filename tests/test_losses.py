@@ -51,3 +51,38 @@ def test_the_discriminator_loss_halves_each_side():
     assert discriminator_loss(torch.full((1, 1, 4, 4), 10.0), True) < discriminator_loss(
         torch.full((1, 1, 4, 4), 10.0), False
     )
+
+
+def test_colourfulness_matches_the_metric_and_only_a_shortfall_costs():
+    import numpy as np
+
+    from colorgan.color import lab_normalized_to_rgb
+    from colorgan.losses import colourfulness, hasler_suesstrunk
+    from colorgan.metrics import colourfulness as metric
+
+    x = batch()
+    rgb = lab_normalized_to_rgb(x["l_norm"], x["ab"]) * 255
+    image = rgb[0].permute(1, 2, 0).double().numpy()
+    assert hasler_suesstrunk(rgb)[0].item() == pytest.approx(metric(image), rel=1e-3)
+    grey = torch.zeros_like(x["ab"], requires_grad=True)
+    loss = colourfulness(grey, x, LossContext())
+    assert loss.item() == pytest.approx(hasler_suesstrunk(rgb).mean().item() / 100, rel=0.02)
+    loss.backward()
+    assert grey.grad.abs().sum() > 0  # it pushes a grey prediction towards colour
+    louder = colourfulness((x["ab"] * 1.5).clamp(-1, 1), x, LossContext())
+    assert louder.item() == 0.0 and np.isfinite(loss.item())
+
+
+def test_the_perceptual_term_compares_pretrained_features():
+    from colorgan.losses import PerceptualFeatures, perceptual
+
+    x = batch()
+    ctx = LossContext(features=PerceptualFeatures())
+    assert perceptual(x["ab"], x, ctx).item() == pytest.approx(0.0, abs=1e-6)
+    fake = torch.zeros_like(x["ab"], requires_grad=True)
+    far = perceptual(fake, x, ctx)
+    near = perceptual(x["ab"] * 0.9, x, ctx)
+    assert far > near > 0
+    far.backward()
+    assert fake.grad.abs().sum() > 0
+    assert not any(p.requires_grad for p in ctx.features.parameters())

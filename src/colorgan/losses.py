@@ -3,7 +3,9 @@
 A phase's loss is the weighted sum of the terms a config names (`loss.pretrain`,
 `loss.adversarial`): `{l1: 1}` is the paper's pretraining, `{gan: 1, l1: 100}` its adversarial
 phase, `{mse: 1}` Deep Koalarization's. Each term sees the prediction, the batch and a context
-(the discriminator, colour-rarity weights) and declares which of those it needs. A new term is
+(the discriminator, colour-rarity weights, a feature network) and declares which it needs.
+The feature network of the perceptual term is ImageNet's EfficientNet-Lite0, never FID's
+Inception-v3, which stays an evaluation-only network so that FID and KID stay honest. A new term is
 one function and one line in TERMS; the run log and the loss plots pick it up by name.
 """
 
@@ -17,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorgan.backbones import freeze, lite0_input, lite0_network, lite0_stages, lite0_weights_file
+from colorgan.color import lab_normalized_to_rgb
 from colorgan.rebalance import bin_index
 
 
@@ -26,6 +30,7 @@ class LossContext:
 
     discriminator: nn.Module | None = None
     colour_weights: torch.Tensor | None = None  # rebalance.rebalance_weights
+    features: PerceptualFeatures | None = None
     autocast: Callable[[], contextlib.AbstractContextManager] = field(
         default=contextlib.nullcontext
     )
@@ -61,17 +66,67 @@ def gan(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Tensor:
     return generator_gan_loss(logits)
 
 
+def perceptual(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Tensor:
+    """Distance of the colorization from the photo in a pretrained network's features: what a
+    plausible colour is, rather than the one colour per pixel that L1 asks for."""
+    assert ctx.features is not None
+    fake = lab_normalized_to_rgb(x["l_norm"], fake_ab)
+    with torch.no_grad():
+        real = lab_normalized_to_rgb(x["l_norm"], x["ab"])
+    return ctx.features.distance(fake, real)
+
+
+def colourfulness(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Tensor:
+    """How far the colorization falls short of the photo's colourfulness (Hasler and
+    Suesstrunk, in units of 100), never rewarding more colour than the photo has, which would
+    paint blocks of it."""
+    fake = lab_normalized_to_rgb(x["l_norm"], fake_ab) * 255.0
+    with torch.no_grad():
+        real = lab_normalized_to_rgb(x["l_norm"], x["ab"]) * 255.0
+    return (hasler_suesstrunk(real) - hasler_suesstrunk(fake)).clamp(min=0.0).mean() / 100.0
+
+
+def hasler_suesstrunk(rgb: torch.Tensor) -> torch.Tensor:
+    """Colourfulness of each image of a batch (B, 3, H, W) in 0..255, differentiable."""
+    r, g, b = rgb.float().unbind(1)
+    rg, yb = r - g, 0.5 * (r + g) - b
+    spread = (rg.var(dim=(1, 2)) + yb.var(dim=(1, 2)) + 1e-6).sqrt()
+    mean = (rg.mean(dim=(1, 2)) ** 2 + yb.mean(dim=(1, 2)) ** 2 + 1e-6).sqrt()
+    return spread + 0.3 * mean
+
+
+class PerceptualFeatures(nn.Module):
+    """Frozen ImageNet EfficientNet-Lite0, its stages at 1/2 .. 1/16 compared by L1."""
+
+    def __init__(self, stages: int = 4) -> None:
+        super().__init__()
+        self.net = freeze(lite0_network(lite0_weights_file()))
+        self.stages = stages
+
+    def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Mean over stages of the L1 between the features of two RGB batches in [0, 1]."""
+        feats_a = lite0_stages(self.net, lite0_input(a), self.stages)
+        with torch.no_grad():
+            feats_b = lite0_stages(self.net, lite0_input(b), self.stages)
+        return torch.stack(
+            [F.l1_loss(fa, fb) for fa, fb in zip(feats_a, feats_b, strict=True)]
+        ).mean()
+
+
 @dataclass(frozen=True)
 class Term:
     fn: Callable[[torch.Tensor, Batch, LossContext], torch.Tensor]
     needs_discriminator: bool = False
     needs_colour_weights: bool = False
+    needs_features: bool = False
 
 
 TERMS: dict[str, Term] = {
     "l1": Term(l1),
     "mse": Term(mse),
     "rebalanced_l1": Term(rebalanced_l1, needs_colour_weights=True),
+    "perceptual": Term(perceptual, needs_features=True),
+    "colourfulness": Term(colourfulness),
     "gan": Term(gan, needs_discriminator=True),
 }
 

@@ -110,3 +110,31 @@ def test_a_run_folder_written_in_the_flat_config_form_still_exports(tmp_path):
     assert loaded.model == cfg.model and loaded.meta["name"] == "old"
     for key, value in gan.generator.state_dict().items():
         assert torch.equal(loaded.generator.state_dict()[key], value), key
+
+
+def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
+    from colorgan.backbones import lite0_network, lite0_weights_file
+
+    lite = {"generator": "lite_unet",
+            "lite_unet": {"use_embedding": False, "use_segmentation": False}}  # fmt: skip
+    cfg = config_from_dict({"model": lite, "train": {"pretrain_lr": 1e-3}})
+    gan = ColorGAN(cfg)
+    imagenet = lite0_network(lite0_weights_file()).state_dict()
+    key = "_blocks.3._depthwise_conv.weight"
+    assert torch.equal(gan.generator.encoder.state_dict()[key], imagenet[key])
+    assert [g["lr"] for g in gan.opt_pre.param_groups] == [1e-3, pytest.approx(1e-4)]
+    x = inputs()
+    first = gan.pretrain_step(x)["l1"]
+    for _ in range(40):
+        last = gan.pretrain_step(x)["l1"]
+    assert last < first / 3
+
+
+def test_a_recipe_with_perceptual_and_colourfulness_terms_steps_and_logs_them():
+    terms = {"gan": 1.0, "l1": 100.0, "perceptual": 1.0, "colourfulness": 10.0}
+    cfg = config_from_dict({"model": NO_PRIORS, "loss": {"adversarial": terms}})
+    gan = ColorGAN(cfg)
+    assert gan.features is not None
+    logs = gan.adversarial_step(inputs())
+    assert set(logs) == {"d", *terms} and all(v >= 0 for v in logs.values())
+    assert ColorGAN(config_from_dict({"model": NO_PRIORS})).features is None

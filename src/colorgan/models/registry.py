@@ -58,6 +58,13 @@ class Generator(nn.Module):
     def from_options(cls, options: Any, sizes: PriorSizes) -> Generator:
         raise NotImplementedError
 
+    def load_pretrained(self) -> None:
+        """Load pretrained parts before training starts (a generator file holds them all)."""
+
+    def param_groups(self, lr: float) -> list[dict]:
+        """The optimizer's parameter groups at learning rate `lr` (parts may learn slower)."""
+        return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
+
     def forward(
         self,
         l_norm: torch.Tensor,

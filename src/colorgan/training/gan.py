@@ -20,7 +20,13 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from colorgan.config import Config, load_config
 from colorgan.errors import ColorganError
 from colorgan.generator_file import build_generator, generator_meta, save_generator
-from colorgan.losses import LossContext, discriminator_loss, weighted_sum
+from colorgan.losses import (
+    TERMS,
+    LossContext,
+    PerceptualFeatures,
+    discriminator_loss,
+    weighted_sum,
+)
 from colorgan.models import PatchDiscriminator
 from colorgan.runtime import autocast
 from colorgan.training.checkpoint import latest_checkpoint, load_checkpoint
@@ -44,7 +50,9 @@ class ColorGAN:
         self.world = world or World()
         torch.manual_seed(cfg.train.seed)
         fmt = memory_format
-        self.generator = build_generator(cfg.model, cfg.priors).to(self.device, memory_format=fmt)
+        generator = build_generator(cfg.model, cfg.priors)
+        generator.load_pretrained()
+        self.generator = generator.to(self.device, memory_format=fmt)
         disc = cfg.model.discriminator
         self.discriminator = PatchDiscriminator(
             ndf=disc.channels, spectral_norm=disc.spectral_norm
@@ -62,14 +70,19 @@ class ColorGAN:
                 use_buffers=True,
             )  # fmt: skip
         betas = tuple(cfg.train.betas)
-        self.opt_pre = torch.optim.Adam(self.generator.parameters(), lr=cfg.train.pretrain_lr)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.train.lr_g, betas=betas)
+        pre, lr_g = cfg.train.pretrain_lr, cfg.train.lr_g
+        self.opt_pre = torch.optim.Adam(generator.param_groups(pre), lr=pre)
+        self.opt_g = torch.optim.Adam(generator.param_groups(lr_g), lr=lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(
             self.discriminator.parameters(), lr=cfg.train.lr_d, betas=betas
         )
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
         # rebalance.rebalance_weights from the training photos, for the rebalanced_l1 term
         self.colour_weights: torch.Tensor | None = None
+        terms = [*cfg.loss.pretrain, *cfg.loss.adversarial]
+        self.features: PerceptualFeatures | None = None
+        if any(TERMS[name].needs_features for name in terms):
+            self.features = PerceptualFeatures().to(self.device)
         # The modules the steps call: DDP wrappers once `distribute` ran, the plain ones before.
         self.g_train: nn.Module = self.generator
         self.d_train: nn.Module = self.discriminator
@@ -103,7 +116,10 @@ class ColorGAN:
         return generator(x["l_norm"], x.get("embedding"), x.get("segmentation"))
 
     def _context(self, discriminator: nn.Module | None = None) -> LossContext:
-        return LossContext(discriminator, self.colour_weights, self.autocast)
+        return LossContext(
+            discriminator=discriminator, colour_weights=self.colour_weights,
+            features=self.features, autocast=self.autocast,
+        )  # fmt: skip
 
     def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
         opt.zero_grad(set_to_none=True)
