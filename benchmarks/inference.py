@@ -1,9 +1,11 @@
 """The generator at 256x256, batch 16: images/s and achieved GFLOP/s, fp32 against bf16 autocast,
 channels_last off and on, next to this machine's matmul peak in each precision (same run).
 
-Run: `.venv/bin/python benchmarks/inference.py [--batch 16] [--size 256]`. bf16 rows are timed
-once without a warm-up (minutes each on CPUs without native bf16); fp32 rows best of three
-after a warm-up.
+Run: `.venv/bin/python -m benchmarks.inference [--batch 16] [--size 256] [--generators-only]`.
+First every registered generator side by side (GFLOP per image and fp32 images/s, the cost a
+new generator adds against the paper's); then the paper's generator in fp32 and bf16. bf16
+rows are timed once without a warm-up (minutes each on CPUs without native bf16); fp32 rows
+best of three after a warm-up.
 """
 
 from __future__ import annotations
@@ -29,13 +31,41 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048) -> float:
     return 2 * n**3 / seconds / 1e9
 
 
+def compare_generators(b: int, s: int) -> None:
+    """Each registered generator with every prior it can take, fp32, channels_last off."""
+    from colorgan.config import config_from_dict
+
+    print(f"| generator, batch {b}, {s}x{s}, fp32 | GFLOP per image | vs fusion | images/s "
+          "| vs fusion |\n|---|---|---|---|---|")  # fmt: skip
+    base_flops = base_rate = 0.0
+    for name in ("fusion", "lite_unet", "koalarization", "unet"):
+        model = {"generator": name, **({"unet": {"downs": s.bit_length() - 1}}
+                                       if name == "unet" else {})}  # fmt: skip
+        cfg = config_from_dict({"model": model, "data": {"image_size": s}})
+        generator = build_generator(cfg.model, cfg.priors).eval()
+        inputs = (torch.rand(b, 1, s, s) * 2 - 1, torch.randn(b, 1000), torch.rand(b, 21, s, s))
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            generator(*inputs[:1], inputs[1], inputs[2])
+        flops = counter.get_total_flops() / b / 1e9
+        with torch.inference_mode():
+            rate = b / best_seconds(lambda g=generator, x=inputs: g(*x), repeats=2)
+        base_flops, base_rate = base_flops or flops, base_rate or rate
+        print(f"| {name} | {flops:.2f} | {flops / base_flops:.2f}x | {rate:.2f} "
+              f"| {rate / base_rate:.2f}x |", flush=True)  # fmt: skip
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--generators-only", action="store_true", help="only the comparison")
     args = parser.parse_args()
     torch.manual_seed(0)
     print(machine())
+    compare_generators(args.batch, args.size)
+    if args.generators_only:
+        return
     peaks = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
     print(f"matmul 2048^3: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s")
 
