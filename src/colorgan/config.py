@@ -36,6 +36,9 @@ class DataConfig:
     val_fraction: float = 0.2  # the paper's 8,000 / 2,000 split
     image_size: int = 256
     flip: bool = True  # random horizontal flip for training
+    # random resized crops for training: the range of the crop's area as a fraction of the
+    # photo, e.g. [0.5, 1.0] (aspect 3/4 to 4/3); null: the whole photo (the paper)
+    random_crop: tuple[float, float] | None = None
     seed: int = 0
     # None: no workers when training on the CPU, where they compete with the step for the
     # same cores; with CUDA, one per core up to 8, so decoding overlaps the GPU's work.
@@ -188,6 +191,9 @@ def validate(cfg: Config) -> Config:
             )
     if any(TERMS[name].needs_discriminator for name in cfg.loss.pretrain):
         raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
+    crop = cfg.data.random_crop
+    if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
+        raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
     if not 0.0 <= cfg.data.val_fraction < 1.0:
         raise ColorganError("data.val_fraction must be in [0, 1)")
     if not 0.0 < cfg.loss.rebalance_lambda <= 1.0:

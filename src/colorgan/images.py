@@ -108,18 +108,28 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
-def load_rgb(path: str | Path, size: int, reduced: bool = True) -> np.ndarray:
-    """Decode and resize to size x size (bicubic), uint8 (size, size, 3).
+def load_rgb(
+    path: str | Path,
+    size: int,
+    reduced: bool = True,
+    box: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Decode and resize to size x size (bicubic), uint8 (size, size, 3); with `box`
+    (x0, y0, x1, y1 as fractions of the photo), only that region.
 
     `reduced`: let a large JPEG decode at reduced scale first (close to the full decode and
     faster: benchmarks/training.py), for training; evaluation decodes in full, as the
     protocol says.
     """
-    img = open_image(path, draft=size if reduced else None)
+    side = 1.0 if box is None else min(box[2] - box[0], box[3] - box[1])
+    img = open_image(path, draft=int(np.ceil(size / side)) if reduced else None)
     if min(img.size) < 2:
         raise BadImage(f"too small ({img.size[0]}x{img.size[1]})")
+    region = None
+    if box is not None:
+        region = (box[0] * img.width, box[1] * img.height, box[2] * img.width, box[3] * img.height)
     try:
-        rgb = to_rgb(img).resize((size, size), Image.Resampling.BICUBIC)
+        rgb = to_rgb(img).resize((size, size), Image.Resampling.BICUBIC, box=region)
     except (OSError, ValueError) as exc:
         raise BadImage(f"cannot decode ({exc.__class__.__name__})") from None
     return np.array(rgb)  # a writable copy

@@ -76,3 +76,29 @@ def test_colour_weights_are_counted_only_for_the_rebalanced_term(tmp_path, photo
     assert torch.equal(trainer.gan.colour_weights, rebalanced.colour_weights)
     summary = trainer.run(max_steps=2)
     assert summary["steps"] == 2 and "rebalanced_l1" in summary["history"][0]
+
+
+def test_cached_class_maps_are_cropped_with_the_photo():
+    from colorgan.training.data import crop_maps
+
+    maps = torch.zeros(2, 3, 8, 8)
+    maps[:, 1, :, :4] = 1.0  # class 1 on the left half
+    maps[:, 2, :, 4:] = 1.0  # class 2 on the right half
+    whole = crop_maps(maps, torch.tensor([[0.0, 0.0, 1.0, 1.0]] * 2))
+    assert torch.allclose(whole, maps, atol=1e-6)
+    left = crop_maps(maps, torch.tensor([[0.0, 0.0, 0.5, 1.0], [0.5, 0.25, 1.0, 0.75]]))
+    # bilinear sampling: only the column at the border of the halves mixes the two
+    assert torch.allclose(left[0, 1, :, :7], torch.ones(8, 7)) and left[0, 1].mean() > 0.95
+    assert torch.allclose(left[1, 2, :, 1:], torch.ones(8, 7)) and left[1, 2].mean() > 0.95
+
+
+def test_training_on_random_crops_with_cached_priors(tmp_path, photo_dir):
+    cfg = small_config(tmp_path, photo_dir, model=PRIORS_ON, data={"random_crop": [0.5, 1.0]})
+    data = TrainingData(cfg, progress=False)
+    data.sampler.set_epoch(0)
+    batch = collate([data.train_set[item] for item in list(data.sampler)[:4]])
+    assert batch["box"].shape == (4, 4)
+    x = data.inputs(batch)
+    assert x["segmentation"].shape == (4, 21, 32, 32)
+    assert torch.allclose(x["segmentation"].sum(1), torch.ones(4, 32, 32), atol=1e-3)
+    assert Trainer(cfg, progress=False).run()["steps"] == 4

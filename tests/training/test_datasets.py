@@ -47,3 +47,36 @@ def test_ranks_take_disjoint_slices_of_the_same_global_batches():
     assert list(resumed) == ranks[1][2:]
     with pytest.raises(ValueError, match="does not split"):
         EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=3, world=2)
+
+
+def test_random_crops_are_seeded_and_leave_order_and_flips_as_they_were():
+    plain = EpochSampler(20, seed=1, shuffle=True, flip=True)
+    cropped = EpochSampler(20, seed=1, shuffle=True, flip=True, crop=(0.5, 1.0))
+    for s in (plain, cropped):
+        s.set_epoch(2)
+    items = list(cropped)
+    assert [(i, f) for i, f, _ in items] == list(plain)
+    assert items == list(cropped)  # a pure function of (seed, epoch)
+    boxes = torch.tensor([box for _, _, box in items])
+    assert (boxes >= 0).all() and (boxes <= 1).all()
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    assert area.min() > 0.3 and area.max() <= 1.0 and area.std() > 0.05
+    ratio = (boxes[:, 2] - boxes[:, 0]) / (boxes[:, 3] - boxes[:, 1])
+    assert ratio.min() >= 0.74 or area.min() < 0.56  # 3/4..4/3 unless clamped at the edge
+
+
+def test_a_crop_box_takes_that_part_of_the_photo(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    half = np.zeros((60, 80, 3), np.uint8)
+    half[:, :40] = (220, 30, 30)  # red left half
+    half[:, 40:] = (30, 30, 220)  # blue right half
+    Image.fromarray(half).save(tmp_path / "halves.png")
+    photos = scan_images([tmp_path / "halves.png"], 32, progress=False)
+    ds = PhotoDataset(photos, 32)
+    left = ds[(0, False, (0.0, 0.0, 0.45, 1.0))]
+    assert left["rgb"].shape == (3, 32, 32) and (left["rgb"][0] > 200).all()
+    mirrored = ds[(0, True, (0.0, 0.0, 0.45, 1.0))]
+    assert (mirrored["rgb"][0] > 200).all()  # the crop is taken, then flipped
+    assert torch.allclose(mirrored["box"], torch.tensor([0.55, 0.0, 1.0, 1.0]))

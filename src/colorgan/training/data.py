@@ -12,6 +12,7 @@ import os
 from functools import cached_property
 
 import torch
+from torchvision.ops import roi_align
 
 from colorgan.color import rgb_to_lab_normalized, uint8_to_float
 from colorgan.config import Config
@@ -92,6 +93,7 @@ class TrainingData:
         self.sampler = EpochSampler(
             len(train), cfg.train.seed, shuffle=True, flip=cfg.data.flip,
             batch_size=cfg.train.batch_size, rank=self.world.rank, world=self.world.size,
+            crop=cfg.data.random_crop,
         )  # fmt: skip
 
     def _scan(self, paths: list) -> list[Photo]:
@@ -146,6 +148,8 @@ class TrainingData:
         rgb = uint8_to_float(batch["rgb"].to(self.device, non_blocking=True))
         l_norm, ab = rgb_to_lab_normalized(rgb.contiguous(memory_format=self.memory_format))
         native = {k: v for k, v in batch.items() if k in ("embedding", "segmentation")}
+        if "box" in batch and "segmentation" in native:
+            native["segmentation"] = crop_maps(native["segmentation"], batch["box"])
         if self.priors is not None:
             native = self.priors.on_l(l_norm)
         x = generator_inputs(
@@ -163,3 +167,13 @@ class TrainingData:
         """The first `count` validation photos, unflipped (for sample grids)."""
         batch = collate([self.val_set[(i, False)] for i in range(min(count, len(self.val_set)))])
         return None if batch is None else self.inputs(batch)
+
+
+def crop_maps(maps: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """The part of each photo's class maps (B, C, h, w) under its crop box (B, 4, fractions),
+    resampled to (h, w): the segmentation prior of the crop, from the whole photo's."""
+    h, w = maps.shape[-2:]
+    scale = torch.tensor([w, h, w, h], dtype=maps.dtype, device=maps.device)
+    rois = torch.cat([torch.arange(len(boxes), device=maps.device)[:, None].to(maps.dtype),
+                      boxes.to(maps) * scale], 1)  # fmt: skip
+    return roi_align(maps.float(), rois.float(), (h, w), aligned=True)

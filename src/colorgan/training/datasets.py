@@ -21,8 +21,12 @@ from colorgan.training.photos import Photo
 log = logging.getLogger("colorgan")
 
 
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the photo
+
+
 class EpochSampler(torch.utils.data.Sampler):
-    """Yields (index, flip) pairs; the order and flips are a pure function of (seed, epoch).
+    """Yields (index, flip) pairs, or (index, flip, box) with random crops; the order, flips
+    and crops are a pure function of (seed, epoch).
 
     Being stateless makes a resumed run draw exactly the batches an uninterrupted one would.
     Under data parallelism every rank draws the same global order and takes its slice of each
@@ -34,8 +38,10 @@ class EpochSampler(torch.utils.data.Sampler):
     def __init__(
         self, n: int, seed: int, shuffle: bool, flip: bool,
         batch_size: int = 1, rank: int = 0, world: int = 1,
+        crop: tuple[float, float] | None = None, ratio: tuple[float, float] = (3 / 4, 4 / 3),
     ) -> None:  # fmt: skip
         self.n, self.seed, self.shuffle, self.flip = n, seed, shuffle, flip
+        self.crop, self.ratio = crop, ratio
         self.batch_size = batch_size
         if self.batch_size % world:
             raise ValueError(f"batch size {self.batch_size} does not split over {world} ranks")
@@ -52,7 +58,7 @@ class EpochSampler(torch.utils.data.Sampler):
         whole = self.n // self.batch_size
         return range(first, whole)
 
-    def __iter__(self) -> Iterator[tuple[int, bool]]:
+    def __iter__(self) -> Iterator[tuple]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         order = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
         flips = (
@@ -60,18 +66,36 @@ class EpochSampler(torch.utils.data.Sampler):
             if self.flip
             else torch.zeros(self.n, dtype=torch.bool)
         )
+        boxes = self._boxes(g) if self.crop else None
         per_rank = self.batch_size // self.world
         for b in self._slots():
             first = b * self.batch_size + self.rank * per_rank
             for i in range(first, first + per_rank):
-                yield int(order[i]), bool(flips[i])
+                if boxes is None:
+                    yield int(order[i]), bool(flips[i])
+                else:
+                    yield int(order[i]), bool(flips[i]), tuple(boxes[i].tolist())
+
+    def _boxes(self, g: torch.Generator) -> torch.Tensor:
+        """Random resized crops (as torchvision's): an area fraction in `crop`, an aspect ratio
+        in `ratio` (log-uniform), a uniform position; (n, 4) boxes in fractions."""
+        u = torch.rand(self.n, 4, generator=g, dtype=torch.float64)
+        low, high = self.crop
+        area = low + (high - low) * u[:, 0]
+        lo, hi = torch.tensor(self.ratio, dtype=torch.float64).log()
+        ratio = (lo + (hi - lo) * u[:, 1]).exp()
+        w, h = (area * ratio).sqrt().clamp(max=1.0), (area / ratio).sqrt().clamp(max=1.0)
+        x0, y0 = (1 - w) * u[:, 2], (1 - h) * u[:, 3]
+        return torch.stack([x0, y0, x0 + w, y0 + h], 1)
 
     def __len__(self) -> int:
         return len(self._slots()) * (self.batch_size // self.world)
 
 
 class PhotoDataset(torch.utils.data.Dataset):
-    """Items are (index, flip); returns the RGB tensor and, with a cache, the cached priors."""
+    """Items are (index, flip) or (index, flip, box); returns the RGB tensor (the box cropped,
+    then flipped) and, with a cache, the photo's cached priors with the box they need cropping
+    to (in the flipped photo's frame: the cache holds each flip's priors of the whole photo)."""
 
     def __init__(
         self, photos: Sequence[Photo], size: int, cache: FeatureCache | None = None
@@ -83,17 +107,21 @@ class PhotoDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.photos)
 
-    def __getitem__(self, item: tuple[int, bool] | int) -> dict | None:
-        index, flip = item if isinstance(item, tuple) else (item, False)
+    def __getitem__(self, item: tuple | int) -> dict | None:
+        index, flip, *rest = item if isinstance(item, tuple) else (item, False)
+        box: Box | None = rest[0] if rest else None
         photo = self.photos[index]
         try:
-            rgb = load_rgb(photo.path, self.size)
+            rgb = load_rgb(photo.path, self.size, box=box)
         except (BadImage, OSError) as exc:
             log.warning("skipping %s in this batch: %s", photo.path, exc)
             return None
         if flip:
             rgb = rgb[:, ::-1]
         sample = {"rgb": torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)}
+        if box is not None:
+            x0, y0, x1, y1 = box
+            sample["box"] = torch.tensor((1 - x1, y0, 1 - x0, y1) if flip else box)
         if self.cache is not None:
             feats = self.cache.get(photo.key, flip)
             if feats is None:
