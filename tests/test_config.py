@@ -37,7 +37,7 @@ def test_config_files_load_and_reject_typos(tmp_path):
     assert np.isclose(load_config(ok).train.lr_g, 2e-4)
 
 
-def test_the_table_2_rows_are_short_variants_of_two_bases():
+def test_the_recipes_are_short_variants_of_two_bases():
     for folder in ("paper", "small"):
         base = load_config(CONFIGS / folder / "ours.yaml")
         for path in sorted((CONFIGS / folder).glob("*.yaml")):
@@ -49,7 +49,8 @@ def test_the_table_2_rows_are_short_variants_of_two_bases():
             assert keys <= 10, (path, keys)
             cfg = load_config(path)
             assert cfg.name == f"{folder}-{path.stem}"
-            assert cfg.data.image_size == base.data.image_size or path.stem == "pix2pix"
+            if path.stem not in ("pix2pix", "lite_unet"):  # those need other sizes
+                assert cfg.data.image_size == base.data.image_size
     koala = load_config(CONFIGS / "paper" / "koalarization.yaml")
     assert koala.model.generator == "koalarization" and koala.loss.pretrain == {"mse": 1.0}
     pix2pix = load_config(CONFIGS / "small" / "pix2pix.yaml")
