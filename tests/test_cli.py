@@ -155,3 +155,16 @@ def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
     extra = ["--embedding-weights", str(irv2), "--segmentation-weights", str(deeplab)]
     assert main(args + extra) == 0
     assert Image.open(tmp_path / "out" / "in.png").size == (90, 60)
+
+
+def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
+    make_photo(5, (64, 48)).save(tmp_path / "in.png")
+    out = tmp_path / "out"
+    assert main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--model", "paper",
+                 "-q"]) == 0  # fmt: skip
+    paper = np.asarray(Image.open(out / "in.png"))
+    assert main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--overwrite", "-q"]) == 0
+    assert np.array_equal(np.asarray(Image.open(out / "in.png")), paper)  # the default, today
+    result = run_cli("colorize", str(tmp_path / "in.png"), "--out", str(out), "--model", "nope")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -15,7 +15,7 @@ from colorgan.generator_file import (
     save_generator,
 )
 from colorgan.models import FusionGenerator, UNetGenerator
-from colorgan.pipeline import Colorizer, default_weights
+from colorgan.pipeline import Colorizer, bundled_weights
 from tests.conftest import make_photo
 
 
@@ -60,8 +60,8 @@ def test_files_written_before_the_registry_still_load(tmp_path):
     assert isinstance(loaded.generator, FusionGenerator)
     assert (loaded.generator.embedding_dim, loaded.generator.segmentation_classes) == (1000, 0)
     assert Colorizer(tmp_path / "old.safetensors").colorize(make_photo(0)).size == (96, 80)
-    # the bundled model is such a file
-    tensors, meta = read_generator_file(default_weights())
+    # the bundled paper model is such a file
+    tensors, meta = read_generator_file(bundled_weights("paper"))
     assert meta["model"]["generator"] == "fusion"
 
 

@@ -26,7 +26,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     if not jobs:
         return 1
     colorizer = Colorizer(
-        args.weights, device=args.device, precision=args.precision,
+        args.weights, model=args.model, device=args.device, precision=args.precision,
         embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
         size=args.size,
     )  # fmt: skip
@@ -83,7 +83,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from colorgan.pipeline import Colorizer
 
     colorizer = Colorizer(
-        args.weights, device=args.device, precision=args.precision, size=args.size,
+        args.weights, model=args.model, device=args.device, precision=args.precision,
+        size=args.size,
         embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
     )  # fmt: skip
     features = None
@@ -94,7 +95,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(
         colorizer, args.data, limit=args.limit, progress=not args.quiet, features=features
     )
-    label = Path(args.weights).stem if args.weights else "default model"
+    label = Path(args.weights).stem if args.weights else f"bundled model ({args.model})"
     print(markdown_report(report, label))
     if args.out:
         json_path, md_path = write_report(report, Path(args.out), label)
@@ -128,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
+    def model_choice(p: argparse.ArgumentParser) -> None:
+        from colorgan.pipeline import BUNDLED, DEFAULT_MODEL
+
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--weights", "-w", metavar="FILE",
+                           help="a generator file (colorgan train / export wrote it)")  # fmt: skip
+        which.add_argument("--model", "-m", default="default", choices=["default", *BUNDLED],
+                           help=f"a bundled model (default: {DEFAULT_MODEL}; cards in "
+                           "docs/models/)")  # fmt: skip
+
     def prior_files(p: argparse.ArgumentParser) -> None:
         p.add_argument("--embedding-weights", metavar="FILE",
                        help="local Inception-ResNet-v2 (or Lite0) weights")  # fmt: skip
@@ -137,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("colorize", help="colorize photos (files, folders, globs)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--weights", "-w", metavar="FILE", help="generator file (default: bundled)")
+    model_choice(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
     runtime(p)
@@ -161,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="PSNR / SSIM / colourfulness / FID / KID beside the grey floor"
     )
     p.add_argument("data", metavar="DATA", help="folder of colour photos")
-    p.add_argument("--weights", "-w", metavar="FILE", help="generator file (default: bundled)")
+    model_choice(p)
     p.add_argument("--out", metavar="DIR", help="write metrics.json and metrics.md here")
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")

@@ -37,9 +37,18 @@ from colorgan.models import generator_class
 from colorgan.priors import SemanticPriors, generator_inputs
 from colorgan.runtime import autocast, pick_device, resolve_precision
 
+# The models that ship inside the package (colorgan/weights/), by name; docs/models/ has a
+# card for each. "default" names the one used when none is asked for.
+BUNDLED = {"paper": "paper.safetensors"}
+DEFAULT_MODEL = "paper"
 
-def default_weights() -> Path:
-    return Path(str(resources.files("colorgan") / "weights" / "default.safetensors"))
+
+def bundled_weights(name: str = "default") -> Path:
+    name = DEFAULT_MODEL if name == "default" else name
+    if name not in BUNDLED:
+        known = ", ".join(["default", *BUNDLED])
+        raise ColorganError(f"no bundled model {name!r}; bundled: {known}")
+    return Path(str(resources.files("colorgan") / "weights" / BUNDLED[name]))
 
 
 @dataclass
@@ -66,8 +75,10 @@ class Colorizer:
         segmentation_weights: str | None = None,
         size: int | None = None,
         channels_last: bool = True,
+        model: str = "default",
     ) -> None:
-        loaded = load_generator(weights or default_weights())
+        """`weights`: a generator file; without one, the bundled `model` (BUNDLED)."""
+        loaded = load_generator(weights or bundled_weights(model))
         self.meta = loaded.meta
         self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
         self.device = pick_device(device)
