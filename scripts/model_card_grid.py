@@ -1,0 +1,56 @@
+"""A model card's picture: eval photos drawn by seed (not picked), grey | colorgan | original.
+
+Run from the repository root: `.venv/bin/python scripts/model_card_grid.py --model paper
+--out docs/models/paper.jpg` (or `--weights FILE`). Each photo is shown at the evaluation
+protocol's 256 x 256, as `colorgan evaluate` scores it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from colorgan.evaluate import EvalPhoto
+from colorgan.images import find_images
+from colorgan.pipeline import Colorizer
+
+EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "eval"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--weights")
+    parser.add_argument("--data", default=str(EVAL))
+    parser.add_argument("--photos", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cell", type=int, default=160)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    colorizer = Colorizer(args.weights, model=args.model, precision="fp32")
+    paths = find_images(args.data)
+    rng = np.random.default_rng(args.seed)
+    chosen = sorted(rng.choice(len(paths), min(args.photos, len(paths)), replace=False))
+    per_row, cell, header = 2, args.cell, 18  # two photos (six cells) per line
+    rows = -(-len(chosen) // per_row)
+    grid = Image.new("RGB", (cell * 3 * per_row + 8, header + cell * rows), "white")
+    draw = ImageDraw.Draw(grid)
+    for k in range(per_row):
+        for c, title in enumerate(("grey input", "colorgan", "original")):
+            draw.text((k * (3 * cell + 8) + c * cell + 4, 3), title, fill="black")
+    for n, index in enumerate(chosen):
+        photo = EvalPhoto.load(paths[index])
+        tiles = (photo.grey(), photo.colorized(colorizer), photo.target)
+        left, top = (n % per_row) * (3 * cell + 8), header + (n // per_row) * cell
+        for c, tile in enumerate(tiles):
+            image = Image.fromarray(tile).resize((cell, cell), Image.Resampling.BICUBIC)
+            grid.paste(image, (left + c * cell, top))
+    grid.save(args.out, quality=85)
+    print(f"wrote {args.out}: {len(chosen)} photos of {args.data}, seed {args.seed}")
+
+
+if __name__ == "__main__":
+    main()
