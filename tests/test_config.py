@@ -115,7 +115,7 @@ def test_a_config_survives_its_own_yaml():
 
 
 def test_loss_terms_are_checked():
-    with pytest.raises(ColorganError, match="unknown term.*perceptual"):
-        config_from_dict({"loss": {"adversarial": {"gan": 1.0, "perceptual": 1.0}}})
+    with pytest.raises(ColorganError, match="unknown term.*vgg"):
+        config_from_dict({"loss": {"adversarial": {"gan": 1.0, "vgg": 1.0}}})
     with pytest.raises(ColorganError, match="gan term needs the adversarial phase"):
         config_from_dict({"loss": {"pretrain": {"gan": 1.0}}})
