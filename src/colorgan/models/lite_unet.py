@@ -22,6 +22,7 @@ from colorgan.backbones import (
     lite0_network,
     lite0_stages,
     lite0_weights_file,
+    load_state_dict_file,
 )
 from colorgan.color import grey_from_l
 from colorgan.errors import ColorganError
@@ -99,9 +100,9 @@ class LiteUNetGenerator(Generator):
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
-        state = lite0_network(lite0_weights_file()).state_dict()
-        self.encoder.load_state_dict({k: v for k, v in state.items() if k in
-                                      self.encoder.state_dict()})  # fmt: skip
+        keep = self.encoder.state_dict().keys()  # the head past 1/32 was dropped
+        state = load_state_dict_file(lite0_weights_file())
+        self.encoder.load_state_dict({k: v for k, v in state.items() if k in keep})
 
     def param_groups(self, lr: float) -> list[dict]:
         encoder = list(self.encoder.parameters())

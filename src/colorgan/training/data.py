@@ -159,13 +159,14 @@ class TrainingData:
 
     def training_batch(self, count: int) -> Batch | None:
         """The first `count` training photos, unflipped (for benchmarks and checks)."""
-        count = min(count, len(self.train_set))
-        batch = collate([self.train_set[(i, False)] for i in range(count)])
-        return None if batch is None else self.inputs(batch)
+        return self._first(self.train_set, count)
 
     def validation_batch(self, count: int) -> Batch | None:
         """The first `count` validation photos, unflipped (for sample grids)."""
-        batch = collate([self.val_set[(i, False)] for i in range(min(count, len(self.val_set)))])
+        return self._first(self.val_set, count)
+
+    def _first(self, dataset: PhotoDataset, count: int) -> Batch | None:
+        batch = collate([dataset[(i, False)] for i in range(min(count, len(dataset)))])
         return None if batch is None else self.inputs(batch)
 
 
