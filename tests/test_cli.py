@@ -124,6 +124,16 @@ def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
     assert res["grey"]["colourfulness"] < 1.0 < res["original"]["colourfulness"]
     assert 5 < res["grey"]["psnr"] < 60 and 0 < res["model"]["ssim"] <= 1
     assert "grey floor" in (report / "metrics.md").read_text()
+    # the config's validation photos, where recipes are compared
+    assert main(["evaluate", "--val-of", str(config), "-w", str(half), "--no-fid", "-q"]) == 0
+    assert "| grey floor (L kept" in capsys.readouterr().out
+    val = tmp_path / "val-report"
+    assert main(["evaluate", "--val-of", str(config), "-w", str(half), "--no-fid", "-q",
+                 "--out", str(val)]) == 0  # fmt: skip
+    assert json.loads((val / "metrics.json").read_text())["images"] == 3
+    for both_or_neither in (["--val-of", str(config), str(photo_dir)], []):
+        assert main(["evaluate", *both_or_neither, "-w", str(half), "-q"]) == 2
+        assert "--val-of" in capsys.readouterr().err
 
 
 def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):

@@ -67,9 +67,15 @@ def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
     assert results["images"] == 4
     assert results["rows"]["paper"]["steps"] == 4 and results["rows"]["koala"]["steps"] == 2
     assert results["rows"]["grey floor"]["colourfulness"] < 1.0
+    # the same rows on the split's validation photos (a quarter of the 12), the table to choose on
+    validation = results["validation"]
+    assert validation["images"] == 3
+    assert list(validation["rows"]) == ["paper", "koala", "grey floor", "originals"]
+    assert validation["rows"]["paper"]["psnr"] != results["rows"]["paper"]["psnr"]
     markdown = (folder / "RESULTS.md").read_text()
     assert "| paper |" in markdown and "| grey floor |" in markdown and "grid.png" in markdown
     assert f"Command: `colorgan experiment {path}`" in markdown
+    assert "On the 3 validation photos" in markdown
     grid = np.asarray(Image.open(folder / "grid.png"))
     assert grid.shape == (16 + 3 * 128, 4 * 128, 3)  # 3 photos; grey, 2 rows, original
     assert Image.open(folder / "losses.png").size[0] > 500

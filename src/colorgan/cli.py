@@ -82,6 +82,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from colorgan.evaluate import evaluate, markdown_report, write_report
     from colorgan.pipeline import Colorizer
 
+    if (args.data is None) == (args.val_of is None):
+        raise ColorganError("give either a folder of photos or --val-of CONFIG.yaml")
+    data = args.data
+    if args.val_of is not None:
+        from colorgan.config import load_config
+        from colorgan.training.photos import split_paths
+
+        data = split_paths(load_config(args.val_of).data)[1]
     colorizer = Colorizer(
         args.weights, model=args.model, device=args.device, precision=args.precision,
         size=args.size,
@@ -92,9 +100,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from colorgan.fid import InceptionFeatures
 
         features = InceptionFeatures(colorizer.device)
-    report = evaluate(
-        colorizer, args.data, limit=args.limit, progress=not args.quiet, features=features
-    )
+    report = evaluate(colorizer, data, limit=args.limit, progress=not args.quiet, features=features)
     label = Path(args.weights).stem if args.weights else f"bundled model ({args.model})"
     print(markdown_report(report, label))
     if args.out:
@@ -171,7 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate", help="PSNR / SSIM / colourfulness / FID / KID beside the grey floor"
     )
-    p.add_argument("data", metavar="DATA", help="folder of colour photos")
+    p.add_argument("data", metavar="DATA", nargs="?", help="folder of colour photos")
+    p.add_argument("--val-of", metavar="CONFIG.yaml",
+                   help="instead of DATA: the validation photos of this training config's "
+                        "split, where recipes may be compared")  # fmt: skip
     model_choice(p)
     p.add_argument("--out", metavar="DIR", help="write metrics.json and metrics.md here")
     p.add_argument("--limit", type=int, help="evaluate only the first N images")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 def evaluate(
     colorizers: Colorizer | dict[str, Colorizer],
-    data: str | Path,
+    data: str | Path | Sequence[Path],
     limit: int | None = None,
     progress: bool = True,
     features: InceptionFeatures | None = None,
@@ -70,9 +70,10 @@ def evaluate(
     the originals; with `features`, FID and KID against the originals too."""
     if isinstance(colorizers, Colorizer):
         colorizers = {"model": colorizers}
-    paths = find_images(data)[:limit]
+    folder = isinstance(data, str | Path)
+    paths = (find_images(data) if folder else list(data))[:limit]
     if not paths:
-        raise ColorganError(f"no images found under {data}")
+        raise ColorganError(f"no images found under {data}" if folder else "no photos listed")
     labels = [*colorizers, GREY]
     rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in [*labels, ORIGINAL]}
     images: dict[str, list[np.ndarray]] = {k: [] for k in [*labels, ORIGINAL]}
@@ -108,7 +109,8 @@ def evaluate(
             feats = features(images[label])
             summary[label]["fid"] = frechet_distance(feats, reference)
             summary[label]["kid"] = kernel_inception_distance(feats, reference)
-    return {"images": len(rows[GREY]), "skipped": len(skipped), "data": str(data),
+    where = str(data) if folder else f"{len(paths)} listed photos"
+    return {"images": len(rows[GREY]), "skipped": len(skipped), "data": where,
             "size": EVAL_SIZE, "results": summary}  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from colorgan.files import atomic_file, atomic_write_text
 from colorgan.images import find_images
 from colorgan.pipeline import Colorizer
 from colorgan.runtime import cpu_name
+from colorgan.training.photos import split_paths
 from colorgan.training.runlog import plot_losses
 from colorgan.training.trainer import Trainer
 from colorgan.typed import build_dataclass
@@ -50,6 +51,9 @@ class ExperimentConfig:
     fid: bool = True
     grid_photos: int = 12  # eval photos in the picture grid, drawn with grid_seed
     grid_seed: int = 0
+    # also evaluate every row on the validation photos of the rows' split: the table a recipe
+    # is chosen on, since eval_data may not be tuned to
+    validation: bool = True
 
     @property
     def folder(self) -> Path:
@@ -119,11 +123,16 @@ def run_experiment(
     for label in exp.rows:
         finished = json.loads((row_config(exp, label).run_dir / "finished.json").read_text())
         rows[label] = {**report["results"][label], **finished, **exp.rows[label]}
-    rows["grey floor"] = report["results"]["grey"]
-    rows["originals"] = report["results"]["original"]
+    rows.update(_with_floor(report["results"], only=("grey", "original")))
+    validation: dict[str, Any] = {}
+    if exp.validation:
+        val_paths = split_paths(row_config(exp, next(iter(exp.rows))).data)[1]
+        val = evaluate(_colorizers(exp), val_paths, None, progress, features)
+        validation = {"images": val["images"], "rows": _with_floor(val["results"])}
     results = {
         "experiment": asdict(exp),
         "rows": rows,
+        "validation": validation,
         "images": report["images"],
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
@@ -136,6 +145,12 @@ def run_experiment(
                 folder / "losses.png")  # fmt: skip
     atomic_write_text(folder / "RESULTS.md", results_markdown(results))
     return results
+
+
+def _with_floor(results: dict[str, Any], only: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """evaluate()'s results with the grey floor and the originals named as in the tables."""
+    names = {"grey": "grey floor", "original": "originals"}
+    return {names.get(k, k): v for k, v in results.items() if only is None or k in only}
 
 
 def _colorizers(exp: ExperimentConfig) -> dict[str, Colorizer]:
@@ -167,6 +182,15 @@ def results_markdown(results: dict[str, Any]) -> str:
     steps = ("G steps", lambda r: str(r["steps"]) if "steps" in r else "-")
     minutes = ("train minutes", lambda r: f"{r['seconds'] / 60:.1f}" if "seconds" in r else "-")
     lines.append(metrics_table(results["rows"], "row", [steps, minutes]).rstrip("\n"))
+    validation = results.get("validation")
+    if validation:
+        lines += [
+            "",
+            f"On the {validation['images']} validation photos of the rows' split (never trained "
+            "on; choose here, not on the table above):",
+            "",
+            metrics_table(validation["rows"], "row").rstrip("\n"),
+        ]
     lines += ["", "Rows:", ""]
     for label, r in results["rows"].items():
         if "config" in r:

@@ -4,9 +4,10 @@ import logging
 import pytest
 from PIL import Image
 
+from colorgan.config import DataConfig
 from colorgan.errors import ColorganError
 from colorgan.images import find_images
-from colorgan.training.photos import find_coco_images, sample_and_split, scan_images
+from colorgan.training.photos import find_coco_images, sample_and_split, scan_images, split_paths
 
 
 def test_sample_and_split_is_seeded_and_disjoint(photo_dir):
@@ -16,6 +17,14 @@ def test_sample_and_split_is_seeded_and_disjoint(photo_dir):
     assert not set(train) & set(val)
     assert sample_and_split(paths, 10, 0.2, seed=3) == (train, val)
     assert sample_and_split(paths, 10, 0.2, seed=4) != (train, val)
+
+
+def test_a_configs_split_is_the_one_training_uses(tmp_path, photo_dir):
+    data = DataConfig(root=str(photo_dir), num_images=10, val_fraction=0.2, seed=3)
+    assert split_paths(data) == sample_and_split(find_images(photo_dir), 10, 0.2, seed=3)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ColorganError, match="no images"):
+        split_paths(DataConfig(root=str(tmp_path / "empty")))
 
 
 def test_coco_layout_uses_the_annotation_list(tmp_path, photo_dir):

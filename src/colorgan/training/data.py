@@ -17,7 +17,6 @@ from torchvision.ops import roi_align
 from colorgan.color import rgb_to_lab_normalized, uint8_to_float
 from colorgan.config import Config
 from colorgan.errors import ColorganError
-from colorgan.images import find_images
 from colorgan.losses import TERMS
 from colorgan.models import generator_class
 from colorgan.priors import SemanticPriors, generator_inputs
@@ -26,7 +25,7 @@ from colorgan.training import distributed
 from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.datasets import EpochSampler, PhotoDataset, collate
 from colorgan.training.distributed import World
-from colorgan.training.photos import Photo, find_coco_images, sample_and_split, scan_images
+from colorgan.training.photos import Photo, scan_images, split_paths
 
 log = logging.getLogger("colorgan")
 
@@ -54,15 +53,7 @@ class TrainingData:
             cores = max(1, (os.cpu_count() or 1) // per_node)
             self.num_workers = 0 if self.device.type == "cpu" else min(8, cores)
         self.needs = generator_class(cfg.model.generator).needs(cfg.model.options)
-        if cfg.data.layout == "coco":
-            paths = find_coco_images(cfg.data.root, cfg.data.annotations)
-        else:
-            paths = find_images(cfg.data.root)
-        if not paths:
-            raise ColorganError(f"no images found under {cfg.data.root}")
-        train_paths, val_paths = sample_and_split(
-            paths, cfg.data.num_images, cfg.data.val_fraction, cfg.data.seed
-        )
+        train_paths, val_paths = split_paths(cfg.data)
         train, val = self._scan(train_paths), self._scan(val_paths)
         if len(train) < cfg.train.batch_size:
             raise ColorganError(

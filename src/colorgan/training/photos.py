@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from colorgan.config import DataConfig
 from colorgan.errors import ColorganError
 from colorgan.files import file_sha256
 from colorgan.images import BadImage, find_images, is_grey, load_rgb
@@ -60,6 +61,18 @@ def sample_and_split(
         chosen = chosen[:num_images]
     n_val = round(len(chosen) * val_fraction)
     return sorted(chosen[n_val:]), sorted(chosen[:n_val])
+
+
+def split_paths(data: DataConfig) -> tuple[list[Path], list[Path]]:
+    """A config's training and validation photos (before the unusable ones are skipped): the
+    validation ones are where a recipe may be chosen, since none of them is trained on."""
+    if data.layout == "coco":
+        paths = find_coco_images(data.root, data.annotations)
+    else:
+        paths = find_images(data.root)
+    if not paths:
+        raise ColorganError(f"no images found under {data.root}")
+    return sample_and_split(paths, data.num_images, data.val_fraction, data.seed)
 
 
 def scan_images(paths: Sequence[Path], size: int, progress: bool = True) -> list[Photo]:
