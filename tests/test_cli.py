@@ -80,6 +80,70 @@ def test_colorize_folders_globs_and_no_overwrite(tmp_path, tiny_weights, capsys)
     assert not list(out.rglob("*.tmp"))
 
 
+def test_two_inputs_with_one_name_are_both_kept(tmp_path, tiny_weights, capsys):
+    for folder, seed in (("a", 1), ("b", 2)):
+        (tmp_path / folder).mkdir()
+        make_photo(seed, (64, 48)).save(tmp_path / folder / "p.png")
+    out = tmp_path / "out"
+    args = ["colorize", str(tmp_path / "a" / "p.png"), str(tmp_path / "b" / "p.png"),
+            "--out", str(out), "-w", str(tiny_weights), "-q"]  # fmt: skip
+    assert main(args) == 0
+    assert "colorized 2 of 2" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["p-2.png", "p.png"]
+    first, second = (np.asarray(Image.open(out / n)) for n in ("p.png", "p-2.png"))
+    assert not np.array_equal(first, second)  # two photos, two outputs
+
+
+def test_concurrent_runs_into_one_folder_write_each_output_once(tmp_path, tiny_weights):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        make_photo(i, (160, 120)).save(src / f"p{i}.png")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "colorgan", "colorize", str(src), "--out", str(out),
+           "-w", str(tiny_weights), "-q"]  # fmt: skip
+    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]  # fmt: skip
+    outputs = [run.communicate(timeout=300) for run in runs]
+    written = sum(int(o.split("colorized ")[1].split(" of")[0]) for o, _ in outputs)
+    assert written == 6  # each photo written by exactly one run; the other says it exists
+    refused = "".join(err for _, err in outputs)
+    assert refused.count("exists") == 6 and "Traceback" not in refused
+    assert sorted(p.name for p in out.iterdir()) == [f"p{i}.png" for i in range(6)]
+    for path in out.iterdir():
+        Image.open(path).load()  # whole files
+
+
+def test_a_full_disk_fails_each_photo_it_hits_and_publishes_no_partial_file(
+    tmp_path, tiny_weights, capsys
+):
+    from tests.test_files import small_disk
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(8):
+        make_photo(i, (300, 200)).save(src / f"p{i}.png")  # about 150 KB each as PNG
+    with small_disk(tmp_path / "disk", "400k") as disk:
+        code = main(["colorize", str(src), "--out", str(disk / "out"), "-w", str(tiny_weights),
+                     "-q"])  # fmt: skip
+        captured = capsys.readouterr()
+        written = sorted((disk / "out").iterdir())
+        assert code == 1 and 0 < len(written) < 8
+        assert f"colorized {len(written)} of 8" in captured.out
+        assert captured.err.count("No space left on device") == 8 - len(written)
+        for path in written:
+            assert not path.name.startswith(".")  # no temporary left behind
+            Image.open(path).load()  # every published file is whole
+
+
+def test_an_empty_folder_says_so(tmp_path, tiny_weights, capsys):
+    (tmp_path / "empty").mkdir()
+    code = main(["colorize", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
+                 "-w", str(tiny_weights)])  # fmt: skip
+    assert code == 1
+    assert "no images in this folder" in capsys.readouterr().err
+
+
 def test_colorize_size_changes_the_prediction_not_the_output_size(tmp_path, tiny_weights, capsys):
     src = tmp_path / "a.png"
     make_photo(4, (120, 90)).convert("L").save(src)

@@ -136,14 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     def model_choice(p: argparse.ArgumentParser) -> None:
-        from colorgan.pipeline import BUNDLED, DEFAULT_MODEL
+        from colorgan.pipeline import BUNDLED
 
         which = p.add_mutually_exclusive_group()
         which.add_argument("--weights", "-w", metavar="FILE",
                            help="a generator file (colorgan train / export wrote it)")  # fmt: skip
-        which.add_argument("--model", "-m", default="default", choices=["default", *BUNDLED],
-                           help=f"a bundled model (default: {DEFAULT_MODEL}; cards in "
-                           "docs/models/)")  # fmt: skip
+        which.add_argument("--model", "-m", default="default", choices=list(BUNDLED),
+                           help="a bundled model (cards in docs/models/)")  # fmt: skip
 
     def prior_files(p: argparse.ArgumentParser) -> None:
         p.add_argument("--embedding-weights", metavar="FILE",

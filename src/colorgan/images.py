@@ -8,6 +8,7 @@ read, or that would decompress to an absurd size, becomes a `BadImage` with a re
 from __future__ import annotations
 
 import glob
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from colorgan.errors import ColorganError
-from colorgan.files import atomic_file
+from colorgan.files import atomic_write_bytes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 Image.MAX_IMAGE_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
@@ -49,7 +50,10 @@ def expand_inputs(inputs: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found += [(p, p.relative_to(path)) for p in find_images(path)]
+            images = find_images(path)
+            if not images:
+                missing.append(f"{item}: no images in this folder")
+            found += [(p, p.relative_to(path)) for p in images]
         elif path.is_file():
             found.append((path, Path(path.name)))
         elif glob.has_magic(item):
@@ -166,10 +170,13 @@ def output_path(out_dir: Path, rel: Path, alpha: bool) -> Path:
     return out_dir / rel
 
 
-def save_image(image: Image.Image, target: Path) -> None:
-    """Write through a temporary file, so an interrupted run never leaves a broken output."""
+def save_image(image: Image.Image, target: Path, overwrite: bool = False) -> None:
+    """Encode in memory, then write whole through a temporary file: an encoder error or a
+    full disk fails here and publishes nothing. Without `overwrite` an existing file (even one
+    another process wrote meanwhile) is never replaced: FileExistsError."""
     fmt = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
     if fmt == "JPEG" and image.mode == "RGBA":
         fmt = "PNG"
-    with atomic_file(target) as tmp:
-        image.save(tmp, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    encoded = io.BytesIO()
+    image.save(encoded, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    atomic_write_bytes(target, encoded.getvalue(), exclusive=not overwrite)

@@ -22,6 +22,7 @@ from PIL import Image
 
 from colorgan.color import lab_normalized_to_uint8, lightness_from_grey_uint8, lightness_from_uint8
 from colorgan.errors import ColorganError
+from colorgan.files import remove_stale_temps
 from colorgan.generator_file import load_generator
 from colorgan.images import (
     MIN_SIDE,
@@ -38,16 +39,13 @@ from colorgan.priors import SemanticPriors, generator_inputs
 from colorgan.runtime import autocast, pick_device, resolve_precision
 
 # The models that ship inside the package (colorgan/weights/), by name; docs/models/ has a
-# card for each. "default" names the one used when none is asked for.
-BUNDLED = {"paper": "paper.safetensors"}
-DEFAULT_MODEL = "paper"
+# card for each. "default" is the one used when none is asked for.
+BUNDLED = {"default": "paper.safetensors", "paper": "paper.safetensors"}  # until the new one ships
 
 
 def bundled_weights(name: str = "default") -> Path:
-    name = DEFAULT_MODEL if name == "default" else name
     if name not in BUNDLED:
-        known = ", ".join(["default", *BUNDLED])
-        raise ColorganError(f"no bundled model {name!r}; bundled: {known}")
+        raise ColorganError(f"no bundled model {name!r}; bundled: {', '.join(BUNDLED)}")
     return Path(str(resources.files("colorgan") / "weights" / BUNDLED[name]))
 
 
@@ -149,7 +147,8 @@ class Colorizer:
     ) -> Iterator[FileResult]:
         """Colorize (source, relative output path) pairs into `out_dir`, yielding a result per
         input in order. An existing output is kept unless `overwrite`; a bad input is a
-        result with an error, and the others go on.
+        result with an error, and the others go on. Two inputs that would have the same
+        output (a/p.jpg and b/p.jpg) never overwrite each other: the second becomes p-2.jpg.
 
         One I/O thread decodes the next photo and encodes the last result while this thread
         colorizes (Pillow releases the GIL in both); at most one decoded photo waits ahead
@@ -157,6 +156,8 @@ class Colorizer:
         """
         from tqdm import tqdm
 
+        remove_stale_temps(out_dir)
+        claimed: set[Path] = set()
         with ThreadPoolExecutor(max_workers=1) as io:
             loads: list[Future | None] = [io.submit(open_image, src) for src, _ in jobs[:1]]
             pending: deque[tuple[Path, Path | None, Future | str]] = deque()
@@ -167,11 +168,12 @@ class Colorizer:
                 try:
                     image = loads[i].result()
                     loads[i] = None  # let the decoded photo go once colorized
-                    target = output_path(out_dir, rel, has_alpha(image))
+                    target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
                     if target.exists() and not overwrite:
                         raise BadImage(f"{target} exists (pass --overwrite to replace it)")
-                    pending.append((src, target, io.submit(save_image, self.colorize(image),
-                                                           target)))  # fmt: skip
+                    colour = self.colorize(image)
+                    pending.append((src, target, io.submit(save_image, colour, target,
+                                                           overwrite)))  # fmt: skip
                 except (BadImage, OSError, ColorganError) as exc:
                     pending.append((src, None, str(exc)))
                 while len(pending) > 1:
@@ -180,11 +182,23 @@ class Colorizer:
                 yield _finish(*pending.popleft())
 
 
+def unclaimed(target: Path, claimed: set[Path]) -> Path:
+    """`target`, or target-2, -3 ... where an earlier input of the same run took the name."""
+    candidate, n = target, 1
+    while candidate in claimed:
+        n += 1
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+    claimed.add(candidate)
+    return candidate
+
+
 def _finish(source: Path, target: Path | None, outcome: Future | str) -> FileResult:
     if isinstance(outcome, str):
         return FileResult(source, error=outcome)
     try:
         outcome.result()
+    except FileExistsError:
+        return FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
     except OSError as exc:
-        return FileResult(source, error=str(exc))
+        return FileResult(source, error=f"could not write {target}: {exc.strerror or exc}")
     return FileResult(source, target)
