@@ -84,6 +84,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if (args.data is None) == (args.val_of is None):
         raise ColorganError("give either a folder of photos or --val-of CONFIG.yaml")
+    if args.limit is not None and args.limit < 1:
+        raise ColorganError(f"--limit must be 1 or more, not {args.limit}")
     data = args.data
     if args.val_of is not None:
         from colorgan.config import load_config

@@ -198,8 +198,18 @@ def validate(cfg: Config) -> Config:
         raise ColorganError("data.val_fraction must be in [0, 1)")
     if not 0.0 < cfg.loss.rebalance_lambda <= 1.0:
         raise ColorganError("loss.rebalance_lambda must be in (0, 1]")
-    if cfg.train.batch_size < 1 or cfg.train.d_every < 1:
-        raise ColorganError("train.batch_size and train.d_every must be at least 1")
+    t = cfg.train
+    at_least_one = {
+        "train.batch_size": t.batch_size, "train.d_every": t.d_every,
+        "train.log_every": t.log_every, "train.checkpoint_every": t.checkpoint_every,
+        "train.keep_checkpoints": t.keep_checkpoints, "train.sample_images": t.sample_images,
+        "priors.batch_size": cfg.priors.batch_size, "data.image_size": cfg.data.image_size,
+    }  # fmt: skip
+    for key, value in at_least_one.items():
+        if value < 1:
+            raise ColorganError(f"{key} must be at least 1 (it is {value})")
+    if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
+        raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
     return cfg
 
 
@@ -273,7 +283,12 @@ def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, A
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ColorganError(f"override {item!r}: {part} is not a section")
-        node[parts[-1]] = yaml.safe_load(raw)
+        try:
+            node[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ColorganError(
+                f"override {item!r}: the value is not valid YAML ({exc.__class__.__name__})"
+            ) from None
     return values
 
 

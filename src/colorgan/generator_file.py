@@ -81,7 +81,9 @@ def read_generator_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict
     try:
         meta = json.loads(metadata["colorgan"])
         meta["model"] = upgrade_legacy({"model": meta["model"]})["model"]
-    except (KeyError, TypeError, ValueError):
+        if not isinstance(meta["model"], dict) or not isinstance(meta.get("priors", {}), dict):
+            raise TypeError
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise ColorganError(f"{path}: its colorgan metadata is damaged") from None
     return tensors, meta
 
@@ -98,11 +100,18 @@ class LoadedGenerator:
 def load_generator(path: str | Path) -> LoadedGenerator:
     """Rebuild a generator from its file, weights loaded (fp32), in eval mode."""
     tensors, meta = read_generator_file(path)
-    model = ModelConfig.from_dict(meta["model"])
-    priors = build_dataclass(PriorConfig, meta["priors"], "priors")
+    try:
+        model = ModelConfig.from_dict(meta["model"])
+        priors = build_dataclass(PriorConfig, meta["priors"], "priors")
+        image_size = int(meta.get("image_size", 256))
+    except (ColorganError, KeyError, TypeError, ValueError) as exc:
+        detail = f" ({exc})" if isinstance(exc, ColorganError) else ""
+        raise ColorganError(f"{path}: its colorgan metadata is damaged{detail}") from None
+    if image_size < 8 or image_size % 8:
+        raise ColorganError(f"{path}: its colorgan metadata is damaged (image_size {image_size})")
     generator = build_generator(model, priors)
     try:
         generator.load_state_dict({k: v.float() for k, v in tensors.items()})
     except RuntimeError:
         raise ColorganError(f"{path} does not match its recorded model") from None
-    return LoadedGenerator(generator.eval(), model, priors, int(meta.get("image_size", 256)), meta)
+    return LoadedGenerator(generator.eval(), model, priors, image_size, meta)

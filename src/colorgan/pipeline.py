@@ -81,9 +81,9 @@ class Colorizer:
         self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.size = size or loaded.image_size
-        if self.size % 8:
-            raise ColorganError("the prediction size must be a multiple of 8")
+        self.size = loaded.image_size if size is None else size
+        if self.size < 8 or self.size % 8:
+            raise ColorganError(f"the prediction size must be a positive multiple of 8, not {size}")
         # channels_last: faster on the CPU too, for one photo or a batch (benchmarks/inference.py)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.generator = loaded.generator.to(self.device, memory_format=self.memory_format)

@@ -68,11 +68,11 @@ def test_state_round_trips_through_a_checkpoint_folder(tmp_path):
     assert gan.inference_generator is gan.generator_ema.module
     ckpt = save_checkpoint(tmp_path, 2, gan.modules(), gan.state_dict(), cfg.to_yaml())
     again = ColorGAN(cfg)
-    again.load_state_dict(ckpt)
+    assert again.resume(tmp_path)[0] == ckpt
     assert again.adversarial_step(x) == gan.adversarial_step(x)
     other = config_from_dict({"model": {"generator": "unet"}, "data": {"image_size": 256}})
     with pytest.raises(ColorganError, match="does not fit this config"):
-        ColorGAN(other).load_state_dict(ckpt)
+        ColorGAN(other).resume(tmp_path)
 
 
 def test_export_from_a_run_folder_writes_the_inference_generator(tmp_path):

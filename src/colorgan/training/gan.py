@@ -29,7 +29,7 @@ from colorgan.losses import (
 )
 from colorgan.models import PatchDiscriminator
 from colorgan.runtime import autocast
-from colorgan.training.checkpoint import latest_checkpoint, load_checkpoint
+from colorgan.training.checkpoint import latest_checkpoint, load_latest
 from colorgan.training.distributed import World
 
 Batch = dict[str, torch.Tensor]
@@ -94,7 +94,7 @@ class ColorGAN:
         if ckpt is None:
             raise ColorganError(f"no checkpoint in {run_dir}")
         gan = cls(load_config(ckpt / "config.yaml"))
-        gan.load_state_dict(ckpt)
+        gan.resume(run_dir)
         return gan
 
     def compile(self) -> None:
@@ -214,16 +214,17 @@ class ColorGAN:
             "scaler": self.scaler.state_dict(),
         }
 
-    def load_state_dict(self, checkpoint: Path) -> dict[str, Any]:
-        """Weights and optimizer states from a checkpoint folder; returns its whole state
-        (with the trainer's position). A folder that does not fit this config is one error."""
+    def resume(self, run_dir: Path) -> tuple[Path, dict[str, Any]]:
+        """Weights and optimizer states from the run's best readable checkpoint (a damaged
+        one is reported and skipped); returns it and its whole state (with the trainer's
+        position). A checkpoint that does not fit this config is one error."""
         try:
-            state = load_checkpoint(checkpoint, self.modules())
+            path, state = load_latest(run_dir, self.modules())
             for name in ("opt_pre", "opt_g", "opt_d", "scaler"):
                 getattr(self, name).load_state_dict(state[name])
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        except (RuntimeError, KeyError, ValueError) as exc:
             raise ColorganError(
-                f"{checkpoint} does not fit this config ({exc.__class__.__name__}: "
-                f"{str(exc).splitlines()[0][:160]})"
+                f"the checkpoint in {run_dir} does not fit this config "
+                f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:160]})"
             ) from None
-        return state
+        return path, state

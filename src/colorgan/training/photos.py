@@ -66,6 +66,10 @@ def sample_and_split(
 def split_paths(data: DataConfig) -> tuple[list[Path], list[Path]]:
     """A config's training and validation photos (before the unusable ones are skipped): the
     validation ones are where a recipe may be chosen, since none of them is trained on."""
+    if not Path(data.root).is_dir():
+        raise ColorganError(
+            f"data folder not found: {data.root} (point at one with --set data.root=FOLDER)"
+        )
     if data.layout == "coco":
         paths = find_coco_images(data.root, data.annotations)
     else:

@@ -78,7 +78,7 @@ class Trainer:
         self.data = TrainingData(cfg, self.world, self.device, fmt, progress)
         self.gan.colour_weights = self.data.colour_weights
         if resume and existing is not None:
-            state = self.gan.load_state_dict(existing)
+            existing, state = self.gan.resume(self.run_dir)
             self.pos = Position(**state["position"])
             log.info("resumed from %s (step %d)", existing, self.pos.step)
         elif resume:

@@ -1,0 +1,242 @@
+"""A corpus of bad inputs and mistakes, made at test time: each must end in its exit code
+with one line per problem on stderr, no traceback, and no existing file changed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import save_file
+
+from colorgan.cli import main
+from colorgan.generator_file import FORMAT
+from tests.conftest import make_photo, write_generator
+
+
+@dataclass
+class World:
+    """A user's folder: photos, an output already there, a model, a recipe, a run."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        r = self.root
+        (r / "photos").mkdir()
+        make_photo(0, (64, 48)).save(r / "photos" / "good.jpg")
+        (r / "out").mkdir()
+        (r / "out" / "earlier.jpg").write_bytes((r / "photos" / "good.jpg").read_bytes())
+        write_generator(r / "model.safetensors")
+        (r / "recipe.yaml").write_text(
+            f"data: {{root: {r / 'photos'}, image_size: 32}}\n"
+            "model: {fusion: {use_segmentation: false, use_embedding: false}}\n"
+            "train: {batch_size: 1}\n"
+        )
+
+    def snapshot(self) -> dict[str, str]:
+        return {str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(self.root.rglob("*")) if p.is_file()}  # fmt: skip
+
+    def weights(self, name: str, tensors: dict | None = None, meta: dict | None = None) -> str:
+        path = self.root / name
+        save_file(tensors or {"w": torch.zeros(2)}, str(path), meta)
+        return str(path)
+
+
+def colorize(w: World, *extra: str, source: str = "photos/good.jpg") -> list[str]:
+    return ["colorize", str(w.root / source), "--out", str(w.root / "out"), *extra]
+
+
+def train(w: World, *sets: str) -> list[str]:
+    args = ["train", str(w.root / "recipe.yaml"), "--out-dir", str(w.root / "runs"), "-q"]
+    for item in sets:
+        args += ["--set", item]
+    return args
+
+
+def write(w: World, name: str, data: bytes | str = b"") -> str:
+    """A file under the user's folder (a folder where the name ends in /)."""
+    path = w.root / name
+    if name.endswith("/"):
+        path.mkdir(parents=True)
+        return str(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return str(path)
+
+
+def input_file(w: World, name: str, data: bytes) -> list[str]:
+    return ["colorize", write(w, f"in/{name}", data), "--out", str(w.root / "out")]
+
+
+def good_bytes(w: World) -> bytes:
+    return (w.root / "photos" / "good.jpg").read_bytes()
+
+
+def png(size: tuple[int, int]) -> bytes:
+    """A PNG of this size; 30000 x 30000 is a decompression bomb (tiny file, 900 MP)."""
+    buffer = io.BytesIO()
+    Image.new("L", size).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# name -> (argv builder, exit code, words the one-line message must hold)
+CASES = {
+    # configs and overrides
+    "override with broken YAML": (lambda w: train(w, "train.betas=[0.5"), 2, "not valid YAML"),
+    "override without =": (lambda w: train(w, "train.betas"), 2, "section.key=value"),
+    "log_every 0": (lambda w: train(w, "train.log_every=0"), 2, "train.log_every"),
+    "checkpoint_every 0": (lambda w: train(w, "train.checkpoint_every=0"), 2, "checkpoint_every"),
+    "keep_checkpoints -1": (lambda w: train(w, "train.keep_checkpoints=-1"), 2, "keep_checkpoints"),
+    "priors batch 0": (lambda w: train(w, "priors.batch_size=0"), 2, "priors.batch_size"),
+    "image size 0": (lambda w: train(w, "data.image_size=0"), 2, "image_size"),
+    "unknown key": (lambda w: train(w, "train.lr=1"), 2, "lr"),
+    "wrong type": (lambda w: train(w, "train.batch_size=abc"), 2, "batch_size"),
+    "val fraction 1.5": (lambda w: train(w, "data.val_fraction=1.5"), 2, "val_fraction"),
+    "unknown loss term": (lambda w: train(w, "loss.pretrain={nope: 1}"), 2, "unknown term"),
+    "unknown generator": (lambda w: train(w, "model.generator=nope"), 2, "nope"),
+    "inverted crop": (lambda w: train(w, "data.random_crop=[0.9, 0.5]"), 2, "random_crop"),
+    "rebalance lambda 0": (lambda w: train(w, "loss.rebalance_lambda=0"), 2, "rebalance_lambda"),
+    "missing data folder": (lambda w: train(w, f"data.root={w.root / 'nowhere'}"), 2, "data.root"),
+    "missing config": (lambda w: ["train", str(w.root / "none.yaml")], 2, "not found"),
+    "config not YAML": (lambda w: ["train", write(w, "bad.yaml", "a: [1,\n")], 2, "YAML"),
+    "config a list": (lambda w: ["train", write(w, "list.yaml", "- 1\n- 2\n")], 2, "mapping"),
+    "missing base": (lambda w: ["train", write(w, "b.yaml", "base: gone.yaml\n")], 2, "gone.yaml"),
+    # colorize: options and weight files
+    "negative size": (lambda w: colorize(w, "--size", "-8"), 2, "size"),
+    "size 0": (lambda w: colorize(w, "--size", "0"), 2, "size"),
+    "size not a multiple of 8": (lambda w: colorize(w, "--size", "12"), 2, "multiple of 8"),
+    "missing weights": (
+        lambda w: colorize(w, "-w", str(w.root / "no.safetensors")),
+        2,
+        "not found",
+    ),
+    "text as weights": (
+        lambda w: colorize(w, "-w", write(w, "t.safetensors", "hello")),
+        2,
+        "not a safetensors",
+    ),
+    "pickle as weights": (
+        lambda w: colorize(w, "-w", write(w, "p.safetensors", b"\x80\x04\x95" + bytes(40))),
+        2,
+        "not a safetensors",
+    ),
+    "weights without metadata": (
+        lambda w: colorize(w, "-w", w.weights("plain.safetensors")),
+        2,
+        "not a colorgan generator",
+    ),
+    "metadata not JSON": (
+        lambda w: colorize(
+            w, "-w", w.weights("j.safetensors", meta={"format": FORMAT, "colorgan": "{not json"})
+        ),
+        2,
+        "damaged",
+    ),
+    "metadata empty": (
+        lambda w: colorize(
+            w, "-w", w.weights("e.safetensors", meta={"format": FORMAT, "colorgan": "{}"})
+        ),
+        2,
+        "e.safetensors",
+    ),
+    "metadata of wrong types": (
+        lambda w: colorize(
+            w,
+            "-w",
+            w.weights(
+                "t.safetensors", meta={"format": FORMAT, "colorgan": json.dumps({"model": 5})}
+            ),
+        ),
+        2,
+        "t.safetensors",
+    ),
+    "weights of another model": (
+        lambda w: colorize(
+            w,
+            "-w",
+            w.weights("s.safetensors", meta={"format": FORMAT, "colorgan": json.dumps(_meta(w))}),
+        ),
+        2,
+        "s.safetensors",
+    ),
+    # colorize: input files (one line each, exit 1, nothing written)
+    "empty file": (lambda w: input_file(w, "e.jpg", b""), 1, "e.jpg"),
+    "text as a photo": (lambda w: input_file(w, "t.jpg", b"not a jpeg"), 1, "t.jpg"),
+    "truncated photo": (lambda w: input_file(w, "cut.jpg", good_bytes(w)[:300]), 1, "cut.jpg"),
+    "one pixel": (lambda w: input_file(w, "dot.png", png((1, 1))), 1, "dot.png"),
+    "decompression bomb": (lambda w: input_file(w, "bomb.png", png((30000, 30000))), 1, "bomb.png"),
+    "missing input": (lambda w: colorize(w, source="nothing.jpg"), 1, "no such file"),
+    "glob matching nothing": (lambda w: colorize(w, source="photos/*.tif"), 1, "no image matches"),
+    "empty folder": (
+        lambda w: colorize(w, source=write(w, "void/") and "void"),
+        1,
+        "no images in this folder",
+    ),
+    "output exists": (lambda w: input_file(w, "earlier.jpg", good_bytes(w)), 1, "--overwrite"),
+    # evaluate, export, experiment
+    "evaluate a missing folder": (
+        lambda w: ["evaluate", str(w.root / "none"), "--no-fid"],
+        2,
+        "not found",
+    ),
+    "evaluate with data and --val-of": (
+        lambda w: ["evaluate", str(w.root / "photos"), "--val-of", str(w.root / "recipe.yaml")],
+        2,
+        "--val-of",
+    ),
+    "evaluate --limit -1": (
+        lambda w: ["evaluate", str(w.root / "photos"), "--limit", "-1", "--no-fid"],
+        2,
+        "limit",
+    ),
+    "export without checkpoints": (
+        lambda w: ["export", str(w.root / "photos"), "--out", str(w.root / "x.safetensors")],
+        2,
+        "no checkpoint",
+    ),
+    "export over a file": (
+        lambda w: ["export", str(w.root / "runs"), "--out", str(w.root / "model.safetensors")],
+        2,
+        "--overwrite",
+    ),
+    "experiment without rows": (
+        lambda w: ["experiment", write(w, "x.yaml", "name: x\n")],
+        2,
+        "no rows",
+    ),
+    "experiment row missing": (
+        lambda w: ["experiment", write(w, "y.yaml", "rows: {a: gone.yaml}\n")],
+        2,
+        "gone.yaml",
+    ),
+}
+
+
+def _meta(w: World) -> dict:
+    from colorgan.generator_file import read_generator_file
+
+    return read_generator_file(w.root / "model.safetensors")[1]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_input_is_one_line_its_exit_code_and_changes_nothing(case, tmp_path, capsys):
+    world = World(tmp_path)
+    build, code, words = CASES[case]
+    argv = build(world)
+    if argv[0] in ("colorize", "evaluate") and "-w" not in argv:
+        argv += ["-w", str(tmp_path / "model.safetensors")]
+    before = world.snapshot()
+    assert main([*argv, "-q"] if argv[0] in ("colorize", "evaluate") else argv) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("colorgan: error:") and "Traceback" not in err
+    assert words in err, err
+    after = world.snapshot()
+    assert {k: v for k, v in after.items() if k in before} == before  # nothing changed
+    assert not [k for k in after if k not in before and k.startswith("out")]  # nothing written
