@@ -51,6 +51,8 @@ def small_config(tmp_path: Path, data_root: Path, **sections: dict) -> Config:
         "train": {"batch_size": 4, "pretrain_epochs": 1, "adversarial_epochs": 1,
                   "checkpoint_every": 1000, "log_every": 1, "val_images": 4},
     }  # fmt: skip
+    if "generator" in sections.get("model", {}):
+        values["model"] = {}  # another generator: the fusion options above do not apply
     for section, extra in sections.items():
         values.setdefault(section, {}).update(extra)
     return config_from_dict(values)

@@ -99,6 +99,16 @@ CASES = {
     "wrong type": (lambda w: train(w, "train.batch_size=abc"), 2, "batch_size"),
     "val fraction 1.5": (lambda w: train(w, "data.val_fraction=1.5"), 2, "val_fraction"),
     "unknown loss term": (lambda w: train(w, "loss.pretrain={nope: 1}"), 2, "unknown term"),
+    "U-Net too shallow": (
+        lambda w: train(w, "model={generator: unet, unet: {downs: 5}}"),
+        2,
+        "downs",
+    ),
+    "dropout 1": (
+        lambda w: train(w, "model={generator: unet, unet: {downs: 5, dropout: 1}}"),
+        2,
+        "unet",
+    ),
     "unknown generator": (lambda w: train(w, "model.generator=nope"), 2, "nope"),
     "inverted crop": (lambda w: train(w, "data.random_crop=[0.9, 0.5]"), 2, "random_crop"),
     "rebalance lambda 0": (lambda w: train(w, "loss.rebalance_lambda=0"), 2, "rebalance_lambda"),

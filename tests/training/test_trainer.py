@@ -172,3 +172,48 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     out = tmp_path / "exported.safetensors"
     assert main(["export", str(cfg.run_dir), "--out", str(out)]) == 0
     assert torch.equal(load_file(str(out))[name].float(), exported[name].float())
+
+
+def test_resume_is_exact_with_dropout_to_the_last_bit(tmp_path, photo_dir):
+    sections = {
+        "model": {"generator": "unet", "unet": {"downs": 6, "dropout": 0.5}},
+        "data": {"image_size": 64},
+        "train": {"pretrain_epochs": 2, "adversarial_epochs": 1, "batch_size": 3},
+    }
+    whole = Trainer(small_config(tmp_path / "a", photo_dir, **sections), progress=False)
+    whole.run()
+    cfg = small_config(tmp_path / "b", photo_dir, **sections)
+    Trainer(cfg, progress=False).run(max_steps=4)  # stops inside the second epoch
+    resumed = Trainer(cfg, resume=True, progress=False)
+    resumed.run()
+    for name, module in whole.gan.modules().items():
+        other = resumed.gan.modules()[name].state_dict()
+        for key, value in module.state_dict().items():
+            assert torch.equal(value, other[key]), (name, key)
+
+
+def test_a_resume_between_an_epochs_last_step_and_its_validation_logs_it_once(
+    tmp_path, photo_dir, monkeypatch
+):
+    cfg = small_config(tmp_path, photo_dir,
+                       train={"pretrain_epochs": 2, "adversarial_epochs": 0, "batch_size": 3,
+                              "checkpoint_every": 3})  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    spe = trainer.data.steps_per_epoch()
+    assert spe == 3  # 9 training photos: the checkpoint falls on the epoch's last step
+    real_step = Trainer.step
+
+    def killed_in_the_next_epoch(self, phase, x):
+        if self.pos.epoch == 1:
+            raise KeyboardInterrupt
+        return real_step(self, phase, x)
+
+    monkeypatch.setattr(Trainer, "step", killed_in_the_next_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    monkeypatch.undo()
+    Trainer(cfg, resume=True, progress=False).run()
+    with open(cfg.run_dir / "losses.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows if r["val_l1"]] == [3, 6]
+    assert [int(r["step"]) for r in rows if not r["val_l1"]] == list(range(1, 7))

@@ -74,6 +74,10 @@ class UNetGenerator(Generator):
 
     @classmethod
     def check(cls, options: UNetOptions, image_size: int) -> None:
+        if options.downs < 6:
+            raise ColorganError("model.unet.downs must be 6 or more (the U-Net's depth)")
+        if not 0.0 <= options.dropout < 1.0:
+            raise ColorganError("model.unet.dropout must be in [0, 1)")
         if image_size != 2**options.downs:
             raise ColorganError(
                 f"the U-Net with model.unet.downs {options.downs} needs data.image_size "

@@ -119,6 +119,9 @@ class TrainingData:
             num_workers=self.num_workers,
             collate_fn=collate,
             drop_last=drop_last,
+            # its own generator: starting an epoch must not draw from the global one, which
+            # a resumed run restores to the checkpoint's state (dropout draws from it)
+            generator=torch.Generator().manual_seed(self.cfg.train.seed),
             pin_memory=self.device.type == "cuda",
             # Kept across epochs: each fresh set of workers costs seconds, which on a GPU
             # can be a sizeable share of a short epoch. The sampler is re-read every epoch.

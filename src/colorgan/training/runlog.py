@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from colorgan.errors import ColorganError
-from colorgan.files import atomic_file
+from colorgan.files import atomic_file, atomic_write_text
 
 # columns that are not losses
 BOOKKEEPING = ("step", "phase", "epoch", "loader_wait", "time")
@@ -29,8 +29,9 @@ class RunLog:
     """
 
     def __init__(
-        self, run_dir: Path, step: int, config_yaml: str, active: bool, losses: list[str]
-    ) -> None:
+        self, run_dir: Path, step: int, config_yaml: str, active: bool, losses: list[str],
+        drop_validation: bool = False,
+    ) -> None:  # fmt: skip
         self.active = active
         self.run_dir = run_dir
         if not active:
@@ -38,7 +39,7 @@ class RunLog:
         from torch.utils.tensorboard import SummaryWriter
 
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(config_yaml)
+        atomic_write_text(run_dir / "config.yaml", config_yaml)
         self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=step or None)
         fields = ["step", "phase", "epoch", *losses, "val_l1", "loader_wait", "time"]
         path = run_dir / "losses.csv"
@@ -46,7 +47,9 @@ class RunLog:
         if path.exists():
             with open(path, newline="") as fh:
                 reader = csv.DictReader(fh)
-                kept = [row for row in reader if int(row["step"] or 0) <= step]
+                kept = [row for row in reader if int(row["step"] or 0) < step
+                        or int(row["step"] or 0) == step
+                        and not (drop_validation and row.get("val_l1"))]  # fmt: skip
                 fields += [f for f in reader.fieldnames or [] if f not in fields]
         with atomic_file(path) as tmp, open(tmp, "w", newline="") as fh:
             rewrite = csv.DictWriter(fh, fieldnames=fields)

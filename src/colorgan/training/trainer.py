@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,11 +29,26 @@ from colorgan.training import distributed
 from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN
+from colorgan.training.guard import RunLock, StopRequests
 from colorgan.training.runlog import RunLog
 
 log = logging.getLogger("colorgan")
 
 PHASES = ("pretrain", "adversarial")
+
+
+def rng_state() -> dict[str, Any]:
+    """The random generators a step may draw from (dropout), for an exact resume."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 @dataclass
@@ -56,6 +72,20 @@ class Trainer:
         self.run_dir = cfg.run_dir
         # Under torchrun: one process per device, rank 0 alone writes (distributed.py).
         self.world, self.device = distributed.setup(cfg.train.device)
+        # one trainer per run folder: a second --resume would interleave their files
+        self.lock = RunLock(self.run_dir) if self.world.main else None
+        try:
+            self._build(resume, progress)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+
+    def _build(self, resume: bool, progress: bool) -> None:
+        cfg = self.cfg
         if cfg.train.batch_size % self.world.size:
             raise ColorganError(
                 f"train.batch_size {cfg.train.batch_size} (the global batch) does not split "
@@ -77,9 +107,11 @@ class Trainer:
             )
         self.data = TrainingData(cfg, self.world, self.device, fmt, progress)
         self.gan.colour_weights = self.data.colour_weights
+        rng = None
         if resume and existing is not None:
             existing, state = self.gan.resume(self.run_dir)
             self.pos = Position(**state["position"])
+            rng = state.get("rng")
             log.info("resumed from %s (step %d)", existing, self.pos.step)
         elif resume:
             log.info("no checkpoint in %s; starting from scratch", self.run_dir)
@@ -92,6 +124,8 @@ class Trainer:
                 self.world.size, torch.distributed.get_backend(), cfg.train.batch_size,
                 self.data.local_batch,
             )  # fmt: skip
+        if rng is not None:
+            restore_rng(rng)  # last: building the run above drew random numbers
 
     def phase_epochs(self, phase: int) -> int:
         t = self.cfg.train
@@ -137,7 +171,7 @@ class Trainer:
         """A checkpoint of the whole state (rank 0 writes; the ranks' copies are equal)."""
         if not self.world.main:
             return None
-        state = {"position": self.pos.as_dict(), **self.gan.state_dict()}
+        state = {"position": self.pos.as_dict(), "rng": rng_state(), **self.gan.state_dict()}
         return save_checkpoint(
             self.run_dir, self.pos.step, self.gan.modules(), state, self.cfg.to_yaml(),
             self.cfg.train.keep_checkpoints,
@@ -146,8 +180,18 @@ class Trainer:
     def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
         """Train to the end of the schedule, or for `max_steps` more G steps, or until
         `max_seconds` have passed (then checkpoint and export); returns a summary."""
+        try:
+            return self._run(max_steps, max_seconds)
+        finally:
+            self.release()
+
+    def _run(self, max_steps: int | None, max_seconds: float | None) -> dict[str, Any]:
         terms = list(dict.fromkeys([*self.cfg.loss.pretrain, "d", *self.cfg.loss.adversarial]))
-        out = RunLog(self.run_dir, self.pos.step, self.cfg.to_yaml(), self.world.main, terms)
+        spe = self.data.steps_per_epoch()
+        # resumed after an epoch's last step, before its validation: that row comes again
+        revalidate = self.pos.batch >= spe
+        out = RunLog(self.run_dir, self.pos.step, self.cfg.to_yaml(), self.world.main, terms,
+                     drop_validation=revalidate)  # fmt: skip
         log.info("training on %s in %s; run folder %s", self.device, self.gan.precision,
                  self.run_dir)  # fmt: skip
         start = time.perf_counter()
@@ -156,11 +200,10 @@ class Trainer:
         # Seconds spent waiting for the loader and in whole steps (wait included): the loader
         # keeps up when waiting is a small fraction of the step.
         waited = stepped = interval_wait = interval_step = 0.0
-        spe = self.data.steps_per_epoch()
         self.gan.generator.train()
         self.gan.discriminator.train()
         stop = False
-        try:
+        with StopRequests() as stops, closing(out):
             while self.pos.phase < len(PHASES) and not stop:
                 phase = PHASES[self.pos.phase]
                 if self.pos.epoch >= self.phase_epochs(self.pos.phase):
@@ -178,10 +221,11 @@ class Trainer:
                     wait = time.perf_counter() - tick
                     over_time = max_seconds is not None and tick - start >= max_seconds
                     # Every rank skips the same batches and stops at the same step.
-                    skip, over_time = distributed.any_rank(
-                        [batch is None, over_time], self.world, self.device
-                    )
-                    stop = over_time or (max_steps is not None and steps_done >= max_steps)
+                    skip, over_time, asked = distributed.any_rank(
+                        [batch is None, over_time, stops.requested is not None],
+                        self.world, self.device,
+                    )  # fmt: skip
+                    stop = over_time or asked or (max_steps is not None and steps_done >= max_steps)
                     if self.pos.batch >= spe or stop:
                         break
                     if skip:
@@ -200,7 +244,10 @@ class Trainer:
                     history.append({"step": self.pos.step, "phase": phase, **logs})
                     step_time = time.perf_counter() - tick
                     waited, stepped = waited + wait, stepped + step_time
-                    interval_wait, interval_step = interval_wait + wait, interval_step + step_time
+                    interval_wait, interval_step = (
+                        interval_wait + wait,
+                        interval_step + step_time,
+                    )
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
                     if self.pos.step % self.cfg.train.log_every == 0:
@@ -227,9 +274,11 @@ class Trainer:
                     self.save()  # the end of a phase is always kept
                 if max_steps is not None and steps_done >= max_steps:
                     break
-        finally:
-            out.close()
-        self.save()
+        saved = self.save()
+        if stops.requested is not None:
+            log.info("stopped by %s at step %d; checkpoint %s written, --resume continues",
+                     stops.requested, self.pos.step, saved)  # fmt: skip
+            raise KeyboardInterrupt
         final = self.run_dir / "generator.safetensors"
         if self.world.main:
             self.gan.export(final)
