@@ -57,6 +57,33 @@ def test_deeplabv3_loads_a_local_torch_file_and_matches_torchvision(tmp_path):
     assert torch.allclose(probs, expected, atol=1e-4)
 
 
+class Payload:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_hub_weights_are_downloaded_checked_and_never_unpickled(tmp_path, monkeypatch):
+    from colorgan.backbones import file_digest, hub_file, load_state_dict_file
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    served = tmp_path / "served"
+    served.mkdir()
+    torch.save({"w": torch.ones(2)}, served / "net.pth")
+    cached = hub_file((served / "net.pth").as_uri())  # a URL, as torchvision's is
+    assert cached.parent == tmp_path / "torch" / "hub" / "checkpoints"
+    assert torch.equal(load_state_dict_file(cached)["w"], torch.ones(2))
+    assert file_digest(cached) == file_digest(served / "net.pth")  # fingerprinted by content
+    torch.save({"w": Payload()}, served / "evil.pth")
+    with pytest.raises(ColorganError, match="cannot read weights file"):
+        load_state_dict_file(hub_file((served / "evil.pth").as_uri()))
+    assert not (tmp_path / "PWNED").exists()
+    # a name carrying a hash prefix (as torchvision's files do) is checked against it
+    torch.save({"w": torch.zeros(2)}, served / "net-deadbeef.pth")
+    with pytest.raises(RuntimeError, match="invalid hash"):
+        hub_file((served / "net-deadbeef.pth").as_uri())
+
+
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_a_weight_file_for_another_network_is_a_clear_error(tmp_path):
     path = tmp_path / "wrong.safetensors"

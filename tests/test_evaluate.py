@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 
 from colorgan.evaluate import evaluate, markdown_report, metrics_table
+from colorgan.fid import InceptionFeatures
 from colorgan.pipeline import Colorizer
 from tests.conftest import write_generator
 
@@ -18,6 +20,18 @@ def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir)
     table = markdown_report(alone, "tiny")
     assert "| tiny |" in table and "| grey floor (L kept, a = b = 0) |" in table
     assert "| originals | - | 1.0000 |" in table
+
+
+def test_grey_photos_are_skipped_and_small_samples_get_a_word_of_caution(tmp_path, photo_dir):
+    from PIL import Image
+
+    Image.open(photo_dir / "photo01.png").convert("L").convert("RGB").save(photo_dir / "bw.png")
+    report = evaluate(Colorizer(write_generator(tmp_path / "a.safetensors")), photo_dir,
+                      progress=False, features=InceptionFeatures())  # fmt: skip
+    assert (report["images"], report["skipped"]) == (12, 1)
+    assert all(np.isfinite(r["psnr"]) for k, r in report["results"].items() if k != "original")
+    text = markdown_report(report)
+    assert "1 skipped: unreadable or grey" in text and "can even be negative" in text
 
 
 def test_the_table_takes_extra_columns():

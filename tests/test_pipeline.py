@@ -54,6 +54,16 @@ def test_modes_alpha_sixteen_bit_palette_cmyk(colorizer):
     assert colorizer.colorize(base.convert("CMYK")).size == (64, 48)
 
 
+def test_float_images_are_zero_to_one_as_float_arrays_are(colorizer, tmp_path):
+    grey = np.array(make_photo(3, (64, 48)).convert("L")) / 255.0
+    Image.fromarray(grey.astype(np.float32), "F").save(tmp_path / "float.tif")
+    from_file = colorizer.colorize(Image.open(tmp_path / "float.tif"))
+    from_array = colorizer.colorize(grey.astype(np.float32))
+    assert np.array_equal(np.array(from_file), np.array(from_array))
+    reference = make_photo(3, (64, 48)).convert("L")
+    assert np.abs(lightness(from_file) - lightness(reference)).mean() < 0.5  # not black
+
+
 def test_exif_orientation_is_applied(colorizer, tmp_path):
     img = make_photo(4, (40, 20))
     exif = Image.Exif()

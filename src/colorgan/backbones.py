@@ -85,6 +85,22 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def hub_file(url: str) -> Path:
+    """A weight file from a URL, downloaded once into torch's hub cache (checked against the
+    hash its name carries) and then read like a local file: never unpickled, and
+    fingerprinted by its digest rather than by its name."""
+    from urllib.parse import urlparse
+
+    from torch.hub import HASH_REGEX, download_url_to_file, get_dir
+
+    target = Path(get_dir()) / "checkpoints" / Path(urlparse(url).path).name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        match = HASH_REGEX.search(target.name)
+        download_url_to_file(url, str(target), match.group(1) if match else None, progress=False)
+    return target
+
+
 def load_into(model: nn.Module, path: str | Path, what: str) -> None:
     state = load_state_dict_file(path)
     result = model.load_state_dict(state, strict=False)
@@ -243,17 +259,9 @@ class DeepLabV3Segmentation(nn.Module):
             deeplabv3_resnet50,
         )
 
-        if weights is not None:
-            self.net = deeplabv3_resnet50(
-                weights=None, weights_backbone=None, num_classes=21, aux_loss=True
-            )
-            load_into(self.net, weights, "deeplabv3_resnet50")
-            self.weights_path: str | None = str(weights)
-        else:
+        if weights is None:
             try:
-                self.net = deeplabv3_resnet50(
-                    weights=DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1
-                )
+                weights = hub_file(DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1.url)
             except Exception as exc:  # noqa: BLE001 - any download failure
                 raise ColorganError(
                     "cannot load deeplabv3_resnet50 COCO_WITH_VOC_LABELS_V1 weights "
@@ -261,7 +269,11 @@ class DeepLabV3Segmentation(nn.Module):
                     f"priors.segmentation_weights=FILE or --segmentation-weights FILE, or use "
                     f"the {OFFLINE_HINT}"
                 ) from None
-            self.weights_path = None
+        self.net = deeplabv3_resnet50(
+            weights=None, weights_backbone=None, num_classes=21, aux_loss=True
+        )
+        load_into(self.net, weights, "deeplabv3_resnet50")
+        self.weights_path = str(weights)
         freeze(self.net)
         mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
         std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -270,7 +282,7 @@ class DeepLabV3Segmentation(nn.Module):
 
     @cached_property
     def weights_id(self) -> str:
-        return file_digest(self.weights_path) if self.weights_path else "torchvision:COCO_VOC_V1"
+        return file_digest(self.weights_path)
 
     def forward(self, grey: torch.Tensor) -> torch.Tensor:
         """-> logits at the network's output stride (B, 21, H/8, W/8), before upsampling."""

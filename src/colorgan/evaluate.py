@@ -23,13 +23,14 @@ from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
 from colorgan.errors import ColorganError
 from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
 from colorgan.files import atomic_write_text
-from colorgan.images import BadImage, find_images, load_rgb
+from colorgan.images import BadImage, find_images, is_grey, load_rgb
 from colorgan.metrics import colourfulness, psnr, ssim
 from colorgan.pipeline import Colorizer
 
 log = logging.getLogger("colorgan")
 
 EVAL_SIZE = 256
+SMALL_SAMPLE = 500  # photos below which FID and KID need a word of caution
 GREY, ORIGINAL = "grey", "original"
 TITLES = {GREY: "grey floor (L kept, a = b = 0)", ORIGINAL: "originals"}
 
@@ -81,6 +82,8 @@ def evaluate(
     for path in tqdm(paths, desc="evaluating", unit="img", disable=not progress):
         try:
             photo = EvalPhoto.load(path)
+            if is_grey(photo.target):
+                raise BadImage("grey: no colour to compare against")
         except (BadImage, OSError) as exc:
             skipped.append(f"{path} ({exc})")
             continue
@@ -94,7 +97,8 @@ def evaluate(
             for label, img in [*outputs.items(), (ORIGINAL, photo.target)]:
                 images[label].append(img)
     if skipped:
-        log.warning("skipped %d unreadable image(s): %s", len(skipped), "; ".join(skipped[:5]))
+        log.warning("skipped %d unreadable or grey image(s): %s", len(skipped),
+                    "; ".join(skipped[:5]))  # fmt: skip
     summary = {
         label: {
             "psnr": float(np.mean([r[0] for r in values])) if label != ORIGINAL else None,
@@ -149,10 +153,20 @@ def markdown_report(report: dict[str, Any], label: str = "model") -> str:
     """`colorgan evaluate`'s table: the model, the grey floor, the originals."""
     res = report["results"]
     rows = {label if key == "model" else TITLES.get(key, key): value for key, value in res.items()}
-    return (
+    text = (
         f"Evaluated on {report['images']} images of `{report['data']}` at "
-        f"{report['size']}x{report['size']}.\n\n" + metrics_table(rows)
+        f"{report['size']}x{report['size']}"
+        + (f" ({report['skipped']} skipped: unreadable or grey)" if report["skipped"] else "")
+        + ".\n\n"
+        + metrics_table(rows)
     )
+    if any("kid" in r for r in res.values()) and report["images"] < SMALL_SAMPLE:
+        text += (
+            f"\nOn fewer than {SMALL_SAMPLE} photos FID is strongly biased upwards and KID, "
+            "which is unbiased, is noisy (it can even be negative): compare models on the same "
+            "photos, by KID.\n"
+        )
+    return text
 
 
 def write_report(report: dict[str, Any], out: Path, label: str) -> tuple[Path, Path]:

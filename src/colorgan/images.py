@@ -98,9 +98,14 @@ def to_8bit(img: Image.Image) -> Image.Image:
     Keeping grey photos in one channel saves two thirds of the decode and colour work.
     """
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # Integers are 8-bit values unless larger ones show they are 16-bit; floats (mode F,
+        # e.g. a float TIFF) are 0..1, as floating-point arrays are in `image_from_array`.
         arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I") and arr.max() > 255 else 255.0
-        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        if img.mode == "F":
+            top = 1.0
+        else:
+            top = 65535.0 if arr.max() > 255 else 255.0
+        arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L")
     mode = "L" if img.mode in ("L", "LA", "1") else "RGB"
     return img if img.mode == mode else img.convert(mode)
