@@ -113,10 +113,14 @@ class SemanticPriors(nn.Module):
         )
 
     @property
-    def output_names(self) -> set[str]:
-        """The keys `forward` returns (and every cache entry must hold)."""
-        names = {"embedding"} if self.embedding_net is not None else set()
-        return names | ({"segmentation"} if self.segmentation_net is not None else set())
+    def output_channels(self) -> dict[str, int]:
+        """Each output's leading size: the embedding's width, the segmentation's classes."""
+        channels = {}
+        if self.embedding_net is not None:
+            channels["embedding"] = self.embedding_net.embedding_dim
+        if self.segmentation_net is not None:
+            channels["segmentation"] = self.segmentation_net.segmentation_classes
+        return channels
 
     @property
     def segmentation_is_logits(self) -> bool:

@@ -30,7 +30,7 @@ def test_cache_recomputes_when_the_backbone_weights_change(tmp_path, photo_dir):
     priors2 = SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam", str(other), None)
     assert priors2.fingerprint() != priors.fingerprint()
     cache2 = FeatureCache(tmp_path / "cache", priors2.fingerprint())
-    assert not cache2.valid(photos[0].key, {"embedding", "segmentation"})
+    assert not cache2.valid(photos[0].key, priors2.output_channels)
     build_cache(photos, priors2, cache2, progress=False)
     second = cache2.get(photos[0].key, False)
     assert torch.allclose(second["embedding"], first["embedding"] + 1.0, atol=0.05)
@@ -51,9 +51,33 @@ def test_build_cache_replaces_a_corrupt_entry(tmp_path, photo_dir):
     priors = SemanticPriors("efficientnet_lite0", None)
     # Lite0 computes its CAM prior in the same pass, so it is cached too
     names = {"embedding", "segmentation"}
-    assert set(priors(torch.rand(1, 1, 32, 32))) == priors.output_names == names
+    assert set(priors(torch.rand(1, 1, 32, 32))) == set(priors.output_channels) == names
     cache = FeatureCache(tmp_path / "cache", priors.fingerprint())
     cache.path(photos[0].key).parent.mkdir(parents=True)
     cache.path(photos[0].key).write_bytes(b"half-written")
     build_cache(photos, priors, cache, progress=False)
     assert cache.get(photos[0].key, True)["embedding"].shape == (1000,)
+
+
+def test_an_entry_whose_content_was_damaged_is_recomputed(tmp_path):
+    from safetensors.torch import save_file
+
+    cache = FeatureCache(tmp_path, "fp")
+    channels = {"embedding": 4}
+    good = {"embedding": torch.arange(4.0), "embedding_flip": torch.arange(4.0) + 1}
+    cache.put("ab" * 16, good)
+    assert cache.valid("ab" * 16, channels)
+    path = cache.path("ab" * 16)
+    data = bytearray(path.read_bytes())
+    data[-8:] = bytes(8)  # zeroed bytes in the tensor data; the header still reads
+    path.write_bytes(bytes(data))
+    assert cache.get("ab" * 16, False) is not None and not cache.valid("ab" * 16, channels)
+    cache.put("ab" * 16, {"embedding": torch.zeros(3), "embedding_flip": torch.zeros(3)})
+    assert not cache.valid("ab" * 16, channels)  # checksum fine, shape wrong
+    cache.put("ab" * 16, {"embedding": torch.full((4,), float("nan")),
+                          "embedding_flip": torch.zeros(4)})  # fmt: skip
+    assert not cache.valid("ab" * 16, channels)
+    save_file(good, str(path))  # an entry from before checksums: accepted if plausible
+    assert cache.valid("ab" * 16, channels)
+    save_file({k: torch.zeros(4) for k in good}, str(path))
+    assert not cache.valid("ab" * 16, channels)

@@ -9,14 +9,15 @@ to a temporary name and renamed, so an interrupted build leaves no half-written 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 from colorgan.color import grey_from_l, rgb_to_lab_normalized
@@ -36,21 +37,35 @@ class FeatureCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.safetensors"
 
-    def _read(self, key: str) -> dict[str, torch.Tensor] | None:
+    def _read(self, key: str) -> tuple[dict[str, torch.Tensor], dict[str, str]] | None:
         try:
-            return load_file(str(self.path(key)))
-        except (OSError, SafetensorError):
+            with safe_open(str(self.path(key)), framework="pt") as fh:
+                return {k: fh.get_tensor(k) for k in fh.keys()}, fh.metadata() or {}
+        except (OSError, SafetensorError, ValueError, RuntimeError):
             return None
 
-    def valid(self, key: str, names: set[str]) -> bool:
-        """An entry that exists, reads, and holds every expected output for both flips."""
-        tensors = self._read(key)
-        return tensors is not None and {n + s for n in names for s in ("", "_flip")} <= set(tensors)
+    def valid(self, key: str, channels: dict[str, int]) -> bool:
+        """An entry that reads, holds every expected output for both flips with the expected
+        channels, finite, and whose bytes match the checksum stored with them (an entry from
+        before checksums must at least not be all zeros)."""
+        read = self._read(key)
+        if read is None:
+            return False
+        tensors, meta = read
+        for name, size in channels.items():
+            for key_ in (name, name + "_flip"):
+                t = tensors.get(key_)
+                if t is None or t.ndim == 0 or t.shape[0] != size or not t.isfinite().all():
+                    return False
+        if "sha256" in meta:
+            return meta["sha256"] == _checksum(tensors)
+        return any(bool(t.any()) for t in tensors.values())
 
     def get(self, key: str, flip: bool) -> dict[str, torch.Tensor] | None:
-        tensors = self._read(key)
-        if tensors is None:
+        read = self._read(key)
+        if read is None:
             return None
+        tensors = read[0]
         suffix = "_flip" if flip else ""
         return {
             name: tensors[name + suffix].float()
@@ -59,12 +74,19 @@ class FeatureCache:
         }
 
     def put(self, key: str, tensors: dict[str, torch.Tensor]) -> None:
+        tensors = {k: v.contiguous() for k, v in tensors.items()}
         with atomic_file(self.path(key)) as tmp:
-            save_file(
-                {k: v.contiguous() for k, v in tensors.items()},
-                tmp,
-                metadata={"fingerprint": self.fingerprint},
-            )
+            meta = {"fingerprint": self.fingerprint, "sha256": _checksum(tensors)}
+            save_file(tensors, tmp, metadata=meta)
+
+
+def _checksum(tensors: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 def build_cache(
@@ -75,7 +97,7 @@ def build_cache(
     progress: bool = True,
 ) -> list[Photo]:
     """Compute the priors for every photo not yet cached (both flips); returns usable photos."""
-    todo = [p for p in photos if not cache.valid(p.key, priors.output_names)]
+    todo = [p for p in photos if not cache.valid(p.key, priors.output_channels)]
     failed: set[str] = set()
     if todo:
         log.info("computing priors for %d of %d photos into %s", len(todo), len(photos), cache.root)
