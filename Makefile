@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/colorgan colorize examples --out outputs/examples --overwrite
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs  # -rs: say why each skipped test skipped
 
 # The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
 # it needs ../shared and takes about an hour without native bf16).

@@ -238,7 +238,12 @@ def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
                  "-q"]) == 0  # fmt: skip
     paper = np.asarray(Image.open(out / "in.png"))
     assert main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--overwrite", "-q"]) == 0
-    assert np.array_equal(np.asarray(Image.open(out / "in.png")), paper)  # the default, today
+    default = np.asarray(Image.open(out / "in.png"))
+    assert default.shape == paper.shape == (48, 64, 3)
+    assert np.abs(default.astype(int) - paper).max() > 8  # two different models
+    assert main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--overwrite",
+                 "--model", "default", "-q"]) == 0  # fmt: skip
+    assert np.array_equal(np.asarray(Image.open(out / "in.png")), default)
     result = run_cli("colorize", str(tmp_path / "in.png"), "--out", str(out), "--model", "nope")
     assert result.returncode == 2 and "invalid choice" in result.stderr
     assert "Traceback" not in result.stderr

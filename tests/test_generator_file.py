@@ -65,6 +65,15 @@ def test_files_written_before_the_registry_still_load(tmp_path):
     assert meta["model"]["generator"] == "fusion"
 
 
+def test_the_bundled_default_is_the_pretrained_encoder_unet_and_needs_no_download():
+    tensors, meta = read_generator_file(bundled_weights("default"))
+    assert meta["model"]["generator"] == "lite_unet"
+    assert meta["priors"]["embedding_weights"] is None  # Lite0 from the pip package
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    with pytest.raises(ColorganError, match="bundled: default, paper"):
+        bundled_weights("nope")
+
+
 def test_a_file_that_is_not_a_generator_is_one_clear_error(tmp_path):
     (tmp_path / "x.safetensors").write_bytes(b"nope")
     with pytest.raises(ColorganError, match="not a safetensors"):

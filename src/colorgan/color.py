@@ -142,14 +142,38 @@ def lightness_from_grey_uint8(grey: torch.Tensor) -> torch.Tensor:
     return _lookup(_L_OF_GREY, grey.to(torch.int32))[None, None]
 
 
+def _linear_taps(size_in: int, size_out: int, start: int, count: int):
+    """Source indices and weights of bilinear resizing (align_corners=False, as
+    F.interpolate computes them) for output positions start .. start + count - 1."""
+    src = ((torch.arange(start, start + count, dtype=torch.float64) + 0.5) * (size_in / size_out)
+           - 0.5).clamp_(min=0.0)  # fmt: skip
+    low = src.floor().long().clamp_(max=size_in - 1)
+    high = (low + 1).clamp_(max=size_in - 1)
+    return low, high, (src - low).float()
+
+
+def _ab_rows(ab_norm: torch.Tensor, top: int, rows: int, h: int, w: int) -> torch.Tensor:
+    """Rows top .. top + rows of ab resized bilinearly to (h, w): (2, rows, w). A full-size
+    ab is sliced; a small one is resized for these rows alone, so no full-size float ab is
+    ever held (a 100-megapixel photo would need 800 MB for it)."""
+    if ab_norm.shape[-2:] == (h, w):
+        return ab_norm[0, :, top : top + rows].float()
+    small = ab_norm[0].float()
+    y0, y1, wy = _linear_taps(small.shape[1], h, top, rows)
+    x0, x1, wx = _linear_taps(small.shape[2], w, 0, w)
+    band = small[:, y0].mul_(1 - wy[:, None]).add_(small[:, y1].mul_(wy[:, None]))
+    return band[..., x0].mul_(1 - wx).add_(band[..., x1].mul_(wx))
+
+
 def lab_normalized_to_uint8(l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torch.Tensor:
-    """Normalized L (1, 1, H, W) and ab (1, 2, H, W) -> uint8 sRGB (H, W, 3), clipped."""
+    """Normalized L (1, 1, H, W) and ab (1, 2, h, w) -> uint8 sRGB (H, W, 3), clipped; ab of
+    another size than L is resized bilinearly, band by band."""
     h, w = l_norm.shape[-2:]
     out = torch.empty(h, w, 3, dtype=torch.uint8)
     f = torch.empty(_BAND, w, 3)
     for top in range(0, h, _BAND):
         rows = min(_BAND, h - top)
-        fb, ab = f[:rows], ab_norm[0, :, top : top + rows].float().clamp(-1, 1)
+        fb, ab = f[:rows], _ab_rows(ab_norm, top, rows, h, w).clamp_(-1, 1)
         # f(Y) from L, then f(X) and f(Z) from a and b (L / 116 + 16 / 116 on the normalized L)
         torch.add(l_norm[0, 0, top : top + rows].float(), 1.0, out=fb[..., 1]).mul_(50.0 / 116.0)
         fb[..., 1].add_(16.0 / 116.0)

@@ -8,6 +8,7 @@ streaming file loop the command line (and anything else that colours many files)
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +41,7 @@ from colorgan.runtime import autocast, pick_device, resolve_precision
 
 # The models that ship inside the package (colorgan/weights/), by name; docs/models/ has a
 # card for each. "default" is the one used when none is asked for.
-BUNDLED = {"default": "paper.safetensors", "paper": "paper.safetensors"}  # until the new one ships
+BUNDLED = {"default": "default.safetensors", "paper": "paper.safetensors"}
 
 
 def bundled_weights(name: str = "default") -> Path:
@@ -98,10 +99,9 @@ class Colorizer:
             self.priors.to(self.device)
 
     @torch.inference_mode()
-    def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """Normalized L (B, 1, H, W) at any size -> normalized ab (B, 2, H, W)."""
+    def predict_small_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """Normalized L (B, 1, H, W) at any size -> normalized ab at the prediction size."""
         l_norm = l_norm.to(self.device).float()
-        size = l_norm.shape[-2:]
         small = F.interpolate(l_norm, size=(self.size, self.size), mode="bilinear",
                               align_corners=False, antialias=True)  # fmt: skip
         native = self.priors.on_l(l_norm) if self.priors is not None else {}
@@ -109,20 +109,26 @@ class Colorizer:
         x = generator_inputs(small, native, self.needs, logits, self.memory_format)
         with autocast(self.device, self.precision):
             ab = self.generator(**x)
-        # back to planar before the full-resolution upsample: the colour conversion reads
-        # ab in row bands, which channels_last would scatter
-        ab = ab.float().contiguous()
-        return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
+        # planar: the colour conversion reads ab in row bands, which channels_last scatters
+        return ab.float().contiguous()
+
+    def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """Normalized L (B, 1, H, W) at any size -> normalized ab (B, 2, H, W)."""
+        ab = self.predict_small_ab(l_norm)
+        return F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
 
     @torch.inference_mode()
     def colorize_rgb(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) colour or (H, W) grey -> uint8 (H, W, 3): the input's L, predicted ab."""
-        pixels = torch.from_numpy(np.ascontiguousarray(pixels))
+        """uint8 (H, W, 3) colour or (H, W) grey -> uint8 (H, W, 3): the input's L, predicted ab
+        (upsampled band by band as it is converted, never held at full size)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # a read-only array: only read here
+            pixels = torch.from_numpy(np.ascontiguousarray(pixels))
         if pixels.ndim == 2:
             l_norm = lightness_from_grey_uint8(pixels)
         else:
             l_norm = lightness_from_uint8(pixels)
-        ab = self.predict_ab(l_norm).cpu()
+        ab = self.predict_small_ab(l_norm).cpu()
         return lab_normalized_to_uint8(l_norm, ab).numpy()
 
     def colorize(self, image: Image.Image | np.ndarray) -> Image.Image:
@@ -133,7 +139,10 @@ class Colorizer:
         if min(image.size) < MIN_SIDE:
             raise BadImage(f"too small to colorize ({image.size[0]}x{image.size[1]})")
         alpha = image.convert("RGBA").getchannel("A") if has_alpha(image) else None
-        result = Image.fromarray(self.colorize_rgb(np.array(to_8bit(image))))
+        colour = self.colorize_rgb(np.asarray(to_8bit(image)))
+        # shares the array's memory rather than copying it (a large photo's output is big)
+        result = Image.frombuffer("RGB", (colour.shape[1], colour.shape[0]), colour, "raw",
+                                  "RGB", 0, 1)  # fmt: skip
         if alpha is not None:
             result.putalpha(alpha)
         return result

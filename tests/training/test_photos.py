@@ -19,9 +19,12 @@ def test_sample_and_split_is_seeded_and_disjoint(photo_dir):
     assert sample_and_split(paths, 10, 0.2, seed=4) != (train, val)
 
 
-def test_a_configs_split_is_the_one_training_uses(tmp_path, photo_dir):
+def test_a_configs_split_is_the_one_training_uses(tmp_path, photo_dir, caplog):
     data = DataConfig(root=str(photo_dir), num_images=10, val_fraction=0.2, seed=3)
     assert split_paths(data) == sample_and_split(find_images(photo_dir), 10, 0.2, seed=3)
+    with caplog.at_level(logging.WARNING, logger="colorgan"):
+        split_paths(DataConfig(root=str(photo_dir), num_images=320))
+    assert "asks for 320 photos" in caplog.text and "has 12" in caplog.text
     (tmp_path / "empty").mkdir()
     with pytest.raises(ColorganError, match="no images"):
         split_paths(DataConfig(root=str(tmp_path / "empty")))

@@ -101,7 +101,7 @@ def build_cache(
     failed: set[str] = set()
     if todo:
         log.info("computing priors for %d of %d photos into %s", len(todo), len(photos), cache.root)
-    bar = tqdm(total=len(todo), desc="caching priors", unit="img", disable=not progress)
+    bar = tqdm(total=len(todo), desc="caching priors", unit="img", disable=not progress or not todo)
     for start in range(0, len(todo), batch_size):
         chunk, greys = [], []
         for photo in todo[start : start + batch_size]:

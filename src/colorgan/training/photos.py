@@ -76,6 +76,9 @@ def split_paths(data: DataConfig) -> tuple[list[Path], list[Path]]:
         paths = find_images(data.root)
     if not paths:
         raise ColorganError(f"no images found under {data.root}")
+    if data.num_images is not None and len(paths) < data.num_images:
+        log.warning("data.num_images asks for %d photos; %s has %d: using all of them",
+                    data.num_images, data.root, len(paths))  # fmt: skip
     return sample_and_split(paths, data.num_images, data.val_fraction, data.seed)
 
 
@@ -85,7 +88,7 @@ def scan_images(paths: Sequence[Path], size: int, progress: bool = True) -> list
 
     good: list[Photo] = []
     bad: list[str] = []
-    for path in tqdm(paths, desc="checking photos", unit="img", disable=not progress):
+    for path in tqdm(paths, desc="checking photos", unit="img", disable=not progress or not paths):
         try:
             rgb = load_rgb(path, size)
             if is_grey(rgb):

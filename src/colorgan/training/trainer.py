@@ -99,6 +99,7 @@ class Trainer:
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.gan = ColorGAN(cfg, self.device, precision, fmt, self.world)
         self.pos = Position()
+        self.saved: tuple[dict[str, int], Path] | None = None  # the last checkpoint written
         existing = latest_checkpoint(self.run_dir)
         if existing is not None and not resume:
             raise ColorganError(
@@ -171,11 +172,15 @@ class Trainer:
         """A checkpoint of the whole state (rank 0 writes; the ranks' copies are equal)."""
         if not self.world.main:
             return None
+        if self.saved is not None and self.saved[0] == self.pos.as_dict():
+            return self.saved[1]  # nothing moved since (the end of a run after a phase end)
         state = {"position": self.pos.as_dict(), "rng": rng_state(), **self.gan.state_dict()}
-        return save_checkpoint(
+        path = save_checkpoint(
             self.run_dir, self.pos.step, self.gan.modules(), state, self.cfg.to_yaml(),
             self.cfg.train.keep_checkpoints,
         )  # fmt: skip
+        self.saved = (self.pos.as_dict(), path)
+        return path
 
     def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
         """Train to the end of the schedule, or for `max_steps` more G steps, or until
@@ -188,6 +193,10 @@ class Trainer:
     def _run(self, max_steps: int | None, max_seconds: float | None) -> dict[str, Any]:
         terms = list(dict.fromkeys([*self.cfg.loss.pretrain, "d", *self.cfg.loss.adversarial]))
         spe = self.data.steps_per_epoch()
+        total = spe * (self.cfg.train.pretrain_epochs + self.cfg.train.adversarial_epochs)
+        if self.cfg.train.sample_every > total:
+            log.warning("train.sample_every %d is more than the run's %d steps: no sample grids",
+                        self.cfg.train.sample_every, total)  # fmt: skip
         # resumed after an epoch's last step, before its validation: that row comes again
         revalidate = self.pos.batch >= spe
         out = RunLog(self.run_dir, self.pos.step, self.cfg.to_yaml(), self.world.main, terms,

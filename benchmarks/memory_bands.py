@@ -1,0 +1,69 @@
+"""Peak memory of colorizing one very large photo: the predicted ab upsampled to full size
+before the colour conversion (the previous pipeline) against upsampled band by band inside
+it (now), each in a fresh process, side by side in one run.
+
+Run: `.venv/bin/python -m benchmarks.memory_bands [--side 10000]`. The photo is a smooth
+synthetic side x side image (100 megapixels by default), colour and grey; each process loads
+the bundled model, builds the photo, then colorizes it once. Printed: the process's peak
+resident memory, and how much of it the colorization added above the loaded photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from benchmarks.common import machine
+
+CHILD = r"""
+import resource, sys
+import numpy as np, torch
+from PIL import Image
+from colorgan.color import lab_normalized_to_uint8, lightness_from_grey_uint8, lightness_from_uint8
+from colorgan.images import to_8bit
+from colorgan.pipeline import Colorizer
+
+side, way, kind = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+colorizer = Colorizer(model="paper", precision="fp32")
+rng = np.random.default_rng(0)
+seed = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+image = Image.fromarray(seed).resize((side, side), Image.Resampling.BILINEAR)
+if kind == "grey":
+    image = image.convert("L")
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if way == "banded":
+    out = colorizer.colorize(image)
+else:  # the previous pipeline: ab at full size, then converted
+    with torch.inference_mode():
+        pixels = torch.from_numpy(np.array(to_8bit(image)))
+        grey = pixels.ndim == 2
+        l_norm = lightness_from_grey_uint8(pixels) if grey else lightness_from_uint8(pixels)
+        ab = colorizer.predict_ab(l_norm)
+        out = Image.fromarray(lab_normalized_to_uint8(l_norm, ab).numpy())
+assert out.size == (side, side)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before / 1e6, peak / 1e6)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--side", type=int, default=10000)
+    args = parser.parse_args()
+    print(machine())
+    print(f"{args.side}x{args.side} photo ({args.side**2 / 1e6:.0f} MP), the bundled paper model")
+    print("| photo | ab at full size: peak GB (added) | band by band: peak GB (added) |")
+    print("|---|---|---|")
+    for kind in ("colour", "grey"):
+        cells = []
+        for way in ("full", "banded"):
+            out = subprocess.run([sys.executable, "-c", CHILD, str(args.side), way, kind],
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+            before, peak = map(float, out.stdout.split())
+            cells.append(f"{peak:.2f} (+{peak - before:.2f})")
+        print(f"| {kind} | {cells[0]} | {cells[1]} |")
+
+
+if __name__ == "__main__":
+    main()
