@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -112,13 +113,10 @@ def read_checkpoint(path: Path, names: list[str]) -> tuple[dict[str, dict], dict
     try:
         weights = {name: load_file(str(path / f"{name}.safetensors")) for name in names}
         state = torch.load(path / "state.pt", map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError,
+            SafetensorError) as exc:  # fmt: skip
         reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
         raise DamagedCheckpoint(f"checkpoint {path} is damaged ({reason})") from None
-    except Exception as exc:  # safetensors' own error type is not importable by name
-        if exc.__class__.__name__ != "SafetensorError":
-            raise
-        raise DamagedCheckpoint(f"checkpoint {path} is damaged ({exc})") from None
     if not isinstance(state, dict):
         raise DamagedCheckpoint(f"checkpoint {path} is damaged (its state is not a dict)")
     return weights, state
