@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorgan.color import lab_normalized_to_uint8, lightness_from_grey_uint8, lightness_from_uint8
+from colorgan.color import colour_bands, lightness_rows, small_lightness
 from colorgan.images import open_image, to_8bit
 from colorgan.pipeline import Colorizer
 
@@ -45,19 +45,24 @@ def stages(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
         return now
 
     t = time.perf_counter()
-    pixels = torch.from_numpy(np.array(to_8bit(open_image(path))))
+    pixels = to_8bit(open_image(path))
     t = tick("decode", t)
-    with torch.inference_mode():
-        if pixels.ndim == 2:
-            l_norm = lightness_from_grey_uint8(pixels)
-        else:
-            l_norm = lightness_from_uint8(pixels)
-        t = tick("L (full res)", t)
-        ab = colorizer.predict_ab(l_norm)  # as Colorizer.colorize_rgb calls it
-        t = tick("predict ab (downsample, priors, generator, upsample)", t)
-        result = lab_normalized_to_uint8(l_norm, ab).numpy()
-        t = tick("Lab to RGB (full res)", t)
-    Image.fromarray(result).save(out, quality=95)
+    w, h = pixels.size
+
+    def read(top: int, rows: int) -> torch.Tensor:  # as Colorizer.colorize reads the photo
+        return torch.from_numpy(np.array(pixels.crop((0, top, w, top + rows))))
+
+    with torch.inference_mode():  # the steps of Colorizer.colorize_rows
+        small = small_lightness(read, h, w, [colorizer.size])
+        t = tick("L, resized down band by band", t)
+        ab = colorizer.predict_small_ab(small[0]).cpu()
+        t = tick("predict ab (priors, generator)", t)
+        result = Image.new("RGB", (w, h))
+        for top, band in colour_bands(lambda top, n: lightness_rows(read(top, n)), h, w, ab):
+            rows = Image.frombuffer("RGB", (w, len(band)), band.numpy(), "raw", "RGB", 0, 1)
+            result.paste(rows, (0, top))
+        t = tick("L again, Lab to RGB, into the output image, band by band", t)
+    result.save(out, quality=95)
     tick("encode", t)
     return times
 

@@ -1,6 +1,7 @@
-"""Peak memory of colorizing one very large photo: the predicted ab upsampled to full size
-before the colour conversion (the previous pipeline) against upsampled band by band inside
-it (now), each in a fresh process, side by side in one run.
+"""Peak memory of colorizing one very large photo three ways, each in a fresh process, side
+by side in one run: L and ab both at full size (the first pipeline); the full-size L with
+ab upsampled band by band inside the colour conversion (the second); and neither held at
+full size, L read in bands from the photo to resize it down and again to convert it (now).
 
 Run: `.venv/bin/python -m benchmarks.memory_bands [--side 10000]`. The photo is a smooth
 synthetic side x side image (100 megapixels by default), colour and grey; each process loads
@@ -20,7 +21,7 @@ CHILD = r"""
 import resource, sys
 import numpy as np, torch
 from PIL import Image
-from colorgan.color import lab_normalized_to_uint8, lightness_from_grey_uint8, lightness_from_uint8
+from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
 from colorgan.images import to_8bit
 from colorgan.pipeline import Colorizer
 
@@ -34,12 +35,14 @@ if kind == "grey":
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if way == "banded":
     out = colorizer.colorize(image)
-else:  # the previous pipeline: ab at full size, then converted
+else:  # the earlier pipelines: the full-size L, and the full-size ab or a small one
     with torch.inference_mode():
         pixels = torch.from_numpy(np.array(to_8bit(image)))
-        grey = pixels.ndim == 2
-        l_norm = lightness_from_grey_uint8(pixels) if grey else lightness_from_uint8(pixels)
-        ab = colorizer.predict_ab(l_norm)
+        l_norm = lightness_from_uint8(pixels)
+        if way == "full":
+            ab = colorizer.predict_ab(l_norm)
+        else:
+            ab = colorizer.predict_small_ab(l_norm).cpu()
         out = Image.fromarray(lab_normalized_to_uint8(l_norm, ab).numpy())
 assert out.size == (side, side)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -53,16 +56,17 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     print(f"{args.side}x{args.side} photo ({args.side**2 / 1e6:.0f} MP), the bundled paper model")
-    print("| photo | ab at full size: peak GB (added) | band by band: peak GB (added) |")
-    print("|---|---|---|")
+    print("| photo | L and ab at full size: peak GB (added) | full-size L, ab in bands "
+          "| both in bands (now) |")  # fmt: skip
+    print("|---|---|---|---|")
     for kind in ("colour", "grey"):
         cells = []
-        for way in ("full", "banded"):
+        for way in ("full", "full_l", "banded"):
             out = subprocess.run([sys.executable, "-c", CHILD, str(args.side), way, kind],
                                  capture_output=True, text=True, check=True)  # fmt: skip
             before, peak = map(float, out.stdout.split())
             cells.append(f"{peak:.2f} (+{peak - before:.2f})")
-        print(f"| {kind} | {cells[0]} | {cells[1]} |")
+        print(f"| {kind} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

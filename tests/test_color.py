@@ -68,11 +68,31 @@ def test_full_resolution_paths_agree_with_kornia():
 
 
 def test_grey_lightness_matches_the_rgb_path():
-    from colorgan.color import lightness_from_grey_uint8, lightness_from_uint8
+    from colorgan.color import lightness_from_uint8
 
     grey = torch.randint(0, 256, (37, 41), dtype=torch.uint8)
     as_rgb = grey[..., None].expand(-1, -1, 3).contiguous()
-    assert torch.equal(lightness_from_grey_uint8(grey), lightness_from_uint8(as_rgb))
+    assert torch.equal(lightness_from_uint8(grey), lightness_from_uint8(as_rgb))
+
+
+def test_l_resized_down_band_by_band_equals_resizing_the_full_l():
+    from colorgan.color import lightness_from_uint8, small_lightness
+
+    torch.manual_seed(0)
+    rgb = torch.randint(0, 256, (1000, 613, 3), dtype=torch.uint8)  # bands of 256 + a remainder
+    full = lightness_from_uint8(rgb)
+    reads = []
+
+    def read(top: int, rows: int) -> torch.Tensor:
+        reads.append(rows)
+        return rgb[top : top + rows]
+
+    for size, small in zip((256, 96), small_lightness(read, 1000, 613, (256, 96)), strict=True):
+        ref = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False,
+                            antialias=True)  # fmt: skip
+        assert small.shape == (1, 1, size, size)
+        assert (small - ref).abs().max() < 1e-5
+    assert max(reads) < 1000 and sum(reads) == 1000  # read in bands, each row once
 
 
 def test_a_small_ab_resized_band_by_band_equals_the_full_resize():

@@ -84,6 +84,19 @@ def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
     assert main(["experiment", str(path), "-q"]) == 0  # finished rows are not retrained
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert "| koala |" in capsys.readouterr().out
+    # --set: an experiment key reruns only the evaluation; a bookkeeping key keeps the rows
+    assert main(["experiment", str(path), "-q", "--set", "eval_limit=2",
+                 "--set", "train.log_every=3"]) == 0  # fmt: skip
+    assert json.loads((folder / "results.json").read_text())["images"] == 2
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # a setting that changes what the rows learn never reuses them as if it did not
+    before = (folder / "results.json").read_bytes()
+    capsys.readouterr()
+    assert main(["experiment", str(path), "-q", "--set", "train.batch_size=2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "train.batch_size = 4, not 2" in err
+    assert "--set name=" in err and (folder / "results.json").read_bytes() == before
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
 
 
 def test_the_shipped_experiments_load_with_one_resolution_per_experiment():
@@ -126,3 +139,23 @@ def test_a_row_can_be_a_variant_of_a_recipe(tmp_path, photo_dir):
     l1_only = row_config(load_experiment(path), "L1 only")
     assert l1_only.train.adversarial_epochs == 0  # a row's settings override the budget
     assert l1_only.train.pretrain_epochs == base.train.pretrain_epochs > 0
+
+
+def test_set_overrides_the_experiment_or_joins_shared(tmp_path, photo_dir):
+    path = write_experiment(tmp_path, photo_dir, photo_dir)
+    exp = load_experiment(path, ["name=quick", "eval_limit=5", "train.batch_size=2",
+                                 "data.image_size=40"])  # fmt: skip
+    assert exp.name == "quick" and exp.eval_limit == 5 and exp.folder.name == "quick"
+    assert exp.shared["train.batch_size"] == 2 and exp.shared["data.image_size"] == 40
+    for label in exp.rows:
+        cfg = row_config(exp, label)
+        assert (cfg.train.batch_size, cfg.data.image_size) == (2, 40)
+        assert cfg.data.root == str(photo_dir)  # the file's shared settings are kept
+    for bad, message in [
+        ("eval_limt=5", "eval_limt"),
+        ("shared.train.seed=1", "section.key"),
+        ("train.betas=[0.5", "not valid YAML"),
+        ("nokey", "section.key=value"),
+    ]:
+        with pytest.raises(ColorganError, match=message):
+            load_experiment(path, [bad])

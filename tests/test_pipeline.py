@@ -93,6 +93,21 @@ def test_generator_with_offline_priors_runs(tmp_path):
     assert out.size == (70, 90)
 
 
+def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path):
+    """colorize never holds the full-size L or ab; it must give what holding them gives."""
+    from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
+
+    path = write_generator(tmp_path / "priors.safetensors", {"generator": "fusion"})
+    colorizer = Colorizer(path, size=64)  # the priors then see another size than the generator
+    photo = make_photo(7, (530, 700))  # 700 rows: bands of 256 and of 32, with remainders
+    for source in (photo, photo.convert("L")):
+        with torch.inference_mode():
+            l_norm = lightness_from_uint8(torch.from_numpy(np.array(source)))
+            full = lab_normalized_to_uint8(l_norm, colorizer.predict_ab(l_norm)).numpy()
+        out = np.array(colorizer.colorize(source)).astype(int)
+        assert np.abs(out - full).max() <= 1 and (out != full).mean() < 0.01
+
+
 def test_colorize_files_streams_a_result_per_input_in_order(colorizer, tmp_path):
     src = tmp_path / "in"
     src.mkdir()

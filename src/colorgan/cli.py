@@ -69,7 +69,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_experiment(args: argparse.Namespace) -> int:
     from colorgan.experiment import load_experiment, results_markdown, run_experiment
 
-    exp = load_experiment(args.experiment)
+    exp = load_experiment(args.experiment, args.set)
     if args.no_fid:
         exp.fid = False
     results = run_experiment(exp, progress=not args.quiet, source=args.experiment)
@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         "experiment", help="train and evaluate every row of a comparison (paper Table 2)"
     )
     p.add_argument("experiment", metavar="EXPERIMENT", help="configs/experiments/*.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override an experiment value (eval_limit=20, name=quick) or a training "
+                        "value for every row (train.batch_size=8); repeatable")  # fmt: skip
     p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_experiment)

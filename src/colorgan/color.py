@@ -9,8 +9,11 @@ Conversions run in fp32 through kornia, on any device, batched.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+
 import kornia.color
 import torch
+import torch.nn.functional as F
 
 AB_SCALE = 110.0
 
@@ -86,7 +89,8 @@ _XYZ_TO_RGB = torch.tensor(
 _WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
 _DELTA = 6.0 / 29.0  # where the Lab f() switches from linear to the cube
 _STEPS = 1 << 16  # grid of the lookup tables over [0, 1]
-_BAND = 32  # rows per band
+_BAND = 32  # rows per band of the colour conversion
+_REDUCE_BAND = 64  # rows per band read to resize L down (more: more memory, no faster)
 
 
 def _srgb_to_linear(v: torch.Tensor) -> torch.Tensor:
@@ -121,25 +125,50 @@ def _lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return torch.index_select(table, 0, index.reshape(-1)).view(index.shape)
 
 
-def lightness_from_uint8(rgb: torch.Tensor) -> torch.Tensor:
-    """uint8 (H, W, 3) -> normalized L (1, 1, H, W), as rgb_to_lab computes it."""
-    y = torch.empty(rgb.shape[:2])
-    for top in range(0, rgb.shape[0], _BAND):
-        band = rgb[top : top + _BAND]
-        steps = _lookup(_Y_SHARE[0], band[..., 0].to(torch.int32))
-        steps += _lookup(_Y_SHARE[1], band[..., 1].to(torch.int32))
-        steps += _lookup(_Y_SHARE[2], band[..., 2].to(torch.int32))
-        y[top : top + _BAND] = _lookup(_L_OF_Y, steps.add_(0.5).to(torch.int32).clamp_(0, _STEPS))
-    return y[None, None]
+def lightness_rows(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 rows, colour (n, W, 3) or grey (n, W) -> normalized L (n, W), as rgb_to_lab
+    computes it; a grey level is one 256-entry lookup."""
+    if pixels.ndim == 2:
+        return _lookup(_L_OF_GREY, pixels.to(torch.int32))
+    steps = _lookup(_Y_SHARE[0], pixels[..., 0].to(torch.int32))
+    steps += _lookup(_Y_SHARE[1], pixels[..., 1].to(torch.int32))
+    steps += _lookup(_Y_SHARE[2], pixels[..., 2].to(torch.int32))
+    return _lookup(_L_OF_Y, steps.add_(0.5).to(torch.int32).clamp_(0, _STEPS))
 
 
 _GREY_LEVELS = torch.arange(256, dtype=torch.uint8).view(1, 256, 1).expand(1, 256, 3)
-_L_OF_GREY = lightness_from_uint8(_GREY_LEVELS).reshape(256)  # grey level v = RGB (v, v, v)
+_L_OF_GREY = lightness_rows(_GREY_LEVELS)[0]  # grey level v = RGB (v, v, v)
 
 
-def lightness_from_grey_uint8(grey: torch.Tensor) -> torch.Tensor:
-    """uint8 (H, W) grey levels -> normalized L (1, 1, H, W): one 256-entry lookup."""
-    return _lookup(_L_OF_GREY, grey.to(torch.int32))[None, None]
+def lightness_from_uint8(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 colour (H, W, 3) or grey (H, W) -> normalized L (1, 1, H, W)."""
+    y = torch.empty(pixels.shape[:2])
+    for top in range(0, pixels.shape[0], _BAND):
+        y[top : top + _BAND] = lightness_rows(pixels[top : top + _BAND])
+    return y[None, None]
+
+
+# (top, rows) -> those rows of a photo: uint8 (rows, W, 3) or (rows, W), or float L (rows, W)
+Rows = Callable[[int, int], torch.Tensor]
+
+
+def small_lightness(read: Rows, h: int, w: int, sizes: Sequence[int]) -> list[torch.Tensor]:
+    """The L of an (h, w) uint8 photo, read in row bands, resized (bilinear, antialiased) to
+    each size x size: (1, 1, size, size) each. Each band is narrowed to the size first, then
+    the narrow (h, size) columns are shortened: the two passes of the separable filter that
+    resizing the full L runs, without ever holding that L (400 MB for 100 megapixels)."""
+    narrow = [torch.empty(1, 1, h, s) for s in sizes]
+    for top in range(0, h, _REDUCE_BAND):
+        rows = min(_REDUCE_BAND, h - top)
+        band = lightness_rows(read(top, rows))[None, None]
+        for n, s in zip(narrow, sizes, strict=True):
+            n[..., top : top + rows, :] = F.interpolate(
+                band, size=(rows, s), mode="bilinear", align_corners=False, antialias=True
+            )
+    return [
+        F.interpolate(n, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
+        for n, s in zip(narrow, sizes, strict=True)
+    ]
 
 
 def _linear_taps(size_in: int, size_out: int, start: int, count: int):
@@ -170,12 +199,23 @@ def lab_normalized_to_uint8(l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torc
     another size than L is resized bilinearly, band by band."""
     h, w = l_norm.shape[-2:]
     out = torch.empty(h, w, 3, dtype=torch.uint8)
+    for top, band in colour_bands(lambda top, rows: l_norm[0, 0, top : top + rows], h, w, ab_norm):
+        out[top : top + len(band)] = band
+    return out
+
+
+def colour_bands(
+    read_l: Rows, h: int, w: int, ab_norm: torch.Tensor
+) -> Iterator[tuple[int, torch.Tensor]]:
+    """Normalized L of an (h, w) photo, read in row bands (float (rows, W)), and ab
+    (1, 2, h', w') -> (top row, uint8 sRGB (rows, w, 3)) band after band, clipped. Nothing is
+    held at full size, the output included: the caller puts each band where it belongs."""
     f = torch.empty(_BAND, w, 3)
     for top in range(0, h, _BAND):
         rows = min(_BAND, h - top)
         fb, ab = f[:rows], _ab_rows(ab_norm, top, rows, h, w).clamp_(-1, 1)
         # f(Y) from L, then f(X) and f(Z) from a and b (L / 116 + 16 / 116 on the normalized L)
-        torch.add(l_norm[0, 0, top : top + rows].float(), 1.0, out=fb[..., 1]).mul_(50.0 / 116.0)
+        torch.add(read_l(top, rows).float(), 1.0, out=fb[..., 1]).mul_(50.0 / 116.0)
         fb[..., 1].add_(16.0 / 116.0)
         torch.add(fb[..., 1], ab[0], alpha=AB_SCALE / 500.0, out=fb[..., 0])
         torch.sub(fb[..., 1], ab[1], alpha=AB_SCALE / 200.0, out=fb[..., 2]).clamp_(min=0.0)
@@ -184,5 +224,4 @@ def lab_normalized_to_uint8(l_norm: torch.Tensor, ab_norm: torch.Tensor) -> torc
         cube = fb.clamp_(min=_DELTA)
         xyz.addcmul_(cube.mul(cube), cube)
         steps = (xyz @ _XYZ_TO_STEPS).clamp_(0.0, _STEPS).add_(0.5).to(torch.int32)
-        out[top : top + rows] = _lookup(_GAMMA, steps)
-    return out
+        yield top, _lookup(_GAMMA, steps)

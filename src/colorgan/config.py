@@ -270,25 +270,31 @@ def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     return merge(upgrade_legacy(inherited), upgrade_legacy(values))
 
 
+def parse_override(item: str) -> tuple[str, Any]:
+    """`section.key=value` (the value in YAML) -> (key, value); ColorganError otherwise."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ColorganError(f"override {item!r} is not of the form section.key=value")
+    try:
+        return key, yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ColorganError(
+            f"override {item!r}: the value is not valid YAML ({exc.__class__.__name__})"
+        ) from None
+
+
 def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """`section.key=value` strings (values in YAML) applied to a config's values."""
     values = copy.deepcopy(values)
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ColorganError(f"override {item!r} is not of the form section.key=value")
+        key, value = parse_override(item)
         node = values
         parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ColorganError(f"override {item!r}: {part} is not a section")
-        try:
-            node[parts[-1]] = yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise ColorganError(
-                f"override {item!r}: the value is not valid YAML ({exc.__class__.__name__})"
-            ) from None
+        node[parts[-1]] = value
     return values
 
 

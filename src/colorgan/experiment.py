@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from colorgan.config import Config, load_config, read_yaml
+from colorgan.config import Config, apply_overrides, load_config, parse_override, read_yaml
 from colorgan.errors import ColorganError
 from colorgan.evaluate import EVAL_SIZE, EvalPhoto, evaluate, metrics_table
 from colorgan.files import atomic_file, atomic_write_text
@@ -29,7 +29,7 @@ from colorgan.runtime import cpu_name
 from colorgan.training.photos import split_paths
 from colorgan.training.runlog import plot_losses
 from colorgan.training.trainer import Trainer
-from colorgan.typed import build_dataclass
+from colorgan.typed import build_dataclass, plain
 
 
 @dataclass
@@ -60,13 +60,41 @@ class ExperimentConfig:
         return Path(self.out_dir) / self.name
 
 
-def load_experiment(path: str | Path) -> ExperimentConfig:
+# The training sections a `section.key` in `shared` (or in --set) may name.
+SECTIONS = {f.name for f in fields(Config)} - {f.name for f in fields(ExperimentConfig)}
+
+# Settings that change how a run is kept or watched, not what it learns: a finished row
+# trained with other values of these is still the same row.
+BOOKKEEPING = {
+    "data.num_workers", "priors.cache", "priors.cache_dir", "priors.batch_size", "train.device",
+    "train.checkpoint_every", "train.keep_checkpoints", "train.log_every", "train.val_images",
+    "train.sample_every", "train.sample_images",
+}  # fmt: skip
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """An experiment file with `--set` overrides: a key of the experiment (`eval_limit=20`,
+    `name=quick`) sets it; a training key (`train.batch_size=8`) joins `shared`, so every
+    row gets it."""
     path = Path(path)
     values = read_yaml(path, "experiment")
+    for item in overrides or []:
+        key, value = parse_override(item)
+        if key.split(".")[0] in SECTIONS:
+            shared = values.get("shared") or {}
+            if not isinstance(shared, dict):
+                raise ColorganError(f"{path}: shared must be a mapping of section.key: value")
+            values["shared"] = {**shared, key: value}
+        else:
+            values = apply_overrides(values, [item])
     values.setdefault("name", path.stem)
     exp = build_dataclass(ExperimentConfig, values, "experiment")
     if not exp.rows:
         raise ColorganError(f"{path}: no rows to compare")
+    for key in exp.shared:
+        if key.split(".")[0] not in SECTIONS or "." not in key:
+            raise ColorganError(f"{path}: shared key {key!r} is not section.key "
+                                f"(sections: {', '.join(sorted(SECTIONS))})")  # fmt: skip
     for label, row in exp.rows.items():
         if isinstance(row, str):
             row = {"config": row}
@@ -99,10 +127,42 @@ def _finished(run_dir: Path) -> bool:
     return (run_dir / "finished.json").is_file()
 
 
+def _flat(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def check_unchanged(label: str, cfg: Config) -> None:
+    """A row's folder already trained (or half trained) with other settings is never reused
+    as if it were this row: an edited experiment file or a --set would otherwise report the
+    old row's numbers under the new settings, or resume one recipe as another."""
+    stored_path = cfg.run_dir / "config.yaml"
+    if not stored_path.is_file():
+        return
+    stored = _flat(plain(load_config(stored_path).to_dict()))
+    now = _flat(plain(cfg.to_dict()))
+    changed = sorted(k for k in stored.keys() | now.keys()
+                     if stored.get(k) != now.get(k) and k not in BOOKKEEPING)  # fmt: skip
+    if changed:
+        key, more = changed[0], f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise ColorganError(
+            f"row {label!r} in {cfg.run_dir} was trained with {key} = {stored.get(key)!r}, "
+            f"not {now.get(key)!r}{more}; give the experiment another name (--set name=...) "
+            "or remove that folder"
+        )
+
+
 def run_experiment(
     exp: ExperimentConfig, progress: bool = True, source: str | None = None
 ) -> dict[str, Any]:
     """Train, evaluate and report; returns the results (also written to results.json)."""
+    for label in exp.rows:
+        check_unchanged(label, row_config(exp, label))
     for label in exp.rows:
         cfg = row_config(exp, label)
         if _finished(cfg.run_dir):

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorgan.color import lab_normalized_to_uint8, lightness_from_grey_uint8, lightness_from_uint8
+from colorgan.color import Rows, colour_bands, lightness_rows, small_lightness
 from colorgan.errors import ColorganError
 from colorgan.files import remove_stale_temps
 from colorgan.generator_file import load_generator
@@ -36,7 +36,7 @@ from colorgan.images import (
     to_8bit,
 )
 from colorgan.models import generator_class
-from colorgan.priors import SemanticPriors, generator_inputs
+from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, generator_inputs
 from colorgan.runtime import autocast, pick_device, resolve_precision
 
 # The models that ship inside the package (colorgan/weights/), by name; docs/models/ has a
@@ -99,12 +99,19 @@ class Colorizer:
             self.priors.to(self.device)
 
     @torch.inference_mode()
-    def predict_small_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """Normalized L (B, 1, H, W) at any size -> normalized ab at the prediction size."""
+    def predict_small_ab(
+        self, l_norm: torch.Tensor, prior_l: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Normalized L (B, 1, H, W) at any size -> normalized ab at the prediction size.
+        `prior_l`: the same L at the priors' size, where the caller already has it."""
         l_norm = l_norm.to(self.device).float()
-        small = F.interpolate(l_norm, size=(self.size, self.size), mode="bilinear",
-                              align_corners=False, antialias=True)  # fmt: skip
-        native = self.priors.on_l(l_norm) if self.priors is not None else {}
+        small = l_norm
+        if l_norm.shape[-2:] != (self.size, self.size):
+            small = F.interpolate(l_norm, size=(self.size, self.size), mode="bilinear",
+                                  align_corners=False, antialias=True)  # fmt: skip
+        native = {}
+        if self.priors is not None:
+            native = self.priors.on_l(l_norm if prior_l is None else prior_l.to(self.device))
         logits = self.priors is not None and self.priors.segmentation_is_logits
         x = generator_inputs(small, native, self.needs, logits, self.memory_format)
         with autocast(self.device, self.precision):
@@ -117,20 +124,32 @@ class Colorizer:
         ab = self.predict_small_ab(l_norm)
         return F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
 
+    def colour_bands(self, read: Rows, h: int, w: int) -> Iterator[tuple[int, torch.Tensor]]:
+        """A uint8 (h, w) photo read in row bands (colour (rows, w, 3) or grey (rows, w)) ->
+        (top row, uint8 (rows, w, 3)) band after band: its own L with the predicted ab.
+        Nothing is held at full size: L is read twice, once to resize it down for the model
+        and once, band by band, for the colour conversion, where the small ab is upsampled
+        band by band too. Call under torch.inference_mode()."""
+        sizes = [self.size]
+        if self.priors is not None and PRIOR_IMAGE_SIZE != self.size:
+            sizes.append(PRIOR_IMAGE_SIZE)
+        small = small_lightness(read, h, w, sizes)
+        ab = self.predict_small_ab(small[0], small[-1]).cpu()
+        yield from colour_bands(lambda top, rows: lightness_rows(read(top, rows)), h, w, ab)
+
     @torch.inference_mode()
     def colorize_rgb(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) colour or (H, W) grey -> uint8 (H, W, 3): the input's L, predicted ab
-        (upsampled band by band as it is converted, never held at full size)."""
+        """uint8 (H, W, 3) colour or (H, W) grey -> uint8 (H, W, 3)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # a read-only array: only read here
-            pixels = torch.from_numpy(np.ascontiguousarray(pixels))
-        if pixels.ndim == 2:
-            l_norm = lightness_from_grey_uint8(pixels)
-        else:
-            l_norm = lightness_from_uint8(pixels)
-        ab = self.predict_small_ab(l_norm).cpu()
-        return lab_normalized_to_uint8(l_norm, ab).numpy()
+            rows = torch.from_numpy(np.ascontiguousarray(pixels))
+        h, w = rows.shape[:2]
+        out = np.empty((h, w, 3), np.uint8)
+        for top, band in self.colour_bands(lambda top, n: rows[top : top + n], h, w):
+            out[top : top + len(band)] = band.numpy()
+        return out
 
+    @torch.inference_mode()
     def colorize(self, image: Image.Image | np.ndarray) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image."""
         if isinstance(image, np.ndarray):
@@ -138,11 +157,20 @@ class Colorizer:
         image = open_image(image)
         if min(image.size) < MIN_SIDE:
             raise BadImage(f"too small to colorize ({image.size[0]}x{image.size[1]})")
-        alpha = image.convert("RGBA").getchannel("A") if has_alpha(image) else None
-        colour = self.colorize_rgb(np.asarray(to_8bit(image)))
-        # shares the array's memory rather than copying it (a large photo's output is big)
-        result = Image.frombuffer("RGB", (colour.shape[1], colour.shape[0]), colour, "raw",
-                                  "RGB", 0, 1)  # fmt: skip
+        alpha = None
+        if has_alpha(image):
+            bands = image.getbands()
+            alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
+        pixels, (w, h) = to_8bit(image), image.size
+
+        def read(top: int, rows: int) -> torch.Tensor:  # a band at a time: no full-size copy
+            return torch.from_numpy(np.array(pixels.crop((0, top, w, top + rows))))
+
+        # bands pasted straight into the output image: no full-size array beside it
+        result = Image.new("RGB", (w, h))
+        for top, band in self.colour_bands(read, h, w):
+            rows = Image.frombuffer("RGB", (w, len(band)), band.numpy(), "raw", "RGB", 0, 1)
+            result.paste(rows, (0, top))
         if alpha is not None:
             result.putalpha(alpha)
         return result
