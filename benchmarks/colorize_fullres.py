@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from colorgan.color import colour_bands, lightness_rows, small_lightness
+from colorgan.color import colour_bands, small_lightness
 from colorgan.images import open_image, to_8bit
 from colorgan.pipeline import Colorizer
 
@@ -53,15 +53,15 @@ def stages(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
         return torch.from_numpy(np.array(pixels.crop((0, top, w, top + rows))))
 
     with torch.inference_mode():  # the steps of Colorizer.colorize_rows
-        small = small_lightness(read, h, w, [colorizer.size])
-        t = tick("L, resized down band by band", t)
+        small, full = small_lightness(read, h, w, [colorizer.size], keep=True)
+        t = tick("L (kept), resized down band by band", t)
         ab = colorizer.predict_small_ab(small[0]).cpu()
         t = tick("predict ab (priors, generator)", t)
         result = Image.new("RGB", (w, h))
-        for top, band in colour_bands(lambda top, n: lightness_rows(read(top, n)), h, w, ab):
+        for top, band in colour_bands(lambda top, n: full[top : top + n], h, w, ab):
             rows = Image.frombuffer("RGB", (w, len(band)), band.numpy(), "raw", "RGB", 0, 1)
             result.paste(rows, (0, top))
-        t = tick("L again, Lab to RGB, into the output image, band by band", t)
+        t = tick("Lab to RGB, into the output image, band by band", t)
     result.save(out, quality=95)
     tick("encode", t)
     return times

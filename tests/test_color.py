@@ -87,7 +87,9 @@ def test_l_resized_down_band_by_band_equals_resizing_the_full_l():
         reads.append(rows)
         return rgb[top : top + rows]
 
-    for size, small in zip((256, 96), small_lightness(read, 1000, 613, (256, 96)), strict=True):
+    small_ls, full_l = small_lightness(read, 1000, 613, (256, 96), keep=True)
+    assert torch.equal(full_l, full[0, 0])
+    for size, small in zip((256, 96), small_ls, strict=True):
         ref = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False,
                             antialias=True)  # fmt: skip
         assert small.shape == (1, 1, size, size)

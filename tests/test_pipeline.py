@@ -5,6 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
+from colorgan import pipeline
 from colorgan.color import rgb_to_lab
 from colorgan.errors import ColorganError
 from colorgan.images import BadImage
@@ -93,9 +94,13 @@ def test_generator_with_offline_priors_runs(tmp_path):
     assert out.size == (70, 90)
 
 
-def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path):
-    """colorize never holds the full-size L or ab; it must give what holding them gives."""
+@pytest.mark.parametrize("keep_l_pixels", [0, pipeline.KEEP_L_PIXELS])
+def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path, monkeypatch, keep_l_pixels):
+    """colorize never holds the full-size ab (nor, for large photos, the full-size L); it must
+    give what holding them gives."""
     from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
+
+    monkeypatch.setattr(pipeline, "KEEP_L_PIXELS", keep_l_pixels)
 
     path = write_generator(tmp_path / "priors.safetensors", {"generator": "fusion"})
     colorizer = Colorizer(path, size=64)  # the priors then see another size than the generator
@@ -127,3 +132,36 @@ def test_colorize_files_streams_a_result_per_input_in_order(colorizer, tmp_path)
     again = list(colorizer.colorize_files(jobs[:1], out))
     assert "exists" in again[0].error and (out / "a.jpg").read_bytes() == before
     assert list(colorizer.colorize_files(jobs[:1], out, overwrite=True))[0].error is None
+
+
+MEMORY_PROBE = r"""
+import resource, sys
+import numpy as np
+from PIL import Image
+from colorgan import pipeline
+from colorgan import pipeline
+from colorgan.pipeline import Colorizer
+
+pipeline.KEEP_L_PIXELS = 0  # as for photos over 40 MP: nothing full-size kept but the output
+colorizer = Colorizer(sys.argv[1], precision="fp32")
+side = int(sys.argv[2])
+seed = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+photo = Image.fromarray(seed).resize((side, side), Image.Resampling.BILINEAR)
+colorizer.colorize(photo.crop((0, 0, 64, 64)))  # warm up at a small size
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+out = colorizer.colorize(photo)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(after - before, out.size[0] * out.size[1] * 4)  # Pillow keeps RGB in 4 bytes a pixel
+"""
+
+
+def test_a_large_photo_costs_little_more_memory_than_its_output(tiny_weights):
+    """Nothing full-size but the output: a float L (4 bytes a pixel) or ab (8), or a uint8 array
+    beside the output image (3), would each break this bound."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(tiny_weights), "5000"],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    added, output = map(int, run.stdout.split())
+    assert added < output * 1.5, f"colorizing 25 MP added {added / 1e6:.0f} MB"

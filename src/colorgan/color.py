@@ -152,23 +152,30 @@ def lightness_from_uint8(pixels: torch.Tensor) -> torch.Tensor:
 Rows = Callable[[int, int], torch.Tensor]
 
 
-def small_lightness(read: Rows, h: int, w: int, sizes: Sequence[int]) -> list[torch.Tensor]:
+def small_lightness(
+    read: Rows, h: int, w: int, sizes: Sequence[int], keep: bool = False
+) -> tuple[list[torch.Tensor], torch.Tensor | None]:
     """The L of an (h, w) uint8 photo, read in row bands, resized (bilinear, antialiased) to
-    each size x size: (1, 1, size, size) each. Each band is narrowed to the size first, then
-    the narrow (h, size) columns are shortened: the two passes of the separable filter that
-    resizing the full L runs, without ever holding that L (400 MB for 100 megapixels)."""
+    each size x size: (1, 1, size, size) each; and with `keep`, the full L (h, w) as well.
+    Each band is narrowed to the size first, then the narrow (h, size) columns are shortened:
+    the two passes of the separable filter that resizing the full L runs, so without `keep`
+    that L (400 MB for 100 megapixels) is never held."""
     narrow = [torch.empty(1, 1, h, s) for s in sizes]
+    full = torch.empty(h, w) if keep else None
     for top in range(0, h, _REDUCE_BAND):
         rows = min(_REDUCE_BAND, h - top)
         band = lightness_rows(read(top, rows))[None, None]
+        if full is not None:
+            full[top : top + rows] = band[0, 0]
         for n, s in zip(narrow, sizes, strict=True):
             n[..., top : top + rows, :] = F.interpolate(
                 band, size=(rows, s), mode="bilinear", align_corners=False, antialias=True
             )
-    return [
+    small = [
         F.interpolate(n, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
         for n, s in zip(narrow, sizes, strict=True)
     ]
+    return small, full
 
 
 def _linear_taps(size_in: int, size_out: int, start: int, count: int):

@@ -43,6 +43,11 @@ from colorgan.runtime import autocast, pick_device, resolve_precision
 # card for each. "default" is the one used when none is asked for.
 BUNDLED = {"default": "default.safetensors", "paper": "paper.safetensors"}
 
+# Up to this many pixels the full-size L (4 bytes a pixel) is kept between the two passes over
+# the photo, which saves computing it twice (0.2 s of a 12 MP colour photo); beyond it, L is
+# computed again band by band, so memory stays bounded (BENCHMARKS.md).
+KEEP_L_PIXELS = 40_000_000
+
 
 def bundled_weights(name: str = "default") -> Path:
     if name not in BUNDLED:
@@ -127,15 +132,18 @@ class Colorizer:
     def colour_bands(self, read: Rows, h: int, w: int) -> Iterator[tuple[int, torch.Tensor]]:
         """A uint8 (h, w) photo read in row bands (colour (rows, w, 3) or grey (rows, w)) ->
         (top row, uint8 (rows, w, 3)) band after band: its own L with the predicted ab.
-        Nothing is held at full size: L is read twice, once to resize it down for the model
-        and once, band by band, for the colour conversion, where the small ab is upsampled
-        band by band too. Call under torch.inference_mode()."""
+        Beyond KEEP_L_PIXELS nothing is held at full size: L is computed band by band to
+        resize it down for the model, and again for the colour conversion, where the small ab
+        is upsampled band by band too. Call under torch.inference_mode()."""
         sizes = [self.size]
         if self.priors is not None and PRIOR_IMAGE_SIZE != self.size:
             sizes.append(PRIOR_IMAGE_SIZE)
-        small = small_lightness(read, h, w, sizes)
+        small, full = small_lightness(read, h, w, sizes, keep=h * w <= KEEP_L_PIXELS)
         ab = self.predict_small_ab(small[0], small[-1]).cpu()
-        yield from colour_bands(lambda top, rows: lightness_rows(read(top, rows)), h, w, ab)
+        if full is not None:
+            yield from colour_bands(lambda top, rows: full[top : top + rows], h, w, ab)
+        else:
+            yield from colour_bands(lambda top, rows: lightness_rows(read(top, rows)), h, w, ab)
 
     @torch.inference_mode()
     def colorize_rgb(self, pixels: np.ndarray) -> np.ndarray:

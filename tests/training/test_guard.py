@@ -104,3 +104,80 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path, phot
     a = load_file(str(tmp_path / "whole" / "tiny" / "generator.safetensors"))
     b = load_file(str(tmp_path / "killed" / "tiny" / "generator.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+KILL_IN_WINDOW = r"""
+import os, signal, sys
+import torch
+from colorgan.cli import main
+from colorgan.training import checkpoint
+
+window, at = sys.argv[1], int(sys.argv[2])
+saves = 0
+
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_latest(path, text, real=checkpoint.atomic_write_text):
+    if window == "before latest moves" and saves == at:
+        die()  # the new step folder is complete; latest still names the old one
+    real(path, text)
+    if window == "before pruning" and saves == at:
+        die()  # latest names the new one; the old ones are still there
+
+
+def save_state(state, path, real=torch.save):
+    global saves
+    saves += 1
+    if window == "mid write" and saves == at:
+        path.write_bytes(b"\x80\x02 half a pickle")  # the state file half-written
+        die()
+    real(state, path)
+
+
+checkpoint.atomic_write_text = write_latest
+checkpoint.torch.save = save_state
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_sigkill_inside_each_checkpoint_window_then_resume_ends_bit_identical(tmp_path, photo_dir):
+    """A real process killed by SIGKILL at an injected point of a checkpoint write (half-way
+    through the state file; the new folder complete but `latest` not moved; `latest` moved but
+    older folders not pruned) leaves a run that resumes to the uninterrupted run's weights."""
+    from safetensors.torch import load_file
+
+    from colorgan.training.checkpoint import latest_checkpoint
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        f"data: {{root: {photo_dir}, image_size: 32, val_fraction: 0.25}}\n"
+        "model: {fusion: {use_segmentation: false, use_embedding: false}}\n"
+        f"priors: {{cache_dir: {tmp_path / 'cache'}}}\n"
+        "train: {batch_size: 3, pretrain_epochs: 2, adversarial_epochs: 1, log_every: 1,"
+        " checkpoint_every: 1, keep_checkpoints: 1, val_images: 3, sample_every: 0}\n"
+    )
+
+    def train(out: str, *extra: str) -> subprocess.CompletedProcess:
+        args = ["train", str(config), "--out-dir", str(tmp_path / out), "-q"]
+        return subprocess.run([sys.executable, *extra, *args], capture_output=True, text=True)
+
+    whole = train("whole", "-m", "colorgan")
+    assert whole.returncode == 0, whole.stderr
+    reference = load_file(str(tmp_path / "whole" / "tiny" / "generator.safetensors"))
+    for i, window in enumerate(("mid write", "before latest moves", "before pruning")):
+        out = f"killed-{i}"
+        killed = train(out, "-c", KILL_IN_WINDOW, window, "4")
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        run_dir = tmp_path / out / "tiny"
+        assert latest_checkpoint(run_dir) is not None  # an earlier checkpoint is still there
+        partial = list((run_dir / "checkpoints").glob(".tmp-*"))
+        assert bool(partial) == (window == "mid write")
+        resumed = train(out, "-m", "colorgan", "--resume")
+        assert resumed.returncode == 0, resumed.stderr
+        assert "Traceback" not in resumed.stderr
+        assert not list((run_dir / "checkpoints").glob(".tmp-*"))  # the half-written one: gone
+        weights = load_file(str(run_dir / "generator.safetensors"))
+        assert all(torch.equal(weights[k], reference[k]) for k in reference), window

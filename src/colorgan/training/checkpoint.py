@@ -64,6 +64,8 @@ def save_checkpoint(
         raise ColorganError("train.keep_checkpoints must be 1 or more")
     root = run_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
+    for stale in root.glob(".tmp-*"):  # left by a killed writer: the run lock allows one writer
+        shutil.rmtree(stale, ignore_errors=True)
     name, copy = f"step-{step:08d}", 0
     while (root / name).exists():
         copy += 1
