@@ -145,8 +145,9 @@ sys.exit(main(sys.argv[3:]))
 
 def test_sigkill_inside_each_checkpoint_window_then_resume_ends_bit_identical(tmp_path, photo_dir):
     """A real process killed by SIGKILL at an injected point of a checkpoint write (half-way
-    through the state file; the new folder complete but `latest` not moved; `latest` moved but
-    older folders not pruned) leaves a run that resumes to the uninterrupted run's weights."""
+    through the state file; the new folder complete but `latest` not moved, so the step is
+    written again on resume; `latest` moved but older folders not pruned) leaves a run that
+    resumes to the uninterrupted run's weights."""
     from safetensors.torch import load_file
 
     from colorgan.training.checkpoint import latest_checkpoint
@@ -160,24 +161,24 @@ def test_sigkill_inside_each_checkpoint_window_then_resume_ends_bit_identical(tm
         " checkpoint_every: 1, keep_checkpoints: 1, val_images: 3, sample_every: 0}\n"
     )
 
-    def train(out: str, *extra: str) -> subprocess.CompletedProcess:
+    def train(out: str, *program: str, resume: bool = False) -> subprocess.CompletedProcess:
         args = ["train", str(config), "--out-dir", str(tmp_path / out), "-q"]
-        return subprocess.run([sys.executable, *extra, *args], capture_output=True, text=True)
+        args += ["--resume"] if resume else []
+        return subprocess.run([sys.executable, *program, *args], capture_output=True, text=True)
 
     whole = train("whole", "-m", "colorgan")
     assert whole.returncode == 0, whole.stderr
     reference = load_file(str(tmp_path / "whole" / "tiny" / "generator.safetensors"))
+    run_dir = tmp_path / "killed" / "tiny"
+    # one run killed three times, each time at its second checkpoint write since it resumed
     for i, window in enumerate(("mid write", "before latest moves", "before pruning")):
-        out = f"killed-{i}"
-        killed = train(out, "-c", KILL_IN_WINDOW, window, "4")
+        killed = train("killed", "-c", KILL_IN_WINDOW, window, "2", resume=i > 0)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
-        run_dir = tmp_path / out / "tiny"
         assert latest_checkpoint(run_dir) is not None  # an earlier checkpoint is still there
         partial = list((run_dir / "checkpoints").glob(".tmp-*"))
-        assert bool(partial) == (window == "mid write")
-        resumed = train(out, "-m", "colorgan", "--resume")
-        assert resumed.returncode == 0, resumed.stderr
-        assert "Traceback" not in resumed.stderr
-        assert not list((run_dir / "checkpoints").glob(".tmp-*"))  # the half-written one: gone
-        weights = load_file(str(run_dir / "generator.safetensors"))
-        assert all(torch.equal(weights[k], reference[k]) for k in reference), window
+        assert bool(partial) == (window == "mid write"), window
+    resumed = train("killed", "-m", "colorgan", resume=True)
+    assert resumed.returncode == 0 and "Traceback" not in resumed.stderr, resumed.stderr
+    assert not list((run_dir / "checkpoints").glob(".tmp-*"))  # the half-written one: gone
+    weights = load_file(str(run_dir / "generator.safetensors"))
+    assert all(torch.equal(weights[k], reference[k]) for k in reference)
