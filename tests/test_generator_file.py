@@ -4,6 +4,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from colorgan.bundled import bundled_weights
 from colorgan.config import config_from_dict
 from colorgan.errors import ColorganError
 from colorgan.generator_file import (
@@ -15,7 +16,7 @@ from colorgan.generator_file import (
     save_generator,
 )
 from colorgan.models import FusionGenerator, UNetGenerator
-from colorgan.pipeline import Colorizer, bundled_weights
+from colorgan.pipeline import Colorizer
 from tests.conftest import make_photo
 
 

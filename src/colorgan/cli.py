@@ -138,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     def model_choice(p: argparse.ArgumentParser) -> None:
-        from colorgan.pipeline import BUNDLED
+        from colorgan.bundled import BUNDLED
 
         which = p.add_mutually_exclusive_group()
         which.add_argument("--weights", "-w", metavar="FILE",

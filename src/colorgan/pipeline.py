@@ -9,11 +9,7 @@ streaming file loop the command line (and anything else that colours many files)
 from __future__ import annotations
 
 import warnings
-from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from colorgan.bundled import bundled_weights
 from colorgan.color import Rows, colour_bands, lightness_rows, small_lightness
 from colorgan.errors import ColorganError
-from colorgan.files import remove_stale_temps
 from colorgan.generator_file import load_generator
 from colorgan.images import (
     MIN_SIDE,
@@ -31,37 +27,17 @@ from colorgan.images import (
     has_alpha,
     image_from_array,
     open_image,
-    output_path,
-    save_image,
     to_8bit,
 )
+from colorgan.jobs import FileResult, colorize_files
 from colorgan.models import generator_class
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, generator_inputs
 from colorgan.runtime import autocast, pick_device, resolve_precision
-
-# The models that ship inside the package (colorgan/weights/), by name; docs/models/ has a
-# card for each. "default" is the one used when none is asked for.
-BUNDLED = {"default": "default.safetensors", "paper": "paper.safetensors"}
 
 # Up to this many pixels the full-size L (4 bytes a pixel) is kept between the two passes over
 # the photo, which saves computing it twice (0.2 s of a 12 MP colour photo); beyond it, L is
 # computed again band by band, so memory stays bounded (BENCHMARKS.md).
 KEEP_L_PIXELS = 40_000_000
-
-
-def bundled_weights(name: str = "default") -> Path:
-    if name not in BUNDLED:
-        raise ColorganError(f"no bundled model {name!r}; bundled: {', '.join(BUNDLED)}")
-    return Path(str(resources.files("colorgan") / "weights" / BUNDLED[name]))
-
-
-@dataclass
-class FileResult:
-    """What became of one input of `colorize_files`: its output, or why there is none."""
-
-    source: Path
-    target: Path | None = None
-    error: str | None = None
 
 
 class Colorizer:
@@ -190,60 +166,5 @@ class Colorizer:
         overwrite: bool = False,
         progress: bool = False,
     ) -> Iterator[FileResult]:
-        """Colorize (source, relative output path) pairs into `out_dir`, yielding a result per
-        input in order. An existing output is kept unless `overwrite`; a bad input is a
-        result with an error, and the others go on. Two inputs that would have the same
-        output (a/p.jpg and b/p.jpg) never overwrite each other: the second becomes p-2.jpg.
-
-        One I/O thread decodes the next photo and encodes the last result while this thread
-        colorizes (Pillow releases the GIL in both); at most one decoded photo waits ahead
-        and one result waits to be written.
-        """
-        from tqdm import tqdm
-
-        remove_stale_temps(out_dir)
-        claimed: set[Path] = set()
-        with ThreadPoolExecutor(max_workers=1) as io:
-            loads: list[Future | None] = [io.submit(open_image, src) for src, _ in jobs[:1]]
-            pending: deque[tuple[Path, Path | None, Future | str]] = deque()
-            bar = tqdm(jobs, desc="colorizing", unit="img", disable=not progress or len(jobs) < 2)
-            for i, (src, rel) in enumerate(bar):
-                if i + 1 < len(jobs):
-                    loads.append(io.submit(open_image, jobs[i + 1][0]))
-                try:
-                    image = loads[i].result()
-                    loads[i] = None  # let the decoded photo go once colorized
-                    target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
-                    if target.exists() and not overwrite:
-                        raise BadImage(f"{target} exists (pass --overwrite to replace it)")
-                    colour = self.colorize(image)
-                    pending.append((src, target, io.submit(save_image, colour, target,
-                                                           overwrite)))  # fmt: skip
-                except (BadImage, OSError, ColorganError) as exc:
-                    pending.append((src, None, str(exc)))
-                while len(pending) > 1:
-                    yield _finish(*pending.popleft())
-            while pending:
-                yield _finish(*pending.popleft())
-
-
-def unclaimed(target: Path, claimed: set[Path]) -> Path:
-    """`target`, or target-2, -3 ... where an earlier input of the same run took the name."""
-    candidate, n = target, 1
-    while candidate in claimed:
-        n += 1
-        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
-    claimed.add(candidate)
-    return candidate
-
-
-def _finish(source: Path, target: Path | None, outcome: Future | str) -> FileResult:
-    if isinstance(outcome, str):
-        return FileResult(source, error=outcome)
-    try:
-        outcome.result()
-    except FileExistsError:
-        return FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
-    except OSError as exc:
-        return FileResult(source, error=f"could not write {target}: {exc.strerror or exc}")
-    return FileResult(source, target)
+        """`jobs.colorize_files` with this colorizer."""
+        return colorize_files(self.colorize, jobs, out_dir, overwrite, progress)
