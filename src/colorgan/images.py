@@ -182,6 +182,8 @@ def save_image(image: Image.Image, target: Path, overwrite: bool = False) -> Non
     fmt = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
     if fmt == "JPEG" and image.mode == "RGBA":
         fmt = "PNG"
+    if image.mode == "YCbCr" and fmt != "JPEG":  # JPEG stores YCbCr itself; the rest want RGB
+        image = image.convert("RGB")
     encoded = io.BytesIO()
     image.save(encoded, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
     atomic_write_bytes(target, encoded.getvalue(), exclusive=not overwrite)

@@ -1,0 +1,129 @@
+"""The light engine: ONNX graphs that agree with torch, and a colorize that needs no torch."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorgan.cli import main
+from colorgan.light import LightColorizer
+from colorgan.pipeline import Colorizer
+from tests.conftest import make_photo, write_generator
+
+# Runs `colorgan` with torch and the training libraries impossible to import, as in an
+# environment where only `pip install colorgan` was run.
+WITHOUT_TORCH = r"""
+import importlib.abc, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in {"torch", "torchvision", "timm", "kornia", "safetensors",
+                                  "skimage", "tensorboard", "onnx"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Missing())
+from colorgan.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def psnr(a: Image.Image, b: Image.Image) -> float:
+    mse = ((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2).mean()
+    return float(10 * np.log10(255**2 / mse))
+
+
+def agreement(light: LightColorizer, colorizer: Colorizer) -> float:
+    """Largest |ab| difference of the ONNX graph and torch on the same random L."""
+    torch.manual_seed(0)
+    l_norm = torch.rand(2, 1, colorizer.size, colorizer.size) * 2 - 1
+    feeds = {"l": l_norm.numpy()}
+    prior = None
+    if light.prior_size is not None:
+        prior = torch.nn.functional.interpolate(
+            l_norm, size=(light.prior_size,) * 2, mode="bilinear", antialias=True
+        )
+        feeds["l_prior"] = prior.numpy()
+    ab = light.session.run(["ab"], feeds)[0]
+    return float(np.abs(ab - colorizer.predict_small_ab(l_norm, prior).numpy()).max())
+
+
+@pytest.mark.parametrize("model", ["default", "paper"])
+def test_the_shipped_onnx_models_agree_with_their_generator_files(model):
+    light, colorizer = LightColorizer(model=model), Colorizer(model=model, precision="fp32")
+    assert light.size == colorizer.size
+    assert agreement(light, colorizer) < 1e-3
+
+
+def test_a_generator_file_exports_to_onnx_that_agrees_with_torch(tmp_path, capsys):
+    generator = write_generator(tmp_path / "g.safetensors", {"generator": "fusion"})  # priors
+    target = tmp_path / "g.onnx"
+    assert main(["export", str(generator), "--onnx", "--out", str(target)]) == 0
+    light, colorizer = LightColorizer(target), Colorizer(generator, precision="fp32")
+    assert light.prior_size == 256 and light.size == 32
+    assert agreement(light, colorizer) < 1e-3
+    before = target.read_bytes()
+    assert main(["export", str(generator), "--onnx", "--out", str(target)]) == 2
+    assert "exists" in capsys.readouterr().err and target.read_bytes() == before
+
+
+def test_the_light_output_stays_within_40_db_of_the_lab_path():
+    """On the bundled example photos (grey, as old photos are), as BENCHMARKS.md reports on
+    the eval photos; the photo's own grey levels are kept as the output's luma."""
+    light, colorizer = LightColorizer(), Colorizer(precision="fp32")
+    examples = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.jpg"))
+    assert len(examples) >= 5
+    scores = []
+    for path in examples:
+        source = Image.open(path)
+        out = light.colorize(source)
+        assert out.mode == "RGB" and out.size == source.size
+        scores.append(psnr(out, colorizer.colorize(source)))
+        # the grey of the output (its luma, as Pillow and JPEG take it) is the photo's own
+        kept = np.abs(np.asarray(out.convert("L"), int) - np.asarray(source.convert("L"), int))
+        assert kept.mean() < 1.0  # rounding; the Lab path, keeping CIE L instead, is 5 off
+    assert np.mean(scores) >= 40.0, scores
+
+
+def test_colorize_needs_no_torch_and_training_says_which_extra(tmp_path, photo_dir):
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, "colorize", str(photo_dir),
+                          "--out", str(out), "-q"], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    written = sorted(out.rglob("*.*"))
+    assert len(written) == 12
+    for path in written:
+        image = Image.open(path)
+        assert image.mode == "RGB"  # PNGs converted from YCbCr; JPEGs stored as YCbCr
+        assert np.asarray(image, int).std(-1).mean() > 1  # colour, not grey
+    run = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, "train", "configs/default.yaml"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "colorgan: error: `colorgan train` needs torch, which the light install leaves out: "
+        "pip install 'colorgan[train]'"
+    ]
+
+
+def test_the_engine_is_chosen_by_what_was_asked(tmp_path, tiny_weights, capsys):
+    photo = tmp_path / "p.png"
+    make_photo(1).save(photo)
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model at all")
+    for args, message in [
+        (["--engine", "onnx", "--size", "64"], "--size needs --engine torch"),
+        (["--engine", "onnx", "-w", str(tiny_weights)], "a generator file needs --engine torch"),
+        (["--engine", "torch", "-w", str(bad)], "is an ONNX model"),
+        (["-w", str(bad)], "not a readable ONNX model"),
+    ]:
+        assert main(["colorize", str(photo), "--out", str(tmp_path / "o"), *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o").exists()
+    # a generator file goes to torch by itself
+    assert main(["colorize", str(photo), "--out", str(tmp_path / "o"), "-w", str(tiny_weights),
+                 "-q"]) == 0  # fmt: skip
+    assert (tmp_path / "o" / "p.png").is_file()
