@@ -1,4 +1,5 @@
-"""`colorgan colorize` on 12-megapixel (4000x3000) JPEGs: seconds per stage and peak memory.
+"""`colorgan colorize --engine torch` on 12-megapixel (4000x3000) JPEGs: seconds per stage
+and peak memory.
 
 Run: `.venv/bin/python benchmarks/colorize_fullres.py [--images 3]`. Two kinds of photo: grey
 JPEGs (what old photos are) and colour JPEGs. Each stage is timed on its own, in the order the
@@ -10,8 +11,6 @@ memory is the largest resident set of those processes.
 from __future__ import annotations
 
 import argparse
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from benchmarks.common import run_measured
 from colorgan.color import colour_bands, small_lightness
 from colorgan.images import open_image, to_8bit
 from colorgan.pipeline import Colorizer
@@ -67,12 +67,16 @@ def stages(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
     return times
 
 
+PEAKS: list[float] = []
+
+
 def command_seconds(paths: list[Path], out: Path) -> float:
-    start = time.perf_counter()
+    """`colorgan colorize --engine torch` (benchmarks/light.py has the light engine)."""
     cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
-           "--quiet", "--precision", "fp32"]  # fmt: skip
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+           "--quiet", "--precision", "fp32", "--engine", "torch"]  # fmt: skip
+    seconds, peak = run_measured(cmd)
+    PEAKS.append(peak)
+    return seconds
 
 
 def main() -> None:
@@ -101,8 +105,7 @@ def main() -> None:
             results[kind] = table
     for name in results["grey"]:
         print(f"| {name} | {results['grey'][name]:.3f} | {results['colour'][name]:.3f} |")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-    print(f"peak resident memory of the colorgan processes: {peak:.2f} GB")
+    print(f"peak resident memory of the colorgan processes: {max(PEAKS):.2f} GB")
 
 
 if __name__ == "__main__":

@@ -27,3 +27,24 @@ def best_seconds(fn: Callable[[], object], repeats: int = 3, warmup: int = 1) ->
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+# Starts a command from a small process: a child's peak resident memory counts what it had
+# before exec, so one forked straight from a benchmark (torch loaded) would report the
+# benchmark's own.
+_LAUNCHER = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+    "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def run_measured(cmd: list[str]) -> tuple[float, float]:
+    """Seconds a command took (plus a bare Python start, about 0.03 s) and its peak resident
+    memory in GB."""
+    import subprocess
+    import sys
+
+    start = time.perf_counter()
+    peak = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], check=True,
+                          capture_output=True, text=True).stdout  # fmt: skip
+    return time.perf_counter() - start, int(peak) / 1024**2

@@ -1,0 +1,158 @@
+"""The light engine (ONNX Runtime, no torch) against the torch engine, side by side in one run.
+
+Run: `.venv/bin/python -m benchmarks.light [--images 4] [--shared ../shared/datasets/eval]`.
+
+1. `colorgan colorize` on 4000x3000 (12 MP) JPEGs, grey and colour, with `--engine onnx` and
+   `--engine torch`: per photo after start-up is (all - one) / (n - 1) of two process times;
+   peak memory is the largest resident set of each engine's processes.
+2. Start-up: `colorgan colorize examples/astronaut.jpg` from process start to the file
+   written (median of 5), each engine.
+3. A busy machine: the light engine's per-photo time again while two processes spin on the
+   CPU, against the quiet one.
+4. Where the light engine's time goes on one 12 MP photo, stage by stage.
+5. How far the light output is from the torch engine's exact Lab path: PSNR on the eval
+   photos (grey and colour) where `--shared` has them, else on the bundled examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.colorize_fullres import make_jpeg
+from benchmarks.common import machine, run_measured
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_seconds(paths: list[Path], out: Path, engine: str) -> tuple[float, float]:
+    """Seconds of one `colorgan colorize` process and its peak resident memory in GB."""
+    cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
+           "--quiet", "--engine", engine, "--precision", "fp32"]  # fmt: skip
+    return run_measured(cmd)
+
+
+def per_photo(paths: list[Path], tmp: Path, engine: str, tag: str) -> tuple[float, float, float]:
+    one, mem1 = run_seconds(paths[:1], tmp / f"{tag}-{engine}-one", engine)
+    every, mem2 = run_seconds(paths, tmp / f"{tag}-{engine}-all", engine)
+    return (every - one) / (len(paths) - 1), one, max(mem1, mem2)
+
+
+def spin(seconds: float) -> None:
+    end = time.time() + seconds
+    while time.time() < end:
+        pass
+
+
+def stages(path: Path) -> dict[str, float]:
+    from colorgan.images import open_image, save_image, to_8bit
+    from colorgan.light import LightColorizer, lab_to_srgb, lightness_grey
+
+    light = LightColorizer()
+    times: dict[str, float] = {}
+    for _ in range(2):  # the second pass is timed
+        t = time.perf_counter()
+        pixels = to_8bit(open_image(path))
+        times["decode"] = time.perf_counter() - t
+        t = time.perf_counter()
+        grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
+        times["grey of the CIE lightness (colour photos)"] = time.perf_counter() - t
+        t = time.perf_counter()
+        l_small, ab = light.predict_small_ab(grey)
+        times["small L and the ONNX model"] = time.perf_counter() - t
+        t = time.perf_counter()
+        small = Image.fromarray(lab_to_srgb(l_small, ab, light.ab_scale)).convert("YCbCr")
+        chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
+        result = Image.merge("YCbCr", (grey, *chroma))
+        times["chroma upsampled, YCbCr composed"] = time.perf_counter() - t
+        t = time.perf_counter()
+        with tempfile.TemporaryDirectory() as out:
+            save_image(result, Path(out) / "out.jpg")
+        times["JPEG encode (from YCbCr)"] = time.perf_counter() - t
+    return times
+
+
+def fidelity(folder: Path | None) -> str:
+    from colorgan.light import LightColorizer
+    from colorgan.pipeline import Colorizer
+
+    light, exact = LightColorizer(), Colorizer(precision="fp32")
+    paths = sorted(folder.glob("*")) if folder else sorted((ROOT / "examples").glob("*.jpg"))
+    scores: dict[str, list[float]] = {"grey": [], "colour": []}
+    for path in paths:
+        photo = Image.open(path).convert("RGB")
+        for kind, source in (("grey", photo.convert("L")), ("colour", photo)):
+            a = np.asarray(light.colorize(source), np.float64)
+            b = np.asarray(exact.colorize(source), np.float64)
+            scores[kind].append(10 * np.log10(255**2 / ((a - b) ** 2).mean()))
+    lines = [f"PSNR of the light output against the Lab path, {len(paths)} photos of "
+             f"{folder or 'examples/'}:", "| input | mean dB | 5th percentile | min |",
+             "|---|---|---|---|"]  # fmt: skip
+    for kind, s in scores.items():
+        lines.append(f"| {kind} | {np.mean(s):.2f} | {np.percentile(s, 5):.2f} | {min(s):.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared/datasets/eval")
+    args = parser.parse_args()
+    print(machine())
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        photos = {}
+        for kind in ("grey", "colour"):
+            photos[kind] = [tmp / f"{kind}{i}.jpg" for i in range(args.images + 1)]
+            for i, p in enumerate(photos[kind]):
+                make_jpeg(p, i, grey=kind == "grey")
+        print(f"\n4000x3000 JPEG, {args.images + 1} per kind, `colorgan colorize`:")
+        print("| engine | grey: s per photo | colour: s per photo | start-up + first 12 MP "
+              "photo (grey) | peak GB |\n|---|---|---|---|---|")  # fmt: skip
+        for engine in ("onnx", "torch"):
+            grey, first, mem_g = per_photo(photos["grey"], tmp, engine, "grey")
+            colour, _, mem_c = per_photo(photos["colour"], tmp, engine, "colour")
+            print(f"| {engine} | {grey:.3f} | {colour:.3f} | {first:.2f} | "
+                  f"{max(mem_g, mem_c):.2f} |")  # fmt: skip
+        print("\nStart-up: `colorgan colorize examples/astronaut.jpg`, process start to file "
+              "written, median of 5:")  # fmt: skip
+        for engine in ("onnx", "torch"):
+            times = [run_seconds([ROOT / "examples/astronaut.jpg"], tmp / f"start-{engine}-{i}",
+                                 engine)[0] for i in range(5)]  # fmt: skip
+            print(f"- {engine}: {statistics.median(times):.2f} s")
+        quiet = per_photo(photos["grey"], tmp, "onnx", "quiet")[0]
+        busy_procs = [multiprocessing.Process(target=spin, args=(600,)) for _ in range(2)]
+        for p in busy_procs:
+            p.start()
+        try:
+            busy = per_photo(photos["grey"], tmp, "onnx", "busy")[0]
+        finally:
+            for p in busy_procs:
+                p.terminate()
+        print(
+            f"\nBusy machine (two processes spinning on the 2 cores), light engine, grey: "
+            f"{busy:.3f} s per photo against {quiet:.3f} s quiet ({busy / quiet:.2f}x)"
+        )
+        print("\nThe light engine's stages on one 12 MP photo (s):")
+        print("| stage | grey | colour |\n|---|---|---|")
+        grey_t, colour_t = stages(photos["grey"][0]), stages(photos["colour"][0])
+        for stage in grey_t:
+            print(f"| {stage} | {grey_t[stage]:.3f} | {colour_t[stage]:.3f} |")
+        print(f"| total | {sum(grey_t.values()):.3f} | {sum(colour_t.values()):.3f} |")
+    print()
+    print(fidelity(args.shared if args.shared.is_dir() else None))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    print(f"\n(this script's own peak: {peak:.2f} GB)")
+
+
+if __name__ == "__main__":
+    main()
