@@ -108,7 +108,10 @@ class LightColorizer:
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: its warnings are not the user's
         try:
-            self.session = ort.InferenceSession(str(path), options, ["CPUExecutionProvider"])
+            # onnxruntime-gpu's CUDA provider where it is installed; the CPU's otherwise
+            wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+            providers = [p for p in wanted if p in ort.get_available_providers()]
+            self.session = ort.InferenceSession(str(path), options, providers)
             meta = json.loads(self.session.get_modelmeta().custom_metadata_map["colorgan"])
             self.size, self.prior_size = int(meta["size"]), meta["prior_size"]
             self.ab_scale = float(meta["ab_scale"])
