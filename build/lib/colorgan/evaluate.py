@@ -1,0 +1,176 @@
+"""The field's evaluation protocol on held-out photos, beside the grey floor.
+
+Each photo is resized to 256 x 256 (bicubic, full decode); a colorizer predicts ab from its L;
+Lab -> RGB, rounded to uint8, is compared with the photo: PSNR, channel-wise SSIM,
+colourfulness, and optionally FID and KID over the whole set. Several colorizers are evaluated
+in one pass over the photos (`colorgan experiment`), one (`colorgan evaluate`) the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
+from colorgan.errors import ColorganError
+from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from colorgan.files import atomic_write_text
+from colorgan.images import BadImage, find_images, is_grey, load_rgb
+from colorgan.metrics import colourfulness, psnr, ssim
+from colorgan.pipeline import Colorizer
+
+log = logging.getLogger("colorgan")
+
+EVAL_SIZE = 256
+SMALL_SAMPLE = 500  # photos below which FID and KID need a word of caution
+GREY, ORIGINAL = "grey", "original"
+TITLES = {GREY: "grey floor (L kept, a = b = 0)", ORIGINAL: "originals"}
+
+
+@dataclass
+class EvalPhoto:
+    target: np.ndarray  # uint8 (256, 256, 3): the original
+    l_norm: torch.Tensor  # its normalized L, (1, 1, 256, 256)
+
+    @classmethod
+    def load(cls, path: Path) -> EvalPhoto:
+        target = load_rgb(path, EVAL_SIZE, reduced=False)
+        x = torch.from_numpy(target.copy()).permute(2, 0, 1)[None].float() / 255.0
+        return cls(target, rgb_to_lab_normalized(x)[0])
+
+    def colorized(self, colorizer: Colorizer) -> np.ndarray:
+        return _to_uint8(
+            lab_normalized_to_rgb(self.l_norm, colorizer.predict_ab(self.l_norm).cpu())
+        )
+
+    def grey(self) -> np.ndarray:
+        zeros = torch.zeros(1, 2, *self.l_norm.shape[-2:])
+        return _to_uint8(lab_normalized_to_rgb(self.l_norm, zeros))
+
+
+def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
+    return (rgb[0].clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def evaluate(
+    colorizers: Colorizer | dict[str, Colorizer],
+    data: str | Path | Sequence[Path],
+    limit: int | None = None,
+    progress: bool = True,
+    features: InceptionFeatures | None = None,
+) -> dict[str, Any]:
+    """Metrics of each colorizer (a single one is labelled "model"), of the grey floor and of
+    the originals; with `features`, FID and KID against the originals too."""
+    if isinstance(colorizers, Colorizer):
+        colorizers = {"model": colorizers}
+    folder = isinstance(data, str | Path)
+    paths = (find_images(data) if folder else list(data))[:limit]
+    if not paths:
+        raise ColorganError(f"no images found under {data}" if folder else "no photos listed")
+    labels = [*colorizers, GREY]
+    rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in [*labels, ORIGINAL]}
+    images: dict[str, list[np.ndarray]] = {k: [] for k in [*labels, ORIGINAL]}
+    skipped = []
+    for path in tqdm(paths, desc="evaluating", unit="img", disable=not progress):
+        try:
+            photo = EvalPhoto.load(path)
+            if is_grey(photo.target):
+                raise BadImage("grey: no colour to compare against")
+        except (BadImage, OSError) as exc:
+            skipped.append(f"{path} ({exc})")
+            continue
+        outputs = {label: photo.colorized(c) for label, c in colorizers.items()}
+        outputs[GREY] = photo.grey()
+        for label, img in outputs.items():
+            rows[label].append((psnr(img, photo.target), ssim(img, photo.target),
+                                colourfulness(img)))  # fmt: skip
+        rows[ORIGINAL].append((float("inf"), 1.0, colourfulness(photo.target)))
+        if features is not None:
+            for label, img in [*outputs.items(), (ORIGINAL, photo.target)]:
+                images[label].append(img)
+    if skipped:
+        log.warning("skipped %d unreadable or grey image(s): %s", len(skipped),
+                    "; ".join(skipped[:5]))  # fmt: skip
+    summary = {
+        label: {
+            "psnr": float(np.mean([r[0] for r in values])) if label != ORIGINAL else None,
+            "ssim": float(np.mean([r[1] for r in values])),
+            "colourfulness": float(np.mean([r[2] for r in values])),
+        }
+        for label, values in rows.items()
+    }
+    if features is not None and rows[GREY]:
+        reference = features(images[ORIGINAL])
+        for label in labels:
+            feats = features(images[label])
+            summary[label]["fid"] = frechet_distance(feats, reference)
+            summary[label]["kid"] = kernel_inception_distance(feats, reference)
+    where = str(data) if folder else f"{len(paths)} listed photos"
+    return {"images": len(rows[GREY]), "skipped": len(skipped), "data": where,
+            "size": EVAL_SIZE, "results": summary}  # fmt: skip
+
+
+Column = tuple[str, Callable[[dict[str, Any]], str]]
+
+
+def metrics_table(
+    rows: dict[str, dict[str, Any]], first: str = "", extra: list[Column] = ()
+) -> str:
+    """A markdown table of metrics rows (labels as given), with optional extra columns."""
+    head = [
+        first,
+        "PSNR (dB)",
+        "SSIM",
+        "colourfulness",
+        "FID",
+        "KID x 1000",
+        *(e[0] for e in extra),
+    ]
+    lines = ["|" + "|".join(f" {h} " if h else " " for h in head) + "|", "|" + "---|" * len(head)]
+    for label, r in rows.items():
+        cells = [
+            label,
+            f"{r['psnr']:.2f}" if r.get("psnr") is not None else "-",
+            f"{r['ssim']:.4f}",
+            f"{r['colourfulness']:.1f}",
+            f"{r['fid']:.1f}" if "fid" in r else "-",
+            f"{r['kid'] * 1000:.2f}" if "kid" in r else "-",
+            *(fn(r) for _, fn in extra),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown_report(report: dict[str, Any], label: str = "model") -> str:
+    """`colorgan evaluate`'s table: the model, the grey floor, the originals."""
+    res = report["results"]
+    rows = {label if key == "model" else TITLES.get(key, key): value for key, value in res.items()}
+    text = (
+        f"Evaluated on {report['images']} images of `{report['data']}` at "
+        f"{report['size']}x{report['size']}"
+        + (f" ({report['skipped']} skipped: unreadable or grey)" if report["skipped"] else "")
+        + ".\n\n"
+        + metrics_table(rows)
+    )
+    if any("kid" in r for r in res.values()) and report["images"] < SMALL_SAMPLE:
+        text += (
+            f"\nOn fewer than {SMALL_SAMPLE} photos FID is strongly biased upwards and KID, "
+            "which is unbiased, is noisy (it can even be negative): compare models on the same "
+            "photos, by KID.\n"
+        )
+    return text
+
+
+def write_report(report: dict[str, Any], out: Path, label: str) -> tuple[Path, Path]:
+    json_path, md_path = out / "metrics.json", out / "metrics.md"
+    atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
+    atomic_write_text(md_path, markdown_report(report, label))
+    return json_path, md_path

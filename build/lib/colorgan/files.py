@@ -1,0 +1,122 @@
+"""Files written whole or not at all, and content hashes.
+
+A write goes to a temporary file beside the target, is flushed to the disk (a full disk fails
+the write there, not later), and is then renamed over the target, so a kill at any moment
+leaves the old file or the new one, never a half-written one. An exclusive write never
+replaces anything: it publishes with a hard link, which fails if the name was taken meanwhile,
+even by another process. The result gets the ordinary permissions (mkstemp's are owner-only).
+Temporary names carry the writer's process id, so a later run can remove those a killed one
+left behind without touching a live writer's.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+_TEMP = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync(path: str | Path, directory: bool = False) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    except OSError:
+        if directory:
+            return  # some filesystems cannot open a folder; the rename is still atomic
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
+
+
+def publish(
+    tmp: str | Path, target: Path, directory: bool = False, exclusive: bool = False
+) -> None:
+    """Move a finished temporary file or folder to `target`; `exclusive`: only if it is free."""
+    os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())
+    if not exclusive:
+        os.replace(tmp, target)
+    else:
+        try:
+            os.link(tmp, target)  # fails where target exists, however it got there
+        except FileExistsError:
+            raise FileExistsError(errno.EEXIST, f"{target} exists") from None
+        os.unlink(tmp)
+    _fsync(target.parent, directory=True)
+
+
+@contextmanager
+def atomic_file(target: Path, exclusive: bool = False) -> Iterator[str]:
+    """Yields a temporary path to write; on success it is synced and becomes `target`
+    (replacing it, or, `exclusive`, raising FileExistsError if the name is taken)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{target.name}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        _fsync(tmp)
+        publish(tmp, target, exclusive=exclusive)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_file(path) as tmp:
+        Path(tmp).write_text(text)
+
+
+def atomic_write_bytes(path: Path, data: bytes, exclusive: bool = False) -> None:
+    with atomic_file(path, exclusive) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete the temporary files that killed writers left under `folder`; returns how many."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    for path in folder.rglob(".*.tmp"):
+        match = _TEMP.match(path.name)
+        if match and int(match[1]) != os.getpid() and not _alive(int(match[1])):
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

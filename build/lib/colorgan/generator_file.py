@@ -1,0 +1,117 @@
+"""The generator file: what `colorgan train` and `colorgan export` write and `Colorizer` reads.
+
+One safetensors file holds the generator's weights and, in its metadata, everything needed to
+rebuild it without the run: the registered generator and its options, the priors it was
+trained with (backbones, weight files, their sizes), the training size and the run's name.
+Files written before the generator registry (format /1) are upgraded as they are read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from colorgan.config import Config, ModelConfig, PriorConfig
+from colorgan.errors import ColorganError
+from colorgan.files import atomic_file
+from colorgan.legacy import upgrade_legacy
+from colorgan.models import Generator, generator_class
+from colorgan.priors import prior_sizes
+from colorgan.typed import build_dataclass
+
+FORMAT = "colorgan-generator/2"
+READABLE = ("colorgan-generator/1", FORMAT)
+
+
+def build_generator(model: ModelConfig, priors: PriorConfig) -> Generator:
+    """The registered generator with its options, sized for the priors it needs."""
+    cls = generator_class(model.generator)
+    sizes = prior_sizes(priors.embedding, priors.segmentation, cls.needs(model.options))
+    return cls.from_options(model.options, sizes)
+
+
+def generator_meta(cfg: Config) -> dict[str, Any]:
+    return {
+        "name": cfg.name,
+        "model": cfg.model.to_dict(),
+        "priors": asdict(cfg.priors),
+        "image_size": cfg.data.image_size,
+    }
+
+
+def state_tensors(module: nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
+    tensors = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    return tensors
+
+
+def write_generator_file(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    with atomic_file(path) as tmp:
+        save_file(tensors, tmp, metadata={"format": FORMAT, "colorgan": json.dumps(meta)})
+
+
+def save_generator(path: Path, generator: nn.Module, meta: dict, half: bool = False) -> None:
+    """The inference file: weights (fp16 with `half`) plus how to rebuild the generator."""
+    write_generator_file(path, state_tensors(generator, half), meta)
+
+
+def read_generator_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(weights, metadata in the current form); ColorganError for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise ColorganError(f"weights file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            metadata = fh.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError):
+        raise ColorganError(f"{path} is not a safetensors file") from None
+    if metadata.get("format") not in READABLE:
+        raise ColorganError(
+            f"{path} is not a colorgan generator (export one with `colorgan export RUN_DIR`)"
+        )
+    try:
+        meta = json.loads(metadata["colorgan"])
+        meta["model"] = upgrade_legacy({"model": meta["model"]})["model"]
+        if not isinstance(meta["model"], dict) or not isinstance(meta.get("priors", {}), dict):
+            raise TypeError
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ColorganError(f"{path}: its colorgan metadata is damaged") from None
+    return tensors, meta
+
+
+@dataclass
+class LoadedGenerator:
+    generator: Generator
+    model: ModelConfig
+    priors: PriorConfig
+    image_size: int
+    meta: dict[str, Any]
+
+
+def load_generator(path: str | Path) -> LoadedGenerator:
+    """Rebuild a generator from its file, weights loaded (fp32), in eval mode."""
+    tensors, meta = read_generator_file(path)
+    try:
+        model = ModelConfig.from_dict(meta["model"])
+        priors = build_dataclass(PriorConfig, meta["priors"], "priors")
+        image_size = int(meta.get("image_size", 256))
+    except (ColorganError, KeyError, TypeError, ValueError) as exc:
+        detail = f" ({exc})" if isinstance(exc, ColorganError) else ""
+        raise ColorganError(f"{path}: its colorgan metadata is damaged{detail}") from None
+    if image_size < 8 or image_size % 8:
+        raise ColorganError(f"{path}: its colorgan metadata is damaged (image_size {image_size})")
+    generator = build_generator(model, priors)
+    try:
+        generator.load_state_dict({k: v.float() for k, v in tensors.items()})
+    except RuntimeError:
+        raise ColorganError(f"{path} does not match its recorded model") from None
+    return LoadedGenerator(generator.eval(), model, priors, image_size, meta)

@@ -1,0 +1,189 @@
+"""Image files in and out: finding, decoding upright, normalising modes, saving atomically.
+
+Training, colorization and evaluation all read photos through here, so a file that decodes
+for one decodes the same way for the others. Every input is untrusted: anything Pillow cannot
+read, or that would decompress to an absurd size, becomes a `BadImage` with a reason.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps
+
+from colorgan.errors import ColorganError
+from colorgan.files import atomic_write_bytes
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+Image.MAX_IMAGE_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
+GREY_TOLERANCE = 2.0  # mean |channel difference| in 0..255 below which a photo counts as grey
+MIN_SIDE = 8  # below this a photo carries no structure to colour
+SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
+                ".tif": "TIFF", ".tiff": "TIFF"}  # fmt: skip
+
+
+class BadImage(Exception):
+    """A file that cannot be used as a photo; the message says why."""
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """All image files under `root` (recursive), sorted for reproducibility."""
+    root = Path(root)
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ColorganError(f"data folder not found: {root}")
+    return sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    )
+
+
+def expand_inputs(inputs: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Files, folders (recursive) and globs -> (source, output path relative to the output
+    folder), and one message per input that matched nothing."""
+    found: list[tuple[Path, Path]] = []
+    missing: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            images = find_images(path)
+            if not images:
+                missing.append(f"{item}: no images in this folder")
+            found += [(p, p.relative_to(path)) for p in images]
+        elif path.is_file():
+            found.append((path, Path(path.name)))
+        elif glob.has_magic(item):
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            if not files:
+                missing.append(f"{item}: no image matches this pattern")
+            found += [(m, Path(m.name)) for m in files]
+        else:
+            missing.append(f"{item}: no such file or folder")
+    return found, missing
+
+
+def open_image(source: str | Path | bytes | Image.Image, draft: int | None = None) -> Image.Image:
+    """Open any file Pillow reads, upright (EXIF orientation applied); BadImage otherwise.
+
+    With `draft`, a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) that still
+    covers draft x draft pixels: much faster when the photo is far larger than needed.
+    """
+    try:
+        if isinstance(source, Image.Image):
+            img = source
+        else:
+            img = Image.open(source)
+            if draft is not None and img.format == "JPEG":
+                img.draft(img.mode, (draft, draft))
+            img.load()
+        if img.getexif().get(ExifTags.Base.Orientation, 1) in (0, 1):
+            return img  # upright already: no copy (exif_transpose would copy)
+        return ImageOps.exif_transpose(img)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise BadImage(f"not a readable image ({exc.__class__.__name__}: {exc})") from None
+
+
+def has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+
+
+def to_8bit(img: Image.Image) -> Image.Image:
+    """Any mode -> 8-bit "L" for single-channel images, "RGB" for the rest.
+
+    Keeping grey photos in one channel saves two thirds of the decode and colour work.
+    """
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # Integers are 8-bit values unless larger ones show they are 16-bit; floats (mode F,
+        # e.g. a float TIFF) are 0..1, as floating-point arrays are in `image_from_array`.
+        arr = np.asarray(img, dtype=np.float64)
+        if img.mode == "F":
+            top = 1.0
+        else:
+            top = 65535.0 if arr.max() > 255 else 255.0
+        arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, "L")
+    mode = "L" if img.mode in ("L", "LA", "1") else "RGB"
+    return img if img.mode == mode else img.convert(mode)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any mode (L, LA, RGBA, P, CMYK, I;16, F) -> 8-bit RGB."""
+    img = to_8bit(img)
+    return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def load_rgb(
+    path: str | Path,
+    size: int,
+    reduced: bool = True,
+    box: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Decode and resize to size x size (bicubic), uint8 (size, size, 3); with `box`
+    (x0, y0, x1, y1 as fractions of the photo), only that region.
+
+    `reduced`: let a large JPEG decode at reduced scale first (close to the full decode and
+    faster: benchmarks/training.py), for training; evaluation decodes in full, as the
+    protocol says.
+    """
+    side = 1.0 if box is None else min(box[2] - box[0], box[3] - box[1])
+    img = open_image(path, draft=int(np.ceil(size / side)) if reduced else None)
+    if min(img.size) < 2:
+        raise BadImage(f"too small ({img.size[0]}x{img.size[1]})")
+    region = None
+    if box is not None:
+        region = (box[0] * img.width, box[1] * img.height, box[2] * img.width, box[3] * img.height)
+    try:
+        rgb = to_rgb(img).resize((size, size), Image.Resampling.BICUBIC, box=region)
+    except (OSError, ValueError) as exc:
+        raise BadImage(f"cannot decode ({exc.__class__.__name__})") from None
+    return np.array(rgb)  # a writable copy
+
+
+def is_grey(rgb: np.ndarray) -> bool:
+    arr = rgb.astype(np.int16)
+    spread = np.abs(arr[..., 0] - arr[..., 1]) + np.abs(arr[..., 1] - arr[..., 2])
+    return float(spread.mean()) < GREY_TOLERANCE
+
+
+def image_from_array(array: np.ndarray) -> Image.Image:
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays; uint8, uint16 or float in [0, 1]."""
+    arr = np.asarray(array)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ColorganError(f"expected an (H, W), (H, W, 3) or (H, W, 4) array, got {arr.shape}")
+    if arr.dtype == np.uint16:
+        arr = (arr.astype(np.float64) / 257.0).round().astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.floating):
+        arr = (np.clip(arr, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    elif arr.dtype != np.uint8:
+        raise ColorganError(f"unsupported array dtype {arr.dtype}")
+    return Image.fromarray(np.ascontiguousarray(arr))
+
+
+def output_path(out_dir: Path, rel: Path, alpha: bool) -> Path:
+    """Where a colorized photo goes: the input's name and format, PNG where the format is not
+    one Pillow writes or cannot hold the alpha (JPEG)."""
+    suffix = rel.suffix.lower()
+    if suffix not in SAVE_FORMATS or (alpha and SAVE_FORMATS[suffix] == "JPEG"):
+        rel = rel.with_suffix(".png")
+    return out_dir / rel
+
+
+def save_image(image: Image.Image, target: Path, overwrite: bool = False) -> None:
+    """Encode in memory, then write whole through a temporary file: an encoder error or a
+    full disk fails here and publishes nothing. Without `overwrite` an existing file (even one
+    another process wrote meanwhile) is never replaced: FileExistsError."""
+    fmt = SAVE_FORMATS.get(target.suffix.lower(), "PNG")
+    if fmt == "JPEG" and image.mode == "RGBA":
+        fmt = "PNG"
+    if image.mode == "YCbCr" and fmt != "JPEG":  # JPEG stores YCbCr itself; the rest want RGB
+        image = image.convert("RGB")
+    encoded = io.BytesIO()
+    image.save(encoded, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    atomic_write_bytes(target, encoded.getvalue(), exclusive=not overwrite)

@@ -1,0 +1,168 @@
+"""The light engine: a model's ONNX graph (priors and generator, `colorgan export --onnx`) on
+ONNX Runtime, with numpy and Pillow around it and no torch, so `pip install colorgan` alone
+colorizes photos.
+
+The model sees the photo's CIE lightness at its own small size, as in the torch engine. The
+output is composed where Pillow works in C rather than through CIE Lab at every pixel: the
+model's colour is converted exactly (Lab to sRGB) at the small size, its chroma (the Cb and Cr
+of YCbCr) upsampled bilinearly to the photo's size and joined to the photo's own grey levels
+(for a colour photo, the grey of its CIE lightness). Against the torch engine's Lab path this
+changes the output by less than one 8-bit level on average (PSNR in BENCHMARKS.md). Runtime's
+threads sleep rather than spin when idle, so a busy machine does not slow it tenfold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorgan.bundled import bundled_weights
+from colorgan.errors import ColorganError
+from colorgan.images import MIN_SIDE, BadImage, has_alpha, image_from_array, open_image, to_8bit
+from colorgan.jobs import FileResult, colorize_files
+
+# sRGB (D65) as kornia and color.py compute it
+_Y_WEIGHTS = np.array([0.212671, 0.715160, 0.072169])
+_RGB_TO_XYZ = np.array(
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
+     [0.019334, 0.119193, 0.950227]]
+)  # fmt: skip
+_WHITE = np.array([0.95047, 1.0, 1.08883])
+_STEPS = 1 << 16
+
+
+def _to_linear(v: np.ndarray) -> np.ndarray:
+    return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
+
+
+def _to_srgb(v: np.ndarray) -> np.ndarray:
+    return np.where(v > 0.0031308, 1.055 * np.maximum(v, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * v)
+
+
+def _f(t: np.ndarray) -> np.ndarray:
+    return np.where(t > 0.008856, np.maximum(t, 0.008856) ** (1 / 3), 7.787 * t + 4 / 29)
+
+
+_LINEAR = _to_linear(np.arange(256) / 255.0)
+# grey level v (RGB v, v, v) -> normalized L
+L_OF_GREY = ((116.0 * _f(_LINEAR) - 16.0) / 50.0 - 1.0).astype(np.float32)
+# uint8 level of each channel -> its share of Y in 2**16 steps; Y in steps -> the grey level
+# with that luminance, i.e. with that CIE lightness
+_Y_SHARE = [np.round(_LINEAR * w * _STEPS).astype(np.int32) for w in _Y_WEIGHTS]
+_GREY_OF_Y = np.round(_to_srgb(np.arange(_STEPS + 3) / _STEPS).clip(0, 1) * 255).astype(np.uint8)
+
+
+def lightness_grey(rgb: Image.Image) -> Image.Image:
+    """An RGB photo -> the "L" image of grey levels with each pixel's CIE lightness (what the
+    model sees, and what the output keeps)."""
+    a = np.asarray(rgb)
+    y = _Y_SHARE[0][a[..., 0]]
+    y += _Y_SHARE[1][a[..., 1]]
+    y += _Y_SHARE[2][a[..., 2]]
+    return Image.fromarray(_GREY_OF_Y[y])
+
+
+def small_lightness(grey: Image.Image, size: int) -> np.ndarray:
+    """Grey levels -> normalized L (size, size): resized in C (bilinear, antialiased), then
+    looked up (L of the mean grey rather than the mean of L: within 0.1 of 100 but at edges)."""
+    small = grey.resize((size, size), Image.Resampling.BILINEAR)
+    return L_OF_GREY[np.asarray(small)]
+
+
+def lab_to_srgb(l_norm: np.ndarray, ab_norm: np.ndarray, ab_scale: float) -> np.ndarray:
+    """Normalized L (h, w) and ab (2, h, w) -> uint8 sRGB (h, w, 3), clipped (small images)."""
+    fy = ((l_norm.astype(np.float64) + 1.0) * 50.0 + 16.0) / 116.0
+    ab = np.clip(ab_norm, -1, 1) * ab_scale
+    f = np.stack([fy + ab[0] / 500.0, fy, np.maximum(fy - ab[1] / 200.0, 0.0)], -1)
+    xyz = np.where(f > 6 / 29, f**3, (f - 4 / 29) * 3 * (6 / 29) ** 2) * _WHITE
+    linear = xyz @ np.linalg.inv(_RGB_TO_XYZ).T
+    return np.round(_to_srgb(linear).clip(0, 1) * 255).astype(np.uint8)
+
+
+class LightColorizer:
+    """Colorize PIL images, arrays or files with a model's ONNX graph; no torch.
+
+    >>> LightColorizer().colorize(Image.open("old.jpg")).save("old_colour.jpg")
+    """
+
+    def __init__(
+        self, weights: str | Path | None = None, model: str = "default", threads: int | None = None
+    ) -> None:
+        """`weights`: an ONNX file `colorgan export --onnx` wrote; without one, the bundled
+        `model`. `threads`: Runtime's threads (default: one per core)."""
+        import onnxruntime as ort
+
+        path = Path(weights) if weights else bundled_weights(model, "onnx")
+        if not path.is_file():
+            raise ColorganError(f"model file not found: {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        options.log_severity_level = 3  # errors only: its warnings are not the user's
+        try:
+            # onnxruntime-gpu's CUDA provider where it is installed; the CPU's otherwise
+            wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+            providers = [p for p in wanted if p in ort.get_available_providers()]
+            self.session = ort.InferenceSession(str(path), options, providers)
+            meta = json.loads(self.session.get_modelmeta().custom_metadata_map["colorgan"])
+            self.size, self.prior_size = int(meta["size"]), meta["prior_size"]
+            self.ab_scale = float(meta["ab_scale"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ColorganError(f"{path}: not an ONNX model colorgan exported ({exc})") from None
+        except Exception as exc:  # Runtime's own errors: a file it cannot read as a model
+            reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__
+            raise ColorganError(f"{path}: not a readable ONNX model ({reason})") from None
+        self.meta = meta.get("generator", {})
+
+    def predict_small_ab(self, grey: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+        """Grey levels ("L") at any size -> (normalized L, normalized ab) at the model's size."""
+        l_small = small_lightness(grey, self.size)
+        feeds = {"l": l_small[None, None]}
+        if self.prior_size is not None:
+            same = self.prior_size == self.size
+            prior = l_small if same else small_lightness(grey, self.prior_size)
+            feeds["l_prior"] = prior[None, None]
+        return l_small, self.session.run(["ab"], feeds)[0][0]
+
+    def colorize(self, image: Image.Image | np.ndarray, keep_ycbcr: bool = False) -> Image.Image:
+        """Any PIL image or array (grey or colour; alpha is kept) -> colorized RGB image (or,
+        with `keep_ycbcr`, the YCbCr image it is converted from: JPEG stores that directly)."""
+        if isinstance(image, np.ndarray):
+            image = image_from_array(image)
+        image = open_image(image)
+        if min(image.size) < MIN_SIDE:
+            raise BadImage(f"too small to colorize ({image.size[0]}x{image.size[1]})")
+        alpha = None
+        if has_alpha(image):
+            bands = image.getbands()
+            alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
+        pixels = to_8bit(image)
+        grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
+        l_small, ab = self.predict_small_ab(grey)
+        small = Image.fromarray(lab_to_srgb(l_small, ab, self.ab_scale)).convert("YCbCr")
+        chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
+        result = Image.merge("YCbCr", (grey, *chroma))
+        if alpha is not None:
+            result = result.convert("RGB")
+            result.putalpha(alpha)
+            return result
+        return result if keep_ycbcr else result.convert("RGB")
+
+    def colorize_files(
+        self,
+        jobs: Sequence[tuple[Path, Path]],
+        out_dir: Path,
+        overwrite: bool = False,
+        progress: bool = False,
+    ) -> Iterator[FileResult]:
+        """`jobs.colorize_files` with this colorizer (JPEGs written straight from YCbCr)."""
+        return colorize_files(partial(self.colorize, keep_ycbcr=True), jobs, out_dir,
+                              overwrite, progress)  # fmt: skip

@@ -1,0 +1,147 @@
+"""A U-Net whose encoder is ImageNet-pretrained EfficientNet-Lite0, with the paper's fusion.
+
+The paper's generator learns every filter from the training photos; on a few thousand photos it
+memorises them. This one starts from an encoder that has seen ImageNet (Lite0's weights ship
+in a pip package, so it trains offline), keeps the paper's global fusion at the bottleneck
+(the image embedding tiled over the 1/32 grid, concatenated, 1x1 conv to 256) and feeds the
+21-class prior in at 1/8, then decodes with skip connections from every encoder stage, as
+DeOldify's and DDColor's pretrained-encoder U-Nets do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorgan.backbones import (
+    LITE0_STAGE_CHANNELS,
+    lite0_input,
+    lite0_network,
+    lite0_stages,
+    lite0_weights_file,
+    load_state_dict_file,
+)
+from colorgan.color import grey_from_l
+from colorgan.errors import ColorganError
+from colorgan.models.fusion import FUSION_CHANNELS
+from colorgan.models.registry import Generator, Needs, PriorSizes, register
+
+# decoder channels from 1/16 up to full size; the last stage's skip is L itself
+DECODER_CHANNELS = (128, 64, 48, 32, 16)
+
+
+@dataclass
+class LiteUNetOptions:
+    use_embedding: bool = True  # the paper's fusion of the image embedding at the bottleneck
+    use_segmentation: bool = True  # the 21-class prior, concatenated at 1/8
+    # the encoder's learning rate as a fraction of the generator's: 0 freezes it (ImageNet
+    # features as they are), 1 trains it like the rest
+    encoder_lr_scale: float = 0.1
+
+
+def up_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1),
+        nn.ReLU(inplace=True),
+    )
+
+
+@register("lite_unet")
+class LiteUNetGenerator(Generator):
+    """L (as a grey image) -> Lite0 stages 1/2 .. 1/32 -> fusion -> decoder with skips -> ab."""
+
+    Options = LiteUNetOptions
+
+    def __init__(
+        self, embedding_dim: int = 1000, segmentation_classes: int = 21,
+        encoder_lr_scale: float = 0.1,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.embedding_dim = embedding_dim
+        self.segmentation_classes = segmentation_classes
+        self.encoder_lr_scale = encoder_lr_scale
+        self.encoder = lite0_network(None)
+        del self.encoder._conv_head, self.encoder._bn1, self.encoder._fc  # unused past 1/32
+        *skips, deepest = LITE0_STAGE_CHANNELS
+        self.fusion = nn.Sequential(
+            nn.Conv2d(deepest + embedding_dim, FUSION_CHANNELS, 1), nn.ReLU(inplace=True)
+        )
+        skips = [1, *skips]  # full size: L; then 1/2, 1/4, 1/8 (+ classes), 1/16
+        skips[3] += segmentation_classes
+        channels = FUSION_CHANNELS
+        blocks = []
+        for out, skip in zip(DECODER_CHANNELS, reversed(skips), strict=True):
+            blocks.append(up_block(channels + skip, out))
+            channels = out
+        self.decoder = nn.ModuleList(blocks)
+        self.to_ab = nn.Sequential(nn.Conv2d(channels, 2, 3, padding=1), nn.Tanh())
+        if encoder_lr_scale == 0:
+            self.encoder.requires_grad_(False)
+
+    @classmethod
+    def needs(cls, options: LiteUNetOptions) -> Needs:
+        return Needs(embedding=options.use_embedding, segmentation=options.use_segmentation)
+
+    @classmethod
+    def check(cls, options: LiteUNetOptions, image_size: int) -> None:
+        if image_size % 32:
+            raise ColorganError("the lite_unet generator needs data.image_size a multiple of 32")
+        if options.encoder_lr_scale < 0:
+            raise ColorganError("model.lite_unet.encoder_lr_scale must be 0 or more")
+
+    @classmethod
+    def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
+        return cls(sizes.embedding, sizes.segmentation, options.encoder_lr_scale)
+
+    def load_pretrained(self) -> None:
+        """Start the encoder from ImageNet (training does this; a generator file has its own)."""
+        keep = self.encoder.state_dict().keys()  # the head past 1/32 was dropped
+        state = load_state_dict_file(lite0_weights_file())
+        self.encoder.load_state_dict({k: v for k, v in state.items() if k in keep})
+
+    def param_groups(self, lr: float) -> list[dict]:
+        encoder = list(self.encoder.parameters())
+        ids = {id(p) for p in encoder}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        groups = [{"params": rest, "lr": lr}]
+        if self.encoder_lr_scale > 0:
+            groups.append({"params": encoder, "lr": lr * self.encoder_lr_scale})
+        return groups
+
+    def train(self, mode: bool = True) -> LiteUNetGenerator:
+        super().train(mode)
+        if self.encoder_lr_scale == 0:
+            self.encoder.eval()  # a frozen encoder keeps ImageNet's BatchNorm statistics
+        return self
+
+    def forward(
+        self,
+        l_norm: torch.Tensor,
+        embedding: torch.Tensor | None = None,
+        segmentation: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """L (B, 1, H, W) in [-1, 1], H and W multiples of 32 -> ab (B, 2, H, W) in [-1, 1]."""
+        grey = grey_from_l(l_norm).to(l_norm.dtype)
+        *skips, deepest = lite0_stages(self.encoder, lite0_input(grey))
+        x = deepest
+        if self.embedding_dim:
+            if embedding is None:
+                raise ValueError("this generator needs the embedding prior")
+            tiled = embedding.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
+            x = torch.cat([x, tiled], 1)
+        x = self.fusion(x)
+        if self.segmentation_classes:
+            if segmentation is None:
+                raise ValueError("this generator needs the segmentation prior")
+            classes = F.interpolate(segmentation.to(x.dtype), size=skips[2].shape[2:],
+                                    mode="bilinear", align_corners=False)  # fmt: skip
+            skips[2] = torch.cat([skips[2], classes], 1)
+        for block, skip in zip(self.decoder, [*reversed(skips), l_norm], strict=True):
+            x = F.interpolate(x, size=skip.shape[2:], mode="nearest")
+            x = block(torch.cat([x, skip.to(x.dtype)], 1))
+        return self.to_ab(x)

@@ -1,0 +1,106 @@
+"""ONNX export of a generator file's whole inference model: the frozen priors and the
+generator in one graph, for the light engine (light.py), which runs it on ONNX Runtime with
+numpy and Pillow and no torch.
+
+The graph takes the normalized L at the prediction size (`l`) and, where the model has
+priors, the same L at the priors' size (`l_prior`); it returns the normalized ab at the
+prediction size (`ab`). The batch is dynamic; the sizes are the model's. What the light
+engine needs to know (sizes, the ab scale, the generator file's metadata) is in the model's
+metadata under "colorgan". With `half`, weights that are fp16 values (a bundled generator's)
+are stored as fp16, half their size and nothing lost (batch norms are left unfolded, so no
+folded weight needs rounding); Runtime casts them back when it loads the model and computes
+in fp32.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from colorgan.color import AB_SCALE
+from colorgan.files import atomic_write_bytes
+from colorgan.pipeline import Colorizer
+from colorgan.priors import PRIOR_IMAGE_SIZE, generator_inputs
+
+OPSET = 17
+
+
+class InferenceGraph(nn.Module):
+    """Priors and generator as one module: (l, l_prior) -> ab."""
+
+    def __init__(self, colorizer: Colorizer) -> None:
+        super().__init__()
+        self.generator, self.priors, self.needs = (
+            colorizer.generator,
+            colorizer.priors,
+            colorizer.needs,
+        )
+        self.logits = self.priors is not None and self.priors.segmentation_is_logits
+
+    def forward(self, l_norm: torch.Tensor, l_prior: torch.Tensor | None = None) -> torch.Tensor:
+        native = {}
+        if self.priors is not None:
+            native = self.priors.on_l(l_norm if l_prior is None else l_prior)
+        return self.generator(**generator_inputs(l_norm, native, self.needs, self.logits))
+
+
+def prior_size(colorizer: Colorizer) -> int | None:
+    """The size of the graph's second input (the priors' L), or None where there are no
+    priors and it has one input."""
+    return None if colorizer.priors is None else PRIOR_IMAGE_SIZE
+
+
+def export_onnx(
+    weights: str | Path, target: Path, half: bool = True, overwrite: bool = False
+) -> None:
+    """Write the inference graph of the generator file `weights` to `target` (whole, or not
+    at all; an existing file only with `overwrite`)."""
+    import onnx
+
+    colorizer = Colorizer(weights, device="cpu", precision="fp32", channels_last=False)
+    graph = InferenceGraph(colorizer).eval()
+    size, p_size = colorizer.size, prior_size(colorizer)
+    inputs = [torch.zeros(1, 1, size, size)]
+    names = ["l"]
+    if p_size is not None:
+        inputs.append(torch.zeros(1, 1, p_size, p_size))
+        names.append("l_prior")
+    dynamic = {name: {0: "batch"} for name in names}
+    buffer = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tracer's notes on shapes it records as constants
+        torch.onnx.export(graph, tuple(inputs), buffer, input_names=names, output_names=["ab"],
+                          dynamic_axes={**dynamic, "ab": {0: "batch"}}, opset_version=OPSET,
+                          do_constant_folding=False, dynamo=False)  # fmt: skip
+    model = onnx.load_from_string(buffer.getvalue())
+    if half:
+        _store_half(model)
+    meta = {"size": size, "prior_size": p_size, "ab_scale": AB_SCALE, "generator": colorizer.meta}
+    model.metadata_props.add(key="colorgan", value=json.dumps(meta))
+    atomic_write_bytes(target, model.SerializeToString(), exclusive=not overwrite)
+
+
+def _store_half(model) -> None:
+    """The generator's fp32 weights stored as fp16, each cast back by a Cast node the runtime
+    folds at load. Only where that loses nothing: weights that are fp16 values already (a
+    bundled or `export --half` generator); the priors' ImageNet weights are not, and stay."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    casts = []
+    for init in model.graph.initializer:
+        if init.data_type != TensorProto.FLOAT or np.prod(init.dims) < 1024:
+            continue
+        name, weights = init.name, numpy_helper.to_array(init)
+        if not np.array_equal(weights.astype(np.float16).astype(np.float32), weights):
+            continue
+        init.CopyFrom(numpy_helper.from_array(weights.astype(np.float16), f"{name}__fp16"))
+        casts.append(helper.make_node("Cast", [f"{name}__fp16"], [name], to=TensorProto.FLOAT))
+    nodes = casts + list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)

@@ -1,0 +1,65 @@
+"""Device and numeric precision, chosen from what the hardware does well.
+
+bf16 autocast is only fast on CPUs with native bf16 (AMX or AVX512-BF16); on others (AVX2)
+oneDNN has no bf16 kernels and the generator runs many times slower than in fp32
+(benchmarks/inference.py), so "auto" picks bf16 only where the CPU has it. On CUDA, "auto" is bf16
+where supported, else fp16.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+from functools import cache
+
+import torch
+
+from colorgan.errors import ColorganError
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ColorganError(f"device {name!r} asked for, but CUDA is not available here")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ColorganError(f"unknown device {name!r}") from None
+
+
+def cpu_name() -> str:
+    """The CPU's model name, for the machine line of benchmarks and experiment reports."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+@cache
+def cpu_has_native_bf16() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if precision != "auto":
+        if precision == "fp16" and device.type == "cpu":
+            raise ColorganError("fp16 is for CUDA; use bf16 or fp32 on the CPU")
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)

@@ -1,0 +1,230 @@
+"""ColorGAN: the nets of a run and how they learn, apart from any data or loop.
+
+It holds the generator, the PatchGAN, an optional EMA of the generator, their optimizers and
+the two steps of the paper (5.5 L1 pretraining, 5.6 adversarial training), and its state for
+checkpoints. Built from a config alone, it can be stepped on any batch of generator inputs:
+{"l_norm", "ab"} plus the priors the generator needs (`priors.generator_inputs`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from colorgan.config import Config, load_config
+from colorgan.errors import ColorganError
+from colorgan.generator_file import build_generator, generator_meta, save_generator
+from colorgan.losses import (
+    TERMS,
+    LossContext,
+    PerceptualFeatures,
+    discriminator_loss,
+    weighted_sum,
+)
+from colorgan.models import PatchDiscriminator
+from colorgan.runtime import autocast
+from colorgan.training.checkpoint import latest_checkpoint, load_latest
+from colorgan.training.distributed import World
+
+Batch = dict[str, torch.Tensor]
+
+
+class ColorGAN:
+    def __init__(
+        self,
+        cfg: Config,
+        device: torch.device | str = "cpu",
+        precision: str = "fp32",
+        memory_format: torch.memory_format = torch.contiguous_format,
+        world: World | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.device = torch.device(device)
+        self.precision = precision
+        self.world = world or World()
+        torch.manual_seed(cfg.train.seed)
+        fmt = memory_format
+        generator = build_generator(cfg.model, cfg.priors)
+        generator.load_pretrained()
+        self.generator = generator.to(self.device, memory_format=fmt)
+        disc = cfg.model.discriminator
+        self.discriminator = PatchDiscriminator(
+            ndf=disc.channels, spectral_norm=disc.spectral_norm
+        ).to(self.device, memory_format=fmt)
+        if self.world.size > 1 and self.device.type == "cuda" and cfg.train.sync_batchnorm:
+            self.generator = nn.SyncBatchNorm.convert_sync_batchnorm(self.generator)
+            self.discriminator = nn.SyncBatchNorm.convert_sync_batchnorm(self.discriminator)
+        # An exponential moving average of G's weights over the adversarial phase, where G
+        # oscillates: validated, sampled and exported in place of G when train.ema_decay > 0.
+        # It starts as a copy of the pretrained G, so no early (random) weights linger in it.
+        self.generator_ema: AveragedModel | None = None
+        if cfg.train.ema_decay > 0:
+            self.generator_ema = AveragedModel(
+                self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.train.ema_decay),
+                use_buffers=True,
+            )  # fmt: skip
+        betas = tuple(cfg.train.betas)
+        pre, lr_g = cfg.train.pretrain_lr, cfg.train.lr_g
+        self.opt_pre = torch.optim.Adam(generator.param_groups(pre), lr=pre)
+        self.opt_g = torch.optim.Adam(generator.param_groups(lr_g), lr=lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(
+            self.discriminator.parameters(), lr=cfg.train.lr_d, betas=betas
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+        # rebalance.rebalance_weights from the training photos, for the rebalanced_l1 term
+        self.colour_weights: torch.Tensor | None = None
+        terms = [*cfg.loss.pretrain, *cfg.loss.adversarial]
+        self.features: PerceptualFeatures | None = None
+        if any(TERMS[name].needs_features for name in terms):
+            self.features = PerceptualFeatures().to(self.device)
+        # The modules the steps call: DDP wrappers once `distribute` ran, the plain ones before.
+        self.g_train: nn.Module = self.generator
+        self.d_train: nn.Module = self.discriminator
+
+    @classmethod
+    def from_checkpoint(cls, run_dir: Path) -> ColorGAN:
+        """A run's latest checkpoint, on the CPU (for export)."""
+        ckpt = latest_checkpoint(run_dir)
+        if ckpt is None:
+            raise ColorganError(f"no checkpoint in {run_dir}")
+        gan = cls(load_config(ckpt / "config.yaml"))
+        gan.resume(run_dir)
+        return gan
+
+    def compile(self) -> None:
+        self.generator.compile()
+        self.discriminator.compile()
+
+    def distribute(self) -> None:
+        """Wrap G and D in DistributedDataParallel, which averages gradients over ranks."""
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        self.g_train = DistributedDataParallel(self.generator, device_ids=ids)
+        self.d_train = DistributedDataParallel(self.discriminator, device_ids=ids)
+
+    # -- the steps ---------------------------------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager:
+        return autocast(self.device, self.precision)
+
+    @staticmethod
+    def generate(generator: nn.Module, x: Batch) -> torch.Tensor:
+        return generator(x["l_norm"], x.get("embedding"), x.get("segmentation"))
+
+    def _context(self, discriminator: nn.Module | None = None) -> LossContext:
+        return LossContext(
+            discriminator=discriminator, colour_weights=self.colour_weights,
+            features=self.features, autocast=self.autocast,
+        )  # fmt: skip
+
+    def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(opt)
+        self.scaler.update()
+
+    def pretrain_step(self, x: Batch) -> dict[str, float]:
+        """One G step on `loss.pretrain`; returns each term's value."""
+        with self.autocast():
+            fake = self.generate(self.g_train, x)
+        loss, terms = weighted_sum(self.cfg.loss.pretrain, fake, x, self._context())
+        self._backward_step(loss, self.opt_pre)
+        return {k: v.item() for k, v in terms.items()}
+
+    def adversarial_step(self, x: Batch, step_discriminator: bool = True) -> dict[str, float]:
+        """A D step (if asked: the D-every-k rule is the caller's), then a G step on
+        `loss.adversarial`, then the EMA; returns D's loss (`d`) and each term's value."""
+        logs: dict[str, float] = {}
+        with self.autocast():
+            fake = self.generate(self.g_train, x)
+        if step_discriminator:
+            self.discriminator.requires_grad_(True)
+            logs["d"] = self._discriminator_step(x, fake)
+        # G's step goes through the plain D: D's weights are frozen here and need no sync.
+        self.discriminator.requires_grad_(False)
+        loss, terms = weighted_sum(
+            self.cfg.loss.adversarial, fake, x, self._context(self.discriminator)
+        )
+        self._backward_step(loss, self.opt_g)
+        if self.generator_ema is not None:  # the first call copies G
+            self.generator_ema.update_parameters(self.generator)
+        self.discriminator.requires_grad_(True)
+        logs.update({k: v.item() for k, v in terms.items()})
+        return logs
+
+    def _discriminator_step(self, x: Batch, fake: torch.Tensor) -> float:
+        """D on real then fake pairs, one backward each (their sum is the loss's gradient).
+
+        Under DDP the real pass accumulates locally (no_sync) and the fake pass's backward
+        averages the summed gradients over ranks: DDP allows one synced forward per backward.
+        """
+        self.opt_d.zero_grad(set_to_none=True)
+        distributed = isinstance(self.d_train, DistributedDataParallel)
+        no_sync = self.d_train.no_sync if distributed else contextlib.nullcontext
+        total = 0.0
+        for real, pair in ((True, x["ab"]), (False, fake.detach())):
+            with no_sync() if real else contextlib.nullcontext():
+                with self.autocast():
+                    part = discriminator_loss(self.d_train(x["l_norm"], pair), real)
+                self.scaler.scale(part).backward()
+            total += part.item()
+        self.scaler.step(self.opt_d)
+        self.scaler.update()
+        return total
+
+    # -- inference and export ----------------------------------------------------------------
+    @property
+    def inference_generator(self) -> nn.Module:
+        """What validation, samples and the exported file use: the EMA of G once it has
+        started (the adversarial phase), G before that or without one."""
+        ema = self.generator_ema
+        return ema.module if ema is not None and ema.n_averaged.item() > 0 else self.generator
+
+    @torch.no_grad()
+    def predict(self, x: Batch) -> torch.Tensor:
+        """ab of the inference generator, in eval mode, as fp32."""
+        generator = self.inference_generator
+        generator.eval()
+        with self.autocast():
+            fake = self.generate(generator, x).float()
+        generator.train()
+        return fake
+
+    def export(self, path: Path, half: bool = False) -> None:
+        save_generator(path, self.inference_generator, generator_meta(self.cfg), half=half)
+
+    # -- checkpoint state --------------------------------------------------------------------
+    def modules(self) -> dict[str, nn.Module]:
+        """The modules a checkpoint folder holds, one weights file each."""
+        modules = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.generator_ema is not None:
+            modules["generator_ema"] = self.generator_ema
+        return modules
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer and scaler states (the weights go through `modules`)."""
+        return {
+            "opt_pre": self.opt_pre.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def resume(self, run_dir: Path) -> tuple[Path, dict[str, Any]]:
+        """Weights and optimizer states from the run's best readable checkpoint (a damaged
+        one is reported and skipped); returns it and its whole state (with the trainer's
+        position). A checkpoint that does not fit this config is one error."""
+        try:
+            path, state = load_latest(run_dir, self.modules())
+            for name in ("opt_pre", "opt_g", "opt_d", "scaler"):
+                getattr(self, name).load_state_dict(state[name])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise ColorganError(
+                f"the checkpoint in {run_dir} does not fit this config "
+                f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:160]})"
+            ) from None
+        return path, state

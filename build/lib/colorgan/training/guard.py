@@ -1,0 +1,73 @@
+"""What keeps a run folder whole while it trains: one trainer at a time, and a checkpoint on
+the way out when the user stops it.
+
+`RunLock` holds an exclusive lock on the run folder for as long as a trainer writes to it;
+a second `colorgan train --resume` on the same folder is refused, naming the holder, instead
+of interleaving its files. `StopRequests` turns the first Ctrl-C (SIGINT) or SIGTERM into a
+request the loop sees between steps, so it can checkpoint and stop; a second one interrupts
+at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+from colorgan.errors import ColorganError
+
+
+class RunLock:
+    """An exclusive lock on `run_dir` (flock on run_dir/.lock; the OS drops it with the
+    process, so a killed trainer leaves no stale lock)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir / ".lock"
+        self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
+            self.release()
+            raise ColorganError(
+                f"{run_dir} is being trained by another colorgan process (pid {holder}); "
+                "wait for it or stop it"
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+
+class StopRequests:
+    """While entered, SIGINT and SIGTERM set `requested` instead of killing the process."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.requested: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested is not None:  # asked twice: stop now
+            self.__exit__()
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+
+    def __enter__(self) -> StopRequests:
+        if threading.current_thread() is threading.main_thread():  # signals go to it alone
+            for sig in self.SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._previous.clear()

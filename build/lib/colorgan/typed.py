@@ -1,0 +1,94 @@
+"""Plain values (from YAML or JSON) <-> typed dataclasses, strictly.
+
+Each value is checked against its field's type (bool, int, float, str, tuples, dicts, unions,
+nested dataclasses; a class with `from_dict` builds itself), and unknown keys are an error
+that lists the known ones, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import asdict
+from typing import Any
+
+from colorgan.errors import ColorganError
+
+
+def plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return plain(asdict(value))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if isinstance(tp, type) and hasattr(tp, "from_dict"):
+        if not isinstance(value, dict):
+            raise ColorganError(f"{where}: expected a mapping, got {value!r}")
+        return tp.from_dict(value, where)
+    if dataclasses.is_dataclass(tp):
+        return build_dataclass(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(arg, value, where)
+            except ColorganError as exc:
+                errors.append(str(exc))
+        raise ColorganError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise ColorganError(f"{where}: expected a list of {len(args)} values, got {value!r}")
+        return tuple(coerce(a, v, where) for a, v in zip(args, value, strict=True))
+    if origin is dict:
+        key_type, value_type = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ColorganError(f"{where}: expected a mapping, got {value!r}")
+        return {coerce(key_type, k, where): coerce(value_type, v, f"{where}.{k}")
+                for k, v in value.items()}  # fmt: skip
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ColorganError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ColorganError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ColorganError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ColorganError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def build_dataclass(cls: type, values: Any, where: str) -> Any:
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ColorganError(f"{where or 'config'}: expected a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ColorganError(
+            f"{where or 'config'}: unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(names))}"
+        )
+    kwargs = {k: coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in values.items()}
+    return cls(**kwargs)
