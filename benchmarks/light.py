@@ -9,8 +9,9 @@ Run: `.venv/bin/python -m benchmarks.light [--images 4] [--shared ../shared/data
    written (median of 5), each engine.
 3. A busy machine: the light engine's per-photo time again while two processes spin on the
    CPU, against the quiet one.
-4. Where the light engine's time goes on one 12 MP photo, stage by stage.
-5. How far the light output is from the torch engine's exact Lab path: PSNR on the eval
+4. Many small photos: 64 grey 256x256 JPEGs, `--batch 1` against `--batch 16`, each engine.
+5. Where the light engine's time goes on one 12 MP photo, stage by stage.
+6. How far the light output is from the torch engine's exact Lab path: PSNR on the eval
    photos (grey and colour) where `--shared` has them, else on the bundled examples.
 """
 
@@ -34,10 +35,10 @@ from benchmarks.common import machine, run_measured
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_seconds(paths: list[Path], out: Path, engine: str) -> tuple[float, float]:
+def run_seconds(paths: list[Path], out: Path, engine: str, batch: int = 1) -> tuple[float, float]:
     """Seconds of one `colorgan colorize` process and its peak resident memory in GB."""
     cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
-           "--quiet", "--engine", engine, "--precision", "fp32"]  # fmt: skip
+           "--quiet", "--engine", engine, "--precision", "fp32", "--batch", str(batch)]  # fmt: skip
     return run_measured(cmd)
 
 
@@ -142,6 +143,16 @@ def main() -> None:
             f"\nBusy machine (two processes spinning on the 2 cores), light engine, grey: "
             f"{busy:.3f} s per photo against {quiet:.3f} s quiet ({busy / quiet:.2f}x)"
         )
+        small = []
+        for i in range(64):
+            small.append(tmp / f"small{i}.jpg")
+            Image.open(photos["grey"][i % len(photos["grey"])]).resize((256, 256)).save(small[-1])
+        print("\n64 grey 256x256 JPEGs in one `colorgan colorize` (photos/s, start-up included):")
+        print("| engine | --batch 1 | --batch 16 |\n|---|---|---|")
+        for engine in ("onnx", "torch"):
+            rates = [64 / run_seconds(small, tmp / f"small-{engine}-{b}", engine, b)[0]
+                     for b in (1, 16)]  # fmt: skip
+            print(f"| {engine} | {rates[0]:.1f} | {rates[1]:.1f} |")
         print("\nThe light engine's stages on one 12 MP photo (s):")
         print("| stage | grey | colour |\n|---|---|---|")
         grey_t, colour_t = stages(photos["grey"][0]), stages(photos["colour"][0])

@@ -127,3 +127,25 @@ def test_the_engine_is_chosen_by_what_was_asked(tmp_path, tiny_weights, capsys):
     assert main(["colorize", str(photo), "--out", str(tmp_path / "o"), "-w", str(tiny_weights),
                  "-q"]) == 0  # fmt: skip
     assert (tmp_path / "o" / "p.png").is_file()
+
+
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_a_batch_colours_each_photo_as_alone_and_isolates_bad_ones(engine, tmp_path, capsys):
+    colorizer = LightColorizer() if engine == "onnx" else Colorizer(precision="fp32")
+    photos = [make_photo(1, (300, 200)), Image.new("L", (4, 4)), make_photo(2, (150, 170))]
+    batch = colorizer.colorize_batch(photos)
+    assert "too small" in str(batch[1])
+    for photo, result in zip(photos[::2], batch[::2], strict=True):
+        alone = np.asarray(colorizer.colorize(photo), int)
+        assert result.size == photo.size and np.abs(np.asarray(result, int) - alone).max() <= 1
+    # the command: three photos a batch, a truncated file among them fails alone
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(5):
+        make_photo(i).save(folder / f"p{i}.jpg")
+    (folder / "p5.jpg").write_bytes((folder / "p0.jpg").read_bytes()[:300])
+    args = ["colorize", str(folder), "--out", str(tmp_path / "out"), "--engine", engine, "-q"]
+    assert main([*args, "--batch", "3"]) == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"p{i}.jpg" for i in range(5)]
+    assert "p5.jpg" in capsys.readouterr().err
+    assert main([*args, "--batch", "0"]) == 2

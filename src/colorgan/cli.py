@@ -44,7 +44,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         )  # fmt: skip
     out_dir = Path(args.out)
     written = 0
-    results = colorizer.colorize_files(jobs, out_dir, args.overwrite, progress=not args.quiet)
+    results = colorizer.colorize_files(jobs, out_dir, args.overwrite, not args.quiet, args.batch)
     for result in results:
         if result.error is None:
             written += 1
@@ -227,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     model_choice(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
+    p.add_argument("--batch", type=int, default=1,
+                   help="photos per run of the model (for GPUs and many small photos; each "
+                        "photo of a batch is held decoded at once)")  # fmt: skip
     p.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"],
                    help="onnx: ONNX Runtime, no torch (bundled models, .onnx files); torch: "
                         "generator files, GPUs, --size, prior weight files; auto: onnx where "

@@ -187,3 +187,18 @@ def save_image(image: Image.Image, target: Path, overwrite: bool = False) -> Non
     encoded = io.BytesIO()
     image.save(encoded, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
     atomic_write_bytes(target, encoded.getvalue(), exclusive=not overwrite)
+
+
+def prepare_image(image: Image.Image | np.ndarray) -> tuple[Image.Image, Image.Image | None]:
+    """Any PIL image or array -> its 8-bit "L" or "RGB" pixels, upright, and its alpha (or
+    None); BadImage for one too small to colorize. Both engines start here."""
+    if isinstance(image, np.ndarray):
+        image = image_from_array(image)
+    image = open_image(image)
+    if min(image.size) < MIN_SIDE:
+        raise BadImage(f"too small to colorize ({image.size[0]}x{image.size[1]})")
+    alpha = None
+    if has_alpha(image):
+        bands = image.getbands()
+        alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
+    return to_8bit(image), alpha

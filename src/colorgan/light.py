@@ -24,7 +24,7 @@ from PIL import Image
 
 from colorgan.bundled import bundled_weights
 from colorgan.errors import ColorganError
-from colorgan.images import MIN_SIDE, BadImage, has_alpha, image_from_array, open_image, to_8bit
+from colorgan.images import BadImage, prepare_image
 from colorgan.jobs import FileResult, colorize_files
 
 # sRGB (D65) as kornia and color.py compute it
@@ -135,26 +135,46 @@ class LightColorizer:
     def colorize(self, image: Image.Image | np.ndarray, keep_ycbcr: bool = False) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized RGB image (or,
         with `keep_ycbcr`, the YCbCr image it is converted from: JPEG stores that directly)."""
-        if isinstance(image, np.ndarray):
-            image = image_from_array(image)
-        image = open_image(image)
-        if min(image.size) < MIN_SIDE:
-            raise BadImage(f"too small to colorize ({image.size[0]}x{image.size[1]})")
-        alpha = None
-        if has_alpha(image):
-            bands = image.getbands()
-            alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
-        pixels = to_8bit(image)
-        grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
-        l_small, ab = self.predict_small_ab(grey)
-        small = Image.fromarray(lab_to_srgb(l_small, ab, self.ab_scale)).convert("YCbCr")
-        chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
-        result = Image.merge("YCbCr", (grey, *chroma))
-        if alpha is not None:
-            result = result.convert("RGB")
-            result.putalpha(alpha)
-            return result
-        return result if keep_ycbcr else result.convert("RGB")
+        [result] = self.colorize_batch([image], keep_ycbcr)
+        if isinstance(result, BadImage):
+            raise result
+        return result
+
+    def colorize_batch(
+        self, images: Sequence[Image.Image | np.ndarray], keep_ycbcr: bool = False
+    ) -> list[Image.Image | BadImage]:
+        """Several photos through the model in one run (any sizes): a colorized image for
+        each, or the BadImage that says why not."""
+        results: list[Image.Image | BadImage] = [BadImage("not colorized")] * len(images)
+        prepared = []
+        for i, image in enumerate(images):
+            try:
+                pixels, alpha = prepare_image(image)
+            except BadImage as exc:
+                results[i] = exc
+                continue
+            grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
+            prepared.append((i, grey, alpha))
+        if not prepared:
+            return results
+        l_small = np.stack([small_lightness(grey, self.size) for _, grey, _ in prepared])
+        feeds = {"l": l_small[:, None]}
+        if self.prior_size is not None:
+            prior = l_small
+            if self.prior_size != self.size:
+                prior = np.stack([small_lightness(g, self.prior_size) for _, g, _ in prepared])
+            feeds["l_prior"] = prior[:, None]
+        ab = self.session.run(["ab"], feeds)[0]
+        for k, (i, grey, alpha) in enumerate(prepared):
+            small = Image.fromarray(lab_to_srgb(l_small[k], ab[k], self.ab_scale)).convert("YCbCr")
+            chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
+            result = Image.merge("YCbCr", (grey, *chroma))
+            if alpha is not None or not keep_ycbcr:
+                result = result.convert("RGB")
+            if alpha is not None:
+                result.putalpha(alpha)
+            results[i] = result
+        return results
 
     def colorize_files(
         self,
@@ -162,7 +182,9 @@ class LightColorizer:
         out_dir: Path,
         overwrite: bool = False,
         progress: bool = False,
+        batch: int = 1,
     ) -> Iterator[FileResult]:
-        """`jobs.colorize_files` with this colorizer (JPEGs written straight from YCbCr)."""
-        return colorize_files(partial(self.colorize, keep_ycbcr=True), jobs, out_dir,
-                              overwrite, progress)  # fmt: skip
+        """`jobs.colorize_files` with this colorizer, `batch` photos at a time (JPEGs written
+        straight from YCbCr)."""
+        return colorize_files(partial(self.colorize_batch, keep_ycbcr=True), jobs, out_dir,
+                              overwrite, progress, batch)  # fmt: skip

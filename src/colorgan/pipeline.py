@@ -21,14 +21,7 @@ from colorgan.bundled import bundled_weights
 from colorgan.color import Rows, colour_bands, lightness_rows, small_lightness
 from colorgan.errors import ColorganError
 from colorgan.generator_file import load_generator
-from colorgan.images import (
-    MIN_SIDE,
-    BadImage,
-    has_alpha,
-    image_from_array,
-    open_image,
-    to_8bit,
-)
+from colorgan.images import BadImage, prepare_image
 from colorgan.jobs import FileResult, colorize_files
 from colorgan.models import generator_class
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, generator_inputs
@@ -105,21 +98,33 @@ class Colorizer:
         ab = self.predict_small_ab(l_norm)
         return F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
 
+    def _lightness(
+        self, read: Rows, h: int, w: int
+    ) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        """L resized for the model (and for the priors where their size differs), and the
+        full-size L where the photo is at most KEEP_L_PIXELS."""
+        sizes = [self.size]
+        if self.priors is not None and PRIOR_IMAGE_SIZE != self.size:
+            sizes.append(PRIOR_IMAGE_SIZE)
+        return small_lightness(read, h, w, sizes, keep=h * w <= KEEP_L_PIXELS)
+
+    @staticmethod
+    def _bands(
+        read: Rows, h: int, w: int, full: torch.Tensor | None, ab: torch.Tensor
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        if full is not None:
+            return colour_bands(lambda top, rows: full[top : top + rows], h, w, ab)
+        return colour_bands(lambda top, rows: lightness_rows(read(top, rows)), h, w, ab)
+
     def colour_bands(self, read: Rows, h: int, w: int) -> Iterator[tuple[int, torch.Tensor]]:
         """A uint8 (h, w) photo read in row bands (colour (rows, w, 3) or grey (rows, w)) ->
         (top row, uint8 (rows, w, 3)) band after band: its own L with the predicted ab.
         Beyond KEEP_L_PIXELS nothing is held at full size: L is computed band by band to
         resize it down for the model, and again for the colour conversion, where the small ab
         is upsampled band by band too. Call under torch.inference_mode()."""
-        sizes = [self.size]
-        if self.priors is not None and PRIOR_IMAGE_SIZE != self.size:
-            sizes.append(PRIOR_IMAGE_SIZE)
-        small, full = small_lightness(read, h, w, sizes, keep=h * w <= KEEP_L_PIXELS)
+        small, full = self._lightness(read, h, w)
         ab = self.predict_small_ab(small[0], small[-1]).cpu()
-        if full is not None:
-            yield from colour_bands(lambda top, rows: full[top : top + rows], h, w, ab)
-        else:
-            yield from colour_bands(lambda top, rows: lightness_rows(read(top, rows)), h, w, ab)
+        return self._bands(read, h, w, full, ab)
 
     @torch.inference_mode()
     def colorize_rgb(self, pixels: np.ndarray) -> np.ndarray:
@@ -133,31 +138,47 @@ class Colorizer:
             out[top : top + len(band)] = band.numpy()
         return out
 
-    @torch.inference_mode()
     def colorize(self, image: Image.Image | np.ndarray) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image."""
-        if isinstance(image, np.ndarray):
-            image = image_from_array(image)
-        image = open_image(image)
-        if min(image.size) < MIN_SIDE:
-            raise BadImage(f"too small to colorize ({image.size[0]}x{image.size[1]})")
-        alpha = None
-        if has_alpha(image):
-            bands = image.getbands()
-            alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
-        pixels, (w, h) = to_8bit(image), image.size
-
-        def read(top: int, rows: int) -> torch.Tensor:  # a band at a time: no full-size copy
-            return torch.from_numpy(np.array(pixels.crop((0, top, w, top + rows))))
-
-        # bands pasted straight into the output image: no full-size array beside it
-        result = Image.new("RGB", (w, h))
-        for top, band in self.colour_bands(read, h, w):
-            rows = Image.frombuffer("RGB", (w, len(band)), band.numpy(), "raw", "RGB", 0, 1)
-            result.paste(rows, (0, top))
-        if alpha is not None:
-            result.putalpha(alpha)
+        [result] = self.colorize_batch([image])
+        if isinstance(result, BadImage):
+            raise result
         return result
+
+    @torch.inference_mode()
+    def colorize_batch(
+        self, images: Sequence[Image.Image | np.ndarray]
+    ) -> list[Image.Image | BadImage]:
+        """Several photos through the model in one batch (any sizes): a colorized image for
+        each, or the BadImage that says why not. Each photo's bands are pasted straight into
+        its output image: no full-size array beside it."""
+        results: list[Image.Image | BadImage] = [BadImage("not colorized")] * len(images)
+        prepared = []
+        for i, image in enumerate(images):
+            try:
+                pixels, alpha = prepare_image(image)
+            except BadImage as exc:
+                results[i] = exc
+                continue
+            w, h = pixels.size
+
+            def read(top: int, rows: int, pixels=pixels, w=w) -> torch.Tensor:  # one band
+                return torch.from_numpy(np.array(pixels.crop((0, top, w, top + rows))))
+
+            prepared.append((i, read, h, w, alpha, *self._lightness(read, h, w)))
+        if not prepared:
+            return results
+        ab = self.predict_small_ab(torch.cat([p[5][0] for p in prepared]),
+                                   torch.cat([p[5][-1] for p in prepared])).cpu()  # fmt: skip
+        for k, (i, read, h, w, alpha, _, full) in enumerate(prepared):
+            result = Image.new("RGB", (w, h))
+            for top, band in self._bands(read, h, w, full, ab[k : k + 1]):
+                rows = Image.frombuffer("RGB", (w, len(band)), band.numpy(), "raw", "RGB", 0, 1)
+                result.paste(rows, (0, top))
+            if alpha is not None:
+                result.putalpha(alpha)
+            results[i] = result
+        return results
 
     def colorize_files(
         self,
@@ -165,6 +186,7 @@ class Colorizer:
         out_dir: Path,
         overwrite: bool = False,
         progress: bool = False,
+        batch: int = 1,
     ) -> Iterator[FileResult]:
-        """`jobs.colorize_files` with this colorizer."""
-        return colorize_files(self.colorize, jobs, out_dir, overwrite, progress)
+        """`jobs.colorize_files` with this colorizer, `batch` photos at a time."""
+        return colorize_files(self.colorize_batch, jobs, out_dir, overwrite, progress, batch)
