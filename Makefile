@@ -26,6 +26,7 @@ test: $(STAMP)
 # The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
 # it needs ../shared and takes about an hour without native bf16).
 bench: $(STAMP)
+	$(BIN)/python -m benchmarks.light
 	$(BIN)/python -m benchmarks.colorize_fullres
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.training
