@@ -68,10 +68,10 @@ def stages(path: Path) -> dict[str, float]:
         grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
         times["grey of the CIE lightness (colour photos)"] = time.perf_counter() - t
         t = time.perf_counter()
-        l_small, ab = light.predict_small_ab(grey)
+        l_small, ab = light.predict_small_ab([grey])
         times["small L and the ONNX model"] = time.perf_counter() - t
         t = time.perf_counter()
-        small = Image.fromarray(lab_to_srgb(l_small, ab, light.ab_scale)).convert("YCbCr")
+        small = Image.fromarray(lab_to_srgb(l_small[0], ab[0], light.ab_scale)).convert("YCbCr")
         chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
         result = Image.merge("YCbCr", (grey, *chroma))
         times["chroma upsampled, YCbCr composed"] = time.perf_counter() - t

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from colorgan.cli import main
-from colorgan.light import LightColorizer
+from colorgan.light import LightColorizer, lightness_grey
 from colorgan.pipeline import Colorizer
 from tests.conftest import make_photo, write_generator
 
@@ -149,3 +149,24 @@ def test_a_batch_colours_each_photo_as_alone_and_isolates_bad_ones(engine, tmp_p
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"p{i}.jpg" for i in range(5)]
     assert "p5.jpg" in capsys.readouterr().err
     assert main([*args, "--batch", "0"]) == 2
+
+
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_path):
+    def colourfulness(image: Image.Image) -> float:  # mean chroma of the output
+        return float(np.asarray(image.convert("YCbCr"), float)[..., 1:].std())
+
+    photo = Image.open(Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg")
+    make = LightColorizer if engine == "onnx" else Colorizer
+    outs = [make(saturation=s).colorize(photo) for s in (0.0, 1.0, 2.0)]
+    chroma = np.asarray(outs[0].convert("YCbCr"), int)[..., 1:]
+    assert np.abs(chroma - 128).max() <= 2  # 0: grey
+    assert colourfulness(outs[2]) > 1.5 * colourfulness(outs[1]) > 0
+    for out in outs:  # the photo's grey is kept at every intensity: as luma, or as CIE lightness
+        grey = out.convert("L") if engine == "onnx" else lightness_grey(out)
+        kept = np.abs(np.asarray(grey, int) - np.asarray(photo, int)).mean()
+        assert kept < (1.0 if engine == "onnx" else 0.1)  # rounding (onnx), clipping (torch)
+    args = ["colorize", str(Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg"),
+            "--out", str(tmp_path), "--engine", engine]  # fmt: skip
+    assert main([*args, "--saturation", "-1"]) == 2
+    assert "saturation must be in [0, 4.0]" in capsys.readouterr().err

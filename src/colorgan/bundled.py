@@ -12,6 +12,9 @@ from colorgan.errors import ColorganError
 
 BUNDLED = ("default", "paper")  # "default" is the one used when none is asked for
 
+# The largest colour-intensity factor either engine takes: beyond it everything saturates.
+MAX_SATURATION = 4.0
+
 
 def bundled_weights(name: str = "default", kind: str = "safetensors") -> Path:
     """The bundled model `name` as a generator file (kind "safetensors") or ONNX ("onnx")."""

@@ -33,7 +33,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     if pick_engine(args) == "onnx":
         from colorgan.light import LightColorizer
 
-        colorizer = LightColorizer(args.weights, model=args.model)
+        colorizer = LightColorizer(args.weights, model=args.model, saturation=args.saturation)
     else:
         from colorgan.pipeline import Colorizer
 
@@ -41,6 +41,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             args.weights, model=args.model, device=args.device, precision=args.precision,
             embedding_weights=args.embedding_weights,
             segmentation_weights=args.segmentation_weights, size=args.size,
+            saturation=args.saturation,
         )  # fmt: skip
     out_dir = Path(args.out)
     written = 0
@@ -227,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     model_choice(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
+    p.add_argument("--saturation", type=float, default=1.0, metavar="S",
+                   help="colour intensity: the predicted chroma times S (1: the model's own, "
+                        "0: grey, 1.5: stronger; at most 4)")  # fmt: skip
     p.add_argument("--batch", type=int, default=1,
                    help="photos per run of the model (for GPUs and many small photos; each "
                         "photo of a batch is held decoded at once)")  # fmt: skip

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorgan.bundled import bundled_weights
+from colorgan.bundled import MAX_SATURATION, bundled_weights
 from colorgan.errors import ColorganError
 from colorgan.images import BadImage, prepare_image
 from colorgan.jobs import FileResult, colorize_files
@@ -92,12 +92,20 @@ class LightColorizer:
     """
 
     def __init__(
-        self, weights: str | Path | None = None, model: str = "default", threads: int | None = None
+        self,
+        weights: str | Path | None = None,
+        model: str = "default",
+        threads: int | None = None,
+        saturation: float = 1.0,
     ) -> None:
         """`weights`: an ONNX file `colorgan export --onnx` wrote; without one, the bundled
-        `model`. `threads`: Runtime's threads (default: one per core)."""
+        `model`. `threads`: Runtime's threads (default: one per core). `saturation`: the
+        predicted chroma scaled by this (1: the model's own; 0: grey)."""
         import onnxruntime as ort
 
+        if not 0 <= saturation <= MAX_SATURATION:
+            raise ColorganError(f"saturation must be in [0, {MAX_SATURATION}], not {saturation}")
+        self.saturation = saturation
         path = Path(weights) if weights else bundled_weights(model, "onnx")
         if not path.is_file():
             raise ColorganError(f"model file not found: {path}")
@@ -122,15 +130,17 @@ class LightColorizer:
             raise ColorganError(f"{path}: not a readable ONNX model ({reason})") from None
         self.meta = meta.get("generator", {})
 
-    def predict_small_ab(self, grey: Image.Image) -> tuple[np.ndarray, np.ndarray]:
-        """Grey levels ("L") at any size -> (normalized L, normalized ab) at the model's size."""
-        l_small = small_lightness(grey, self.size)
-        feeds = {"l": l_small[None, None]}
+    def predict_small_ab(self, greys: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Grey images ("L") of any sizes -> normalized L (B, S, S) and ab (B, 2, S, S) at the
+        model's size S, one run of the model; ab times `saturation`."""
+        l_small = np.stack([small_lightness(grey, self.size) for grey in greys])
+        feeds = {"l": l_small[:, None]}
         if self.prior_size is not None:
-            same = self.prior_size == self.size
-            prior = l_small if same else small_lightness(grey, self.prior_size)
-            feeds["l_prior"] = prior[None, None]
-        return l_small, self.session.run(["ab"], feeds)[0][0]
+            prior = l_small
+            if self.prior_size != self.size:
+                prior = np.stack([small_lightness(grey, self.prior_size) for grey in greys])
+            feeds["l_prior"] = prior[:, None]
+        return l_small, self.session.run(["ab"], feeds)[0] * self.saturation
 
     def colorize(self, image: Image.Image | np.ndarray, keep_ycbcr: bool = False) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized RGB image (or,
@@ -157,14 +167,7 @@ class LightColorizer:
             prepared.append((i, grey, alpha))
         if not prepared:
             return results
-        l_small = np.stack([small_lightness(grey, self.size) for _, grey, _ in prepared])
-        feeds = {"l": l_small[:, None]}
-        if self.prior_size is not None:
-            prior = l_small
-            if self.prior_size != self.size:
-                prior = np.stack([small_lightness(g, self.prior_size) for _, g, _ in prepared])
-            feeds["l_prior"] = prior[:, None]
-        ab = self.session.run(["ab"], feeds)[0]
+        l_small, ab = self.predict_small_ab([grey for _, grey, _ in prepared])
         for k, (i, grey, alpha) in enumerate(prepared):
             small = Image.fromarray(lab_to_srgb(l_small[k], ab[k], self.ab_scale)).convert("YCbCr")
             chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorgan.bundled import bundled_weights
+from colorgan.bundled import MAX_SATURATION, bundled_weights
 from colorgan.color import Rows, colour_bands, lightness_rows, small_lightness
 from colorgan.errors import ColorganError
 from colorgan.generator_file import load_generator
@@ -49,8 +49,13 @@ class Colorizer:
         size: int | None = None,
         channels_last: bool = True,
         model: str = "default",
+        saturation: float = 1.0,
     ) -> None:
-        """`weights`: a generator file; without one, the bundled `model` (BUNDLED)."""
+        """`weights`: a generator file; without one, the bundled `model` (BUNDLED).
+        `saturation`: the predicted chroma scaled by this (1: the model's own; 0: grey)."""
+        if not 0 <= saturation <= MAX_SATURATION:
+            raise ColorganError(f"saturation must be in [0, {MAX_SATURATION}], not {saturation}")
+        self.saturation = saturation
         loaded = load_generator(weights or bundled_weights(model))
         self.meta = loaded.meta
         self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
@@ -76,7 +81,8 @@ class Colorizer:
     def predict_small_ab(
         self, l_norm: torch.Tensor, prior_l: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Normalized L (B, 1, H, W) at any size -> normalized ab at the prediction size.
+        """Normalized L (B, 1, H, W) at any size -> normalized ab at the prediction size
+        (times `saturation`).
         `prior_l`: the same L at the priors' size, where the caller already has it."""
         l_norm = l_norm.to(self.device).float()
         small = l_norm
@@ -91,7 +97,7 @@ class Colorizer:
         with autocast(self.device, self.precision):
             ab = self.generator(**x)
         # planar: the colour conversion reads ab in row bands, which channels_last scatters
-        return ab.float().contiguous()
+        return (ab.float() * self.saturation).contiguous()
 
     def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
         """Normalized L (B, 1, H, W) at any size -> normalized ab (B, 2, H, W)."""
