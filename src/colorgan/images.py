@@ -202,3 +202,18 @@ def prepare_image(image: Image.Image | np.ndarray) -> tuple[Image.Image, Image.I
         bands = image.getbands()
         alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
     return to_8bit(image), alpha
+
+
+def prepare_images(
+    images: Sequence[Image.Image | np.ndarray],
+) -> tuple[list, list[tuple[int, Image.Image, Image.Image | None]]]:
+    """`prepare_image` of each photo of a batch: a results list holding each bad photo's
+    BadImage at its place, and (index, pixels, alpha) of the good ones."""
+    results: list = [BadImage("not colorized")] * len(images)
+    good = []
+    for i, image in enumerate(images):
+        try:
+            good.append((i, *prepare_image(image)))
+        except BadImage as exc:
+            results[i] = exc
+    return results, good

@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from PIL import Image
@@ -18,6 +19,36 @@ from PIL import Image
 from colorgan.errors import ColorganError
 from colorgan.files import remove_stale_temps
 from colorgan.images import BadImage, has_alpha, open_image, output_path, save_image
+
+
+class BatchColorizer:
+    """What both engines share: `colorize` and `colorize_files` on top of their own
+    `colorize_batch(images, **options)` (a colorized image or a BadImage for each)."""
+
+    # options of colorize_batch for outputs that go to files (the light engine: YCbCr kept)
+    file_options: dict = {}
+
+    def colorize_batch(self, images: Sequence, **options) -> list:
+        raise NotImplementedError
+
+    def colorize(self, image, **options) -> Image.Image:
+        """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image."""
+        [result] = self.colorize_batch([image], **options)
+        if isinstance(result, BadImage):
+            raise result
+        return result
+
+    def colorize_files(
+        self,
+        jobs: Sequence[tuple[Path, Path]],
+        out_dir: Path,
+        overwrite: bool = False,
+        progress: bool = False,
+        batch: int = 1,
+    ) -> Iterator[FileResult]:
+        """`colorize_files` with this colorizer, `batch` photos per run of the model."""
+        colorize_batch = partial(self.colorize_batch, **self.file_options)
+        return colorize_files(colorize_batch, jobs, out_dir, overwrite, progress, batch)
 
 
 @dataclass

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
-from functools import partial
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,8 @@ from PIL import Image
 
 from colorgan.bundled import MAX_SATURATION, bundled_weights
 from colorgan.errors import ColorganError
-from colorgan.images import BadImage, prepare_image
-from colorgan.jobs import FileResult, colorize_files
+from colorgan.images import BadImage, prepare_images
+from colorgan.jobs import BatchColorizer
 
 # sRGB (D65) as kornia and color.py compute it
 _Y_WEIGHTS = np.array([0.212671, 0.715160, 0.072169])
@@ -85,11 +84,13 @@ def lab_to_srgb(l_norm: np.ndarray, ab_norm: np.ndarray, ab_scale: float) -> np.
     return np.round(_to_srgb(linear).clip(0, 1) * 255).astype(np.uint8)
 
 
-class LightColorizer:
+class LightColorizer(BatchColorizer):
     """Colorize PIL images, arrays or files with a model's ONNX graph; no torch.
 
     >>> LightColorizer().colorize(Image.open("old.jpg")).save("old_colour.jpg")
     """
+
+    file_options = {"keep_ycbcr": True}  # JPEGs are written straight from YCbCr
 
     def __init__(
         self,
@@ -142,29 +143,15 @@ class LightColorizer:
             feeds["l_prior"] = prior[:, None]
         return l_small, self.session.run(["ab"], feeds)[0] * self.saturation
 
-    def colorize(self, image: Image.Image | np.ndarray, keep_ycbcr: bool = False) -> Image.Image:
-        """Any PIL image or array (grey or colour; alpha is kept) -> colorized RGB image (or,
-        with `keep_ycbcr`, the YCbCr image it is converted from: JPEG stores that directly)."""
-        [result] = self.colorize_batch([image], keep_ycbcr)
-        if isinstance(result, BadImage):
-            raise result
-        return result
-
     def colorize_batch(
         self, images: Sequence[Image.Image | np.ndarray], keep_ycbcr: bool = False
     ) -> list[Image.Image | BadImage]:
-        """Several photos through the model in one run (any sizes): a colorized image for
-        each, or the BadImage that says why not."""
-        results: list[Image.Image | BadImage] = [BadImage("not colorized")] * len(images)
-        prepared = []
-        for i, image in enumerate(images):
-            try:
-                pixels, alpha = prepare_image(image)
-            except BadImage as exc:
-                results[i] = exc
-                continue
-            grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
-            prepared.append((i, grey, alpha))
+        """Several photos through the model in one run (any sizes): a colorized RGB image for
+        each (or with `keep_ycbcr` the YCbCr image it is converted from, which JPEG stores
+        directly), or the BadImage that says why not."""
+        results, good = prepare_images(images)
+        prepared = [(i, pixels if pixels.mode == "L" else lightness_grey(pixels), alpha)
+                    for i, pixels, alpha in good]  # fmt: skip
         if not prepared:
             return results
         l_small, ab = self.predict_small_ab([grey for _, grey, _ in prepared])
@@ -178,16 +165,3 @@ class LightColorizer:
                 result.putalpha(alpha)
             results[i] = result
         return results
-
-    def colorize_files(
-        self,
-        jobs: Sequence[tuple[Path, Path]],
-        out_dir: Path,
-        overwrite: bool = False,
-        progress: bool = False,
-        batch: int = 1,
-    ) -> Iterator[FileResult]:
-        """`jobs.colorize_files` with this colorizer, `batch` photos at a time (JPEGs written
-        straight from YCbCr)."""
-        return colorize_files(partial(self.colorize_batch, keep_ycbcr=True), jobs, out_dir,
-                              overwrite, progress, batch)  # fmt: skip

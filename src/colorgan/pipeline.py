@@ -2,8 +2,8 @@
 
 The generator predicts ab on a small square (the size it was trained at); the ab is upsampled
 bilinearly onto the input's own full-resolution L, so the output keeps the input's size,
-sharpness and lightness (the approach of richzhang/colorization). `colorize_files` is the
-streaming file loop the command line (and anything else that colours many files) runs.
+sharpness and lightness (the approach of richzhang/colorization). This is the torch engine:
+the exact Lab path, and GPUs; light.py is the same inference on ONNX Runtime without torch.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from colorgan.bundled import MAX_SATURATION, bundled_weights
 from colorgan.color import Rows, colour_bands, lightness_rows, small_lightness
 from colorgan.errors import ColorganError
 from colorgan.generator_file import load_generator
-from colorgan.images import BadImage, prepare_image
-from colorgan.jobs import FileResult, colorize_files
+from colorgan.images import BadImage, prepare_images
+from colorgan.jobs import BatchColorizer
 from colorgan.models import generator_class
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, generator_inputs
 from colorgan.runtime import autocast, pick_device, resolve_precision
@@ -33,7 +33,7 @@ from colorgan.runtime import autocast, pick_device, resolve_precision
 KEEP_L_PIXELS = 40_000_000
 
 
-class Colorizer:
+class Colorizer(BatchColorizer):
     """Colorize PIL images, arrays or files with a trained generator file.
 
     >>> Colorizer().colorize(Image.open("old.jpg")).save("old_colour.png")
@@ -144,13 +144,6 @@ class Colorizer:
             out[top : top + len(band)] = band.numpy()
         return out
 
-    def colorize(self, image: Image.Image | np.ndarray) -> Image.Image:
-        """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image."""
-        [result] = self.colorize_batch([image])
-        if isinstance(result, BadImage):
-            raise result
-        return result
-
     @torch.inference_mode()
     def colorize_batch(
         self, images: Sequence[Image.Image | np.ndarray]
@@ -158,14 +151,9 @@ class Colorizer:
         """Several photos through the model in one batch (any sizes): a colorized image for
         each, or the BadImage that says why not. Each photo's bands are pasted straight into
         its output image: no full-size array beside it."""
-        results: list[Image.Image | BadImage] = [BadImage("not colorized")] * len(images)
+        results, good = prepare_images(images)
         prepared = []
-        for i, image in enumerate(images):
-            try:
-                pixels, alpha = prepare_image(image)
-            except BadImage as exc:
-                results[i] = exc
-                continue
+        for i, pixels, alpha in good:
             w, h = pixels.size
 
             def read(top: int, rows: int, pixels=pixels, w=w) -> torch.Tensor:  # one band
@@ -185,14 +173,3 @@ class Colorizer:
                 result.putalpha(alpha)
             results[i] = result
         return results
-
-    def colorize_files(
-        self,
-        jobs: Sequence[tuple[Path, Path]],
-        out_dir: Path,
-        overwrite: bool = False,
-        progress: bool = False,
-        batch: int = 1,
-    ) -> Iterator[FileResult]:
-        """`jobs.colorize_files` with this colorizer, `batch` photos at a time."""
-        return colorize_files(self.colorize_batch, jobs, out_dir, overwrite, progress, batch)

@@ -1,5 +1,0 @@
-import sys
-
-from colorgan.cli import main
-
-sys.exit(main())
