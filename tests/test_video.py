@@ -1,6 +1,5 @@
 """Video: what was written is decoded and checked (frames, size, rate, audio, colour, grey)."""
 
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -10,40 +9,9 @@ from PIL import Image
 from colorgan.cli import main
 from colorgan.light import LightColorizer
 from colorgan.video import Stabiliser, colorize_video
-from tests.conftest import make_photo
+from tests.conftest import make_clip
 
 av = pytest.importorskip("av")
-
-
-def make_clip(path: Path, frames: int = 24, fps: int = 12, size=(160, 120), audio=True) -> None:
-    """A grey clip with a camera pan over one photo, a hard cut to another, and a tone."""
-    w, h = size
-    scenes = [make_photo(3, (w * 2, h)), make_photo(8, (w * 2, h))]
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
-        sound = out.add_stream("aac", rate=16000) if audio else None
-        for i in range(frames):
-            scene = scenes[0] if i < frames // 2 else scenes[1]
-            x = (i % (frames // 2)) * 4
-            grey = scene.crop((x, 0, x + w, h)).convert("L").convert("RGB")
-            frame = av.VideoFrame.from_image(grey)
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode(None):
-            out.mux(packet)
-        if sound is not None:
-            t = np.arange(int(16000 * frames / fps)) / 16000
-            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
-            for start in range(0, tone.shape[1], 1024):
-                samples = np.ascontiguousarray(tone[:, start : start + 1024])
-                chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-                chunk.sample_rate, chunk.pts = 16000, start
-                for packet in sound.encode(chunk):
-                    out.mux(packet)
-            for packet in sound.encode(None):
-                out.mux(packet)
 
 
 def decoded(path: Path) -> tuple[list[Image.Image], object, float | None]:
