@@ -1,7 +1,7 @@
 """Video: flicker and fidelity of per-frame colour against the stabilised colour, and the
 speed of the video path against colorizing the same frames as photos, side by side.
 
-Run: `.venv/bin/python -m benchmarks.video [--photos ../shared/datasets/eval]`. Test clips
+Run: `.venv/bin/python -m benchmarks.video [--photos ../shared/datasets/train]`. Test clips
 are made from colour photos (so the true colour of every frame is known), 48 frames of
 256x192 each: `static` (one photo, sensor noise on every frame), `pan` (the camera moving
 3 px a frame across a wider crop), `zoom` (a slow zoom in), and `cuts` (a hard cut every 12
@@ -81,7 +81,7 @@ def measure(truth: list[Image.Image], out: list[Image.Image]) -> tuple[float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--photos", type=Path, default=ROOT.parent / "shared/datasets/eval")
+    parser.add_argument("--photos", type=Path, default=ROOT.parent / "shared/datasets/train")
     args = parser.parse_args()
     folder = args.photos if args.photos.is_dir() else ROOT / "examples"
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png"))[:8]
