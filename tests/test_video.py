@@ -44,6 +44,10 @@ def test_a_video_keeps_its_frames_size_rate_audio_and_grey(tmp_path, capsys):
     assert main(["colorize", str(tmp_path / "bad.mp4"), "--out", str(out_dir), "-q"]) == 1
     assert "not a readable video" in capsys.readouterr().err
     assert sorted(p.name for p in out_dir.iterdir()) == ["film.mp4"]  # nothing partial
+    assert (
+        main(["colorize", str(clip), "--out", str(tmp_path / "o2"), "--video-quality", "60"]) == 2
+    )
+    assert "0 to 51" in capsys.readouterr().err
 
 
 def test_the_stabiliser_steadies_still_colour_and_restarts_at_a_cut():

@@ -55,7 +55,15 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     written = 0
     results = chain(
         colorizer.colorize_files(photos, out_dir, args.overwrite, not args.quiet, args.batch),
-        colorize_videos(colorizer, videos, out_dir, args.overwrite, args.batch, not args.quiet),
+        colorize_videos(
+            colorizer,
+            videos,
+            out_dir,
+            args.overwrite,
+            args.batch,
+            not args.quiet,
+            args.video_quality,
+        ),
     )
     for result in results:
         if result.error is None:
@@ -242,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--saturation", type=float, default=1.0, metavar="S",
                    help="colour intensity: the predicted chroma times S (1: the model's own, "
                         "0: grey, 1.5: stronger; at most 4)")  # fmt: skip
+    p.add_argument("--video-quality", type=int, default=20, metavar="CRF",
+                   help="videos: x264's CRF, 0-51, lower is better (18-23 look alike)")  # fmt: skip
     p.add_argument("--batch", type=int, default=1,
                    help="photos per run of the model (for GPUs and many small photos; each "
                         "photo of a batch is held decoded at once)")  # fmt: skip

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
 from colorgan.images import BadImage
 from colorgan.jobs import FileResult
@@ -129,12 +130,15 @@ def colorize_videos(
     overwrite: bool = False,
     batch: int = 8,
     progress: bool = False,
+    quality: int = 20,
 ) -> Iterator[FileResult]:
     """Each (source, relative output path) into `out_dir` as MP4, a result for each."""
+    if not 0 <= quality <= 51:
+        raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
     for source, rel in videos:
         target = out_dir / rel.with_suffix(".mp4")
         try:
-            colorize_video(colorizer, source, target, overwrite, batch=max(batch, 8),
+            colorize_video(colorizer, source, target, overwrite, quality, max(batch, 8),
                            progress=progress)  # fmt: skip
         except FileExistsError:
             yield FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
