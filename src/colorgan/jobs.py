@@ -46,9 +46,58 @@ class BatchColorizer:
         progress: bool = False,
         batch: int = 1,
     ) -> Iterator[FileResult]:
-        """`colorize_files` with this colorizer, `batch` photos per run of the model."""
+        """Colorize (source, relative output path) pairs into `out_dir`, `batch` photos per run
+        of the model, yielding a result per input in order. An existing output is kept unless
+        `overwrite`; a bad input is a result with an error, and the others go on. Two inputs
+        that would have the same output (a/p.jpg and b/p.jpg) never overwrite each other: the
+        second becomes p-2.jpg."""
+        from tqdm import tqdm
+
         colorize_batch = partial(self.colorize_batch, **self.file_options)
-        return colorize_files(colorize_batch, jobs, out_dir, overwrite, progress, batch)
+        if batch < 1:
+            raise ColorganError(f"--batch must be at least 1 (it is {batch})")
+        remove_stale_temps(out_dir)
+        claimed: set[Path] = set()
+        chunks = [jobs[i : i + batch] for i in range(0, len(jobs), batch)]
+        bar = tqdm(total=len(jobs), desc="colorizing", unit="img",
+                   disable=not progress or len(jobs) < 2)  # fmt: skip
+        with ThreadPoolExecutor(max_workers=1) as io, bar:
+            loads = [[io.submit(open_image, src) for src, _ in chunks[0]]] if chunks else []
+            pending: deque[tuple[Path, Path | None, Future | str]] = deque()
+            for c, chunk in enumerate(chunks):
+                if c + 1 < len(chunks):  # the next chunk decodes while this one is coloured
+                    loads.append([io.submit(open_image, src) for src, _ in chunks[c + 1]])
+                outcomes: list[tuple[Path, Path | None, Future | str]] = []
+                ready: list[tuple[int, Image.Image]] = []
+                for k, ((src, rel), load) in enumerate(zip(chunk, loads[c], strict=True)):
+                    try:
+                        image = load.result()
+                        target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
+                        if target.exists() and not overwrite:
+                            raise BadImage(f"{target} exists (pass --overwrite to replace it)")
+                        outcomes.append((src, target, ""))
+                        ready.append((k, image))
+                    except (BadImage, OSError, ColorganError) as exc:
+                        outcomes.append((src, None, str(exc)))
+                loads[c] = []  # let the decoded photos go once coloured
+                colours = _colorize_each(colorize_batch, [image for _, image in ready])
+                for (k, _), colour in zip(ready, colours, strict=True):
+                    src, target, _ = outcomes[k]
+                    if isinstance(colour, Exception):
+                        outcomes[k] = (src, None, str(colour))
+                    else:
+                        outcomes[k] = (
+                            src,
+                            target,
+                            io.submit(save_image, colour, target, overwrite),
+                        )
+                pending.extend(outcomes)
+                while len(pending) > len(chunk):  # at most one chunk waits to be written
+                    yield _finish(*pending.popleft())
+                    bar.update()
+            while pending:
+                yield _finish(*pending.popleft())
+                bar.update()
 
 
 @dataclass
@@ -58,63 +107,6 @@ class FileResult:
     source: Path
     target: Path | None = None
     error: str | None = None
-
-
-def colorize_files(
-    colorize_batch: Callable[[list[Image.Image]], list[Image.Image | BadImage]],
-    jobs: Sequence[tuple[Path, Path]],
-    out_dir: Path,
-    overwrite: bool = False,
-    progress: bool = False,
-    batch: int = 1,
-) -> Iterator[FileResult]:
-    """Colorize (source, relative output path) pairs into `out_dir`, `batch` photos per run
-    of the model, yielding a result per input in order. An existing output is kept unless
-    `overwrite`; a bad input is a result with an error, and the others go on. Two inputs
-    that would have the same output (a/p.jpg and b/p.jpg) never overwrite each other: the
-    second becomes p-2.jpg."""
-    from tqdm import tqdm
-
-    if batch < 1:
-        raise ColorganError(f"--batch must be at least 1 (it is {batch})")
-    remove_stale_temps(out_dir)
-    claimed: set[Path] = set()
-    chunks = [jobs[i : i + batch] for i in range(0, len(jobs), batch)]
-    bar = tqdm(total=len(jobs), desc="colorizing", unit="img",
-               disable=not progress or len(jobs) < 2)  # fmt: skip
-    with ThreadPoolExecutor(max_workers=1) as io, bar:
-        loads = [[io.submit(open_image, src) for src, _ in chunks[0]]] if chunks else []
-        pending: deque[tuple[Path, Path | None, Future | str]] = deque()
-        for c, chunk in enumerate(chunks):
-            if c + 1 < len(chunks):  # the next chunk decodes while this one is coloured
-                loads.append([io.submit(open_image, src) for src, _ in chunks[c + 1]])
-            outcomes: list[tuple[Path, Path | None, Future | str]] = []
-            ready: list[tuple[int, Image.Image]] = []
-            for k, ((src, rel), load) in enumerate(zip(chunk, loads[c], strict=True)):
-                try:
-                    image = load.result()
-                    target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
-                    if target.exists() and not overwrite:
-                        raise BadImage(f"{target} exists (pass --overwrite to replace it)")
-                    outcomes.append((src, target, ""))
-                    ready.append((k, image))
-                except (BadImage, OSError, ColorganError) as exc:
-                    outcomes.append((src, None, str(exc)))
-            loads[c] = []  # let the decoded photos go once coloured
-            colours = _colorize_each(colorize_batch, [image for _, image in ready])
-            for (k, _), colour in zip(ready, colours, strict=True):
-                src, target, _ = outcomes[k]
-                if isinstance(colour, Exception):
-                    outcomes[k] = (src, None, str(colour))
-                else:
-                    outcomes[k] = (src, target, io.submit(save_image, colour, target, overwrite))
-            pending.extend(outcomes)
-            while len(pending) > len(chunk):  # at most one chunk waits to be written
-                yield _finish(*pending.popleft())
-                bar.update()
-        while pending:
-            yield _finish(*pending.popleft())
-            bar.update()
 
 
 def _colorize_each(colorize_batch: Callable, images: list[Image.Image]) -> list:
