@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 import kornia.color
+import numpy as np
 import torch
 import torch.nn.functional as F
+
+from colorgan import srgb
 
 AB_SCALE = 110.0
 
@@ -77,48 +80,27 @@ def grey_from_l(l_norm: torch.Tensor) -> torch.Tensor:
 # CPU's cache. The two power functions (the cube root of L and the sRGB gamma) become table
 # lookups on a 2**16-step grid, which moves L by under 0.01 and the output by at most one
 # 8-bit level, for about half the time of computing them (benchmarks/colorize_fullres.py).
-_Y_WEIGHTS = (0.212671, 0.715160, 0.072169)  # the Y row of sRGB -> XYZ (D65); sums to 1
-_XYZ_TO_RGB = torch.tensor(
-    [
-        [3.2404813432005266, -1.5371515162713185, -0.4985363261688878],
-        [-0.9692549499965682, 1.8759900014898907, 0.0415559265582928],
-        [0.0556466391351772, -0.2040413383665112, 1.0573110696453443],
-    ],
-    dtype=torch.float64,
-)
-_WHITE = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
-_DELTA = 6.0 / 29.0  # where the Lab f() switches from linear to the cube
 _STEPS = 1 << 16  # grid of the lookup tables over [0, 1]
 _BAND = 32  # rows per band of the colour conversion
 _REDUCE_BAND = 64  # rows per band read to resize L down (more: more memory, no faster)
 
 
-def _srgb_to_linear(v: torch.Tensor) -> torch.Tensor:
-    return torch.where(v > 0.04045, ((v + 0.055) / 1.055).pow(2.4), v / 12.92)
-
-
-def _linear_to_srgb(v: torch.Tensor) -> torch.Tensor:
-    return torch.where(
-        v > 0.0031308, 1.055 * v.clamp(min=0.0031308).pow(1 / 2.4) - 0.055, 12.92 * v
-    )
-
-
 def _tables() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    grid = torch.arange(_STEPS + 1, dtype=torch.float64) / _STEPS
+    grid = np.arange(_STEPS + 1) / _STEPS
     # uint8 level of each channel -> its share of Y in grid steps; one table per channel
-    levels = _srgb_to_linear(torch.arange(256, dtype=torch.float64) / 255.0)
-    y_share = torch.stack([levels * w * _STEPS for w in _Y_WEIGHTS]).float()
+    levels = srgb.to_linear(np.arange(256) / 255.0)
+    y_share = np.stack([levels * w * _STEPS for w in srgb.Y_WEIGHTS])
     # Y -> normalized L
-    f = torch.where(grid > 0.008856, grid.clamp(min=0.008856).pow(1 / 3), 7.787 * grid + 4 / 29)
-    l_of_y = (f * (116.0 / 50.0) - (16.0 / 50.0 + 1.0)).float()
+    l_of_y = srgb.lab_f(grid) * (116.0 / 50.0) - (16.0 / 50.0 + 1.0)
     # linear RGB -> uint8 sRGB
-    gamma = _linear_to_srgb(grid).clamp(0, 1).mul(255.0).round().to(torch.uint8)
-    return y_share, l_of_y, gamma
+    gamma = np.round(srgb.to_srgb(grid).clip(0, 1) * 255.0).astype(np.uint8)
+    return (torch.from_numpy(y_share).float(), torch.from_numpy(l_of_y).float(),
+            torch.from_numpy(gamma))  # fmt: skip
 
 
 _Y_SHARE, _L_OF_Y, _GAMMA = _tables()
 # XYZ -> linear RGB in grid steps, the white point folded in
-_XYZ_TO_STEPS = ((_XYZ_TO_RGB * _WHITE).T * _STEPS).float().contiguous()
+_XYZ_TO_STEPS = torch.from_numpy((srgb.XYZ_TO_RGB * srgb.WHITE).T * _STEPS).float().contiguous()
 
 
 def _lookup(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -227,8 +209,8 @@ def colour_bands(
         torch.add(fb[..., 1], ab[0], alpha=AB_SCALE / 500.0, out=fb[..., 0])
         torch.sub(fb[..., 1], ab[1], alpha=AB_SCALE / 200.0, out=fb[..., 2]).clamp_(min=0.0)
         # inverse f without branches: cube above DELTA, the tangent line below it
-        xyz = fb.sub(_DELTA).clamp_(max=0.0).mul_(3 * _DELTA**2)
-        cube = fb.clamp_(min=_DELTA)
+        xyz = fb.sub(srgb.DELTA).clamp_(max=0.0).mul_(3 * srgb.DELTA**2)
+        cube = fb.clamp_(min=srgb.DELTA)
         xyz.addcmul_(cube.mul(cube), cube)
         steps = (xyz @ _XYZ_TO_STEPS).clamp_(0.0, _STEPS).add_(0.5).to(torch.int32)
         yield top, _lookup(_GAMMA, steps)

@@ -21,40 +21,23 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from colorgan import srgb
 from colorgan.bundled import MAX_SATURATION, bundled_weights
 from colorgan.errors import ColorganError
 from colorgan.images import BadImage, prepare_images
 from colorgan.jobs import BatchColorizer
 
-# sRGB (D65) as kornia and color.py compute it
-_Y_WEIGHTS = np.array([0.212671, 0.715160, 0.072169])
-_RGB_TO_XYZ = np.array(
-    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169],
-     [0.019334, 0.119193, 0.950227]]
-)  # fmt: skip
-_WHITE = np.array([0.95047, 1.0, 1.08883])
 _STEPS = 1 << 16
 
-
-def _to_linear(v: np.ndarray) -> np.ndarray:
-    return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
-
-
-def _to_srgb(v: np.ndarray) -> np.ndarray:
-    return np.where(v > 0.0031308, 1.055 * np.maximum(v, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * v)
-
-
-def _f(t: np.ndarray) -> np.ndarray:
-    return np.where(t > 0.008856, np.maximum(t, 0.008856) ** (1 / 3), 7.787 * t + 4 / 29)
-
-
-_LINEAR = _to_linear(np.arange(256) / 255.0)
+_LINEAR = srgb.to_linear(np.arange(256) / 255.0)
 # grey level v (RGB v, v, v) -> normalized L
-L_OF_GREY = ((116.0 * _f(_LINEAR) - 16.0) / 50.0 - 1.0).astype(np.float32)
+L_OF_GREY = ((116.0 * srgb.lab_f(_LINEAR) - 16.0) / 50.0 - 1.0).astype(np.float32)
 # uint8 level of each channel -> its share of Y in 2**16 steps; Y in steps -> the grey level
 # with that luminance, i.e. with that CIE lightness
-_Y_SHARE = [np.round(_LINEAR * w * _STEPS).astype(np.int32) for w in _Y_WEIGHTS]
-_GREY_OF_Y = np.round(_to_srgb(np.arange(_STEPS + 3) / _STEPS).clip(0, 1) * 255).astype(np.uint8)
+_Y_SHARE = [np.round(_LINEAR * w * _STEPS).astype(np.int32) for w in srgb.Y_WEIGHTS]
+_GREY_OF_Y = np.round(srgb.to_srgb(np.arange(_STEPS + 3) / _STEPS).clip(0, 1) * 255).astype(
+    np.uint8
+)
 
 
 def lightness_grey(rgb: Image.Image) -> Image.Image:
@@ -79,9 +62,9 @@ def lab_to_srgb(l_norm: np.ndarray, ab_norm: np.ndarray, ab_scale: float) -> np.
     fy = ((l_norm.astype(np.float64) + 1.0) * 50.0 + 16.0) / 116.0
     ab = np.clip(ab_norm, -1, 1) * ab_scale
     f = np.stack([fy + ab[0] / 500.0, fy, np.maximum(fy - ab[1] / 200.0, 0.0)], -1)
-    xyz = np.where(f > 6 / 29, f**3, (f - 4 / 29) * 3 * (6 / 29) ** 2) * _WHITE
-    linear = xyz @ np.linalg.inv(_RGB_TO_XYZ).T
-    return np.round(_to_srgb(linear).clip(0, 1) * 255).astype(np.uint8)
+    xyz = np.where(f > srgb.DELTA, f**3, (f - 4 / 29) * 3 * srgb.DELTA**2) * srgb.WHITE
+    linear = xyz @ srgb.XYZ_TO_RGB.T
+    return np.round(srgb.to_srgb(linear).clip(0, 1) * 255).astype(np.uint8)
 
 
 class LightColorizer(BatchColorizer):
