@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup browser demo test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/colorgan colorize examples --out outputs/examples --overwrite
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs  # -rs: say why each skipped test skipped
+# The page's test drives Debian's chromium (no browser download: playwright uses this one)
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+test: $(STAMP) browser
+	# -rs: say why each skipped test skipped; the browser test may not skip here
+	COLORGAN_BROWSER_REQUIRED=1 $(BIN)/python -m pytest -q -rs
 
 # The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
 # it needs ../shared and takes about an hour without native bf16).

@@ -13,6 +13,22 @@ from PIL import Image
 from colorgan.config import Config, config_from_dict
 from colorgan.generator_file import build_generator, generator_meta, save_generator
 
+# Runs `colorgan` with torch and the training libraries impossible to import, as in an
+# environment where only `pip install colorgan` was run.
+WITHOUT_TORCH = r"""
+import importlib.abc, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in {"torch", "torchvision", "timm", "kornia", "safetensors",
+                                  "skimage", "tensorboard", "onnx"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Missing())
+from colorgan.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 

@@ -12,23 +12,7 @@ from PIL import Image
 from colorgan.cli import main
 from colorgan.light import LightColorizer, lightness_grey
 from colorgan.pipeline import Colorizer
-from tests.conftest import make_photo, write_generator
-
-# Runs `colorgan` with torch and the training libraries impossible to import, as in an
-# environment where only `pip install colorgan` was run.
-WITHOUT_TORCH = r"""
-import importlib.abc, sys
-
-class Missing(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in {"torch", "torchvision", "timm", "kornia", "safetensors",
-                                  "skimage", "tensorboard", "onnx"}:
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, Missing())
-from colorgan.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
+from tests.conftest import WITHOUT_TORCH, make_photo, write_generator
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:

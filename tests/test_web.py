@@ -1,0 +1,261 @@
+"""`colorgan serve`: the page's work (Studio), and the page itself driven in a real browser."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorgan.cli import main
+from colorgan.light import LightColorizer
+from colorgan.web import KEEP_SECONDS, Limits, Studio
+from tests.conftest import WITHOUT_TORCH
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def chroma(image: Image.Image) -> float:
+    """Mean distance of Cb and Cr from neutral: 0 for a grey picture."""
+    ycbcr = np.asarray(image.convert("YCbCr"), np.float64)
+    return float(np.abs(ycbcr[..., 1:] - 128).mean())
+
+
+def lightness_gap(result: Image.Image, grey: Image.Image) -> float:
+    """Mean |difference| of the result's grey levels and the input's, in 0..255."""
+    a = np.asarray(result.convert("L"), np.float64)
+    return float(np.abs(a - np.asarray(grey.convert("L"), np.float64)).mean())
+
+
+@pytest.fixture
+def uploads(tmp_path: Path) -> dict[str, Path]:
+    """Files as a browser would upload them: grey photos, a text file, a huge flat PNG."""
+    files = {}
+    for name in ("chelsea", "coffee"):
+        files[name] = tmp_path / f"{name}.jpg"
+        Image.open(EXAMPLES / f"{name}.jpg").convert("L").save(files[name], quality=95)
+    (tmp_path / "other").mkdir()
+    files["same name"] = tmp_path / "other" / "chelsea.jpg"
+    Image.open(EXAMPLES / "rocket.jpg").convert("L").save(files["same name"])
+    (tmp_path / "other" / "readme.txt").write_text("a folder holds more than photos")
+    files["text"] = tmp_path / "notes.txt"
+    files["text"].write_text("not a photo")
+    files["many pixels"] = tmp_path / "scan.png"
+    Image.new("L", (3000, 2000), 128).save(files["many pixels"])  # 6 MP in a few kB
+    files["heavy"] = tmp_path / "noise.png"
+    noise = np.random.default_rng(0).integers(0, 256, (800, 800, 3), np.uint8)
+    Image.fromarray(noise).save(files["heavy"])  # about 1.8 MB
+    return files
+
+
+@pytest.fixture(scope="module")
+def light() -> LightColorizer:
+    return LightColorizer()
+
+
+def test_limits_refuse_by_bytes_pixels_and_kind(uploads):
+    limits = Limits(megabytes=1, megapixels=5)
+    assert limits.refusal(uploads["chelsea"]) is None
+    assert "not an image" in limits.refusal(uploads["text"])
+    assert "(6 MP) is over the 5 MP limit" in limits.refusal(uploads["many pixels"])
+    assert "is over the 1 MB limit" in limits.refusal(uploads["heavy"])
+    assert Limits().refusal(uploads["many pixels"]) is None  # defaults: 50 MB, 100 MP
+
+
+def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, light, tmp_path):
+    studio = Studio(lambda name: light, ["default"], Limits(1, 5), tmp_path / "work")
+    (tmp_path / "work").mkdir()
+    sent = [uploads[k] for k in ("chelsea", "text", "many pixels", "same name", "heavy")]
+    outcome = studio.run(sent, "default", 1.0)
+    assert outcome.message.startswith("Colorized 2 of 5 file(s).")
+    for name in ("notes.txt: not an image", "scan.png: 3000x2000", "noise.png: 1.8 MB"):
+        assert f"Refused {name}" in outcome.message
+    # two uploads named chelsea.jpg: two results, neither overwritten
+    assert [p.name for p in outcome.results] == ["chelsea-colorized.jpg", "chelsea-colorized-2.jpg"]
+    for result, source in zip(outcome.results, [sent[0], sent[3]], strict=True):
+        with Image.open(result) as out, Image.open(source) as grey:
+            assert out.size == grey.size and out.mode == "RGB"
+            assert chroma(out) > 3 and lightness_gap(out, grey) < 1.5
+    with zipfile.ZipFile(outcome.archive) as archive:
+        assert sorted(archive.namelist()) == sorted(p.name for p in outcome.results)
+        assert archive.read("chelsea-colorized.jpg") == outcome.results[0].read_bytes()
+    for grey, colour in outcome.previews:
+        assert Image.open(grey).mode == "L" and max(Image.open(colour).size) <= 1600
+    # the next request writes a folder of its own, and colour intensity 0 gives grey
+    again = studio.run([uploads["chelsea"]], "default", 0.0)
+    assert again.results[0].parent != outcome.results[0].parent
+    assert outcome.results[0].is_file() and chroma(Image.open(again.results[0])) < 0.5
+    assert "no model 'paper' here" in _error(studio.run, [uploads["chelsea"]], "paper", 1.0)
+    assert "colour intensity must be in" in _error(studio.run, [uploads["chelsea"]], "default", 9)
+
+
+def test_folders_of_old_requests_are_removed(uploads, light, tmp_path):
+    studio = Studio(lambda name: light, ["default"], Limits(), tmp_path)
+    old = studio.run([uploads["chelsea"]], "default", 1.0).results[0].parents[1]
+    past = time.time() - KEEP_SECONDS - 60
+    os.utime(old, (past, past))
+    studio.run([uploads["coffee"]], "default", 1.0)
+    assert not old.exists() and len(list(tmp_path.glob("request-*"))) == 1
+
+
+def test_serve_refuses_bad_limits_and_a_bad_model_in_one_line(tmp_path, capsys):
+    assert main(["serve", "--max-megabytes", "0"]) == 2
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("no model")
+    assert main(["serve", "-w", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == "colorgan: error: --max-megabytes and --max-megapixels must be positive"
+    assert err[1].startswith(f"colorgan: error: {bad}: not a readable ONNX model")
+
+
+def _error(call, *args) -> str:
+    from colorgan.errors import ColorganError
+
+    with pytest.raises(ColorganError) as caught:
+        call(*args)
+    return str(caught.value)
+
+
+# ---- the page in a real browser -----------------------------------------------------------
+
+
+def chromium() -> str:
+    """Debian's chromium (`make test` installs it); the test fails rather than skips where
+    COLORGAN_BROWSER_REQUIRED is set, as it is in `make test`, so CI never skips it."""
+    found = os.environ.get("COLORGAN_CHROMIUM") or shutil.which("chromium")
+    if found is None:
+        message = "no chromium: apt-get install chromium (make test installs it)"
+        if os.environ.get("COLORGAN_BROWSER_REQUIRED"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`colorgan serve` in its own process, with small limits and torch unimportable (as
+    after `pip install colorgan[web]`): its address. Stopped with `kill`, it leaves nothing
+    in its temporary folder."""
+    scratch = tmp_path_factory.mktemp("serve")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-c", WITHOUT_TORCH, "serve", "--port", str(port),
+               "--max-megabytes", "1", "--max-megapixels", "5"]  # fmt: skip
+    env = {**os.environ, "TMPDIR": str(scratch), "GRADIO_TEMP_DIR": str(scratch / "gradio")}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                pytest.fail(f"colorgan serve did not start: {process.stdout.read().decode()}")
+            time.sleep(0.5)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    try:
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    assert not list(scratch.glob("colorgan-serve-*"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield instance
+        instance.close()
+
+
+def open_page(browser, url: str):
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("#colorize")
+    return page
+
+
+def send(page, files: list[Path]) -> None:
+    """Choose files in the Photos box and wait until each shows as uploaded."""
+    page.locator("#photos input[type=file]").set_input_files([str(f) for f in files])
+    for f in files:
+        page.locator(f"#photos td.filename[aria-label='{f.name}']").wait_for(timeout=30_000)
+
+
+def status(page, expected: str) -> str:
+    """The status line once it says `expected`."""
+    page.locator("#status", has_text=expected).wait_for(timeout=60_000)
+    return page.inner_text("#status")
+
+
+def download(page, name: str, folder: Path) -> Path:
+    with page.expect_download() as caught:
+        page.locator(f"#downloads a[download='{name}']").click()
+    target = folder / f"{id(page)}-{name}"
+    caught.value.save_as(target)
+    return target
+
+
+def test_the_page_colours_uploads_and_refuses_bad_ones(server, browser, uploads, tmp_path):
+    page = open_page(browser, server)
+    send(page, [uploads["chelsea"]])
+    page.click("#colorize")
+    status(page, "Colorized 1 of 1 file(s).")
+    result = Image.open(download(page, "chelsea-colorized.jpg", tmp_path))
+    grey = Image.open(uploads["chelsea"])
+    assert result.size == grey.size and result.mode == "RGB"
+    assert chroma(result) > 3 and lightness_gap(result, grey) < 1.5
+
+    page.reload()
+    page.wait_for_selector("#colorize")
+    send(page, [uploads["text"], uploads["many pixels"]])
+    page.click("#colorize")
+    message = status(page, "Colorized 0 of 2 file(s).")
+    assert "notes.txt: not an image colorgan can read" in message
+    assert "scan.png: 3000x2000 (6 MP) is over the 5 MP limit" in message
+
+    page.reload()
+    page.wait_for_selector("#colorize")
+    page.locator("#photos input[type=file]").set_input_files(str(uploads["heavy"]))
+    toast = page.get_by_text("exceed the maximum allowed size")
+    toast.wait_for(timeout=30_000)
+    assert "noise.png" in toast.inner_text()
+
+
+def test_concurrent_pages_each_get_their_own_results_and_a_zip(server, browser, uploads, tmp_path):
+    first, second = open_page(browser, server), open_page(browser, server)
+    send(first, [uploads["chelsea"], uploads["coffee"]])
+    second.get_by_role("tab", name="A folder").click()  # a folder: photos and a text file
+    second.locator("#folder input[type=file]").set_input_files(str(uploads["same name"].parent))
+    second.locator("#folder td.filename[aria-label='chelsea.jpg']").wait_for(timeout=30_000)
+    first.click("#colorize")
+    second.click("#colorize")  # queued behind the first
+    status(first, "Colorized 2 of 2 file(s).")
+    assert "Skipped 1 file(s) of the folder" in status(second, "Colorized 1 of 1 file(s).")
+    # choosing a result shows it in the slider
+    first.locator("#gallery button[aria-label='Thumbnail 2 of 2']").click()
+    first.locator("#slider img[src$='/coffee-colorized.jpg']").wait_for(timeout=30_000)
+    with zipfile.ZipFile(download(first, "colorgan-2-photos.zip", tmp_path)) as archive:
+        assert sorted(archive.namelist()) == ["chelsea-colorized.jpg", "coffee-colorized.jpg"]
+        archive.extractall(tmp_path / "zip")
+    theirs = Image.open(download(second, "chelsea-colorized.jpg", tmp_path))
+    pairs = [(tmp_path / "zip" / "chelsea-colorized.jpg", uploads["chelsea"]),
+             (tmp_path / "zip" / "coffee-colorized.jpg", uploads["coffee"])]  # fmt: skip
+    for result, source in pairs:
+        assert lightness_gap(Image.open(result), Image.open(source)) < 1.5
+    assert lightness_gap(theirs, Image.open(uploads["same name"])) < 1.5
