@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 from tests.conftest import make_clip
 
-from colorgan.light import LightColorizer, lightness_grey
+from colorgan.light import LightColorizer, compose_lab, lightness_grey
 from colorgan.video import Stabiliser, colorize_video
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def colour(light: LightColorizer, frames: list[Image.Image], steady: bool) -> li
     out = []
     for k, grey in enumerate(greys):
         a = stabiliser(l_small[k], ab[k]) if stabiliser else ab[k]
-        out.append(light.compose(grey, l_small[k], a).convert("RGB"))
+        out.append(compose_lab(grey, a, light.ab_scale))  # as colorgan.video composes frames
     return out
 
 

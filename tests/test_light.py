@@ -10,9 +10,11 @@ import torch
 from PIL import Image
 
 from colorgan.cli import main
-from colorgan.light import LightColorizer, lightness_grey
+from colorgan.light import L_OF_GREY, LightColorizer, compose_lab, lab_to_srgb, lightness_grey
 from colorgan.pipeline import Colorizer
 from tests.conftest import WITHOUT_TORCH, make_photo, write_generator
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:
@@ -154,3 +156,17 @@ def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_pat
             "--out", str(tmp_path), "--engine", engine]  # fmt: skip
     assert main([*args, "--saturation", "-1"]) == 2
     assert "saturation must be in [0, 4.0]" in capsys.readouterr().err
+
+
+def test_compose_lab_is_the_lab_conversion_at_every_pixel():
+    """Video's composition (float32, lookup tables) against float64 Lab -> sRGB at every pixel
+    of a real photo, with saturated colour so the clipping paths run too."""
+    light = LightColorizer()
+    grey = Image.open(EXAMPLES / "coffee.jpg").convert("L")
+    _, ab = light.predict_small_ab([grey])
+    ab = ab[0] * 3
+    w, h = grey.size
+    up = [Image.fromarray(c.clip(-1, 1)).resize((w, h), Image.Resampling.BILINEAR) for c in ab]
+    exact = lab_to_srgb(L_OF_GREY[np.asarray(grey)], np.stack(up), light.ab_scale)
+    diff = np.abs(np.asarray(compose_lab(grey, ab, light.ab_scale), int) - exact)
+    assert diff.max() <= 1 and diff.mean() < 0.05

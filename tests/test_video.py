@@ -78,7 +78,24 @@ def test_a_killed_run_leaves_no_partial_video(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(colorizer, "compose", interrupted)
+    monkeypatch.setattr("colorgan.video.compose_lab", interrupted)  # Ctrl-C mid-video
     with pytest.raises(KeyboardInterrupt):
         colorize_video(colorizer, clip, tmp_path / "out" / "film.mp4")
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_the_torch_engine_colours_video_as_the_onnx_engine_does(tmp_path, tiny_weights):
+    """A generator file (the torch engine) colours video too; the bundled model on both
+    engines gives nearly the same frames."""
+    clip = tmp_path / "film.mp4"
+    make_clip(clip, audio=False)
+    for engine in ("onnx", "torch"):
+        args = ["colorize", str(clip), "--out", str(tmp_path / engine), "--engine", engine]
+        assert main([*args, "-q"]) == 0
+    onnx, _, _ = decoded(tmp_path / "onnx" / "film.mp4")
+    torch_frames, _, _ = decoded(tmp_path / "torch" / "film.mp4")
+    gaps = [np.abs(np.asarray(a, float) - np.asarray(b, float)).mean()
+            for a, b in zip(onnx, torch_frames, strict=True)]  # fmt: skip
+    assert len(gaps) == 24 and max(gaps) < 2.0
+    own = ["colorize", str(clip), "--out", str(tmp_path / "own"), "-w", str(tiny_weights), "-q"]
+    assert main(own) == 0 and len(decoded(tmp_path / "own" / "film.mp4")[0]) == 24

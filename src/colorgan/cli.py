@@ -27,7 +27,7 @@ EXTRAS = {
 def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from colorgan.engines import open_colorizer, pick_engine
+    from colorgan.engines import open_colorizer
     from colorgan.images import expand_inputs
     from colorgan.video import VIDEO_SUFFIXES, colorize_videos
 
@@ -38,8 +38,6 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         return 1
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
-    if videos and pick_engine(args) == "torch":
-        raise ColorganError(f"{videos[0][0]}: videos run on the onnx engine")
     colorizer = open_colorizer(args)
     out_dir = Path(args.out)
     written = 0

@@ -9,7 +9,10 @@ Colorizing each frame alone flickers: the colour of a wall changes from frame to
 `Stabiliser` keeps a running average of the predicted colour (at the model's small size),
 pixel by pixel, where the frame's lightness there has not changed: it follows moving objects
 (where lightness changes, the new prediction wins) and starts afresh at a hard cut (where the
-whole frame's lightness changes). No torch.
+whole frame's lightness changes). Frames are composed in CIE Lab (`compose_lab`), not in
+YCbCr as photos are: a steady colour under moving texture (a pan) must keep its CIE ab, which
+YCbCr's fixed chroma does not (the pan's flicker ratio 0.37 in YCbCr, 0.30 in Lab; whole- and
+sub-pixel motion compensation measured no better, BENCHMARKS.md). No torch.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from PIL import Image
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
 from colorgan.images import BadImage
-from colorgan.jobs import FileResult
-from colorgan.light import LightColorizer, lightness_grey
+from colorgan.jobs import BatchColorizer, FileResult
+from colorgan.light import LightColorizer, compose_lab, lightness_grey, small_lightness
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
 
@@ -35,8 +38,7 @@ class Stabiliser:
     `keep`: the weight of the past where nothing moved (0: per-frame colour). `motion`: a
     change of normalized L (of 2) at which the past's weight has fallen to a third. `cut`: the
     frame's mean change of L that starts the average afresh. The defaults were chosen on clips
-    made from training photos (benchmarks/video.py); no motion compensation yet (a
-    whole-pixel shift found by phase correlation made pans worse there, 0.43 against 0.35).
+    made from training photos (benchmarks/video.py).
     """
 
     def __init__(self, keep: float = 0.95, motion: float = 0.15, cut: float = 0.12) -> None:
@@ -55,7 +57,7 @@ class Stabiliser:
 
 
 def colorize_video(
-    colorizer: LightColorizer,
+    colorizer: BatchColorizer,
     source: Path,
     target: Path,
     overwrite: bool = False,
@@ -124,7 +126,7 @@ def colorize_video(
 
 
 def colorize_videos(
-    colorizer: LightColorizer,
+    colorizer: BatchColorizer,
     videos: Sequence[tuple[Path, Path]],
     out_dir: Path,
     overwrite: bool = False,
@@ -148,6 +150,27 @@ def colorize_videos(
             yield FileResult(source, target)
 
 
+def small_predictions(
+    colorizer: BatchColorizer, greys: Sequence[Image.Image]
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Grey frames -> normalized L (B, S, S) and ab (B, 2, S, S) at the model's size S, and
+    the ab scale, from either engine (the torch one for generator files and GPUs)."""
+    if isinstance(colorizer, LightColorizer):
+        return (*colorizer.predict_small_ab(greys), colorizer.ab_scale)
+    import torch
+
+    from colorgan.color import AB_SCALE
+    from colorgan.priors import PRIOR_IMAGE_SIZE
+
+    l_small = np.stack([small_lightness(grey, colorizer.size) for grey in greys])
+    prior = None
+    if colorizer.priors is not None:
+        prior = np.stack([small_lightness(grey, PRIOR_IMAGE_SIZE) for grey in greys])
+        prior = torch.from_numpy(prior[:, None])
+    ab = colorizer.predict_small_ab(torch.from_numpy(l_small[:, None]), prior)
+    return l_small, ab.cpu().numpy(), AB_SCALE
+
+
 def _colour_frames(colorizer, frames: list, steady: Stabiliser | None, out_video) -> list:
     """Decoded frames -> the encoded packets of their colorized frames, in order."""
     import av
@@ -155,12 +178,11 @@ def _colour_frames(colorizer, frames: list, steady: Stabiliser | None, out_video
     if not frames:
         return []
     greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in frames]
-    l_small, ab = colorizer.predict_small_ab(greys)
+    l_small, ab, ab_scale = small_predictions(colorizer, greys)
     packets = []
     for k, (frame, grey) in enumerate(zip(frames, greys, strict=True)):
         colour_ab = steady(l_small[k], ab[k]) if steady is not None else ab[k]
-        image: Image.Image = colorizer.compose(grey, l_small[k], colour_ab).convert("RGB")
-        out = av.VideoFrame.from_image(image)
+        out = av.VideoFrame.from_image(compose_lab(grey, colour_ab, ab_scale))
         out.pts, out.time_base = frame.pts, frame.time_base
         packets += out_video.encode(out)
     return packets
