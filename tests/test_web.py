@@ -106,7 +106,7 @@ def test_folders_of_old_requests_are_removed(uploads, light, tmp_path):
     assert not old.exists() and len(list(tmp_path.glob("request-*"))) == 1
 
 
-def test_serve_refuses_bad_limits_and_a_bad_model_in_one_line(tmp_path, capsys):
+def test_serve_refuses_bad_limits_a_bad_model_and_a_taken_port_in_one_line(tmp_path, capsys):
     assert main(["serve", "--max-megabytes", "0"]) == 2
     bad = tmp_path / "bad.onnx"
     bad.write_text("no model")
@@ -114,6 +114,19 @@ def test_serve_refuses_bad_limits_and_a_bad_model_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0] == "colorgan: error: --max-megabytes and --max-megapixels must be positive"
     assert err[1].startswith(f"colorgan: error: {bad}: not a readable ONNX model")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    assert capsys.readouterr().err.startswith(f"colorgan: error: cannot listen on 127.0.0.1:{port}")
+
+
+def test_the_page_sends_nothing_out(light, tmp_path):
+    from colorgan.web import build_page
+
+    page = build_page(Studio(lambda name: light, ["default"], Limits(), tmp_path), "default")
+    assert page.analytics_enabled is False
 
 
 def _error(call, *args) -> str:

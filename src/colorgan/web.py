@@ -9,8 +9,10 @@ in line, and no request ever reads another's folder.
 
 import argparse
 import logging
+import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -174,7 +176,9 @@ def build_page(studio: Studio, default_model: str):
         pair = previews[evt.index]
         return pair, *pair
 
-    with gr.Blocks(title="colorgan", delete_cache=(600, KEEP_SECONDS)) as page:
+    # analytics off: Gradio's telemetry would tell a server about each page started here
+    with gr.Blocks(title="colorgan", delete_cache=(600, KEEP_SECONDS),
+                   analytics_enabled=False) as page:  # fmt: skip
         gr.Markdown("# colorgan\nColorize black-and-white photos. Everything stays on this "
                     "machine; results keep each photo's full resolution.")  # fmt: skip
         previews = gr.State([])
@@ -213,9 +217,17 @@ def serve(args: argparse.Namespace) -> int:
     from colorgan.engines import open_colorizer
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own requests to itself
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also its version check
     limits = Limits(args.max_megabytes, args.max_megapixels)
     if limits.megabytes <= 0 or limits.megapixels <= 0:
         raise ColorganError("--max-megabytes and --max-megapixels must be positive")
+    try:  # a taken port or an address not on this machine: one line, before the model loads
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.bind((args.host, args.port))
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise ColorganError(f"cannot listen on {args.host}:{args.port}: {why} "
+                            "(choose another --port or --host)") from None  # fmt: skip
     models = [Path(args.weights).name] if args.weights else list(BUNDLED)
 
     def open_model(name: str) -> BatchColorizer:
