@@ -201,8 +201,11 @@ def build_page(studio: Studio, default_model: str):
                 with gr.Tab("Side by side"), gr.Row(elem_id="side"):
                     grey = gr.Image(label="Grey", type="filepath")
                     colour = gr.Image(label="Colour", type="filepath")
+                # no download buttons here: the gallery holds previews, the Download box
+                # the full-size results
                 gallery = gr.Gallery(label="Results (select one to compare)", columns=6, height=200,
-                                     preview=False, elem_id="gallery")  # fmt: skip
+                                     preview=False, buttons=["fullscreen"],
+                                     elem_id="gallery")  # fmt: skip
                 downloads = gr.File(label="Download (full resolution)", file_count="multiple",
                                     interactive=False,
                                     elem_id="downloads")  # fmt: skip
