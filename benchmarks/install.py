@@ -1,6 +1,7 @@
-"""Install size and time: `pip install colorgan` (the light install) against
-`pip install 'colorgan[train]'`, each into a fresh virtual environment, side by side in one
-run; then the light environment colorizes the bundled examples, with torch not importable.
+"""Install size and time: `pip install colorgan` (the light install), `colorgan[web]` (the
+light install and the page of `colorgan serve`) and `colorgan[train]`, each into a fresh
+virtual environment, side by side in one run; then the light environment colorizes the
+bundled examples, with torch not importable.
 
 Run: `.venv/bin/python -m benchmarks.install`. pip reads the same package index as `make`
 (here a local mirror, so the times are install times, not download times).
@@ -34,16 +35,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         rows = {}
-        for label, spec in (("light", str(ROOT)), ("train", f"{ROOT}[train]")):
+        for label, spec in (("light", str(ROOT)), ("web", f"{ROOT}[web]"),
+                            ("train", f"{ROOT}[train]")):  # fmt: skip
             rows[label] = install(tmp / label, spec)
         print("| install | seconds | MB on disk |\n|---|---|---|")
         for label, spec in (("light", "pip install colorgan"),
+                            ("web", "pip install 'colorgan[web]'"),
                             ("train", "pip install 'colorgan[train]'")):  # fmt: skip
             seconds, mb = rows[label]
             print(f"| `{spec}` ({label}) | {seconds:.0f} | {mb:.0f} |")
         light = tmp / "light/bin"
-        torch = subprocess.run([str(light / "python"), "-c", "import torch"], capture_output=True)
-        print(f"\nlight environment: `import torch` exits {torch.returncode} (no torch)")
+        print()
+        for label in ("light", "web"):
+            torch = subprocess.run([str(tmp / label / "bin/python"), "-c", "import torch"],
+                                   capture_output=True)  # fmt: skip
+            print(f"{label} environment: `import torch` exits {torch.returncode} (no torch)")
         start = time.perf_counter()
         cmd = [str(light / "colorgan"), "colorize", str(ROOT / "examples"), "--out",
                str(tmp / "out"), "-q"]  # fmt: skip

@@ -18,9 +18,16 @@ from PIL import Image
 from colorgan.cli import main
 from colorgan.light import LightColorizer
 from colorgan.web import KEEP_SECONDS, Limits, Studio
-from tests.conftest import WITHOUT_TORCH
+from tests.conftest import WITHOUT_TORCH, make_clip
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def frames_of(video: Path) -> list[Image.Image]:
+    import av
+
+    with av.open(str(video)) as f:
+        return [frame.to_image() for frame in f.decode(f.streams.video[0])]
 
 
 def chroma(image: Image.Image) -> float:
@@ -50,6 +57,8 @@ def uploads(tmp_path: Path) -> dict[str, Path]:
     files["text"].write_text("not a photo")
     files["many pixels"] = tmp_path / "scan.png"
     Image.new("L", (3000, 2000), 128).save(files["many pixels"])  # 6 MP in a few kB
+    files["film"] = tmp_path / "film.mp4"
+    make_clip(files["film"], audio=False)  # 24 grey frames of 160x120
     files["heavy"] = tmp_path / "noise.png"
     noise = np.random.default_rng(0).integers(0, 256, (800, 800, 3), np.uint8)
     Image.fromarray(noise).save(files["heavy"])  # about 1.8 MB
@@ -73,33 +82,36 @@ def test_limits_refuse_by_bytes_pixels_and_kind(uploads):
 def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, light, tmp_path):
     studio = Studio(lambda name: light, ["default"], Limits(1, 5), tmp_path / "work")
     (tmp_path / "work").mkdir()
-    sent = [uploads[k] for k in ("chelsea", "text", "many pixels", "same name", "heavy")]
+    sent = [uploads[k] for k in ("chelsea", "text", "many pixels", "same name", "heavy", "film")]
     outcome = studio.run(sent, "default", 1.0)
-    assert outcome.message.startswith("Colorized 2 of 5 file(s).")
+    assert outcome.message.startswith("Colorized 3 of 6 file(s).")
+    [video] = outcome.videos
+    assert video.name == "film-colorized.mp4" and len(frames_of(video)) == 24
     for name in ("notes.txt: not an image", "scan.png: 3000x2000", "noise.png: 1.8 MB"):
         assert f"Refused {name}" in outcome.message
     # two uploads named chelsea.jpg: two results, neither overwritten
-    assert [p.name for p in outcome.results] == ["chelsea-colorized.jpg", "chelsea-colorized-2.jpg"]
-    for result, source in zip(outcome.results, [sent[0], sent[3]], strict=True):
+    assert [p.name for p in outcome.photos] == ["chelsea-colorized.jpg", "chelsea-colorized-2.jpg"]
+    for result, source in zip(outcome.photos, [sent[0], sent[3]], strict=True):
         with Image.open(result) as out, Image.open(source) as grey:
             assert out.size == grey.size and out.mode == "RGB"
             assert chroma(out) > 3 and lightness_gap(out, grey) < 1.5
     with zipfile.ZipFile(outcome.archive) as archive:
-        assert sorted(archive.namelist()) == sorted(p.name for p in outcome.results)
-        assert archive.read("chelsea-colorized.jpg") == outcome.results[0].read_bytes()
+        names = [p.name for p in outcome.photos + outcome.videos]
+        assert sorted(archive.namelist()) == sorted(names)
+        assert archive.read("chelsea-colorized.jpg") == outcome.photos[0].read_bytes()
     for grey, colour in outcome.previews:
         assert Image.open(grey).mode == "L" and max(Image.open(colour).size) <= 1600
     # the next request writes a folder of its own, and colour intensity 0 gives grey
     again = studio.run([uploads["chelsea"]], "default", 0.0)
-    assert again.results[0].parent != outcome.results[0].parent
-    assert outcome.results[0].is_file() and chroma(Image.open(again.results[0])) < 0.5
+    assert again.photos[0].parent != outcome.photos[0].parent
+    assert outcome.photos[0].is_file() and chroma(Image.open(again.photos[0])) < 0.5
     assert "no model 'paper' here" in _error(studio.run, [uploads["chelsea"]], "paper", 1.0)
     assert "colour intensity must be in" in _error(studio.run, [uploads["chelsea"]], "default", 9)
 
 
 def test_folders_of_old_requests_are_removed(uploads, light, tmp_path):
     studio = Studio(lambda name: light, ["default"], Limits(), tmp_path)
-    old = studio.run([uploads["chelsea"]], "default", 1.0).results[0].parents[1]
+    old = studio.run([uploads["chelsea"]], "default", 1.0).photos[0].parents[1]
     past = time.time() - KEEP_SECONDS - 60
     os.utime(old, (past, past))
     studio.run([uploads["coffee"]], "default", 1.0)
@@ -234,6 +246,15 @@ def test_the_page_colours_uploads_and_refuses_bad_ones(server, browser, uploads,
     assert result.size == grey.size and result.mode == "RGB"
     assert chroma(result) > 3 and lightness_gap(result, grey) < 1.5
 
+    page.reload()  # a film: played in the page's Video tab, downloaded as H.264 MP4
+    page.wait_for_selector("#colorize")
+    send(page, [uploads["film"]])
+    page.click("#colorize")
+    status(page, "Colorized 1 of 1 file(s).")
+    page.locator("#video video[src$='/film-colorized.mp4']").wait_for(timeout=30_000)
+    frames = frames_of(download(page, "film-colorized.mp4", tmp_path))
+    assert len(frames) == 24 and frames[0].size == (160, 120) and chroma(frames[12]) > 1
+
     page.reload()
     page.wait_for_selector("#colorize")
     send(page, [uploads["text"], uploads["many pixels"]])
@@ -263,7 +284,7 @@ def test_concurrent_pages_each_get_their_own_results_and_a_zip(server, browser, 
     # choosing a result shows it in the slider
     first.locator("#gallery button[aria-label='Thumbnail 2 of 2']").click()
     first.locator("#slider img[src$='/coffee-colorized.jpg']").wait_for(timeout=30_000)
-    with zipfile.ZipFile(download(first, "colorgan-2-photos.zip", tmp_path)) as archive:
+    with zipfile.ZipFile(download(first, "colorgan-2-files.zip", tmp_path)) as archive:
         assert sorted(archive.namelist()) == ["chelsea-colorized.jpg", "coffee-colorized.jpg"]
         archive.extractall(tmp_path / "zip")
     theirs = Image.open(download(second, "chelsea-colorized.jpg", tmp_path))

@@ -8,6 +8,7 @@ in line, and no request ever reads another's folder.
 """
 
 import argparse
+import importlib.util
 import logging
 import os
 import shutil
@@ -27,7 +28,8 @@ from colorgan.bundled import BUNDLED, MAX_SATURATION
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
 from colorgan.images import IMAGE_EXTENSIONS
-from colorgan.jobs import BatchColorizer
+from colorgan.jobs import BatchColorizer, unclaimed
+from colorgan.video import VIDEO_SUFFIXES, colorize_videos
 
 PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
 KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
@@ -41,11 +43,14 @@ class Limits:
     megabytes: float = 50.0
     megapixels: float = 100.0
 
-    def refusal(self, path: Path) -> str | None:
-        """Why the upload at `path` is refused, or None; reads only the file's header."""
+    def refusal(self, path: Path, video: bool = False) -> str | None:
+        """Why the upload at `path` is refused, or None; reads only a photo's header (the
+        pixel limit is for photos: a video is read frame by frame)."""
         size = path.stat().st_size
         if size > self.megabytes * MB:
             return f"{size / MB:.1f} MB is over the {self.megabytes:g} MB limit"
+        if video:
+            return None
         try:
             with Image.open(path) as img:
                 w, h = img.size
@@ -61,10 +66,12 @@ class Limits:
 
 @dataclass
 class Outcome:
-    """One request's results: full-size files, (grey, colour) preview pairs, a summary."""
+    """One request's results: full-size photos and videos, (grey, colour) preview pairs of
+    the photos, a zip of everything where there is more than one, and a summary."""
 
     message: str
-    results: list[Path] = field(default_factory=list)
+    photos: list[Path] = field(default_factory=list)
+    videos: list[Path] = field(default_factory=list)
     previews: list[tuple[Path, Path]] = field(default_factory=list)
     archive: Path | None = None
 
@@ -86,30 +93,43 @@ class Studio:
         self._lock = threading.Lock()
 
     def run(self, uploads: Sequence[str | Path], model: str, saturation: float) -> Outcome:
-        """Colorize `uploads` (paths of uploaded files) with `model` at `saturation`."""
+        """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
+        `saturation`."""
         if model not in self.models:
             raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
         if not 0 <= saturation <= MAX_SATURATION:
             raise ColorganError(f"colour intensity must be in [0, {MAX_SATURATION:g}]")
         self._forget_old_requests()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
-        refused, jobs = [], []
+        refused, photos, videos, claimed = [], [], [], set()
         for upload in map(Path, uploads):
-            why = self.limits.refusal(upload)
+            video = upload.suffix.lower() in VIDEO_SUFFIXES
+            why = self.limits.refusal(upload, video)
+            if video and not why and importlib.util.find_spec("av") is None:
+                why = "videos need PyAV, which this install leaves out: pip install colorgan[video]"
+            name = Path(f"{upload.stem}-colorized{'.mp4' if video else upload.suffix}")
             if why:
                 refused.append(f"{upload.name}: {why}")
+            elif video:  # (photos get names of their own in colorize_files)
+                videos.append((upload, unclaimed(name, claimed)))
             else:
-                jobs.append((upload, Path(f"{upload.stem}-colorized{upload.suffix}")))
+                photos.append((upload, name))
+        out = folder / "colour"
         with self._lock:
             colorizer = self.colorizer(model)
             colorizer.saturation = saturation
-            results = list(colorizer.colorize_files(jobs, folder / "colour", progress=True))
+            photo_results = list(colorizer.colorize_files(photos, out, progress=True))
+            video_results = list(colorize_videos(colorizer, videos, out, progress=True))
+        results = photo_results + video_results
         refused += [f"{r.source.name}: {r.error}" for r in results if r.error]
-        done = [r.target for r in results if r.target is not None]
-        outcome = Outcome(f"Colorized {len(done)} of {len(uploads)} file(s).", done)
-        outcome.previews = [_previews(path, folder / "previews") for path in done]
+        outcome = Outcome("")
+        outcome.photos = [r.target for r in photo_results if r.target is not None]
+        outcome.videos = [r.target for r in video_results if r.target is not None]
+        done = outcome.photos + outcome.videos
+        outcome.message = f"Colorized {len(done)} of {len(uploads)} file(s)."
+        outcome.previews = [_previews(path, folder / "previews") for path in outcome.photos]
         if len(done) > 1:
-            outcome.archive = _zip(done, folder / f"colorgan-{len(done)}-photos.zip")
+            outcome.archive = _zip(done, folder / f"colorgan-{len(done)}-files.zip")
         if refused:
             outcome.message += "\n\n" + "\n".join(f"- Refused {line}" for line in refused)
         return outcome
@@ -154,23 +174,27 @@ def build_page(studio: Studio, default_model: str):
 
     def colorize(photos, folder, model, saturation, progress=track):
         """Messages go to the status line (a user's mistake is not a server error)."""
-        in_folder = [f for f in folder or [] if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+        kinds = (*IMAGE_EXTENSIONS, *VIDEO_SUFFIXES)
+        in_folder = [f for f in folder or [] if Path(f).suffix.lower() in kinds]
         uploads = [*(photos or []), *in_folder]
         try:
             if not uploads:
-                raise ColorganError("upload a photo (or a folder of photos) first")
+                raise ColorganError("upload a photo or video (or a folder of them) first")
             outcome = studio.run(uploads, model, float(saturation))
         except ColorganError as exc:
-            return f"**Error:** {exc}", [], [], None, None, None, None
+            return f"**Error:** {exc}", [], [], None, None, None, None, None, gr.Tabs()
         if len(in_folder) < len(folder or []):
             skipped = len(folder) - len(in_folder)
             outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
         pairs = [(str(grey), str(colour)) for grey, colour in outcome.previews]
         shown = pairs[0] if pairs else (None, None)
-        files = [str(path) for path in [outcome.archive, *outcome.results] if path]
+        results = [outcome.archive, *outcome.photos, *outcome.videos]
+        files = [str(path) for path in results if path]
         gallery = [(colour, path.name) for (_, colour), path in
-                   zip(pairs, outcome.results, strict=True)]  # fmt: skip
-        return outcome.message, pairs, gallery, shown, *shown, files or None
+                   zip(pairs, outcome.photos, strict=True)]  # fmt: skip
+        video = str(outcome.videos[0]) if outcome.videos else None
+        view = gr.Tabs(selected="video" if video and not pairs else "slider")
+        return outcome.message, pairs, gallery, shown, *shown, video, files or None, view
 
     def show(previews, evt: gr.SelectData):
         pair = previews[evt.index]
@@ -179,13 +203,14 @@ def build_page(studio: Studio, default_model: str):
     # analytics off: Gradio's telemetry would tell a server about each page started here
     with gr.Blocks(title="colorgan", delete_cache=(600, KEEP_SECONDS),
                    analytics_enabled=False) as page:  # fmt: skip
-        gr.Markdown("# colorgan\nColorize black-and-white photos. Everything stays on this "
-                    "machine; results keep each photo's full resolution.")  # fmt: skip
+        gr.Markdown("# colorgan\nColorize black-and-white photos and films. Everything stays "
+                    "on this machine; results keep each photo's full resolution.")  # fmt: skip
         previews = gr.State([])
         with gr.Row():
             with gr.Column():
                 with gr.Tab("Photos"):
-                    photos = gr.File(file_count="multiple", label="Photos", elem_id="photos")
+                    photos = gr.File(file_count="multiple", label="Photos and videos",
+                                     elem_id="photos")  # fmt: skip
                 with gr.Tab("A folder"):
                     folder = gr.File(file_count="directory", label="Folder", elem_id="folder")
                 model = gr.Dropdown(studio.models, value=default_model, label="Model")
@@ -194,13 +219,15 @@ def build_page(studio: Studio, default_model: str):
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
                 status = gr.Markdown(elem_id="status")
             with gr.Column():
-                with gr.Tab("Slider"):
-                    slider = gr.ImageSlider(
-                        label="Grey | colour", type="filepath", elem_id="slider"
-                    )
-                with gr.Tab("Side by side"), gr.Row(elem_id="side"):
-                    grey = gr.Image(label="Grey", type="filepath")
-                    colour = gr.Image(label="Colour", type="filepath")
+                with gr.Tabs() as views:
+                    with gr.Tab("Slider", id="slider"):
+                        slider = gr.ImageSlider(label="Grey | colour", type="filepath",
+                                                elem_id="slider")  # fmt: skip
+                    with gr.Tab("Side by side", id="side"), gr.Row(elem_id="side"):
+                        grey = gr.Image(label="Grey", type="filepath")
+                        colour = gr.Image(label="Colour", type="filepath")
+                    with gr.Tab("Video", id="video"):
+                        video = gr.Video(label="Colour (the first video)", elem_id="video")
                 # no download buttons here: the gallery holds previews, the Download box
                 # the full-size results
                 gallery = gr.Gallery(label="Results (select one to compare)", columns=6, height=200,
@@ -210,7 +237,8 @@ def build_page(studio: Studio, default_model: str):
                                     interactive=False,
                                     elem_id="downloads")  # fmt: skip
         button.click(colorize, [photos, folder, model, saturation],
-                     [status, previews, gallery, slider, grey, colour, downloads])  # fmt: skip
+                     [status, previews, gallery, slider, grey, colour, video, downloads,
+                      views])  # fmt: skip
         gallery.select(show, previews, [slider, grey, colour])
     return page
 
