@@ -99,3 +99,35 @@ def test_the_torch_engine_colours_video_as_the_onnx_engine_does(tmp_path, tiny_w
     assert len(gaps) == 24 and max(gaps) < 2.0
     own = ["colorize", str(clip), "--out", str(tmp_path / "own"), "-w", str(tiny_weights), "-q"]
     assert main(own) == 0 and len(decoded(tmp_path / "own" / "film.mp4")[0]) == 24
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec", "pix_fmt"),
+    [(".mkv", "libx264", "yuv420p"), (".avi", "mpeg4", "yuv420p"),
+     (".webm", "libvpx-vp9", "yuv420p"), (".mov", "libx264", "yuv444p")],
+)  # fmt: skip
+def test_other_containers_and_colour_footage_come_out_as_mp4(tmp_path, suffix, codec, pix_fmt):
+    """Colour footage in other containers and codecs (4:4:4 too): an MP4 of the same size,
+    frame count and rate, with the input's lightness."""
+    from fractions import Fraction
+
+    from tests.conftest import make_photo
+
+    source = tmp_path / f"clip{suffix}"
+    photo = make_photo(5, (200, 96))
+    with av.open(str(source), "w") as out:
+        stream = out.add_stream(codec, rate=10)
+        stream.width, stream.height, stream.pix_fmt = 96, 64, pix_fmt
+        for t in range(12):
+            frame = av.VideoFrame.from_image(photo.crop((4 * t, 0, 4 * t + 96, 64)))
+            frame.pts, frame.time_base = t, Fraction(1, 10)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    assert main(["colorize", str(source), "--out", str(tmp_path / "out"), "-q"]) == 0
+    frames, rate, _ = decoded(tmp_path / "out" / "clip.mp4")
+    source_frames, _, _ = decoded(source)
+    assert len(frames) == len(source_frames) == 12 and rate == 10
+    for out, colour in zip(frames, source_frames, strict=True):
+        assert out.size == (96, 64)
+        gap = np.abs(np.asarray(out.convert("L"), int) - np.asarray(colour.convert("L"), int))
+        assert gap.mean() < 6  # the lightness kept (Rec.601 luma of each, two lossy codecs)
