@@ -7,14 +7,19 @@ from collections.abc import Callable
 
 import torch
 
-from colorgan.runtime import cpu_has_native_bf16, cpu_name
+from colorgan.runtime import cpu_name
 
 
 def machine() -> str:
+    try:
+        flags = set(open("/proc/cpuinfo").read().split())
+    except OSError:
+        flags = set()
+    bf16 = [flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags] or ["none"]
     return (
         f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
         f"CPU capability {torch.backends.cpu.get_cpu_capability()}, "
-        f"native bf16: {cpu_has_native_bf16()}"
+        f"bf16 instructions: {' '.join(bf16)}"
     )
 
 

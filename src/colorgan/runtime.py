@@ -1,9 +1,11 @@
 """Device and numeric precision, chosen from what the hardware does well.
 
-bf16 autocast is only fast on CPUs with native bf16 (AMX or AVX512-BF16); on others (AVX2)
-oneDNN has no bf16 kernels and the generator runs many times slower than in fp32
-(benchmarks/inference.py), so "auto" picks bf16 only where the CPU has it. On CUDA, "auto" is bf16
-where supported, else fp16.
+bf16 autocast is slower than fp32 on the CPUs measured here (benchmarks/inference.py): many
+times slower on AVX2 (no bf16 kernels in oneDNN), and 0.70x of fp32's speed even on an
+AVX-512 CPU with AVX512-BF16 but no AMX (its bf16 matmul peak is half its fp32 one). Only AMX
+tile units do bf16 matmuls faster than fp32 (oneDNN's documentation; no AMX machine has been
+measured here), so on the CPU "auto" picks bf16 only where `/proc/cpuinfo` lists amx_bf16.
+On CUDA, "auto" is bf16 where supported, else fp16.
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ def cpu_name() -> str:
 
 
 @cache
-def cpu_has_native_bf16() -> bool:
+def cpu_has_fast_bf16() -> bool:
+    """AMX's bf16 tiles (avx512_bf16 alone measured slower than fp32: see the module doc)."""
     try:
         flags = open("/proc/cpuinfo").read()
     except OSError:
         return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return "amx_bf16" in flags
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -55,7 +58,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if cpu_has_native_bf16() else "fp32"
+    return "bf16" if cpu_has_fast_bf16() else "fp32"
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
