@@ -73,7 +73,7 @@ def light() -> LightColorizer:
 def test_limits_refuse_by_bytes_pixels_and_kind(uploads):
     limits = Limits(megabytes=1, megapixels=5)
     assert limits.refusal(uploads["chelsea"]) is None
-    assert "not an image" in limits.refusal(uploads["text"])
+    assert "not a photo or film colorgan can read" in limits.refusal(uploads["text"])
     assert "(6 MP) is over the 5 MP limit" in limits.refusal(uploads["many pixels"])
     assert "is over the 1 MB limit" in limits.refusal(uploads["heavy"])
     assert Limits().refusal(uploads["many pixels"]) is None  # defaults: 50 MB, 100 MP
@@ -87,7 +87,7 @@ def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, li
     assert outcome.message.startswith("Colorized 3 of 6 file(s).")
     [video] = outcome.videos
     assert video.name == "film-colorized.mp4" and len(frames_of(video)) == 24
-    for name in ("notes.txt: not an image", "scan.png: 3000x2000", "noise.png: 1.8 MB"):
+    for name in ("notes.txt: not a photo or film", "scan.png: 3000x2000", "noise.png: 1.8 MB"):
         assert f"Refused {name}" in outcome.message
     # two uploads named chelsea.jpg: two results, neither overwritten
     assert [p.name for p in outcome.photos] == ["chelsea-colorized.jpg", "chelsea-colorized-2.jpg"]
@@ -260,7 +260,7 @@ def test_the_page_colours_uploads_and_refuses_bad_ones(server, browser, uploads,
     send(page, [uploads["text"], uploads["many pixels"]])
     page.click("#colorize")
     message = status(page, "Colorized 0 of 2 file(s).")
-    assert "notes.txt: not an image colorgan can read" in message
+    assert "notes.txt: not a photo or film colorgan can read" in message
     assert "scan.png: 3000x2000 (6 MP) is over the 5 MP limit" in message
 
     page.reload()

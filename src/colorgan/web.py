@@ -1,8 +1,9 @@
 """`colorgan serve`: colorize in a local web page (Gradio).
 
 The page is a thin layer over `Studio`, which checks each upload against the limits, runs
-the accepted ones through the same streaming file loop as `colorgan colorize` into a folder of
-the request's own, and returns full-resolution results, small previews for the page and a zip.
+the accepted photos through the same streaming file loop as `colorgan colorize` and the films
+through the same video path, into a folder of the request's own, and returns full-resolution
+results, small previews for the page and a zip.
 Gradio's queue runs one request at a time (the model uses every core anyway); the others wait
 in line, and no request ever reads another's folder.
 """
@@ -57,8 +58,9 @@ class Limits:
         except Image.DecompressionBombError:
             return f"over the {self.megapixels:g} megapixel limit"
         except (OSError, ValueError, SyntaxError):
-            kinds = ", ".join(s.lstrip(".").upper() for s in IMAGE_EXTENSIONS if s != ".jpeg")
-            return f"not an image colorgan can read ({kinds})"
+            photos = ", ".join(s[1:].upper() for s in IMAGE_EXTENSIONS if s != ".jpeg")
+            films = ", ".join(sorted(s[1:].upper() for s in VIDEO_SUFFIXES))
+            return f"not a photo or film colorgan can read (photos: {photos}; films: {films})"
         if w * h > self.megapixels * 1e6:
             return f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the {self.megapixels:g} MP limit"
         return None
