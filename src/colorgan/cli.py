@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         which = p.add_mutually_exclusive_group()
         which.add_argument("--weights", "-w", metavar="FILE",
                            help="a generator file (colorgan train / export wrote it; "
-                                "colorize also takes an .onnx one)")  # fmt: skip
+                                "colorize and serve also take .onnx ones)")  # fmt: skip
         which.add_argument("--model", "-m", default="default", choices=list(BUNDLED),
                            help="a bundled model (cards in docs/models/)")  # fmt: skip
 
@@ -231,9 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     model_choice(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (0.0.0.0: other machines too)")  # fmt: skip
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--max-megabytes", type=float, default=50.0, help="largest upload")
-    p.add_argument("--max-megapixels", type=float, default=100.0, help="largest photo")
+    p.add_argument("--port", type=int, default=7860, help="default 7860")
+    p.add_argument("--max-megabytes", type=float, default=50.0, metavar="MB",
+                   help="largest upload, photo or film (default 50)")  # fmt: skip
+    p.add_argument("--max-megapixels", type=float, default=100.0, metavar="MP",
+                   help="largest photo (default 100)")  # fmt: skip
     p.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"])
     p.add_argument("--device", default="auto", help="torch engine: auto, cpu, cuda or cuda:N")
     p.set_defaults(func=cmd_serve)
