@@ -4,8 +4,10 @@ speed of the video path against colorizing the same frames as photos, side by si
 Run: `.venv/bin/python -m benchmarks.video [--photos ../shared/datasets/train]`. Test clips
 are made from colour photos (so the true colour of every frame is known), 48 frames of
 256x192 each: `static` (one photo, sensor noise on every frame), `pan` (the camera moving
-3 px a frame across a wider crop), `zoom` (a slow zoom in), and `cuts` (a hard cut every 12
-frames). Each clip's grey frames are colorized per frame and stabilised; measured:
+3 px a frame across a wider crop), `zoom` (a slow zoom in), `cuts` (a hard cut every 12
+frames) and `exposure` (a still shot whose brightness flickers by up to 8% from frame to
+frame, as old film's does). Each clip's grey frames are colorized per frame and stabilised;
+measured:
 
 - flicker: the mean |ab(t) - ab(t-1)| of the output (CIE ab units) over pixels whose true
   colour does not change between the two frames (|true ab(t) - ab(t-1)| < 1), excluding the
@@ -40,6 +42,11 @@ def clips(photos: list[Path]) -> dict[str, list[Image.Image]]:
         arr = np.asarray(image, np.float32) + rng.normal(0, 3, (H, W, 3))
         return Image.fromarray(arr.clip(0, 255).astype(np.uint8))
 
+    def exposed(image: Image.Image, gain: float) -> Image.Image:  # old film's exposure flicker
+        return noisy(
+            Image.fromarray((np.asarray(image, np.float32) * gain).clip(0, 255).astype(np.uint8))
+        )
+
     zoom = []
     for t in range(FRAMES):
         m = t * 1.5
@@ -49,6 +56,7 @@ def clips(photos: list[Path]) -> dict[str, list[Image.Image]]:
         "pan": [wide[2].crop((3 * t, 0, 3 * t + W, H)) for t in range(FRAMES)],
         "zoom": zoom,
         "cuts": [noisy(base[3 + t // 12]) for t in range(FRAMES)],
+        "exposure": [exposed(base[0], rng.uniform(0.92, 1.08)) for _ in range(FRAMES)],
     }
 
 

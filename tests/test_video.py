@@ -1,5 +1,6 @@
 """Video: what was written is decoded and checked (frames, size, rate, audio, colour, grey)."""
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,19 @@ def test_other_containers_and_colour_footage_come_out_as_mp4(tmp_path, suffix, c
         assert out.size == (96, 64)
         gap = np.abs(np.asarray(out.convert("L"), int) - np.asarray(colour.convert("L"), int))
         assert gap.mean() < 6  # the lightness kept (Rec.601 luma of each, two lossy codecs)
+
+
+def test_the_stabiliser_treats_a_flicker_of_exposure_as_stillness():
+    """Old film brightens and darkens as a whole from frame to frame: the colour of a still
+    scene must stay steady through it, as through sensor noise."""
+    rng = np.random.default_rng(1)
+    l_small = rng.uniform(-0.8, 0.8, (32, 32)).astype(np.float32)
+    steady = Stabiliser()
+    per_frame, smoothed = [], []
+    for _ in range(20):
+        ab = 0.3 + rng.normal(0, 0.05, (2, 32, 32))
+        per_frame.append(ab)
+        smoothed.append(steady(l_small + rng.uniform(-0.08, 0.08), ab))  # exposure flicker
+    jitter = np.mean([np.abs(a - b).mean() for a, b in pairwise(per_frame)])
+    kept = np.mean([np.abs(a - b).mean() for a, b in pairwise(smoothed[5:])])
+    assert kept < jitter / 6  # (0.04 of it; taken as motion, the flicker left 0.33)

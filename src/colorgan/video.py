@@ -7,7 +7,8 @@ name and published whole, so a stopped run (Ctrl-C included) leaves no partial v
 
 Colorizing each frame alone flickers: the colour of a wall changes from frame to frame. The
 `Stabiliser` keeps a running average of the predicted colour (at the model's small size),
-pixel by pixel, where the frame's lightness there has not changed: it follows moving objects
+pixel by pixel, where the frame's lightness there has not changed (beyond the whole frame's
+change of exposure, which old film has from frame to frame): it follows moving objects
 (where lightness changes, the new prediction wins) and starts afresh at a hard cut (where the
 whole frame's lightness changes). Frames are composed in CIE Lab (`compose_lab`), not in
 YCbCr as photos are: a steady colour under moving texture (a pan) must keep its CIE ab, which
@@ -35,9 +36,11 @@ VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpe
 class Stabiliser:
     """Running average of the small ab over frames, per pixel, where lightness holds still.
 
-    `keep`: the weight of the past where nothing moved (0: per-frame colour). `motion`: a
-    change of normalized L (of 2) at which the past's weight has fallen to a third. `cut`: the
-    frame's mean change of L that starts the average afresh. The defaults were chosen on clips
+    Changes of L are taken less the whole frame's mean change, so a frame brightening or
+    darkening as a whole (the exposure flicker of old film) counts as still. `keep`: the
+    weight of the past where nothing moved (0: per-frame colour). `motion`: a change of
+    normalized L (of 2) at which the past's weight has fallen to a third. `cut`: the frame's
+    mean change of L that starts the average afresh. The defaults were chosen on clips
     made from training photos (benchmarks/video.py).
     """
 
@@ -47,10 +50,14 @@ class Stabiliser:
         self.ab: np.ndarray | None = None
 
     def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        if self.l_prev is None or np.abs(l_small - self.l_prev).mean() > self.cut:
+        change = None
+        if self.l_prev is not None:
+            step = l_small - self.l_prev
+            change = np.abs(step - step.mean())  # the whole frame's exposure change is not motion
+        if change is None or change.mean() > self.cut:
             self.ab = ab.copy()
         else:  # where the past does not match (moving things) the new prediction wins
-            weight = self.keep * np.exp(-np.abs(l_small - self.l_prev) / self.motion)
+            weight = self.keep * np.exp(-change / self.motion)
             self.ab = weight * self.ab + (1 - weight) * ab
         self.l_prev = l_small
         return self.ab
