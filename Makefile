@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.colorize_fullres
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.training
+	$(BIN)/python -m benchmarks.video
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
