@@ -12,7 +12,7 @@ change of exposure, which old film has from frame to frame): it follows moving o
 (where lightness changes, the new prediction wins) and starts afresh at a hard cut (where the
 whole frame's lightness changes). Frames are composed in CIE Lab (`compose_lab`), not in
 YCbCr as photos are: a steady colour under moving texture (a pan) must keep its CIE ab, which
-YCbCr's fixed chroma does not (the pan's flicker ratio 0.37 in YCbCr, 0.30 in Lab; whole- and
+YCbCr's fixed chroma does not (the pan's flicker ratio 0.35 in YCbCr, 0.30 in Lab; whole- and
 sub-pixel motion compensation measured no better, BENCHMARKS.md). No torch.
 """
 
