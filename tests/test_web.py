@@ -109,6 +109,16 @@ def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, li
     assert "colour intensity must be in" in _error(studio.run, [uploads["chelsea"]], "default", 9)
 
 
+def test_photos_that_share_a_name_keep_previews_of_their_own(uploads, light, tmp_path):
+    png = tmp_path / "chelsea.png"
+    Image.open(EXAMPLES / "coffee.jpg").convert("L").save(png)  # another photo, one stem
+    studio = Studio(lambda name: light, ["default"], Limits(), tmp_path)
+    outcome = studio.run([uploads["chelsea"], png], "default", 1.0)
+    assert [p.name for p in outcome.photos] == ["chelsea-colorized.jpg", "chelsea-colorized.png"]
+    for (_, preview), result in zip(outcome.previews, outcome.photos, strict=True):
+        assert Image.open(preview).size == Image.open(result).size  # each its own photo's
+
+
 def test_folders_of_old_requests_are_removed(uploads, light, tmp_path):
     studio = Studio(lambda name: light, ["default"], Limits(), tmp_path)
     old = studio.run([uploads["chelsea"]], "default", 1.0).photos[0].parents[1]

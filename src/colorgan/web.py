@@ -129,7 +129,8 @@ class Studio:
         outcome.videos = [r.target for r in video_results if r.target is not None]
         done = outcome.photos + outcome.videos
         outcome.message = f"Colorized {len(done)} of {len(uploads)} file(s)."
-        outcome.previews = [_previews(path, folder / "previews") for path in outcome.photos]
+        outcome.previews = [_previews(path, folder / "previews" / str(i))
+                            for i, path in enumerate(outcome.photos)]  # fmt: skip
         if len(done) > 1:
             outcome.archive = _zip(done, folder / f"colorgan-{len(done)}-files.zip")
         if refused:
@@ -150,7 +151,8 @@ class Studio:
 
 def _previews(result: Path, folder: Path) -> tuple[Path, Path]:
     """Small JPEGs of a result and of its grey (the lightness the result keeps: the input as
-    the model saw it, upright)."""
+    the model saw it, upright), in a folder of their own (a.png and a.jpg both preview as
+    a.jpg)."""
     folder.mkdir(parents=True, exist_ok=True)
     with Image.open(result) as img:
         colour = img.convert("RGB")
