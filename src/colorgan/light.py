@@ -40,11 +40,10 @@ _GREY_OF_Y = np.round(srgb.to_srgb(np.arange(_STEPS + 3) / _STEPS).clip(0, 1) * 
 )
 
 
-# for `compose_lab`: grey level -> Lab's f(Y) and Y; linear light in _STEPS_RGB steps -> sRGB
-_FY_OF_GREY = ((L_OF_GREY.astype(np.float64) + 1.0) * 50.0 + 16.0) / 116.0
-_Y_OF_GREY = np.where(_FY_OF_GREY > srgb.DELTA, _FY_OF_GREY**3,
-                      (_FY_OF_GREY - 4 / 29) * 3 * srgb.DELTA**2).astype(np.float32)  # fmt: skip
-_FY_OF_GREY = _FY_OF_GREY.astype(np.float32)
+# for `compose_lab`: grey level -> Lab's f(Y) and Y (a grey's Y is its linear level); linear
+# light in _STEPS_RGB steps -> sRGB
+_FY_OF_GREY = srgb.lab_f(_LINEAR).astype(np.float32)
+_Y_OF_GREY = _LINEAR.astype(np.float32)
 _STEPS_RGB = 1 << 14
 _SRGB_OF_LINEAR = np.round(srgb.to_srgb(np.arange(_STEPS_RGB + 1) / _STEPS_RGB) * 255).astype(
     np.uint8
@@ -73,7 +72,7 @@ def lab_to_srgb(l_norm: np.ndarray, ab_norm: np.ndarray, ab_scale: float) -> np.
     fy = ((l_norm.astype(np.float64) + 1.0) * 50.0 + 16.0) / 116.0
     ab = np.clip(ab_norm, -1, 1) * ab_scale
     f = np.stack([fy + ab[0] / 500.0, fy, np.maximum(fy - ab[1] / 200.0, 0.0)], -1)
-    xyz = np.where(f > srgb.DELTA, f**3, (f - 4 / 29) * 3 * srgb.DELTA**2) * srgb.WHITE
+    xyz = srgb.lab_f_inverse(f) * srgb.WHITE
     linear = xyz @ srgb.XYZ_TO_RGB.T
     return np.round(srgb.to_srgb(linear).clip(0, 1) * 255).astype(np.uint8)
 
@@ -91,17 +90,10 @@ def compose_lab(grey: Image.Image, ab: np.ndarray, ab_scale: float) -> Image.Ima
             for c in (ab[0] / 500, ab[1] / -200))  # fmt: skip
     levels = np.asarray(grey)
     fy = _FY_OF_GREY[levels]
-
-    def inverse_f(f: np.ndarray, white: float) -> np.ndarray:  # in place, f is a temporary
-        low = f <= srgb.DELTA
-        cube = f * f
-        cube *= f
-        cube[low] = (f[low] - 4 / 29) * (3 * srgb.DELTA**2)
-        cube *= np.float32(white)
-        return cube
-
-    x = inverse_f(a + fy, srgb.WHITE[0])
-    z = inverse_f(np.maximum(b + fy, 0), srgb.WHITE[2])
+    x = srgb.lab_f_inverse(a + fy)
+    x *= np.float32(srgb.WHITE[0])
+    z = srgb.lab_f_inverse(np.maximum(b + fy, 0))
+    z *= np.float32(srgb.WHITE[2])
     y = _Y_OF_GREY[levels]
     out = np.empty((h, w, 3), np.uint8)
     for c, row in enumerate((srgb.XYZ_TO_RGB * _STEPS_RGB).astype(np.float32)):

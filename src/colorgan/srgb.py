@@ -31,3 +31,13 @@ def to_srgb(v: np.ndarray) -> np.ndarray:
 def lab_f(t: np.ndarray) -> np.ndarray:
     """CIE Lab's f(): the cube root, linear near 0 (kornia's thresholds)."""
     return np.where(t > 0.008856, np.maximum(t, 0.008856) ** (1 / 3), 7.787 * t + 4 / 29)
+
+
+def lab_f_inverse(f: np.ndarray) -> np.ndarray:
+    """The inverse of `lab_f` on an array: the cube above DELTA, the tangent line below it.
+    Keeps f's dtype (float32 stays float32)."""
+    out = f * f
+    out *= f
+    low = f <= DELTA
+    out[low] = (f[low] - 4 / 29) * (3 * DELTA**2)
+    return out
