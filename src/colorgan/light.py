@@ -67,6 +67,19 @@ def small_lightness(grey: Image.Image, size: int) -> np.ndarray:
     return L_OF_GREY[np.asarray(small)]
 
 
+def small_inputs(
+    greys: Sequence[Image.Image], size: int, prior_size: int | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Grey images ("L") of any sizes -> the model's inputs: normalized L (B, S, S) at its
+    size, and at the priors' size where it has priors (None where it has none)."""
+    l_small = np.stack([small_lightness(grey, size) for grey in greys])
+    if prior_size is None:
+        return l_small, None
+    if prior_size == size:
+        return l_small, l_small
+    return l_small, np.stack([small_lightness(grey, prior_size) for grey in greys])
+
+
 def lab_to_srgb(l_norm: np.ndarray, ab_norm: np.ndarray, ab_scale: float) -> np.ndarray:
     """Normalized L (h, w) and ab (2, h, w) -> uint8 sRGB (h, w, 3), clipped (small images)."""
     fy = ((l_norm.astype(np.float64) + 1.0) * 50.0 + 16.0) / 116.0
@@ -156,12 +169,9 @@ class LightColorizer(BatchColorizer):
     def predict_small_ab(self, greys: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """Grey images ("L") of any sizes -> normalized L (B, S, S) and ab (B, 2, S, S) at the
         model's size S, one run of the model; ab times `saturation`."""
-        l_small = np.stack([small_lightness(grey, self.size) for grey in greys])
+        l_small, prior = small_inputs(greys, self.size, self.prior_size)
         feeds = {"l": l_small[:, None]}
-        if self.prior_size is not None:
-            prior = l_small
-            if self.prior_size != self.size:
-                prior = np.stack([small_lightness(grey, self.prior_size) for grey in greys])
+        if prior is not None:
             feeds["l_prior"] = prior[:, None]
         return l_small, self.session.run(["ab"], feeds)[0] * self.saturation
 

@@ -28,7 +28,7 @@ from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
 from colorgan.images import BadImage
 from colorgan.jobs import BatchColorizer, FileResult
-from colorgan.light import LightColorizer, compose_lab, lightness_grey, small_lightness
+from colorgan.light import LightColorizer, compose_lab, lightness_grey, small_inputs
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
 
@@ -169,10 +169,9 @@ def small_predictions(
     from colorgan.color import AB_SCALE
     from colorgan.priors import PRIOR_IMAGE_SIZE
 
-    l_small = np.stack([small_lightness(grey, colorizer.size) for grey in greys])
-    prior = None
-    if colorizer.priors is not None:
-        prior = np.stack([small_lightness(grey, PRIOR_IMAGE_SIZE) for grey in greys])
+    prior_size = None if colorizer.priors is None else PRIOR_IMAGE_SIZE
+    l_small, prior = small_inputs(greys, colorizer.size, prior_size)
+    if prior is not None:
         prior = torch.from_numpy(prior[:, None])
     ab = colorizer.predict_small_ab(torch.from_numpy(l_small[:, None]), prior)
     return l_small, ab.cpu().numpy(), AB_SCALE
