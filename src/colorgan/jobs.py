@@ -16,6 +16,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from colorgan.bundled import MAX_SATURATION
 from colorgan.errors import ColorganError
 from colorgan.files import remove_stale_temps
 from colorgan.images import BadImage, has_alpha, open_image, output_path, save_image
@@ -27,6 +28,18 @@ class BatchColorizer:
 
     # options of colorize_batch for outputs that go to files (the light engine: YCbCr kept)
     file_options: dict = {}
+    _saturation = 1.0
+
+    @property
+    def saturation(self) -> float:
+        """The predicted chroma is scaled by this (1: the model's own; 0: grey)."""
+        return self._saturation
+
+    @saturation.setter
+    def saturation(self, value: float) -> None:
+        if not 0 <= value <= MAX_SATURATION:
+            raise ColorganError(f"saturation must be in [0, {MAX_SATURATION}], not {value}")
+        self._saturation = value
 
     def colorize_batch(self, images: Sequence, **options) -> list:
         raise NotImplementedError

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from colorgan import srgb
-from colorgan.bundled import MAX_SATURATION, bundled_weights
+from colorgan.bundled import bundled_weights
 from colorgan.errors import ColorganError
 from colorgan.images import BadImage, prepare_images
 from colorgan.jobs import BatchColorizer
@@ -139,9 +139,7 @@ class LightColorizer(BatchColorizer):
         predicted chroma scaled by this (1: the model's own; 0: grey)."""
         import onnxruntime as ort
 
-        if not 0 <= saturation <= MAX_SATURATION:
-            raise ColorganError(f"saturation must be in [0, {MAX_SATURATION}], not {saturation}")
-        self.saturation = saturation
+        self.saturation = saturation  # checked by BatchColorizer
         path = Path(weights) if weights else bundled_weights(model, "onnx")
         if not path.is_file():
             raise ColorganError(f"model file not found: {path}")

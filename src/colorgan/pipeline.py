@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorgan.bundled import MAX_SATURATION, bundled_weights
+from colorgan.bundled import bundled_weights
 from colorgan.color import Rows, colour_bands, lightness_rows, small_lightness
 from colorgan.errors import ColorganError
 from colorgan.generator_file import load_generator
@@ -53,9 +53,7 @@ class Colorizer(BatchColorizer):
     ) -> None:
         """`weights`: a generator file; without one, the bundled `model` (BUNDLED).
         `saturation`: the predicted chroma scaled by this (1: the model's own; 0: grey)."""
-        if not 0 <= saturation <= MAX_SATURATION:
-            raise ColorganError(f"saturation must be in [0, {MAX_SATURATION}], not {saturation}")
-        self.saturation = saturation
+        self.saturation = saturation  # checked by BatchColorizer
         loaded = load_generator(weights or bundled_weights(model))
         self.meta = loaded.meta
         self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
