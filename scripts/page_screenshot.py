@@ -1,24 +1,23 @@
 """docs/page.jpg: the page of `colorgan serve` after colorizing grey copies of the bundled
 example photos, as headless chromium shows it.
 
-Run: `.venv/bin/python scripts/page_screenshot.py` (needs Debian's chromium, as the page's
-test does). It starts its own server on a free port and stops it afterwards.
+Run: `.venv/bin/python -m scripts.page_screenshot` (needs Debian's chromium, as the page's
+test does). It starts its own server on a free port (`tests.conftest.start_server`, as the
+page's test does) and stops it afterwards.
 """
 
 from __future__ import annotations
 
 import io
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import sync_playwright
+from tests.conftest import start_server
 
 from colorgan.files import atomic_write_bytes
 
@@ -27,22 +26,12 @@ PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")
 
 
 def main() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "colorgan", "serve", "--port", str(port)])
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        server, url = start_server([sys.executable, "-m", "colorgan"], log=Path(tmp) / "log")
         uploads = []
         for name in PHOTOS:
             uploads.append(Path(tmp) / f"{name}.jpg")
             Image.open(ROOT / "examples" / f"{name}.jpg").convert("L").save(uploads[-1])
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
-            except OSError:
-                time.sleep(0.5)
         browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                     args=["--no-sandbox"])  # fmt: skip
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -54,8 +43,8 @@ def main() -> None:
         time.sleep(1)  # the previews load
         shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
         browser.close()
-    server.terminate()
-    server.wait()
+        server.terminate()
+        server.wait()
     encoded = io.BytesIO()
     shot.save(encoded, "JPEG", quality=85)
     atomic_write_bytes(ROOT / "docs" / "page.jpg", encoded.getvalue())

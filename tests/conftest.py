@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
+import urllib.request
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,6 +32,30 @@ sys.meta_path.insert(0, Missing())
 from colorgan.cli import main
 sys.exit(main(sys.argv[1:]))
 """
+
+
+def start_server(python: list[str], *options: str, log: Path, env: dict | None = None):
+    """`colorgan serve` (run as `python` + "serve") on a free local port in its own process,
+    its output going to `log`: (the process, its address) once the page answers.
+    RuntimeError with the log's text where it exits or stays silent for two minutes."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [*python, "serve", "--port", str(port), *options]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                raise RuntimeError(f"colorgan serve did not start: {log.read_text()}") from None
+            time.sleep(0.5)
+
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 

@@ -4,10 +4,8 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -18,7 +16,7 @@ from PIL import Image
 from colorgan.cli import main
 from colorgan.light import LightColorizer
 from colorgan.web import KEEP_SECONDS, Limits, Studio
-from tests.conftest import WITHOUT_TORCH, make_clip
+from tests.conftest import WITHOUT_TORCH, make_clip, start_server
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -180,24 +178,13 @@ def server(tmp_path_factory):
     after `pip install colorgan[web]`): its address. Stopped with `kill`, it leaves nothing
     in its temporary folder."""
     scratch = tmp_path_factory.mktemp("serve")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-c", WITHOUT_TORCH, "serve", "--port", str(port),
-               "--max-megabytes", "1", "--max-megapixels", "5"]  # fmt: skip
     env = {**os.environ, "TMPDIR": str(scratch), "GRADIO_TEMP_DIR": str(scratch / "gradio")}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.time() > deadline:
-                process.kill()
-                pytest.fail(f"colorgan serve did not start: {process.stdout.read().decode()}")
-            time.sleep(0.5)
+    try:
+        limits = ("--max-megabytes", "1", "--max-megapixels", "5")
+        python = [sys.executable, "-c", WITHOUT_TORCH]
+        process, url = start_server(python, *limits, log=scratch / "log", env=env)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield url
     process.send_signal(signal.SIGTERM)
     try:
