@@ -247,3 +247,65 @@ def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
     result = run_cli("colorize", str(tmp_path / "in.png"), "--out", str(out), "--model", "nope")
     assert result.returncode == 2 and "invalid choice" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tiny_weights):
+    import torch
+
+    from colorgan.generator_file import read_generator_file
+    from colorgan.light import LightColorizer
+    from colorgan.pipeline import Colorizer
+
+    half = tmp_path / "half-colour.safetensors"
+    assert main(["export", str(tiny_weights), "--out", str(half), "--saturation", "0.5"]) == 0
+    assert read_generator_file(half)[1]["saturation"] == 0.5
+    onnx = tmp_path / "half-colour.onnx"
+    assert main(["export", str(half), "--onnx", "--out", str(onnx)]) == 0
+    photo = make_photo(3)
+    l_norm = torch.rand(1, 1, 32, 32) * 2 - 1
+    full, halved = Colorizer(tiny_weights), Colorizer(half)
+    assert torch.allclose(halved.predict_ab(l_norm), 0.5 * full.predict_ab(l_norm), atol=1e-6)
+    halved.saturation = 2.0  # the user's intensity is relative to the model's own
+    assert torch.allclose(halved.predict_ab(l_norm), full.predict_ab(l_norm), atol=1e-6)
+    assert main(["export", str(tiny_weights), "--onnx", "--out", str(tmp_path / "full.onnx")]) == 0
+    greys = [photo.convert("L")]
+    ab_full = LightColorizer(tmp_path / "full.onnx").predict_small_ab(greys)[1]
+    assert np.allclose(LightColorizer(onnx).predict_small_ab(greys)[1], 0.5 * ab_full, atol=1e-5)
+    for bad in ("0", "9", "-1"):
+        assert main(["export", str(tiny_weights), "--out", str(tmp_path / f"x{bad}.safetensors"),
+                     "--saturation", bad]) == 2  # fmt: skip
+        assert not (tmp_path / f"x{bad}.safetensors").exists()
+
+
+def test_evaluate_compares_models_and_sweeps_their_saturation(tmp_path, photo_dir, tiny_weights):
+    from tests.conftest import write_generator
+
+    other = write_generator(tmp_path / "other.safetensors", image_size=64)
+    out = tmp_path / "sweep"
+    assert (
+        main(
+            [
+                "evaluate",
+                str(photo_dir),
+                "-w",
+                str(tiny_weights),
+                "--compare",
+                str(other),
+                "--saturation-sweep",
+                "--limit",
+                "3",
+                "--no-fid",
+                "-q",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    res = json.loads((out / "metrics.json").read_text())["results"]
+    labels = [f"{m} @ {s}" for m in ("tiny", "other") for s in (0.25, 0.5, 0.75, 1, 1.25, 1.5)]
+    assert list(res) == [*labels, "grey", "original"]
+    assert res["tiny @ 1.5"]["colourfulness"] > res["tiny @ 0.25"]["colourfulness"]
+    plot = Image.open(out / "saturation_sweep.png")
+    assert plot.size[0] > 400 and len(np.unique(np.asarray(plot.convert("L")))) > 10  # drawn
+    assert main(["evaluate", str(photo_dir), "-w", str(tiny_weights), "--saturation-sweep"]) == 2

@@ -36,12 +36,15 @@ def test_grey_photos_are_skipped_and_small_samples_get_a_word_of_caution(tmp_pat
 
 def test_the_table_takes_extra_columns():
     rows = {"x": {"psnr": 20.0, "ssim": 0.9, "colourfulness": 10.0, "fid": 80.0, "kid": 0.01,
-                  "steps": 7}}  # fmt: skip
+                  "cast": 6.25, "a_shift": -1.0, "b_shift": 4.5, "steps": 7},
+            "old": {"psnr": 20.0, "ssim": 0.9, "colourfulness": 10.0, "steps": 8}}  # fmt: skip
     table = metrics_table(rows, "row", [("G steps", lambda r: str(r["steps"]))])
     assert table.splitlines() == [
-        "| row | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 | G steps |",
-        "|---|---|---|---|---|---|---|",
-        "| x | 20.00 | 0.9000 | 10.0 | 80.0 | 10.00 | 7 |",
+        "| row | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 | colour cast "
+        "| mean a / b shift | G steps |",
+        "|---|---|---|---|---|---|---|---|---|",
+        "| x | 20.00 | 0.9000 | 10.0 | 80.0 | 10.00 | 6.2 | -1.0 / +4.5 | 7 |",
+        "| old | 20.00 | 0.9000 | 10.0 | - | - | - | - | 8 |",  # a report from before the cast
     ]
 
 
@@ -52,3 +55,49 @@ def test_the_grey_floor_on_the_shared_eval_set(shared_datasets, tiny_weights):
     assert grey["psnr"] == pytest.approx(22.86, abs=0.01)
     assert grey["ssim"] == pytest.approx(0.932, abs=0.001)  # Gaussian 11x11, sigma 1.5
     assert report["results"]["original"]["colourfulness"] == pytest.approx(40.0, abs=0.05)
+
+
+class Constant:
+    """A colorizer that paints every pixel one normalized ab."""
+
+    def __init__(self, ab):
+        self.ab = ab
+
+    def predict_ab(self, l_norm):
+        import torch
+
+        return torch.tensor(self.ab).view(1, 2, 1, 1).expand(len(l_norm), 2, *l_norm.shape[2:])
+
+
+def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir):
+    from skimage.color import rgb2lab
+
+    from colorgan.evaluate import EvalPhoto
+    from colorgan.images import find_images
+
+    report = evaluate({"warm": Constant([0.0, 0.2]), "none": Constant([0.0, 0.0])}, photo_dir,
+                      limit=6, progress=False)  # fmt: skip
+    res = report["results"]
+    truth = [rgb2lab(EvalPhoto.load(p).target).reshape(-1, 3)[:, 1:].mean(0)
+             for p in find_images(photo_dir)[:6]]  # fmt: skip
+    # the grey floor's cast is the photos' own mean colour, its shift the opposite of it
+    assert res["grey"]["cast"] == pytest.approx(np.mean([np.hypot(*t) for t in truth]), abs=0.05)
+    assert res["grey"]["b_shift"] == pytest.approx(-np.mean([t[1] for t in truth]), abs=0.05)
+    assert res["none"]["cast"] == pytest.approx(res["grey"]["cast"], abs=1e-6)
+    # a = 0, b = 0.2 x 110: a warm cast of about 22 units of b more than the grey floor's
+    assert res["warm"]["b_shift"] - res["grey"]["b_shift"] == pytest.approx(22, abs=2)
+    assert abs(res["warm"]["a_shift"] - res["grey"]["a_shift"]) < 3
+    assert res["original"]["cast"] == 0.0
+    assert "| colour cast | mean a / b shift |" in markdown_report(report)
+
+
+def test_a_saturation_sweep_scales_the_colour_of_each_model(photo_dir):
+    from colorgan.evaluate import sweep
+
+    report = evaluate(sweep({"warm": Constant([0.1, 0.2])}, factors=(0.0, 1.0, 2.0)), photo_dir,
+                      limit=3, progress=False)  # fmt: skip
+    res = report["results"]
+    assert list(res) == ["warm @ 0", "warm @ 1", "warm @ 2", "grey", "original"]
+    assert res["warm @ 0"] == res["grey"]
+    assert res["warm @ 2"]["colourfulness"] > res["warm @ 1"]["colourfulness"] + 3
+    assert res["warm @ 2"]["b_shift"] > res["warm @ 1"]["b_shift"] + 10

@@ -86,3 +86,37 @@ def test_the_perceptual_term_compares_pretrained_features():
     far.backward()
     assert fake.grad.abs().sum() > 0
     assert not any(p.requires_grad for p in ctx.features.parameters())
+
+
+def test_classification_targets_the_true_colours_bins_weighted_by_rarity():
+    from colorgan.rebalance import BINS, bin_centres, soft_bins
+
+    ab = torch.rand(2, 2, 8, 8) * 1.6 - 0.8
+    index, weight = soft_bins(ab)
+    decoded = (weight[:, :, None] * bin_centres()[index].permute(0, 1, 4, 2, 3)).sum(1)
+    assert torch.allclose(decoded, ab, atol=1e-6)  # the soft target's mean is the colour
+    assert torch.allclose(weight.sum(1), torch.ones(2, 8, 8))
+    x = {"ab": ab, "l_norm": torch.zeros(2, 1, 8, 8)}
+    ctx = LossContext(colour_weights=torch.ones(BINS * BINS))
+    right = torch.full((2, BINS * BINS, 8, 8), -20.0).scatter(1, index, weight.log().clamp(-20))
+    wrong = right.roll(BINS * 3, dims=1)
+    loss = TERMS["classification"].fn
+    assert loss(ab, {**x, "logits": right}, ctx) < 0.2 * loss(ab, {**x, "logits": wrong}, ctx)
+    rare = LossContext(colour_weights=torch.full((BINS * BINS,), 3.0))
+    assert loss(ab, {**x, "logits": wrong}, rare) == pytest.approx(
+        3 * loss(ab, {**x, "logits": wrong}, ctx).item(), rel=1e-5
+    )
+
+
+def test_the_classification_term_needs_a_classifying_generator():
+    from colorgan.config import config_from_dict
+    from colorgan.errors import ColorganError
+
+    with pytest.raises(ColorganError, match="head: classification"):
+        config_from_dict({"model": {"generator": "lite_unet"}, "data": {"image_size": 64},
+                          "loss": {"pretrain": {"classification": 1.0}}})  # fmt: skip
+    cfg = config_from_dict({"model": {"generator": "lite_unet",
+                                      "lite_unet": {"head": "classification"}},
+                            "data": {"image_size": 64},
+                            "loss": {"pretrain": {"classification": 1.0}}})  # fmt: skip
+    assert cfg.model.options.head == "classification"

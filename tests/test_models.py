@@ -178,3 +178,35 @@ def test_the_lite_unet_needs_sizes_of_32():
     assert cfg.model.options.use_embedding and cfg.model.options.encoder_lr_scale == 0.1
     with pytest.raises(ColorganError, match="multiple of 32"):
         config_from_dict({"model": {"generator": "lite_unet"}, "data": {"image_size": 40}})
+
+
+def test_the_lite_unet_predicts_a_quarter_size_ab_and_classifies_it():
+    import torch.nn.functional as F
+
+    from colorgan.models import LiteUNetGenerator
+    from colorgan.models.lite_unet import annealed_mean
+    from colorgan.rebalance import BINS, bin_centres
+
+    l_norm = torch.rand(2, 1, 64, 96) * 2 - 1
+    quarter = LiteUNetGenerator(0, 0, out_stride=4).eval()
+    assert len(quarter.decoder) == 3  # the two widest stages are gone
+    seen = {}
+    quarter.to_ab.register_forward_hook(lambda m, i, o: seen.update(out=o))
+    ab = quarter(l_norm)
+    assert seen["out"].shape == (2, 2, 16, 24) and ab.shape == (2, 2, 64, 96)
+    # the full-size ab is the quarter-size one upsampled bilinearly, nothing else
+    assert torch.allclose(ab, F.interpolate(seen["out"], size=(64, 96), mode="bilinear"))
+    cls = LiteUNetGenerator(0, 0, out_stride=4, head="classification", temperature=0.38)
+    out = cls.train()(l_norm)
+    assert out["logits"].shape == (2, BINS * BINS, 16, 24) and out["ab"].shape == (2, 2, 64, 96)
+    assert torch.is_tensor(cls.eval()(l_norm))  # inference (and ONNX) sees ab alone
+    # annealing: a distribution with two modes of 0.6 and 0.4 decodes near the larger one
+    logits = torch.full((1, BINS * BINS, 1, 1), -30.0)
+    logits[0, [100, 900]] = torch.tensor([0.6, 0.4]).log()[:, None, None]
+    centres = bin_centres()
+    mean = annealed_mean(logits, centres, 1.0)[0, :, 0, 0]
+    sharp = annealed_mean(logits, centres, 0.38)[0, :, 0, 0]
+    assert torch.allclose(mean, 0.6 * centres[100] + 0.4 * centres[900], atol=1e-5)
+    w = torch.tensor([0.6, 0.4]) ** (1 / 0.38)
+    w = w / w.sum()  # (0.74, 0.26): the larger mode's share grows
+    assert torch.allclose(sharp, w[0] * centres[100] + w[1] * centres[900], atol=1e-5)

@@ -99,35 +99,54 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from colorgan.evaluate import evaluate, markdown_report, write_report
+    from colorgan import evaluate as ev
+    from colorgan.bundled import BUNDLED
     from colorgan.pipeline import Colorizer
 
     if (args.data is None) == (args.val_of is None):
         raise ColorganError("give either a folder of photos or --val-of CONFIG.yaml")
     if args.limit is not None and args.limit < 1:
         raise ColorganError(f"--limit must be 1 or more, not {args.limit}")
+    if args.saturation_sweep and not args.out:
+        raise ColorganError("--saturation-sweep draws a plot: give --out DIR for it")
     data = args.data
     if args.val_of is not None:
         from colorgan.config import load_config
         from colorgan.training.photos import split_paths
 
         data = split_paths(load_config(args.val_of).data)[1]
-    colorizer = Colorizer(
-        args.weights, model=args.model, device=args.device, precision=args.precision,
-        size=args.size,
-        embedding_weights=args.embedding_weights, segmentation_weights=args.segmentation_weights,
-    )  # fmt: skip
+    options = dict(device=args.device, precision=args.precision, size=args.size,
+                   embedding_weights=args.embedding_weights,
+                   segmentation_weights=args.segmentation_weights)  # fmt: skip
+    label = Path(args.weights).stem if args.weights else f"bundled model ({args.model})"
+    colorizers = {label: Colorizer(args.weights, model=args.model, **options)}
+    for other in args.compare:  # a bundled model's name, or a generator file
+        bundled = other in BUNDLED and not Path(other).is_file()
+        name = f"bundled model ({other})" if bundled else Path(other).stem
+        if name in colorizers:
+            raise ColorganError(f"--compare {other}: that model is already in the table")
+        colorizers[name] = Colorizer(None if bundled else other,
+                                     model=other if bundled else "default", **options)  # fmt: skip
+    scored = ev.sweep(colorizers) if args.saturation_sweep else colorizers
     features = None
     if not args.no_fid:
         from colorgan.fid import InceptionFeatures
 
-        features = InceptionFeatures(colorizer.device)
-    report = evaluate(colorizer, data, limit=args.limit, progress=not args.quiet, features=features)
-    label = Path(args.weights).stem if args.weights else f"bundled model ({args.model})"
-    print(markdown_report(report, label))
+        features = InceptionFeatures(colorizers[label].device)
+    report = ev.evaluate(scored, data, limit=args.limit, progress=not args.quiet,
+                         features=features)  # fmt: skip
+    single = len(scored) == 1
+    if single:  # one model: its row is labelled by the file or bundled name
+        report["results"] = {("model" if k == label else k): v
+                             for k, v in report["results"].items()}  # fmt: skip
+    print(ev.markdown_report(report, label))
     if args.out:
-        json_path, md_path = write_report(report, Path(args.out), label)
+        json_path, md_path = ev.write_report(report, Path(args.out), label)
         print(f"wrote {json_path} and {md_path}")
+        if args.saturation_sweep:
+            plot = Path(args.out) / "saturation_sweep.png"
+            ev.plot_sweep(report, ev.SWEEP, plot)
+            print(f"wrote {plot}")
     return 0
 
 
@@ -135,36 +154,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     import tempfile
 
     from colorgan.bundled import BUNDLED, bundled_weights
+    from colorgan.jobs import model_saturation
 
     out, source = Path(args.out), Path(args.source)
     if out.exists() and not args.overwrite:
         raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
-    if not args.onnx:
-        if not source.is_dir():
-            raise ColorganError(f"{source} is not a run folder (a generator file exports with "
-                                "--onnx only)")  # fmt: skip
-        from colorgan.training.gan import ColorGAN
+    if args.saturation is not None:
+        model_saturation({"saturation": args.saturation})
+    with tempfile.TemporaryDirectory() as tmp:
+        generator = Path(tmp) / "generator.safetensors"
+        if source.is_dir():  # a run folder: its latest checkpoint's generator
+            from colorgan.training.gan import ColorGAN
 
-        ColorGAN.from_checkpoint(source).export(out, half=args.half)
-        print(f"exported the latest checkpoint of {source} to {out}")
-        return 0
-    from colorgan.onnx_export import export_onnx
-
-    if source.is_dir():  # a run folder: its latest checkpoint's generator, then its graph
-        from colorgan.training.gan import ColorGAN
-
-        with tempfile.TemporaryDirectory() as tmp:
-            generator = Path(tmp) / "generator.safetensors"
             ColorGAN.from_checkpoint(source).export(generator, half=args.half)
+        elif source.is_file() or args.source in BUNDLED:
+            generator = source if source.is_file() else bundled_weights(args.source)
+        else:
+            raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
+                                f"({', '.join(BUNDLED)})")  # fmt: skip
+        if args.saturation is not None or (args.half and not source.is_dir()):
+            from colorgan.generator_file import rewrite_generator
+
+            rewritten = Path(tmp) / "rewritten.safetensors"
+            rewrite_generator(generator, rewritten, half=args.half, saturation=args.saturation)
+            generator = rewritten
+        if args.onnx:
+            from colorgan.onnx_export import export_onnx
+
             export_onnx(generator, out, overwrite=args.overwrite)
-    elif source.is_file():
-        export_onnx(source, out, overwrite=args.overwrite)
-    elif args.source in BUNDLED:
-        export_onnx(bundled_weights(args.source), out, overwrite=args.overwrite)
-    else:
-        raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
-                            f"({', '.join(BUNDLED)})")  # fmt: skip
-    print(f"exported {args.source} as ONNX (priors and generator) to {out}")
+            print(f"exported {args.source} as ONNX (priors and generator) to {out}")
+            return 0
+        from colorgan.files import atomic_write_bytes
+
+        atomic_write_bytes(out, generator.read_bytes(), exclusive=not args.overwrite)
+    print(f"exported {args.source} to {out}")
     return 0
 
 
@@ -265,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="evaluate only the first N images")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
     p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
+    p.add_argument("--compare", action="append", default=[], metavar="MODEL",
+                   help="another bundled model or generator file in the same table "
+                        "(repeatable)")  # fmt: skip
+    p.add_argument("--saturation-sweep", action="store_true",
+                   help="score each model at colour intensities 0.25 ... 1.5; plot PSNR and "
+                        "KID against colourfulness (--out DIR/saturation_sweep.png)")  # fmt: skip
     runtime(p)
     prior_files(p)
     p.set_defaults(func=cmd_evaluate)
@@ -284,13 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write a run's generator as one safetensors file, or a model as ONNX"
     )
     p.add_argument("source", metavar="SOURCE",
-                   help="a run folder (its latest checkpoint); with --onnx also a generator "
-                        "file or a bundled model name")  # fmt: skip
+                   help="a run folder (its latest checkpoint), a generator file or a bundled "
+                        "model name")  # fmt: skip
     p.add_argument("--out", "-o", required=True, metavar="FILE")
     p.add_argument("--onnx", action="store_true",
                    help="write the priors and generator as one ONNX graph, for the light "
                         "engine (colorize --engine onnx) that needs no torch")  # fmt: skip
     p.add_argument("--half", action="store_true", help="store fp16 weights (half the size)")
+    p.add_argument("--saturation", type=float, metavar="S",
+                   help="the model's default colour intensity, stored in the file (choose it "
+                        "with evaluate --val-of CONFIG --saturation-sweep)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
     return parser

@@ -26,10 +26,22 @@ from colorgan.typed import build_dataclass, plain
 
 
 @dataclass
+class SourceConfig:
+    """One folder of a training pool and how often an epoch draws each of its photos."""
+
+    root: str
+    # relative to a photo of weight 1: 2 draws each photo twice an epoch, 0.5 a random half
+    weight: float = 1.0
+    val_fraction: float | None = None  # this folder's share held out; None: data.val_fraction
+
+
+@dataclass
 class DataConfig:
     """Where the photos come from and how they are split (paper 4.1, 4.4)."""
 
-    root: str = "../shared/datasets/train"
+    # one folder, or several read as one pool (each weight 1); `sources` gives each a weight
+    root: str | list[str] = "../shared/datasets/train"
+    sources: list[SourceConfig] | None = None  # in place of root: [{root, weight}, ...]
     layout: str = "folder"  # "folder": any tree of images; "coco": images folder + instances json
     annotations: str | None = None  # COCO instances_*.json; only images listed there are used
     num_images: int | None = None  # seeded random sample (the paper draws 10,000 from COCO)
@@ -43,6 +55,13 @@ class DataConfig:
     # None: no workers when training on the CPU, where they compete with the step for the
     # same cores; with CUDA, one per core up to 8, so decoding overlaps the GPU's work.
     num_workers: int | None = None
+
+    def pool(self) -> list[SourceConfig]:
+        """The folders photos are drawn from, with their weights."""
+        if self.sources is not None:
+            return list(self.sources)
+        roots = [self.root] if isinstance(self.root, str) else self.root
+        return [SourceConfig(root) for root in roots]
 
 
 @dataclass
@@ -127,6 +146,14 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     ema_decay: float = 0.0  # > 0: keep an EMA of G's weights (e.g. 0.999) and export it
     d_every: int = 5  # one discriminator step per d_every generator steps
+    # each phase's learning rates over its steps: "constant" (the paper), or a linear warm-up
+    # over warmup_steps, then "cosine" decay to lr_floor x the rate, or "step" decay (x 0.1
+    # at each fraction of the phase in lr_steps); a function of the step, so exact on resume
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    lr_floor: float = 0.0
+    lr_steps: tuple[float, ...] = (0.6, 0.85)
+    grad_clip: float | None = None  # clip each step's gradient to this global norm
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
     channels_last: bool | None = None  # None: on for CUDA, off on the CPU (no faster there)
@@ -171,6 +198,7 @@ _CHOICES = {
     ("priors", "embedding"): tuple(EMBEDDINGS),
     ("priors", "segmentation"): tuple(SEGMENTATIONS),
     ("train", "precision"): ("auto", "fp32", "bf16", "fp16"),
+    ("train", "lr_schedule"): ("constant", "cosine", "step"),
 }
 
 
@@ -189,13 +217,26 @@ def validate(cfg: Config) -> Config:
             raise ColorganError(
                 f"loss.{phase}: unknown term(s) {', '.join(unknown)}; known: {', '.join(TERMS)}"
             )
+    classifies = getattr(cfg.model.options, "head", "regression") == "classification"
+    for phase in ("pretrain", "adversarial"):
+        if any(TERMS[name].needs_logits for name in getattr(cfg.loss, phase)) and not classifies:
+            raise ColorganError(
+                f"loss.{phase}: the classification term needs a generator with "
+                "head: classification (model.lite_unet.head)"
+            )
     if any(TERMS[name].needs_discriminator for name in cfg.loss.pretrain):
         raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
     crop = cfg.data.random_crop
     if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
         raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
-    if not 0.0 <= cfg.data.val_fraction < 1.0:
-        raise ColorganError("data.val_fraction must be in [0, 1)")
+    pool = cfg.data.pool()
+    if not pool:
+        raise ColorganError("data.root (or data.sources) must name at least one folder")
+    if any(s.weight < 0 for s in pool) or not any(s.weight > 0 for s in pool):
+        raise ColorganError("data.sources: weights must be 0 or more, and one above 0")
+    fractions = [cfg.data.val_fraction, *(s.val_fraction for s in pool)]
+    if not all(0.0 <= f < 1.0 for f in fractions if f is not None):
+        raise ColorganError("data.val_fraction (and each source's) must be in [0, 1)")
     if not 0.0 < cfg.loss.rebalance_lambda <= 1.0:
         raise ColorganError("loss.rebalance_lambda must be in (0, 1]")
     t = cfg.train
@@ -208,6 +249,10 @@ def validate(cfg: Config) -> Config:
     for key, value in at_least_one.items():
         if value < 1:
             raise ColorganError(f"{key} must be at least 1 (it is {value})")
+    if t.warmup_steps < 0 or not 0.0 <= t.lr_floor <= 1.0:
+        raise ColorganError("train.warmup_steps must be 0 or more and train.lr_floor in [0, 1]")
+    if t.grad_clip is not None and t.grad_clip <= 0:
+        raise ColorganError("train.grad_clip must be above 0 (or null for no clipping)")
     if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
         raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
     return cfg

@@ -2,7 +2,11 @@
 
 Each photo is resized to 256 x 256 (bicubic, full decode); a colorizer predicts ab from its L;
 Lab -> RGB, rounded to uint8, is compared with the photo: PSNR, channel-wise SSIM,
-colourfulness, and optionally FID and KID over the whole set. Several colorizers are evaluated
+colourfulness, the colour cast (the ab distance between the mean colour of the result and of
+the photo; for the grey floor, the photo's own mean ab) and the mean a and b shift (a warm
+cast is b > 0), and optionally FID and KID over the whole set. A saturation sweep scores each
+colorizer at several colour intensities, so that a model which is only more saturated is not
+mistaken for a better one. Several colorizers are evaluated
 in one pass over the photos (`colorgan experiment`), one (`colorgan evaluate`) the same way.
 """
 
@@ -22,9 +26,9 @@ from tqdm import tqdm
 from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
 from colorgan.errors import ColorganError
 from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
-from colorgan.files import atomic_write_text
+from colorgan.files import atomic_file, atomic_write_text
 from colorgan.images import BadImage, find_images, is_grey, load_rgb
-from colorgan.metrics import colourfulness, psnr, ssim
+from colorgan.metrics import colourfulness, mean_ab, psnr, ssim
 from colorgan.pipeline import Colorizer
 
 log = logging.getLogger("colorgan")
@@ -32,6 +36,7 @@ log = logging.getLogger("colorgan")
 EVAL_SIZE = 256
 SMALL_SAMPLE = 500  # photos below which FID and KID need a word of caution
 GREY, ORIGINAL = "grey", "original"
+SWEEP = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)  # colour intensities of --saturation-sweep
 TITLES = {GREY: "grey floor (L kept, a = b = 0)", ORIGINAL: "originals"}
 
 
@@ -56,6 +61,21 @@ class EvalPhoto:
         return _to_uint8(lab_normalized_to_rgb(self.l_norm, zeros))
 
 
+class Saturated:
+    """A colorizer whose predicted ab is scaled by `factor` (on top of its own saturation)."""
+
+    def __init__(self, colorizer: Colorizer, factor: float) -> None:
+        self.colorizer, self.factor = colorizer, factor
+
+    def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
+        return self.colorizer.predict_ab(l_norm) * self.factor
+
+
+def sweep(colorizers: dict[str, Colorizer], factors: Sequence[float] = SWEEP) -> dict:
+    """Each colorizer at each colour intensity, labelled "LABEL @ S"."""
+    return {f"{label} @ {s:g}": Saturated(c, s) for label, c in colorizers.items() for s in factors}
+
+
 def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
     return (rgb[0].clamp(0, 1) * 255.0).round().byte().permute(1, 2, 0).cpu().numpy()
 
@@ -76,7 +96,7 @@ def evaluate(
     if not paths:
         raise ColorganError(f"no images found under {data}" if folder else "no photos listed")
     labels = [*colorizers, GREY]
-    rows: dict[str, list[tuple[float, float, float]]] = {k: [] for k in [*labels, ORIGINAL]}
+    rows: dict[str, list[tuple[float, ...]]] = {k: [] for k in [*labels, ORIGINAL]}
     images: dict[str, list[np.ndarray]] = {k: [] for k in [*labels, ORIGINAL]}
     skipped = []
     for path in tqdm(paths, desc="evaluating", unit="img", disable=not progress):
@@ -89,10 +109,12 @@ def evaluate(
             continue
         outputs = {label: photo.colorized(c) for label, c in colorizers.items()}
         outputs[GREY] = photo.grey()
+        true_ab = mean_ab(photo.target)
         for label, img in outputs.items():
+            shift = mean_ab(img) - true_ab
             rows[label].append((psnr(img, photo.target), ssim(img, photo.target),
-                                colourfulness(img)))  # fmt: skip
-        rows[ORIGINAL].append((float("inf"), 1.0, colourfulness(photo.target)))
+                                colourfulness(img), float(np.hypot(*shift)), *shift))  # fmt: skip
+        rows[ORIGINAL].append((float("inf"), 1.0, colourfulness(photo.target), 0.0, 0.0, 0.0))
         if features is not None:
             for label, img in [*outputs.items(), (ORIGINAL, photo.target)]:
                 images[label].append(img)
@@ -104,6 +126,9 @@ def evaluate(
             "psnr": float(np.mean([r[0] for r in values])) if label != ORIGINAL else None,
             "ssim": float(np.mean([r[1] for r in values])),
             "colourfulness": float(np.mean([r[2] for r in values])),
+            "cast": float(np.mean([r[3] for r in values])),
+            "a_shift": float(np.mean([r[4] for r in values])),
+            "b_shift": float(np.mean([r[5] for r in values])),
         }
         for label, values in rows.items()
     }
@@ -132,6 +157,8 @@ def metrics_table(
         "colourfulness",
         "FID",
         "KID x 1000",
+        "colour cast",
+        "mean a / b shift",
         *(e[0] for e in extra),
     ]
     lines = ["|" + "|".join(f" {h} " if h else " " for h in head) + "|", "|" + "---|" * len(head)]
@@ -143,6 +170,8 @@ def metrics_table(
             f"{r['colourfulness']:.1f}",
             f"{r['fid']:.1f}" if "fid" in r else "-",
             f"{r['kid'] * 1000:.2f}" if "kid" in r else "-",
+            f"{r['cast']:.1f}" if "cast" in r else "-",
+            f"{r['a_shift']:+.1f} / {r['b_shift']:+.1f}" if "a_shift" in r else "-",
             *(fn(r) for _, fn in extra),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -174,3 +203,36 @@ def write_report(report: dict[str, Any], out: Path, label: str) -> tuple[Path, P
     atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
     atomic_write_text(md_path, markdown_report(report, label))
     return json_path, md_path
+
+
+def plot_sweep(report: dict[str, Any], factors: Sequence[float], path: Path) -> None:
+    """PSNR and KID against colourfulness, one curve per colorizer through its intensities,
+    with the grey floor and the originals' colourfulness marked (written whole)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = report["results"]
+    models = list(dict.fromkeys(label.rsplit(" @ ", 1)[0] for label in res if " @ " in label))
+    panels = [("psnr", "PSNR (dB)", 1.0)] + ([("kid", "KID x 1000", 1000.0)]
+                                            if "kid" in res[GREY] else [])  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    for ax, (key, title, scale) in zip(axes[0], panels, strict=True):
+        for model in models:
+            points = [res[f"{model} @ {s:g}"] for s in factors]
+            xs, ys = [p["colourfulness"] for p in points], [p[key] * scale for p in points]
+            ax.plot(xs, ys, "o-", label=model)
+            for x, y, s in zip(xs, ys, factors, strict=True):
+                ax.annotate(f"{s:g}", (x, y), textcoords="offset points", xytext=(3, 3),
+                            fontsize=7)  # fmt: skip
+        ax.axhline(res[GREY][key] * scale, color="grey", ls="--", label="grey floor")
+        ax.axvline(res[ORIGINAL]["colourfulness"], color="k", ls=":", label="originals")
+        ax.set_xlabel("colourfulness (Hasler-Suesstrunk)")
+        ax.set_ylabel(title)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Saturation sweep on {report['images']} photos of {report['data']}")
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

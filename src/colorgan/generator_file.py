@@ -115,3 +115,15 @@ def load_generator(path: str | Path) -> LoadedGenerator:
     except RuntimeError:
         raise ColorganError(f"{path} does not match its recorded model") from None
     return LoadedGenerator(generator.eval(), model, priors, image_size, meta)
+
+
+def rewrite_generator(
+    path: Path, target: Path, half: bool = False, saturation: float | None = None
+) -> None:
+    """A generator file again, with fp16 weights (`half`) or another default saturation."""
+    tensors, meta = read_generator_file(path)
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    if saturation is not None:
+        meta["saturation"] = saturation
+    write_generator_file(target, tensors, meta)

@@ -22,6 +22,19 @@ from colorgan.files import remove_stale_temps
 from colorgan.images import BadImage, has_alpha, open_image, output_path, save_image
 
 
+def model_saturation(meta: dict) -> float:
+    """A generator file's default saturation (1 where it has none); ColorganError if damaged."""
+    value = meta.get("saturation", 1.0)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (0 < value <= MAX_SATURATION)
+    ):
+        raise ColorganError(f"the model's stored saturation {value!r} is not in (0, "
+                            f"{MAX_SATURATION}]")  # fmt: skip
+    return float(value)
+
+
 class BatchColorizer:
     """What both engines share: `colorize` and `colorize_files` on top of their own
     `colorize_batch(images, **options)` (a colorized image or a BadImage for each)."""
@@ -30,10 +43,18 @@ class BatchColorizer:
     file_options: dict = {}
     _saturation = 1.0
 
+    meta: dict = {}  # the generator file's metadata
+
     @property
     def saturation(self) -> float:
         """The predicted chroma is scaled by this (1: the model's own; 0: grey)."""
         return self._saturation
+
+    @property
+    def chroma(self) -> float:
+        """What the predicted ab is multiplied by: `saturation` times the model's own default,
+        which was chosen on validation photos and stored in its file (1 where none was)."""
+        return self._saturation * model_saturation(self.meta)
 
     @saturation.setter
     def saturation(self, value: float) -> None:

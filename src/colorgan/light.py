@@ -25,7 +25,7 @@ from colorgan import srgb
 from colorgan.bundled import bundled_weights
 from colorgan.errors import ColorganError
 from colorgan.images import BadImage, prepare_images
-from colorgan.jobs import BatchColorizer
+from colorgan.jobs import BatchColorizer, model_saturation
 
 _STEPS = 1 << 16
 
@@ -163,15 +163,18 @@ class LightColorizer(BatchColorizer):
             reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__
             raise ColorganError(f"{path}: not a readable ONNX model ({reason})") from None
         self.meta = meta.get("generator", {})
+        if not isinstance(self.meta, dict):
+            raise ColorganError(f"{path}: not an ONNX model colorgan exported (its metadata)")
+        model_saturation(self.meta)  # a damaged value is refused when the file is opened
 
     def predict_small_ab(self, greys: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """Grey images ("L") of any sizes -> normalized L (B, S, S) and ab (B, 2, S, S) at the
-        model's size S, one run of the model; ab times `saturation`."""
+        model's size S, one run of the model; ab times `chroma` (the user's and the model's)."""
         l_small, prior = small_inputs(greys, self.size, self.prior_size)
         feeds = {"l": l_small[:, None]}
         if prior is not None:
             feeds["l_prior"] = prior[:, None]
-        return l_small, self.session.run(["ab"], feeds)[0] * self.saturation
+        return l_small, self.session.run(["ab"], feeds)[0] * self.chroma
 
     def compose(self, grey: Image.Image, l_small: np.ndarray, ab: np.ndarray) -> Image.Image:
         """The photo's grey ("L", any size) with the model's colour at its own size (normalized

@@ -21,7 +21,7 @@ from torch import nn
 
 from colorgan.backbones import freeze, lite0_input, lite0_network, lite0_stages, lite0_weights_file
 from colorgan.color import lab_normalized_to_rgb
-from colorgan.rebalance import bin_index
+from colorgan.rebalance import bin_index, soft_bins
 
 
 @dataclass
@@ -56,6 +56,20 @@ def rebalanced_l1(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Te
     """L1 of ab with each pixel weighted by the rarity of its true colour (Zhang et al.)."""
     assert ctx.colour_weights is not None
     return weighted_l1(fake_ab, x["ab"], ctx.colour_weights)
+
+
+def classification(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Tensor:
+    """Cross-entropy of a classifying generator's logits over ab bins against the true ab
+    (at the logits' size, soft over its four nearest bins), each pixel weighted by its
+    colour's rarity (Zhang et al. 2016): the net learns which colours an object may have,
+    and the annealed mean picks one instead of averaging them to brown."""
+    assert ctx.colour_weights is not None
+    logits = x["logits"].float()
+    ab = F.adaptive_avg_pool2d(x["ab"], logits.shape[2:])
+    index, weight = soft_bins(ab)
+    log_p = torch.log_softmax(logits, 1).gather(1, index)
+    rarity = ctx.colour_weights.to(ab.device)[bin_index(ab)]
+    return (-(weight * log_p).sum(1) * rarity).mean()
 
 
 def gan(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Tensor:
@@ -117,6 +131,7 @@ class PerceptualFeatures(nn.Module):
 class Term:
     fn: Callable[[torch.Tensor, Batch, LossContext], torch.Tensor]
     needs_discriminator: bool = False
+    needs_logits: bool = False  # a generator with head: classification
     needs_colour_weights: bool = False
     needs_features: bool = False
 
@@ -125,6 +140,7 @@ TERMS: dict[str, Term] = {
     "l1": Term(l1),
     "mse": Term(mse),
     "rebalanced_l1": Term(rebalanced_l1, needs_colour_weights=True),
+    "classification": Term(classification, needs_colour_weights=True, needs_logits=True),
     "perceptual": Term(perceptual, needs_features=True),
     "colourfulness": Term(colourfulness),
     "gan": Term(gan, needs_discriminator=True),

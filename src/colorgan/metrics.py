@@ -1,10 +1,12 @@
 """Image-quality metrics of the field's evaluation protocol: PSNR over the three
 channels at data range 255, SSIM per channel with an 11x11 Gaussian window (sigma 1.5)
-averaged over channels, and Hasler-Suesstrunk colourfulness."""
+averaged over channels, and Hasler-Suesstrunk colourfulness; and what a user sees first, the
+photo's overall colour: its mean ab in CIE Lab, whose error is the colour cast."""
 
 from __future__ import annotations
 
 import numpy as np
+from skimage.color import rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 
@@ -28,3 +30,8 @@ def colourfulness(rgb: np.ndarray) -> float:
     rg = r - g
     yb = 0.5 * (r + g) - b
     return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def mean_ab(rgb: np.ndarray) -> np.ndarray:
+    """The mean a and b (CIE Lab, D65) of a uint8 RGB image: its overall colour."""
+    return rgb2lab(rgb).reshape(-1, 3)[:, 1:].mean(0)

@@ -22,7 +22,7 @@ from colorgan.color import Rows, colour_bands, lightness_rows, small_lightness
 from colorgan.errors import ColorganError
 from colorgan.generator_file import load_generator
 from colorgan.images import BadImage, prepare_images
-from colorgan.jobs import BatchColorizer
+from colorgan.jobs import BatchColorizer, model_saturation
 from colorgan.models import generator_class
 from colorgan.priors import PRIOR_IMAGE_SIZE, SemanticPriors, generator_inputs
 from colorgan.runtime import autocast, pick_device, resolve_precision
@@ -56,6 +56,7 @@ class Colorizer(BatchColorizer):
         self.saturation = saturation  # checked by BatchColorizer
         loaded = load_generator(weights or bundled_weights(model))
         self.meta = loaded.meta
+        model_saturation(self.meta)  # a damaged value is refused when the file is opened
         self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
@@ -80,7 +81,7 @@ class Colorizer(BatchColorizer):
         self, l_norm: torch.Tensor, prior_l: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Normalized L (B, 1, H, W) at any size -> normalized ab at the prediction size
-        (times `saturation`).
+        (times `chroma`: the user's saturation and the model's own).
         `prior_l`: the same L at the priors' size, where the caller already has it."""
         l_norm = l_norm.to(self.device).float()
         small = l_norm
@@ -95,7 +96,7 @@ class Colorizer(BatchColorizer):
         with autocast(self.device, self.precision):
             ab = self.generator(**x)
         # planar: the colour conversion reads ab in row bands, which channels_last scatters
-        return (ab.float() * self.saturation).contiguous()
+        return (ab.float() * self.chroma).contiguous()
 
     def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
         """Normalized L (B, 1, H, W) at any size -> normalized ab (B, 2, H, W)."""

@@ -1,6 +1,6 @@
 """Plain values (from YAML or JSON) <-> typed dataclasses, strictly.
 
-Each value is checked against its field's type (bool, int, float, str, tuples, dicts, unions,
+Each value is checked against its field's type (bool, int, float, str, lists, tuples, dicts, unions,
 nested dataclasses; a class with `from_dict` builds itself), and unknown keys are an error
 that lists the known ones, so a typo never silently falls back to a default.
 """
@@ -49,9 +49,18 @@ def coerce(tp: Any, value: Any, where: str) -> Any:
         raise ColorganError(errors[0] if errors else f"{where}: bad value {value!r}")
     if origin is tuple:
         args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            if not isinstance(value, (list, tuple)):
+                raise ColorganError(f"{where}: expected a list, got {value!r}")
+            return tuple(coerce(args[0], v, where) for v in value)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ColorganError(f"{where}: expected a list of {len(args)} values, got {value!r}")
         return tuple(coerce(a, v, where) for a, v in zip(args, value, strict=True))
+    if origin is list:
+        (item_type,) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ColorganError(f"{where}: expected a list, got {value!r}")
+        return [coerce(item_type, v, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         key_type, value_type = typing.get_args(tp)
         if not isinstance(value, dict):
@@ -90,5 +99,10 @@ def build_dataclass(cls: type, values: Any, where: str) -> Any:
             f"{where or 'config'}: unknown key(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(names))}"
         )
+    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
+                and f.default_factory is dataclasses.MISSING]  # fmt: skip
+    missing = [name for name in required if name not in values]
+    if missing:
+        raise ColorganError(f"{where or 'config'}: missing key(s) {', '.join(missing)}")
     kwargs = {k: coerce(hints[k], v, f"{where}.{k}" if where else k) for k, v in values.items()}
     return cls(**kwargs)

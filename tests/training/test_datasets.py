@@ -80,3 +80,23 @@ def test_a_crop_box_takes_that_part_of_the_photo(tmp_path):
     mirrored = ds[(0, True, (0.0, 0.0, 0.45, 1.0))]
     assert (mirrored["rgb"][0] > 200).all()  # the crop is taken, then flipped
     assert torch.allclose(mirrored["box"], torch.tensor([0.55, 0.0, 1.0, 1.0]))
+
+
+def test_weights_draw_each_photo_as_often_as_its_weight_says():
+    weights = [2.0] * 4 + [0.5] * 8 + [1.0] * 3 + [0.0] * 5
+    s = EpochSampler(20, seed=2, shuffle=True, flip=False, weights=weights)
+    assert s.n == len(s) == 8 + 4 + 3  # a fixed length, every epoch
+    epochs = []
+    for epoch in range(3):
+        s.set_epoch(epoch)
+        drawn = [i for i, _ in s]
+        counts = torch.bincount(torch.tensor(drawn), minlength=20).tolist()
+        assert counts[:4] == [2] * 4 and counts[12:15] == [1] * 3 and counts[15:] == [0] * 5
+        assert sorted(counts[4:12]) == [0] * 4 + [1] * 4  # a random half of weight 0.5
+        epochs.append(drawn)
+        s.set_epoch(epoch, start=5)
+        assert [i for i, _ in s] == drawn[5:]  # resumes inside the epoch exactly
+    assert epochs[0] != epochs[1]
+    # all weights 1: exactly the unweighted order
+    plain, ones = EpochSampler(9, 3, True, True), EpochSampler(9, 3, True, True, weights=[1.0] * 9)
+    assert list(plain) == list(ones)

@@ -4,10 +4,16 @@ import logging
 import pytest
 from PIL import Image
 
-from colorgan.config import DataConfig
+from colorgan.config import DataConfig, SourceConfig, config_from_dict
 from colorgan.errors import ColorganError
 from colorgan.images import find_images
-from colorgan.training.photos import find_coco_images, sample_and_split, scan_images, split_paths
+from colorgan.training.photos import (
+    find_coco_images,
+    sample_and_split,
+    scan_images,
+    split_paths,
+    split_sources,
+)
 
 
 def test_sample_and_split_is_seeded_and_disjoint(photo_dir):
@@ -58,3 +64,44 @@ def test_scan_skips_bad_and_grey_files_and_names_them(photo_dir, caplog):
     assert "skipped 4 unusable" in message
     for name in ("empty.jpg", "text.png", "truncated.png", "grey.png"):
         assert name in message
+
+
+def _copy_photos(src, dst, count):
+    dst.mkdir(parents=True)
+    for p in find_images(src)[:count]:
+        (dst / p.name).write_bytes(p.read_bytes())
+    return dst
+
+
+def test_several_folders_are_one_pool_each_split_on_its_own(tmp_path, photo_dir):
+    a = _copy_photos(photo_dir, tmp_path / "a", 12)
+    b = _copy_photos(photo_dir, tmp_path / "b", 10)
+    one = DataConfig(root=str(a), val_fraction=0.25)
+    pooled = DataConfig(sources=[SourceConfig(str(a), 1.0),
+                                 SourceConfig(str(b), 0.5, val_fraction=0.1)],
+                        val_fraction=0.25)  # fmt: skip
+    (train_a, val_a, w_a), (train_b, val_b, w_b) = split_sources(pooled)
+    # the first folder splits exactly as it would alone; each folder keeps its own fraction
+    assert (train_a, val_a) == split_paths(one)
+    assert (len(val_a), len(val_b)) == (3, 1) and (w_a, w_b) == (1.0, 0.5)
+    assert all(p.parent == b for p in train_b + val_b) and not set(train_b) & set(val_b)
+    train, val = split_paths(pooled)
+    assert train == train_a + train_b and val == val_a + val_b
+    # a list of roots is the same pool with weight 1 each
+    listed = DataConfig(root=[str(a), str(b)], val_fraction=0.25)
+    assert [s.root for s in listed.pool()] == [str(a), str(b)]
+    assert split_paths(listed)[0][: len(train_a)] == train_a
+
+
+def test_a_pool_is_read_from_yaml_and_bad_weights_are_one_line(tmp_path):
+    sources = [{"root": "x", "weight": 2}, {"root": "y", "val_fraction": 0.01}]
+    cfg = config_from_dict({"data": {"sources": sources}})
+    assert cfg.data.pool() == [SourceConfig("x", 2.0), SourceConfig("y", 1.0, 0.01)]
+    assert config_from_dict(cfg.to_dict()).data == cfg.data  # saved and read back alike
+    for sources, match in [([{"root": "x", "weight": -1}], "weights"),
+                           ([{"root": "x", "weight": 0}], "weights"),
+                           ([], "at least one folder"),
+                           ([{"root": "x", "val_fraction": 1.0}], "val_fraction"),
+                           ([{"weight": 1}], "root")]:  # fmt: skip
+        with pytest.raises(ColorganError, match=match):
+            config_from_dict({"data": {"sources": sources}})

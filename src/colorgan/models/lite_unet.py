@@ -28,6 +28,7 @@ from colorgan.color import grey_from_l
 from colorgan.errors import ColorganError
 from colorgan.models.fusion import FUSION_CHANNELS
 from colorgan.models.registry import Generator, Needs, PriorSizes, register
+from colorgan.rebalance import CLASS_BINS, bin_centres
 
 # decoder channels from 1/16 up to full size; the last stage's skip is L itself
 DECODER_CHANNELS = (128, 64, 48, 32, 16)
@@ -40,6 +41,14 @@ class LiteUNetOptions:
     # the encoder's learning rate as a fraction of the generator's: 0 freezes it (ImageNet
     # features as they are), 1 trains it like the rest
     encoder_lr_scale: float = 0.1
+    # the output's size as a fraction of the input's, 1, 1/2 or 1/4 (given as 1, 2 or 4):
+    # a coarser ab skips the decoder's widest stages and is upsampled bilinearly to full size
+    out_stride: int = 1
+    # "regression": two tanh channels of ab; "classification": logits over a grid of ab bins,
+    # decoded by their annealed mean (Zhang et al. 2016), which picks a colour where L1 takes
+    # the average of all colours the object could have
+    head: str = "regression"
+    temperature: float = 0.38  # of the annealed mean: 1 is the mean, towards 0 the mode
 
 
 def up_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -59,12 +68,14 @@ class LiteUNetGenerator(Generator):
 
     def __init__(
         self, embedding_dim: int = 1000, segmentation_classes: int = 21,
-        encoder_lr_scale: float = 0.1,
+        encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
+        temperature: float = 0.38,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding_dim = embedding_dim
         self.segmentation_classes = segmentation_classes
         self.encoder_lr_scale = encoder_lr_scale
+        self.out_stride, self.head, self.temperature = out_stride, head, temperature
         self.encoder = lite0_network(None)
         del self.encoder._conv_head, self.encoder._bn1, self.encoder._fc  # unused past 1/32
         *skips, deepest = LITE0_STAGE_CHANNELS
@@ -73,13 +84,18 @@ class LiteUNetGenerator(Generator):
         )
         skips = [1, *skips]  # full size: L; then 1/2, 1/4, 1/8 (+ classes), 1/16
         skips[3] += segmentation_classes
+        kept = 5 - {1: 0, 2: 1, 4: 2}[out_stride]  # decoder stages down to the output's size
         channels = FUSION_CHANNELS
         blocks = []
-        for out, skip in zip(DECODER_CHANNELS, reversed(skips), strict=True):
+        for out, skip in zip(DECODER_CHANNELS[:kept], [*reversed(skips)][:kept], strict=True):
             blocks.append(up_block(channels + skip, out))
             channels = out
         self.decoder = nn.ModuleList(blocks)
-        self.to_ab = nn.Sequential(nn.Conv2d(channels, 2, 3, padding=1), nn.Tanh())
+        if head == "classification":
+            self.to_ab = nn.Conv2d(channels, CLASS_BINS**2, 1)
+            self.register_buffer("centres", bin_centres(), persistent=False)
+        else:
+            self.to_ab = nn.Sequential(nn.Conv2d(channels, 2, 3, padding=1), nn.Tanh())
         if encoder_lr_scale == 0:
             self.encoder.requires_grad_(False)
 
@@ -93,10 +109,18 @@ class LiteUNetGenerator(Generator):
             raise ColorganError("the lite_unet generator needs data.image_size a multiple of 32")
         if options.encoder_lr_scale < 0:
             raise ColorganError("model.lite_unet.encoder_lr_scale must be 0 or more")
+        if options.out_stride not in (1, 2, 4):
+            raise ColorganError("model.lite_unet.out_stride must be 1, 2 or 4")
+        if options.head not in ("regression", "classification"):
+            raise ColorganError("model.lite_unet.head must be regression or classification")
+        if options.temperature <= 0:
+            raise ColorganError("model.lite_unet.temperature must be above 0")
 
     @classmethod
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
-        return cls(sizes.embedding, sizes.segmentation, options.encoder_lr_scale)
+        o = options
+        return cls(sizes.embedding, sizes.segmentation, o.encoder_lr_scale, o.out_stride, o.head,
+                   o.temperature)  # fmt: skip
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
@@ -124,8 +148,10 @@ class LiteUNetGenerator(Generator):
         l_norm: torch.Tensor,
         embedding: torch.Tensor | None = None,
         segmentation: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """L (B, 1, H, W) in [-1, 1], H and W multiples of 32 -> ab (B, 2, H, W) in [-1, 1]."""
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """L (B, 1, H, W) in [-1, 1], H and W multiples of 32 -> ab (B, 2, H, W) in [-1, 1];
+        a classifying generator in training mode returns {"ab", "logits"} (the logits at the
+        output's size) for its loss."""
         grey = grey_from_l(l_norm).to(l_norm.dtype)
         *skips, deepest = lite0_stages(self.encoder, lite0_input(grey))
         x = deepest
@@ -141,7 +167,22 @@ class LiteUNetGenerator(Generator):
             classes = F.interpolate(segmentation.to(x.dtype), size=skips[2].shape[2:],
                                     mode="bilinear", align_corners=False)  # fmt: skip
             skips[2] = torch.cat([skips[2], classes], 1)
-        for block, skip in zip(self.decoder, [*reversed(skips), l_norm], strict=True):
+        for block, skip in zip(self.decoder, [*reversed(skips), l_norm], strict=False):
             x = F.interpolate(x, size=skip.shape[2:], mode="nearest")
             x = block(torch.cat([x, skip.to(x.dtype)], 1))
-        return self.to_ab(x)
+        out = self.to_ab(x)
+        logits = out if self.head == "classification" else None
+        if logits is not None:
+            out = annealed_mean(logits, self.centres, self.temperature)
+        if self.out_stride > 1:
+            out = F.interpolate(out, size=l_norm.shape[2:], mode="bilinear", align_corners=False)
+        if logits is not None and self.training:
+            return {"ab": out, "logits": logits}
+        return out
+
+
+def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:
+    """(B, Q, h, w) logits over ab bins -> (B, 2, h, w) ab: the mean of the distribution
+    sharpened by 1 / temperature, which is near its mode but stays smooth."""
+    p = torch.softmax(logits.float() / temperature, 1)
+    return torch.einsum("bqhw,qc->bchw", p, centres.float()).to(logits.dtype)

@@ -25,7 +25,7 @@ from colorgan.training import distributed
 from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.datasets import EpochSampler, PhotoDataset, collate
 from colorgan.training.distributed import World
-from colorgan.training.photos import Photo, scan_images, split_paths
+from colorgan.training.photos import Photo, scan_images, split_sources
 
 log = logging.getLogger("colorgan")
 
@@ -53,8 +53,13 @@ class TrainingData:
             cores = max(1, (os.cpu_count() or 1) // per_node)
             self.num_workers = 0 if self.device.type == "cpu" else min(8, cores)
         self.needs = generator_class(cfg.model.generator).needs(cfg.model.options)
-        train_paths, val_paths = split_paths(cfg.data)
-        train, val = self._scan(train_paths), self._scan(val_paths)
+        parts = split_sources(cfg.data)
+        train_paths = [p for t, _, _ in parts for p in t]
+        train = self._scan(train_paths)
+        val = self._scan([p for _, v, _ in parts for p in v])
+        weight_of = {p: w for t, _, w in parts for p in t}
+        for photo in train:
+            photo.weight = weight_of[photo.path]
         if len(train) < cfg.train.batch_size:
             raise ColorganError(
                 f"only {len(train)} usable training photos for batch size {cfg.train.batch_size}"
@@ -84,7 +89,7 @@ class TrainingData:
         self.sampler = EpochSampler(
             len(train), cfg.train.seed, shuffle=True, flip=cfg.data.flip,
             batch_size=cfg.train.batch_size, rank=self.world.rank, world=self.world.size,
-            crop=cfg.data.random_crop,
+            crop=cfg.data.random_crop, weights=[photo.weight for photo in train],
         )  # fmt: skip
 
     def _scan(self, paths: list) -> list[Photo]:
@@ -106,7 +111,7 @@ class TrainingData:
         return build_cache(photos, priors, self.cache, batch, self.progress)
 
     def steps_per_epoch(self) -> int:
-        n = len(self.train_set) // self.cfg.train.batch_size
+        n = self.sampler.n // self.cfg.train.batch_size
         cap = self.cfg.train.max_steps_per_epoch
         return min(n, cap) if cap else n
 

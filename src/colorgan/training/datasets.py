@@ -28,6 +28,10 @@ class EpochSampler(torch.utils.data.Sampler):
     """Yields (index, flip) pairs, or (index, flip, box) with random crops; the order, flips
     and crops are a pure function of (seed, epoch).
 
+    With `weights` (one per photo), an epoch draws each photo floor(w) times, and a random
+    share frac(w) of the photos of each fractional weight once more: the epoch's length is
+    fixed, which photos fill it changes from epoch to epoch.
+
     Being stateless makes a resumed run draw exactly the batches an uninterrupted one would.
     Under data parallelism every rank draws the same global order and takes its slice of each
     global batch (`batch_size` items, `batch_size // world` per rank), so N processes see the
@@ -39,8 +43,14 @@ class EpochSampler(torch.utils.data.Sampler):
         self, n: int, seed: int, shuffle: bool, flip: bool,
         batch_size: int = 1, rank: int = 0, world: int = 1,
         crop: tuple[float, float] | None = None, ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        weights: Sequence[float] | None = None,
     ) -> None:  # fmt: skip
-        self.n, self.seed, self.shuffle, self.flip = n, seed, shuffle, flip
+        self.seed, self.shuffle, self.flip = seed, shuffle, flip
+        self.weights = None
+        if weights is not None and any(w != 1.0 for w in weights):
+            self.weights = torch.tensor(list(weights), dtype=torch.float64)
+        self.photos = n
+        self.n = n if self.weights is None else len(self._draws(torch.Generator()))
         self.crop, self.ratio = crop, ratio
         self.batch_size = batch_size
         if self.batch_size % world:
@@ -58,9 +68,24 @@ class EpochSampler(torch.utils.data.Sampler):
         whole = self.n // self.batch_size
         return range(first, whole)
 
+    def _draws(self, g: torch.Generator) -> torch.Tensor:
+        """The photos of one epoch (with repeats), before shuffling; always self.n of them."""
+        assert self.weights is not None
+        whole = self.weights.floor()
+        drawn = [torch.arange(self.photos).repeat_interleave(whole.long())]
+        frac = self.weights - whole
+        for share in frac.unique().tolist():
+            if share > 0:
+                members = (frac == share).nonzero().flatten()
+                keep = round(share * len(members))
+                drawn.append(members[torch.randperm(len(members), generator=g)[:keep]])
+        return torch.cat(drawn)
+
     def __iter__(self) -> Iterator[tuple]:
         g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         order = torch.randperm(self.n, generator=g) if self.shuffle else torch.arange(self.n)
+        if self.weights is not None:
+            order = self._draws(g)[order]
         flips = (
             torch.rand(self.n, generator=g) < 0.5
             if self.flip

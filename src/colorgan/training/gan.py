@@ -76,6 +76,12 @@ class ColorGAN:
         self.opt_d = torch.optim.Adam(
             self.discriminator.parameters(), lr=cfg.train.lr_d, betas=betas
         )
+        # the configured rates, which the schedule's factor multiplies (kept out of the
+        # optimizers' state, so a resumed run takes them from its config as a new one does)
+        self.base_lrs = {
+            name: [group["lr"] for group in getattr(self, name).param_groups]
+            for name in ("opt_pre", "opt_g", "opt_d")
+        }
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
         # rebalance.rebalance_weights from the training photos, for the rebalanced_l1 term
         self.colour_weights: torch.Tensor | None = None
@@ -112,8 +118,12 @@ class ColorGAN:
         return autocast(self.device, self.precision)
 
     @staticmethod
-    def generate(generator: nn.Module, x: Batch) -> torch.Tensor:
-        return generator(x["l_norm"], x.get("embedding"), x.get("segmentation"))
+    def generate(generator: nn.Module, x: Batch) -> tuple[torch.Tensor, Batch]:
+        """ab, and what the loss terms may need beyond it (a classifier's logits)."""
+        out = generator(x["l_norm"], x.get("embedding"), x.get("segmentation"))
+        if isinstance(out, dict):
+            return out["ab"], {"logits": out["logits"]}
+        return out, {}
 
     def _context(self, discriminator: nn.Module | None = None) -> LossContext:
         return LossContext(
@@ -121,17 +131,33 @@ class ColorGAN:
             features=self.features, autocast=self.autocast,
         )  # fmt: skip
 
+    def set_lr_factor(self, phase: str, factor: float) -> None:
+        """The phase's optimizers at `factor` x their configured rates (the schedule's)."""
+        for name in ("opt_pre",) if phase == "pretrain" else ("opt_g", "opt_d"):
+            for group, base in zip(getattr(self, name).param_groups, self.base_lrs[name],
+                                   strict=True):  # fmt: skip
+                group["lr"] = base * factor
+
+    def _step(self, opt: torch.optim.Optimizer) -> None:
+        """The optimizer's step on the scaled gradients, clipped to train.grad_clip."""
+        clip = self.cfg.train.grad_clip
+        if clip is not None:
+            self.scaler.unscale_(opt)
+            params = [p for group in opt.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        self.scaler.step(opt)
+        self.scaler.update()
+
     def _backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
         opt.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
-        self.scaler.step(opt)
-        self.scaler.update()
+        self._step(opt)
 
     def pretrain_step(self, x: Batch) -> dict[str, float]:
         """One G step on `loss.pretrain`; returns each term's value."""
         with self.autocast():
-            fake = self.generate(self.g_train, x)
-        loss, terms = weighted_sum(self.cfg.loss.pretrain, fake, x, self._context())
+            fake, extra = self.generate(self.g_train, x)
+        loss, terms = weighted_sum(self.cfg.loss.pretrain, fake, {**x, **extra}, self._context())
         self._backward_step(loss, self.opt_pre)
         return {k: v.item() for k, v in terms.items()}
 
@@ -140,14 +166,14 @@ class ColorGAN:
         `loss.adversarial`, then the EMA; returns D's loss (`d`) and each term's value."""
         logs: dict[str, float] = {}
         with self.autocast():
-            fake = self.generate(self.g_train, x)
+            fake, extra = self.generate(self.g_train, x)
         if step_discriminator:
             self.discriminator.requires_grad_(True)
             logs["d"] = self._discriminator_step(x, fake)
         # G's step goes through the plain D: D's weights are frozen here and need no sync.
         self.discriminator.requires_grad_(False)
         loss, terms = weighted_sum(
-            self.cfg.loss.adversarial, fake, x, self._context(self.discriminator)
+            self.cfg.loss.adversarial, fake, {**x, **extra}, self._context(self.discriminator)
         )
         self._backward_step(loss, self.opt_g)
         if self.generator_ema is not None:  # the first call copies G
@@ -172,8 +198,7 @@ class ColorGAN:
                     part = discriminator_loss(self.d_train(x["l_norm"], pair), real)
                 self.scaler.scale(part).backward()
             total += part.item()
-        self.scaler.step(self.opt_d)
-        self.scaler.update()
+        self._step(self.opt_d)
         return total
 
     # -- inference and export ----------------------------------------------------------------
@@ -190,7 +215,7 @@ class ColorGAN:
         generator = self.inference_generator
         generator.eval()
         with self.autocast():
-            fake = self.generate(generator, x).float()
+            fake = self.generate(generator, x)[0].float()
         generator.train()
         return fake
 

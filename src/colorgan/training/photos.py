@@ -26,6 +26,7 @@ log = logging.getLogger("colorgan")
 class Photo:
     path: Path
     key: str  # content hash
+    weight: float = 1.0  # how often an epoch draws it, relative to a photo of weight 1
 
 
 def content_key(path: str | Path) -> str:
@@ -63,23 +64,42 @@ def sample_and_split(
     return sorted(chosen[n_val:]), sorted(chosen[:n_val])
 
 
+def source_paths(root: str, layout: str, annotations: str | None) -> list[Path]:
+    """The photos of one source folder, in its layout."""
+    if not Path(root).is_dir():
+        raise ColorganError(
+            f"data folder not found: {root} (point at one with --set data.root=FOLDER)"
+        )
+    paths = find_coco_images(root, annotations) if layout == "coco" else find_images(root)
+    if not paths:
+        raise ColorganError(f"no images found under {root}")
+    return paths
+
+
+def split_sources(data: DataConfig) -> list[tuple[list[Path], list[Path], float]]:
+    """Each source's (training, validation, weight): every folder is split by the seed on its
+    own, so validation holds each source in its share of the pool, whatever the weights."""
+    sources = data.pool()
+    found = [source_paths(s.root, data.layout, data.annotations) for s in sources]
+    total = sum(len(paths) for paths in found)
+    if data.num_images is not None and total < data.num_images:
+        log.warning("data.num_images asks for %d photos; %s has %d: using all of them",
+                    data.num_images, ", ".join(s.root for s in sources), total)  # fmt: skip
+    out = []
+    for i, (source, paths) in enumerate(zip(sources, found, strict=True)):
+        # num_images is drawn from the pool in proportion to each source's size
+        share = None if data.num_images is None else round(data.num_images * len(paths) / total)
+        seed = data.seed if i == 0 else data.seed * 1_000_003 + i  # one source: as before
+        fraction = data.val_fraction if source.val_fraction is None else source.val_fraction
+        out.append((*sample_and_split(paths, share, fraction, seed), source.weight))
+    return out
+
+
 def split_paths(data: DataConfig) -> tuple[list[Path], list[Path]]:
     """A config's training and validation photos (before the unusable ones are skipped): the
     validation ones are where a recipe may be chosen, since none of them is trained on."""
-    if not Path(data.root).is_dir():
-        raise ColorganError(
-            f"data folder not found: {data.root} (point at one with --set data.root=FOLDER)"
-        )
-    if data.layout == "coco":
-        paths = find_coco_images(data.root, data.annotations)
-    else:
-        paths = find_images(data.root)
-    if not paths:
-        raise ColorganError(f"no images found under {data.root}")
-    if data.num_images is not None and len(paths) < data.num_images:
-        log.warning("data.num_images asks for %d photos; %s has %d: using all of them",
-                    data.num_images, data.root, len(paths))  # fmt: skip
-    return sample_and_split(paths, data.num_images, data.val_fraction, data.seed)
+    parts = split_sources(data)
+    return [p for t, _, _ in parts for p in t], [p for _, v, _ in parts for p in v]
 
 
 def scan_images(paths: Sequence[Path], size: int, progress: bool = True) -> list[Photo]:

@@ -31,6 +31,7 @@ from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN
 from colorgan.training.guard import RunLock, StopRequests
 from colorgan.training.runlog import RunLog
+from colorgan.training.schedule import lr_factor
 
 log = logging.getLogger("colorgan")
 
@@ -133,7 +134,10 @@ class Trainer:
         return t.pretrain_epochs if PHASES[phase] == "pretrain" else t.adversarial_epochs
 
     def step(self, phase: str, x: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One generator step of the phase (with D's step where the D-every-k rule says)."""
+        """One generator step of the phase (with D's step where the D-every-k rule says), at
+        the learning rates the schedule gives this step of the phase."""
+        total = self.data.steps_per_epoch() * self.phase_epochs(self.pos.phase)
+        self.gan.set_lr_factor(phase, lr_factor(self.cfg.train, self.pos.phase_step, total))
         if phase == "pretrain":
             return self.gan.pretrain_step(x)
         step_d = self.pos.phase_step % self.cfg.train.d_every == 0
