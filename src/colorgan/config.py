@@ -154,6 +154,9 @@ class TrainConfig:
     lr_floor: float = 0.0
     lr_steps: tuple[float, ...] = (0.6, 0.85)
     grad_clip: float | None = None  # clip each step's gradient to this global norm
+    # a generator file of the same model to start G from (a warm start: a longer run from a
+    # shorter one's result); a resumed run takes its checkpoint instead
+    init_from: str | None = None
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
     channels_last: bool | None = None  # None: on for CUDA, off on the CPU (no faster there)

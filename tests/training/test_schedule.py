@@ -64,3 +64,22 @@ def test_gradient_clipping_bounds_the_step(tmp_path, photo_dir):
 
     assert first_step_change(1e-3) == pytest.approx(1e-3, rel=1e-3)
     assert first_step_change(None) > 1e-2
+
+
+def test_a_run_can_start_from_another_runs_generator(tmp_path, photo_dir):
+    from colorgan.errors import ColorganError
+
+    first = Trainer(small_config(tmp_path / "a", photo_dir, train={"adversarial_epochs": 0}),
+                    progress=False)  # fmt: skip
+    done = first.run()["generator"]
+    cfg = small_config(tmp_path / "b", photo_dir, train={"init_from": done, "pretrain_epochs": 0,
+                                                         "adversarial_epochs": 0})  # fmt: skip
+    warm = Trainer(cfg, progress=False)
+    for key, value in first.gan.generator.state_dict().items():
+        assert torch.equal(value, warm.gan.generator.state_dict()[key]), key
+    warm.release()
+    other = small_config(tmp_path / "c", photo_dir, train={"init_from": done},
+                         model={"generator": "unet", "unet": {"downs": 6}},
+                         data={"image_size": 64})  # fmt: skip
+    with pytest.raises(ColorganError, match="not this config's model"):
+        Trainer(other, progress=False)

@@ -19,7 +19,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from colorgan.config import Config, load_config
 from colorgan.errors import ColorganError
-from colorgan.generator_file import build_generator, generator_meta, save_generator
+from colorgan.generator_file import (
+    build_generator,
+    generator_meta,
+    read_generator_file,
+    save_generator,
+)
 from colorgan.losses import (
     TERMS,
     LossContext,
@@ -33,6 +38,18 @@ from colorgan.training.checkpoint import latest_checkpoint, load_latest
 from colorgan.training.distributed import World
 
 Batch = dict[str, torch.Tensor]
+
+
+def warm_start(generator: nn.Module, path: str) -> None:
+    """G's weights from a generator file of the same model (train.init_from): a new run that
+    goes on from a finished one, with fresh optimizers and its own schedule."""
+    tensors, _ = read_generator_file(path)
+    try:
+        generator.load_state_dict({k: v.float() for k, v in tensors.items()})
+    except RuntimeError:
+        raise ColorganError(
+            f"train.init_from {path}: its generator is not this config's model"
+        ) from None
 
 
 class ColorGAN:

@@ -28,7 +28,7 @@ from colorgan.runtime import resolve_precision
 from colorgan.training import distributed
 from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData
-from colorgan.training.gan import ColorGAN
+from colorgan.training.gan import ColorGAN, warm_start
 from colorgan.training.guard import RunLock, StopRequests
 from colorgan.training.runlog import RunLog
 from colorgan.training.schedule import lr_factor
@@ -117,6 +117,9 @@ class Trainer:
             log.info("resumed from %s (step %d)", existing, self.pos.step)
         elif resume:
             log.info("no checkpoint in %s; starting from scratch", self.run_dir)
+        if cfg.train.init_from is not None and self.pos.step == 0:
+            warm_start(self.gan.generator, cfg.train.init_from)
+            log.info("generator started from %s", cfg.train.init_from)
         if cfg.train.compile:
             self.gan.compile()
         if self.world.distributed:
