@@ -1,8 +1,9 @@
-"""A model card's picture: eval photos drawn by seed (not picked), grey | colorgan | original.
+"""A model card's picture: eval photos drawn by seed (not picked), grey | colorgan | original,
+or with `--compare` another model beside it (grey | colorgan | the other | original).
 
 Run from the repository root: `.venv/bin/python scripts/model_card_grid.py --model paper
---out docs/models/paper.jpg` (or `--weights FILE`). Each photo is shown at the evaluation
-protocol's 256 x 256, as `colorgan evaluate` scores it.
+--out docs/models/paper.jpg` (or `--weights FILE`; `--compare FILE --compare-title "before"`).
+Each photo is shown at the evaluation protocol's 256 x 256, as `colorgan evaluate` scores it.
 """
 
 from __future__ import annotations
@@ -28,23 +29,33 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cell", type=int, default=160)
+    parser.add_argument("--compare", help="a generator file shown beside the model")
+    parser.add_argument("--title", default="colorgan")
+    parser.add_argument("--compare-title", default="before")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     colorizer = Colorizer(args.weights, model=args.model, precision="fp32")
+    models = [colorizer]
+    titles = ["grey input", args.title]
+    if args.compare:
+        models.append(Colorizer(args.compare, precision="fp32"))
+        titles.append(args.compare_title)
+    titles.append("original")
+    columns = len(titles)
     paths = find_images(args.data)
     rng = np.random.default_rng(args.seed)
     chosen = sorted(rng.choice(len(paths), min(args.photos, len(paths)), replace=False))
     per_row, cell, header = 2, args.cell, 18  # two photos (six cells) per line
     rows = -(-len(chosen) // per_row)
-    grid = Image.new("RGB", (cell * 3 * per_row + 8, header + cell * rows), "white")
+    grid = Image.new("RGB", (cell * columns * per_row + 8, header + cell * rows), "white")
     draw = ImageDraw.Draw(grid)
     for k in range(per_row):
-        for c, title in enumerate(("grey input", "colorgan", "original")):
-            draw.text((k * (3 * cell + 8) + c * cell + 4, 3), title, fill="black")
+        for c, title in enumerate(titles):
+            draw.text((k * (columns * cell + 8) + c * cell + 4, 3), title, fill="black")
     for n, index in enumerate(chosen):
         photo = EvalPhoto.load(paths[index])
-        tiles = (photo.grey(), photo.colorized(colorizer), photo.target)
-        left, top = (n % per_row) * (3 * cell + 8), header + (n // per_row) * cell
+        tiles = (photo.grey(), *(photo.colorized(m) for m in models), photo.target)
+        left, top = (n % per_row) * (columns * cell + 8), header + (n // per_row) * cell
         for c, tile in enumerate(tiles):
             image = Image.fromarray(tile).resize((cell, cell), Image.Resampling.BICUBIC)
             grid.paste(image, (left + c * cell, top))

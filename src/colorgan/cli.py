@@ -43,16 +43,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     written = 0
     results = chain(
         colorizer.colorize_files(photos, out_dir, args.overwrite, not args.quiet, args.batch),
-        colorize_videos(
-            colorizer,
-            videos,
-            out_dir,
-            args.overwrite,
-            args.batch,
-            not args.quiet,
-            args.video_quality,
-        ),
-    )
+        colorize_videos(colorizer, videos, out_dir, args.overwrite, args.batch, not args.quiet,
+                        args.video_quality),
+    )  # fmt: skip
     for result in results:
         if result.error is None:
             written += 1
@@ -100,8 +93,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from colorgan import evaluate as ev
-    from colorgan.bundled import BUNDLED
-    from colorgan.pipeline import Colorizer
 
     if (args.data is None) == (args.val_of is None):
         raise ColorganError("give either a folder of photos or --val-of CONFIG.yaml")
@@ -118,15 +109,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     options = dict(device=args.device, precision=args.precision, size=args.size,
                    embedding_weights=args.embedding_weights,
                    segmentation_weights=args.segmentation_weights)  # fmt: skip
-    label = Path(args.weights).stem if args.weights else f"bundled model ({args.model})"
-    colorizers = {label: Colorizer(args.weights, model=args.model, **options)}
-    for other in args.compare:  # a bundled model's name, or a generator file
-        bundled = other in BUNDLED and not Path(other).is_file()
-        name = f"bundled model ({other})" if bundled else Path(other).stem
-        if name in colorizers:
-            raise ColorganError(f"--compare {other}: that model is already in the table")
-        colorizers[name] = Colorizer(None if bundled else other,
-                                     model=other if bundled else "default", **options)  # fmt: skip
+    if args.weights and not Path(args.weights).is_file():
+        raise ColorganError(f"weights file not found: {args.weights}")
+    first = args.weights or args.model
+    colorizers = ev.open_colorizers([first, *args.compare], options)
+    label = next(iter(colorizers))
     scored = ev.sweep(colorizers) if args.saturation_sweep else colorizers
     features = None
     if not args.no_fid:

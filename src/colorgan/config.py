@@ -220,22 +220,18 @@ def validate(cfg: Config) -> Config:
             raise ColorganError(
                 f"loss.{phase}: unknown term(s) {', '.join(unknown)}; known: {', '.join(TERMS)}"
             )
-    classifies = getattr(cfg.model.options, "head", "regression") == "classification"
-    for phase in ("pretrain", "adversarial"):
-        if any(TERMS[name].needs_logits for name in getattr(cfg.loss, phase)) and not classifies:
-            raise ColorganError(
-                f"loss.{phase}: the classification term needs a generator with "
-                "head: classification (model.lite_unet.head)"
-            )
+    logits = any(TERMS[n].needs_logits for n in [*cfg.loss.pretrain, *cfg.loss.adversarial])
+    if logits and getattr(cfg.model.options, "head", None) != "classification":
+        raise ColorganError("loss: the classification term needs a generator with head: "
+                            "classification (model.lite_unet.head)")  # fmt: skip
     if any(TERMS[name].needs_discriminator for name in cfg.loss.pretrain):
         raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
     crop = cfg.data.random_crop
     if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
         raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
-    pool = cfg.data.pool()
-    if not pool:
+    if not (pool := cfg.data.pool()):
         raise ColorganError("data.root (or data.sources) must name at least one folder")
-    if any(s.weight < 0 for s in pool) or not any(s.weight > 0 for s in pool):
+    if min(s.weight for s in pool) < 0 or max(s.weight for s in pool) <= 0:
         raise ColorganError("data.sources: weights must be 0 or more, and one above 0")
     fractions = [cfg.data.val_fraction, *(s.val_fraction for s in pool)]
     if not all(0.0 <= f < 1.0 for f in fractions if f is not None):
@@ -252,10 +248,9 @@ def validate(cfg: Config) -> Config:
     for key, value in at_least_one.items():
         if value < 1:
             raise ColorganError(f"{key} must be at least 1 (it is {value})")
-    if t.warmup_steps < 0 or not 0.0 <= t.lr_floor <= 1.0:
-        raise ColorganError("train.warmup_steps must be 0 or more and train.lr_floor in [0, 1]")
-    if t.grad_clip is not None and t.grad_clip <= 0:
-        raise ColorganError("train.grad_clip must be above 0 (or null for no clipping)")
+    if t.warmup_steps < 0 or not 0.0 <= t.lr_floor <= 1.0 or (t.grad_clip or 1) <= 0:
+        raise ColorganError("train.warmup_steps must be 0 or more, train.lr_floor in [0, 1] "
+                            "and train.grad_clip above 0 (or null)")  # fmt: skip
     if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
         raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
     return cfg

@@ -71,6 +71,21 @@ class Saturated:
         return self.colorizer.predict_ab(l_norm) * self.factor
 
 
+def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str, Colorizer]:
+    """Bundled model names or generator files -> colorizers, labelled as the tables show them."""
+    from colorgan.bundled import BUNDLED
+
+    out: dict[str, Colorizer] = {}
+    for model in models:
+        bundled = model in BUNDLED and not Path(model).is_file()
+        label = f"bundled model ({model})" if bundled else Path(model).stem
+        if label in out:
+            raise ColorganError(f"{model}: that model is already in the table")
+        out[label] = Colorizer(None if bundled else model, model=model if bundled else "default",
+                               **options)  # fmt: skip
+    return out
+
+
 def sweep(colorizers: dict[str, Colorizer], factors: Sequence[float] = SWEEP) -> dict:
     """Each colorizer at each colour intensity, labelled "LABEL @ S"."""
     return {f"{label} @ {s:g}": Saturated(c, s) for label, c in colorizers.items() for s in factors}
