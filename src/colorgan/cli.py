@@ -222,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
     p.add_argument("--saturation", type=float, default=1.0, metavar="S",
-                   help="colour intensity: the predicted chroma times S (1: the model's own, "
-                        "0: grey, 1.5: stronger; at most 4)")  # fmt: skip
+                   help="colour intensity relative to the model's own default (1), 0: grey, "
+                        "1.5: stronger; at most 4")  # fmt: skip
     p.add_argument("--video-quality", type=int, default=20, metavar="CRF",
                    help="videos: x264's CRF, 0-51, lower is better (18-23 look alike)")  # fmt: skip
     p.add_argument("--batch", type=int, default=1,
