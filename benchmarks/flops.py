@@ -1,0 +1,51 @@
+"""GFLOP of one photo through each model's whole inference: the priors at their size (where
+the model has priors) and the generator at its own size, counted by torch's FlopCounterMode.
+
+Run: `.venv/bin/python -m benchmarks.flops [MODEL_OR_FILE ...]` (default: the bundled models);
+the first is the reference the others are given as a ratio of.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from benchmarks.common import machine
+from colorgan.evaluate import open_colorizers
+from colorgan.priors import PRIOR_IMAGE_SIZE
+
+
+def inference_flops(colorizer) -> tuple[float, float]:
+    """(priors, generator) GFLOP for one grey photo."""
+    l_norm = torch.rand(1, 1, PRIOR_IMAGE_SIZE, PRIOR_IMAGE_SIZE) * 2 - 1
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        if colorizer.priors is not None:
+            colorizer.priors.on_l(l_norm)
+    priors = counter.get_total_flops() / 1e9
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        colorizer.predict_small_ab(l_norm, l_norm)
+    return priors, counter.get_total_flops() / 1e9 - priors
+
+
+def main() -> None:
+    from colorgan.bundled import BUNDLED
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("models", nargs="*", default=list(BUNDLED))
+    args = parser.parse_args()
+    print(machine(), "\n")
+    print("| model | size | priors GFLOP | generator GFLOP | total | vs first |")
+    print("|---|---|---|---|---|---|")
+    first = None
+    for label, colorizer in open_colorizers(args.models, {"device": "cpu"}).items():
+        priors, generator = inference_flops(colorizer)
+        total = priors + generator
+        first = first or total
+        print(f"| {label} | {colorizer.size} | {priors:.2f} | {generator:.2f} | {total:.2f} "
+              f"| {total / first:.2f}x |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
