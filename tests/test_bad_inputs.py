@@ -112,6 +112,33 @@ CASES = {
     "unknown generator": (lambda w: train(w, "model.generator=nope"), 2, "nope"),
     "inverted crop": (lambda w: train(w, "data.random_crop=[0.9, 0.5]"), 2, "random_crop"),
     "rebalance lambda 0": (lambda w: train(w, "loss.rebalance_lambda=0"), 2, "rebalance_lambda"),
+    "negative source weight": (
+        lambda w: train(w, f"data.sources=[{{root: {w.root / 'photos'}, weight: -1}}]"),
+        2,
+        "weights",
+    ),
+    "source without a root": (lambda w: train(w, "data.sources=[{weight: 1}]"), 2, "root"),
+    "unknown schedule": (lambda w: train(w, "train.lr_schedule=linear"), 2, "lr_schedule"),
+    "grad clip 0": (lambda w: train(w, "train.grad_clip=0"), 2, "grad_clip"),
+    "classification without its head": (
+        lambda w: train(w, "loss.pretrain={classification: 1}"),
+        2,
+        "head: classification",
+    ),
+    "init_from another model": (
+        lambda w: train(
+            w,
+            f"train.init_from={write_generator(w.root / 'u.safetensors', _UNET, 64)}",
+            "data.image_size=64",
+        ),
+        2,
+        "not this config's model",
+    ),
+    "init_from a missing file": (
+        lambda w: train(w, f"train.init_from={w.root / 'gone.safetensors'}"),
+        2,
+        "not found",
+    ),
     "missing data folder": (lambda w: train(w, f"data.root={w.root / 'nowhere'}"), 2, "data.root"),
     "missing config": (lambda w: ["train", str(w.root / "none.yaml")], 2, "not found"),
     "config not YAML": (lambda w: ["train", write(w, "bad.yaml", "a: [1,\n")], 2, "YAML"),
@@ -210,6 +237,43 @@ CASES = {
         2,
         "no checkpoint",
     ),
+    "export with saturation 9": (
+        lambda w: [
+            "export",
+            str(w.root / "model.safetensors"),
+            "--out",
+            str(w.root / "x.st"),
+            "--saturation",
+            "9",
+        ],
+        2,
+        "saturation",
+    ),
+    "a stored saturation out of range": (
+        lambda w: colorize(
+            w,
+            "-w",
+            w.weights(
+                "sat.safetensors",
+                _tensors(w),
+                {"format": FORMAT, "colorgan": json.dumps({**_meta(w), "saturation": -2})},
+            ),
+        ),
+        2,
+        "saturation",
+    ),
+    "a sweep with nowhere to plot": (
+        lambda w: [
+            "evaluate",
+            str(w.root / "photos"),
+            "-w",
+            str(w.root / "model.safetensors"),
+            "--saturation-sweep",
+            "--no-fid",
+        ],
+        2,
+        "--out",
+    ),
     "export over a file": (
         lambda w: ["export", str(w.root / "runs"), "--out", str(w.root / "model.safetensors")],
         2,
@@ -228,10 +292,19 @@ CASES = {
 }
 
 
+_UNET = {"generator": "unet", "unet": {"downs": 6}}
+
+
 def _meta(w: World) -> dict:
     from colorgan.generator_file import read_generator_file
 
     return read_generator_file(w.root / "model.safetensors")[1]
+
+
+def _tensors(w: World) -> dict:
+    from colorgan.generator_file import read_generator_file
+
+    return read_generator_file(w.root / "model.safetensors")[0]
 
 
 @pytest.mark.parametrize("case", list(CASES))

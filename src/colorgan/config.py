@@ -248,7 +248,8 @@ def validate(cfg: Config) -> Config:
     for key, value in at_least_one.items():
         if value < 1:
             raise ColorganError(f"{key} must be at least 1 (it is {value})")
-    if t.warmup_steps < 0 or not 0.0 <= t.lr_floor <= 1.0 or (t.grad_clip or 1) <= 0:
+    clip_bad = t.grad_clip is not None and t.grad_clip <= 0
+    if t.warmup_steps < 0 or not 0.0 <= t.lr_floor <= 1.0 or clip_bad:
         raise ColorganError("train.warmup_steps must be 0 or more, train.lr_floor in [0, 1] "
                             "and train.grad_clip above 0 (or null)")  # fmt: skip
     if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
