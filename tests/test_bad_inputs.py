@@ -216,6 +216,29 @@ CASES = {
         "no images in this folder",
     ),
     "output exists": (lambda w: input_file(w, "earlier.jpg", good_bytes(w)), 1, "--overwrite"),
+    # colorize: the output folder and the options, refused before anything is written
+    "--out is a file": (
+        lambda w: [
+            "colorize",
+            str(w.root / "photos"),
+            "--out",
+            str(w.root / "out" / "earlier.jpg"),
+        ],
+        2,
+        "is a file",
+    ),
+    "--out with a name over 255 bytes": (
+        lambda w: ["colorize", str(w.root / "photos"), "--out", str(w.root / "out" / ("n" * 300))],
+        2,
+        "cannot make the output folder",
+    ),
+    "video quality out of range": (lambda w: colorize(w, "--video-quality", "99"), 2, "CRF"),
+    "a newline in a bad file's name": (
+        lambda w: input_file(w, "two\nlines.jpg", b"not a jpeg"),
+        1,
+        "two\\nlines.jpg",
+    ),
+    "serve on port 99999": (lambda w: ["serve", "--port", "99999"], 2, "--port"),
     # evaluate, export, experiment
     "evaluate a missing folder": (
         lambda w: ["evaluate", str(w.root / "none"), "--no-fid"],

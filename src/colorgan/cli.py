@@ -28,18 +28,22 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from colorgan.engines import open_colorizer
+    from colorgan.errors import shown
+    from colorgan.files import output_folder
     from colorgan.images import expand_inputs
     from colorgan.video import VIDEO_SUFFIXES, colorize_videos
 
+    if not 0 <= args.video_quality <= 51:  # before anything is written
+        raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {args.video_quality})")
+    out_dir = output_folder(args.out)
     jobs, missing = expand_inputs(args.inputs)
     for line in missing:
-        print(f"colorgan: error: {line}", file=sys.stderr)
+        print(f"colorgan: error: {shown(line)}", file=sys.stderr)
     if not jobs:
         return 1
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
     colorizer = open_colorizer(args)
-    out_dir = Path(args.out)
     written = 0
     results = chain(
         colorizer.colorize_files(photos, out_dir, args.overwrite, not args.quiet, args.batch),
@@ -50,7 +54,8 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         if result.error is None:
             written += 1
         else:
-            tqdm.write(f"colorgan: error: {result.source}: {result.error}", file=sys.stderr)
+            tqdm.write(f"colorgan: error: {shown(f'{result.source}: {result.error}')}",
+                       file=sys.stderr)  # fmt: skip
     print(f"colorized {written} of {len(jobs)} file(s) into {out_dir.resolve()}")
     return 0 if written == len(jobs) and not missing else 1
 

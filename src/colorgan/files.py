@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from colorgan.errors import ColorganError, shown
+
 _TEMP = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
 
 
@@ -120,3 +122,16 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def output_folder(out: str) -> Path:
+    """--out as a folder that exists or can be made; one line if it is a file or cannot be."""
+    path = Path(out)
+    try:
+        if path.exists() and not path.is_dir():
+            raise ColorganError(f"--out {shown(out)} is a file; give a folder for the outputs")
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a name over 255 bytes, no permission, a read-only disk
+        raise ColorganError(f"cannot make the output folder {shown(out)}: "
+                            f"{exc.strerror or exc.__class__.__name__}") from None  # fmt: skip
+    return path

@@ -256,6 +256,8 @@ def serve(args: argparse.Namespace) -> int:
     limits = Limits(args.max_megabytes, args.max_megapixels)
     if limits.megabytes <= 0 or limits.megapixels <= 0:
         raise ColorganError("--max-megabytes and --max-megapixels must be positive")
+    if not 0 < args.port < 65536:
+        raise ColorganError(f"--port must be 1 to 65535, not {args.port}")
     try:  # a taken port or an address not on this machine: one line, before the model loads
         with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
             probe.bind((args.host, args.port))
