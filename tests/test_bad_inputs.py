@@ -85,6 +85,18 @@ def png(size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
+def png_claiming(size: tuple[int, int]) -> bytes:
+    """A small PNG whose header claims `size`: Pillow reads the size before any pixel."""
+    import struct
+    import zlib
+
+    data = bytearray(png((8, 8)))
+    ihdr = struct.pack(">II", *size) + bytes(data[24:29])
+    data[16:29] = ihdr
+    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return bytes(data)
+
+
 # name -> (argv builder, exit code, words the one-line message must hold)
 CASES = {
     # configs and overrides
@@ -208,6 +220,11 @@ CASES = {
     "truncated photo": (lambda w: input_file(w, "cut.jpg", good_bytes(w)[:300]), 1, "cut.jpg"),
     "one pixel": (lambda w: input_file(w, "dot.png", png((1, 1))), 1, "dot.png"),
     "decompression bomb": (lambda w: input_file(w, "bomb.png", png((30000, 30000))), 1, "bomb.png"),
+    "256 megapixels": (
+        lambda w: input_file(w, "scan.png", png_claiming((16000, 16000))),
+        1,
+        "16000x16000 (256 MP) is over the 200 MP limit",
+    ),
     "missing input": (lambda w: colorize(w, source="nothing.jpg"), 1, "no such file"),
     "glob matching nothing": (lambda w: colorize(w, source="photos/*.tif"), 1, "no image matches"),
     "empty folder": (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import io
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from colorgan.errors import ColorganError
 from colorgan.files import atomic_write_bytes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-Image.MAX_IMAGE_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
+MAX_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 GREY_TOLERANCE = 2.0  # mean |channel difference| in 0..255 below which a photo counts as grey
 MIN_SIDE = 8  # below this a photo carries no structure to colour
 SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
@@ -77,7 +79,13 @@ def open_image(source: str | Path | bytes | Image.Image, draft: int | None = Non
         if isinstance(source, Image.Image):
             img = source
         else:
-            img = Image.open(source)
+            with warnings.catch_warnings():  # Pillow only warns between 1x and 2x its limit
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(source)
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise BadImage(f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the "
+                               f"{MAX_PIXELS // 1_000_000} MP limit")  # fmt: skip
             if draft is not None and img.format == "JPEG":
                 img.draft(img.mode, (draft, draft))
             img.load()
