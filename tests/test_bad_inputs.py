@@ -97,6 +97,40 @@ def png_claiming(size: tuple[int, int]) -> bytes:
     return bytes(data)
 
 
+def onnx_file(w: World, name: str, meta: dict | None = None, input_name: str = "l",
+              channels: int = 2, gain: float = 0.1) -> str:  # fmt: skip
+    """A hand-made ONNX graph with colorgan's metadata: ab = gain x L in `channels` channels;
+    by default one colorgan would open and run."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    size = 32
+    nodes = [helper.make_node("Mul", [input_name, "gain"], ["scaled"]),
+             helper.make_node("Concat", ["scaled"] * channels, ["ab"], axis=1)]  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "g",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["n", 1, size, size])],
+        [helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["n", channels, size, size])],
+        [helper.make_tensor("gain", TensorProto.FLOAT, [], [gain])],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    values = {"size": size, "prior_size": None, "ab_scale": 110.0, "generator": {}, **(meta or {})}
+    model.metadata_props.add(key="colorgan", value=json.dumps(values))
+    path = w.root / name
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def nan_weights(w: World) -> str:
+    from colorgan.generator_file import write_generator_file
+
+    tensors = {k: v.clone() for k, v in _tensors(w).items()}
+    next(v for v in tensors.values() if v.is_floating_point()).fill_(float("nan"))
+    write_generator_file(w.root / "nan.safetensors", tensors, _meta(w))
+    return str(w.root / "nan.safetensors")
+
+
 # name -> (argv builder, exit code, words the one-line message must hold)
 CASES = {
     # configs and overrides
@@ -214,6 +248,48 @@ CASES = {
         2,
         "s.safetensors",
     ),
+    # weights that open but cannot colorize: refused when the model is opened
+    "NaN weights, torch engine": (lambda w: colorize(w, "-w", nan_weights(w)), 2, "NaN"),
+    "NaN weights, exported": (
+        lambda w: ["export", nan_weights(w), "--onnx", "--out", str(w.root / "out" / "n.onnx")],
+        2,
+        "NaN",
+    ),
+    "an ONNX model whose colour is NaN": (
+        lambda w: colorize(w, "-w", onnx_file(w, "nan.onnx", gain=float("nan"))),
+        2,
+        "not finite",
+    ),
+    "an ONNX model with other inputs": (
+        lambda w: colorize(w, "-w", onnx_file(w, "x.onnx", input_name="x")),
+        2,
+        "inputs",
+    ),
+    "an ONNX model with one ab channel": (
+        lambda w: colorize(w, "-w", onnx_file(w, "one.onnx", channels=1)),
+        2,
+        "shape",
+    ),
+    "an ONNX model of size 0": (
+        lambda w: colorize(w, "-w", onnx_file(w, "z.onnx", {"size": 0})),
+        2,
+        "size",
+    ),
+    "an ONNX model of size -32": (
+        lambda w: colorize(w, "-w", onnx_file(w, "m.onnx", {"size": -32})),
+        2,
+        "size",
+    ),
+    "an ONNX model of size 60000": (
+        lambda w: colorize(w, "-w", onnx_file(w, "big.onnx", {"size": 60000})),
+        2,
+        "size",
+    ),
+    "an ONNX model whose prior size is a word": (
+        lambda w: colorize(w, "-w", onnx_file(w, "p.onnx", {"prior_size": "large"})),
+        2,
+        "prior_size",
+    ),
     # colorize: input files (one line each, exit 1, nothing written)
     "empty file": (lambda w: input_file(w, "e.jpg", b""), 1, "e.jpg"),
     "text as a photo": (lambda w: input_file(w, "t.jpg", b"not a jpeg"), 1, "t.jpg"),
@@ -247,7 +323,7 @@ CASES = {
     "--out with a name over 255 bytes": (
         lambda w: ["colorize", str(w.root / "photos"), "--out", str(w.root / "out" / ("n" * 300))],
         2,
-        "cannot make the output folder",
+        "longer than the disk allows",
     ),
     "video quality out of range": (lambda w: colorize(w, "--video-quality", "99"), 2, "CRF"),
     "a newline in a bad file's name": (

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from colorgan.errors import ColorganError, shown
 
+NAME_MAX = 255  # bytes in one file or folder name, on every common file system
 _TEMP = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
 
 
@@ -125,13 +126,17 @@ def file_sha256(path: str | Path) -> str:
 
 
 def output_folder(out: str) -> Path:
-    """--out as a folder that exists or can be made; one line if it is a file or cannot be."""
+    """--out as a folder that exists or can be made (made later, by the first output); one
+    line now if it is a file, holds a name too long for the disk, or cannot be written."""
     path = Path(out)
-    try:
-        if path.exists() and not path.is_dir():
-            raise ColorganError(f"--out {shown(out)} is a file; give a folder for the outputs")
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:  # a name over 255 bytes, no permission, a read-only disk
-        raise ColorganError(f"cannot make the output folder {shown(out)}: "
-                            f"{exc.strerror or exc.__class__.__name__}") from None  # fmt: skip
+    longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+    if longest > NAME_MAX:
+        raise ColorganError(f"--out {shown(out)}: a name in it is longer than the disk allows "
+                            f"({longest} bytes; at most {NAME_MAX})")  # fmt: skip
+    if path.exists() and not path.is_dir():
+        raise ColorganError(f"--out {shown(out)} is a file; give a folder for the outputs")
+    existing = next(p for p in [path, *path.absolute().parents] if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ColorganError(f"cannot write the output folder {shown(out)} ({existing} is not "
+                            "a folder this user may write in)")  # fmt: skip
     return path

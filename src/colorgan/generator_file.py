@@ -109,6 +109,9 @@ def load_generator(path: str | Path) -> LoadedGenerator:
         raise ColorganError(f"{path}: its colorgan metadata is damaged{detail}") from None
     if image_size < 8 or image_size % 8:
         raise ColorganError(f"{path}: its colorgan metadata is damaged (image_size {image_size})")
+    if not all(v.isfinite().all() for v in tensors.values() if v.is_floating_point()):
+        raise ColorganError(f"{path}: its weights hold NaN or infinite values; it cannot "
+                            "colorize")  # fmt: skip
     generator = build_generator(model, priors)
     try:
         generator.load_state_dict({k: v.float() for k, v in tensors.items()})

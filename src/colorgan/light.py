@@ -67,6 +67,25 @@ def small_lightness(grey: Image.Image, size: int) -> np.ndarray:
     return L_OF_GREY[np.asarray(small)]
 
 
+MAX_SIZE = 2048  # the largest square a model may predict on
+
+
+def checked_meta(meta: dict) -> tuple[int, int | None, float, dict]:
+    """An ONNX model's colorgan metadata -> (size, prior size, ab scale, generator metadata);
+    ValueError or TypeError where a value is not what an export writes."""
+    size, prior = meta["size"], meta["prior_size"]
+    for name, value in (("size", size), ("prior_size", prior)):
+        if value is None and name == "prior_size":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 8 <= value <= MAX_SIZE:
+            raise ValueError(f"{name} {value!r} is not a whole number of pixels, 8 to {MAX_SIZE}")
+    scale = float(meta["ab_scale"])
+    generator = meta.get("generator", {})
+    if not np.isfinite(scale) or scale <= 0 or not isinstance(generator, dict):
+        raise ValueError("ab_scale or generator metadata")
+    return size, prior, scale, generator
+
+
 def small_inputs(
     greys: Sequence[Image.Image], size: int, prior_size: int | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -155,17 +174,37 @@ class LightColorizer(BatchColorizer):
             providers = [p for p in wanted if p in ort.get_available_providers()]
             self.session = ort.InferenceSession(str(path), options, providers)
             meta = json.loads(self.session.get_modelmeta().custom_metadata_map["colorgan"])
-            self.size, self.prior_size = int(meta["size"]), meta["prior_size"]
-            self.ab_scale = float(meta["ab_scale"])
-        except (KeyError, TypeError, ValueError) as exc:
+            self.size, self.prior_size, self.ab_scale, self.meta = checked_meta(meta)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ColorganError(f"{path}: not an ONNX model colorgan exported ({exc})") from None
         except Exception as exc:  # Runtime's own errors: a file it cannot read as a model
             reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__
             raise ColorganError(f"{path}: not a readable ONNX model ({reason})") from None
-        self.meta = meta.get("generator", {})
-        if not isinstance(self.meta, dict):
-            raise ColorganError(f"{path}: not an ONNX model colorgan exported (its metadata)")
         model_saturation(self.meta)  # a damaged value is refused when the file is opened
+        self._probe(path)
+
+    def _probe(self, path: Path) -> None:
+        """Run the model once on a grey square: a graph whose inputs or output are not what
+        colorgan exports, or whose colour is not finite (NaN weights), is refused here, before
+        any photo, with one line."""
+        names = {i.name for i in self.session.get_inputs()}
+        wanted = {"l"} if self.prior_size is None else {"l", "l_prior"}
+        if names != wanted or "ab" not in {o.name for o in self.session.get_outputs()}:
+            raise ColorganError(
+                f"{path}: not an ONNX model colorgan exported (its inputs are "
+                f"{sorted(names)}, not {sorted(wanted)}, or it has no output ab)"
+            )
+        try:
+            ab = self.predict_small_ab([Image.new("L", (self.size, self.size), 128)])[1]
+        except Exception as exc:  # noqa: BLE001 - the runtime's errors on a malformed graph
+            reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__
+            raise ColorganError(f"{path}: the model does not run ({reason})") from None
+        if ab.shape != (1, 2, self.size, self.size):
+            raise ColorganError(f"{path}: the model gives ab of shape {ab.shape[1:]}, not "
+                                f"(2, {self.size}, {self.size})")  # fmt: skip
+        if not np.isfinite(ab).all():
+            raise ColorganError(f"{path}: the model's colour is not finite (NaN or infinite "
+                                "weights?); it cannot colorize")  # fmt: skip
 
     def predict_small_ab(self, greys: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """Grey images ("L") of any sizes -> normalized L (B, S, S) and ab (B, 2, S, S) at the
