@@ -309,3 +309,13 @@ def test_evaluate_compares_models_and_sweeps_their_saturation(tmp_path, photo_di
     plot = Image.open(out / "saturation_sweep.png")
     assert plot.size[0] > 400 and len(np.unique(np.asarray(plot.convert("L")))) > 10  # drawn
     assert main(["evaluate", str(photo_dir), "-w", str(tiny_weights), "--saturation-sweep"]) == 2
+
+
+def test_a_photo_whose_name_fills_the_disks_limit_is_colorized(tmp_path, tiny_weights):
+    name = "p" * 251 + ".jpg"  # 255 bytes: the longest name a file may have
+    make_photo(1).save(tmp_path / name)
+    out = tmp_path / "out"
+    assert main(["colorize", str(tmp_path / name), "--out", str(out), "-w", str(tiny_weights),
+                 "-q"]) == 0  # fmt: skip
+    assert [p.name for p in out.iterdir()] == [name]
+    assert Image.open(out / name).size == make_photo(1).size

@@ -69,7 +69,9 @@ def atomic_file(target: Path, exclusive: bool = False) -> Iterator[str]:
     """Yields a temporary path to write; on success it is synced and becomes `target`
     (replacing it, or, `exclusive`, raising FileExistsError if the name is taken)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{target.name}.{os.getpid()}."
+    # the name is cut so that ".name.pid.random.tmp" fits where the target's own name fits
+    name = os.fsencode(target.name)[: NAME_MAX - 40].decode(errors="ignore")
+    prefix = f".{name}.{os.getpid()}."
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
     os.close(fd)
     try:
