@@ -302,11 +302,15 @@ CASES = {
         "16000x16000 (256 MP) is over the 200 MP limit",
     ),
     "missing input": (lambda w: colorize(w, source="nothing.jpg"), 1, "no such file"),
-    "glob matching nothing": (lambda w: colorize(w, source="photos/*.tif"), 1, "no image matches"),
+    "glob matching nothing": (
+        lambda w: colorize(w, source="photos/*.tif"),
+        1,
+        "no photo or film matches",
+    ),
     "empty folder": (
         lambda w: colorize(w, source=write(w, "void/") and "void"),
         1,
-        "no images in this folder",
+        "no photos or films in this folder",
     ),
     "output exists": (lambda w: input_file(w, "earlier.jpg", good_bytes(w)), 1, "--overwrite"),
     # colorize: the output folder and the options, refused before anything is written

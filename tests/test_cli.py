@@ -141,7 +141,7 @@ def test_an_empty_folder_says_so(tmp_path, tiny_weights, capsys):
     code = main(["colorize", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
                  "-w", str(tiny_weights)])  # fmt: skip
     assert code == 1
-    assert "no images in this folder" in capsys.readouterr().err
+    assert "no photos or films in this folder" in capsys.readouterr().err
 
 
 def test_colorize_size_changes_the_prediction_not_the_output_size(tmp_path, tiny_weights, capsys):
@@ -319,3 +319,22 @@ def test_a_photo_whose_name_fills_the_disks_limit_is_colorized(tmp_path, tiny_we
                  "-q"]) == 0  # fmt: skip
     assert [p.name for p in out.iterdir()] == [name]
     assert Image.open(out / name).size == make_photo(1).size
+
+
+def test_no_output_replaces_an_input_and_earlier_outputs_are_not_inputs(
+    tmp_path, photo_dir, tiny_weights, capsys
+):
+    originals = {p: p.read_bytes() for p in photo_dir.rglob("*.*")}
+    # --out is the input folder itself: --overwrite still never replaces an original
+    assert main(["colorize", str(photo_dir), "--out", str(photo_dir), "--overwrite", "-q",
+                 "-w", str(tiny_weights)]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("is an input of this run") == 12
+    assert {p: p.read_bytes() for p in photo_dir.rglob("*.*")} == originals
+    # --out inside the input folder: the second run colours the 12 photos, not their outputs
+    inside = photo_dir / "colour"
+    for _ in range(2):
+        assert main(["colorize", str(photo_dir), "--out", str(inside), "--overwrite", "-q",
+                     "-w", str(tiny_weights)]) == 0  # fmt: skip
+        assert "colorized 12 of 12" in capsys.readouterr().out
+    assert len(list(inside.rglob("*.*"))) == 12 and not (inside / "colour").exists()

@@ -148,3 +148,30 @@ def test_the_stabiliser_treats_a_flicker_of_exposure_as_stillness():
     jitter = np.mean([np.abs(a - b).mean() for a, b in pairwise(per_frame)])
     kept = np.mean([np.abs(a - b).mean() for a, b in pairwise(smoothed[5:])])
     assert kept < jitter / 6  # (0.04 of it; taken as motion, the flicker left 0.33)
+
+
+def test_folders_and_globs_take_films_and_two_with_one_name_are_both_kept(tmp_path):
+    from tests.conftest import make_photo
+
+    folder = tmp_path / "box"
+    folder.mkdir()
+    make_photo(2).save(folder / "still.jpg")
+    make_clip(folder / "film.mp4", frames=6, audio=False)
+    make_clip(folder / "film.mkv", frames=8, audio=False)
+    out = tmp_path / "out"
+    assert main(["colorize", str(folder), "--out", str(out), "-q", "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["film-2.mp4", "film.mp4", "still.jpg"]
+    # each film kept its own frames: the mkv (8 frames) did not replace the mp4 (6)
+    assert sorted(len(decoded(out / n)[0]) for n in ("film.mp4", "film-2.mp4")) == [6, 8]
+    globbed = tmp_path / "globbed"
+    assert main(["colorize", str(folder / "*.mkv"), "--out", str(globbed), "-q"]) == 0
+    assert [p.name for p in globbed.iterdir()] == ["film.mp4"]
+
+
+def test_a_film_is_never_written_over_itself(tmp_path, capsys):
+    clip = tmp_path / "film.mp4"
+    make_clip(clip, frames=6, audio=False)
+    before = clip.read_bytes()
+    assert main(["colorize", str(clip), "--out", str(tmp_path), "--overwrite", "-q"]) == 1
+    assert "is an input of this run" in capsys.readouterr().err
+    assert clip.read_bytes() == before

@@ -30,13 +30,13 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     from colorgan.engines import open_colorizer
     from colorgan.errors import shown
     from colorgan.files import output_folder
-    from colorgan.images import expand_inputs
-    from colorgan.video import VIDEO_SUFFIXES, colorize_videos
+    from colorgan.images import VIDEO_SUFFIXES, expand_inputs
+    from colorgan.video import colorize_videos
 
     if not 0 <= args.video_quality <= 51:  # before anything is written
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {args.video_quality})")
     out_dir = output_folder(args.out)
-    jobs, missing = expand_inputs(args.inputs)
+    jobs, missing = expand_inputs(args.inputs, out_dir)
     for line in missing:
         print(f"colorgan: error: {shown(line)}", file=sys.stderr)
     if not jobs:

@@ -20,6 +20,8 @@ from colorgan.errors import ColorganError
 from colorgan.files import atomic_write_bytes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
+MEDIA = (*IMAGE_EXTENSIONS, *sorted(VIDEO_SUFFIXES))  # what colorize takes from folders, globs
 MAX_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 GREY_TOLERANCE = 2.0  # mean |channel difference| in 0..255 below which a photo counts as grey
@@ -44,25 +46,33 @@ def find_images(root: str | Path) -> list[Path]:
     )
 
 
-def expand_inputs(inputs: Sequence[str]) -> tuple[list[tuple[Path, Path]], list[str]]:
+def expand_inputs(
+    inputs: Sequence[str], out_dir: Path | None = None
+) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Files, folders (recursive) and globs -> (source, output path relative to the output
-    folder), and one message per input that matched nothing."""
+    folder), photos and films alike, and one message per input that matched nothing. A
+    folder's files under `out_dir`, where that is inside it, are the run's earlier outputs,
+    not inputs."""
     found: list[tuple[Path, Path]] = []
     missing: list[str] = []
+    outputs = out_dir.resolve() if out_dir is not None else None
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            images = find_images(path)
-            if not images:
-                missing.append(f"{item}: no images in this folder")
-            found += [(p, p.relative_to(path)) for p in images]
+            # an output folder inside this one: what is in it are the run's earlier outputs
+            skip = outputs if outputs is not None and outputs != path.resolve() else None
+            media = [p for p in path.rglob("*") if p.suffix.lower() in MEDIA and p.is_file()
+                     and (skip is None or not p.resolve().is_relative_to(skip))]  # fmt: skip
+            if not media:
+                missing.append(f"{item}: no photos or films in this folder")
+            found += [(p, p.relative_to(path)) for p in sorted(media)]
         elif path.is_file():
             found.append((path, Path(path.name)))
         elif glob.has_magic(item):
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
-            files = [m for m in matches if m.is_file() and m.suffix.lower() in IMAGE_EXTENSIONS]
+            files = [m for m in matches if m.is_file() and m.suffix.lower() in MEDIA]
             if not files:
-                missing.append(f"{item}: no image matches this pattern")
+                missing.append(f"{item}: no photo or film matches this pattern")
             found += [(m, Path(m.name)) for m in files]
         else:
             missing.append(f"{item}: no such file or folder")

@@ -84,7 +84,8 @@ class BatchColorizer:
         of the model, yielding a result per input in order. An existing output is kept unless
         `overwrite`; a bad input is a result with an error, and the others go on. Two inputs
         that would have the same output (a/p.jpg and b/p.jpg) never overwrite each other: the
-        second becomes p-2.jpg."""
+        second becomes p-2.jpg. No output replaces one of the inputs, --overwrite or not (a
+        film's output is an MP4, which is never a photo)."""
         from tqdm import tqdm
 
         colorize_batch = partial(self.colorize_batch, **self.file_options)
@@ -92,6 +93,7 @@ class BatchColorizer:
             raise ColorganError(f"--batch must be at least 1 (it is {batch})")
         remove_stale_temps(out_dir)
         claimed: set[Path] = set()
+        reads = frozenset(src.resolve() for src, _ in jobs)
         chunks = [jobs[i : i + batch] for i in range(0, len(jobs), batch)]
         bar = tqdm(total=len(jobs), desc="colorizing", unit="img",
                    disable=not progress or len(jobs) < 2)  # fmt: skip
@@ -107,6 +109,7 @@ class BatchColorizer:
                     try:
                         image = load.result()
                         target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
+                        refuse_input(target, reads)
                         if target.exists() and not overwrite:
                             raise BadImage(f"{target} exists (pass --overwrite to replace it)")
                         outcomes.append((src, target, ""))
@@ -154,6 +157,13 @@ def _colorize_each(colorize_batch: Callable, images: list[Image.Image]) -> list:
         if len(images) == 1:
             return [exc]
     return [_colorize_each(colorize_batch, [image])[0] for image in images]
+
+
+def refuse_input(target: Path, reads: frozenset[Path]) -> None:
+    """BadImage where `target` is a file the run reads: --overwrite never replaces an input."""
+    if target.resolve() in reads:
+        raise BadImage(f"{target} is an input of this run; its output would replace it "
+                       "(choose another --out)")  # fmt: skip
 
 
 def unclaimed(target: Path, claimed: set[Path]) -> Path:

@@ -27,10 +27,8 @@ from PIL import Image
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
 from colorgan.images import BadImage
-from colorgan.jobs import BatchColorizer, FileResult
+from colorgan.jobs import BatchColorizer, FileResult, refuse_input, unclaimed
 from colorgan.light import LightColorizer, compose_lab, lightness_grey, small_inputs
-
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
 
 
 class Stabiliser:
@@ -141,12 +139,17 @@ def colorize_videos(
     progress: bool = False,
     quality: int = 20,
 ) -> Iterator[FileResult]:
-    """Each (source, relative output path) into `out_dir` as MP4, a result for each."""
+    """Each (source, relative output path) into `out_dir` as MP4, a result for each. Films
+    that would have one output name (film.mp4, film.avi) become film.mp4 and film-2.mp4; no
+    output replaces one of the films, --overwrite or not (a photo's is never an MP4)."""
     if not 0 <= quality <= 51:
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
+    claimed: set[Path] = set()
+    reads = frozenset(source.resolve() for source, _ in videos)
     for source, rel in videos:
-        target = out_dir / rel.with_suffix(".mp4")
+        target = unclaimed(out_dir / rel.with_suffix(".mp4"), claimed)
         try:
+            refuse_input(target, reads)
             colorize_video(colorizer, source, target, overwrite, quality, max(batch, 8),
                            progress=progress)  # fmt: skip
         except FileExistsError:

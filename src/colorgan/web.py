@@ -28,9 +28,9 @@ from PIL import Image
 from colorgan.bundled import BUNDLED, MAX_SATURATION
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
-from colorgan.images import IMAGE_EXTENSIONS
+from colorgan.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES
 from colorgan.jobs import BatchColorizer, unclaimed
-from colorgan.video import VIDEO_SUFFIXES, colorize_videos
+from colorgan.video import colorize_videos
 
 PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
 KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
