@@ -175,3 +175,91 @@ def test_a_film_is_never_written_over_itself(tmp_path, capsys):
     assert main(["colorize", str(clip), "--out", str(tmp_path), "--overwrite", "-q"]) == 1
     assert "is an input of this run" in capsys.readouterr().err
     assert clip.read_bytes() == before
+
+
+def write_clip(path: Path, size=(96, 64), pts=range(12), time_base=None, codec="libx264",
+               pix_fmt="yuv420p", audio: str | None = None, rotation: int = 0,
+               options: dict | None = None, fmt: str | None = None) -> None:  # fmt: skip
+    """A grey clip of noise frames with the given timestamps, codec, size, display rotation
+    and audio codec (a second of a tone)."""
+    from fractions import Fraction
+
+    time_base = time_base or Fraction(1, 12)
+    with av.open(str(path), "w", format=fmt, options=options or {}) as out:
+        stream = out.add_stream(codec, rate=12)
+        stream.width, stream.height, stream.pix_fmt = *size, pix_fmt
+        stream.time_base = stream.codec_context.time_base = time_base
+        if rotation:
+            stream.set_display_rotation(rotation)
+        sound = out.add_stream(audio, rate=16000) if audio else None
+        rng = np.random.default_rng(0)
+        for t in pts:
+            grey = Image.fromarray((rng.random(size[::-1]) * 255).astype(np.uint8)).convert("RGB")
+            frame = av.VideoFrame.from_image(grey)
+            frame.pts, frame.time_base = t, time_base
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+        if sound is not None:
+            tone = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)[None]
+            pcm = sound.codec_context.name.startswith("pcm_s16")
+            data = (tone * 8000).astype(np.int16) if pcm else (0.2 * tone).astype(np.float32)
+            for start in range(0, 16000, 1024):
+                chunk = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(data[:, start : start + 1024]),
+                    format="s16" if pcm else "fltp",
+                    layout="mono",
+                )
+                chunk.sample_rate, chunk.pts = 16000, start
+                out.mux(sound.encode(chunk))
+            out.mux(sound.encode(None))
+
+
+def timestamps(path: Path) -> list[float]:
+    with av.open(str(path)) as f:
+        return [float(frame.pts * frame.time_base) for frame in f.decode(f.streams.video[0])]
+
+
+def test_odd_sides_variable_rate_pcm_sound_and_rotation_come_through(tmp_path):
+    from fractions import Fraction
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    write_clip(clips / "odd.mkv", size=(101, 77), pix_fmt="yuv444p")
+    write_clip(clips / "vfr.mp4", pts=[0, 40, 80, 200, 210, 220, 400, 900],
+               time_base=Fraction(1, 1000))  # fmt: skip
+    write_clip(clips / "camcorder.avi", codec="mpeg4", audio="pcm_s16le", fmt="avi")
+    write_clip(clips / "phone.mp4", size=(96, 64), rotation=-90)
+    out = tmp_path / "out"
+    assert main(["colorize", str(clips), "--out", str(out), "-q"]) == 0
+    frames, _, _ = decoded(out / "odd.mp4")
+    assert len(frames) == 12 and frames[0].size == (101, 77)  # the size kept, 4:4:4
+    assert timestamps(out / "vfr.mp4") == pytest.approx(timestamps(clips / "vfr.mp4"), abs=1e-3)
+    _, _, sound = decoded(out / "camcorder.mp4")
+    assert sound == pytest.approx(1.0, abs=0.1)  # PCM became AAC, as long as it was
+    with av.open(str(out / "camcorder.mp4")) as f:
+        assert f.streams.audio[0].codec_context.name == "aac"
+    with av.open(str(out / "phone.mp4")) as f:
+        first = next(f.decode(f.streams.video[0]))
+        assert (first.width, first.height, first.rotation) == (96, 64, -90)  # turned on play
+
+
+def test_a_damaged_empty_or_enormous_film_is_refused_and_nothing_written(tmp_path, capsys):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    write_clip(clips / "whole.mp4", pts=range(40), options={"movflags": "faststart"})
+    data = (clips / "whole.mp4").read_bytes()
+    (clips / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])  # moov kept, frames cut
+    write_clip(clips / "empty.mp4", pts=[], audio="aac")
+    from tests.test_bad_inputs import png_claiming
+
+    (clips / "huge.mp4").write_bytes(png_claiming((16000, 16000)))
+    (clips / "whole.mp4").unlink()
+    out = tmp_path / "out"
+    assert main(["colorize", str(clips), "--out", str(out), "-q"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and "Traceback" not in "".join(err)
+    said = {line.split(": ")[2].split("/")[-1]: line for line in err}
+    assert "truncated" in said["cut.mp4"] or "damaged" in said["cut.mp4"], said
+    assert "no frames" in said["empty.mp4"] or "no video stream" in said["empty.mp4"], said
+    assert "16000x16000" in said["huge.mp4"], said
+    assert not out.exists() or not list(out.iterdir())

@@ -26,7 +26,7 @@ from PIL import Image
 
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
-from colorgan.images import BadImage
+from colorgan.images import MAX_PIXELS, MIN_SIDE, BadImage
 from colorgan.jobs import BatchColorizer, FileResult, refuse_input, unclaimed
 from colorgan.light import LightColorizer, compose_lab, lightness_grey, small_inputs
 
@@ -79,13 +79,8 @@ def colorize_video(
 
     if target.exists() and not overwrite:
         raise BadImage(f"{target} exists (pass --overwrite to replace it)")
-    try:
-        source_file = av.open(str(source))
-    except (av.FFmpegError, OSError, ValueError) as exc:
-        raise BadImage(f"not a readable video ({exc.__class__.__name__})") from None
-    with source_file:
-        if not source_file.streams.video:
-            raise BadImage("no video stream in it")
+    rotation = _rotation(source)
+    with _open_video(source) as source_file:
         video = source_file.streams.video[0]
         audio = source_file.streams.audio[0] if source_file.streams.audio else None
         steady = Stabiliser() if stabilise else None
@@ -96,14 +91,21 @@ def colorize_video(
             with av.open(tmp, "w", format="mp4") as out:
                 out_video = out.add_stream("libx264", rate=video.average_rate or 25)
                 out_video.width, out_video.height = video.width, video.height
-                out_video.pix_fmt = "yuv420p"
+                # 4:2:0 wants even sides; an odd-sided film keeps its size in 4:4:4
+                even = video.width % 2 == 0 and video.height % 2 == 0
+                out_video.pix_fmt = "yuv420p" if even else "yuv444p"
                 out_video.options = {"crf": str(quality)}
-                out_audio = out.add_stream_from_template(audio) if audio else None
+                # the input's own clock: a variable-rate film's times survive the encoder
+                out_video.time_base = out_video.codec_context.time_base = video.time_base
+                if rotation:
+                    out_video.set_display_rotation(rotation)  # players turn it as the input
+                sound = Sound(out, audio)
                 waiting: list = []
+                clock = Clock()
 
                 def flush() -> None:
                     nonlocal frames
-                    for packet in _colour_frames(colorizer, waiting, steady, out_video):
+                    for packet in _colour_frames(colorizer, waiting, steady, out_video, clock):
                         out.mux(packet)
                     frames += len(waiting)
                     bar.update(len(waiting))
@@ -113,21 +115,112 @@ def colorize_video(
                 try:
                     for packet in source_file.demux(*streams):
                         if packet.stream is audio:
-                            if packet.dts is not None:
-                                packet.stream = out_audio
-                                out.mux(packet)
+                            sound.add(packet)
                             continue
                         for frame in packet.decode():
                             waiting.append(frame)
                             if len(waiting) == batch:
                                 flush()
-                except av.FFmpegError as exc:  # a damaged stream: keep what decoded, say so
-                    if not frames and not waiting:
-                        raise BadImage(f"not a readable video ({exc.__class__.__name__})") from None
+                except av.FFmpegError as exc:  # damaged: nothing is published
+                    where = frames + len(waiting)
+                    raise BadImage(f"damaged after frame {where} ({exc.__class__.__name__}); "
+                                   "nothing written") from None  # fmt: skip
                 flush()
+                if not frames:
+                    raise BadImage("its video stream has no frames; nothing written")
+                if video.frames and frames < video.frames:  # a truncated file says how many
+                    raise BadImage(f"truncated: {frames} of its {video.frames} frames decode; "
+                                   "nothing written")  # fmt: skip
                 for packet in out_video.encode(None):
                     out.mux(packet)
+                sound.finish()
     return frames
+
+
+def _open_video(source: Path):
+    """The source opened for decoding, with a video stream of a size colorgan takes."""
+    import av
+
+    try:
+        source_file = av.open(str(source))
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise BadImage(f"not a readable video ({exc.__class__.__name__})") from None
+    if not source_file.streams.video:
+        source_file.close()
+        raise BadImage("no video stream in it")
+    video = source_file.streams.video[0]
+    w, h = video.width, video.height
+    if w < MIN_SIDE or h < MIN_SIDE or w * h > MAX_PIXELS:
+        source_file.close()
+        raise BadImage(f"its frames are {w}x{h}: colorgan takes {MIN_SIDE} px to "
+                       f"{MAX_PIXELS // 1_000_000} MP")  # fmt: skip
+    return source_file
+
+
+def _rotation(source: Path) -> int:
+    """The first frame's display rotation in degrees (a phone's upright film), 0 if none."""
+    import av
+
+    with _open_video(source) as f:
+        try:
+            for frame in f.decode(f.streams.video[0]):
+                return int(round(frame.rotation or 0))
+        except av.FFmpegError:
+            return 0
+    return 0
+
+
+class Clock:
+    """Output timestamps that only go forward: a variable-rate film's repeated or missing
+    timestamps would stop the MP4 muxer; each frame keeps its own time where it can."""
+
+    def __init__(self) -> None:
+        self.last: int | None = None
+
+    def __call__(self, pts: int | None) -> int:
+        pts = (self.last + 1 if self.last is not None else 0) if pts is None else pts
+        if self.last is not None and pts <= self.last:
+            pts = self.last + 1
+        self.last = pts
+        return pts
+
+
+class Sound:
+    """The input's audio into the MP4: copied where MP4 holds its codec, else re-encoded as
+    AAC (an old camcorder's PCM)."""
+
+    COPIED = {"aac", "mp3", "ac3", "eac3", "opus", "alac", "flac"}
+
+    def __init__(self, out, audio) -> None:
+        import av
+
+        self.out, self.audio = out, audio
+        self.copy = audio is not None and audio.codec_context.name in self.COPIED
+        self.stream = self.resampler = None
+        if audio is None:
+            return
+        if self.copy:
+            self.stream = out.add_stream_from_template(audio)
+        else:
+            rate = audio.codec_context.sample_rate or 48000
+            self.stream = out.add_stream("aac", rate=rate)
+            self.resampler = av.AudioResampler(format="fltp", layout=self.stream.layout,
+                                               rate=rate)  # fmt: skip
+
+    def add(self, packet) -> None:
+        if self.copy:
+            if packet.dts is not None:
+                packet.stream = self.stream
+                self.out.mux(packet)
+            return
+        for frame in packet.decode():
+            for part in self.resampler.resample(frame):
+                part.pts = None
+                self.out.mux(self.stream.encode(part))
+
+    def finish(self) -> None:
+        if self.stream is not None and not self.copy:
+            self.out.mux(self.stream.encode(None))
 
 
 def colorize_videos(
@@ -180,7 +273,9 @@ def small_predictions(
     return l_small, ab.cpu().numpy(), AB_SCALE
 
 
-def _colour_frames(colorizer, frames: list, steady: Stabiliser | None, out_video) -> list:
+def _colour_frames(
+    colorizer, frames: list, steady: Stabiliser | None, out_video, clock: Clock
+) -> list:
     """Decoded frames -> the encoded packets of their colorized frames, in order."""
     import av
 
@@ -192,6 +287,6 @@ def _colour_frames(colorizer, frames: list, steady: Stabiliser | None, out_video
     for k, (frame, grey) in enumerate(zip(frames, greys, strict=True)):
         colour_ab = steady(l_small[k], ab[k]) if steady is not None else ab[k]
         out = av.VideoFrame.from_image(compose_lab(grey, colour_ab, ab_scale))
-        out.pts, out.time_base = frame.pts, frame.time_base
+        out.pts, out.time_base = clock(frame.pts), frame.time_base
         packets += out_video.encode(out)
     return packets
