@@ -57,6 +57,8 @@ def uploads(tmp_path: Path) -> dict[str, Path]:
     Image.new("L", (3000, 2000), 128).save(files["many pixels"])  # 6 MP in a few kB
     files["film"] = tmp_path / "film.mp4"
     make_clip(files["film"], audio=False)  # 24 grey frames of 160x120
+    files["dotfile"] = tmp_path / "._IMG_0001.jpg"  # macOS's AppleDouble beside a photo
+    files["dotfile"].write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
     files["heavy"] = tmp_path / "noise.png"
     noise = np.random.default_rng(0).integers(0, 256, (800, 800, 3), np.uint8)
     Image.fromarray(noise).save(files["heavy"])  # about 1.8 MB
@@ -260,6 +262,16 @@ def test_the_page_colours_uploads_and_refuses_bad_ones(server, browser, uploads,
     assert "notes.txt: not a photo or film colorgan can read" in message
     assert "scan.png: 3000x2000 (6 MP) is over the 5 MP limit" in message
 
+    page.reload()  # one bad file among good ones fails only itself
+    page.wait_for_selector("#colorize")
+    send(page, [uploads["coffee"], uploads["dotfile"]])
+    page.click("#colorize")
+    message = status(page, "Colorized 1 of 2 file(s).")
+    assert "._IMG_0001.jpg: not a photo or film colorgan can read" in message
+    assert Image.open(download(page, "coffee-colorized.jpg", tmp_path)).size == (
+        Image.open(uploads["coffee"]).size
+    )
+
     page.reload()
     page.wait_for_selector("#colorize")
     page.locator("#photos input[type=file]").set_input_files(str(uploads["heavy"]))
@@ -290,3 +302,27 @@ def test_concurrent_pages_each_get_their_own_results_and_a_zip(server, browser, 
     for result, source in pairs:
         assert lightness_gap(Image.open(result), Image.open(source)) < 1.5
     assert lightness_gap(theirs, Image.open(uploads["same name"])) < 1.5
+
+
+def test_stopping_the_server_mid_request_leaves_no_visitors_file(browser, tmp_path):
+    """SIGTERM while a film is being coloured: every upload, result and copy Gradio made is
+    gone with the server (its temporary files live in the server's own folder)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+    env["TMPDIR"] = str(scratch)
+    film = tmp_path / "long.mp4"
+    make_clip(film, frames=240, audio=False)
+    process, url = start_server([sys.executable, "-c", WITHOUT_TORCH], log=tmp_path / "log",
+                                env=env)  # fmt: skip
+    try:
+        page = open_page(browser, url)
+        send(page, [film])
+        assert list(scratch.rglob("long.mp4"))  # the upload is on disk
+        page.click("#colorize")
+        page.locator("#status", has_text="long.mp4").wait_for(timeout=60_000)  # colouring
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) in (0, 130)
+    finally:
+        process.kill()
+    assert not [p for p in scratch.rglob("*") if p.is_file()], list(scratch.rglob("*"))

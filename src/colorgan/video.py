@@ -249,6 +249,10 @@ def colorize_videos(
             yield FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
         except (BadImage, OSError) as exc:
             yield FileResult(source, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - FFmpeg's errors mid-film fail that film only
+            if not exc.__class__.__module__.startswith("av"):
+                raise
+            yield FileResult(source, error=f"FFmpeg could not colour it ({exc})")
         else:
             yield FileResult(source, target)
 

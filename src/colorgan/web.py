@@ -275,6 +275,9 @@ def serve(args: argparse.Namespace) -> int:
     if threading.current_thread() is threading.main_thread():  # `kill` stops it as Ctrl-C does
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     with tempfile.TemporaryDirectory(prefix="colorgan-serve-") as workdir:
+        # Gradio's own copies of uploads (and what it serves) go in here too, so that stopping
+        # the server, even mid-request, removes every visitor's file; read when gradio loads
+        os.environ["GRADIO_TEMP_DIR"] = str(Path(workdir) / "gradio")
         studio = Studio(open_model, models, limits, Path(workdir))
         studio.colorizer(first)  # a bad --weights file fails here, before the page starts
         page = build_page(studio, first)
