@@ -170,3 +170,23 @@ def test_compose_lab_is_the_lab_conversion_at_every_pixel():
     exact = lab_to_srgb(L_OF_GREY[np.asarray(grey)], np.stack(up), light.ab_scale)
     diff = np.abs(np.asarray(compose_lab(grey, ab, light.ab_scale), int) - exact)
     assert diff.max() <= 1 and diff.mean() < 0.05
+
+
+def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path):
+    pytest.importorskip("av")  # to make the film; the run below cannot import it
+    from tests.conftest import make_clip
+
+    folder = tmp_path / "box"
+    folder.mkdir()
+    make_photo(4).save(folder / "still.jpg")
+    make_clip(folder / "film.mp4", frames=4, audio=False)
+    without_av = WITHOUT_TORCH.replace('"onnx"}', '"onnx", "av"}')
+    run = subprocess.run([sys.executable, "-c", without_av, "colorize", str(folder), "--out",
+                          str(tmp_path / "out"), "-q"], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines() == [
+        f"colorgan: error: {folder / 'film.mp4'}: films need PyAV, which this install leaves "
+        "out: pip install 'colorgan[video]'"
+    ]
+    assert "colorized 1 of 2 file(s)" in run.stdout
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["still.jpg"]

@@ -237,6 +237,13 @@ def colorize_videos(
     output replaces one of the films, --overwrite or not (a photo's is never an MP4)."""
     if not 0 <= quality <= 51:
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
+    try:
+        import av  # noqa: F401 - only to know it is there
+    except ModuleNotFoundError:  # the light install: the photos went on, the films say why
+        for source, _ in videos:
+            yield FileResult(source, error="films need PyAV, which this install leaves out: "
+                                           "pip install 'colorgan[video]'")  # fmt: skip
+        return
     claimed: set[Path] = set()
     reads = frozenset(source.resolve() for source, _ in videos)
     for source, rel in videos:
