@@ -77,6 +77,10 @@ def test_limits_refuse_by_bytes_pixels_and_kind(uploads):
     assert "(6 MP) is over the 5 MP limit" in limits.refusal(uploads["many pixels"])
     assert "is over the 1 MB limit" in limits.refusal(uploads["heavy"])
     assert Limits().refusal(uploads["many pixels"]) is None  # defaults: 50 MB, 100 MP
+    # a film's frames count against the pixel limit too (160 x 120 = 0.0192 MP)
+    assert Limits(megapixels=0.02).refusal(uploads["film"], video=True) is None
+    assert "over the 0.01 MP limit" in Limits(megapixels=0.01).refusal(uploads["film"], True)
+    assert "not a film" in Limits().refusal(uploads["text"], video=True)
 
 
 def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, light, tmp_path):

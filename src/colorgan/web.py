@@ -9,7 +9,6 @@ in line, and no request ever reads another's folder.
 """
 
 import argparse
-import importlib.util
 import logging
 import os
 import shutil
@@ -45,13 +44,13 @@ class Limits:
     megapixels: float = 100.0
 
     def refusal(self, path: Path, video: bool = False) -> str | None:
-        """Why the upload at `path` is refused, or None; reads only a photo's header (the
-        pixel limit is for photos: a video is read frame by frame)."""
+        """Why the upload at `path` is refused, or None; reads only a photo's header, or a
+        film's stream header (the pixel limit is for each of its frames)."""
         size = path.stat().st_size
         if size > self.megabytes * MB:
             return f"{size / MB:.1f} MB is over the {self.megabytes:g} MB limit"
         if video:
-            return None
+            return self._film_refusal(path)
         try:
             with Image.open(path) as img:
                 w, h = img.size
@@ -63,6 +62,22 @@ class Limits:
             return f"not a photo or film colorgan can read (photos: {photos}; films: {films})"
         if w * h > self.megapixels * 1e6:
             return f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the {self.megapixels:g} MP limit"
+        return None
+
+    def _film_refusal(self, path: Path) -> str | None:
+        try:
+            import av
+        except ModuleNotFoundError:
+            return "films need PyAV, which this install leaves out: pip install colorgan[video]"
+        try:
+            with av.open(str(path)) as f:
+                w, h = (f.streams.video[0].width, f.streams.video[0].height) if (
+                    f.streams.video) else (0, 0)  # fmt: skip
+        except (av.FFmpegError, OSError, ValueError):
+            return "not a film colorgan can read"
+        if w * h > self.megapixels * 1e6:
+            return (f"its frames are {w}x{h} ({w * h / 1e6:.0f} MP), over the "
+                    f"{self.megapixels:g} MP limit")  # fmt: skip
         return None
 
 
@@ -107,8 +122,6 @@ class Studio:
         for upload in map(Path, uploads):
             video = upload.suffix.lower() in VIDEO_SUFFIXES
             why = self.limits.refusal(upload, video)
-            if video and not why and importlib.util.find_spec("av") is None:
-                why = "videos need PyAV, which this install leaves out: pip install colorgan[video]"
             name = Path(f"{upload.stem}-colorized{'.mp4' if video else upload.suffix}")
             if why:
                 refused.append(f"{upload.name}: {why}")
