@@ -78,7 +78,9 @@ def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str,
     out: dict[str, Colorizer] = {}
     for model in models:
         bundled = model in BUNDLED and not Path(model).is_file()
-        label = f"bundled model ({model})" if bundled else Path(model).stem
+        path = Path(model)  # a run's generator.safetensors is known by its run folder
+        label = f"bundled model ({model})" if bundled else (
+            path.parent.name if path.stem == "generator" else path.stem)  # fmt: skip
         if label in out:
             raise ColorganError(f"{model}: that model is already in the table")
         out[label] = Colorizer(None if bundled else model, model=model if bundled else "default",
