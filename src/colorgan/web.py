@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -108,6 +109,10 @@ class Studio:
         self.workdir = workdir
         self._colorizers: dict[str, BatchColorizer] = {}
         self._lock = threading.Lock()
+
+    def busy(self) -> bool:
+        """Whether a request is being coloured now."""
+        return self._lock.locked()
 
     def run(self, uploads: Sequence[str | Path], model: str, saturation: float) -> Outcome:
         """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
@@ -304,4 +309,9 @@ def serve(args: argparse.Namespace) -> int:
             quiet=True,
             footer_links=[],
         )
+        busy = studio.busy()
+    if busy:  # stopped mid-request: the files are gone; the request's thread cannot be
+        sys.stdout.flush()  # joined (it is inside the model), and ending the interpreter
+        sys.stderr.flush()  # around it would abort, so the process ends here
+        os._exit(0)
     return 0
