@@ -85,6 +85,16 @@ def png(size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
+def film_bytes(w: World) -> bytes:
+    """A 40-frame MP4 with its index first (faststart), as phones write them."""
+    from tests.test_video import write_clip
+
+    write_clip(w.root / "whole.mp4", pts=range(40), options={"movflags": "faststart"})
+    data = (w.root / "whole.mp4").read_bytes()
+    (w.root / "whole.mp4").unlink()
+    return data
+
+
 def png_claiming(size: tuple[int, int]) -> bytes:
     """A small PNG whose header claims `size`: Pillow reads the size before any pixel."""
     import struct
@@ -300,6 +310,14 @@ CASES = {
         lambda w: input_file(w, "scan.png", png_claiming((16000, 16000))),
         1,
         "16000x16000 (256 MP) is over the 200 MP limit",
+    ),
+    # films (one line each, exit 1, nothing written)
+    "a text file named .mp4": (lambda w: input_file(w, "film.mp4", b"not a film"), 1, "film.mp4"),
+    "a truncated film": (lambda w: input_file(w, "cut.mp4", film_bytes(w)[:-2000]), 1, "cut.mp4"),
+    "a film of 256 MP frames": (
+        lambda w: input_file(w, "huge.mp4", png_claiming((16000, 16000))),
+        1,
+        "16000x16000",
     ),
     "missing input": (lambda w: colorize(w, source="nothing.jpg"), 1, "no such file"),
     "glob matching nothing": (
