@@ -1,6 +1,7 @@
 """The light engine (ONNX Runtime, no torch) against the torch engine, side by side in one run.
 
-Run: `.venv/bin/python -m benchmarks.light [--images 4] [--shared ../shared/datasets/eval]`.
+Run: `.venv/bin/python -m benchmarks.light [--images 4] [--shared ../shared/datasets/eval]`
+(or `--models default old.onnx ...`: only item 1's onnx row for each model, side by side).
 
 1. `colorgan colorize` on 4000x3000 (12 MP) JPEGs, grey and colour, with `--engine onnx` and
    `--engine torch`: per photo after start-up is (all - one) / (n - 1) of two process times;
@@ -24,6 +25,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,17 +37,31 @@ from benchmarks.common import machine, run_measured
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_seconds(paths: list[Path], out: Path, engine: str, batch: int = 1) -> tuple[float, float]:
+def run_seconds(paths: list[Path], out: Path, engine: str, batch: int = 1,
+                extra: Sequence[str] = ()) -> tuple[float, float]:  # fmt: skip
     """Seconds of one `colorgan colorize` process and its peak resident memory in GB."""
     cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
-           "--quiet", "--engine", engine, "--precision", "fp32", "--batch", str(batch)]  # fmt: skip
+           "--quiet", "--engine", engine, "--precision", "fp32", "--batch", str(batch),
+           *extra]  # fmt: skip
     return run_measured(cmd)
 
 
-def per_photo(paths: list[Path], tmp: Path, engine: str, tag: str) -> tuple[float, float, float]:
-    one, mem1 = run_seconds(paths[:1], tmp / f"{tag}-{engine}-one", engine)
-    every, mem2 = run_seconds(paths, tmp / f"{tag}-{engine}-all", engine)
+def per_photo(paths: list[Path], tmp: Path, engine: str, tag: str,
+              extra: Sequence[str] = ()) -> tuple[float, float, float]:  # fmt: skip
+    one, mem1 = run_seconds(paths[:1], tmp / f"{tag}-{engine}-one", engine, extra=extra)
+    every, mem2 = run_seconds(paths, tmp / f"{tag}-{engine}-all", engine, extra=extra)
     return (every - one) / (len(paths) - 1), one, max(mem1, mem2)
+
+
+def compare_models(photos: dict[str, list[Path]], tmp: Path, models: Sequence[str]) -> None:
+    """The onnx engine with each model (bundled names or .onnx files), side by side."""
+    print("| model (onnx engine) | grey: s per photo | colour: s per photo | peak GB |")
+    print("|---|---|---|---|")
+    for k, model in enumerate(models):
+        extra = ["--weights", model] if Path(model).is_file() else ["--model", model]
+        grey, _, mem_g = per_photo(photos["grey"], tmp, "onnx", f"m{k}-grey", extra)
+        colour, _, mem_c = per_photo(photos["colour"], tmp, "onnx", f"m{k}-colour", extra)
+        print(f"| {model} | {grey:.3f} | {colour:.3f} | {max(mem_g, mem_c):.2f} |", flush=True)
 
 
 def spin(seconds: float) -> None:
@@ -107,6 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared/datasets/eval")
+    parser.add_argument("--models", nargs="+", metavar="MODEL",
+                        help="only: 12 MP per photo on the onnx engine with each model "
+                             "(bundled names or .onnx files), side by side")  # fmt: skip
     args = parser.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory() as name:
@@ -116,6 +135,10 @@ def main() -> None:
             photos[kind] = [tmp / f"{kind}{i}.jpg" for i in range(args.images + 1)]
             for i, p in enumerate(photos[kind]):
                 make_jpeg(p, i, grey=kind == "grey")
+        if args.models:
+            print(f"\n4000x3000 JPEG, {args.images + 1} per kind, `colorgan colorize`:")
+            compare_models(photos, tmp, args.models)
+            return
         print(f"\n4000x3000 JPEG, {args.images + 1} per kind, `colorgan colorize`:")
         print("| engine | grey: s per photo | colour: s per photo | start-up + first 12 MP "
               "photo (grey) | peak GB |\n|---|---|---|---|---|")  # fmt: skip
