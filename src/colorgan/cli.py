@@ -119,7 +119,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     first = args.weights or args.model
     colorizers = ev.open_colorizers([first, *args.compare], options)
     label = next(iter(colorizers))
-    scored = ev.sweep(colorizers) if args.saturation_sweep else colorizers
+    sweep = args.saturation_sweep and ev.sweep_factors(args.saturation_sweep)
+    scored = ev.sweep(colorizers, sweep) if sweep else colorizers
     features = None
     if not args.no_fid:
         from colorgan.fid import InceptionFeatures
@@ -137,7 +138,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"wrote {json_path} and {md_path}")
         if args.saturation_sweep:
             plot = Path(args.out) / "saturation_sweep.png"
-            ev.plot_sweep(report, ev.SWEEP, plot)
+            ev.plot_sweep(report, sweep, plot)
             print(f"wrote {plot}")
     return 0
 
@@ -281,11 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
     p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
     p.add_argument("--compare", action="append", default=[], metavar="MODEL",
-                   help="another bundled model or generator file in the same table "
-                        "(repeatable)")  # fmt: skip
-    p.add_argument("--saturation-sweep", action="store_true",
-                   help="score each model at colour intensities 0.25 ... 1.5; plot PSNR and "
-                        "KID against colourfulness (--out DIR/saturation_sweep.png)")  # fmt: skip
+                   help="another bundled model or generator file in the table (repeatable)")
+    p.add_argument("--saturation-sweep", nargs="?", const="0.25,0.5,0.75,1,1.25,1.5",
+                   metavar="S,S,...", help="score each model at these colour intensities "
+                        "(0.25 ... 1.5); PSNR and KID against colourfulness (--out DIR)")  # fmt: skip
     runtime(p)
     prior_files(p)
     p.set_defaults(func=cmd_evaluate)

@@ -146,17 +146,16 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     ema_decay: float = 0.0  # > 0: keep an EMA of G's weights (e.g. 0.999) and export it
     d_every: int = 5  # one discriminator step per d_every generator steps
-    # each phase's learning rates over its steps: "constant" (the paper), or a linear warm-up
-    # over warmup_steps, then "cosine" decay to lr_floor x the rate, or "step" decay (x 0.1
-    # at each fraction of the phase in lr_steps); a function of the step, so exact on resume
+    # the adversarial phase's first steps train D alone on the pretrained G's outputs, so G
+    d_warmup_steps: int = 0  # meets a critic that already knows its faults (DeOldify's NoGAN)
+    # each phase's rates: "constant" (the paper), or warmup_steps of linear warm-up, then
+    # "cosine" to lr_floor x, or "step" (x 0.1 at each fraction in lr_steps); exact on resume
     lr_schedule: str = "constant"
     warmup_steps: int = 0
     lr_floor: float = 0.0
     lr_steps: tuple[float, ...] = (0.6, 0.85)
     grad_clip: float | None = None  # clip each step's gradient to this global norm
-    # a generator file of the same model to start G from (a warm start: a longer run from a
-    # shorter one's result); a resumed run takes its checkpoint instead
-    init_from: str | None = None
+    init_from: str | None = None  # a generator file to start G from (resumed: the checkpoint)
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
     channels_last: bool | None = None  # None: on for CUDA, off on the CPU (no faster there)
@@ -249,9 +248,9 @@ def validate(cfg: Config) -> Config:
         if value < 1:
             raise ColorganError(f"{key} must be at least 1 (it is {value})")
     clip_bad = t.grad_clip is not None and t.grad_clip <= 0
-    if t.warmup_steps < 0 or not 0.0 <= t.lr_floor <= 1.0 or clip_bad:
-        raise ColorganError("train.warmup_steps must be 0 or more, train.lr_floor in [0, 1] "
-                            "and train.grad_clip above 0 (or null)")  # fmt: skip
+    if min(t.warmup_steps, t.d_warmup_steps) < 0 or not 0.0 <= t.lr_floor <= 1.0 or clip_bad:
+        raise ColorganError("train.warmup_steps and d_warmup_steps must be 0 or more, lr_floor "
+                            "in [0, 1] and grad_clip above 0 (or null)")  # fmt: skip
     if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
         raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
     return cfg

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from colorgan.bundled import MAX_SATURATION
 from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
 from colorgan.errors import ColorganError
 from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
@@ -86,6 +87,17 @@ def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str,
         out[label] = Colorizer(None if bundled else model, model=model if bundled else "default",
                                **options)  # fmt: skip
     return out
+
+
+def sweep_factors(text: str) -> tuple[float, ...]:
+    """ "0.5,1,1.5" -> the intensities of a sweep; ColorganError for anything else."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ColorganError(f"--saturation-sweep: not a list of numbers: {text!r}") from None
+    if not all(0 <= v <= MAX_SATURATION for v in values):
+        raise ColorganError(f"--saturation-sweep: intensities are 0 to {MAX_SATURATION}")
+    return values
 
 
 def sweep(colorizers: dict[str, Colorizer], factors: Sequence[float] = SWEEP) -> dict:

@@ -217,3 +217,31 @@ def test_a_resume_between_an_epochs_last_step_and_its_validation_logs_it_once(
         rows = list(csv.DictReader(fh))
     assert [int(r["step"]) for r in rows if r["val_l1"]] == [3, 6]
     assert [int(r["step"]) for r in rows if not r["val_l1"]] == list(range(1, 7))
+
+
+def test_the_critic_warms_up_on_the_pretrained_generators_outputs_first(tmp_path, photo_dir):
+    cfg = small_config(tmp_path, photo_dir, train={
+        "pretrain_epochs": 1, "adversarial_epochs": 2, "batch_size": 3, "d_warmup_steps": 4,
+        "d_every": 2})  # fmt: skip
+    trainer = Trainer(cfg, progress=False)
+    gan, seen = trainer.gan, []
+    original = gan.critic_step
+
+    def critic(x):  # G's weights and D's at each warm-up step
+        seen.append([p.detach().clone() for p in (*gan.generator.parameters(),
+                                                  *gan.discriminator.parameters())])  # fmt: skip
+        return original(x)
+
+    gan.critic_step = critic
+    history = trainer.run()["history"]
+    adversarial = [h for h in history if h["phase"] == "adversarial"]
+    assert len(adversarial) == 6 and len(seen) == 4  # 2 epochs x (9 photos // 3)
+    assert all(set(h) == {"step", "phase", "d"} for h in adversarial[:4])  # D alone
+    assert "gan" in adversarial[4] and "d" in adversarial[4]  # then G, D every 2nd step
+    assert "d" not in adversarial[5]
+    n_g = len(list(gan.generator.parameters()))
+    for later in seen[1:]:  # G stood still through the warm-up while D learnt
+        assert all(torch.equal(a, b) for a, b in zip(seen[0][:n_g], later[:n_g], strict=True))
+        assert not all(torch.equal(a, b) for a, b in zip(seen[0][n_g:], later[n_g:], strict=True))
+    assert not all(torch.equal(a, b) for a, b in zip(seen[0][:n_g], gan.generator.parameters(),
+                                                     strict=True))  # fmt: skip

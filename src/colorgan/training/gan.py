@@ -199,6 +199,12 @@ class ColorGAN:
         logs.update({k: v.item() for k, v in terms.items()})
         return logs
 
+    def critic_step(self, x: Batch) -> dict[str, float]:
+        """A D step on G's current outputs, G untouched (the critic's warm-up)."""
+        with torch.no_grad(), self.autocast():
+            fake = self.generate(self.g_train, x)[0]
+        return {"d": self._discriminator_step(x, fake)}
+
     def _discriminator_step(self, x: Batch, fake: torch.Tensor) -> float:
         """D on real then fake pairs, one backward each (their sum is the loss's gradient).
 

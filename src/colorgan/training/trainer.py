@@ -143,6 +143,9 @@ class Trainer:
         self.gan.set_lr_factor(phase, lr_factor(self.cfg.train, self.pos.phase_step, total))
         if phase == "pretrain":
             return self.gan.pretrain_step(x)
+        if self.pos.phase_step < self.cfg.train.d_warmup_steps:  # the critic first, G frozen
+            self.pos.d_steps += 1
+            return self.gan.critic_step(x)
         step_d = self.pos.phase_step % self.cfg.train.d_every == 0
         logs = self.gan.adversarial_step(x, step_discriminator=step_d)
         self.pos.d_steps += step_d
