@@ -109,7 +109,8 @@ def test_the_shipped_experiments_load_with_one_resolution_per_experiment():
         configs = [row_config(exp, label) for label in exp.rows]
         assert len({c.data.image_size for c in configs}) == 1
         assert len({c.run_dir for c in configs}) == len(configs)
-        assert "fusion" in {c.model.generator for c in configs}
+        if path.stem != "colour":  # that one is scored against the bundled models instead
+            assert "fusion" in {c.model.generator for c in configs}
 
 
 def test_a_row_can_be_a_variant_of_a_recipe(tmp_path, photo_dir):
