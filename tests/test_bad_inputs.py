@@ -135,7 +135,7 @@ def onnx_file(w: World, name: str, meta: dict | None = None, input_name: str = "
 def nan_weights(w: World) -> str:
     from colorgan.generator_file import write_generator_file
 
-    tensors = {k: v.clone() for k, v in _tensors(w).items()}
+    tensors = {k: v.clone() for k, v in _generator(w)[0].items()}
     next(v for v in tensors.values() if v.is_floating_point()).fill_(float("nan"))
     write_generator_file(w.root / "nan.safetensors", tensors, _meta(w))
     return str(w.root / "nan.safetensors")
@@ -393,7 +393,7 @@ CASES = {
             "-w",
             w.weights(
                 "sat.safetensors",
-                _tensors(w),
+                _generator(w)[0],
                 {"format": FORMAT, "colorgan": json.dumps({**_meta(w), "saturation": -2})},
             ),
         ),
@@ -433,16 +433,15 @@ CASES = {
 _UNET = {"generator": "unet", "unet": {"downs": 6}}
 
 
+def _generator(w: World) -> tuple[dict, dict]:
+    """The user's model file as (tensors, metadata)."""
+    from colorgan.generator_file import read_generator_file
+
+    return read_generator_file(w.root / "model.safetensors")
+
+
 def _meta(w: World) -> dict:
-    from colorgan.generator_file import read_generator_file
-
-    return read_generator_file(w.root / "model.safetensors")[1]
-
-
-def _tensors(w: World) -> dict:
-    from colorgan.generator_file import read_generator_file
-
-    return read_generator_file(w.root / "model.safetensors")[0]
+    return _generator(w)[1]
 
 
 @pytest.mark.parametrize("case", list(CASES))

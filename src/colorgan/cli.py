@@ -283,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fid", action="store_true", help="skip FID and KID (Inception-v3)")
     p.add_argument("--compare", action="append", default=[], metavar="MODEL",
                    help="another bundled model or generator file (repeatable)")  # fmt: skip
-    p.add_argument("--saturation-sweep", nargs="?", const="0.25,0.5,0.75,1,1.25,1.5",
+    p.add_argument("--saturation-sweep", nargs="?", const="default",
                    metavar="S,S,...", help="score each model at these colour intensities "
                         "(0.25 ... 1.5); PSNR, KID against colourfulness (--out DIR)")  # fmt: skip
     runtime(p)

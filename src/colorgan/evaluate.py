@@ -90,7 +90,10 @@ def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str,
 
 
 def sweep_factors(text: str) -> tuple[float, ...]:
-    """ "0.5,1,1.5" -> the intensities of a sweep; ColorganError for anything else."""
+    """ "0.5,1,1.5", or "default" for SWEEP -> the intensities of a sweep; ColorganError
+    for anything else."""
+    if text == "default":
+        return SWEEP
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
