@@ -20,8 +20,8 @@ from pathlib import Path
 
 from benchmarks.common import machine
 from colorgan.config import load_config
-from colorgan.evaluate import evaluate
-from colorgan.pipeline import Colorizer
+from colorgan.engines.torch_engine import TorchEngine
+from colorgan.evaluation.evaluate import Scored, evaluate
 from colorgan.training.trainer import Trainer
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "eval"
@@ -32,7 +32,7 @@ def colorization() -> None:
     print("|---|---|---|---|")
     psnrs = {}
     for precision in ("fp32", "bf16"):
-        colorizer = Colorizer(precision=precision, channels_last=precision == "bf16")
+        colorizer = Scored(TorchEngine(precision=precision, channels_last=precision == "bf16"))
         start = time.perf_counter()
         report = evaluate(colorizer, EVAL, progress=False)["results"]["model"]
         psnrs[precision] = report["psnr"]

@@ -21,9 +21,10 @@ import torch
 from PIL import Image
 
 from benchmarks.common import run_measured
-from colorgan.color import colour_bands, small_lightness
+from colorgan.colorizer import Colorizer
+from colorgan.colour.bands import lab_bands, small_lightness
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.images import open_image, to_8bit
-from colorgan.pipeline import Colorizer
 
 
 def make_jpeg(path: Path, seed: int, grey: bool) -> None:
@@ -49,19 +50,24 @@ def stages(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
     t = tick("decode", t)
     w, h = pixels.size
 
-    def read(top: int, rows: int) -> torch.Tensor:  # as Colorizer.colorize reads the photo
-        return torch.from_numpy(np.array(pixels.crop((0, top, w, top + rows))))
+    def read(top: int, rows: int) -> np.ndarray:  # as Colorizer.colorize_batch reads the photo
+        return np.asarray(pixels.crop((0, top, w, top + rows)))
 
-    with torch.inference_mode():  # the steps of Colorizer.colorize_rows
-        small, full = small_lightness(read, h, w, [colorizer.size], keep=True)
-        t = tick("L (kept), resized down band by band", t)
-        ab = colorizer.predict_small_ab(small[0]).cpu()
-        t = tick("predict ab (priors, generator)", t)
-        result = Image.new("RGB", (w, h))
-        for top, band in colour_bands(lambda top, n: full[top : top + n], h, w, ab):
-            rows = Image.frombuffer("RGB", (w, len(band)), band.numpy(), "raw", "RGB", 0, 1)
-            result.paste(rows, (0, top))
-        t = tick("Lab to RGB, into the output image, band by band", t)
+    # the steps of Colorizer.colorize_batch's exact Lab path (composition "lab")
+    engine = colorizer.engine
+    sizes = [engine.size]
+    if engine.prior_size not in (None, engine.size):
+        sizes.append(engine.prior_size)
+    small, full = small_lightness(read, h, w, sizes, keep=True)
+    t = tick("L (kept), resized down band by band", t)
+    prior = np.stack(small[-1:])[:, None] if engine.prior_size else None
+    ab = engine.predict(np.stack(small[:1])[:, None], prior)[0] * colorizer.chroma()
+    t = tick("predict ab (priors, generator)", t)
+    result = Image.new("RGB", (w, h))
+    for top, band in lab_bands(lambda top, n: full[top : top + n], h, w, ab):
+        rows = Image.frombuffer("RGB", (w, len(band)), band, "raw", "RGB", 0, 1)
+        result.paste(rows, (0, top))
+    t = tick("Lab to RGB, into the output image, band by band", t)
     result.save(out, quality=95)
     tick("encode", t)
     return times
@@ -83,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=3)
     args = parser.parse_args()
-    colorizer = Colorizer(precision="fp32")
+    colorizer = Colorizer(TorchEngine(precision="fp32"))
     print(f"4000x3000 JPEG, {args.images} images per kind, {torch.get_num_threads()} threads, fp32")
     print("| stage | grey JPEG (s) | colour JPEG (s) |\n|---|---|---|")
     results: dict[str, dict[str, float]] = {}

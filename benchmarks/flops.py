@@ -13,19 +13,20 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import machine
-from colorgan.evaluate import open_colorizers
-from colorgan.priors import PRIOR_IMAGE_SIZE
+from colorgan.engines.torch_engine import TorchEngine
+from colorgan.evaluation.evaluate import open_colorizers
+from colorgan.priors.semantic import PRIOR_IMAGE_SIZE
 
 
-def inference_flops(colorizer) -> tuple[float, float]:
+def inference_flops(engine: TorchEngine) -> tuple[float, float]:
     """(priors, generator) GFLOP for one grey photo."""
     l_norm = torch.rand(1, 1, PRIOR_IMAGE_SIZE, PRIOR_IMAGE_SIZE) * 2 - 1
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        if colorizer.priors is not None:
-            colorizer.priors.on_l(l_norm)
+        if engine.priors is not None:
+            engine.priors.on_l(l_norm)
     priors = counter.get_total_flops() / 1e9
     with torch.inference_mode(), FlopCounterMode(display=False) as counter:
-        colorizer.predict_small_ab(l_norm, l_norm)
+        engine.predict_tensor(l_norm, l_norm)
     return priors, counter.get_total_flops() / 1e9 - priors
 
 
@@ -39,11 +40,11 @@ def main() -> None:
     print("| model | size | priors GFLOP | generator GFLOP | total | vs first |")
     print("|---|---|---|---|---|---|")
     first = None
-    for label, colorizer in open_colorizers(args.models, {"device": "cpu"}).items():
-        priors, generator = inference_flops(colorizer)
+    for label, scored in open_colorizers(args.models, {"device": "cpu"}).items():
+        priors, generator = inference_flops(scored.engine)
         total = priors + generator
         first = first or total
-        print(f"| {label} | {colorizer.size} | {priors:.2f} | {generator:.2f} | {total:.2f} "
+        print(f"| {label} | {scored.engine.size} | {priors:.2f} | {generator:.2f} | {total:.2f} "
               f"| {total / first:.2f}x |")  # fmt: skip
 
 

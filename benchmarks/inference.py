@@ -19,8 +19,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.common import best_seconds, machine
 from colorgan.config import ModelConfig, PriorConfig
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.generator_file import build_generator
-from colorgan.pipeline import Colorizer
 
 
 def matmul_peak(dtype: torch.dtype, n: int = 2048) -> float:
@@ -101,14 +101,14 @@ def main() -> None:
 
     # The whole colorization model as `colorgan colorize` runs it (priors + generator, fp32):
     # one photo at a time, and batches of 16 as evaluation or a batch job could.
-    print(f"\n| Colorizer.predict_ab, {s}x{s}, fp32 | batch 1 images/s | batch {b} images/s |")
+    print(f"\n| TorchEngine.predict_full, {s}x{s}, fp32 | batch 1 images/s | batch {b} images/s |")
     print("|---|---|---|")
     for channels_last in (False, True):
-        colorizer = Colorizer(precision="fp32", size=s, channels_last=channels_last)
+        engine = TorchEngine(precision="fp32", size=s, channels_last=channels_last)
         rates = []
         for n in (1, b):
             l_norm = torch.rand(n, 1, s, s) * 2 - 1
-            rates.append(n / best_seconds(functools.partial(colorizer.predict_ab, l_norm)))
+            rates.append(n / best_seconds(functools.partial(engine.predict_full, l_norm)))
         print(f"| channels_last {'on' if channels_last else 'off'} | {rates[0]:.2f} | "
               f"{rates[1]:.2f} |")  # fmt: skip
 

@@ -71,10 +71,12 @@ def spin(seconds: float) -> None:
 
 
 def stages(path: Path) -> dict[str, float]:
+    from colorgan.colorizer import Colorizer
+    from colorgan.colour.pixels import compose_ycbcr, lightness_grey
+    from colorgan.engines.onnx_engine import OnnxEngine
     from colorgan.images import open_image, save_image, to_8bit
-    from colorgan.light import LightColorizer, lab_to_srgb, lightness_grey
 
-    light = LightColorizer()
+    light = Colorizer(OnnxEngine())
     times: dict[str, float] = {}
     for _ in range(2):  # the second pass is timed
         t = time.perf_counter()
@@ -84,12 +86,10 @@ def stages(path: Path) -> dict[str, float]:
         grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
         times["grey of the CIE lightness (colour photos)"] = time.perf_counter() - t
         t = time.perf_counter()
-        l_small, ab = light.predict_small_ab([grey])
+        l_small, ab = light.small_colour([grey])
         times["small L and the ONNX model"] = time.perf_counter() - t
         t = time.perf_counter()
-        small = Image.fromarray(lab_to_srgb(l_small[0], ab[0], light.ab_scale)).convert("YCbCr")
-        chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
-        result = Image.merge("YCbCr", (grey, *chroma))
+        result = compose_ycbcr(grey, l_small[0], ab[0], light.engine.ab_scale)
         times["chroma upsampled, YCbCr composed"] = time.perf_counter() - t
         t = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
@@ -99,10 +99,11 @@ def stages(path: Path) -> dict[str, float]:
 
 
 def fidelity(folder: Path | None) -> str:
-    from colorgan.light import LightColorizer
-    from colorgan.pipeline import Colorizer
+    from colorgan.colorizer import Colorizer
+    from colorgan.engines.onnx_engine import OnnxEngine
+    from colorgan.engines.torch_engine import TorchEngine
 
-    light, exact = LightColorizer(), Colorizer(precision="fp32")
+    light, exact = Colorizer(OnnxEngine()), Colorizer(TorchEngine(precision="fp32"))
     paths = sorted(folder.glob("*")) if folder else sorted((ROOT / "examples").glob("*.jpg"))
     scores: dict[str, list[float]] = {"grey": [], "colour": []}
     for path in paths:

@@ -21,12 +21,14 @@ CHILD = r"""
 import sys
 import numpy as np, torch
 from PIL import Image
-from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
+from colorgan.colorizer import Colorizer
+from colorgan.colour.bands import lab_to_uint8, lightness
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.images import to_8bit
-from colorgan.pipeline import Colorizer
 
 side, way, kind = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-colorizer = Colorizer(model="paper", precision="fp32")
+colorizer = Colorizer(TorchEngine(model="paper", precision="fp32"))
+engine = colorizer.engine
 rng = np.random.default_rng(0)
 seed = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
 image = Image.fromarray(seed).resize((side, side), Image.Resampling.BILINEAR)
@@ -40,14 +42,14 @@ before = hwm()
 if way == "banded":
     out = colorizer.colorize(image)
 else:  # the earlier pipelines: the full-size L, and the full-size ab or a small one
-    with torch.inference_mode():
-        pixels = torch.from_numpy(np.array(to_8bit(image)))
-        l_norm = lightness_from_uint8(pixels)
-        if way == "full":
-            ab = colorizer.predict_ab(l_norm)
-        else:
-            ab = colorizer.predict_small_ab(l_norm).cpu()
-        out = Image.fromarray(lab_normalized_to_uint8(l_norm, ab).numpy())
+    pixels = np.array(to_8bit(image))
+    l_norm = lightness(pixels)
+    l_tensor = torch.from_numpy(l_norm)[None, None]
+    if way == "full":
+        ab = engine.predict_full(l_tensor)[0].cpu().numpy()
+    else:
+        ab = engine.predict_tensor(l_tensor)[0].cpu().numpy()
+    out = Image.fromarray(lab_to_uint8(l_norm, ab))
 assert out.size == (side, side)
 peak = hwm()
 print(before / 1e6, peak / 1e6)

@@ -75,13 +75,15 @@ def build(name: str):
     from PIL import Image
 
     if name == "colorgan-onnx":
-        from colorgan.light import LightColorizer
+        from colorgan.colorizer import Colorizer
+        from colorgan.engines.onnx_engine import OnnxEngine
 
-        return LightColorizer().colorize
+        return Colorizer(OnnxEngine()).colorize
     if name == "colorgan-torch":
-        from colorgan.pipeline import Colorizer
+        from colorgan.colorizer import Colorizer
+        from colorgan.engines.torch_engine import TorchEngine
 
-        return Colorizer(precision="fp32").colorize
+        return Colorizer(TorchEngine(precision="fp32")).colorize
     from skimage import color
 
     def skimage_output(l_full: np.ndarray, ab_small: torch.Tensor) -> Image.Image:
@@ -120,15 +122,17 @@ def build(name: str):
 
         return colorize
     if name.startswith("ddcolor"):
-        from colorgan.color import lab_normalized_to_rgb, lightness_from_uint8
+        from colorgan.colour.bands import lightness
+        from colorgan.colour.tensors import lab_normalized_to_rgb
 
         encoder = "convnext_tiny" if name == "ddcolor-tiny" else "convnext_large"
         net = ddcolor_class()(encoder).eval()
 
         @torch.no_grad()
         def colorize(grey: Image.Image) -> Image.Image:
-            pixels = torch.from_numpy(np.asarray(grey.convert("RGB")))
-            l_norm = lightness_from_uint8(pixels)
+            rgb = np.asarray(grey.convert("RGB"))
+            l_norm = torch.from_numpy(lightness(rgb))[None, None]
+            pixels = torch.from_numpy(rgb)
             x = pixels.permute(2, 0, 1)[None].float() / 255
             x = F.interpolate(x, size=(512, 512), mode="bilinear", align_corners=False)
             ab = F.interpolate(net(x), size=l_norm.shape[-2:], mode="bilinear")

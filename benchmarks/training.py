@@ -31,7 +31,7 @@ from safetensors.torch import save_file
 from benchmarks.common import best_seconds, machine
 from colorgan.config import config_from_dict
 from colorgan.images import find_images, load_rgb
-from colorgan.priors import SemanticPriors
+from colorgan.priors.semantic import SemanticPriors
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN
 from colorgan.training.trainer import Trainer

@@ -26,8 +26,10 @@ import numpy as np
 from PIL import Image
 from tests.conftest import make_clip
 
-from colorgan.light import LightColorizer, compose_lab, lightness_grey
-from colorgan.video import Stabiliser, colorize_video
+from colorgan.apps.video import Stabiliser, colorize_video
+from colorgan.colorizer import Colorizer
+from colorgan.colour.pixels import compose_lab, lightness_grey
+from colorgan.engines.onnx_engine import OnnxEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H, FRAMES = 256, 192, 48
@@ -66,14 +68,14 @@ def lab_ab(images: list[Image.Image]) -> np.ndarray:
     return np.stack([rgb2lab(np.asarray(i))[..., 1:] for i in images])
 
 
-def colour(light: LightColorizer, frames: list[Image.Image], steady: bool) -> list[Image.Image]:
+def colour(light: Colorizer, frames: list[Image.Image], steady: bool) -> list[Image.Image]:
     greys = [lightness_grey(f) for f in frames]
-    l_small, ab = light.predict_small_ab(greys)
+    l_small, ab = light.small_colour(greys)
     stabiliser = Stabiliser() if steady else None
     out = []
     for k, grey in enumerate(greys):
         a = stabiliser(l_small[k], ab[k]) if stabiliser else ab[k]
-        out.append(compose_lab(grey, a, light.ab_scale))  # as colorgan.video composes frames
+        out.append(compose_lab(grey, a, light.engine.ab_scale))  # as apps.video composes frames
     return out
 
 
@@ -93,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.photos if args.photos.is_dir() else ROOT / "examples"
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png"))[:8]
-    light = LightColorizer()
+    light = Colorizer(OnnxEngine())
     print(f"clips of {FRAMES} frames at {W}x{H} from {folder}; the bundled default, onnx engine")
     print("| clip | flicker per-frame | flicker stabilised | ratio | PSNR per-frame | "
           "PSNR stabilised |\n|---|---|---|---|---|---|")  # fmt: skip

@@ -21,8 +21,8 @@ from PIL import Image
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from colorgan.backbones import load_state_dict_file
 from colorgan.images import BadImage, find_images, load_rgb
+from colorgan.priors.backbones import load_state_dict_file
 
 
 def main() -> int:

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from colorgan.evaluate import EvalPhoto
+from colorgan.engines.torch_engine import TorchEngine
+from colorgan.evaluation.evaluate import EvalPhoto, Scored
 from colorgan.images import find_images
-from colorgan.pipeline import Colorizer
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "eval"
 
@@ -34,11 +34,10 @@ def main() -> None:
     parser.add_argument("--compare-title", default="before")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    colorizer = Colorizer(args.weights, model=args.model, precision="fp32")
-    models = [colorizer]
+    models = [Scored(TorchEngine(args.weights, model=args.model, precision="fp32"))]
     titles = ["grey input", args.title]
     if args.compare:
-        models.append(Colorizer(args.compare, precision="fp32"))
+        models.append(Scored(TorchEngine(args.compare, precision="fp32")))
         titles.append(args.compare_title)
     titles.append("original")
     columns = len(titles)

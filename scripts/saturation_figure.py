@@ -9,8 +9,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from colorgan.colorizer import Colorizer
+from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.files import atomic_file
-from colorgan.light import LightColorizer
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -21,11 +22,12 @@ def main() -> None:
     cell_w, cell_h, header = 240, 160, 18
     sheet = Image.new("RGB", (cell_w * len(LEVELS), header + cell_h * len(photos)), "white")
     draw = ImageDraw.Draw(sheet)
+    colorizer = Colorizer(OnnxEngine())
     for c, level in enumerate(LEVELS):
         draw.text((c * cell_w + 6, 3), f"--saturation {level}", fill="black")
-        colorizer = LightColorizer(saturation=level)
         for r, photo in enumerate(photos):
-            tile = colorizer.colorize(photo).resize((cell_w, cell_h), Image.Resampling.LANCZOS)
+            tile = colorizer.colorize(photo, saturation=level)
+            tile = tile.resize((cell_w, cell_h), Image.Resampling.LANCZOS)
             sheet.paste(tile, (c * cell_w, header + r * cell_h))
     with atomic_file(ROOT / "docs" / "saturation.jpg") as tmp:
         sheet.save(tmp, format="JPEG", quality=90)

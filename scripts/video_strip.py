@@ -13,9 +13,10 @@ from pathlib import Path
 import av
 from PIL import Image
 
+from colorgan.apps.video import colorize_video
+from colorgan.colorizer import Colorizer
+from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.files import atomic_file
-from colorgan.light import LightColorizer
-from colorgan.video import colorize_video
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H, FRAMES, SHOWN = 320, 240, 48, (0, 15, 31, 47)
@@ -38,7 +39,7 @@ def main() -> None:
                 frame.pts, frame.time_base = t, Fraction(1, 24)
                 f.mux(stream.encode(frame))
             f.mux(stream.encode(None))
-        colorize_video(LightColorizer(), clip, out)
+        colorize_video(Colorizer(OnnxEngine()), clip, out)
         rows = [frames_of(clip), frames_of(out)]
     sheet = Image.new("RGB", (W * len(SHOWN), H * 2))
     for r, frames in enumerate(rows):

@@ -29,7 +29,7 @@ class Missing(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 sys.meta_path.insert(0, Missing())
-from colorgan.cli import main
+from colorgan.apps.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

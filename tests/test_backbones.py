@@ -7,15 +7,15 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from colorgan.backbones import (
+from colorgan.errors import ColorganError
+from colorgan.priors.backbones import (
     IMAGENET_TO_VOC,
     VOC_CLASSES,
     DeepLabV3Segmentation,
     EfficientNetLite0,
     InceptionResNetV2Embedding,
 )
-from colorgan.errors import ColorganError
-from colorgan.priors import expand_segmentation
+from colorgan.priors.semantic import expand_segmentation
 
 
 def test_inception_resnet_v2_loads_a_local_weight_file(tmp_path):
@@ -63,7 +63,7 @@ class Payload:
 
 
 def test_hub_weights_are_downloaded_checked_and_never_unpickled(tmp_path, monkeypatch):
-    from colorgan.backbones import file_digest, hub_file, load_state_dict_file
+    from colorgan.priors.backbones import file_digest, hub_file, load_state_dict_file
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
@@ -97,7 +97,7 @@ def test_a_weight_file_for_another_network_is_a_clear_error(tmp_path):
 
 def test_missing_paper_weights_offline_name_the_alternatives(tmp_path):
     code = (
-        "from colorgan.priors import InceptionResNetV2Embedding as M\n"
+        "from colorgan.priors.semantic import InceptionResNetV2Embedding as M\n"
         "from colorgan.errors import ColorganError\n"
         "try:\n    M(None)\nexcept ColorganError as e:\n    print(e)\n"
     )

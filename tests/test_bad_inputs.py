@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from colorgan.cli import main
+from colorgan.apps.cli import main
 from colorgan.generator_file import FORMAT
 from tests.conftest import make_photo, write_generator
 

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from colorgan.cli import main
+from colorgan.apps.cli import main
 from tests.conftest import make_photo
 
 
@@ -250,27 +250,26 @@ def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
 
 
 def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tiny_weights):
-    import torch
 
+    from colorgan.colorizer import Colorizer
+    from colorgan.engines.onnx_engine import OnnxEngine
+    from colorgan.engines.torch_engine import TorchEngine
     from colorgan.generator_file import read_generator_file
-    from colorgan.light import LightColorizer
-    from colorgan.pipeline import Colorizer
 
     half = tmp_path / "half-colour.safetensors"
     assert main(["export", str(tiny_weights), "--out", str(half), "--saturation", "0.5"]) == 0
     assert read_generator_file(half)[1]["saturation"] == 0.5
     onnx = tmp_path / "half-colour.onnx"
     assert main(["export", str(half), "--onnx", "--out", str(onnx)]) == 0
-    photo = make_photo(3)
-    l_norm = torch.rand(1, 1, 32, 32) * 2 - 1
-    full, halved = Colorizer(tiny_weights), Colorizer(half)
-    assert torch.allclose(halved.predict_ab(l_norm), 0.5 * full.predict_ab(l_norm), atol=1e-6)
-    halved.saturation = 2.0  # the user's intensity is relative to the model's own
-    assert torch.allclose(halved.predict_ab(l_norm), full.predict_ab(l_norm), atol=1e-6)
+    greys = [make_photo(3).convert("L")]
     assert main(["export", str(tiny_weights), "--onnx", "--out", str(tmp_path / "full.onnx")]) == 0
-    greys = [photo.convert("L")]
-    ab_full = LightColorizer(tmp_path / "full.onnx").predict_small_ab(greys)[1]
-    assert np.allclose(LightColorizer(onnx).predict_small_ab(greys)[1], 0.5 * ab_full, atol=1e-5)
+    for engine, model in ((TorchEngine, tiny_weights), (OnnxEngine, tmp_path / "full.onnx")):
+        halved_file = half if engine is TorchEngine else onnx
+        full, halved = Colorizer(engine(model)), Colorizer(engine(halved_file))
+        ab_full = full.small_colour(greys)[1]
+        assert np.allclose(halved.small_colour(greys)[1], 0.5 * ab_full, atol=1e-5)
+        # the user's intensity is relative to the model's own
+        assert np.allclose(halved.small_colour(greys, saturation=2.0)[1], ab_full, atol=1e-5)
     for bad in ("0", "9", "-1"):
         assert main(["export", str(tiny_weights), "--out", str(tmp_path / f"x{bad}.safetensors"),
                      "--saturation", bad]) == 2  # fmt: skip

@@ -3,11 +3,12 @@ import torch
 import torch.nn.functional as F
 from skimage.color import rgb2lab
 
-from colorgan.color import (
-    AB_SCALE,
+from colorgan.colour import bands
+from colorgan.colour.srgb import AB_SCALE
+from colorgan.colour.tensors import (
     grey_from_l,
     lab_normalized_to_rgb,
-    lab_normalized_to_uint8,
+    normalize_l,
     rgb_to_lab,
     rgb_to_lab_normalized,
 )
@@ -47,62 +48,72 @@ def test_grey_from_l_is_neutral_and_keeps_lightness():
 
 
 def test_full_resolution_paths_agree_with_kornia():
-    from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8, normalize_l
-
-    torch.manual_seed(0)
-    rgb = torch.randint(0, 256, (150, 203, 3), dtype=torch.uint8)  # bands of 32 + a remainder
-    x = rgb.permute(2, 0, 1)[None].float() / 255
+    rgb = np.random.default_rng(0).integers(0, 256, (150, 203, 3), dtype=np.uint8)  # bands of 32
+    x = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
     l_ref = normalize_l(rgb_to_lab(x)[:, :1])
-    l_fast = lightness_from_uint8(rgb)
-    assert l_fast.shape == (1, 1, 150, 203)
+    l_fast = bands.lightness(rgb)
+    assert l_fast.shape == (150, 203) and l_fast.dtype == np.float32
     # the cube root comes from a table: L (0..100) within 0.01, a fortieth of an 8-bit level
-    assert (l_fast - l_ref).abs().max() * 50 < 0.01
+    assert np.abs(l_fast - l_ref[0, 0].numpy()).max() * 50 < 0.01
     ab = torch.rand(1, 2, 150, 203) * 2.4 - 1.2  # beyond [-1, 1] too: clamped like the reference
     ref = (lab_normalized_to_rgb(l_ref, ab)[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0)
-    fast = lab_normalized_to_uint8(l_ref, ab)
-    diff = (ref.int() - fast.int()).abs()
-    assert diff.max() <= 1 and (diff > 0).float().mean() < 5e-3
+    ref = ref.numpy().astype(int)
+    fast = bands.lab_to_uint8(l_ref[0, 0].numpy(), ab[0].numpy()).astype(int)
+    diff = np.abs(ref - fast)
+    assert diff.max() <= 1 and (diff > 0).mean() < 5e-3
     # and end to end from the fast L: still within one level of kornia
-    round_trip = lab_normalized_to_uint8(l_fast, ab)
-    assert (ref.int() - round_trip.int()).abs().max() <= 1
+    round_trip = bands.lab_to_uint8(l_fast, ab[0].numpy()).astype(int)
+    assert np.abs(ref - round_trip).max() <= 1
 
 
 def test_grey_lightness_matches_the_rgb_path():
-    from colorgan.color import lightness_from_uint8
-
-    grey = torch.randint(0, 256, (37, 41), dtype=torch.uint8)
-    as_rgb = grey[..., None].expand(-1, -1, 3).contiguous()
-    assert torch.equal(lightness_from_uint8(grey), lightness_from_uint8(as_rgb))
+    grey = np.random.default_rng(1).integers(0, 256, (37, 41), dtype=np.uint8)
+    as_rgb = np.repeat(grey[..., None], 3, 2)
+    assert np.array_equal(bands.lightness(grey), bands.lightness(as_rgb))
 
 
 def test_l_resized_down_band_by_band_equals_resizing_the_full_l():
-    from colorgan.color import lightness_from_uint8, small_lightness
-
-    torch.manual_seed(0)
-    rgb = torch.randint(0, 256, (1000, 613, 3), dtype=torch.uint8)  # bands of 256 + a remainder
-    full = lightness_from_uint8(rgb)
+    rgb = np.random.default_rng(2).integers(0, 256, (1000, 613, 3), dtype=np.uint8)
+    full = torch.from_numpy(bands.lightness(rgb))[None, None]
     reads = []
 
-    def read(top: int, rows: int) -> torch.Tensor:
+    def read(top: int, rows: int) -> np.ndarray:
         reads.append(rows)
         return rgb[top : top + rows]
 
-    small_ls, full_l = small_lightness(read, 1000, 613, (256, 96), keep=True)
-    assert torch.equal(full_l, full[0, 0])
+    small_ls, full_l = bands.small_lightness(read, 1000, 613, (256, 96), keep=True)
+    assert np.array_equal(full_l, full[0, 0].numpy())
     for size, small in zip((256, 96), small_ls, strict=True):
         ref = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False,
                             antialias=True)  # fmt: skip
-        assert small.shape == (1, 1, size, size)
-        assert (small - ref).abs().max() < 1e-5
+        assert small.shape == (size, size)
+        assert np.abs(small - ref[0, 0].numpy()).max() < 1e-5
     assert max(reads) < 1000 and sum(reads) == 1000  # read in bands, each row once
 
 
 def test_a_small_ab_resized_band_by_band_equals_the_full_resize():
     torch.manual_seed(0)
-    l_norm = torch.rand(1, 1, 301, 517) * 2 - 1
+    l_norm = (torch.rand(301, 517) * 2 - 1).numpy()
     small = torch.rand(1, 2, 32, 24) * 1.6 - 0.8
     full = F.interpolate(small, size=(301, 517), mode="bilinear", align_corners=False)
-    banded = lab_normalized_to_uint8(l_norm, small).int()
-    reference = lab_normalized_to_uint8(l_norm, full).int()
-    assert (banded - reference).abs().max() <= 1  # float rounding at most one level
-    assert (banded != reference).float().mean() < 0.001
+    banded = bands.lab_to_uint8(l_norm, small[0].numpy()).astype(int)
+    reference = bands.lab_to_uint8(l_norm, full[0].numpy()).astype(int)
+    assert np.abs(banded - reference).max() <= 1  # float rounding at most one level
+    assert (banded != reference).mean() < 0.001
+
+
+def test_colourfulness_is_one_formula_on_arrays_and_tensors():
+    """Hasler and Suesstrunk's sigma + 0.3 mu, from its definition, on both paths."""
+    from colorgan.colour.pixels import colourfulness
+    from colorgan.colour.tensors import colourfulness as of_tensors
+
+    rgb = np.random.default_rng(3).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    r, g, b = (rgb[..., i].astype(float) for i in range(3))
+    rg, yb = r - g, (r + g) / 2 - b
+    expected = np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(
+        rg.mean() ** 2 + yb.mean() ** 2
+    )
+    assert abs(colourfulness(rgb) - expected) < 1e-9
+    batch = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
+    assert abs(of_tensors(batch)[0].item() - expected) < 0.05  # torch's variance is unbiased
+    assert colourfulness(np.full((8, 8, 3), 128, np.uint8)) == 0.0

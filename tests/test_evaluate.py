@@ -1,15 +1,19 @@
 import numpy as np
 import pytest
 
-from colorgan.evaluate import evaluate, markdown_report, metrics_table
-from colorgan.fid import InceptionFeatures
-from colorgan.pipeline import Colorizer
+from colorgan.engines.torch_engine import TorchEngine
+from colorgan.evaluation.evaluate import Scored, evaluate, markdown_report, metrics_table
+from colorgan.evaluation.fid import InceptionFeatures
 from tests.conftest import write_generator
 
 
+def scored(path):
+    return Scored(TorchEngine(path))
+
+
 def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir):
-    a = Colorizer(write_generator(tmp_path / "a.safetensors"))
-    b = Colorizer(write_generator(tmp_path / "b.safetensors", image_size=64))
+    a = scored(write_generator(tmp_path / "a.safetensors"))
+    b = scored(write_generator(tmp_path / "b.safetensors", image_size=64))
     both = evaluate({"a": a, "b": b}, photo_dir, limit=4, progress=False)
     assert list(both["results"]) == ["a", "b", "grey", "original"]
     alone = evaluate(b, photo_dir, limit=4, progress=False)
@@ -26,7 +30,7 @@ def test_grey_photos_are_skipped_and_small_samples_get_a_word_of_caution(tmp_pat
     from PIL import Image
 
     Image.open(photo_dir / "photo01.png").convert("L").convert("RGB").save(photo_dir / "bw.png")
-    report = evaluate(Colorizer(write_generator(tmp_path / "a.safetensors")), photo_dir,
+    report = evaluate(scored(write_generator(tmp_path / "a.safetensors")), photo_dir,
                       progress=False, features=InceptionFeatures())  # fmt: skip
     assert (report["images"], report["skipped"]) == (12, 1)
     assert all(np.isfinite(r["psnr"]) for k, r in report["results"].items() if k != "original")
@@ -49,7 +53,7 @@ def test_the_table_takes_extra_columns():
 
 
 def test_the_grey_floor_on_the_shared_eval_set(shared_datasets, tiny_weights):
-    report = evaluate(Colorizer(tiny_weights), shared_datasets / "eval", progress=False)
+    report = evaluate(scored(tiny_weights), shared_datasets / "eval", progress=False)
     grey = report["results"]["grey"]
     assert report["images"] == 187
     assert grey["psnr"] == pytest.approx(22.86, abs=0.01)
@@ -72,7 +76,7 @@ class Constant:
 def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir):
     from skimage.color import rgb2lab
 
-    from colorgan.evaluate import EvalPhoto
+    from colorgan.evaluation.evaluate import EvalPhoto
     from colorgan.images import find_images
 
     report = evaluate({"warm": Constant([0.0, 0.2]), "none": Constant([0.0, 0.0])}, photo_dir,
@@ -92,7 +96,7 @@ def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir
 
 
 def test_a_saturation_sweep_scales_the_colour_of_each_model(photo_dir):
-    from colorgan.evaluate import sweep
+    from colorgan.evaluation.evaluate import sweep
 
     report = evaluate(sweep({"warm": Constant([0.1, 0.2])}, factors=(0.0, 1.0, 2.0)), photo_dir,
                       limit=3, progress=False)  # fmt: skip

@@ -5,9 +5,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from colorgan.cli import main
+from colorgan.apps.cli import main
 from colorgan.errors import ColorganError
-from colorgan.experiment import load_experiment, row_config
+from colorgan.evaluation.experiment import load_experiment, row_config
 
 
 def write_experiment(tmp_path, photo_dir, eval_dir):

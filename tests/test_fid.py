@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from colorgan.evaluation.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
 from tests.conftest import make_photo
 
 

@@ -5,7 +5,9 @@ import torch
 from safetensors.torch import save_file
 
 from colorgan.bundled import bundled_weights
+from colorgan.colorizer import Colorizer
 from colorgan.config import config_from_dict
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.errors import ColorganError
 from colorgan.generator_file import (
     FORMAT,
@@ -16,7 +18,6 @@ from colorgan.generator_file import (
     save_generator,
 )
 from colorgan.models import FusionGenerator, UNetGenerator
-from colorgan.pipeline import Colorizer
 from tests.conftest import make_photo
 
 
@@ -60,7 +61,8 @@ def test_files_written_before_the_registry_still_load(tmp_path):
     loaded = load_generator(tmp_path / "old.safetensors")
     assert isinstance(loaded.generator, FusionGenerator)
     assert (loaded.generator.embedding_dim, loaded.generator.segmentation_classes) == (1000, 0)
-    assert Colorizer(tmp_path / "old.safetensors").colorize(make_photo(0)).size == (96, 80)
+    old = Colorizer(TorchEngine(tmp_path / "old.safetensors"))
+    assert old.colorize(make_photo(0)).size == (96, 80)
     # the bundled paper model is such a file
     tensors, meta = read_generator_file(bundled_weights("paper"))
     assert meta["model"]["generator"] == "fusion"

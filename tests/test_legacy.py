@@ -1,5 +1,5 @@
 from colorgan.config import config_from_dict
-from colorgan.legacy import upgrade_legacy
+from colorgan.config.upgrade import upgrade_legacy
 from colorgan.models.fusion import FusionOptions
 from colorgan.models.unet import UNetOptions
 

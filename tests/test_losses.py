@@ -2,14 +2,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colorgan.losses import (
+from colorgan.models import PatchDiscriminator
+from colorgan.training.losses import (
     TERMS,
     LossContext,
     discriminator_loss,
     generator_gan_loss,
     weighted_sum,
 )
-from colorgan.models import PatchDiscriminator
 
 
 def batch() -> dict[str, torch.Tensor]:
@@ -35,8 +35,8 @@ def test_a_phase_loss_is_the_weighted_sum_of_its_named_terms():
 
 
 def test_terms_declare_what_they_need():
-    assert TERMS["gan"].needs_discriminator and not TERMS["l1"].needs_discriminator
-    assert TERMS["rebalanced_l1"].needs_colour_weights
+    assert TERMS["gan"].needs.discriminator and not TERMS["l1"].needs.discriminator
+    assert TERMS["rebalanced_l1"].needs.colour_weights
     x = batch()
     weights = torch.ones(32 * 32)
     ctx = LossContext(colour_weights=weights)
@@ -56,9 +56,10 @@ def test_the_discriminator_loss_halves_each_side():
 def test_colourfulness_matches_the_metric_and_only_a_shortfall_costs():
     import numpy as np
 
-    from colorgan.color import lab_normalized_to_rgb
-    from colorgan.losses import colourfulness, hasler_suesstrunk
-    from colorgan.metrics import colourfulness as metric
+    from colorgan.colour.pixels import colourfulness as metric
+    from colorgan.colour.tensors import colourfulness as hasler_suesstrunk
+    from colorgan.colour.tensors import lab_normalized_to_rgb
+    from colorgan.training.losses import colourfulness
 
     x = batch()
     rgb = lab_normalized_to_rgb(x["l_norm"], x["ab"]) * 255
@@ -74,7 +75,7 @@ def test_colourfulness_matches_the_metric_and_only_a_shortfall_costs():
 
 
 def test_the_perceptual_term_compares_pretrained_features():
-    from colorgan.losses import PerceptualFeatures, perceptual
+    from colorgan.training.losses import PerceptualFeatures, perceptual
 
     x = batch()
     ctx = LossContext(features=PerceptualFeatures())
@@ -89,7 +90,7 @@ def test_the_perceptual_term_compares_pretrained_features():
 
 
 def test_classification_targets_the_true_colours_bins_weighted_by_rarity():
-    from colorgan.rebalance import BINS, bin_centres, soft_bins
+    from colorgan.training.rebalance import BINS, bin_centres, soft_bins
 
     ab = torch.rand(2, 2, 8, 8) * 1.6 - 0.8
     index, weight = soft_bins(ab)

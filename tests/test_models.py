@@ -135,8 +135,8 @@ def test_every_generator_is_registered_with_its_options_and_needs():
 
 
 def test_the_lite_unet_starts_from_imagenet_and_fuses_the_priors():
-    from colorgan.backbones import lite0_network, lite0_weights_file
     from colorgan.models import LiteUNetGenerator
+    from colorgan.priors.backbones import lite0_network, lite0_weights_file
 
     g = LiteUNetGenerator()
     imagenet = lite0_network(lite0_weights_file()).state_dict()
@@ -185,7 +185,7 @@ def test_the_lite_unet_predicts_a_quarter_size_ab_and_classifies_it():
 
     from colorgan.models import LiteUNetGenerator
     from colorgan.models.lite_unet import annealed_mean
-    from colorgan.rebalance import BINS, bin_centres
+    from colorgan.training.rebalance import BINS, bin_centres
 
     l_norm = torch.rand(2, 1, 64, 96) * 2 - 1
     quarter = LiteUNetGenerator(0, 0, out_stride=4).eval()

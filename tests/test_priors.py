@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from colorgan.models import Needs
-from colorgan.priors import (
+from colorgan.priors.semantic import (
     PRIOR_IMAGE_SIZE,
     SemanticPriors,
     expand_segmentation,
@@ -34,7 +34,7 @@ def test_generator_inputs_expand_what_the_generator_needs_to_its_size():
     # the same outputs as running the backbones on the 256 px grey image directly
     big = torch.nn.functional.interpolate(l_norm, size=(PRIOR_IMAGE_SIZE,) * 2,
                                           mode="bilinear", antialias=True)  # fmt: skip
-    from colorgan.color import grey_from_l
+    from colorgan.colour.tensors import grey_from_l
 
     assert torch.allclose(native["embedding"], priors(grey_from_l(big))["embedding"])
     x = generator_inputs(l_norm, native, Needs(segmentation=True), False, torch.channels_last)

@@ -3,8 +3,8 @@ import torch
 import torch.nn.functional as F
 
 from colorgan.images import find_images
-from colorgan.losses import weighted_l1
-from colorgan.rebalance import (
+from colorgan.training.losses import weighted_l1
+from colorgan.training.rebalance import (
     BINS,
     SAMPLE_SIZE,
     ab_histogram,

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorgan.cli import main
-from colorgan.light import LightColorizer
-from colorgan.video import Stabiliser, colorize_video
+from colorgan.apps.cli import main
+from colorgan.apps.video import Stabiliser, colorize_video
+from colorgan.colorizer import Colorizer
+from colorgan.engines.onnx_engine import OnnxEngine
 from tests.conftest import make_clip
 
 av = pytest.importorskip("av")
@@ -74,12 +75,12 @@ def test_the_stabiliser_steadies_still_colour_and_restarts_at_a_cut():
 def test_a_killed_run_leaves_no_partial_video(tmp_path, monkeypatch):
     clip = tmp_path / "film.mp4"
     make_clip(clip, audio=False)
-    colorizer = LightColorizer()
+    colorizer = Colorizer(OnnxEngine())
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("colorgan.video.compose_lab", interrupted)  # Ctrl-C mid-video
+    monkeypatch.setattr("colorgan.apps.video.compose_lab", interrupted)  # Ctrl-C mid-video
     with pytest.raises(KeyboardInterrupt):
         colorize_video(colorizer, clip, tmp_path / "out" / "film.mp4")
     assert not any((tmp_path / "out").iterdir())

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorgan.cli import main
-from colorgan.light import LightColorizer
-from colorgan.web import KEEP_SECONDS, Limits, Studio
+from colorgan.apps.cli import main
+from colorgan.apps.web import KEEP_SECONDS, Limits, Studio
+from colorgan.colorizer import Colorizer
+from colorgan.engines.onnx_engine import OnnxEngine
 from tests.conftest import WITHOUT_TORCH, make_clip, start_server
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -66,8 +67,8 @@ def uploads(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def light() -> LightColorizer:
-    return LightColorizer()
+def light() -> Colorizer:
+    return Colorizer(OnnxEngine())
 
 
 def test_limits_refuse_by_bytes_pixels_and_kind(uploads):
@@ -149,7 +150,7 @@ def test_serve_refuses_bad_limits_a_bad_model_and_a_taken_port_in_one_line(tmp_p
 
 
 def test_the_page_sends_nothing_out(light, tmp_path):
-    from colorgan.web import build_page
+    from colorgan.apps.web import build_page
 
     page = build_page(Studio(lambda name: light, ["default"], Limits(), tmp_path), "default")
     assert page.analytics_enabled is False

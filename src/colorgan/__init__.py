@@ -8,9 +8,9 @@ __all__ = ["ColorganError", "Colorizer", "__version__"]
 
 
 def __getattr__(name: str):
-    # Lazy so that `import colorgan` stays cheap (torch loads only when the API is used).
+    # Lazy so that `import colorgan` stays cheap (an engine loads only when the API is used).
     if name == "Colorizer":
-        from colorgan.pipeline import Colorizer
+        from colorgan.colorizer import Colorizer
 
         return Colorizer
     raise AttributeError(name)

@@ -1,5 +1,5 @@
 import sys
 
-from colorgan.cli import main
+from colorgan.apps.cli import main
 
 sys.exit(main())

@@ -19,12 +19,12 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from colorgan.config import Config, ModelConfig, PriorConfig
+from colorgan.config.typed import build_dataclass
+from colorgan.config.upgrade import upgrade_legacy
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
-from colorgan.legacy import upgrade_legacy
 from colorgan.models import Generator, generator_class
-from colorgan.priors import prior_sizes
-from colorgan.typed import build_dataclass
+from colorgan.priors.semantic import prior_sizes
 
 FORMAT = "colorgan-generator/2"
 READABLE = ("colorgan-generator/1", FORMAT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import io
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
 MEDIA = (*IMAGE_EXTENSIONS, *sorted(VIDEO_SUFFIXES))  # what colorize takes from folders, globs
 MAX_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+_PILLOW_LIMIT = threading.Lock()  # Pillow's limit is ours only while we open a file
 GREY_TOLERANCE = 2.0  # mean |channel difference| in 0..255 below which a photo counts as grey
 MIN_SIDE = 8  # below this a photo carries no structure to colour
 SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
@@ -89,9 +90,7 @@ def open_image(source: str | Path | bytes | Image.Image, draft: int | None = Non
         if isinstance(source, Image.Image):
             img = source
         else:
-            with warnings.catch_warnings():  # Pillow only warns between 1x and 2x its limit
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                img = Image.open(source)
+            img = open_unloaded(source)
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise BadImage(f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the "
@@ -104,6 +103,19 @@ def open_image(source: str | Path | bytes | Image.Image, draft: int | None = Non
         return ImageOps.exif_transpose(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BadImage(f"not a readable image ({exc.__class__.__name__}: {exc})") from None
+
+
+def open_unloaded(source: str | Path | bytes) -> Image.Image:
+    """Image.open (the header read, the pixels not yet) with MAX_PIXELS as Pillow's
+    decompression-bomb limit for this call only: a program that imports colorgan keeps its
+    own limit."""
+    with _PILLOW_LIMIT, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # 1x to 2x: a warning
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
+        try:
+            return Image.open(source)
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
 
 
 def has_alpha(img: Image.Image) -> bool:

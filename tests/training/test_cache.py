@@ -1,7 +1,7 @@
 import torch
 
 from colorgan.images import find_images
-from colorgan.priors import SemanticPriors
+from colorgan.priors.semantic import SemanticPriors
 from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.photos import scan_images
 

@@ -113,7 +113,7 @@ def test_a_run_folder_written_in_the_flat_config_form_still_exports(tmp_path):
 
 
 def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
-    from colorgan.backbones import lite0_network, lite0_weights_file
+    from colorgan.priors.backbones import lite0_network, lite0_weights_file
 
     lite = {"generator": "lite_unet",
             "lite_unet": {"use_embedding": False, "use_segmentation": False}}  # fmt: skip

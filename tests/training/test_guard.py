@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from colorgan.cli import main
+from colorgan.apps.cli import main
 from colorgan.training.checkpoint import checkpoints
 from colorgan.training.guard import RunLock
 
@@ -109,7 +109,7 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path, phot
 KILL_IN_WINDOW = r"""
 import os, signal, sys
 import torch
-from colorgan.cli import main
+from colorgan.apps.cli import main
 from colorgan.training import checkpoint
 
 window, at = sys.argv[1], int(sys.argv[2])

@@ -151,7 +151,7 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     trainer.run(max_steps=2)  # the whole pretraining phase: no average yet, G is validated
     assert trainer.gan.generator_ema.n_averaged.item() == 0
     assert trainer.gan.inference_generator is trainer.gan.generator
-    from colorgan.cli import main
+    from colorgan.apps.cli import main
 
     pretrained = tmp_path / "pretrained.safetensors"
     assert main(["export", str(cfg.run_dir), "--out", str(pretrained)]) == 0

@@ -1,21 +1,29 @@
 """The networks: the generators of the paper's Table 2 and a pretrained-encoder U-Net (each
-registered under its name) and the 70 x 70 PatchGAN discriminator."""
+registered under its name) and the 70 x 70 PatchGAN discriminator. Their options live in
+models.options, which imports no torch; the names below load the networks when first used."""
 
-from colorgan.models.discriminator import PatchDiscriminator
-from colorgan.models.fusion import FusionGenerator, KoalarizationGenerator
-from colorgan.models.lite_unet import LiteUNetGenerator
-from colorgan.models.registry import GENERATORS, Generator, Needs, PriorSizes, generator_class
-from colorgan.models.unet import UNetGenerator
+from importlib import import_module
 
-__all__ = [
-    "GENERATORS",
-    "FusionGenerator",
-    "Generator",
-    "KoalarizationGenerator",
-    "LiteUNetGenerator",
-    "Needs",
-    "PatchDiscriminator",
-    "PriorSizes",
-    "UNetGenerator",
-    "generator_class",
-]
+_HOMES = {
+    "PatchDiscriminator": "discriminator",
+    "FusionGenerator": "fusion",
+    "KoalarizationGenerator": "fusion",
+    "LiteUNetGenerator": "lite_unet",
+    "UNetGenerator": "unet",
+    "GENERATORS": "registry",
+    "Generator": "registry",
+    "generator_class": "registry",
+    "Needs": "options",
+    "PriorSizes": "options",
+}
+_GENERATOR_MODULES = ("fusion", "lite_unet", "unet")  # importing each registers its generators
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy, so that models.options loads without torch
+    if name not in _HOMES:
+        raise AttributeError(name)
+    for module in _GENERATOR_MODULES:
+        import_module(f"colorgan.models.{module}")
+    return getattr(import_module(f"colorgan.models.{_HOMES[name]}"), name)

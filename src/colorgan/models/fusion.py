@@ -6,12 +6,11 @@ Every conv is followed by ReLU except the last, which is followed by tanh (paper
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from colorgan.models.registry import Generator, Needs, PriorSizes, register
+from colorgan.models.options import FusionOptions, KoalarizationOptions, PriorSizes
+from colorgan.models.registry import Generator, register
 
 Row = tuple[int, int] | str
 
@@ -49,14 +48,6 @@ def conv_stack(in_channels: int, rows: list[Row], last_tanh: bool = False) -> nn
     return nn.Sequential(*layers)
 
 
-@dataclass
-class FusionOptions:
-    # false: "GAN without the first COCO layer" (no segmentation input, no 24-kernel layer)
-    use_segmentation: bool = True
-    # false: "GAN without Inception" (no embedding in the fusion)
-    use_embedding: bool = True
-
-
 @register("fusion")
 class FusionGenerator(Generator):
     """Table 1: [L x3 + class probabilities] -> conv 24 -> encoder -> fusion -> decoder.
@@ -88,10 +79,6 @@ class FusionGenerator(Generator):
         self.decoder = conv_stack(FUSION_CHANNELS, DECODER, last_tanh=True)
 
     @classmethod
-    def needs(cls, options: FusionOptions) -> Needs:
-        return Needs(embedding=options.use_embedding, segmentation=options.use_segmentation)
-
-    @classmethod
     def from_options(cls, options: FusionOptions, sizes: PriorSizes) -> FusionGenerator:
         return cls(embedding_dim=sizes.embedding, segmentation_classes=sizes.segmentation)
 
@@ -119,11 +106,6 @@ class FusionGenerator(Generator):
         return self.decoder(self.fusion(features))
 
 
-@dataclass
-class KoalarizationOptions:
-    use_embedding: bool = True
-
-
 @register("koalarization")
 class KoalarizationGenerator(FusionGenerator):
     """Table 4 (Baldassarre et al.): the single L channel, no segmentation layer."""
@@ -132,10 +114,6 @@ class KoalarizationGenerator(FusionGenerator):
 
     def __init__(self, embedding_dim: int = 1000) -> None:
         super().__init__(embedding_dim=embedding_dim, segmentation_classes=0, l_channels=1)
-
-    @classmethod
-    def needs(cls, options: KoalarizationOptions) -> Needs:
-        return Needs(embedding=options.use_embedding)
 
     @classmethod
     def from_options(

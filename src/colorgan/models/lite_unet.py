@@ -10,13 +10,15 @@ DeOldify's and DDColor's pretrained-encoder U-Nets do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorgan.backbones import (
+from colorgan.colour.tensors import grey_from_l
+from colorgan.models.fusion import FUSION_CHANNELS
+from colorgan.models.options import LiteUNetOptions, PriorSizes
+from colorgan.models.registry import Generator, register
+from colorgan.priors.backbones import (
     LITE0_STAGE_CHANNELS,
     lite0_input,
     lite0_network,
@@ -24,31 +26,10 @@ from colorgan.backbones import (
     lite0_weights_file,
     load_state_dict_file,
 )
-from colorgan.color import grey_from_l
-from colorgan.errors import ColorganError
-from colorgan.models.fusion import FUSION_CHANNELS
-from colorgan.models.registry import Generator, Needs, PriorSizes, register
-from colorgan.rebalance import CLASS_BINS, bin_centres
+from colorgan.training.rebalance import CLASS_BINS, bin_centres
 
 # decoder channels from 1/16 up to full size; the last stage's skip is L itself
 DECODER_CHANNELS = (128, 64, 48, 32, 16)
-
-
-@dataclass
-class LiteUNetOptions:
-    use_embedding: bool = True  # the paper's fusion of the image embedding at the bottleneck
-    use_segmentation: bool = True  # the 21-class prior, concatenated at 1/8
-    # the encoder's learning rate as a fraction of the generator's: 0 freezes it (ImageNet
-    # features as they are), 1 trains it like the rest
-    encoder_lr_scale: float = 0.1
-    # the output's size as a fraction of the input's, 1, 1/2 or 1/4 (given as 1, 2 or 4):
-    # a coarser ab skips the decoder's widest stages and is upsampled bilinearly to full size
-    out_stride: int = 1
-    # "regression": two tanh channels of ab; "classification": logits over a grid of ab bins,
-    # decoded by their annealed mean (Zhang et al. 2016), which picks a colour where L1 takes
-    # the average of all colours the object could have
-    head: str = "regression"
-    temperature: float = 0.38  # of the annealed mean: 1 is the mean, towards 0 the mode
 
 
 def up_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -98,23 +79,6 @@ class LiteUNetGenerator(Generator):
             self.to_ab = nn.Sequential(nn.Conv2d(channels, 2, 3, padding=1), nn.Tanh())
         if encoder_lr_scale == 0:
             self.encoder.requires_grad_(False)
-
-    @classmethod
-    def needs(cls, options: LiteUNetOptions) -> Needs:
-        return Needs(embedding=options.use_embedding, segmentation=options.use_segmentation)
-
-    @classmethod
-    def check(cls, options: LiteUNetOptions, image_size: int) -> None:
-        if image_size % 32:
-            raise ColorganError("the lite_unet generator needs data.image_size a multiple of 32")
-        if options.encoder_lr_scale < 0:
-            raise ColorganError("model.lite_unet.encoder_lr_scale must be 0 or more")
-        if options.out_stride not in (1, 2, 4):
-            raise ColorganError("model.lite_unet.out_stride must be 1, 2 or 4")
-        if options.head not in ("regression", "classification"):
-            raise ColorganError("model.lite_unet.head must be regression or classification")
-        if options.temperature <= 0:
-            raise ColorganError("model.lite_unet.temperature must be above 0")
 
     @classmethod
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:

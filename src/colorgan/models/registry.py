@@ -2,57 +2,32 @@
 
 Every generator maps normalized L (B, 1, H, W) in [-1, 1], plus the priors it declares, to
 normalized ab (B, 2, H, W). A generator class registers under a name with `@register("name")`
-and carries its own `Options` dataclass, which configs fill under `model.<name>`; from those
-options it says which priors it takes (`needs`) and whether it can run at an image size
-(`check`). The priors' sizes (embedding width, segmentation classes) come from the prior
-backbones, never from the generator.
+and carries its `Options` dataclass (models/options.py, which configs fill under
+`model.<name>` without importing torch); the options say which priors it takes (`needs`) and
+whether it can run at an image size (`check`). The priors' sizes (embedding width,
+segmentation classes) come from the prior backbones, never from the generator.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from colorgan.errors import ColorganError
-
-
-@dataclass(frozen=True)
-class Needs:
-    """The priors a generator takes as input."""
-
-    embedding: bool = False
-    segmentation: bool = False
-
-
-@dataclass(frozen=True)
-class PriorSizes:
-    """Channels of the priors a generator is built for (0: not used)."""
-
-    embedding: int = 0
-    segmentation: int = 0
-
-
-@dataclass
-class NoOptions:
-    """For a generator without options of its own."""
+from colorgan.models.options import OPTIONS, Needs, NoOptions, PriorSizes
 
 
 class Generator(nn.Module):
     """The interface of a registered generator."""
 
     name: ClassVar[str]
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type[NoOptions]] = NoOptions
 
     @classmethod
-    def needs(cls, options: Any) -> Needs:
-        return Needs()
-
-    @classmethod
-    def check(cls, options: Any, image_size: int) -> None:
-        """Raise ColorganError if these options cannot run at this training size."""
+    def needs(cls, options: NoOptions) -> Needs:
+        return options.needs()
 
     @classmethod
     def from_options(cls, options: Any, sizes: PriorSizes) -> Generator:
@@ -79,6 +54,8 @@ GENERATORS: dict[str, type[Generator]] = {}
 
 def register(name: str):  # noqa: ANN201 - a class decorator
     def add(cls: type[Generator]) -> type[Generator]:
+        if OPTIONS.get(name) is not cls.Options:
+            raise TypeError(f"generator {name!r}: its Options must be options.OPTIONS[{name!r}]")
         cls.name = name
         GENERATORS[name] = cls
         return cls

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from colorgan.errors import ColorganError
-from colorgan.models.registry import Generator, PriorSizes, register
+from colorgan.models.options import PriorSizes, UNetOptions
+from colorgan.models.registry import Generator, register
 
 
 class UNetBlock(nn.Module):
@@ -48,12 +46,6 @@ class UNetBlock(nn.Module):
         return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
 
 
-@dataclass
-class UNetOptions:
-    downs: int = 8  # halvings to the 1x1 bottleneck: 8 for 256 px (unet_256), 7 for 128 px
-    dropout: float = 0.0  # the paper found no dropout best
-
-
 @register("unet")
 class UNetGenerator(Generator):
     """pix2pix's U-Net: `downs` halvings to a 1x1 bottleneck; it takes no priors."""
@@ -71,18 +63,6 @@ class UNetGenerator(Generator):
         block = UNetBlock(ngf * 2, ngf * 4, block)
         block = UNetBlock(ngf, ngf * 2, block)
         self.model = UNetBlock(ngf, ngf, block, outermost=True, in_channels=1, out_channels=2)
-
-    @classmethod
-    def check(cls, options: UNetOptions, image_size: int) -> None:
-        if options.downs < 6:
-            raise ColorganError("model.unet.downs must be 6 or more (the U-Net's depth)")
-        if not 0.0 <= options.dropout < 1.0:
-            raise ColorganError("model.unet.dropout must be in [0, 1)")
-        if image_size != 2**options.downs:
-            raise ColorganError(
-                f"the U-Net with model.unet.downs {options.downs} needs data.image_size "
-                f"{2**options.downs} (downs 7 for 128, 8 for 256)"
-            )
 
     @classmethod
     def from_options(cls, options: UNetOptions, sizes: PriorSizes) -> UNetGenerator:

@@ -14,18 +14,18 @@ from functools import cached_property
 import torch
 from torchvision.ops import roi_align
 
-from colorgan.color import rgb_to_lab_normalized, uint8_to_float
+from colorgan.colour.tensors import rgb_to_lab_normalized, uint8_to_float
 from colorgan.config import Config
 from colorgan.errors import ColorganError
-from colorgan.losses import TERMS
 from colorgan.models import generator_class
-from colorgan.priors import SemanticPriors, generator_inputs
-from colorgan.rebalance import ab_histogram, rebalance_weights
+from colorgan.priors.semantic import SemanticPriors, generator_inputs
 from colorgan.training import distributed
 from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.datasets import EpochSampler, PhotoDataset, collate
 from colorgan.training.distributed import World
 from colorgan.training.photos import Photo, scan_images, split_sources
+from colorgan.training.rebalance import ab_histogram, rebalance_weights
+from colorgan.training.terms import TERM_NEEDS
 
 log = logging.getLogger("colorgan")
 
@@ -79,7 +79,7 @@ class TrainingData:
         log.info("%d training and %d validation photos", len(train), len(val))
         self.colour_weights: torch.Tensor | None = None
         terms = [*cfg.loss.pretrain, *cfg.loss.adversarial]
-        if any(TERMS[name].needs_colour_weights for name in terms):
+        if any(TERM_NEEDS[name].colour_weights for name in terms):
             counts = ab_histogram([photo.path for photo in train])
             self.colour_weights = rebalance_weights(counts, cfg.loss.rebalance_lambda)
             log.info("L1 of ab rebalanced by colour rarity (lambda %s)", cfg.loss.rebalance_lambda)

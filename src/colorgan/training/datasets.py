@@ -1,7 +1,7 @@
 """Batches of training photos: a seeded, resumable epoch order and the dataset it indexes.
 
 Images are decoded and resized here (in loader workers where there are any); the Lab
-conversion happens batched on the training device (`colorgan.color`), which is faster than
+conversion happens batched on the training device (`colorgan.colour.tensors`), which is faster than
 per-image conversion. A file that breaks after the scan is dropped from its batch instead of
 crashing the run.
 """

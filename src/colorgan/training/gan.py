@@ -25,17 +25,17 @@ from colorgan.generator_file import (
     read_generator_file,
     save_generator,
 )
-from colorgan.losses import (
+from colorgan.models import PatchDiscriminator
+from colorgan.runtime import autocast
+from colorgan.training.checkpoint import latest_checkpoint, load_latest
+from colorgan.training.distributed import World
+from colorgan.training.losses import (
     TERMS,
     LossContext,
     PerceptualFeatures,
     discriminator_loss,
     weighted_sum,
 )
-from colorgan.models import PatchDiscriminator
-from colorgan.runtime import autocast
-from colorgan.training.checkpoint import latest_checkpoint, load_latest
-from colorgan.training.distributed import World
 
 Batch = dict[str, torch.Tensor]
 
@@ -104,7 +104,7 @@ class ColorGAN:
         self.colour_weights: torch.Tensor | None = None
         terms = [*cfg.loss.pretrain, *cfg.loss.adversarial]
         self.features: PerceptualFeatures | None = None
-        if any(TERMS[name].needs_features for name in terms):
+        if any(TERMS[name].needs.features for name in terms):
             self.features = PerceptualFeatures().to(self.device)
         # The modules the steps call: DDP wrappers once `distribute` ran, the plain ones before.
         self.g_train: nn.Module = self.generator

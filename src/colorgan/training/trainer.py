@@ -20,16 +20,16 @@ import torch
 from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from colorgan.color import lab_normalized_to_rgb
+from colorgan.colour.tensors import lab_normalized_to_rgb
 from colorgan.config import Config
 from colorgan.errors import ColorganError
-from colorgan.losses import reconstruction_l1
 from colorgan.runtime import resolve_precision
 from colorgan.training import distributed
 from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN, warm_start
 from colorgan.training.guard import RunLock, StopRequests
+from colorgan.training.losses import reconstruction_l1
 from colorgan.training.runlog import RunLog
 from colorgan.training.schedule import lr_factor
 

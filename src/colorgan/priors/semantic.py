@@ -18,27 +18,27 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorgan.backbones import (
+from colorgan.colour.tensors import grey_from_l
+from colorgan.errors import ColorganError
+from colorgan.models.options import Needs, PriorSizes
+from colorgan.priors import EMBEDDINGS as EMBEDDING_NAMES
+from colorgan.priors import SEGMENTATIONS as SEGMENTATION_NAMES
+from colorgan.priors.backbones import (
     DeepLabV3Segmentation,
     EfficientNetLite0,
     InceptionResNetV2Embedding,
 )
-from colorgan.color import grey_from_l
-from colorgan.errors import ColorganError
-from colorgan.models.registry import Needs, PriorSizes
 
 PRIOR_VERSION = 1  # bump when preprocessing changes; part of every cache key
 PRIOR_IMAGE_SIZE = 256
 
-# name in a config -> the backbone that gives it
-EMBEDDINGS: dict[str, type[nn.Module]] = {
-    "efficientnet_lite0": EfficientNetLite0,
-    "inception_resnet_v2": InceptionResNetV2Embedding,
-}
-SEGMENTATIONS: dict[str, type[nn.Module]] = {
-    "efficientnet_lite0_cam": EfficientNetLite0,
-    "deeplabv3_resnet50": DeepLabV3Segmentation,
-}
+# name in a config (priors.EMBEDDINGS, priors.SEGMENTATIONS) -> the backbone that gives it
+EMBEDDINGS: dict[str, type[nn.Module]] = dict(
+    zip(EMBEDDING_NAMES, (EfficientNetLite0, InceptionResNetV2Embedding), strict=True)
+)
+SEGMENTATIONS: dict[str, type[nn.Module]] = dict(
+    zip(SEGMENTATION_NAMES, (EfficientNetLite0, DeepLabV3Segmentation), strict=True)
+)
 
 
 def prior_sizes(embedding: str, segmentation: str, needs: Needs) -> PriorSizes:

@@ -5,8 +5,9 @@ A phase's loss is the weighted sum of the terms a config names (`loss.pretrain`,
 phase, `{mse: 1}` Deep Koalarization's. Each term sees the prediction, the batch and a context
 (the discriminator, colour-rarity weights, a feature network) and declares which it needs.
 The feature network of the perceptual term is ImageNet's EfficientNet-Lite0, never FID's
-Inception-v3, which stays an evaluation-only network so that FID and KID stay honest. A new term is
-one function and one line in TERMS; the run log and the loss plots pick it up by name.
+Inception-v3, which stays an evaluation-only network so that FID and KID stay honest. A new
+term is one function here, named in _FUNCTIONS, and a line in terms.TERM_NEEDS; the run log
+and the loss plots pick it up by name.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorgan.backbones import freeze, lite0_input, lite0_network, lite0_stages, lite0_weights_file
-from colorgan.color import lab_normalized_to_rgb
-from colorgan.rebalance import bin_index, soft_bins
+from colorgan.colour.tensors import colourfulness as colourfulness_of
+from colorgan.colour.tensors import lab_normalized_to_rgb
+from colorgan.priors.backbones import (
+    freeze,
+    lite0_input,
+    lite0_network,
+    lite0_stages,
+    lite0_weights_file,
+)
+from colorgan.training.rebalance import bin_index, soft_bins
+from colorgan.training.terms import TERM_NEEDS, Needs
 
 
 @dataclass
@@ -97,16 +106,7 @@ def colourfulness(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Te
     fake = lab_normalized_to_rgb(x["l_norm"], fake_ab) * 255.0
     with torch.no_grad():
         real = lab_normalized_to_rgb(x["l_norm"], x["ab"]) * 255.0
-    return (hasler_suesstrunk(real) - hasler_suesstrunk(fake)).clamp(min=0.0).mean() / 100.0
-
-
-def hasler_suesstrunk(rgb: torch.Tensor) -> torch.Tensor:
-    """Colourfulness of each image of a batch (B, 3, H, W) in 0..255, differentiable."""
-    r, g, b = rgb.float().unbind(1)
-    rg, yb = r - g, 0.5 * (r + g) - b
-    spread = (rg.var(dim=(1, 2)) + yb.var(dim=(1, 2)) + 1e-6).sqrt()
-    mean = (rg.mean(dim=(1, 2)) ** 2 + yb.mean(dim=(1, 2)) ** 2 + 1e-6).sqrt()
-    return spread + 0.3 * mean
+    return (colourfulness_of(real) - colourfulness_of(fake)).clamp(min=0.0).mean() / 100.0
 
 
 class PerceptualFeatures(nn.Module):
@@ -130,21 +130,13 @@ class PerceptualFeatures(nn.Module):
 @dataclass(frozen=True)
 class Term:
     fn: Callable[[torch.Tensor, Batch, LossContext], torch.Tensor]
-    needs_discriminator: bool = False
-    needs_logits: bool = False  # a generator with head: classification
-    needs_colour_weights: bool = False
-    needs_features: bool = False
+    needs: Needs
 
 
-TERMS: dict[str, Term] = {
-    "l1": Term(l1),
-    "mse": Term(mse),
-    "rebalanced_l1": Term(rebalanced_l1, needs_colour_weights=True),
-    "classification": Term(classification, needs_colour_weights=True, needs_logits=True),
-    "perceptual": Term(perceptual, needs_features=True),
-    "colourfulness": Term(colourfulness),
-    "gan": Term(gan, needs_discriminator=True),
-}
+_FUNCTIONS = {"l1": l1, "mse": mse, "rebalanced_l1": rebalanced_l1,
+              "classification": classification, "perceptual": perceptual,
+              "colourfulness": colourfulness, "gan": gan}  # fmt: skip
+TERMS: dict[str, Term] = {name: Term(_FUNCTIONS[name], needs) for name, needs in TERM_NEEDS.items()}
 
 
 def weighted_sum(

@@ -1,6 +1,13 @@
-"""sRGB (D65) and CIE Lab constants and transfer functions, in numpy, shared by both
-engines: color.py (torch) builds its lookup tables from them, light.py (no torch) uses them
-directly. The same formulas and constants as kornia's, so both agree with it."""
+"""sRGB (D65) and CIE Lab constants and formulas, in numpy: the one owner of them. The pixel
+paths (pixels.py, bands.py) build their lookup tables from them, and the tensor path
+(tensors.py, kornia) shares the ab scale and the colourfulness formula. The same formulas and
+constants as kornia's, so all paths agree with it.
+
+The networks see L in [0, 100] as L / 50 - 1 and ab divided by AB_SCALE = 110: the sRGB gamut
+spans about a in [-86, 98] and b in [-108, 95] (D65), so 110 keeps every reachable colour
+inside the tanh range without saturating it, while wasting little of it (128, the int8 range,
+would leave a fifth of the output range unused).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ XYZ_TO_RGB = np.array(
 )
 WHITE = np.array([0.95047, 1.0, 1.08883])
 DELTA = 6.0 / 29.0  # where the Lab f() switches from linear to the cube
+AB_SCALE = 110.0
 
 
 def to_linear(v: np.ndarray) -> np.ndarray:
@@ -41,3 +49,14 @@ def lab_f_inverse(f: np.ndarray) -> np.ndarray:
     low = f <= DELTA
     out[low] = (f[low] - 4 / 29) * (3 * DELTA**2)
     return out
+
+
+def opponents(r, g, b):  # noqa: ANN001, ANN201 - numpy arrays or torch tensors alike
+    """Hasler and Suesstrunk's opponent channels of RGB in 0..255: red-green, yellow-blue."""
+    return r - g, 0.5 * (r + g) - b
+
+
+def colourfulness(rg_mean, rg_var, yb_mean, yb_var, eps: float = 0.0):  # noqa: ANN001, ANN201
+    """Hasler and Suesstrunk (2003), sigma_rgyb + 0.3 mu_rgyb, from the opponent channels'
+    means and variances (numpy or torch; `eps` keeps the square roots differentiable)."""
+    return (rg_var + yb_var + eps) ** 0.5 + 0.3 * (rg_mean**2 + yb_mean**2 + eps) ** 0.5

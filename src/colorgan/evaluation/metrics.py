@@ -1,7 +1,7 @@
-"""Image-quality metrics of the field's evaluation protocol: PSNR over the three
-channels at data range 255, SSIM per channel with an 11x11 Gaussian window (sigma 1.5)
-averaged over channels, and Hasler-Suesstrunk colourfulness; and what a user sees first, the
-photo's overall colour: its mean ab in CIE Lab, whose error is the colour cast."""
+"""Image-quality metrics of the field's evaluation protocol: PSNR over the three channels at
+data range 255, SSIM per channel with an 11x11 Gaussian window (sigma 1.5) averaged over
+channels; and what a user sees first, the photo's overall colour: its mean ab in CIE Lab,
+whose error is the colour cast (colourfulness is colour.pixels.colourfulness)."""
 
 from __future__ import annotations
 
@@ -22,14 +22,6 @@ def ssim(pred: np.ndarray, target: np.ndarray) -> float:
             use_sample_covariance=False,
         )
     )  # fmt: skip
-
-
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler and Suesstrunk (2003): sigma_rgyb + 0.3 mu_rgyb on 0..255 RGB."""
-    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
-    rg = r - g
-    yb = 0.5 * (r + g) - b
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
 
 
 def mean_ab(rgb: np.ndarray) -> np.ndarray:

@@ -23,14 +23,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from colorgan.bundled import MAX_SATURATION
-from colorgan.color import lab_normalized_to_rgb, rgb_to_lab_normalized
+from colorgan.colour.pixels import colourfulness
+from colorgan.colour.tensors import lab_normalized_to_rgb, rgb_to_lab_normalized
+from colorgan.engines import MAX_SATURATION, model_saturation
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.errors import ColorganError
-from colorgan.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from colorgan.evaluation.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from colorgan.evaluation.metrics import mean_ab, psnr, ssim
 from colorgan.files import atomic_file, atomic_write_text
 from colorgan.images import BadImage, find_images, is_grey, load_rgb
-from colorgan.metrics import colourfulness, mean_ab, psnr, ssim
-from colorgan.pipeline import Colorizer
 
 log = logging.getLogger("colorgan")
 
@@ -52,7 +53,7 @@ class EvalPhoto:
         x = torch.from_numpy(target.copy()).permute(2, 0, 1)[None].float() / 255.0
         return cls(target, rgb_to_lab_normalized(x)[0])
 
-    def colorized(self, colorizer: Colorizer) -> np.ndarray:
+    def colorized(self, colorizer: Scored) -> np.ndarray:
         return _to_uint8(
             lab_normalized_to_rgb(self.l_norm, colorizer.predict_ab(self.l_norm).cpu())
         )
@@ -62,21 +63,33 @@ class EvalPhoto:
         return _to_uint8(lab_normalized_to_rgb(self.l_norm, zeros))
 
 
+class Scored:
+    """A torch engine's colour as evaluation scores it: predicted at the model's size,
+    upsampled bilinearly to the photo's, times the model's stored saturation."""
+
+    def __init__(self, engine: TorchEngine) -> None:
+        self.engine, self.device = engine, engine.device
+        self.chroma = model_saturation(engine.meta)
+
+    def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
+        return self.engine.predict_full(l_norm) * self.chroma
+
+
 class Saturated:
     """A colorizer whose predicted ab is scaled by `factor` (on top of its own saturation)."""
 
-    def __init__(self, colorizer: Colorizer, factor: float) -> None:
+    def __init__(self, colorizer: Scored, factor: float) -> None:
         self.colorizer, self.factor = colorizer, factor
 
     def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
         return self.colorizer.predict_ab(l_norm) * self.factor
 
 
-def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str, Colorizer]:
+def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str, Scored]:
     """Bundled model names or generator files -> colorizers, labelled as the tables show them."""
     from colorgan.bundled import BUNDLED
 
-    out: dict[str, Colorizer] = {}
+    out: dict[str, Scored] = {}
     for model in models:
         bundled = model in BUNDLED and not Path(model).is_file()
         path = Path(model)  # a run's generator.safetensors is known by its run folder
@@ -84,8 +97,11 @@ def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str,
             path.parent.name if path.stem == "generator" else path.stem)  # fmt: skip
         if label in out:
             raise ColorganError(f"{model}: that model is already in the table")
-        out[label] = Colorizer(None if bundled else model, model=model if bundled else "default",
-                               **options)  # fmt: skip
+        out[label] = Scored(
+            TorchEngine(
+                None if bundled else model, model=model if bundled else "default", **options
+            )
+        )
     return out
 
 
@@ -103,7 +119,7 @@ def sweep_factors(text: str) -> tuple[float, ...]:
     return values
 
 
-def sweep(colorizers: dict[str, Colorizer], factors: Sequence[float] = SWEEP) -> dict:
+def sweep(colorizers: dict[str, Scored], factors: Sequence[float] = SWEEP) -> dict:
     """Each colorizer at each colour intensity, labelled "LABEL @ S"."""
     return {f"{label} @ {s:g}": Saturated(c, s) for label, c in colorizers.items() for s in factors}
 
@@ -113,7 +129,7 @@ def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
 
 
 def evaluate(
-    colorizers: Colorizer | dict[str, Colorizer],
+    colorizers: Scored | dict[str, Scored],
     data: str | Path | Sequence[Path],
     limit: int | None = None,
     progress: bool = True,
@@ -121,7 +137,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Metrics of each colorizer (a single one is labelled "model"), of the grey floor and of
     the originals; with `features`, FID and KID against the originals too."""
-    if isinstance(colorizers, Colorizer):
+    if isinstance(colorizers, Scored):
         colorizers = {"model": colorizers}
     folder = isinstance(data, str | Path)
     paths = (find_images(data) if folder else list(data))[:limit]

@@ -20,16 +20,16 @@ import torch
 from PIL import Image, ImageDraw
 
 from colorgan.config import Config, apply_overrides, load_config, parse_override, read_yaml
+from colorgan.config.typed import build_dataclass, plain
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.errors import ColorganError
-from colorgan.evaluate import EVAL_SIZE, EvalPhoto, evaluate, metrics_table
+from colorgan.evaluation.evaluate import EVAL_SIZE, EvalPhoto, Scored, evaluate, metrics_table
 from colorgan.files import atomic_file, atomic_write_text
 from colorgan.images import find_images
-from colorgan.pipeline import Colorizer
 from colorgan.runtime import cpu_name
 from colorgan.training.photos import split_paths
 from colorgan.training.runlog import plot_losses
 from colorgan.training.trainer import Trainer
-from colorgan.typed import build_dataclass, plain
 
 
 @dataclass
@@ -175,7 +175,7 @@ def run_experiment(
         )
     features = None
     if exp.fid:
-        from colorgan.fid import InceptionFeatures
+        from colorgan.evaluation.fid import InceptionFeatures
 
         features = InceptionFeatures()
     report = evaluate(_colorizers(exp), exp.eval_data, exp.eval_limit, progress, features)
@@ -213,9 +213,9 @@ def _with_floor(results: dict[str, Any], only: tuple[str, ...] | None = None) ->
     return {names.get(k, k): v for k, v in results.items() if only is None or k in only}
 
 
-def _colorizers(exp: ExperimentConfig) -> dict[str, Colorizer]:
-    return {label: Colorizer(row_config(exp, label).run_dir / "generator.safetensors",
-                             precision="fp32") for label in exp.rows}  # fmt: skip
+def _colorizers(exp: ExperimentConfig) -> dict[str, Scored]:
+    return {label: Scored(TorchEngine(row_config(exp, label).run_dir / "generator.safetensors",
+                                      precision="fp32")) for label in exp.rows}  # fmt: skip
 
 
 def machine() -> str:

@@ -5,11 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan import pipeline
-from colorgan.color import rgb_to_lab
+from colorgan import colorizer as front
+from colorgan.colorizer import Colorizer
+from colorgan.colour import bands
+from colorgan.colour.tensors import rgb_to_lab
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.errors import ColorganError
 from colorgan.images import BadImage
-from colorgan.pipeline import Colorizer
 from tests.conftest import make_photo, write_generator
 
 
@@ -20,7 +22,7 @@ def lightness(img: Image.Image) -> np.ndarray:
 
 @pytest.fixture
 def colorizer(tiny_weights):
-    return Colorizer(tiny_weights)
+    return Colorizer(TorchEngine(tiny_weights))
 
 
 def test_output_has_the_input_size_and_lightness(colorizer):
@@ -30,13 +32,6 @@ def test_output_has_the_input_size_and_lightness(colorizer):
         assert out.size == (301, 157) and out.mode == "RGB"
         diff = np.abs(lightness(out) - lightness(source))
         assert diff.mean() < 0.3 and np.percentile(diff, 99) < 1.5
-
-
-def test_ab_is_predicted_small_and_upsampled_smoothly(colorizer):
-    out = np.array(colorizer.colorize(make_photo(2, (400, 300)).convert("L")))
-    assert out.shape == (300, 400, 3)
-    # a random generator still colours: the output is not grey
-    assert np.abs(out[..., 0].astype(int) - out[..., 2]).mean() > 0.5
 
 
 def test_modes_alpha_sixteen_bit_palette_cmyk(colorizer):
@@ -88,29 +83,39 @@ def test_tiny_images_are_refused(colorizer):
         colorizer.colorize(Image.new("L", (1, 1)))
 
 
-def test_generator_with_offline_priors_runs(tmp_path):
+def test_a_generator_with_offline_priors_colours_by_them(tmp_path):
+    """The priors' outputs reach the generator: the same photo with the priors' outputs
+    zeroed comes out in other colours."""
     path = write_generator(tmp_path / "priors.safetensors", {"generator": "fusion"})
-    out = Colorizer(path).colorize(make_photo(6, (70, 90)))
-    assert out.size == (70, 90)
+    colorizer = Colorizer(TorchEngine(path))
+    assert colorizer.engine.priors is not None and colorizer.engine.prior_size == 256
+    photo = make_photo(6, (70, 90))
+    out = np.array(colorizer.colorize(photo)).astype(int)
+    assert out.shape == (90, 70, 3)
+    on_l = colorizer.engine.priors.on_l
+    colorizer.engine.priors.on_l = lambda l_norm: {k: v * 0 for k, v in on_l(l_norm).items()}
+    blind = np.array(colorizer.colorize(photo)).astype(int)
+    assert (out != blind).any(-1).mean() > 0.2  # most pixels change (an untrained generator)
 
 
-@pytest.mark.parametrize("keep_l_pixels", [0, pipeline.KEEP_L_PIXELS])
+@pytest.mark.parametrize("keep_l_pixels", [0, front.KEEP_L_PIXELS])
 def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path, monkeypatch, keep_l_pixels):
     """colorize never holds the full-size ab (nor, for large photos, the full-size L); it must
-    give what holding them gives."""
-    from colorgan.color import lab_normalized_to_uint8, lightness_from_uint8
-
-    monkeypatch.setattr(pipeline, "KEEP_L_PIXELS", keep_l_pixels)
+    give what holding them gives: the photo's own L with the small ab upsampled bilinearly
+    (torch's F.interpolate, not the colorizer's own code) to its full size."""
+    monkeypatch.setattr(front, "KEEP_L_PIXELS", keep_l_pixels)
 
     path = write_generator(tmp_path / "priors.safetensors", {"generator": "fusion"})
-    colorizer = Colorizer(path, size=64)  # the priors then see another size than the generator
-    photo = make_photo(7, (530, 700))  # 700 rows: bands of 256 and of 32, with remainders
+    engine = TorchEngine(path, size=64)  # the priors then see another size than the generator
+    colorizer = Colorizer(engine)
+    photo = make_photo(7, (530, 700))  # 700 rows: bands of 64 and of 32, with remainders
     for source in (photo, photo.convert("L")):
-        with torch.inference_mode():
-            l_norm = lightness_from_uint8(torch.from_numpy(np.array(source)))
-            full = lab_normalized_to_uint8(l_norm, colorizer.predict_ab(l_norm)).numpy()
+        l_norm = bands.lightness(np.array(source))
+        ab = engine.predict_full(torch.from_numpy(l_norm)[None, None])[0].numpy()
+        full = bands.lab_to_uint8(l_norm, ab).astype(int)
         out = np.array(colorizer.colorize(source)).astype(int)
         assert np.abs(out - full).max() <= 1 and (out != full).mean() < 0.01
+        assert np.abs(out[..., 0] - out[..., 2]).mean() > 0.5  # and it is not grey
 
 
 def test_colorize_files_streams_a_result_per_input_in_order(colorizer, tmp_path):
@@ -138,8 +143,9 @@ MEMORY_PROBE = r"""
 import sys
 import numpy as np
 from PIL import Image
-from colorgan import pipeline
-from colorgan.pipeline import Colorizer
+from colorgan import colorizer as front
+from colorgan.colorizer import Colorizer
+from colorgan.engines.torch_engine import TorchEngine
 
 
 def peak():  # this process's own high-water mark (getrusage would count what it was forked from)
@@ -147,8 +153,8 @@ def peak():  # this process's own high-water mark (getrusage would count what it
     return int(status.split("VmHWM:")[1].split()[0]) * 1024
 
 
-pipeline.KEEP_L_PIXELS = 0  # as for photos over 40 MP: nothing full-size kept but the output
-colorizer = Colorizer(sys.argv[1], precision="fp32")
+front.KEEP_L_PIXELS = 0  # as for photos over 40 MP: nothing full-size kept but the output
+colorizer = Colorizer(TorchEngine(sys.argv[1], precision="fp32"))
 side = int(sys.argv[2])
 seed = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
 photo = Image.fromarray(seed).resize((side, side), Image.Resampling.BILINEAR)

@@ -17,12 +17,12 @@ from typing import Any
 
 import yaml
 
+from colorgan.config.typed import build_dataclass, plain
+from colorgan.config.upgrade import upgrade_legacy
 from colorgan.errors import ColorganError
-from colorgan.legacy import upgrade_legacy
-from colorgan.losses import TERMS
-from colorgan.models import GENERATORS, generator_class
+from colorgan.models.options import OPTIONS, options_class
 from colorgan.priors import EMBEDDINGS, SEGMENTATIONS
-from colorgan.typed import build_dataclass, plain
+from colorgan.training.terms import TERM_NEEDS
 
 
 @dataclass
@@ -95,7 +95,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.options is None:
-            self.options = generator_class(self.generator).Options()
+            self.options = options_class(self.generator)()
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str = "model") -> ModelConfig:
@@ -103,8 +103,7 @@ class ModelConfig:
         name = values.pop("generator", cls.generator)
         if not isinstance(name, str):
             raise ColorganError(f"{where}.generator: expected a string, got {name!r}")
-        generator = generator_class(name)
-        options = build_dataclass(generator.Options, values.pop(name, None), f"{where}.{name}")
+        options = build_dataclass(options_class(name), values.pop(name, None), f"{where}.{name}")
         discriminator = build_dataclass(
             DiscriminatorConfig, values.pop("discriminator", None), f"{where}.discriminator"
         )
@@ -125,7 +124,7 @@ class ModelConfig:
 
 @dataclass
 class LossConfig:
-    """Each phase's objective: loss term name -> weight (losses.TERMS; paper 5.2, 5.6)."""
+    """Each phase's objective: loss term name -> weight (training.terms; paper 5.2, 5.6)."""
 
     pretrain: dict[str, float] = field(default_factory=lambda: {"l1": 1.0})
     adversarial: dict[str, float] = field(default_factory=lambda: {"gan": 1.0, "l1": 100.0})
@@ -211,19 +210,20 @@ def validate(cfg: Config) -> Config:
             raise ColorganError(f"{section}.{key}: {value!r} is not one of {', '.join(allowed)}")
     if cfg.data.image_size % 8 or cfg.data.image_size < 32:
         raise ColorganError("data.image_size must be a multiple of 8 and at least 32")
-    generator_class(cfg.model.generator).check(cfg.model.options, cfg.data.image_size)
+    cfg.model.options.check(cfg.data.image_size)
     for phase in ("pretrain", "adversarial"):
         terms = getattr(cfg.loss, phase)
-        unknown = sorted(set(terms) - set(TERMS))
+        unknown = sorted(set(terms) - set(TERM_NEEDS))
         if unknown:
             raise ColorganError(
-                f"loss.{phase}: unknown term(s) {', '.join(unknown)}; known: {', '.join(TERMS)}"
+                f"loss.{phase}: unknown term(s) {', '.join(unknown)}; known: "
+                f"{', '.join(TERM_NEEDS)}"
             )
-    logits = any(TERMS[n].needs_logits for n in [*cfg.loss.pretrain, *cfg.loss.adversarial])
+    logits = any(TERM_NEEDS[n].logits for n in [*cfg.loss.pretrain, *cfg.loss.adversarial])
     if logits and getattr(cfg.model.options, "head", None) != "classification":
         raise ColorganError("loss: the classification term needs a generator with head: "
                             "classification (model.lite_unet.head)")  # fmt: skip
-    if any(TERMS[name].needs_discriminator for name in cfg.loss.pretrain):
+    if any(TERM_NEEDS[name].discriminator for name in cfg.loss.pretrain):
         raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
     crop = cfg.data.random_crop
     if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
@@ -290,7 +290,7 @@ def merge(base: dict[str, Any], over: dict[str, Any], path: tuple[str, ...] = ()
             out[key] = copy.deepcopy(value)
     if path == ("model",) and "generator" in over:
         # another generator: the base's options for a different one no longer apply
-        for name in GENERATORS:
+        for name in OPTIONS:
             if name != out["generator"] and name not in over:
                 out.pop(name, None)
     return out

@@ -1,4 +1,5 @@
-"""The light engine: ONNX graphs that agree with torch, and a colorize that needs no torch."""
+"""The two engines behind one Colorizer: ONNX graphs that agree with torch, both engines
+the same way through every front end, and a colorize that needs no torch."""
 
 import subprocess
 import sys
@@ -9,9 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.cli import main
-from colorgan.light import L_OF_GREY, LightColorizer, compose_lab, lab_to_srgb, lightness_grey
-from colorgan.pipeline import Colorizer
+from colorgan.apps.cli import main
+from colorgan.colorizer import Colorizer
+from colorgan.colour.pixels import L_OF_GREY, compose_lab, lab_to_srgb, lightness_grey
+from colorgan.engines.onnx_engine import OnnxEngine
+from colorgan.engines.torch_engine import TorchEngine
 from tests.conftest import WITHOUT_TORCH, make_photo, write_generator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -22,44 +25,44 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
     return float(10 * np.log10(255**2 / mse))
 
 
-def agreement(light: LightColorizer, colorizer: Colorizer) -> float:
+def agreement(onnx: OnnxEngine, engine: TorchEngine) -> float:
     """Largest |ab| difference of the ONNX graph and torch on the same random L."""
     torch.manual_seed(0)
-    l_norm = torch.rand(2, 1, colorizer.size, colorizer.size) * 2 - 1
-    feeds = {"l": l_norm.numpy()}
+    l_norm = torch.rand(2, 1, engine.size, engine.size) * 2 - 1
     prior = None
-    if light.prior_size is not None:
+    if onnx.prior_size is not None:
         prior = torch.nn.functional.interpolate(
-            l_norm, size=(light.prior_size,) * 2, mode="bilinear", antialias=True
+            l_norm, size=(onnx.prior_size,) * 2, mode="bilinear", antialias=True
         )
-        feeds["l_prior"] = prior.numpy()
-    ab = light.session.run(["ab"], feeds)[0]
-    return float(np.abs(ab - colorizer.predict_small_ab(l_norm, prior).numpy()).max())
+    prior_np = None if prior is None else prior.numpy()
+    ab = onnx.predict(l_norm.numpy(), prior_np)
+    return float(np.abs(ab - engine.predict(l_norm.numpy(), prior_np)).max())
 
 
 @pytest.mark.parametrize("model", ["default", "paper"])
 def test_the_shipped_onnx_models_agree_with_their_generator_files(model):
-    light, colorizer = LightColorizer(model=model), Colorizer(model=model, precision="fp32")
-    assert light.size == colorizer.size
-    assert agreement(light, colorizer) < 1e-3
+    onnx, engine = OnnxEngine(model=model), TorchEngine(model=model, precision="fp32")
+    assert onnx.size == engine.size and onnx.prior_size == engine.prior_size
+    assert agreement(onnx, engine) < 1e-3
 
 
 def test_a_generator_file_exports_to_onnx_that_agrees_with_torch(tmp_path, capsys):
     generator = write_generator(tmp_path / "g.safetensors", {"generator": "fusion"})  # priors
     target = tmp_path / "g.onnx"
     assert main(["export", str(generator), "--onnx", "--out", str(target)]) == 0
-    light, colorizer = LightColorizer(target), Colorizer(generator, precision="fp32")
-    assert light.prior_size == 256 and light.size == 32
-    assert agreement(light, colorizer) < 1e-3
+    onnx, engine = OnnxEngine(target), TorchEngine(generator, precision="fp32")
+    assert onnx.prior_size == 256 and onnx.size == 32
+    assert agreement(onnx, engine) < 1e-3
     before = target.read_bytes()
     assert main(["export", str(generator), "--onnx", "--out", str(target)]) == 2
     assert "exists" in capsys.readouterr().err and target.read_bytes() == before
 
 
-def test_the_light_output_stays_within_40_db_of_the_lab_path():
+def test_the_ycbcr_output_stays_within_40_db_of_the_lab_path():
     """On the bundled example photos (grey, as old photos are), as BENCHMARKS.md reports on
     the eval photos; the photo's own grey levels are kept as the output's luma."""
-    light, colorizer = LightColorizer(), Colorizer(precision="fp32")
+    light, colorizer = Colorizer(OnnxEngine()), Colorizer(TorchEngine(precision="fp32"))
+    assert (light.composition, colorizer.composition) == ("ycbcr", "lab")
     examples = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.jpg"))
     assert len(examples) >= 5
     scores = []
@@ -117,7 +120,7 @@ def test_the_engine_is_chosen_by_what_was_asked(tmp_path, tiny_weights, capsys):
 
 @pytest.mark.parametrize("engine", ["onnx", "torch"])
 def test_a_batch_colours_each_photo_as_alone_and_isolates_bad_ones(engine, tmp_path, capsys):
-    colorizer = LightColorizer() if engine == "onnx" else Colorizer(precision="fp32")
+    colorizer = Colorizer(OnnxEngine() if engine == "onnx" else TorchEngine(precision="fp32"))
     photos = [make_photo(1, (300, 200)), Image.new("L", (4, 4)), make_photo(2, (150, 170))]
     batch = colorizer.colorize_batch(photos)
     assert "too small" in str(batch[1])
@@ -143,8 +146,11 @@ def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_pat
         return float(np.asarray(image.convert("YCbCr"), float)[..., 1:].std())
 
     photo = Image.open(Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg")
-    make = LightColorizer if engine == "onnx" else Colorizer
-    outs = [make(saturation=s).colorize(photo) for s in (0.0, 1.0, 2.0)]
+    model = OnnxEngine() if engine == "onnx" else TorchEngine(precision="fp32")
+    outs = [Colorizer(model, saturation=s).colorize(photo) for s in (0.0, 1.0, 2.0)]
+    # a call's own saturation, on one colorizer, is the same as a colorizer's default
+    per_call = Colorizer(model).colorize(photo, saturation=2.0)
+    assert np.array_equal(np.asarray(per_call), np.asarray(outs[2]))
     chroma = np.asarray(outs[0].convert("YCbCr"), int)[..., 1:]
     assert np.abs(chroma - 128).max() <= 2  # 0: grey
     assert colourfulness(outs[2]) > 1.5 * colourfulness(outs[1]) > 0
@@ -155,20 +161,21 @@ def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_pat
     args = ["colorize", str(Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg"),
             "--out", str(tmp_path), "--engine", engine]  # fmt: skip
     assert main([*args, "--saturation", "-1"]) == 2
-    assert "saturation must be in [0, 4.0]" in capsys.readouterr().err
+    assert "saturation must be in [0, 4], not -1" in capsys.readouterr().err
 
 
 def test_compose_lab_is_the_lab_conversion_at_every_pixel():
     """Video's composition (float32, lookup tables) against float64 Lab -> sRGB at every pixel
     of a real photo, with saturated colour so the clipping paths run too."""
-    light = LightColorizer()
+    light = Colorizer(OnnxEngine())
     grey = Image.open(EXAMPLES / "coffee.jpg").convert("L")
-    _, ab = light.predict_small_ab([grey])
-    ab = ab[0] * 3
+    _, ab = light.small_colour([grey], saturation=3.0)
+    ab = ab[0]
     w, h = grey.size
     up = [Image.fromarray(c.clip(-1, 1)).resize((w, h), Image.Resampling.BILINEAR) for c in ab]
-    exact = lab_to_srgb(L_OF_GREY[np.asarray(grey)], np.stack(up), light.ab_scale)
-    diff = np.abs(np.asarray(compose_lab(grey, ab, light.ab_scale), int) - exact)
+    scale = light.engine.ab_scale
+    exact = lab_to_srgb(L_OF_GREY[np.asarray(grey)], np.stack(up), scale)
+    diff = np.abs(np.asarray(compose_lab(grey, ab, scale), int) - exact)
     assert diff.max() <= 1 and diff.mean() < 0.05
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorgan.color import rgb_to_lab_normalized, uint8_to_float
+from colorgan.colour.tensors import rgb_to_lab_normalized, uint8_to_float
 from colorgan.images import BadImage, load_rgb
 
 BINS = 32  # over the normalized ab square [-1, 1]^2: 6.9 ab units per bin

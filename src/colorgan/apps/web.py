@@ -25,12 +25,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorgan.bundled import BUNDLED, MAX_SATURATION
+from colorgan.apps.video import colorize_videos
+from colorgan.batch import unclaimed
+from colorgan.bundled import BUNDLED
+from colorgan.colorizer import Colorizer
+from colorgan.engines import MAX_SATURATION, check_saturation
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
-from colorgan.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES
-from colorgan.jobs import BatchColorizer, unclaimed
-from colorgan.video import colorize_videos
+from colorgan.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES, open_unloaded
 
 PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
 KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
@@ -53,7 +55,7 @@ class Limits:
         if video:
             return self._film_refusal(path)
         try:
-            with Image.open(path) as img:
+            with open_unloaded(path) as img:
                 w, h = img.size
         except Image.DecompressionBombError:
             return f"over the {self.megapixels:g} megapixel limit"
@@ -96,18 +98,18 @@ class Outcome:
 
 class Studio:
     """The page's work, apart from the page: one colorizer per model, opened on first use
-    and kept; one request at a time on them (`saturation` is set per request)."""
+    and kept; one request at a time on them, each at its own saturation."""
 
     def __init__(
         self,
-        open_model: Callable[[str], BatchColorizer],
+        open_model: Callable[[str], Colorizer],
         models: Sequence[str],
         limits: Limits,
         workdir: Path,
     ) -> None:
         self.open_model, self.models, self.limits = open_model, list(models), limits
         self.workdir = workdir
-        self._colorizers: dict[str, BatchColorizer] = {}
+        self._colorizers: dict[str, Colorizer] = {}
         self._lock = threading.Lock()
 
     def busy(self) -> bool:
@@ -119,8 +121,7 @@ class Studio:
         `saturation`."""
         if model not in self.models:
             raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
-        if not 0 <= saturation <= MAX_SATURATION:
-            raise ColorganError(f"colour intensity must be in [0, {MAX_SATURATION:g}]")
+        check_saturation(saturation, "colour intensity")
         self._forget_old_requests()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         refused, photos, videos, claimed = [], [], [], set()
@@ -137,9 +138,10 @@ class Studio:
         out = folder / "colour"
         with self._lock:
             colorizer = self.colorizer(model)
-            colorizer.saturation = saturation
-            photo_results = list(colorizer.colorize_files(photos, out, progress=True))
-            video_results = list(colorize_videos(colorizer, videos, out, progress=True))
+            photo_results = list(colorizer.colorize_files(photos, out, progress=True,
+                                                          saturation=saturation))  # fmt: skip
+            video_results = list(colorize_videos(colorizer, videos, out, progress=True,
+                                                 saturation=saturation))  # fmt: skip
         results = photo_results + video_results
         refused += [f"{r.source.name}: {r.error}" for r in results if r.error]
         outcome = Outcome("")
@@ -155,7 +157,7 @@ class Studio:
             outcome.message += "\n\n" + "\n".join(f"- Refused {line}" for line in refused)
         return outcome
 
-    def colorizer(self, model: str) -> BatchColorizer:
+    def colorizer(self, model: str) -> Colorizer:
         if model not in self._colorizers:
             self._colorizers[model] = self.open_model(model)
         return self._colorizers[model]
@@ -236,7 +238,8 @@ def build_page(studio: Studio, default_model: str):
                 with gr.Tab("A folder"):
                     folder = gr.File(file_count="directory", label="Folder", elem_id="folder")
                 model = gr.Dropdown(studio.models, value=default_model, label="Model")
-                saturation = gr.Slider(0, 2, value=1, step=0.05, label="Colour intensity",
+                saturation = gr.Slider(0, MAX_SATURATION, value=1, step=0.05,
+                                       label="Colour intensity",
                                        info="1: the model's own colour; 0: grey")  # fmt: skip
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
                 status = gr.Markdown(elem_id="status")
@@ -267,7 +270,7 @@ def build_page(studio: Studio, default_model: str):
 
 def serve(args: argparse.Namespace) -> int:
     """`colorgan serve`: build the page and serve it until Ctrl-C."""
-    from colorgan.engines import open_colorizer
+    from colorgan.engines.choose import EngineOptions, open_engine
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own requests to itself
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # also its version check
@@ -285,9 +288,11 @@ def serve(args: argparse.Namespace) -> int:
                             "(choose another --port or --host)") from None  # fmt: skip
     models = [Path(args.weights).name] if args.weights else list(BUNDLED)
 
-    def open_model(name: str) -> BatchColorizer:
-        return open_colorizer(args, model=None if args.weights else name,
-                              weights=args.weights)  # fmt: skip
+    options = EngineOptions.of(args)
+
+    def open_model(name: str) -> Colorizer:
+        return Colorizer(open_engine(options.with_model(None if args.weights else name,
+                                                        args.weights)))  # fmt: skip
 
     first = args.model if not args.weights else models[0]
     if threading.current_thread() is threading.main_thread():  # `kill` stops it as Ctrl-C does

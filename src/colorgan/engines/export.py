@@ -1,10 +1,10 @@
 """ONNX export of a generator file's whole inference model: the frozen priors and the
-generator in one graph, for the light engine (light.py), which runs it on ONNX Runtime with
-numpy and Pillow and no torch.
+generator in one graph, for the onnx engine (onnx_engine.py), which runs it on ONNX Runtime
+with numpy and no torch.
 
 The graph takes the normalized L at the prediction size (`l`) and, where the model has
 priors, the same L at the priors' size (`l_prior`); it returns the normalized ab at the
-prediction size (`ab`). The batch is dynamic; the sizes are the model's. What the light
+prediction size (`ab`). The batch is dynamic; the sizes are the model's. What the onnx
 engine needs to know (sizes, the ab scale, the generator file's metadata) is in the model's
 metadata under "colorgan". With `half`, weights that are fp16 values (a bundled generator's)
 are stored as fp16, half their size and nothing lost (batch norms are left unfolded, so no
@@ -22,10 +22,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from colorgan.color import AB_SCALE
+from colorgan.engines.torch_engine import TorchEngine
 from colorgan.files import atomic_write_bytes
-from colorgan.pipeline import Colorizer
-from colorgan.priors import PRIOR_IMAGE_SIZE, generator_inputs
+from colorgan.priors.semantic import generator_inputs
 
 OPSET = 17
 
@@ -33,13 +32,9 @@ OPSET = 17
 class InferenceGraph(nn.Module):
     """Priors and generator as one module: (l, l_prior) -> ab."""
 
-    def __init__(self, colorizer: Colorizer) -> None:
+    def __init__(self, engine: TorchEngine) -> None:
         super().__init__()
-        self.generator, self.priors, self.needs = (
-            colorizer.generator,
-            colorizer.priors,
-            colorizer.needs,
-        )
+        self.generator, self.priors, self.needs = engine.generator, engine.priors, engine.needs
         self.logits = self.priors is not None and self.priors.segmentation_is_logits
 
     def forward(self, l_norm: torch.Tensor, l_prior: torch.Tensor | None = None) -> torch.Tensor:
@@ -49,12 +44,6 @@ class InferenceGraph(nn.Module):
         return self.generator(**generator_inputs(l_norm, native, self.needs, self.logits))
 
 
-def prior_size(colorizer: Colorizer) -> int | None:
-    """The size of the graph's second input (the priors' L), or None where there are no
-    priors and it has one input."""
-    return None if colorizer.priors is None else PRIOR_IMAGE_SIZE
-
-
 def export_onnx(
     weights: str | Path, target: Path, half: bool = True, overwrite: bool = False
 ) -> None:
@@ -62,9 +51,9 @@ def export_onnx(
     at all; an existing file only with `overwrite`)."""
     import onnx
 
-    colorizer = Colorizer(weights, device="cpu", precision="fp32", channels_last=False)
-    graph = InferenceGraph(colorizer).eval()
-    size, p_size = colorizer.size, prior_size(colorizer)
+    engine = TorchEngine(weights, device="cpu", precision="fp32", channels_last=False)
+    graph = InferenceGraph(engine).eval()
+    size, p_size = engine.size, engine.prior_size
     inputs = [torch.zeros(1, 1, size, size)]
     names = ["l"]
     if p_size is not None:
@@ -80,7 +69,12 @@ def export_onnx(
     model = onnx.load_from_string(buffer.getvalue())
     if half:
         _store_half(model)
-    meta = {"size": size, "prior_size": p_size, "ab_scale": AB_SCALE, "generator": colorizer.meta}
+    meta = {
+        "size": size,
+        "prior_size": p_size,
+        "ab_scale": engine.ab_scale,
+        "generator": engine.meta,
+    }
     model.metadata_props.add(key="colorgan", value=json.dumps(meta))
     atomic_write_bytes(target, model.SerializeToString(), exclusive=not overwrite)
 
@@ -104,3 +98,49 @@ def _store_half(model) -> None:
     nodes = casts + list(model.graph.node)
     del model.graph.node[:]
     model.graph.node.extend(nodes)
+
+
+def export_model(
+    source: str,
+    out: Path,
+    onnx: bool = False,
+    half: bool = False,
+    saturation: float | None = None,
+    overwrite: bool = False,
+) -> None:
+    """`colorgan export`: a run folder (its latest checkpoint's generator), a generator file
+    or a bundled model -> a generator file, or with `onnx` the onnx engine's graph; `half`
+    stores fp16 weights, `saturation` the model's default colour intensity."""
+    import tempfile
+
+    from colorgan.bundled import BUNDLED, bundled_weights
+    from colorgan.engines import model_saturation
+    from colorgan.errors import ColorganError
+    from colorgan.files import atomic_write_bytes
+
+    path = Path(source)
+    if out.exists() and not overwrite:
+        raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
+    if saturation is not None:
+        model_saturation({"saturation": saturation})
+    with tempfile.TemporaryDirectory() as tmp:
+        generator = Path(tmp) / "generator.safetensors"
+        if path.is_dir():  # a run folder: its latest checkpoint's generator
+            from colorgan.training.gan import ColorGAN
+
+            ColorGAN.from_checkpoint(path).export(generator, half=half)
+        elif path.is_file() or source in BUNDLED:
+            generator = path if path.is_file() else bundled_weights(source)
+        else:
+            raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
+                                f"({', '.join(BUNDLED)})")  # fmt: skip
+        if saturation is not None or (half and not path.is_dir()):
+            from colorgan.generator_file import rewrite_generator
+
+            rewritten = Path(tmp) / "rewritten.safetensors"
+            rewrite_generator(generator, rewritten, half=half, saturation=saturation)
+            generator = rewritten
+        if onnx:
+            export_onnx(generator, out, overwrite=overwrite)
+        else:
+            atomic_write_bytes(out, generator.read_bytes(), exclusive=not overwrite)

@@ -1,4 +1,4 @@
-"""Video: every frame colorized by the light engine, its colour steadied over time.
+"""Video: every frame colorized by either engine, its colour steadied over time.
 
 Frames are decoded with PyAV (any container and codec FFmpeg reads), go through the model in
 batches, and are written as H.264 in MP4 at the input's size and frame rate with the input's
@@ -22,13 +22,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
+from colorgan.batch import FileResult, refuse_input, unclaimed
+from colorgan.colorizer import Colorizer
+from colorgan.colour.pixels import compose_lab, lightness_grey
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
 from colorgan.images import MAX_PIXELS, MIN_SIDE, BadImage
-from colorgan.jobs import BatchColorizer, FileResult, refuse_input, unclaimed
-from colorgan.light import LightColorizer, compose_lab, lightness_grey, small_inputs
 
 
 class Stabiliser:
@@ -62,7 +62,7 @@ class Stabiliser:
 
 
 def colorize_video(
-    colorizer: BatchColorizer,
+    colorizer: Colorizer,
     source: Path,
     target: Path,
     overwrite: bool = False,
@@ -70,6 +70,7 @@ def colorize_video(
     batch: int = 8,
     stabilise: bool = True,
     progress: bool = False,
+    saturation: float | None = None,
 ) -> int:
     """Colorize the video `source` into `target` (H.264 in MP4, the audio copied); returns
     the number of frames. `quality`: x264's CRF (lower is better; 18-23 look alike).
@@ -105,7 +106,9 @@ def colorize_video(
 
                 def flush() -> None:
                     nonlocal frames
-                    for packet in _colour_frames(colorizer, waiting, steady, out_video, clock):
+                    for packet in _colour_frames(
+                        colorizer, waiting, steady, out_video, clock, saturation
+                    ):
                         out.mux(packet)
                     frames += len(waiting)
                     bar.update(len(waiting))
@@ -224,19 +227,22 @@ class Sound:
 
 
 def colorize_videos(
-    colorizer: BatchColorizer,
+    colorizer: Colorizer,
     videos: Sequence[tuple[Path, Path]],
     out_dir: Path,
     overwrite: bool = False,
     batch: int = 8,
     progress: bool = False,
     quality: int = 20,
+    saturation: float | None = None,
 ) -> Iterator[FileResult]:
     """Each (source, relative output path) into `out_dir` as MP4, a result for each. Films
     that would have one output name (film.mp4, film.avi) become film.mp4 and film-2.mp4; no
     output replaces one of the films, --overwrite or not (a photo's is never an MP4)."""
     if not 0 <= quality <= 51:
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
+    if batch < 1:
+        raise ColorganError(f"--batch must be at least 1 (it is {batch})")
     try:
         import av  # noqa: F401 - only to know it is there
     except ModuleNotFoundError:  # the light install: the photos went on, the films say why
@@ -250,8 +256,8 @@ def colorize_videos(
         target = unclaimed(out_dir / rel.with_suffix(".mp4"), claimed)
         try:
             refuse_input(target, reads)
-            colorize_video(colorizer, source, target, overwrite, quality, max(batch, 8),
-                           progress=progress)  # fmt: skip
+            colorize_video(colorizer, source, target, overwrite, quality, batch,
+                           progress=progress, saturation=saturation)  # fmt: skip
         except FileExistsError:
             yield FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
         except (BadImage, OSError) as exc:
@@ -264,28 +270,13 @@ def colorize_videos(
             yield FileResult(source, target)
 
 
-def small_predictions(
-    colorizer: BatchColorizer, greys: Sequence[Image.Image]
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Grey frames -> normalized L (B, S, S) and ab (B, 2, S, S) at the model's size S, and
-    the ab scale, from either engine (the torch one for generator files and GPUs)."""
-    if isinstance(colorizer, LightColorizer):
-        return (*colorizer.predict_small_ab(greys), colorizer.ab_scale)
-    import torch
-
-    from colorgan.color import AB_SCALE
-    from colorgan.priors import PRIOR_IMAGE_SIZE
-
-    prior_size = None if colorizer.priors is None else PRIOR_IMAGE_SIZE
-    l_small, prior = small_inputs(greys, colorizer.size, prior_size)
-    if prior is not None:
-        prior = torch.from_numpy(prior[:, None])
-    ab = colorizer.predict_small_ab(torch.from_numpy(l_small[:, None]), prior)
-    return l_small, ab.cpu().numpy(), AB_SCALE
-
-
 def _colour_frames(
-    colorizer, frames: list, steady: Stabiliser | None, out_video, clock: Clock
+    colorizer: Colorizer,
+    frames: list,
+    steady: Stabiliser | None,
+    out_video,  # noqa: ANN001 - PyAV's video stream
+    clock: Clock,
+    saturation: float | None,
 ) -> list:
     """Decoded frames -> the encoded packets of their colorized frames, in order."""
     import av
@@ -293,7 +284,8 @@ def _colour_frames(
     if not frames:
         return []
     greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in frames]
-    l_small, ab, ab_scale = small_predictions(colorizer, greys)
+    l_small, ab = colorizer.small_colour(greys, saturation)
+    ab_scale = colorizer.engine.ab_scale
     packets = []
     for k, (frame, grey) in enumerate(zip(frames, greys, strict=True)):
         colour_ab = steady(l_small[k], ab[k]) if steady is not None else ab[k]

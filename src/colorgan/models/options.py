@@ -1,0 +1,122 @@
+"""Each registered generator's options, as configs give them under `model.<name>`, and what
+they mean before any network is built: which priors the generator takes (`needs`) and
+whether it can run at a training size (`check`). Kept apart from the networks so that reading
+a config imports no torch; the generator modules take their `Options` from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from colorgan.errors import ColorganError
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The priors a generator takes as input."""
+
+    embedding: bool = False
+    segmentation: bool = False
+
+
+@dataclass(frozen=True)
+class PriorSizes:
+    """Channels of the priors a generator is built for (0: not used)."""
+
+    embedding: int = 0
+    segmentation: int = 0
+
+
+@dataclass
+class NoOptions:
+    """For a generator without options of its own."""
+
+    def needs(self) -> Needs:
+        return Needs()
+
+    def check(self, image_size: int) -> None:
+        """Raise ColorganError if these options cannot run at this training size."""
+
+
+@dataclass
+class FusionOptions(NoOptions):
+    # false: "GAN without the first COCO layer" (no segmentation input, no 24-kernel layer)
+    use_segmentation: bool = True
+    # false: "GAN without Inception" (no embedding in the fusion)
+    use_embedding: bool = True
+
+    def needs(self) -> Needs:
+        return Needs(embedding=self.use_embedding, segmentation=self.use_segmentation)
+
+
+@dataclass
+class KoalarizationOptions(NoOptions):
+    use_embedding: bool = True
+
+    def needs(self) -> Needs:
+        return Needs(embedding=self.use_embedding)
+
+
+@dataclass
+class UNetOptions(NoOptions):
+    downs: int = 8  # halvings to the 1x1 bottleneck: 8 for 256 px (unet_256), 7 for 128 px
+    dropout: float = 0.0  # the paper found no dropout best
+
+    def check(self, image_size: int) -> None:
+        if self.downs < 6:
+            raise ColorganError("model.unet.downs must be 6 or more (the U-Net's depth)")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ColorganError("model.unet.dropout must be in [0, 1)")
+        if image_size != 2**self.downs:
+            raise ColorganError(
+                f"the U-Net with model.unet.downs {self.downs} needs data.image_size "
+                f"{2**self.downs} (downs 7 for 128, 8 for 256)"
+            )
+
+
+@dataclass
+class LiteUNetOptions(NoOptions):
+    use_embedding: bool = True  # the paper's fusion of the image embedding at the bottleneck
+    use_segmentation: bool = True  # the 21-class prior, concatenated at 1/8
+    # the encoder's learning rate as a fraction of the generator's: 0 freezes it (ImageNet
+    # features as they are), 1 trains it like the rest
+    encoder_lr_scale: float = 0.1
+    # the output's size as a fraction of the input's, 1, 1/2 or 1/4 (given as 1, 2 or 4):
+    # a coarser ab skips the decoder's widest stages and is upsampled bilinearly to full size
+    out_stride: int = 1
+    # "regression": two tanh channels of ab; "classification": logits over a grid of ab bins,
+    # decoded by their annealed mean (Zhang et al. 2016), which picks a colour where L1 takes
+    # the average of all colours the object could have
+    head: str = "regression"
+    temperature: float = 0.38  # of the annealed mean: 1 is the mean, towards 0 the mode
+
+    def needs(self) -> Needs:
+        return Needs(embedding=self.use_embedding, segmentation=self.use_segmentation)
+
+    def check(self, image_size: int) -> None:
+        if image_size % 32:
+            raise ColorganError("the lite_unet generator needs data.image_size a multiple of 32")
+        if self.encoder_lr_scale < 0:
+            raise ColorganError("model.lite_unet.encoder_lr_scale must be 0 or more")
+        if self.out_stride not in (1, 2, 4):
+            raise ColorganError("model.lite_unet.out_stride must be 1, 2 or 4")
+        if self.head not in ("regression", "classification"):
+            raise ColorganError("model.lite_unet.head must be regression or classification")
+        if self.temperature <= 0:
+            raise ColorganError("model.lite_unet.temperature must be above 0")
+
+
+# generator name -> its options; models/registry.py checks that each generator registers
+# under one of these names with this class
+OPTIONS: dict[str, type[NoOptions]] = {
+    "fusion": FusionOptions,
+    "koalarization": KoalarizationOptions,
+    "unet": UNetOptions,
+    "lite_unet": LiteUNetOptions,
+}
+
+
+def options_class(name: str) -> type[NoOptions]:
+    if name not in OPTIONS:
+        raise ColorganError(f"model.generator: {name!r} is not one of {', '.join(sorted(OPTIONS))}")
+    return OPTIONS[name]
