@@ -57,3 +57,27 @@ def test_nothing_cites_files_outside_the_repository():
     for path in [*SRC.rglob("*.py"), *(ROOT / "configs").rglob("*.yaml"), ROOT / "README.md",
                  *(ROOT / "docs").rglob("*.md"), ROOT / "Makefile"]:  # fmt: skip
         assert "REFERENCE.md" not in path.read_text(), path
+
+
+def test_the_top_level_shows_the_layers():
+    """At most 12 modules beside the layer folders, each folder saying in its docstring what
+    it holds."""
+    top = sorted(p.name for p in SRC.glob("*.py"))
+    assert len(top) <= 12, top
+    for package in (p for p in SRC.iterdir() if p.is_dir() and any(p.glob("*.py"))):
+        assert (package / "__init__.py").is_file(), f"{package.name}/ has no __init__.py"
+        doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
+        assert doc and len(doc) > 40, f"{package.name}/__init__.py says nothing of what it holds"
+
+
+def test_reading_a_config_imports_no_torch():
+    import subprocess
+    import sys
+
+    probe = ("import sys; from colorgan.config import load_config; "
+             "load_config('configs/default.yaml'); load_config('configs/paper.yaml'); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('torch', 'kornia', 'timm', 'torchvision', 'onnxruntime')))")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=ROOT, check=True)  # fmt: skip
+    assert run.stdout.strip() == "[]"

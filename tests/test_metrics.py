@@ -2,7 +2,8 @@ import numpy as np
 
 
 def test_metrics_follow_the_protocol():
-    from colorgan.evaluation.metrics import colourfulness, psnr, ssim
+    from colorgan.colour.pixels import colourfulness
+    from colorgan.evaluation.metrics import psnr, ssim
 
     rng = np.random.default_rng(0)
     a = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)

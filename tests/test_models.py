@@ -70,9 +70,18 @@ def test_koalarization_is_table_4_on_one_l_channel():
 
 
 def test_unet_256_maps_l_to_ab():
+    """pix2pix's unet_256: L in, ab in tanh's range out, each pixel's ab led by the L there
+    (the outermost skip) and by the whole photo (the 1x1 bottleneck)."""
+    torch.manual_seed(0)
     u = UNetGenerator().eval()
-    assert u(torch.zeros(1, 1, 256, 256)).shape == (1, 2, 256, 256)
     assert not any(isinstance(m, torch.nn.Dropout) for m in u.modules())
+    l_norm = (torch.rand(1, 1, 256, 256) * 2 - 1).requires_grad_(True)
+    ab = u(l_norm)
+    assert ab.shape == (1, 2, 256, 256) and ab.abs().max() <= 1
+    assert (ab - u(-l_norm)).abs().mean() > 1e-3  # another L, another ab
+    ab[0, :, 10, 10].sum().backward()
+    grad = l_norm.grad[0, 0].abs()
+    assert grad[10, 10] > 0 and grad[200:, 200:].sum() > 0  # near and far: the whole photo
 
 
 def test_patchgan_sees_70_by_70_patches():
@@ -89,11 +98,24 @@ def test_patchgan_sees_70_by_70_patches():
 
 
 def test_unet_depth_follows_the_image_size():
+    """`downs` halvings reach a 1 x 1 bottleneck at 2 ** downs pixels, and a config that
+    asks for another size is refused."""
+    from colorgan.config import config_from_dict
+    from colorgan.errors import ColorganError
     from colorgan.models import UNetGenerator
 
     for downs, size in ((7, 128), (8, 256)):
-        out = UNetGenerator(ngf=8, downs=downs)(torch.zeros(1, 1, size, size))
-        assert out.shape == (1, 2, size, size)
+        u = UNetGenerator(ngf=8, downs=downs)
+        halvings = [m for m in u.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (2, 2)]
+        assert len(halvings) == downs
+        seen = []
+        halvings[-1].register_forward_hook(lambda m, i, out, seen=seen: seen.append(out.shape[-2:]))
+        assert u(torch.zeros(1, 1, size, size)).shape == (1, 2, size, size)
+        assert seen == [(1, 1)]
+        model = {"generator": "unet", "unet": {"downs": downs}}
+        assert config_from_dict({"data": {"image_size": size}, "model": model})
+        with pytest.raises(ColorganError, match=f"needs data.image_size {size}"):
+            config_from_dict({"data": {"image_size": size * 2}, "model": model})
 
 
 def test_spectral_norm_patchgan_keeps_every_conv_near_unit_gain():

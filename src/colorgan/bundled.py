@@ -1,6 +1,6 @@
 """The models that ship inside the package (colorgan/weights/), by name; docs/models/ has a
 card for each. Each ships twice: as a safetensors generator file (for training on, and for
-the torch engine) and as ONNX (priors and generator in one graph, for the light engine that
+the torch engine) and as ONNX (priors and generator in one graph, for the onnx engine, which
 needs no torch). Nothing here imports torch."""
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from pathlib import Path
 from colorgan.errors import ColorganError
 
 BUNDLED = ("default", "paper")  # "default" is the one used when none is asked for
-
-# The largest colour-intensity factor either engine takes: beyond it everything saturates.
-MAX_SATURATION = 4.0
 
 
 def bundled_weights(name: str = "default", kind: str = "safetensors") -> Path:

@@ -20,7 +20,7 @@ from torch import nn
 
 from colorgan.config import Config, ModelConfig, PriorConfig
 from colorgan.config.typed import build_dataclass
-from colorgan.config.upgrade import upgrade_legacy
+from colorgan.config.upgrade import upgrade_old_form
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
 from colorgan.models import Generator, generator_class
@@ -80,7 +80,7 @@ def read_generator_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict
         )
     try:
         meta = json.loads(metadata["colorgan"])
-        meta["model"] = upgrade_legacy({"model": meta["model"]})["model"]
+        meta["model"] = upgrade_old_form({"model": meta["model"]})["model"]
         if not isinstance(meta["model"], dict) or not isinstance(meta.get("priors", {}), dict):
             raise TypeError
     except (KeyError, TypeError, ValueError, AttributeError):

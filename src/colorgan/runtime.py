@@ -42,23 +42,33 @@ def cpu_name() -> str:
 
 
 @cache
-def cpu_has_fast_bf16() -> bool:
-    """AMX's bf16 tiles (avx512_bf16 alone measured slower than fp32: see the module doc)."""
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags, as /proc/cpuinfo lists them (none where it cannot be read)."""
     try:
-        flags = open("/proc/cpuinfo").read()
+        text = open("/proc/cpuinfo").read()
     except OSError:
-        return False
-    return "amx_bf16" in flags
+        return frozenset()
+    return frozenset(w for line in text.splitlines() if line.startswith("flags")
+                     for w in line.split(":", 1)[1].split())  # fmt: skip
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
+def cpu_has_fast_bf16(flags: frozenset[str] | None = None) -> bool:
+    """AMX's bf16 tiles (avx512_bf16 alone measured slower than fp32: see the module doc)."""
+    return "amx_bf16" in (cpu_flags() if flags is None else flags)
+
+
+def resolve_precision(
+    precision: str, device: torch.device, flags: frozenset[str] | None = None
+) -> str:
+    """The precision "auto" means on `device` (on the CPU, by its `flags`: this machine's by
+    default); an explicit precision is checked and kept."""
     if precision != "auto":
         if precision == "fp16" and device.type == "cpu":
             raise ColorganError("fp16 is for CUDA; use bf16 or fp32 on the CPU")
         return precision
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "bf16" if cpu_has_fast_bf16() else "fp32"
+    return "bf16" if cpu_has_fast_bf16(flags) else "fp32"
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:

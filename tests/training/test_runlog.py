@@ -34,6 +34,10 @@ def test_the_plot_has_a_panel_per_term(tmp_path):
         log.losses(step, 0, "adversarial", {"d": 0.7, "gan": 2.0, "l1": 1 / step}, wait=0.0)
     log.validation(5, 0, "adversarial", 0.3)
     log.close()
-    plot_losses({"a run": run / "losses.csv"}, tmp_path / "losses.png")
-    width, height = Image.open(tmp_path / "losses.png").size
-    assert width > 1000 and height > 500  # four panels: l1, d, gan, validation: 3 + 1
+    panels = plot_losses({"a run": run / "losses.csv"}, tmp_path / "losses.png")
+    assert [(p.title, p.lines) for p in panels] == [
+        ("l1 (training)", 1), ("d (training)", 1), ("gan (training)", 1),
+        ("validation L1 of ab", 1),
+    ]  # fmt: skip
+    assert panels[0].last == (5, 0.2) and panels[3].last == (5, 0.3)
+    assert Image.open(tmp_path / "losses.png").size[0] > 1000

@@ -3,8 +3,8 @@
 Every experiment of the paper is one YAML file in `configs/`. A file may name a `base:` file
 (relative to itself) whose values it inherits and overrides key by key, so a variant of a
 recipe says only what differs. Unknown keys are an error, so a typo never silently falls back
-to a default. The generator's own options sit under `model.<generator>` and are typed by the
-generator class that registered that name.
+to a default. The generator's own options sit under `model.<generator>`, typed by its class in
+models/options.py. Reading a config imports no torch.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from colorgan.config.typed import build_dataclass, plain
-from colorgan.config.upgrade import upgrade_legacy
+from colorgan.config.upgrade import upgrade_old_form
 from colorgan.errors import ColorganError
 from colorgan.models.options import OPTIONS, options_class
 from colorgan.priors import EMBEDDINGS, SEGMENTATIONS
@@ -257,7 +257,7 @@ def validate(cfg: Config) -> Config:
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:
-    return validate(build_dataclass(Config, upgrade_legacy(values), ""))
+    return validate(build_dataclass(Config, upgrade_old_form(values), ""))
 
 
 def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
@@ -310,7 +310,7 @@ def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
         raise ColorganError(f"{path}: base files form a loop through {base_path}")
     inherited = read_recipe(base_path, (*_seen, path.resolve()))
     inherited.pop("name", None)
-    return merge(upgrade_legacy(inherited), upgrade_legacy(values))
+    return merge(upgrade_old_form(inherited), upgrade_old_form(values))
 
 
 def parse_override(item: str) -> tuple[str, Any]:

@@ -1,7 +1,7 @@
 """The flat form of configs from before the generator registry and the loss terms.
 
 Run folders, generator files (format /1) and user configs written then still load:
-`upgrade_legacy` rewrites their keys into today's form, with the same meaning.
+`upgrade_old_form` rewrites their keys into today's form, with the same meaning.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _LEGACY_MODEL_KEYS = {"use_segmentation", "use_embedding", "unet_downs", "unet_d
 _LEGACY_TRAIN_KEYS = {"pretrain_loss", "lambda_l1", "rebalance"}
 
 
-def upgrade_legacy(values: dict[str, Any]) -> dict[str, Any]:
+def upgrade_old_form(values: dict[str, Any]) -> dict[str, Any]:
     """Old flat model keys -> `model.<generator>` options and `model.discriminator`; old
     `train.pretrain_loss` / `lambda_l1` / `rebalance` -> the `loss` section's terms."""
     values = copy.deepcopy(values)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -104,8 +105,18 @@ def read_losses(path: Path) -> dict[str, list[tuple[int, float]]]:
     return curves
 
 
-def plot_losses(runs: dict[str, Path], target: Path) -> None:
-    """One panel per loss column found in any run's losses.csv, a line per run."""
+@dataclass
+class Panel:
+    """What one panel of the loss plot shows: its title, its lines and the last point drawn."""
+
+    title: str
+    lines: int
+    last: tuple[float, float] | None
+
+
+def plot_losses(runs: dict[str, Path], target: Path) -> list[Panel]:
+    """One panel per loss column found in any run's losses.csv, a line per run; returns the
+    panels as drawn."""
     try:
         import matplotlib
 
@@ -122,13 +133,17 @@ def plot_losses(runs: dict[str, Path], target: Path) -> None:
     width = min(3, len(columns))
     rows = math.ceil(len(columns) / width)
     fig, axes = plt.subplots(rows, width, figsize=(5 * width, 3.6 * rows), squeeze=False)
+    panels = []
     for ax, column in zip(axes.flat, columns, strict=False):
+        last = None
         for label, run in curves.items():
             if column in run:
                 steps, values = zip(*run[column], strict=True)
                 ax.plot(steps, values, label=label, marker="o" if column == "val_l1" else None)
+                last = (steps[-1], values[-1])
         title = "validation L1 of ab" if column == "val_l1" else f"{column} (training)"
         ax.set(title=title, xlabel="generator step")
+        panels.append(Panel(title, len(ax.get_lines()), last))
     for ax in list(axes.flat)[len(columns) :]:
         ax.axis("off")
     axes.flat[len(columns) - 1].legend(fontsize=8)
@@ -136,3 +151,4 @@ def plot_losses(runs: dict[str, Path], target: Path) -> None:
     with atomic_file(target) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
+    return panels

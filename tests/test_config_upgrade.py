@@ -1,5 +1,5 @@
 from colorgan.config import config_from_dict
-from colorgan.config.upgrade import upgrade_legacy
+from colorgan.config.upgrade import upgrade_old_form
 from colorgan.models.fusion import FusionOptions
 from colorgan.models.unet import UNetOptions
 
@@ -29,4 +29,4 @@ def test_configs_of_the_flat_form_still_load():
 def test_the_current_form_passes_through_unchanged():
     new = {"model": {"generator": "unet", "unet": {"downs": 7}},
            "loss": {"pretrain": {"l1": 1.0}}, "train": {"batch_size": 3}}  # fmt: skip
-    assert upgrade_legacy(new) == new
+    assert upgrade_old_form(new) == new

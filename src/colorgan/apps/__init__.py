@@ -1,0 +1,2 @@
+"""The front ends: the `colorgan` command (cli), its page (web, Gradio) and films (video).
+Each holds a colorizer.Colorizer and never knows which engine runs it."""
