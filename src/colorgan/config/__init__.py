@@ -17,12 +17,11 @@ from typing import Any
 
 import yaml
 
+from colorgan.config.checks import validate
 from colorgan.config.typed import build_dataclass, plain
 from colorgan.config.upgrade import upgrade_old_form
 from colorgan.errors import ColorganError
 from colorgan.models.options import OPTIONS, options_class
-from colorgan.priors import EMBEDDINGS, SEGMENTATIONS
-from colorgan.training.terms import TERM_NEEDS
 
 
 @dataclass
@@ -192,68 +191,6 @@ class Config:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(plain(self.to_dict()), sort_keys=False)
-
-
-_CHOICES = {
-    ("data", "layout"): ("folder", "coco"),
-    ("priors", "embedding"): tuple(EMBEDDINGS),
-    ("priors", "segmentation"): tuple(SEGMENTATIONS),
-    ("train", "precision"): ("auto", "fp32", "bf16", "fp16"),
-    ("train", "lr_schedule"): ("constant", "cosine", "step"),
-}
-
-
-def validate(cfg: Config) -> Config:
-    for (section, key), allowed in _CHOICES.items():
-        value = getattr(getattr(cfg, section), key)
-        if value not in allowed:
-            raise ColorganError(f"{section}.{key}: {value!r} is not one of {', '.join(allowed)}")
-    if cfg.data.image_size % 8 or cfg.data.image_size < 32:
-        raise ColorganError("data.image_size must be a multiple of 8 and at least 32")
-    cfg.model.options.check(cfg.data.image_size)
-    for phase in ("pretrain", "adversarial"):
-        terms = getattr(cfg.loss, phase)
-        unknown = sorted(set(terms) - set(TERM_NEEDS))
-        if unknown:
-            raise ColorganError(
-                f"loss.{phase}: unknown term(s) {', '.join(unknown)}; known: "
-                f"{', '.join(TERM_NEEDS)}"
-            )
-    logits = any(TERM_NEEDS[n].logits for n in [*cfg.loss.pretrain, *cfg.loss.adversarial])
-    if logits and getattr(cfg.model.options, "head", None) != "classification":
-        raise ColorganError("loss: the classification term needs a generator with head: "
-                            "classification (model.lite_unet.head)")  # fmt: skip
-    if any(TERM_NEEDS[name].discriminator for name in cfg.loss.pretrain):
-        raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
-    crop = cfg.data.random_crop
-    if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
-        raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
-    if not (pool := cfg.data.pool()):
-        raise ColorganError("data.root (or data.sources) must name at least one folder")
-    if min(s.weight for s in pool) < 0 or max(s.weight for s in pool) <= 0:
-        raise ColorganError("data.sources: weights must be 0 or more, and one above 0")
-    fractions = [cfg.data.val_fraction, *(s.val_fraction for s in pool)]
-    if not all(0.0 <= f < 1.0 for f in fractions if f is not None):
-        raise ColorganError("data.val_fraction (and each source's) must be in [0, 1)")
-    if not 0.0 < cfg.loss.rebalance_lambda <= 1.0:
-        raise ColorganError("loss.rebalance_lambda must be in (0, 1]")
-    t = cfg.train
-    at_least_one = {
-        "train.batch_size": t.batch_size, "train.d_every": t.d_every,
-        "train.log_every": t.log_every, "train.checkpoint_every": t.checkpoint_every,
-        "train.keep_checkpoints": t.keep_checkpoints, "train.sample_images": t.sample_images,
-        "priors.batch_size": cfg.priors.batch_size, "data.image_size": cfg.data.image_size,
-    }  # fmt: skip
-    for key, value in at_least_one.items():
-        if value < 1:
-            raise ColorganError(f"{key} must be at least 1 (it is {value})")
-    clip_bad = t.grad_clip is not None and t.grad_clip <= 0
-    if min(t.warmup_steps, t.d_warmup_steps) < 0 or not 0.0 <= t.lr_floor <= 1.0 or clip_bad:
-        raise ColorganError("train.warmup_steps and d_warmup_steps must be 0 or more, lr_floor "
-                            "in [0, 1] and grad_clip above 0 (or null)")  # fmt: skip
-    if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
-        raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
-    return cfg
 
 
 def config_from_dict(values: dict[str, Any]) -> Config:
