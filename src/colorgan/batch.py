@@ -21,7 +21,7 @@ from colorgan.images import BadImage, has_alpha, open_image, output_path, save_i
 
 
 def colorize_files(
-    colorize_batch: Callable[[list], list],
+    colorize_batch: Callable[[list, list[Path]], list],
     jobs: Sequence[tuple[Path, Path]],
     out_dir: Path,
     overwrite: bool = False,
@@ -29,8 +29,8 @@ def colorize_files(
     batch: int = 1,
 ) -> Iterator[FileResult]:
     """Colorize (source, relative output path) pairs into `out_dir` with `colorize_batch`
-    (images -> an image or BadImage each), `batch` photos per run of the model, yielding a
-    result per input in order. An existing output is kept unless
+    (images and their source paths -> an image or BadImage each), `batch` photos per run of
+    the model, yielding a result per input in order. An existing output is kept unless
     `overwrite`; a bad input is a result with an error, and the others go on. Two inputs
     that would have the same output (a/p.jpg and b/p.jpg) never overwrite each other: the
     second becomes p-2.jpg. No output replaces one of the inputs, --overwrite or not (a
@@ -65,7 +65,8 @@ def colorize_files(
                 except (BadImage, OSError, ColorganError) as exc:
                     outcomes.append((src, None, str(exc)))
             loads[c] = []  # let the decoded photos go once coloured
-            colours = _colorize_each(colorize_batch, [image for _, image in ready])
+            sources = [chunk[k][0] for k, _ in ready]
+            colours = _colorize_each(colorize_batch, [image for _, image in ready], sources)
             for (k, _), colour in zip(ready, colours, strict=True):
                 src, target, _ = outcomes[k]
                 if isinstance(colour, Exception):
@@ -94,17 +95,18 @@ class FileResult:
     error: str | None = None
 
 
-def _colorize_each(colorize_batch: Callable, images: list[Image.Image]) -> list:
+def _colorize_each(colorize_batch: Callable, images: list[Image.Image], sources: list) -> list:
     """The batch's results; where the batch fails as a whole (a photo that fails only once
     decoded further), each photo again on its own, so one bad photo fails only itself."""
     if not images:
         return []
     try:
-        return colorize_batch(images)
+        return colorize_batch(images, sources)
     except (BadImage, OSError, ColorganError) as exc:
         if len(images) == 1:
             return [exc]
-    return [_colorize_each(colorize_batch, [image])[0] for image in images]
+    return [_colorize_each(colorize_batch, [image], [source])[0]
+            for image, source in zip(images, sources, strict=True)]  # fmt: skip
 
 
 def refuse_input(target: Path, reads: frozenset[Path]) -> None:

@@ -21,6 +21,7 @@ from PIL import Image
 from colorgan.colour import bands, pixels
 from colorgan.engines import Engine, check_saturation, model_saturation
 from colorgan.errors import ColorganError
+from colorgan.hints import Hint, check_inside, hint_maps
 from colorgan.images import BadImage, prepare_images
 
 # Up to this many pixels the full-size L (4 bytes a pixel) is kept between the two passes over
@@ -82,19 +83,45 @@ class Colorizer:
         return asked * self.model_saturation
 
     def small_colour(
-        self, greys: Sequence[Image.Image], saturation: float | None = None
+        self,
+        greys: Sequence[Image.Image],
+        saturation: float | None = None,
+        hints: Sequence[Sequence[Hint] | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Grey images ("L") of any sizes -> normalized L (B, S, S) and ab (B, 2, S, S) at the
-        model's size S, one run of the engine (video composes frames from these)."""
-        return self._predict_greys(greys, self.chroma(saturation))
+        """Grey images ("L") of any sizes, and each one's colour hints (in its pixels) ->
+        normalized L (B, S, S) and ab (B, 2, S, S) at the model's size S, one run of the
+        engine (video composes frames from these)."""
+        maps = self._hint_maps(hints, [grey.size for grey in greys])
+        return self._predict_greys(greys, self.chroma(saturation), maps)
 
-    def _predict_greys(self, greys: Sequence[Image.Image], chroma: float) -> tuple:
+    def _predict_greys(
+        self, greys: Sequence[Image.Image], chroma: float, maps: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         l_small, prior = pixels.small_inputs(greys, self.engine.size, self.engine.prior_size)
-        return l_small[:, 0], self.engine.predict(l_small, prior) * chroma
+        return l_small[:, 0], self.engine.predict(l_small, prior, maps) * chroma
 
-    def colorize(self, image, saturation: float | None = None) -> Image.Image:  # noqa: ANN001
-        """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image."""
-        [result] = self.colorize_batch([image], saturation)
+    def _hint_maps(
+        self, hints: Sequence[Sequence[Hint] | None] | None, sizes: Sequence[tuple[int, int]]
+    ) -> np.ndarray | None:
+        """Each photo's hints as maps at the model's size (B, 3, S, S); None without any."""
+        if hints is None or not any(hints):
+            return None
+        if not self.engine.hints:
+            raise ColorganError("this model takes no colour hints (the bundled default does)")
+        for points, (w, h) in zip(hints, sizes, strict=True):
+            check_inside(list(points or []), w, h, "hint")
+        size = self.engine.size
+        return np.stack([hint_maps(list(points or []), w, h, size)
+                         for points, (w, h) in zip(hints, sizes, strict=True)])  # fmt: skip
+
+    def colorize(
+        self, image, saturation: float | None = None, hints: Sequence[Hint] | None = None
+    ) -> Image.Image:  # noqa: ANN001
+        """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image;
+        `hints`: colour points (hints.Hint, in the image's pixels) the colour follows."""
+        [result] = self.colorize_batch(
+            [image], saturation, hints=None if hints is None else [hints]
+        )
         if isinstance(result, BadImage):
             raise result
         return result
@@ -104,16 +131,22 @@ class Colorizer:
         images: Sequence[Image.Image | np.ndarray],
         saturation: float | None = None,
         keep_ycbcr: bool = False,
+        hints: Sequence[Sequence[Hint] | None] | None = None,
     ) -> list[Image.Image | BadImage]:
         """Several photos through the engine in one run (any sizes): a colorized image for
         each, or the BadImage that says why not. With `keep_ycbcr`, the ycbcr composition
-        returns the YCbCr image (which JPEG stores directly) rather than RGB."""
+        returns the YCbCr image (which JPEG stores directly) rather than RGB. `hints`: each
+        photo's colour points, or None."""
         chroma = self.chroma(saturation)
         results, good = prepare_images(images)
+        if hints is not None and len(hints) != len(images):
+            raise ColorganError("give one list of hints (or None) for each photo")
+        given = None if hints is None else [hints[i] for i, _, _ in good]
+        maps = self._hint_maps(given, [photo.size for _, photo, _ in good]) if good else None
         if good and self.composition == "lab":
-            self._lab_batch(good, results, chroma)
+            self._lab_batch(good, results, chroma, maps)
         elif good:
-            self._ycbcr_batch(good, results, chroma, keep_ycbcr)
+            self._ycbcr_batch(good, results, chroma, keep_ycbcr, maps)
         return results
 
     def colorize_files(
@@ -124,12 +157,18 @@ class Colorizer:
         progress: bool = False,
         batch: int = 1,
         saturation: float | None = None,
+        hints: dict[str, Sequence[Hint]] | None = None,
     ) -> Iterator:
-        """batch.colorize_files with this colorizer: a FileResult per input, in order."""
+        """batch.colorize_files with this colorizer: a FileResult per input, in order;
+        `hints`: colour points by input file name (hints.read_hints_file)."""
         from colorgan.batch import colorize_files
 
-        def run(images: list) -> list:
-            return self.colorize_batch(images, saturation, keep_ycbcr=True)
+        if hints and any(hints.values()) and not self.engine.hints:
+            raise ColorganError("this model takes no colour hints (the bundled default does)")
+
+        def run(images: list, sources: list[Path]) -> list:
+            points = None if not hints else [hints.get(src.name) for src in sources]
+            return self.colorize_batch(images, saturation, keep_ycbcr=True, hints=points)
 
         return colorize_files(run, jobs, out_dir, overwrite, progress, batch)
 
@@ -137,7 +176,7 @@ class Colorizer:
         prior = self.engine.prior_size
         return [self.engine.size] + ([prior] if prior not in (None, self.engine.size) else [])
 
-    def _lab_batch(self, good: list, results: list, chroma: float) -> None:
+    def _lab_batch(self, good: list, results: list, chroma: float, maps: np.ndarray | None) -> None:
         """Each photo's bands pasted straight into its output image: no full-size array."""
         prepared = []
         for i, photo, alpha in good:
@@ -150,7 +189,7 @@ class Colorizer:
             prepared.append((i, read, h, w, alpha, small, full))
         l_small = np.stack([p[5][0] for p in prepared])[:, None]
         prior = np.stack([p[5][-1] for p in prepared])[:, None]
-        ab = self.engine.predict(l_small, prior if self.engine.prior_size else None) * chroma
+        ab = self.engine.predict(l_small, prior if self.engine.prior_size else None, maps) * chroma
         for k, (i, read, h, w, alpha, _, full) in enumerate(prepared):
             if full is not None:
                 read_l = lambda top, rows, full=full: full[top : top + rows]  # noqa: E731
@@ -164,9 +203,11 @@ class Colorizer:
                 result.putalpha(alpha)
             results[i] = result
 
-    def _ycbcr_batch(self, good: list, results: list, chroma: float, keep_ycbcr: bool) -> None:
+    def _ycbcr_batch(
+        self, good: list, results: list, chroma: float, keep_ycbcr: bool, maps: np.ndarray | None
+    ) -> None:
         greys = [(i, pixels.grey_of(photo), alpha) for i, photo, alpha in good]
-        l_small, ab = self._predict_greys([grey for _, grey, _ in greys], chroma)
+        l_small, ab = self._predict_greys([grey for _, grey, _ in greys], chroma, maps)
         for k, (i, grey, alpha) in enumerate(greys):
             result = pixels.compose_ycbcr(grey, l_small[k], ab[k], self.engine.ab_scale)
             if alpha is not None or not keep_ycbcr:

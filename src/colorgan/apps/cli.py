@@ -43,6 +43,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.errors import shown
     from colorgan.files import output_folder
+    from colorgan.hints import hints_for_inputs
     from colorgan.images import VIDEO_SUFFIXES, expand_inputs
 
     if not 0 <= args.video_quality <= 51:  # before anything is written
@@ -55,11 +56,12 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         return 1
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
+    hints = hints_for_inputs(args.hint, args.hints, [src for src, _ in photos])
     colorizer = Colorizer(open_engine(EngineOptions.of(args)), saturation=args.saturation)
     written = 0
     results = chain(
         colorizer.colorize_files(photos, out_dir, args.overwrite, not args.quiet,
-                                 1 if args.batch is None else args.batch),
+                                 1 if args.batch is None else args.batch, hints=hints),
         colorize_videos(colorizer, videos, out_dir, args.overwrite,
                         8 if args.batch is None else args.batch,
                         not args.quiet, args.video_quality),
@@ -213,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--saturation", type=float, default=1.0, metavar="S",
                    help="colour intensity relative to the model's own default (1), 0: grey, "
                         "1.5: stronger; at most 4")  # fmt: skip
+    p.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB",
+                   help="a colour the photo had at pixel X,Y (repeatable; one photo)")
+    p.add_argument("--hints", metavar="FILE.json",
+                   help='colour points for many photos: {"photo.jpg": [{"x": 120, "y": 48, '
+                        '"color": "#b22222"}, ...]}')  # fmt: skip
     p.add_argument("--video-quality", type=int, default=20, metavar="CRF",
                    help="videos: x264's CRF, 0-51, lower is better (18-23 look alike)")  # fmt: skip
     p.add_argument("--batch", type=int, default=None,

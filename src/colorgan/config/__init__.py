@@ -154,6 +154,10 @@ class TrainConfig:
     lr_steps: tuple[float, ...] = (0.6, 0.85)
     grad_clip: float | None = None  # clip each step's gradient to this global norm
     init_from: str | None = None  # a generator file to start G from (resumed: the checkpoint)
+    # for a generator that takes colour hints: a photo gets none with chance hints_none, else
+    # a geometric number of points with chance hints_p (mean 1 / hints_p; training/hints.py)
+    hints_p: float = 0.125
+    hints_none: float = 0.25
     max_steps_per_epoch: int | None = None  # caps an epoch for the small configs
     precision: str = "auto"  # "auto" | "fp32" | "bf16" | "fp16"
     channels_last: bool | None = None  # None: on for CUDA, off on the CPU (no faster there)

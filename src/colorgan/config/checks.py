@@ -70,6 +70,6 @@ def validate(cfg: Any) -> Any:
                             "in [0, 1] and grad_clip above 0 (or null)")  # fmt: skip
     if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
         raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
+    if not (0.0 < t.hints_p <= 1.0 and 0.0 <= t.hints_none <= 1.0):
+        raise ColorganError("train.hints_p must be in (0, 1] and train.hints_none in [0, 1]")
     return cfg
-
-

@@ -24,10 +24,14 @@ class Engine(Protocol):
     ab_scale: float  # ab in CIE units = normalized ab * ab_scale
     meta: dict  # the generator file's metadata (its saturation among them)
     composition: str  # how photos are composed from its ab by default ("lab" or "ycbcr")
+    hints: bool  # whether it takes colour hints (hints.py)
 
-    def predict(self, l_small: np.ndarray, l_prior: np.ndarray | None) -> np.ndarray:
+    def predict(
+        self, l_small: np.ndarray, l_prior: np.ndarray | None, hints: np.ndarray | None = None
+    ) -> np.ndarray:
         """Normalized L (B, 1, size, size) float32, and (B, 1, prior_size, prior_size) where
-        it has priors -> the model's own normalized ab (B, 2, size, size) float32."""
+        it has priors, and where it takes hints their maps (B, 3, size, size; None: none) ->
+        the model's own normalized ab (B, 2, size, size) float32."""
         ...
 
 

@@ -30,18 +30,25 @@ OPSET = 17
 
 
 class InferenceGraph(nn.Module):
-    """Priors and generator as one module: (l, l_prior) -> ab."""
+    """Priors and generator as one module: the graph's inputs (`names`: l, and l_prior and
+    hints where the model has them) -> ab."""
 
     def __init__(self, engine: TorchEngine) -> None:
         super().__init__()
         self.generator, self.priors, self.needs = engine.generator, engine.priors, engine.needs
         self.logits = self.priors is not None and self.priors.segmentation_is_logits
+        self.names = (
+            ["l"] + ["l_prior"] * (engine.prior_size is not None) + ["hints"] * engine.hints
+        )
 
-    def forward(self, l_norm: torch.Tensor, l_prior: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        given = dict(zip(self.names, inputs, strict=True))
+        l_norm = given["l"]
         native = {}
         if self.priors is not None:
-            native = self.priors.on_l(l_norm if l_prior is None else l_prior)
-        return self.generator(**generator_inputs(l_norm, native, self.needs, self.logits))
+            native = self.priors.on_l(given.get("l_prior", l_norm))
+        x = generator_inputs(l_norm, native, self.needs, self.logits, hints=given.get("hints"))
+        return self.generator(**x)
 
 
 def export_onnx(
@@ -54,11 +61,10 @@ def export_onnx(
     engine = TorchEngine(weights, device="cpu", precision="fp32", channels_last=False)
     graph = InferenceGraph(engine).eval()
     size, p_size = engine.size, engine.prior_size
-    inputs = [torch.zeros(1, 1, size, size)]
-    names = ["l"]
-    if p_size is not None:
-        inputs.append(torch.zeros(1, 1, p_size, p_size))
-        names.append("l_prior")
+    names = graph.names
+    shapes = {"l": (1, 1, size, size), "l_prior": (1, 1, p_size, p_size),
+              "hints": (1, 3, size, size)}  # fmt: skip
+    inputs = [torch.zeros(shapes[name]) for name in names]
     dynamic = {name: {0: "batch"} for name in names}
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
@@ -72,6 +78,7 @@ def export_onnx(
     meta = {
         "size": size,
         "prior_size": p_size,
+        "hints": engine.hints,
         "ab_scale": engine.ab_scale,
         "generator": engine.meta,
     }

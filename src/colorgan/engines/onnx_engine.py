@@ -63,6 +63,7 @@ class OnnxEngine:
             self.session = ort.InferenceSession(str(path), options, providers)
             meta = json.loads(self.session.get_modelmeta().custom_metadata_map["colorgan"])
             self.size, self.prior_size, self.ab_scale, self.meta = checked_meta(meta)
+            self.hints = meta.get("hints", False) is True
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ColorganError(f"{path}: not an ONNX model colorgan exported ({exc})") from None
         except Exception as exc:  # Runtime's own errors: a file it cannot read as a model
@@ -76,7 +77,7 @@ class OnnxEngine:
         colorgan exports, or whose colour is not finite (NaN weights), is refused here, before
         any photo, with one line."""
         names = {i.name for i in self.session.get_inputs()}
-        wanted = {"l"} if self.prior_size is None else {"l", "l_prior"}
+        wanted = {"l", *["l_prior"] * (self.prior_size is not None), *["hints"] * self.hints}
         if names != wanted or "ab" not in {o.name for o in self.session.get_outputs()}:
             raise ColorganError(
                 f"{path}: not an ONNX model colorgan exported (its inputs are "
@@ -97,10 +98,17 @@ class OnnxEngine:
             raise ColorganError(f"{path}: the model's colour is not finite (NaN or infinite "
                                 "weights?); it cannot colorize")  # fmt: skip
 
-    def predict(self, l_small: np.ndarray, l_prior: np.ndarray | None) -> np.ndarray:
-        """Normalized L (B, 1, S, S), and at the priors' size where it has priors -> its
-        normalized ab (B, 2, S, S): one run of the graph."""
+    def predict(
+        self, l_small: np.ndarray, l_prior: np.ndarray | None, hints: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Normalized L (B, 1, S, S), at the priors' size where it has priors, and the hint
+        maps where it takes hints (None: none) -> its normalized ab (B, 2, S, S): one run of
+        the graph."""
         feeds = {"l": np.ascontiguousarray(l_small, np.float32)}
         if self.prior_size is not None:
             feeds["l_prior"] = np.ascontiguousarray(l_prior, np.float32)
+        if self.hints:
+            shape = (len(l_small), 3, self.size, self.size)
+            feeds["hints"] = np.zeros(shape, np.float32) if hints is None else (
+                np.ascontiguousarray(hints, np.float32))  # fmt: skip
         return self.session.run(["ab"], feeds)[0]

@@ -62,14 +62,18 @@ class TorchEngine:
         if self.priors is not None:
             self.priors.to(self.device)
         self.prior_size = None if self.priors is None else PRIOR_IMAGE_SIZE
+        self.hints = self.needs.hints
 
     @torch.inference_mode()
     def predict_tensor(
-        self, l_norm: torch.Tensor, prior_l: torch.Tensor | None = None
+        self,
+        l_norm: torch.Tensor,
+        prior_l: torch.Tensor | None = None,
+        hints: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Normalized L (B, 1, H, W) at any size -> the model's normalized ab at its size,
         on the engine's device. `prior_l`: the same L at the priors' size, where the caller
-        already has it."""
+        already has it; `hints` (B, 3, size, size) for a model that takes them."""
         l_norm = l_norm.to(self.device).float()
         small = l_norm
         if l_norm.shape[-2:] != (self.size, self.size):
@@ -79,7 +83,9 @@ class TorchEngine:
         if self.priors is not None:
             native = self.priors.on_l(l_norm if prior_l is None else prior_l.to(self.device))
         logits = self.priors is not None and self.priors.segmentation_is_logits
-        x = generator_inputs(small, native, self.needs, logits, self.memory_format)
+        if hints is not None:
+            hints = hints.to(self.device).float()
+        x = generator_inputs(small, native, self.needs, logits, self.memory_format, hints)
         with autocast(self.device, self.precision):
             ab = self.generator(**x)
         return ab.float().contiguous()
@@ -90,8 +96,11 @@ class TorchEngine:
         ab = self.predict_tensor(l_norm)
         return F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
 
-    def predict(self, l_small: np.ndarray, l_prior: np.ndarray | None) -> np.ndarray:
+    def predict(
+        self, l_small: np.ndarray, l_prior: np.ndarray | None, hints: np.ndarray | None = None
+    ) -> np.ndarray:
         """engines.Engine: numpy in and out."""
-        prior = None if l_prior is None else torch.from_numpy(np.ascontiguousarray(l_prior))
-        ab = self.predict_tensor(torch.from_numpy(np.ascontiguousarray(l_small)), prior)
+        prior, given = (None if a is None else torch.from_numpy(np.ascontiguousarray(a))
+                        for a in (l_prior, hints))  # fmt: skip
+        ab = self.predict_tensor(torch.from_numpy(np.ascontiguousarray(l_small)), prior, given)
         return ab.cpu().numpy()

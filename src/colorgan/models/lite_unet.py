@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorgan.colour.tensors import grey_from_l
+from colorgan.hints import CHANNELS as HINT_CHANNELS
 from colorgan.models.fusion import FUSION_CHANNELS
 from colorgan.models.options import LiteUNetOptions, PriorSizes
 from colorgan.models.registry import Generator, register
@@ -50,7 +51,7 @@ class LiteUNetGenerator(Generator):
     def __init__(
         self, embedding_dim: int = 1000, segmentation_classes: int = 21,
         encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
-        temperature: float = 0.38,
+        temperature: float = 0.38, hints: bool = False,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding_dim = embedding_dim
@@ -79,12 +80,22 @@ class LiteUNetGenerator(Generator):
             self.to_ab = nn.Sequential(nn.Conv2d(channels, 2, 3, padding=1), nn.Tanh())
         if encoder_lr_scale == 0:
             self.encoder.requires_grad_(False)
+        # the first layer widened for the hints: zero weights, so it starts as without them
+        self.hint_stem = None
+        if hints:
+            stem = self.encoder._conv_stem
+            self.hint_stem = nn.Conv2d(HINT_CHANNELS, stem.out_channels, stem.kernel_size,
+                                       stem.stride, padding=1, bias=False)  # fmt: skip
+            nn.init.zeros_(self.hint_stem.weight)
+
+    # parameters an older file of the same model may lack: they keep their zero start
+    widened = ("hint_stem.",)
 
     @classmethod
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
         o = options
         return cls(sizes.embedding, sizes.segmentation, o.encoder_lr_scale, o.out_stride, o.head,
-                   o.temperature)  # fmt: skip
+                   o.temperature, o.hints)  # fmt: skip
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
@@ -112,12 +123,16 @@ class LiteUNetGenerator(Generator):
         l_norm: torch.Tensor,
         embedding: torch.Tensor | None = None,
         segmentation: torch.Tensor | None = None,
+        hints: torch.Tensor | None = None,
     ) -> torch.Tensor | dict[str, torch.Tensor]:
         """L (B, 1, H, W) in [-1, 1], H and W multiples of 32 -> ab (B, 2, H, W) in [-1, 1];
-        a classifying generator in training mode returns {"ab", "logits"} (the logits at the
-        output's size) for its loss."""
+        `hints` (B, 3, H, W): ab and mask (none: no hints). A classifying generator in
+        training mode returns {"ab", "logits"} (the logits at the output's size) for its loss."""
         grey = grey_from_l(l_norm).to(l_norm.dtype)
-        *skips, deepest = lite0_stages(self.encoder, lite0_input(grey))
+        extra = None
+        if self.hint_stem is not None and hints is not None:
+            extra = self.hint_stem(hints.to(l_norm.dtype))
+        *skips, deepest = lite0_stages(self.encoder, lite0_input(grey), stem_extra=extra)
         x = deepest
         if self.embedding_dim:
             if embedding is None:

@@ -17,6 +17,7 @@ class Needs:
 
     embedding: bool = False
     segmentation: bool = False
+    hints: bool = False  # a user's colour points (hints.py) beside L
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,12 @@ class LiteUNetOptions(NoOptions):
     # the average of all colours the object could have
     head: str = "regression"
     temperature: float = 0.38  # of the annealed mean: 1 is the mean, towards 0 the mode
+    # colour hints (Zhang et al. 2017): ab and a mask beside L, into the encoder's first
+    # layer, whose weights for them start at zero (so no hints is the automatic model)
+    hints: bool = False
 
     def needs(self) -> Needs:
-        return Needs(embedding=self.use_embedding, segmentation=self.use_segmentation)
+        return Needs(self.use_embedding, self.use_segmentation, self.hints)
 
     def check(self, image_size: int) -> None:
         if image_size % 32:

@@ -157,9 +157,15 @@ LITE0_STAGE_BLOCKS = (0, 2, 4, 10, 15)
 LITE0_STAGE_CHANNELS = (16, 24, 40, 112, 320)
 
 
-def lite0_stages(net: nn.Module, x: torch.Tensor, count: int = 5) -> list[torch.Tensor]:
-    """The first `count` stage outputs of Lite0 (no stochastic depth: deterministic)."""
-    x = net._swish(net._bn0(net._conv_stem(x)))
+def lite0_stages(
+    net: nn.Module, x: torch.Tensor, count: int = 5, stem_extra: torch.Tensor | None = None
+) -> list[torch.Tensor]:
+    """The first `count` stage outputs of Lite0 (no stochastic depth: deterministic);
+    `stem_extra` is added to the first convolution's output (a widened first layer)."""
+    x = net._conv_stem(x)
+    if stem_extra is not None:
+        x = x + stem_extra
+    x = net._swish(net._bn0(x))
     out = []
     for index, block in enumerate(net._blocks[: LITE0_STAGE_BLOCKS[count - 1] + 1]):
         x = block(x, drop_connect_rate=0.0)

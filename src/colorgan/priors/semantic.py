@@ -176,10 +176,16 @@ def generator_inputs(
     needs: Needs,
     segmentation_is_logits: bool,
     memory_format: torch.memory_format = torch.contiguous_format,
+    hints: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """L at the generator's size and the priors' native outputs -> the generator's keyword
-    inputs: `l_norm`, and `embedding` and `segmentation` (expanded to L's size) where needed."""
+    inputs: `l_norm`, and `embedding` and `segmentation` (expanded to L's size) where needed,
+    and `hints` (B, 3, H, W; zeros: none) for a generator that takes them."""
     out = {"l_norm": l_norm.contiguous(memory_format=memory_format)}
+    if needs.hints:
+        shape = (l_norm.shape[0], 3, *l_norm.shape[2:])
+        given = torch.zeros(shape, device=l_norm.device) if hints is None else hints
+        out["hints"] = given.to(l_norm.device, l_norm.dtype).contiguous(memory_format=memory_format)
     if needs.embedding:
         out["embedding"] = native["embedding"].to(l_norm.device)
     if needs.segmentation:

@@ -23,6 +23,7 @@ from colorgan.training import distributed
 from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.datasets import EpochSampler, PhotoDataset, collate
 from colorgan.training.distributed import World
+from colorgan.training.hints import simulate_hints
 from colorgan.training.photos import Photo, scan_images, split_sources
 from colorgan.training.rebalance import ab_histogram, rebalance_weights
 from colorgan.training.terms import TERM_NEEDS
@@ -142,8 +143,10 @@ class TrainingData:
         items = distributed.shard([(i, False) for i in range(len(self.val_set))], self.world)
         return self._loader(self.val_set, items, drop_last=False)
 
-    def inputs(self, batch: dict[str, torch.Tensor]) -> Batch:
-        """A collated batch -> the generator's inputs and the true ab, on the device."""
+    def inputs(self, batch: dict[str, torch.Tensor], step: int | None = None) -> Batch:
+        """A collated batch -> the generator's inputs and the true ab, on the device; for a
+        generator that takes hints, hints drawn from the photos (seeded by `step`, the same
+        on resume; none for validation and samples, where `step` is None)."""
         rgb = uint8_to_float(batch["rgb"].to(self.device, non_blocking=True))
         l_norm, ab = rgb_to_lab_normalized(rgb.contiguous(memory_format=self.memory_format))
         native = {k: v for k, v in batch.items() if k in ("embedding", "segmentation")}
@@ -151,8 +154,13 @@ class TrainingData:
             native["segmentation"] = crop_maps(native["segmentation"], batch["box"])
         if self.priors is not None:
             native = self.priors.on_l(l_norm)
+        hints = None
+        if self.needs.hints and step is not None:
+            t = self.cfg.train
+            rng = torch.Generator().manual_seed(t.seed * 1_000_003 + step)
+            hints = simulate_hints(ab.float().cpu(), rng, t.hints_p, t.hints_none).to(ab.device)
         x = generator_inputs(
-            l_norm, native, self.needs, self.segmentation_is_logits, self.memory_format
+            l_norm, native, self.needs, self.segmentation_is_logits, self.memory_format, hints
         )
         return {**x, "ab": ab}
 

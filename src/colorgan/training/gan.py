@@ -45,8 +45,16 @@ def warm_start(generator: nn.Module, path: str) -> None:
     goes on from a finished one, with fresh optimizers and its own schedule."""
     tensors, _ = read_generator_file(path)
     try:
-        generator.load_state_dict({k: v.float() for k, v in tensors.items()})
+        result = generator.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
     except RuntimeError:
+        result = None
+    # a file from before a widened input (hints) lacks only those zero-started weights
+    widened = getattr(generator, "widened", ())
+    if (
+        result is None
+        or result.unexpected_keys
+        or any(not k.startswith(widened) for k in result.missing_keys)
+    ):
         raise ColorganError(
             f"train.init_from {path}: its generator is not this config's model"
         ) from None
@@ -137,7 +145,8 @@ class ColorGAN:
     @staticmethod
     def generate(generator: nn.Module, x: Batch) -> tuple[torch.Tensor, Batch]:
         """ab, and what the loss terms may need beyond it (a classifier's logits)."""
-        out = generator(x["l_norm"], x.get("embedding"), x.get("segmentation"))
+        hints = {"hints": x["hints"]} if "hints" in x else {}  # only hint-taking generators
+        out = generator(x["l_norm"], x.get("embedding"), x.get("segmentation"), **hints)
         if isinstance(out, dict):
             return out["ab"], {"logits": out["logits"]}
         return out, {}

@@ -250,7 +250,7 @@ class Trainer:
                     if skip:
                         self.pos.batch += 1
                         continue
-                    logs = self.step(phase, self.data.inputs(batch))
+                    logs = self.step(phase, self.data.inputs(batch, self.pos.step))
                     logs = distributed.all_mean(logs, self.world, self.device)
                     if not all(math.isfinite(v) for v in logs.values()):
                         raise ColorganError(

@@ -1,0 +1,164 @@
+"""Colour hints: parsing, maps, simulated training hints, a model that starts as it was
+before it took hints, and both engines and the CLI following them."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.color import rgb2lab
+
+from colorgan.apps.cli import main
+from colorgan.colorizer import Colorizer
+from colorgan.engines.onnx_engine import OnnxEngine
+from colorgan.engines.torch_engine import TorchEngine
+from colorgan.errors import ColorganError
+from colorgan.hints import Hint, hint_ab, hint_maps, parse_hint, read_hints_file
+from colorgan.training.hints import simulate_hints
+from tests.conftest import make_photo, write_generator
+
+OPTIONS = {"use_embedding": False, "use_segmentation": False, "out_stride": 4}
+LITE = {"generator": "lite_unet", "lite_unet": OPTIONS}
+HINTED = {**LITE, "lite_unet": {**LITE["lite_unet"], "hints": True}}
+
+
+def test_a_hint_parses_or_says_why_in_one_line(tmp_path):
+    assert parse_hint("120, 48,#B22222") == Hint(120.0, 48.0, "#b22222")
+    for bad, why in [("1,2", "X,Y,#rrggbb"), ("a,2,#ffffff", "not two numbers"),
+                     ("1,2,red", "not #rrggbb"), ("1,2,#ffff", "not #rrggbb")]:  # fmt: skip
+        with pytest.raises(ColorganError, match=why):
+            parse_hint(bad)
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps({"a.jpg": [{"x": 1, "y": 2, "color": "#00ff00"}]}))
+    assert read_hints_file(path) == {"a.jpg": [Hint(1.0, 2.0, "#00ff00")]}
+    for text, why in [("[1]", "object of file name"), ("{", "not JSON"),
+                      ('{"a.jpg": [{"x": 1}]}', "must have x, y and color")]:  # fmt: skip
+        path.write_text(text)
+        with pytest.raises(ColorganError, match=why):
+            read_hints_file(path)
+
+
+def test_a_hints_colour_is_its_cie_ab_on_a_small_square_at_the_models_size():
+    for rgb in [(178, 34, 34), (20, 120, 40), (250, 250, 250), (0, 0, 255)]:
+        want = rgb2lab(np.array([[rgb]], np.uint8))[0, 0, 1:] / 110
+        assert np.allclose(hint_ab(rgb), want, atol=1e-6)
+    maps = hint_maps([Hint(300, 100, "#b22222")], 400, 200, 64)  # (48, 32) at 64 x 64
+    assert maps.shape == (3, 64, 64)
+    assert maps[2].sum() == 9 and maps[2, 31:34, 47:50].all()
+    assert np.allclose(maps[:2, 32, 48], hint_ab((178, 34, 34)))
+    assert not maps[:, :, :40].any()  # nothing far from the point
+
+
+def test_simulated_hints_are_the_photos_own_colour_and_the_same_for_a_seed():
+    torch.manual_seed(0)
+    ab = torch.rand(64, 2, 32, 32) * 2 - 1
+    a = simulate_hints(ab, torch.Generator().manual_seed(5))
+    b = simulate_hints(ab, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b)
+    none = (a[:, 2].sum((1, 2)) == 0).float().mean()
+    assert 0.1 < none < 0.45  # a quarter of the photos get no hint (and few are hidden)
+    mask = a[:, 2] > 0
+    assert mask.any() and set(a[:, 2].unique().tolist()) <= {0.0, 1.0}
+    assert not a[:, :2][~mask[:, None].expand(-1, 2, -1, -1)].any()  # ab only under the mask
+
+
+def test_a_model_widened_for_hints_starts_as_the_model_it_came_from(tmp_path):
+    """train.init_from an older file without the hint weights: they start at zero, so with
+    or without hints the output is the old model's, until training moves them."""
+    from colorgan.config import config_from_dict
+    from colorgan.generator_file import build_generator
+    from colorgan.training.gan import warm_start
+
+    old = write_generator(tmp_path / "old.safetensors", LITE, image_size=64)
+    cfg = config_from_dict({"model": HINTED, "data": {"image_size": 64}})
+    widened = build_generator(cfg.model, cfg.priors).eval()
+    warm_start(widened, str(old))
+    before = TorchEngine(old, channels_last=False).generator.eval()
+    l_norm = torch.rand(2, 1, 64, 64) * 2 - 1
+    hints = torch.from_numpy(hint_maps([Hint(10, 10, "#ff0000")], 64, 64, 64))[None].repeat(
+        2, 1, 1, 1
+    )
+    with torch.no_grad():
+        assert torch.equal(widened(l_norm), before(l_norm))
+        assert torch.equal(widened(l_norm, hints=hints), before(l_norm))
+    unet = write_generator(
+        tmp_path / "unet.safetensors", {"generator": "unet", "unet": {"downs": 6}}, 64
+    )
+    with pytest.raises(ColorganError, match="not this config's model"):
+        warm_start(widened, str(unet))
+
+
+@pytest.fixture
+def hinted(tmp_path):
+    """A hint-taking generator whose hint weights are not zero (so hints change the colour),
+    and its ONNX export."""
+    from colorgan.config import config_from_dict
+    from colorgan.generator_file import build_generator, generator_meta, save_generator
+
+    cfg = config_from_dict({"model": HINTED, "data": {"image_size": 64}})
+    torch.manual_seed(1)
+    generator = build_generator(cfg.model, cfg.priors)
+    torch.nn.init.normal_(generator.hint_stem.weight, std=10.0)
+    path = tmp_path / "hinted.safetensors"
+    save_generator(path, generator, generator_meta(cfg))
+    onnx = tmp_path / "hinted.onnx"
+    assert main(["export", str(path), "--onnx", "--out", str(onnx)]) == 0
+    return path, onnx
+
+
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_both_engines_take_hints_and_no_hints_is_the_automatic_colour(engine, hinted):
+    path, onnx = hinted
+    colorizer = Colorizer(OnnxEngine(onnx) if engine == "onnx" else TorchEngine(path))
+    assert colorizer.engine.hints
+    photo = make_photo(2, (200, 120))
+    auto = np.asarray(colorizer.colorize(photo), int)
+    assert np.array_equal(np.asarray(colorizer.colorize(photo, hints=[]), int), auto)
+    guided = np.asarray(colorizer.colorize(photo, hints=[Hint(150, 60, "#00ff00")]), int)
+    assert guided.shape == auto.shape and (guided != auto).any()
+    grey = [photo.convert("L")]  # the same through small_colour (video's path)
+    ab_auto = colorizer.small_colour(grey)[1]
+    ab_hint = colorizer.small_colour(grey, hints=[[Hint(150, 60, "#00ff00")]])[1]
+    assert np.abs(ab_hint - ab_auto).max() > 1e-3
+    with pytest.raises(ColorganError, match="outside the 200x120 photo"):
+        colorizer.colorize(photo, hints=[Hint(250, 60, "#00ff00")])
+
+
+def test_the_onnx_graph_with_hints_agrees_with_torch(hinted):
+    path, onnx = hinted
+    torch_engine, onnx_engine = TorchEngine(path, precision="fp32"), OnnxEngine(onnx)
+    l_small = np.random.default_rng(0).random((2, 1, 64, 64), np.float32) * 2 - 1
+    maps = np.stack([hint_maps([Hint(5, 9, "#123456")], 64, 64, 64)] * 2)
+    for given in (None, maps):
+        a, b = torch_engine.predict(l_small, None, given), onnx_engine.predict(l_small, None, given)
+        assert np.abs(a - b).max() < 1e-3
+
+
+def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
+    tmp_path, hinted, tiny_weights, capsys
+):
+    path, _ = hinted
+    photo = tmp_path / "p.png"
+    make_photo(3, (160, 100)).save(photo)
+    out = tmp_path / "out"
+    base = ["colorize", str(photo), "--out", str(out), "-w", str(path), "-q"]
+    assert main([*base, "--hint", "40,30,#b22222", "--hint", "120,80,#2222b2"]) == 0
+    hinted_out = np.asarray(Image.open(out / "p.png"), int)
+    assert main([*base, "--overwrite"]) == 0
+    assert (np.asarray(Image.open(out / "p.png"), int) != hinted_out).any()
+    hints = tmp_path / "h.json"
+    hints.write_text(json.dumps({"p.png": [{"x": 40, "y": 30, "color": "#b22222"},
+                                           {"x": 120, "y": 80, "color": "#2222b2"}]}))  # fmt: skip
+    assert main([*base, "--overwrite", "--hints", str(hints)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out / "p.png"), int), hinted_out)
+    capsys.readouterr()
+    for args, why in [(["--hint", "400,30,#b22222"], "outside the 160x100 photo"),
+                      (["--hint", "4,3,#b2222"], "not #rrggbb"),
+                      (["--hint", "4,3,#b22222", "--hints", str(hints)], "not both")]:  # fmt: skip
+        assert main([*base, "--overwrite", *args]) == 2
+        err = capsys.readouterr().err
+        assert why in err and len(err.strip().splitlines()) == 1, err
+    no_hints = ["colorize", str(photo), "--out", str(out), "-w", str(tiny_weights), "-q"]
+    assert main([*no_hints, "--overwrite", "--hint", "4,3,#b22222"]) == 2
+    assert "takes no colour hints" in capsys.readouterr().err
