@@ -335,3 +335,42 @@ def test_stopping_the_server_mid_request_leaves_no_visitors_file(browser, tmp_pa
         process.kill()
     left = [p for p in scratch.rglob("*") if p.is_file() and p.name != ".ses"]  # ORT's own id
     assert not left, left
+
+
+def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
+    server, browser, uploads, tmp_path
+):
+    """Click the grey photo's left half with green picked: the result is green under the
+    click, and the far right of the photo keeps its colour; the points save as --hints."""
+    from skimage.color import rgb2lab
+
+    page = open_page(browser, server)
+    send(page, [uploads["chelsea"]])
+    page.click("#colorize")
+    status(page, "Colorized 1 of 1 file(s).")
+    before = rgb2lab(np.asarray(Image.open(download(page, "chelsea-colorized.jpg", tmp_path))))
+    page.get_by_role("tab", name="Side by side").click()
+    page.click("#hint-colour button.dialog-button")
+    page.fill("#hint-colour .input-wrap input", "#10b010")
+    page.keyboard.press("Enter")
+    page.click("#status")  # the picker closes
+    grey = page.locator("#side img").first
+    grey.wait_for(timeout=30_000)
+    box = grey.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+    status(page, "Re-coloured with 1 colour point(s).")
+    after = rgb2lab(np.asarray(Image.open(download(page, "chelsea-colorized.jpg", tmp_path))))
+    h, w = after.shape[:2]
+    y, x = h // 2, int(w * 0.2)
+    near = (
+        after[y - 5 : y + 6, x - 5 : x + 6, 1].mean()
+        - before[y - 5 : y + 6, x - 5 : x + 6, 1].mean()
+    )
+    assert after[y, x, 1] < -10 and near < -10  # green: a well below 0, and below before
+    far = np.abs(after[:, int(w * 0.9) :, 1:] - before[:, int(w * 0.9) :, 1:]).mean()
+    assert far < 3, far
+    saved = download(page, "chelsea-points.json", tmp_path)
+    from colorgan.hints import read_hints_file
+
+    [point] = read_hints_file(saved)["chelsea.jpg"]
+    assert point.color == "#10b010" and abs(point.x - x) < 0.05 * w and abs(point.y - y) < 0.05 * h

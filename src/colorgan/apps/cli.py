@@ -215,8 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--saturation", type=float, default=1.0, metavar="S",
                    help="colour intensity relative to the model's own default (1), 0: grey, "
                         "1.5: stronger; at most 4")  # fmt: skip
-    p.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB",
-                   help="a colour the photo had at pixel X,Y (repeatable; one photo)")
+    p.add_argument(
+        "--hint",
+        action="append",
+        metavar="X,Y,#RRGGBB",
+        help="a colour the photo had at pixel X,Y (repeatable; one photo)",
+    )
     p.add_argument("--hints", metavar="FILE.json",
                    help='colour points for many photos: {"photo.jpg": [{"x": 120, "y": 48, '
                         '"color": "#b22222"}, ...]}')  # fmt: skip

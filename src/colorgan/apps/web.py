@@ -1,9 +1,8 @@
 """`colorgan serve`: colorize in a local web page (Gradio).
 
-The page is a thin layer over `Studio`, which checks each upload against the limits, runs
-the accepted photos through the same streaming file loop as `colorgan colorize` and the films
-through the same video path, into a folder of the request's own, and returns full-resolution
-results, small previews for the page and a zip.
+The page is a thin layer over `studio.Studio`, which does the work: uploads checked against
+the limits, photos and films coloured into a folder of the request's own, previews, a zip,
+and a photo re-coloured with the user's colour points (clicked on the grey photo).
 Gradio's queue runs one request at a time (the model uses every core anyway); the others wait
 in line, and no request ever reads another's folder.
 """
@@ -11,183 +10,24 @@ in line, and no request ever reads another's folder.
 import argparse
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
 import tempfile
 import threading
-import time
-import zipfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
-from colorgan.apps.video import colorize_videos
-from colorgan.batch import unclaimed
+from colorgan.apps.studio import KEEP_SECONDS, MB, Limits, Studio
 from colorgan.bundled import BUNDLED
 from colorgan.colorizer import Colorizer
-from colorgan.engines import MAX_SATURATION, check_saturation
+from colorgan.engines import MAX_SATURATION
 from colorgan.errors import ColorganError
-from colorgan.files import atomic_file
-from colorgan.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES, open_unloaded
+from colorgan.hints import hints_json, make_hint, read_hints_file
+from colorgan.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES
 
-PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
-KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
-MB = 1 << 20  # a megabyte as Gradio counts them in its upload limit
-
-
-@dataclass
-class Limits:
-    """What an upload may be: at most `megabytes` on disk and `megapixels` decoded."""
-
-    megabytes: float = 50.0
-    megapixels: float = 100.0
-
-    def refusal(self, path: Path, video: bool = False) -> str | None:
-        """Why the upload at `path` is refused, or None; reads only a photo's header, or a
-        film's stream header (the pixel limit is for each of its frames)."""
-        size = path.stat().st_size
-        if size > self.megabytes * MB:
-            return f"{size / MB:.1f} MB is over the {self.megabytes:g} MB limit"
-        if video:
-            return self._film_refusal(path)
-        try:
-            with open_unloaded(path) as img:
-                w, h = img.size
-        except Image.DecompressionBombError:
-            return f"over the {self.megapixels:g} megapixel limit"
-        except (OSError, ValueError, SyntaxError):
-            photos = ", ".join(s[1:].upper() for s in IMAGE_EXTENSIONS if s != ".jpeg")
-            films = ", ".join(sorted(s[1:].upper() for s in VIDEO_SUFFIXES))
-            return f"not a photo or film colorgan can read (photos: {photos}; films: {films})"
-        if w * h > self.megapixels * 1e6:
-            return f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the {self.megapixels:g} MP limit"
-        return None
-
-    def _film_refusal(self, path: Path) -> str | None:
-        try:
-            import av
-        except ModuleNotFoundError:
-            return "films need PyAV, which this install leaves out: pip install colorgan[video]"
-        try:
-            with av.open(str(path)) as f:
-                w, h = (f.streams.video[0].width, f.streams.video[0].height) if (
-                    f.streams.video) else (0, 0)  # fmt: skip
-        except (av.FFmpegError, OSError, ValueError):
-            return "not a film colorgan can read"
-        if w * h > self.megapixels * 1e6:
-            return (f"its frames are {w}x{h} ({w * h / 1e6:.0f} MP), over the "
-                    f"{self.megapixels:g} MP limit")  # fmt: skip
-        return None
-
-
-@dataclass
-class Outcome:
-    """One request's results: full-size photos and videos, (grey, colour) preview pairs of
-    the photos, a zip of everything where there is more than one, and a summary."""
-
-    message: str
-    photos: list[Path] = field(default_factory=list)
-    videos: list[Path] = field(default_factory=list)
-    previews: list[tuple[Path, Path]] = field(default_factory=list)
-    archive: Path | None = None
-
-
-class Studio:
-    """The page's work, apart from the page: one colorizer per model, opened on first use
-    and kept; one request at a time on them, each at its own saturation."""
-
-    def __init__(
-        self,
-        open_model: Callable[[str], Colorizer],
-        models: Sequence[str],
-        limits: Limits,
-        workdir: Path,
-    ) -> None:
-        self.open_model, self.models, self.limits = open_model, list(models), limits
-        self.workdir = workdir
-        self._colorizers: dict[str, Colorizer] = {}
-        self._lock = threading.Lock()
-
-    def busy(self) -> bool:
-        """Whether a request is being coloured now."""
-        return self._lock.locked()
-
-    def run(self, uploads: Sequence[str | Path], model: str, saturation: float) -> Outcome:
-        """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
-        `saturation`."""
-        if model not in self.models:
-            raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
-        check_saturation(saturation, "colour intensity")
-        self._forget_old_requests()
-        folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
-        refused, photos, videos, claimed = [], [], [], set()
-        for upload in map(Path, uploads):
-            video = upload.suffix.lower() in VIDEO_SUFFIXES
-            why = self.limits.refusal(upload, video)
-            name = Path(f"{upload.stem}-colorized{'.mp4' if video else upload.suffix}")
-            if why:
-                refused.append(f"{upload.name}: {why}")
-            elif video:  # (photos get names of their own in colorize_files)
-                videos.append((upload, unclaimed(name, claimed)))
-            else:
-                photos.append((upload, name))
-        out = folder / "colour"
-        with self._lock:
-            colorizer = self.colorizer(model)
-            photo_results = list(colorizer.colorize_files(photos, out, progress=True,
-                                                          saturation=saturation))  # fmt: skip
-            video_results = list(colorize_videos(colorizer, videos, out, progress=True,
-                                                 saturation=saturation))  # fmt: skip
-        results = photo_results + video_results
-        refused += [f"{r.source.name}: {r.error}" for r in results if r.error]
-        outcome = Outcome("")
-        outcome.photos = [r.target for r in photo_results if r.target is not None]
-        outcome.videos = [r.target for r in video_results if r.target is not None]
-        done = outcome.photos + outcome.videos
-        outcome.message = f"Colorized {len(done)} of {len(uploads)} file(s)."
-        outcome.previews = [_previews(path, folder / "previews" / str(i))
-                            for i, path in enumerate(outcome.photos)]  # fmt: skip
-        if len(done) > 1:
-            outcome.archive = _zip(done, folder / f"colorgan-{len(done)}-files.zip")
-        if refused:
-            outcome.message += "\n\n" + "\n".join(f"- Refused {line}" for line in refused)
-        return outcome
-
-    def colorizer(self, model: str) -> Colorizer:
-        if model not in self._colorizers:
-            self._colorizers[model] = self.open_model(model)
-        return self._colorizers[model]
-
-    def _forget_old_requests(self) -> None:
-        cutoff = time.time() - KEEP_SECONDS
-        for old in self.workdir.glob("request-*"):
-            if old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
-
-
-def _previews(result: Path, folder: Path) -> tuple[Path, Path]:
-    """Small JPEGs of a result and of its grey (the lightness the result keeps: the input as
-    the model saw it, upright), in a folder of their own (a.png and a.jpg both preview as
-    a.jpg)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with Image.open(result) as img:
-        colour = img.convert("RGB")
-    colour.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-    pair = folder / f"{result.stem}-grey.jpg", folder / f"{result.stem}.jpg"
-    colour.convert("L").save(pair[0], quality=90)
-    colour.save(pair[1], quality=90)
-    return pair
-
-
-def _zip(files: Sequence[Path], target: Path) -> Path:
-    with atomic_file(target) as tmp, zipfile.ZipFile(tmp, "w") as archive:
-        for path in files:  # JPEG and PNG are compressed already
-            archive.write(path, path.name, compress_type=zipfile.ZIP_STORED)
-    return target
+__all__ = ["KEEP_SECONDS", "Limits", "Studio", "build_page", "serve"]
 
 
 def build_page(studio: Studio, default_model: str):
@@ -206,10 +46,14 @@ def build_page(studio: Studio, default_model: str):
                 raise ColorganError("upload a photo or video (or a folder of them) first")
             outcome = studio.run(uploads, model, float(saturation))
         except ColorganError as exc:
-            return f"**Error:** {exc}", [], [], None, None, None, None, None, gr.Tabs()
+            return f"**Error:** {exc}", [], [], None, None, None, None, None, gr.Tabs(), None
         if len(in_folder) < len(folder or []):
             skipped = len(folder) - len(in_folder)
             outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
+        first = None  # the photo colour points apply to: the first one shown
+        if outcome.sources:
+            first = {"upload": str(outcome.sources[0]), "result": str(outcome.photos[0]),
+                     "preview": str(outcome.previews[0][0])}  # fmt: skip
         pairs = [(str(grey), str(colour)) for grey, colour in outcome.previews]
         shown = pairs[0] if pairs else (None, None)
         results = [outcome.archive, *outcome.photos, *outcome.videos]
@@ -218,7 +62,7 @@ def build_page(studio: Studio, default_model: str):
                    zip(pairs, outcome.photos, strict=True)]  # fmt: skip
         video = str(outcome.videos[0]) if outcome.videos else None
         view = gr.Tabs(selected="video" if video and not pairs else "slider")
-        return outcome.message, pairs, gallery, shown, *shown, video, files or None, view
+        return outcome.message, pairs, gallery, shown, *shown, video, files or None, view, first
 
     def show(previews, evt: gr.SelectData):
         pair = previews[evt.index]
@@ -243,6 +87,22 @@ def build_page(studio: Studio, default_model: str):
                                        info="1: the model's own colour; 0: grey")  # fmt: skip
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
                 status = gr.Markdown(elem_id="status")
+                with gr.Accordion("Colour hints: click the grey photo where you know the colour",
+                                  open=True):  # fmt: skip
+                    hint_colour = gr.ColorPicker("#b22222", label="Colour of the next point",
+                                                 elem_id="hint-colour")  # fmt: skip
+                    points = gr.Dataframe(headers=["x", "y", "color"], type="array",
+                                          datatype=["number", "number", "str"],
+                                          column_count=(3, "fixed"), interactive=True,
+                                          label="Points (edit to move one; pixels of the photo)",
+                                          elem_id="points")  # fmt: skip
+                    with gr.Row():
+                        undo = gr.Button("Remove the last point", elem_id="undo")
+                        clear = gr.Button("Remove all", elem_id="clear")
+                    with gr.Row():
+                        save = gr.DownloadButton("Save the points", elem_id="save-points")
+                        load = gr.UploadButton("Load points", file_types=[".json"],
+                                               elem_id="load-points")  # fmt: skip
             with gr.Column():
                 with gr.Tabs() as views:
                     with gr.Tab("Slider", id="slider"):
@@ -261,11 +121,82 @@ def build_page(studio: Studio, default_model: str):
                 downloads = gr.File(label="Download (full resolution)", file_count="multiple",
                                     interactive=False,
                                     elem_id="downloads")  # fmt: skip
+        photo = gr.State(None)
         button.click(colorize, [photos, folder, model, saturation],
                      [status, previews, gallery, slider, grey, colour, video, downloads,
-                      views])  # fmt: skip
+                      views, photo])  # fmt: skip
         gallery.select(show, previews, [slider, grey, colour])
+        hinted = HintEvents(studio, gr)
+        shown = [points, status, slider, grey, colour, downloads, save]
+
+        def click(points, hint_colour, photo, model, saturation, evt: gr.SelectData):
+            return hinted.add(points, hint_colour, photo, model, saturation, evt)
+
+        grey.select(click, [points, hint_colour, photo, model, saturation], shown)
+        points.input(hinted.edit, [points, photo, model, saturation], shown)
+        undo.click(hinted.undo, [points, photo, model, saturation], shown)
+        clear.click(hinted.clear, [points, photo, model, saturation], shown)
+        load.upload(hinted.load, [load, photo, model, saturation], shown)
     return page
+
+
+class HintEvents:
+    """The colour points of the page: each change re-colours the first photo shown (about a
+    second at 1 MP) and keeps a points file to save, in the CLI's --hints format."""
+
+    def __init__(self, studio: Studio, gr) -> None:  # noqa: ANN001 - the gradio module
+        self.studio, self.gr = studio, gr
+
+    def add(self, points, colour, photo, model, saturation, evt=None):  # noqa: ANN001, ANN201
+        if photo is None or evt is None:
+            return self._nothing("Colorize a photo first, then click its grey")
+        x, y = evt.index
+        with Image.open(photo["result"]) as full, Image.open(photo["preview"]) as small:
+            sx, sy = full.width / small.width, full.height / small.height
+        row = [round((x + 0.5) * sx - 0.5), round((y + 0.5) * sy - 0.5), colour]
+        return self._recolour([*self._rows(points), row], photo, model, saturation)
+
+    def edit(self, points, photo, model, saturation):  # noqa: ANN001, ANN201
+        return self._recolour(self._rows(points), photo, model, saturation)
+
+    def undo(self, points, photo, model, saturation):  # noqa: ANN001, ANN201
+        return self._recolour(self._rows(points)[:-1], photo, model, saturation)
+
+    def clear(self, points, photo, model, saturation):  # noqa: ANN001, ANN201
+        return self._recolour([], photo, model, saturation)
+
+    def load(self, file, photo, model, saturation):  # noqa: ANN001, ANN201
+        try:
+            given = read_hints_file(file if isinstance(file, str) else file.name)
+        except ColorganError as exc:
+            return self._nothing(str(exc))
+        name = Path(photo["upload"]).name if photo else None
+        hints = given.get(name) or (next(iter(given.values())) if len(given) == 1 else [])
+        return self._recolour([[h.x, h.y, h.color] for h in hints], photo, model, saturation)
+
+    @staticmethod
+    def _rows(points) -> list[list]:  # noqa: ANN001
+        rows = points.values.tolist() if hasattr(points, "values") else (points or [])
+        return [list(r) for r in rows if any(v not in (None, "") for v in r)]
+
+    def _nothing(self, message: str):  # noqa: ANN202
+        skip = self.gr.skip()
+        return skip, f"**Error:** {message}", skip, skip, skip, skip, skip
+
+    def _recolour(self, rows: list[list], photo, model, saturation):  # noqa: ANN001, ANN202
+        if photo is None:
+            return self._nothing("Colorize a photo first, then click its grey")
+        try:
+            hints = [make_hint(*row, where=f"point {k + 1}") for k, row in enumerate(rows)]
+            result, (grey, colour) = self.studio.recolour(photo["upload"], model,
+                                                          float(saturation), hints)  # fmt: skip
+        except ColorganError as exc:
+            return self._nothing(str(exc))
+        saved = result.parent / f"{Path(photo['upload']).stem}-points.json"
+        saved.write_text(hints_json({Path(photo["upload"]).name: hints}))
+        message = f"Re-coloured with {len(hints)} colour point(s)."
+        pair = (str(grey), str(colour))
+        return rows, message, pair, *pair, [str(result), str(saved)], str(saved)
 
 
 def serve(args: argparse.Namespace) -> int:
