@@ -162,3 +162,28 @@ def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
     no_hints = ["colorize", str(photo), "--out", str(out), "-w", str(tiny_weights), "-q"]
     assert main([*no_hints, "--overwrite", "--hint", "4,3,#b22222"]) == 2
     assert "takes no colour hints" in capsys.readouterr().err
+
+
+def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
+    pytest.importorskip("av")
+    from colorgan.apps.video import FirstShot
+    from tests.conftest import make_clip
+
+    still = np.tile(np.linspace(30, 220, 128), (96, 1)).astype(np.uint8)  # dark to light
+    other = still[:, ::-1]  # a hard cut: another picture altogether
+    frames = [Image.fromarray(np.clip(still + k, 0, 255).astype(np.uint8)) for k in range(4)]
+    frames += [Image.fromarray(other)] * 2 + [Image.fromarray(still)]
+    points = [Hint(10, 10, "#ff0000")]
+    shot = FirstShot(points, 32)
+    assert [shot(f) for f in frames] == [points] * 4 + [None] * 3  # never again after a cut
+    assert FirstShot(None, 32)(frames[0]) is None
+    # through the command, as for a photo (points in the frame's pixels, checked against it)
+    path, _ = hinted
+    film = tmp_path / "film.mp4"
+    make_clip(film, frames=6, audio=False)
+    base = ["colorize", str(film), "--out", str(tmp_path / "out"), "-w", str(path), "-q"]
+    assert main([*base, "--hint", "20,20,#ff0000"]) == 0
+    assert (tmp_path / "out" / "film.mp4").is_file()
+    capsys.readouterr()
+    assert main([*base, "--overwrite", "--hint", "2000,20,#ff0000"]) == 2
+    assert "outside the 160x120 photo" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,12 +121,16 @@ def hint_maps(hints: list[Hint], width: int, height: int, size: int) -> np.ndarr
 
 
 def hints_for_inputs(
-    points: list[str] | None, hints_file: str | None, sources: list[Path]
+    points: list[str] | None,
+    hints_file: str | None,
+    sources: list[Path],
+    film_size: Callable[[Path], tuple[int, int] | None] = lambda path: None,
 ) -> dict[str, list[Hint]] | None:
-    """The CLI's --hint X,Y,COLOUR (repeatable, one photo) or --hints FILE.json -> hints by
-    input file name, each point checked against its photo's (upright) size; None without
-    either. ColorganError (one line) for anything a user should fix."""
-    from colorgan.images import BadImage, open_image
+    """The CLI's --hint X,Y,COLOUR (repeatable, one photo or film) or --hints FILE.json ->
+    hints by input file name, each point checked against its photo's (upright) size or its
+    film's frame size (`film_size`); None without either. ColorganError (one line) for
+    anything a user should fix."""
+    from colorgan.images import VIDEO_SUFFIXES, BadImage, open_image
 
     if points and hints_file:
         raise ColorganError("give --hint or --hints FILE.json, not both")
@@ -133,7 +138,7 @@ def hints_for_inputs(
         return None
     if points:
         if len(sources) != 1:
-            raise ColorganError("--hint is for one photo; for several, --hints FILE.json")
+            raise ColorganError("--hint is for one photo or film; for several, --hints FILE.json")
         hints = {sources[0].name: [parse_hint(p) for p in points]}
     else:
         hints = read_hints_file(hints_file)
@@ -142,9 +147,14 @@ def hints_for_inputs(
     if unknown:
         raise ColorganError(f"--hints: no input is named {unknown[0]!r}")
     for name, given in hints.items():
+        source = names[name]
         try:
-            w, h = open_image(names[name]).size
+            size = film_size(source) if source.suffix.lower() in VIDEO_SUFFIXES else (
+                open_image(source).size)  # fmt: skip
         except BadImage:
-            continue  # the photo fails on its own, with its reason
+            size = None
+        if size is None:
+            continue  # the file fails on its own, with its reason
+        w, h = size
         check_inside(given, w, h, f"{'--hint' if points else '--hints'} {name}")
     return hints

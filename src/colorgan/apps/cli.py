@@ -38,7 +38,7 @@ def extra_for(module: str) -> str | None:
 def cmd_colorize(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from colorgan.apps.video import colorize_videos
+    from colorgan.apps.video import colorize_videos, frame_size
     from colorgan.colorizer import Colorizer
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.errors import shown
@@ -56,7 +56,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         return 1
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
-    hints = hints_for_inputs(args.hint, args.hints, [src for src, _ in photos])
+    hints = hints_for_inputs(args.hint, args.hints, [src for src, _ in jobs], frame_size)
     colorizer = Colorizer(open_engine(EngineOptions.of(args)), saturation=args.saturation)
     written = 0
     results = chain(
@@ -64,7 +64,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
                                  1 if args.batch is None else args.batch, hints=hints),
         colorize_videos(colorizer, videos, out_dir, args.overwrite,
                         8 if args.batch is None else args.batch,
-                        not args.quiet, args.video_quality),
+                        not args.quiet, args.video_quality, hints=hints),
     )  # fmt: skip
     for result in results:
         if result.error is None:

@@ -22,12 +22,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from colorgan.batch import FileResult, refuse_input, unclaimed
 from colorgan.colorizer import Colorizer
-from colorgan.colour.pixels import compose_lab, lightness_grey
+from colorgan.colour.pixels import compose_lab, lightness_grey, small_lightness
 from colorgan.errors import ColorganError
 from colorgan.files import atomic_file
+from colorgan.hints import Hint
 from colorgan.images import MAX_PIXELS, MIN_SIDE, BadImage
 
 
@@ -61,6 +63,36 @@ class Stabiliser:
         return self.ab
 
 
+class FirstShot:
+    """The user's colour hints for a film's first frame, carried while its first shot lasts:
+    up to the first hard cut, measured as the Stabiliser measures it (the mean change of L,
+    less the whole frame's change, over `cut`). Points are in the decoded frame's pixels."""
+
+    def __init__(self, hints: Sequence[Hint] | None, size: int, cut: float = 0.12) -> None:
+        self.hints, self.size, self.cut = list(hints or []), size, cut
+        self.prev: np.ndarray | None = None
+        self.over = not self.hints
+
+    def __call__(self, grey: Image.Image) -> list[Hint] | None:
+        if self.over:
+            return None
+        l_small = small_lightness(grey, self.size)
+        if self.prev is not None:
+            step = l_small - self.prev
+            self.over = bool(np.abs(step - step.mean()).mean() > self.cut)
+        self.prev = l_small
+        return None if self.over else self.hints
+
+
+def frame_size(source: Path) -> tuple[int, int] | None:
+    """A film's frame size (None where it cannot be read: it fails later with its reason)."""
+    try:
+        with _open_video(source) as f:
+            return f.streams.video[0].width, f.streams.video[0].height
+    except (BadImage, ImportError):
+        return None
+
+
 def colorize_video(
     colorizer: Colorizer,
     source: Path,
@@ -71,6 +103,7 @@ def colorize_video(
     stabilise: bool = True,
     progress: bool = False,
     saturation: float | None = None,
+    hints: Sequence[Hint] | None = None,
 ) -> int:
     """Colorize the video `source` into `target` (H.264 in MP4, the audio copied); returns
     the number of frames. `quality`: x264's CRF (lower is better; 18-23 look alike).
@@ -85,6 +118,7 @@ def colorize_video(
         video = source_file.streams.video[0]
         audio = source_file.streams.audio[0] if source_file.streams.audio else None
         steady = Stabiliser() if stabilise else None
+        shot = FirstShot(hints, colorizer.engine.size)
         bar = tqdm(total=video.frames or None, desc=source.name, unit="frame",
                    disable=not progress)  # fmt: skip
         frames = 0
@@ -107,7 +141,7 @@ def colorize_video(
                 def flush() -> None:
                     nonlocal frames
                     for packet in _colour_frames(
-                        colorizer, waiting, steady, out_video, clock, saturation
+                        colorizer, waiting, steady, out_video, clock, saturation, shot
                     ):
                         out.mux(packet)
                     frames += len(waiting)
@@ -235,6 +269,7 @@ def colorize_videos(
     progress: bool = False,
     quality: int = 20,
     saturation: float | None = None,
+    hints: dict[str, Sequence[Hint]] | None = None,
 ) -> Iterator[FileResult]:
     """Each (source, relative output path) into `out_dir` as MP4, a result for each. Films
     that would have one output name (film.mp4, film.avi) become film.mp4 and film-2.mp4; no
@@ -257,7 +292,8 @@ def colorize_videos(
         try:
             refuse_input(target, reads)
             colorize_video(colorizer, source, target, overwrite, quality, batch,
-                           progress=progress, saturation=saturation)  # fmt: skip
+                           progress=progress, saturation=saturation,
+                           hints=(hints or {}).get(source.name))  # fmt: skip
         except FileExistsError:
             yield FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
         except (BadImage, OSError) as exc:
@@ -277,6 +313,7 @@ def _colour_frames(
     out_video,  # noqa: ANN001 - PyAV's video stream
     clock: Clock,
     saturation: float | None,
+    shot: FirstShot,
 ) -> list:
     """Decoded frames -> the encoded packets of their colorized frames, in order."""
     import av
@@ -284,7 +321,7 @@ def _colour_frames(
     if not frames:
         return []
     greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in frames]
-    l_small, ab = colorizer.small_colour(greys, saturation)
+    l_small, ab = colorizer.small_colour(greys, saturation, [shot(grey) for grey in greys])
     ab_scale = colorizer.engine.ab_scale
     packets = []
     for k, (frame, grey) in enumerate(zip(frames, greys, strict=True)):
