@@ -187,3 +187,18 @@ def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     capsys.readouterr()
     assert main([*base, "--overwrite", "--hint", "2000,20,#ff0000"]) == 2
     assert "outside the 160x120 photo" in capsys.readouterr().err
+
+
+def test_the_pages_studio_recolours_a_photo_with_its_points(tmp_path, hinted):
+    from colorgan.apps.studio import Limits, Studio
+
+    path, _ = hinted
+    studio = Studio(lambda name: Colorizer(TorchEngine(path)), ["m"], Limits(), tmp_path)
+    photo = tmp_path / "p.png"
+    make_photo(5, (120, 90)).save(photo)
+    plain, (grey, colour) = studio.recolour(photo, "m", 1.0, [])
+    pointed, _ = studio.recolour(photo, "m", 1.0, [Hint(30, 40, "#00ff00")])
+    assert Image.open(plain).size == (120, 90) and Image.open(grey).size == (120, 90)
+    assert (np.asarray(Image.open(pointed), int) != np.asarray(Image.open(plain), int)).any()
+    with pytest.raises(ColorganError, match="outside the 120x90 photo"):
+        studio.recolour(photo, "m", 1.0, [Hint(130, 40, "#00ff00")])
