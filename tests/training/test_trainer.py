@@ -100,7 +100,7 @@ def test_channels_last_changes_the_layout_not_the_losses(tmp_path, photo_dir):
 
 
 def test_the_time_spent_waiting_on_the_loader_is_measured(tmp_path, photo_dir, monkeypatch):
-    """A loader that takes half a second a batch, against steps of a fraction of that, is
+    """A loader that takes 0.3 s a batch, against steps of a fraction of that, is
     measured as most of the time; the same run's own loader as far less."""
     from colorgan.training.data import TrainingData
 
@@ -109,7 +109,7 @@ def test_the_time_spent_waiting_on_the_loader_is_measured(tmp_path, photo_dir, m
 
     def slow(self):  # noqa: ANN001, ANN202
         for batch in loader(self):
-            time.sleep(0.5)
+            time.sleep(0.3)
             yield batch
 
     monkeypatch.setattr(TrainingData, "train_loader", property(slow))
