@@ -89,8 +89,8 @@ def test_a_model_widened_for_hints_starts_as_the_model_it_came_from(tmp_path):
         warm_start(widened, str(unet))
 
 
-@pytest.fixture
-def hinted(tmp_path):
+@pytest.fixture(scope="module")
+def hinted(tmp_path_factory):
     """A hint-taking generator whose hint weights are not zero (so hints change the colour),
     and its ONNX export."""
     from colorgan.config import config_from_dict
@@ -100,9 +100,10 @@ def hinted(tmp_path):
     torch.manual_seed(1)
     generator = build_generator(cfg.model, cfg.priors)
     torch.nn.init.normal_(generator.hint_stem.weight, std=10.0)
-    path = tmp_path / "hinted.safetensors"
+    folder = tmp_path_factory.mktemp("hinted")  # made once: the tests only read it
+    path = folder / "hinted.safetensors"
     save_generator(path, generator, generator_meta(cfg))
-    onnx = tmp_path / "hinted.onnx"
+    onnx = folder / "hinted.onnx"
     assert main(["export", str(path), "--onnx", "--out", str(onnx)]) == 0
     return path, onnx
 
