@@ -106,13 +106,17 @@ class Colorizer:
         """Each photo's hints as maps at the model's size (B, 3, S, S); None without any."""
         if hints is None or not any(hints):
             return None
-        if not self.engine.hints:
-            raise ColorganError("this model takes no colour hints (the bundled default does)")
+        self._require_hints()
         for points, (w, h) in zip(hints, sizes, strict=True):
             check_inside(list(points or []), w, h, "hint")
         size = self.engine.size
         return np.stack([hint_maps(list(points or []), w, h, size)
                          for points, (w, h) in zip(hints, sizes, strict=True)])  # fmt: skip
+
+    def _require_hints(self) -> None:
+        if not self.engine.hints:
+            raise ColorganError("this model takes no colour hints (train one with "
+                                "model.lite_unet.hints: true)")  # fmt: skip
 
     def colorize(
         self, image, saturation: float | None = None, hints: Sequence[Hint] | None = None
@@ -163,8 +167,8 @@ class Colorizer:
         `hints`: colour points by input file name (hints.read_hints_file)."""
         from colorgan.batch import colorize_files
 
-        if hints and any(hints.values()) and not self.engine.hints:
-            raise ColorganError("this model takes no colour hints (the bundled default does)")
+        if hints and any(hints.values()):
+            self._require_hints()
 
         def run(images: list, sources: list[Path]) -> list:
             points = None if not hints else [hints.get(src.name) for src in sources]

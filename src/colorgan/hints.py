@@ -130,7 +130,7 @@ def hints_for_inputs(
     hints by input file name, each point checked against its photo's (upright) size or its
     film's frame size (`film_size`); None without either. ColorganError (one line) for
     anything a user should fix."""
-    from colorgan.images import VIDEO_SUFFIXES, BadImage, open_image
+    from colorgan.images import VIDEO_SUFFIXES, BadImage, upright_size
 
     if points and hints_file:
         raise ColorganError("give --hint or --hints FILE.json, not both")
@@ -150,7 +150,7 @@ def hints_for_inputs(
         source = names[name]
         try:
             size = film_size(source) if source.suffix.lower() in VIDEO_SUFFIXES else (
-                open_image(source).size)  # fmt: skip
+                upright_size(source))  # fmt: skip
         except BadImage:
             size = None
         if size is None:

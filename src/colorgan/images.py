@@ -118,6 +118,18 @@ def open_unloaded(source: str | Path | bytes) -> Image.Image:
             Image.MAX_IMAGE_PIXELS = saved
 
 
+def upright_size(source: str | Path) -> tuple[int, int]:
+    """A photo's (width, height) as open_image gives it (EXIF orientation applied), from its
+    header alone; BadImage where it cannot be read."""
+    try:
+        with open_unloaded(source) as img:
+            w, h = img.size
+            turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise BadImage(f"not a readable image ({exc.__class__.__name__}: {exc})") from None
+    return (h, w) if turned else (w, h)
+
+
 def has_alpha(img: Image.Image) -> bool:
     return img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
 

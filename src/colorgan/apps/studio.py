@@ -112,9 +112,7 @@ class Studio:
     def run(self, uploads: Sequence[str | Path], model: str, saturation: float) -> Outcome:
         """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
         `saturation`."""
-        if model not in self.models:
-            raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
-        check_saturation(saturation, "colour intensity")
+        self._check(model, saturation)
         self._forget_old_requests()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         refused, photos, videos, claimed = [], [], [], set()
@@ -156,9 +154,7 @@ class Studio:
     ) -> tuple[Path, tuple[Path, Path]]:
         """One uploaded photo again, following the colour points `hints` (in its pixels):
         the full-size result and its (grey, colour) previews, in a folder of their own."""
-        if model not in self.models:
-            raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
-        check_saturation(saturation, "colour intensity")
+        self._check(model, saturation)
         upload = Path(upload)
         why = self.limits.refusal(upload)
         if why:
@@ -169,6 +165,11 @@ class Studio:
         target = folder / f"{upload.stem}-colorized{upload.suffix}"
         save_image(colour, target)
         return target, _previews(target, folder / "previews")
+
+    def _check(self, model: str, saturation: float) -> None:
+        if model not in self.models:
+            raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
+        check_saturation(saturation, "colour intensity")
 
     def colorizer(self, model: str) -> Colorizer:
         if model not in self._colorizers:
