@@ -89,6 +89,27 @@ def test_a_model_widened_for_hints_starts_as_the_model_it_came_from(tmp_path):
         warm_start(widened, str(unet))
 
 
+def test_the_hint_layers_learn_at_their_own_rate_and_a_small_point_keeps_its_colour():
+    """Zero-started in a fine-tune, the hint layers need a higher rate than the rest; the
+    decoder's copy of the hints, at a quarter of the size, keeps a one-pixel point's ab."""
+    from colorgan.models.lite_unet import LiteUNetGenerator, pooled_hints
+
+    generator = LiteUNetGenerator(0, 0, encoder_lr_scale=0.1, out_stride=4, hints=True,
+                                  hint_lr_scale=30.0)  # fmt: skip
+    groups = generator.param_groups(1e-4)
+    rate = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert sum(len(g["params"]) for g in groups) == len(rate) == len(list(generator.parameters()))
+    assert rate[id(generator.hint_stem.weight)] == rate[id(generator.hint_tail.weight)] == 3e-3
+    assert rate[id(generator.to_ab[0].weight)] == 1e-4
+    assert rate[id(generator.encoder._conv_stem.weight)] == pytest.approx(1e-5)
+    hints = torch.zeros(1, 3, 8, 8)
+    hints[0, :, 1, 2] = torch.tensor([0.5, -0.25, 1.0])
+    pooled = pooled_hints(hints, 4)
+    assert pooled.shape == (1, 3, 2, 2)
+    assert torch.allclose(pooled[0, :, 0, 0], torch.tensor([0.5, -0.25, 1.0]))
+    assert not pooled.flatten(2)[..., 1:].any()
+
+
 @pytest.fixture(scope="module")
 def hinted(tmp_path_factory):
     """A hint-taking generator whose hint weights are not zero (so hints change the colour),
@@ -100,6 +121,7 @@ def hinted(tmp_path_factory):
     torch.manual_seed(1)
     generator = build_generator(cfg.model, cfg.priors)
     torch.nn.init.normal_(generator.hint_stem.weight, std=10.0)
+    torch.nn.init.normal_(generator.hint_tail.weight, std=1.0)
     folder = tmp_path_factory.mktemp("hinted")  # made once: the tests only read it
     path = folder / "hinted.safetensors"
     save_generator(path, generator, generator_meta(cfg))

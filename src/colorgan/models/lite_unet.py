@@ -51,13 +51,14 @@ class LiteUNetGenerator(Generator):
     def __init__(
         self, embedding_dim: int = 1000, segmentation_classes: int = 21,
         encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
-        temperature: float = 0.38, hints: bool = False,
+        temperature: float = 0.38, hints: bool = False, hint_lr_scale: float = 10.0,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding_dim = embedding_dim
         self.segmentation_classes = segmentation_classes
         self.encoder_lr_scale = encoder_lr_scale
         self.out_stride, self.head, self.temperature = out_stride, head, temperature
+        self.hint_lr_scale = hint_lr_scale
         self.encoder = lite0_network(None)
         del self.encoder._conv_head, self.encoder._bn1, self.encoder._fc  # unused past 1/32
         *skips, deepest = LITE0_STAGE_CHANNELS
@@ -69,9 +70,10 @@ class LiteUNetGenerator(Generator):
         kept = 5 - {1: 0, 2: 1, 4: 2}[out_stride]  # decoder stages down to the output's size
         channels = FUSION_CHANNELS
         blocks = []
+        last_in = channels
         for out, skip in zip(DECODER_CHANNELS[:kept], [*reversed(skips)][:kept], strict=True):
             blocks.append(up_block(channels + skip, out))
-            channels = out
+            last_in, channels = channels, out
         self.decoder = nn.ModuleList(blocks)
         if head == "classification":
             self.to_ab = nn.Conv2d(channels, CLASS_BINS**2, 1)
@@ -80,22 +82,26 @@ class LiteUNetGenerator(Generator):
             self.to_ab = nn.Sequential(nn.Conv2d(channels, 2, 3, padding=1), nn.Tanh())
         if encoder_lr_scale == 0:
             self.encoder.requires_grad_(False)
-        # the first layer widened for the hints: zero weights, so it starts as without them
-        self.hint_stem = None
+        # hints in two places, both through zero weights, so it starts as without them: the
+        # first layer widened (the whole encoder sees them, to spread a point over its object)
+        # and the decoder's last stage (at the output's size, to keep a point's own colour)
+        self.hint_stem = self.hint_tail = None
         if hints:
             stem = self.encoder._conv_stem
             self.hint_stem = nn.Conv2d(HINT_CHANNELS, stem.out_channels, stem.kernel_size,
                                        stem.stride, padding=1, bias=False)  # fmt: skip
+            self.hint_tail = nn.Conv2d(HINT_CHANNELS, last_in, 3, padding=1, bias=False)
             nn.init.zeros_(self.hint_stem.weight)
+            nn.init.zeros_(self.hint_tail.weight)
 
     # parameters an older file of the same model may lack: they keep their zero start
-    widened = ("hint_stem.",)
+    widened = ("hint_stem.", "hint_tail.")
 
     @classmethod
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
         o = options
         return cls(sizes.embedding, sizes.segmentation, o.encoder_lr_scale, o.out_stride, o.head,
-                   o.temperature, o.hints)  # fmt: skip
+                   o.temperature, o.hints, o.hint_lr_scale)  # fmt: skip
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
@@ -105,11 +111,15 @@ class LiteUNetGenerator(Generator):
 
     def param_groups(self, lr: float) -> list[dict]:
         encoder = list(self.encoder.parameters())
-        ids = {id(p) for p in encoder}
+        hinting = [p for m in (self.hint_stem, self.hint_tail) if m is not None
+                   for p in m.parameters()]  # fmt: skip
+        ids = {id(p) for p in encoder + hinting}
         rest = [p for p in self.parameters() if id(p) not in ids]
         groups = [{"params": rest, "lr": lr}]
         if self.encoder_lr_scale > 0:
             groups.append({"params": encoder, "lr": lr * self.encoder_lr_scale})
+        if hinting:
+            groups.append({"params": hinting, "lr": lr * self.hint_lr_scale})
         return groups
 
     def train(self, mode: bool = True) -> LiteUNetGenerator:
@@ -146,8 +156,12 @@ class LiteUNetGenerator(Generator):
             classes = F.interpolate(segmentation.to(x.dtype), size=skips[2].shape[2:],
                                     mode="bilinear", align_corners=False)  # fmt: skip
             skips[2] = torch.cat([skips[2], classes], 1)
-        for block, skip in zip(self.decoder, [*reversed(skips), l_norm], strict=False):
+        last = len(self.decoder) - 1
+        for i, (block, skip) in enumerate(zip(self.decoder, [*reversed(skips), l_norm],
+                                              strict=False)):  # fmt: skip
             x = F.interpolate(x, size=skip.shape[2:], mode="nearest")
+            if i == last and self.hint_tail is not None and hints is not None:
+                x = x + self.hint_tail(pooled_hints(hints.to(x.dtype), self.out_stride))
             x = block(torch.cat([x, skip.to(x.dtype)], 1))
         out = self.to_ab(x)
         logits = out if self.head == "classification" else None
@@ -158,6 +172,16 @@ class LiteUNetGenerator(Generator):
         if logits is not None and self.training:
             return {"ab": out, "logits": logits}
         return out
+
+
+def pooled_hints(hints: torch.Tensor, factor: int) -> torch.Tensor:
+    """Hints (B, 3, H, W) at 1/`factor` of their size: each cell the mean ab of its hinted
+    pixels, and its mask 1 where it holds any (an average would fade a small point)."""
+    if factor == 1:
+        return hints
+    cover = F.avg_pool2d(hints[:, 2:], factor)
+    ab = F.avg_pool2d(hints[:, :2] * hints[:, 2:], factor) / cover.clamp_min(1e-6)
+    return torch.cat([ab, (cover > 0).to(hints.dtype)], 1)
 
 
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -91,8 +91,12 @@ class LiteUNetOptions(NoOptions):
     head: str = "regression"
     temperature: float = 0.38  # of the annealed mean: 1 is the mean, towards 0 the mode
     # colour hints (Zhang et al. 2017): ab and a mask beside L, into the encoder's first
-    # layer, whose weights for them start at zero (so no hints is the automatic model)
+    # layer and into the decoder's last stage, both through weights that start at zero (so
+    # no hints is the automatic model)
     hints: bool = False
+    # the hint layers' learning rate as a multiple of the generator's: starting from zero in
+    # a fine-tune of a finished model, at its rate they barely move in a thousand steps
+    hint_lr_scale: float = 10.0
 
     def needs(self) -> Needs:
         return Needs(self.use_embedding, self.use_segmentation, self.hints)
@@ -108,6 +112,8 @@ class LiteUNetOptions(NoOptions):
             raise ColorganError("model.lite_unet.head must be regression or classification")
         if self.temperature <= 0:
             raise ColorganError("model.lite_unet.temperature must be above 0")
+        if self.hint_lr_scale <= 0:
+            raise ColorganError("model.lite_unet.hint_lr_scale must be above 0")
 
 
 # generator name -> its options; models/registry.py checks that each generator registers
