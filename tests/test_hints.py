@@ -91,7 +91,7 @@ def test_a_model_widened_for_hints_starts_as_the_model_it_came_from(tmp_path):
 
 def test_the_hint_layers_learn_at_their_own_rate_and_a_small_point_keeps_its_colour():
     """Zero-started in a fine-tune, the hint layers need a higher rate than the rest; the
-    decoder's copy of the hints, at a quarter of the size, keeps a one-pixel point's ab."""
+    decoder's copy of the hints, pooled to a stage's size, keeps a one-pixel point's ab."""
     from colorgan.models.lite_unet import LiteUNetGenerator, pooled_hints
 
     generator = LiteUNetGenerator(0, 0, encoder_lr_scale=0.1, out_stride=4, hints=True,
@@ -99,7 +99,9 @@ def test_the_hint_layers_learn_at_their_own_rate_and_a_small_point_keeps_its_col
     groups = generator.param_groups(1e-4)
     rate = {id(p): g["lr"] for g in groups for p in g["params"]}
     assert sum(len(g["params"]) for g in groups) == len(rate) == len(list(generator.parameters()))
-    assert rate[id(generator.hint_stem.weight)] == rate[id(generator.hint_tail.weight)] == 3e-3
+    assert len(generator.hint_taps) == len(generator.decoder) == 3  # 1/16, 1/8 and 1/4
+    hinting = [generator.hint_stem, *generator.hint_taps]
+    assert {rate[id(layer.weight)] for layer in hinting} == {3e-3}
     assert rate[id(generator.to_ab[0].weight)] == 1e-4
     assert rate[id(generator.encoder._conv_stem.weight)] == pytest.approx(1e-5)
     hints = torch.zeros(1, 3, 8, 8)
@@ -121,7 +123,8 @@ def hinted(tmp_path_factory):
     torch.manual_seed(1)
     generator = build_generator(cfg.model, cfg.priors)
     torch.nn.init.normal_(generator.hint_stem.weight, std=10.0)
-    torch.nn.init.normal_(generator.hint_tail.weight, std=1.0)
+    for tap in generator.hint_taps:
+        torch.nn.init.normal_(tap.weight, std=1.0)
     folder = tmp_path_factory.mktemp("hinted")  # made once: the tests only read it
     path = folder / "hinted.safetensors"
     save_generator(path, generator, generator_meta(cfg))

@@ -51,7 +51,7 @@ class LiteUNetGenerator(Generator):
     def __init__(
         self, embedding_dim: int = 1000, segmentation_classes: int = 21,
         encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
-        temperature: float = 0.38, hints: bool = False, hint_lr_scale: float = 10.0,
+        temperature: float = 0.38, hints: bool = False, hint_lr_scale: float = 30.0,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding_dim = embedding_dim
@@ -69,11 +69,11 @@ class LiteUNetGenerator(Generator):
         skips[3] += segmentation_classes
         kept = 5 - {1: 0, 2: 1, 4: 2}[out_stride]  # decoder stages down to the output's size
         channels = FUSION_CHANNELS
-        blocks = []
-        last_in = channels
+        blocks, block_inputs = [], []
         for out, skip in zip(DECODER_CHANNELS[:kept], [*reversed(skips)][:kept], strict=True):
             blocks.append(up_block(channels + skip, out))
-            last_in, channels = channels, out
+            block_inputs.append(channels)
+            channels = out
         self.decoder = nn.ModuleList(blocks)
         if head == "classification":
             self.to_ab = nn.Conv2d(channels, CLASS_BINS**2, 1)
@@ -82,20 +82,22 @@ class LiteUNetGenerator(Generator):
             self.to_ab = nn.Sequential(nn.Conv2d(channels, 2, 3, padding=1), nn.Tanh())
         if encoder_lr_scale == 0:
             self.encoder.requires_grad_(False)
-        # hints in two places, both through zero weights, so it starts as without them: the
-        # first layer widened (the whole encoder sees them, to spread a point over its object)
-        # and the decoder's last stage (at the output's size, to keep a point's own colour)
-        self.hint_stem = self.hint_tail = None
+        # hints through zero weights, so it starts as without them: the first layer widened
+        # (the whole encoder sees them) and a tap into each decoder stage, the hints pooled to
+        # its size (from the coarse stages, which see a whole object, down to the output's)
+        self.hint_stem, self.hint_taps = None, nn.ModuleList()
+        self.tap_strides = (16, 8, 4, 2, 1)[:kept]
         if hints:
             stem = self.encoder._conv_stem
             self.hint_stem = nn.Conv2d(HINT_CHANNELS, stem.out_channels, stem.kernel_size,
                                        stem.stride, padding=1, bias=False)  # fmt: skip
-            self.hint_tail = nn.Conv2d(HINT_CHANNELS, last_in, 3, padding=1, bias=False)
-            nn.init.zeros_(self.hint_stem.weight)
-            nn.init.zeros_(self.hint_tail.weight)
+            self.hint_taps.extend(nn.Conv2d(HINT_CHANNELS, c, 3, padding=1, bias=False)
+                                  for c in block_inputs)  # fmt: skip
+            for layer in (self.hint_stem, *self.hint_taps):
+                nn.init.zeros_(layer.weight)
 
     # parameters an older file of the same model may lack: they keep their zero start
-    widened = ("hint_stem.", "hint_tail.")
+    widened = ("hint_stem.", "hint_taps.")
 
     @classmethod
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
@@ -111,8 +113,8 @@ class LiteUNetGenerator(Generator):
 
     def param_groups(self, lr: float) -> list[dict]:
         encoder = list(self.encoder.parameters())
-        hinting = [p for m in (self.hint_stem, self.hint_tail) if m is not None
-                   for p in m.parameters()]  # fmt: skip
+        hinting = [*self.hint_taps.parameters()]
+        hinting += [] if self.hint_stem is None else [*self.hint_stem.parameters()]
         ids = {id(p) for p in encoder + hinting}
         rest = [p for p in self.parameters() if id(p) not in ids]
         groups = [{"params": rest, "lr": lr}]
@@ -156,12 +158,13 @@ class LiteUNetGenerator(Generator):
             classes = F.interpolate(segmentation.to(x.dtype), size=skips[2].shape[2:],
                                     mode="bilinear", align_corners=False)  # fmt: skip
             skips[2] = torch.cat([skips[2], classes], 1)
-        last = len(self.decoder) - 1
-        for i, (block, skip) in enumerate(zip(self.decoder, [*reversed(skips), l_norm],
-                                              strict=False)):  # fmt: skip
+        guided = hints is not None and self.hint_stem is not None
+        taps = self.hint_taps if guided else [None] * len(self.decoder)
+        for block, skip, tap, stride in zip(self.decoder, [*reversed(skips), l_norm], taps,
+                                            self.tap_strides, strict=False):  # fmt: skip
             x = F.interpolate(x, size=skip.shape[2:], mode="nearest")
-            if i == last and self.hint_tail is not None and hints is not None:
-                x = x + self.hint_tail(pooled_hints(hints.to(x.dtype), self.out_stride))
+            if tap is not None:
+                x = x + tap(pooled_hints(hints.to(x.dtype), stride))
             x = block(torch.cat([x, skip.to(x.dtype)], 1))
         out = self.to_ab(x)
         logits = out if self.head == "classification" else None
