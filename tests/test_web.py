@@ -344,9 +344,7 @@ def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
     click, and the far right of the photo keeps its colour; the points save as --hints."""
     from skimage.color import rgb2lab
 
-    if not OnnxEngine().hints:  # the served model is the bundled default
-        pytest.skip("the bundled default takes no colour hints yet (issue 23: its first "
-                    "hint fine-tune did not learn to follow them)")  # fmt: skip
+    assert OnnxEngine().hints  # the served model is the bundled default, which takes hints
 
     page = open_page(browser, server)
     send(page, [uploads["chelsea"]])
