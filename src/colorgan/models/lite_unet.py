@@ -98,6 +98,8 @@ class LiteUNetGenerator(Generator):
 
     # parameters an older file of the same model may lack: they keep their zero start
     widened = ("hint_stem.", "hint_taps.")
+    # the output layer, which differs between the regression and the classification head
+    head_prefix = "to_ab."
 
     @classmethod
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:

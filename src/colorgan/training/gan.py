@@ -9,6 +9,7 @@ checkpoints. Built from a config alone, it can be stepped on any batch of genera
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -37,27 +38,41 @@ from colorgan.training.losses import (
     weighted_sum,
 )
 
+log = logging.getLogger(__name__)
+
 Batch = dict[str, torch.Tensor]
 
 
 def warm_start(generator: nn.Module, path: str) -> None:
     """G's weights from a generator file of the same model (train.init_from): a new run that
-    goes on from a finished one, with fresh optimizers and its own schedule."""
+    goes on from a finished one, with fresh optimizers and its own schedule. A file of the
+    same body with another output head (regression -> classification) starts the body; the
+    head keeps its fresh start."""
     tensors, _ = read_generator_file(path)
+    own = generator.state_dict()
+    head = getattr(generator, "head_prefix", None)
+    reheaded = head is not None and any(
+        k.startswith(head) and (k not in own or own[k].shape != v.shape)
+        for k, v in tensors.items()
+    )
+    if reheaded:
+        tensors = {k: v for k, v in tensors.items() if not k.startswith(head)}
     try:
         result = generator.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=False)
     except RuntimeError:
         result = None
     # a file from before a widened input (hints) lacks only those zero-started weights
-    widened = getattr(generator, "widened", ())
+    fresh = (*getattr(generator, "widened", ()), *([head] if reheaded else []))
     if (
         result is None
         or result.unexpected_keys
-        or any(not k.startswith(widened) for k in result.missing_keys)
+        or any(not k.startswith(fresh) for k in result.missing_keys)
     ):
         raise ColorganError(
             f"train.init_from {path}: its generator is not this config's model"
         ) from None
+    if reheaded:
+        log.info("train.init_from %s: another output head; this one starts fresh", path)
 
 
 class ColorGAN:
