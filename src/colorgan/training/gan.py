@@ -52,8 +52,7 @@ def warm_start(generator: nn.Module, path: str) -> None:
     own = generator.state_dict()
     head = getattr(generator, "head_prefix", None)
     reheaded = head is not None and any(
-        k.startswith(head) and (k not in own or own[k].shape != v.shape)
-        for k, v in tensors.items()
+        k.startswith(head) and (k not in own or own[k].shape != v.shape) for k, v in tensors.items()
     )
     if reheaded:
         tensors = {k: v for k, v in tensors.items() if not k.startswith(head)}
