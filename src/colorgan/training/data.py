@@ -83,7 +83,7 @@ class TrainingData:
         if any(TERM_NEEDS[name].colour_weights for name in terms):
             counts = ab_histogram([photo.path for photo in train])
             self.colour_weights = rebalance_weights(counts, cfg.loss.rebalance_lambda)
-            log.info("L1 of ab rebalanced by colour rarity (lambda %s)", cfg.loss.rebalance_lambda)
+            log.info("pixels weighted by colour rarity (lambda %s)", cfg.loss.rebalance_lambda)
         size = cfg.data.image_size
         self.train_set = PhotoDataset(train, size, self.cache)
         self.val_set = PhotoDataset(val[: cfg.train.val_images or None], size, self.cache)
