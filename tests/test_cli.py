@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from colorgan.apps.cli import main
@@ -304,6 +305,38 @@ def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tin
         assert main(["export", str(tiny_weights), "--out", str(tmp_path / f"x{bad}.safetensors"),
                      "--saturation", bad]) == 2  # fmt: skip
         assert not (tmp_path / f"x{bad}.safetensors").exists()
+
+
+def test_a_classifying_models_temperature_is_stored_by_export_and_used(tmp_path, tiny_weights):
+    """export --temperature rewrites a classifying model's annealed mean: at 1 it is the plain
+    mean of the bins (duller than at 0.38); a regression model refuses it in one line."""
+    from colorgan.engines.torch_engine import TorchEngine
+    from colorgan.generator_file import read_generator_file
+    from tests.conftest import write_generator
+
+    lite = {"use_embedding": False, "use_segmentation": False, "out_stride": 4,
+            "head": "classification"}  # fmt: skip
+    sharp = write_generator(tmp_path / "c.safetensors", {"generator": "lite_unet",
+                                                          "lite_unet": lite}, 64)  # fmt: skip
+    soft = tmp_path / "soft.safetensors"
+    assert main(["export", str(sharp), "--out", str(soft), "--temperature", "1"]) == 0
+    options = read_generator_file(soft)[1]["model"]["lite_unet"]
+    assert options["temperature"] == 1.0 and options["head"] == "classification"
+    l_norm = torch.rand(1, 1, 64, 64) * 2 - 1
+    with torch.no_grad():
+        a, b = (TorchEngine(f, channels_last=False).generator.eval() for f in (sharp, soft))
+        torch.manual_seed(1)
+        weight = torch.randn_like(a.to_ab.weight)  # confident, varied bins
+        for net in (a, b):
+            net.to_ab.weight.copy_(weight)
+        sharp_ab, soft_ab = a(l_norm), b(l_norm)
+    assert not torch.allclose(sharp_ab, soft_ab)
+    assert soft_ab.abs().mean() < sharp_ab.abs().mean()  # the mean of a spread is duller
+    out = tmp_path / "x.safetensors"
+    assert main(["export", str(tiny_weights), "--out", str(out), "--temperature", "1"]) == 2
+    assert not out.exists()
+    assert main(["export", str(sharp), "--out", str(out), "--temperature", "0"]) == 2
+    assert not out.exists()
 
 
 def test_evaluate_compares_models_and_sweeps_their_saturation(tmp_path, photo_dir, tiny_weights):

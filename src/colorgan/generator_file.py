@@ -121,12 +121,26 @@ def load_generator(path: str | Path) -> LoadedGenerator:
 
 
 def rewrite_generator(
-    path: Path, target: Path, half: bool = False, saturation: float | None = None
+    path: Path,
+    target: Path,
+    half: bool = False,
+    saturation: float | None = None,
+    temperature: float | None = None,
 ) -> None:
-    """A generator file again, with fp16 weights (`half`) or another default saturation."""
+    """A generator file again, with fp16 weights (`half`), another default saturation or,
+    for a classifying model, another annealed-mean temperature (chosen on validation photos,
+    as the saturation is)."""
     tensors, meta = read_generator_file(path)
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     if saturation is not None:
         meta["saturation"] = saturation
+    if temperature is not None:
+        options = meta["model"].get(meta["model"].get("generator"), {})
+        if not isinstance(options, dict) or options.get("head") != "classification":
+            raise ColorganError(f"{path}: --temperature is for a classifying model "
+                                "(model.lite_unet.head: classification)")  # fmt: skip
+        if not temperature > 0:
+            raise ColorganError(f"--temperature must be above 0, got {temperature}")
+        options["temperature"] = temperature
     write_generator_file(target, tensors, meta)

@@ -114,10 +114,12 @@ def export_model(
     half: bool = False,
     saturation: float | None = None,
     overwrite: bool = False,
+    temperature: float | None = None,
 ) -> None:
     """`colorgan export`: a run folder (its latest checkpoint's generator), a generator file
     or a bundled model -> a generator file, or with `onnx` the onnx engine's graph; `half`
-    stores fp16 weights, `saturation` the model's default colour intensity."""
+    stores fp16 weights, `saturation` the model's default colour intensity, `temperature` a
+    classifying model's annealed-mean temperature."""
     import tempfile
 
     from colorgan.bundled import BUNDLED, bundled_weights
@@ -141,11 +143,11 @@ def export_model(
         else:
             raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
                                 f"({', '.join(BUNDLED)})")  # fmt: skip
-        if saturation is not None or (half and not path.is_dir()):
+        if saturation is not None or temperature is not None or (half and not path.is_dir()):
             from colorgan.generator_file import rewrite_generator
 
             rewritten = Path(tmp) / "rewritten.safetensors"
-            rewrite_generator(generator, rewritten, half=half, saturation=saturation)
+            rewrite_generator(generator, rewritten, half, saturation, temperature)
             generator = rewritten
         if onnx:
             export_onnx(generator, out, overwrite=overwrite)
