@@ -9,7 +9,7 @@ Files written before the generator registry (format /1) are upgraded as they are
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,11 +136,11 @@ def rewrite_generator(
     if saturation is not None:
         meta["saturation"] = saturation
     if temperature is not None:
-        options = meta["model"].get(meta["model"].get("generator"), {})
-        if not isinstance(options, dict) or options.get("head") != "classification":
+        model = ModelConfig.from_dict(meta["model"])
+        if getattr(model.options, "head", None) != "classification":
             raise ColorganError(f"{path}: --temperature is for a classifying model "
                                 "(model.lite_unet.head: classification)")  # fmt: skip
-        if not temperature > 0:
-            raise ColorganError(f"--temperature must be above 0, got {temperature}")
-        options["temperature"] = temperature
+        model.options = replace(model.options, temperature=temperature)
+        model.options.check(int(meta.get("image_size", 256)))  # the model's own bounds
+        meta["model"] = model.to_dict()
     write_generator_file(target, tensors, meta)
