@@ -121,3 +121,17 @@ def test_the_classification_term_needs_a_classifying_generator():
                             "data": {"image_size": 64},
                             "loss": {"pretrain": {"classification": 1.0}}})  # fmt: skip
     assert cfg.model.options.head == "classification"
+
+
+def test_the_cast_term_costs_a_tint_but_not_colours_moved_within_the_photo():
+    x = batch()
+    ctx = LossContext()
+    # the true colours shuffled within each photo: every pixel wrong, the mean ab exact
+    shuffled = x["ab"].flatten(2)[:, :, torch.randperm(32 * 32)].view_as(x["ab"])
+    _, terms = weighted_sum({"cast": 1.0, "l1": 1.0}, shuffled, x, ctx)
+    assert terms["cast"].item() == pytest.approx(0.0, abs=1e-6) and terms["l1"].item() > 0.1
+    # a tint of +0.1 in b on the first photo only: one of the four (photo, channel) means
+    tinted = x["ab"].clone()
+    tinted[0, 1] += 0.1
+    _, terms = weighted_sum({"cast": 1.0}, tinted, x, ctx)
+    assert terms["cast"].item() == pytest.approx(0.1 / 4)

@@ -109,6 +109,13 @@ def colourfulness(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Te
     return (colourfulness_of(real) - colourfulness_of(fake)).clamp(min=0.0).mean() / 100.0
 
 
+def cast(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Tensor:
+    """L1 between each photo's mean predicted ab and its true mean ab: the colour cast that
+    `colorgan evaluate` reports, as a loss. A classifier that picks colours boldly can still
+    tint a whole photo; this term costs only the tint, not the choice of colour per pixel."""
+    return F.l1_loss(fake_ab.float().mean((2, 3)), x["ab"].mean((2, 3)))
+
+
 class PerceptualFeatures(nn.Module):
     """Frozen ImageNet EfficientNet-Lite0, its stages at 1/2 .. 1/16 compared by L1."""
 
@@ -135,7 +142,7 @@ class Term:
 
 _FUNCTIONS = {"l1": l1, "mse": mse, "rebalanced_l1": rebalanced_l1,
               "classification": classification, "perceptual": perceptual,
-              "colourfulness": colourfulness, "gan": gan}  # fmt: skip
+              "colourfulness": colourfulness, "cast": cast, "gan": gan}  # fmt: skip
 TERMS: dict[str, Term] = {name: Term(_FUNCTIONS[name], needs) for name, needs in TERM_NEEDS.items()}
 
 

@@ -23,5 +23,6 @@ TERM_NEEDS: dict[str, Needs] = {
     "classification": Needs(colour_weights=True, logits=True),
     "perceptual": Needs(features=True),
     "colourfulness": Needs(),
+    "cast": Needs(),
     "gan": Needs(discriminator=True),
 }
