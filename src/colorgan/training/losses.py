@@ -24,10 +24,10 @@ from colorgan.colour.tensors import colourfulness as colourfulness_of
 from colorgan.colour.tensors import lab_normalized_to_rgb
 from colorgan.priors.backbones import (
     freeze,
-    lite0_input,
-    lite0_network,
-    lite0_stages,
-    lite0_weights_file,
+    lite_input,
+    lite_network,
+    lite_stages,
+    lite_weights_file,
 )
 from colorgan.training.rebalance import bin_index, soft_bins
 from colorgan.training.terms import TERM_NEEDS, Needs
@@ -121,14 +121,14 @@ class PerceptualFeatures(nn.Module):
 
     def __init__(self, stages: int = 4) -> None:
         super().__init__()
-        self.net = freeze(lite0_network(lite0_weights_file()))
+        self.net = freeze(lite_network(lite_weights_file()))
         self.stages = stages
 
     def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Mean over stages of the L1 between the features of two RGB batches in [0, 1]."""
-        feats_a = lite0_stages(self.net, lite0_input(a), self.stages)
+        feats_a = lite_stages(self.net, lite_input(a), self.stages)
         with torch.no_grad():
-            feats_b = lite0_stages(self.net, lite0_input(b), self.stages)
+            feats_b = lite_stages(self.net, lite_input(b), self.stages)
         return torch.stack(
             [F.l1_loss(fa, fb) for fa, fb in zip(feats_a, feats_b, strict=True)]
         ).mean()
