@@ -152,7 +152,7 @@ class LiteUNetGenerator(Generator):
         if self.hint_stem is not None and hints is not None:
             extra = self.hint_stem(hints.to(l_norm.dtype))
         *skips, deepest = lite_stages(
-            self.encoder, lite_input(grey), stem_extra=extra, blocks=self.stage_blocks
+            self.encoder, lite_input(grey), self.stage_blocks, stem_extra=extra
         )
         x = deepest
         if self.embedding_dim:

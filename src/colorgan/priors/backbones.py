@@ -156,7 +156,7 @@ def lite_input(grey: torch.Tensor) -> torch.Tensor:
 
 def stage_blocks(net: nn.Module) -> tuple[int, ...]:
     """The last block of each resolution (1/2 .. 1/32): the block before each one that strides."""
-    strides = [int(torch.tensor(b._block_args.stride).max()) for b in net._blocks]
+    strides = [b._depthwise_conv.stride[0] for b in net._blocks]
     return (*(i for i in range(len(strides) - 1) if strides[i + 1] > 1), len(strides) - 1)
 
 
@@ -164,14 +164,9 @@ def stage_channels(net: nn.Module) -> tuple[int, ...]:
     return tuple(net._blocks[i]._block_args.output_filters for i in stage_blocks(net))
 
 
-# Lite0's stage ends and widths (stage_blocks and stage_channels of its network)
-LITE0_STAGE_BLOCKS = (0, 2, 4, 10, 15)
-LITE0_STAGE_CHANNELS = (16, 24, 40, 112, 320)
-
-
 def lite_stages(
-    net: nn.Module, x: torch.Tensor, count: int = 5, stem_extra: torch.Tensor | None = None,
-    blocks: tuple[int, ...] = LITE0_STAGE_BLOCKS,
+    net: nn.Module, x: torch.Tensor, blocks: tuple[int, ...], count: int = 5,
+    stem_extra: torch.Tensor | None = None,
 ) -> list[torch.Tensor]:  # fmt: skip
     """The first `count` stage outputs (no stochastic depth: deterministic); `blocks` are the
     stages' last blocks; `stem_extra` is added to the first convolution's output (a widened

@@ -28,6 +28,7 @@ from colorgan.priors.backbones import (
     lite_network,
     lite_stages,
     lite_weights_file,
+    stage_blocks,
 )
 from colorgan.training.rebalance import bin_index, soft_bins
 from colorgan.training.terms import TERM_NEEDS, Needs
@@ -122,13 +123,13 @@ class PerceptualFeatures(nn.Module):
     def __init__(self, stages: int = 4) -> None:
         super().__init__()
         self.net = freeze(lite_network(lite_weights_file()))
-        self.stages = stages
+        self.blocks, self.stages = stage_blocks(self.net), stages
 
     def distance(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Mean over stages of the L1 between the features of two RGB batches in [0, 1]."""
-        feats_a = lite_stages(self.net, lite_input(a), self.stages)
+        feats_a = lite_stages(self.net, lite_input(a), self.blocks, self.stages)
         with torch.no_grad():
-            feats_b = lite_stages(self.net, lite_input(b), self.stages)
+            feats_b = lite_stages(self.net, lite_input(b), self.blocks, self.stages)
         return torch.stack(
             [F.l1_loss(fa, fb) for fa, fb in zip(feats_a, feats_b, strict=True)]
         ).mean()
