@@ -89,25 +89,28 @@ def test_a_model_widened_for_hints_starts_as_the_model_it_came_from(tmp_path):
         warm_start(widened, str(unet))
 
 
-def test_a_model_with_another_head_starts_its_body_from_a_file_and_its_head_fresh(tmp_path):
-    """train.init_from a regression file into a classifying model (classification at length
-    from a finished L1 default): every body weight is the file's, the new head keeps its own
-    start; a file of another network still says so."""
+@pytest.mark.parametrize("head", ["classification", "queries"])
+def test_a_model_with_another_head_starts_its_body_from_a_file_and_its_head_fresh(tmp_path, head):
+    """train.init_from a regression file into a classifying (or colour-query) model, as from
+    a finished L1 default: every body weight is the file's, the new head keeps its own start;
+    a file of another network still says so."""
     from colorgan.config import config_from_dict
     from colorgan.generator_file import build_generator, read_generator_file
     from colorgan.training.gan import warm_start
 
     old = write_generator(tmp_path / "old.safetensors", HINTED, image_size=64)
-    classes = {**HINTED, "lite_unet": {**HINTED["lite_unet"], "head": "classification"}}
-    cfg = config_from_dict({"model": classes, "data": {"image_size": 64}})
+    other = {**HINTED, "lite_unet": {**HINTED["lite_unet"], "head": head}}
+    cfg = config_from_dict({"model": other, "data": {"image_size": 64}})
     model = build_generator(cfg.model, cfg.priors)
-    fresh_head = model.to_ab.weight.detach().clone()
+    fresh_head = {k: v.clone() for k, v in model.to_ab.state_dict().items()}
     warm_start(model, str(old))
     tensors, _ = read_generator_file(old)
     state = model.state_dict()
     body = [k for k in tensors if not k.startswith("to_ab.")]
     assert len(body) > 100 and all(torch.equal(state[k], tensors[k].float()) for k in body)
-    assert torch.equal(model.to_ab.weight, fresh_head)
+    head_now = model.to_ab.state_dict()
+    assert head_now.keys() == fresh_head.keys()
+    assert all(torch.equal(head_now[k], v) for k, v in fresh_head.items())
     unet = write_generator(
         tmp_path / "unet.safetensors", {"generator": "unet", "unet": {"downs": 6}}, 64
     )

@@ -262,3 +262,34 @@ def test_the_lite_unet_predicts_a_quarter_size_ab_and_classifies_it():
     w = torch.tensor([0.6, 0.4]) ** (1 / 0.38)
     w = w / w.sum()  # (0.74, 0.26): the larger mode's share grows
     assert torch.allclose(sharp, w[0] * centres[100] + w[1] * centres[900], atol=1e-5)
+
+
+def test_the_colour_query_head_reads_the_coarse_stages_and_exports(tmp_path):
+    """head: queries (DDColor): the learnt queries attend to the decoder at 1/16, 1/8 and 1/4
+    and every pixel's ab comes through them; the graph exports to ONNX and agrees with torch."""
+    import numpy as np
+
+    from colorgan.apps.cli import main
+    from colorgan.engines.onnx_engine import OnnxEngine
+    from colorgan.engines.torch_engine import TorchEngine
+    from colorgan.models import LiteUNetGenerator
+    from tests.conftest import write_generator
+
+    g = LiteUNetGenerator(0, 0, out_stride=4, head="queries").eval()
+    seen = {}
+    g.to_ab.register_forward_hook(lambda m, i, o: seen.update(pixels=i[0], stages=i[1], out=o))
+    l_norm = torch.rand(2, 1, 64, 96) * 2 - 1
+    with torch.no_grad():
+        ab = g(l_norm)
+        assert ab.shape == (2, 2, 64, 96) and ab.abs().max() <= 1
+        assert [s.shape[2:] for s in seen["stages"]] == [(4, 6), (8, 12), (16, 24)]
+        assert seen["pixels"].shape[2:] == seen["out"].shape[2:] == (16, 24)
+        g.to_ab.query.add_(torch.randn_like(g.to_ab.query))  # other queries, other colours
+        assert (g(l_norm) - ab).abs().max() > 1e-3
+    model = {"generator": "lite_unet", "lite_unet": {"use_embedding": False,
+             "use_segmentation": False, "out_stride": 4, "head": "queries"}}  # fmt: skip
+    generator = write_generator(tmp_path / "q.safetensors", model, image_size=64)
+    assert main(["export", str(generator), "--onnx", "--out", str(tmp_path / "q.onnx")]) == 0
+    onnx, engine = OnnxEngine(tmp_path / "q.onnx"), TorchEngine(generator, precision="fp32")
+    grey = (torch.rand(3, 1, 64, 64) * 2 - 1).numpy()  # another batch size than exported
+    assert np.abs(onnx.predict(grey, None) - engine.predict(grey, None)).max() < 1e-3

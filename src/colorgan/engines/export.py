@@ -67,11 +67,20 @@ def export_onnx(
     inputs = [torch.zeros(shapes[name]) for name in names]
     dynamic = {name: {0: "batch"} for name in names}
     buffer = io.BytesIO()
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer's notes on shapes it records as constants
-        torch.onnx.export(graph, tuple(inputs), buffer, input_names=names, output_names=["ab"],
-                          dynamic_axes={**dynamic, "ab": {0: "batch"}}, opset_version=OPSET,
-                          do_constant_folding=False, dynamo=False)  # fmt: skip
+    # attention's fused inference kernel (the colour-query head's, under no_grad) has no ONNX
+    # form; the exporter is given the plain ops instead
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's notes on shapes it records as constants
+            torch.onnx.export(graph, tuple(inputs), buffer, input_names=names,
+                              output_names=["ab"],
+                              dynamic_axes={**dynamic, "ab": {0: "batch"}},
+                              opset_version=OPSET, do_constant_folding=False,
+                              dynamo=False)  # fmt: skip
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     model = onnx.load_from_string(buffer.getvalue())
     if half:
         _store_half(model)

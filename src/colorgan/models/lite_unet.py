@@ -17,6 +17,7 @@ from torch import nn
 
 from colorgan.colour.tensors import grey_from_l
 from colorgan.hints import CHANNELS as HINT_CHANNELS
+from colorgan.models.colour_queries import ColourQueries
 from colorgan.models.fusion import FUSION_CHANNELS
 from colorgan.models.options import LiteUNetOptions, PriorSizes
 from colorgan.models.registry import Generator, register
@@ -80,7 +81,9 @@ class LiteUNetGenerator(Generator):
             block_inputs.append(channels)
             channels = out
         self.decoder = nn.ModuleList(blocks)
-        if head == "classification":
+        if head == "queries":  # queries over the stages at 1/16, 1/8 and 1/4
+            self.to_ab = ColourQueries(list(DECODER_CHANNELS[:3]), channels)
+        elif head == "classification":
             self.to_ab = nn.Conv2d(channels, CLASS_BINS**2, 1)
             self.register_buffer("centres", bin_centres(), persistent=False)
         else:
@@ -169,13 +172,15 @@ class LiteUNetGenerator(Generator):
             skips[2] = torch.cat([skips[2], classes], 1)
         guided = hints is not None and self.hint_stem is not None
         taps = self.hint_taps if guided else [None] * len(self.decoder)
+        stages = []
         for block, skip, tap, stride in zip(self.decoder, [*reversed(skips), l_norm], taps,
                                             self.tap_strides, strict=False):  # fmt: skip
             x = F.interpolate(x, size=skip.shape[2:], mode="nearest")
             if tap is not None:
                 x = x + tap(pooled_hints(hints.to(x.dtype), stride))
             x = block(torch.cat([x, skip.to(x.dtype)], 1))
-        out = self.to_ab(x)
+            stages.append(x)
+        out = self.to_ab(x, stages[:3]) if self.head == "queries" else self.to_ab(x)
         logits = out if self.head == "classification" else None
         if logits is not None:
             out = annealed_mean(logits, self.centres, self.temperature)

@@ -91,7 +91,8 @@ class LiteUNetOptions(NoOptions):
     out_stride: int = 1
     # "regression": two tanh channels of ab; "classification": logits over a grid of ab bins,
     # decoded by their annealed mean (Zhang et al. 2016), which picks a colour where L1 takes
-    # the average of all colours the object could have
+    # the average of all colours the object could have; "queries": learnt colour queries that
+    # attend to the decoder's coarse stages, each pixel's ab from its likeness to each (DDColor)
     head: str = "regression"
     temperature: float = 0.38  # of the annealed mean: 1 is the mean, towards 0 the mode
     # colour hints (Zhang et al. 2017): ab and a mask beside L, into the encoder's first
@@ -115,8 +116,10 @@ class LiteUNetOptions(NoOptions):
             raise ColorganError("model.lite_unet.encoder_lr_scale must be 0 or more")
         if self.out_stride not in (1, 2, 4):
             raise ColorganError("model.lite_unet.out_stride must be 1, 2 or 4")
-        if self.head not in ("regression", "classification"):
-            raise ColorganError("model.lite_unet.head must be regression or classification")
+        if self.head not in ("regression", "classification", "queries"):
+            raise ColorganError(
+                "model.lite_unet.head must be regression, classification or queries"
+            )
         if self.temperature <= 0:
             raise ColorganError("model.lite_unet.temperature must be above 0")
         if self.hint_lr_scale <= 0:
