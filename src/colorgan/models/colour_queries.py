@@ -3,7 +3,7 @@
 A regression head predicts each pixel's ab on its own and, where an object could be several
 colours, lands on their average: the brown of issue 20. Here a small set of learnt queries
 first attends to the decoder's features at 1/16, 1/8 and 1/4 (coarse to fine, one transformer
-layer a scale, repeated `rounds` times), so each query can settle on one colour that the
+layer a scale), so each query can settle on one colour that the
 whole scene supports; each pixel then takes its colour from its similarity to every query
 (a map per query), and a 1x1 conv turns those maps and the pixel's own features into ab.
 """
@@ -23,7 +23,7 @@ class ColourQueries(nn.Module):
 
     def __init__(
         self, memory_channels: list[int], pixel_channels: int, queries: int = QUERIES,
-        dim: int = QUERY_DIM, heads: int = QUERY_HEADS, rounds: int = 1,
+        dim: int = QUERY_DIM, heads: int = QUERY_HEADS,
     ) -> None:  # fmt: skip
         super().__init__()
         self.memories = nn.ModuleList(nn.Conv2d(c, dim, 1) for c in memory_channels)
@@ -34,7 +34,7 @@ class ColourQueries(nn.Module):
             nn.TransformerDecoderLayer(
                 dim, heads, 2 * dim, dropout=0.0, batch_first=True, norm_first=True
             )  # fmt: skip
-            for _ in range(rounds * len(memory_channels))
+            for _ in memory_channels
         )
         self.norm = nn.LayerNorm(dim)
         self.pixel = nn.Conv2d(pixel_channels, dim, 1)
@@ -48,8 +48,8 @@ class ColourQueries(nn.Module):
         ]
         # a sum, not a view of the parameter: inference mode's tensors then carry no grad
         q = features[0].new_zeros(features[0].shape[0], *self.query.shape) + self.query
-        for k, layer in enumerate(self.layers):
-            q = layer(q, tokens[k % len(tokens)])
+        for layer, memory in zip(self.layers, tokens, strict=True):
+            q = layer(q, memory)
         return self.norm(q)
 
     def forward(self, pixels: torch.Tensor, features: list[torch.Tensor]) -> torch.Tensor:
