@@ -105,3 +105,26 @@ def test_a_saturation_sweep_scales_the_colour_of_each_model(photo_dir):
     assert res["warm @ 0"] == res["grey"]
     assert res["warm @ 2"]["colourfulness"] > res["warm @ 1"]["colourfulness"] + 3
     assert res["warm @ 2"]["b_shift"] > res["warm @ 1"]["b_shift"] + 10
+
+
+def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_same_photos(
+    photo_dir,
+):
+    from colorgan.evaluation.evaluate import kid_pairs, sweep
+
+    pairs = kid_pairs(["new @ 1", "new @ 1.5", "old @ 1", "old @ 1.5"])
+    assert pairs == {"old @ 1": "new @ 1", "old @ 1.5": "new @ 1.5"}
+    assert kid_pairs(["new", "old", "paper"]) == {"old": "new", "paper": "new"}
+    models = {"warm": Constant([0.1, 0.2]), "cool": Constant([-0.1, -0.2])}
+    report = evaluate(sweep(models, factors=(1.0,)), photo_dir, progress=False,
+                      features=InceptionFeatures())  # fmt: skip
+    res = report["results"]
+    assert all(res[k]["kid_se"] > 0 for k in ("warm @ 1", "cool @ 1", "grey"))
+    assert "kid_vs" not in res["warm @ 1"] and "kid_se" not in res["original"]
+    versus = res["cool @ 1"]["kid_vs"]
+    assert versus["model"] == "warm @ 1"
+    assert versus["difference"] == pytest.approx(res["cool @ 1"]["kid"] - res["warm @ 1"]["kid"])
+    assert versus["se"] > 0
+    text = markdown_report(report)
+    assert f"{res['warm @ 1']['kid'] * 1000:.2f} ± {res['warm @ 1']['kid_se'] * 1000:.2f}" in text
+    assert f"- cool @ 1 - warm @ 1: {versus['difference'] * 1000:+.2f} ± " in text

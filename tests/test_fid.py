@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from colorgan.evaluation.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from colorgan.evaluation.fid import (
+    InceptionFeatures,
+    frechet_distance,
+    jackknife_se,
+    kernel_inception_distance,
+    kid_leave_one_out,
+)
 from tests.conftest import make_photo
 
 
@@ -23,6 +29,37 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_apart():
     same = kernel_inception_distance(a, b, subsets=20, subset_size=100)
     apart = kernel_inception_distance(a, b + 0.5, subsets=20, subset_size=100)
     assert abs(same) < 0.01 < apart
+
+
+def test_leave_one_out_kid_is_the_kid_of_the_set_without_that_photo():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(40, 8)), rng.normal(size=(40, 8)) + 0.3
+    replicates = kid_leave_one_out(a, b)
+    for i in (0, 17, 39):
+        keep = np.arange(40) != i
+        alone = kernel_inception_distance(a[keep], b[keep], subsets=1)
+        assert replicates[i] == pytest.approx(alone, rel=1e-9)
+    with pytest.raises(ValueError):
+        kid_leave_one_out(a, b[:-1])
+
+
+def test_the_jackknife_error_is_the_spread_of_kid_over_fresh_photo_sets():
+    # 60 fresh sets of 150 "photos"; two models, the second the first nudged a little
+    rng = np.random.default_rng(3)
+    kids, errors, differences, difference_errors = [], [], [], []
+    for _ in range(60):
+        original = rng.normal(size=(150, 16))
+        first = original + 0.3 + 0.5 * rng.normal(size=original.shape)
+        second = first + 0.05 + 0.1 * rng.normal(size=original.shape)
+        one, two = kid_leave_one_out(first, original), kid_leave_one_out(second, original)
+        kids.append(kernel_inception_distance(first, original, subsets=1))
+        errors.append(jackknife_se(one))
+        differences.append(kernel_inception_distance(second, original, subsets=1) - kids[-1])
+        difference_errors.append(jackknife_se(two - one))
+    assert np.mean(errors) == pytest.approx(np.std(kids), rel=0.4)
+    assert np.mean(difference_errors) == pytest.approx(np.std(differences), rel=0.4)
+    # paired on the same photos, the difference is known far better than either KID
+    assert np.mean(difference_errors) < np.mean(errors) / 2
 
 
 def test_inception_features_tell_colour_from_grey():

@@ -28,7 +28,13 @@ from colorgan.colour.tensors import lab_normalized_to_rgb, rgb_to_lab_normalized
 from colorgan.engines import MAX_SATURATION, model_saturation
 from colorgan.engines.torch_engine import TorchEngine
 from colorgan.errors import ColorganError
-from colorgan.evaluation.fid import InceptionFeatures, frechet_distance, kernel_inception_distance
+from colorgan.evaluation.fid import (
+    InceptionFeatures,
+    frechet_distance,
+    jackknife_se,
+    kernel_inception_distance,
+    kid_leave_one_out,
+)
 from colorgan.evaluation.metrics import mean_ab, psnr, ssim
 from colorgan.files import atomic_file, atomic_write_text
 from colorgan.images import BadImage, find_images, is_grey, load_rgb
@@ -182,13 +188,38 @@ def evaluate(
     }
     if features is not None and rows[GREY]:
         reference = features(images[ORIGINAL])
+        leave_one_out = {}
         for label in labels:
             feats = features(images[label])
             summary[label]["fid"] = frechet_distance(feats, reference)
             summary[label]["kid"] = kernel_inception_distance(feats, reference)
+            if len(feats) >= 3:
+                leave_one_out[label] = kid_leave_one_out(feats, reference)
+                summary[label]["kid_se"] = jackknife_se(leave_one_out[label])
+        for label, other in kid_pairs(list(colorizers)).items():
+            if label in leave_one_out:
+                summary[label]["kid_vs"] = {
+                    "model": other,
+                    "difference": summary[label]["kid"] - summary[other]["kid"],
+                    "se": jackknife_se(leave_one_out[label] - leave_one_out[other]),
+                }
     where = str(data) if folder else f"{len(paths)} listed photos"
     return {"images": len(rows[GREY]), "skipped": len(skipped), "data": where,
             "size": EVAL_SIZE, "results": summary}  # fmt: skip
+
+
+def kid_pairs(labels: list[str]) -> dict[str, str]:
+    """Which colorizer each later one's KID is set against: the first at the same saturation
+    ("LABEL @ S"), else the first. On the same photos the difference is far less noisy than
+    either KID, so that is what says whether one model is better."""
+    firsts: dict[str, str] = {}
+    for label in labels:
+        firsts.setdefault(label.rsplit(" @ ", 1)[1] if " @ " in label else "", label)
+    return {
+        label: firsts[label.rsplit(" @ ", 1)[1] if " @ " in label else ""]
+        for label in labels
+        if label not in firsts.values()
+    }
 
 
 Column = tuple[str, Callable[[dict[str, Any]], str]]
@@ -217,13 +248,21 @@ def metrics_table(
             f"{r['ssim']:.4f}",
             f"{r['colourfulness']:.1f}",
             f"{r['fid']:.1f}" if "fid" in r else "-",
-            f"{r['kid'] * 1000:.2f}" if "kid" in r else "-",
+            kid_cell(r),
             f"{r['cast']:.1f}" if "cast" in r else "-",
             f"{r['a_shift']:+.1f} / {r['b_shift']:+.1f}" if "a_shift" in r else "-",
             *(fn(r) for _, fn in extra),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def kid_cell(r: dict[str, Any]) -> str:
+    """KID x 1000, with its jackknife standard error where measured."""
+    if "kid" not in r:
+        return "-"
+    se = f" ± {r['kid_se'] * 1000:.2f}" if "kid_se" in r else ""
+    return f"{r['kid'] * 1000:.2f}{se}"
 
 
 def markdown_report(report: dict[str, Any], label: str = "model") -> str:
@@ -243,6 +282,18 @@ def markdown_report(report: dict[str, Any], label: str = "model") -> str:
             "which is unbiased, is noisy (it can even be negative): compare models on the same "
             "photos, by KID.\n"
         )
+    if any("kid_se" in r for r in res.values()):
+        text += "\nKID's ± is its standard error, a jackknife over the photos."
+        pairs = {k: r["kid_vs"] for k, r in res.items() if "kid_vs" in r}
+        if pairs:
+            name = {**{k: k for k in res}, "model": label}
+            text += " On the same photos, KID x 1000 of one model minus another's:\n\n" + "".join(
+                f"- {name[k]} - {name[v['model']]}: {v['difference'] * 1000:+.2f} ± "
+                f"{v['se'] * 1000:.2f}\n"
+                for k, v in pairs.items()
+            )
+        else:
+            text += "\n"
     return text
 
 
@@ -270,7 +321,8 @@ def plot_sweep(report: dict[str, Any], factors: Sequence[float], path: Path) -> 
         for model in models:
             points = [res[f"{model} @ {s:g}"] for s in factors]
             xs, ys = [p["colourfulness"] for p in points], [p[key] * scale for p in points]
-            ax.plot(xs, ys, "o-", label=model)
+            errors = [p.get(f"{key}_se", 0.0) * scale for p in points]  # KID's jackknife
+            ax.errorbar(xs, ys, yerr=errors, fmt="o-", capsize=3, label=model)
             for x, y, s in zip(xs, ys, factors, strict=True):
                 ax.annotate(f"{s:g}", (x, y), textcoords="offset points", xytext=(3, 3),
                             fontsize=7)  # fmt: skip
