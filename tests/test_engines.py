@@ -58,6 +58,44 @@ def test_a_generator_file_exports_to_onnx_that_agrees_with_torch(tmp_path, capsy
     assert "exists" in capsys.readouterr().err and target.read_bytes() == before
 
 
+def test_mirror_averaging_is_stored_in_the_file_and_both_engines_honour_it(tmp_path, capsys):
+    mirrored = tmp_path / "m.safetensors"
+    assert main(["export", "default", "--mirror", "--out", str(mirrored)]) == 0
+    plain = TorchEngine(model="default", precision="fp32")
+    engine = TorchEngine(mirrored, precision="fp32")
+    assert engine.mirror and not plain.mirror
+    torch.manual_seed(1)
+    l_norm = torch.rand(2, 1, engine.size, engine.size) * 2 - 1
+    hints = torch.zeros(2, 3, engine.size, engine.size)
+    hints[:, :, 10:14, 5:9] = torch.tensor([0.4, -0.3, 1.0]).view(1, 3, 1, 1)  # one hint
+    ab = engine.predict_tensor(l_norm, hints=hints)
+    expected = (
+        plain.predict_tensor(l_norm, hints=hints)
+        + plain.predict_tensor(l_norm.flip(-1), hints=hints.flip(-1)).flip(-1)
+    ) / 2
+    assert torch.allclose(ab, expected, atol=1e-5)
+    # a mirrored photo gets the mirrored colour, hint and all
+    assert torch.allclose(engine.predict_tensor(l_norm.flip(-1), hints=hints.flip(-1)),
+                          ab.flip(-1), atol=1e-5)  # fmt: skip
+    assert not torch.allclose(ab, plain.predict_tensor(l_norm, hints=hints), atol=1e-3)
+    target = tmp_path / "m.onnx"
+    assert main(["export", str(mirrored), "--onnx", "--out", str(target)]) == 0
+    assert agreement(OnnxEngine(target), engine) < 1e-3
+    off = tmp_path / "off.safetensors"
+    assert main(["export", str(mirrored), "--no-mirror", "--out", str(off)]) == 0
+    assert not TorchEngine(off).mirror
+
+
+def test_a_damaged_mirror_setting_is_refused_in_one_line(tmp_path):
+    from colorgan.errors import ColorganError
+    from colorgan.generator_file import read_generator_file, write_generator_file
+
+    tensors, meta = read_generator_file(write_generator(tmp_path / "g.safetensors"))
+    write_generator_file(tmp_path / "bad.safetensors", tensors, {**meta, "mirror": "yes"})
+    with pytest.raises(ColorganError, match="mirror setting 'yes' is not true or false"):
+        TorchEngine(tmp_path / "bad.safetensors")
+
+
 def test_the_ycbcr_output_stays_within_40_db_of_the_lab_path():
     """On the bundled example photos (grey, as old photos are), as BENCHMARKS.md reports on
     the eval photos; the photo's own grey levels are kept as the output's luma."""

@@ -126,11 +126,14 @@ def rewrite_generator(
     half: bool = False,
     saturation: float | None = None,
     temperature: float | None = None,
+    mirror: bool | None = None,
 ) -> None:
-    """A generator file again, with fp16 weights (`half`), another default saturation or,
-    for a classifying model, another annealed-mean temperature (chosen on validation photos,
-    as the saturation is)."""
+    """A generator file again, with fp16 weights (`half`), another default saturation,
+    mirror averaging on or off or, for a classifying model, another annealed-mean temperature
+    (each chosen on validation photos)."""
     tensors, meta = read_generator_file(path)
+    if mirror is not None:
+        meta["mirror"] = mirror
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     if saturation is not None:

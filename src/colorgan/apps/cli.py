@@ -163,7 +163,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from colorgan.engines.export import export_model
 
     export_model(args.source, Path(args.out), args.onnx, args.half, args.saturation,
-                 args.overwrite, args.temperature)  # fmt: skip
+                 args.overwrite, args.temperature, args.mirror)  # fmt: skip
     kind = " as ONNX (priors and generator)" if args.onnx else ""
     print(f"exported {args.source}{kind} to {args.out}")
     return 0
@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, metavar="T",
                    help="a classifying model's annealed-mean temperature, stored in the file "
                         "(1: the mean of its colours, towards 0: the likeliest)")  # fmt: skip
+    p.add_argument("--mirror", action=argparse.BooleanOptionalAction,
+                   help="store mirror averaging on (or off) in the file: each photo is also "
+                        "colorized mirrored and the two averaged, at twice the cost")  # fmt: skip
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
     return parser

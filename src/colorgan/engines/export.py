@@ -124,11 +124,12 @@ def export_model(
     saturation: float | None = None,
     overwrite: bool = False,
     temperature: float | None = None,
+    mirror: bool | None = None,
 ) -> None:
     """`colorgan export`: a run folder (its latest checkpoint's generator), a generator file
     or a bundled model -> a generator file, or with `onnx` the onnx engine's graph; `half`
     stores fp16 weights, `saturation` the model's default colour intensity, `temperature` a
-    classifying model's annealed-mean temperature."""
+    classifying model's annealed-mean temperature, `mirror` mirror averaging on or off."""
     import tempfile
 
     from colorgan.bundled import BUNDLED, bundled_weights
@@ -152,11 +153,12 @@ def export_model(
         else:
             raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
                                 f"({', '.join(BUNDLED)})")  # fmt: skip
-        if saturation is not None or temperature is not None or (half and not path.is_dir()):
+        settings = (saturation, temperature, mirror)
+        if any(s is not None for s in settings) or (half and not path.is_dir()):
             from colorgan.generator_file import rewrite_generator
 
             rewritten = Path(tmp) / "rewritten.safetensors"
-            rewrite_generator(generator, rewritten, half, saturation, temperature)
+            rewrite_generator(generator, rewritten, half, saturation, temperature, mirror)
             generator = rewritten
         if onnx:
             export_onnx(generator, out, overwrite=overwrite)

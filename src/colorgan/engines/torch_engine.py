@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from colorgan.bundled import bundled_weights
 from colorgan.colour.srgb import AB_SCALE
 from colorgan.engines import model_saturation
+from colorgan.engines.mirror import Mirrored, model_mirror
 from colorgan.errors import ColorganError
 from colorgan.generator_file import load_generator
 from colorgan.models import generator_class
@@ -52,6 +53,9 @@ class TorchEngine:
         # channels_last: faster on the CPU too, for one photo or a batch (benchmarks/inference.py)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.generator = loaded.generator.to(self.device, memory_format=self.memory_format)
+        self.mirror = model_mirror(self.meta)
+        if self.mirror:  # the file asks for mirror averaging (engines/mirror.py)
+            self.generator = Mirrored(self.generator)
         self.needs = generator_class(self.model_cfg.generator).needs(self.model_cfg.options)
         p = self.prior_cfg
         self.priors = SemanticPriors.for_generator(
