@@ -82,6 +82,8 @@ def kernel_inception_distance(
     """KID: mean over random subsets of the unbiased MMD^2 with k(x, y) = (x.y / D + 1)^3."""
     rng = np.random.default_rng(seed)
     m = min(len(a), len(b), subset_size)
+    if m == len(a) == len(b):  # every "subset" is both whole sets, reordered: one will do
+        subsets = 1
     dim = a.shape[1]
     total = 0.0
     for _ in range(subsets):
