@@ -55,7 +55,7 @@ class LiteUNetGenerator(Generator):
         self, embedding_dim: int = 1000, segmentation_classes: int = 21,
         encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
         temperature: float = 0.38, hints: bool = False, hint_lr_scale: float = 30.0,
-        encoder: str = "lite0",
+        encoder: str = "lite0", scene: bool = False, scene_lr_scale: float = 5.0,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding_dim = embedding_dim
@@ -65,12 +65,20 @@ class LiteUNetGenerator(Generator):
         self.hint_lr_scale = hint_lr_scale
         self.encoder_name = encoder
         self.encoder = lite_network(None, encoder)
-        del self.encoder._conv_head, self.encoder._bn1, self.encoder._fc  # unused past 1/32
+        del self.encoder._fc  # the ImageNet classes themselves are not used
+        if not scene:  # nor, without the scene path, anything past 1/32
+            del self.encoder._conv_head, self.encoder._bn1
+        self.scene_lr_scale = scene_lr_scale
         self.stage_blocks = stage_blocks(self.encoder)
         *skips, deepest = stage_channels(self.encoder)
         self.fusion = nn.Sequential(
             nn.Conv2d(deepest + embedding_dim, FUSION_CHANNELS, 1), nn.ReLU(inplace=True)
         )
+        self.scene: nn.Conv2d | None = None
+        if scene:  # the pooled head into the fusion, from zero: it starts as without it
+            self.scene = nn.Conv2d(self.encoder._conv_head.out_channels, FUSION_CHANNELS, 1)
+            nn.init.zeros_(self.scene.weight)
+            nn.init.zeros_(self.scene.bias)
         skips = [1, *skips]  # full size: L; then 1/2, 1/4, 1/8 (+ classes), 1/16
         skips[3] += segmentation_classes
         kept = 5 - {1: 0, 2: 1, 4: 2}[out_stride]  # decoder stages down to the output's size
@@ -104,8 +112,9 @@ class LiteUNetGenerator(Generator):
             for layer in (self.hint_stem, *self.hint_taps):
                 nn.init.zeros_(layer.weight)
 
-    # parameters an older file of the same model may lack: they keep their zero start
-    widened = ("hint_stem.", "hint_taps.")
+    # parameters an older file of the same model may lack: they keep their zero start (the
+    # scene path's head, ImageNet's)
+    widened = ("hint_stem.", "hint_taps.", "scene.", "encoder._conv_head.", "encoder._bn1.")
     # the output layer, which differs between the regression and the classification head
     head_prefix = "to_ab."
 
@@ -113,7 +122,8 @@ class LiteUNetGenerator(Generator):
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
         o = options
         return cls(sizes.embedding, sizes.segmentation, o.encoder_lr_scale, o.out_stride, o.head,
-                   o.temperature, o.hints, o.hint_lr_scale, o.encoder)  # fmt: skip
+                   o.temperature, o.hints, o.hint_lr_scale, o.encoder, o.scene,
+                   o.scene_lr_scale)  # fmt: skip
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
@@ -125,9 +135,12 @@ class LiteUNetGenerator(Generator):
         encoder = list(self.encoder.parameters())
         hinting = [*self.hint_taps.parameters()]
         hinting += [] if self.hint_stem is None else [*self.hint_stem.parameters()]
-        ids = {id(p) for p in encoder + hinting}
+        scene = [] if self.scene is None else [*self.scene.parameters()]
+        ids = {id(p) for p in encoder + hinting + scene}
         rest = [p for p in self.parameters() if id(p) not in ids]
         groups = [{"params": rest, "lr": lr}]
+        if scene:
+            groups.append({"params": scene, "lr": lr * self.scene_lr_scale})
         if self.encoder_lr_scale > 0:
             groups.append({"params": encoder, "lr": lr * self.encoder_lr_scale})
         if hinting:
@@ -163,7 +176,13 @@ class LiteUNetGenerator(Generator):
                 raise ValueError("this generator needs the embedding prior")
             tiled = embedding.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
             x = torch.cat([x, tiled], 1)
-        x = self.fusion(x)
+        if self.scene is None:
+            x = self.fusion(x)
+        else:
+            net = self.encoder
+            head = net._swish(net._bn1(net._conv_head(deepest)))
+            x = self.fusion[0](x) + self.scene(head.mean((2, 3), keepdim=True))
+            x = self.fusion[1](x)
         if self.segmentation_classes:
             if segmentation is None:
                 raise ValueError("this generator needs the segmentation prior")

