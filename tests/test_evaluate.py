@@ -17,7 +17,9 @@ def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir)
     both = evaluate({"a": a, "b": b}, photo_dir, limit=4, progress=False)
     assert list(both["results"]) == ["a", "b", "grey", "original"]
     alone = evaluate(b, photo_dir, limit=4, progress=False)
-    assert alone["results"]["model"] == both["results"]["b"]
+    paired = dict(both["results"]["b"])
+    assert paired.pop("cast_vs")["model"] == "a"  # set against the first, photo by photo
+    assert alone["results"]["model"] == paired
     assert alone["results"]["grey"] == both["results"]["grey"]
     assert both["results"]["a"] != both["results"]["b"]  # 32 px against 64 px predictions
     assert both["images"] == 4 and both["results"]["original"]["ssim"] == 1.0
@@ -128,3 +130,18 @@ def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_s
     text = markdown_report(report)
     assert f"{res['warm @ 1']['kid'] * 1000:.2f} ± {res['warm @ 1']['kid_se'] * 1000:.2f}" in text
     assert f"- cool @ 1 - warm @ 1: {versus['difference'] * 1000:+.2f} ± " in text
+
+
+def test_the_colour_cast_is_set_against_the_first_model_photo_by_photo(photo_dir):
+    """Paired over the same photos, a model against an identical one differs by exactly 0 with
+    no error; two different ones by their casts' difference, with an error from the spread."""
+    models = {"warm": Constant([0.1, 0.2]), "twin": Constant([0.1, 0.2]),
+              "cool": Constant([-0.1, -0.2])}  # fmt: skip
+    res = evaluate(models, photo_dir, progress=False)["results"]
+    assert "cast_vs" not in res["warm"] and "cast_vs" not in res["grey"]
+    assert res["twin"]["cast_vs"] == {"model": "warm", "difference": 0.0, "se": 0.0}
+    versus = res["cool"]["cast_vs"]
+    assert versus["difference"] == pytest.approx(res["cool"]["cast"] - res["warm"]["cast"])
+    assert versus["se"] > 0
+    text = markdown_report({"images": 4, "skipped": 0, "data": "x", "size": 256, "results": res})
+    assert f"- cool - warm: {versus['difference']:+.3f} ± {versus['se']:.3f}" in text

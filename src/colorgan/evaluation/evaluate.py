@@ -186,6 +186,11 @@ def evaluate(
         }
         for label, values in rows.items()
     }
+    for label, other in kid_pairs(list(colorizers)).items():
+        if len(rows[label]) >= 2:  # the cast differs photo by photo: pair them, as for KID
+            diff = np.array([r[3] for r in rows[label]]) - np.array([r[3] for r in rows[other]])
+            se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+            summary[label]["cast_vs"] = {"model": other, "difference": float(diff.mean()), "se": se}
     if features is not None and rows[GREY]:
         reference = features(images[ORIGINAL])
         leave_one_out = {}
@@ -294,6 +299,17 @@ def markdown_report(report: dict[str, Any], label: str = "model") -> str:
             )
         else:
             text += "\n"
+    casts = {k: r["cast_vs"] for k, r in res.items() if "cast_vs" in r}
+    if casts:
+        name = {**{k: k for k in res}, "model": label}
+        text += (
+            "\nOn the same photos, the colour cast of one model minus another's (± its standard "
+            "error over the photos):\n\n"
+            + "".join(
+                f"- {name[k]} - {name[v['model']]}: {v['difference']:+.3f} ± {v['se']:.3f}\n"
+                for k, v in casts.items()
+            )
+        )
     return text
 
 
