@@ -287,29 +287,25 @@ def markdown_report(report: dict[str, Any], label: str = "model") -> str:
             "which is unbiased, is noisy (it can even be negative): compare models on the same "
             "photos, by KID.\n"
         )
+    name = {**{k: k for k in res}, "model": label}
+
+    def paired(key: str, scale: float, digits: int) -> str:
+        """One line per model set against another on the same photos: difference ± error."""
+        lines = [(k, r[key]) for k, r in res.items() if key in r]
+        return "".join(f"- {name[k]} - {name[v['model']]}: {v['difference'] * scale:+.{digits}f}"
+                       f" ± {v['se'] * scale:.{digits}f}\n" for k, v in lines)  # fmt: skip
+
     if any("kid_se" in r for r in res.values()):
         text += "\nKID's ± is its standard error, a jackknife over the photos."
-        pairs = {k: r["kid_vs"] for k, r in res.items() if "kid_vs" in r}
-        if pairs:
-            name = {**{k: k for k in res}, "model": label}
-            text += " On the same photos, KID x 1000 of one model minus another's:\n\n" + "".join(
-                f"- {name[k]} - {name[v['model']]}: {v['difference'] * 1000:+.2f} ± "
-                f"{v['se'] * 1000:.2f}\n"
-                for k, v in pairs.items()
-            )
-        else:
-            text += "\n"
-    casts = {k: r["cast_vs"] for k, r in res.items() if "cast_vs" in r}
-    if casts:
-        name = {**{k: k for k in res}, "model": label}
+        kids = paired("kid_vs", 1000, 2)
         text += (
-            "\nOn the same photos, the colour cast of one model minus another's (± its standard "
-            "error over the photos):\n\n"
-            + "".join(
-                f"- {name[k]} - {name[v['model']]}: {v['difference']:+.3f} ± {v['se']:.3f}\n"
-                for k, v in casts.items()
-            )
+            f" On the same photos, KID x 1000 of one model minus another's:\n\n{kids}"
+            if kids
+            else "\n"
         )
+    if casts := paired("cast_vs", 1, 3):
+        text += ("\nOn the same photos, the colour cast of one model minus another's (± its "
+                 f"standard error over the photos):\n\n{casts}")  # fmt: skip
     return text
 
 
