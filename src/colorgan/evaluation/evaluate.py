@@ -186,7 +186,8 @@ def evaluate(
         }
         for label, values in rows.items()
     }
-    for label, other in kid_pairs(list(colorizers)).items():
+    pairs = kid_pairs(list(colorizers))
+    for label, other in pairs.items():
         if len(rows[label]) >= 2:  # the cast differs photo by photo: pair them, as for KID
             diff = np.array([r[3] for r in rows[label]]) - np.array([r[3] for r in rows[other]])
             se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
@@ -201,7 +202,7 @@ def evaluate(
             if len(feats) >= 3:
                 leave_one_out[label] = kid_leave_one_out(feats, reference)
                 summary[label]["kid_se"] = jackknife_se(leave_one_out[label])
-        for label, other in kid_pairs(list(colorizers)).items():
+        for label, other in pairs.items():
             if label in leave_one_out:
                 summary[label]["kid_vs"] = {
                     "model": other,
@@ -214,9 +215,9 @@ def evaluate(
 
 
 def kid_pairs(labels: list[str]) -> dict[str, str]:
-    """Which colorizer each later one's KID is set against: the first at the same saturation
-    ("LABEL @ S"), else the first. On the same photos the difference is far less noisy than
-    either KID, so that is what says whether one model is better."""
+    """Which colorizer each later one's KID and cast are set against: the first at the same
+    saturation ("LABEL @ S"), else the first. On the same photos the difference is far less
+    noisy than either figure, so that is what says whether one model is better."""
     firsts: dict[str, str] = {}
     for label in labels:
         firsts.setdefault(label.rsplit(" @ ", 1)[1] if " @ " in label else "", label)
@@ -298,11 +299,8 @@ def markdown_report(report: dict[str, Any], label: str = "model") -> str:
     if any("kid_se" in r for r in res.values()):
         text += "\nKID's ± is its standard error, a jackknife over the photos."
         kids = paired("kid_vs", 1000, 2)
-        text += (
-            f" On the same photos, KID x 1000 of one model minus another's:\n\n{kids}"
-            if kids
-            else "\n"
-        )
+        text += (f" On the same photos, KID x 1000 of one model minus another's:\n\n{kids}"
+                 if kids else "\n")  # fmt: skip
     if casts := paired("cast_vs", 1, 3):
         text += ("\nOn the same photos, the colour cast of one model minus another's (± its "
                  f"standard error over the photos):\n\n{casts}")  # fmt: skip
