@@ -6,7 +6,7 @@ from colorgan.evaluation.fid import (
     frechet_distance,
     jackknife_se,
     kernel_inception_distance,
-    kid_leave_one_out,
+    paired_kid,
 )
 from tests.conftest import make_photo
 
@@ -32,27 +32,28 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_apart():
 
 
 def test_kid_of_paired_sets_is_the_whole_set_estimate_the_jackknife_measures():
-    # past 1,000 photos too: the SE of kid_leave_one_out is that of the whole-set KID
+    # past 1,000 photos too, where the subset mean would differ from it
     rng = np.random.default_rng(4)
     n, dim = 1100, 4
     a, b = rng.normal(size=(n, dim)), rng.normal(size=(n, dim)) + 0.2
     kxx, kyy, kxy = ((x @ y.T / dim + 1) ** 3 for x, y in ((a, a), (b, b), (a, b)))
     whole = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (n * (n - 1))
     whole -= 2 * kxy.mean()
-    assert kernel_inception_distance(a, b) == pytest.approx(whole, rel=1e-9)
-    assert kernel_inception_distance(a, b, subset_size=1000) != pytest.approx(whole, rel=1e-3)
+    assert paired_kid(a, b)[0] == pytest.approx(whole, rel=1e-9)
+    assert kernel_inception_distance(a, b, subset_size=n) == pytest.approx(whole, rel=1e-9)
+    assert kernel_inception_distance(a, b) != pytest.approx(whole, rel=1e-3)
 
 
 def test_leave_one_out_kid_is_the_kid_of_the_set_without_that_photo():
     rng = np.random.default_rng(2)
     a, b = rng.normal(size=(40, 8)), rng.normal(size=(40, 8)) + 0.3
-    replicates = kid_leave_one_out(a, b)
+    replicates = paired_kid(a, b)[1]
     for i in (0, 17, 39):
         keep = np.arange(40) != i
         alone = kernel_inception_distance(a[keep], b[keep], subsets=1)
         assert replicates[i] == pytest.approx(alone, rel=1e-9)
     with pytest.raises(ValueError):
-        kid_leave_one_out(a, b[:-1])
+        paired_kid(a, b[:-1])
 
 
 def test_the_jackknife_error_is_the_spread_of_kid_over_fresh_photo_sets():
@@ -63,7 +64,7 @@ def test_the_jackknife_error_is_the_spread_of_kid_over_fresh_photo_sets():
         original = rng.normal(size=(150, 16))
         first = original + 0.3 + 0.5 * rng.normal(size=original.shape)
         second = first + 0.05 + 0.1 * rng.normal(size=original.shape)
-        one, two = kid_leave_one_out(first, original), kid_leave_one_out(second, original)
+        one, two = paired_kid(first, original)[1], paired_kid(second, original)[1]
         kids.append(kernel_inception_distance(first, original, subsets=1))
         errors.append(jackknife_se(one))
         differences.append(kernel_inception_distance(second, original, subsets=1) - kids[-1])

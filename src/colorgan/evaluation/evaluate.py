@@ -33,7 +33,7 @@ from colorgan.evaluation.fid import (
     frechet_distance,
     jackknife_se,
     kernel_inception_distance,
-    kid_leave_one_out,
+    paired_kid,
 )
 from colorgan.evaluation.metrics import mean_ab, psnr, ssim
 from colorgan.files import atomic_file, atomic_write_text
@@ -198,10 +198,11 @@ def evaluate(
         for label in labels:
             feats = features(images[label])
             summary[label]["fid"] = frechet_distance(feats, reference)
-            summary[label]["kid"] = kernel_inception_distance(feats, reference)
             if len(feats) >= 3:
-                leave_one_out[label] = kid_leave_one_out(feats, reference)
+                summary[label]["kid"], leave_one_out[label] = paired_kid(feats, reference)
                 summary[label]["kid_se"] = jackknife_se(leave_one_out[label])
+            else:
+                summary[label]["kid"] = kernel_inception_distance(feats, reference)
         for label, other in pairs.items():
             if label in leave_one_out:
                 summary[label]["kid_vs"] = {

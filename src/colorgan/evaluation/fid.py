@@ -77,13 +77,11 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def kernel_inception_distance(
-    a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int | None = None, seed: int = 0
+    a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000, seed: int = 0
 ) -> float:
-    """KID: the unbiased MMD^2 with k(x, y) = (x.y / D + 1)^3, averaged over random subsets of
-    `subset_size`. By default the subsets are the whole sets, so that on paired sets of any
-    size KID is the estimate whose standard error `kid_leave_one_out` measures."""
+    """KID: mean over random subsets of the unbiased MMD^2 with k(x, y) = (x.y / D + 1)^3."""
     rng = np.random.default_rng(seed)
-    m = min(len(a), len(b), subset_size or max(len(a), len(b)))
+    m = min(len(a), len(b), subset_size)
     if m == len(a) == len(b):  # every "subset" is both whole sets, reordered: one will do
         subsets = 1
     dim = a.shape[1]
@@ -99,9 +97,10 @@ def kernel_inception_distance(
     return float(total / subsets)
 
 
-def kid_leave_one_out(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """KID of the whole paired set without photo i, for each i (colorization i and original i
-    dropped together): the jackknife's replicates, from one set of kernel sums."""
+def paired_kid(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+    """KID of the whole paired set, and of the set without photo i for each i (colorization i
+    and original i dropped together): the estimate and the jackknife's replicates of its error,
+    from one set of kernel sums, so that the error is that of the KID reported at any size."""
     n, dim = len(a), a.shape[1]
     if n != len(b) or n < 3:
         raise ValueError("leave-one-out KID needs two paired sets of at least 3 photos")
@@ -110,7 +109,8 @@ def kid_leave_one_out(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     off_yy = kyy.sum(1) - np.diag(kyy)
     same = off_xx.sum() + off_yy.sum() - 2 * (off_xx + off_yy)
     cross = kxy.sum() - kxy.sum(0) - kxy.sum(1) + np.diag(kxy)
-    return same / ((n - 1) * (n - 2)) - 2 * cross / (n - 1) ** 2
+    whole = (off_xx.sum() + off_yy.sum()) / (n * (n - 1)) - 2 * kxy.mean()
+    return float(whole), same / ((n - 1) * (n - 2)) - 2 * cross / (n - 1) ** 2
 
 
 def jackknife_se(replicates: np.ndarray) -> float:
