@@ -208,6 +208,29 @@ def test_the_lite_unet_takes_a_larger_imagenet_encoder_with_its_own_stages():
         LiteUNetOptions(encoder="lite9").check(128)
 
 
+def test_the_lite_unet_encoder_starts_from_a_local_weight_file_when_given_one(tmp_path):
+    from safetensors.torch import save_file
+
+    from colorgan.models import LiteUNetGenerator
+    from colorgan.models.options import LiteUNetOptions, PriorSizes
+    from colorgan.priors.backbones import lite_network, lite_weights_file
+
+    # an fp16 copy of other weights than the package's, without the unused ImageNet classifier,
+    # as scripts/gpu_colour_pack.py writes it for a machine without the package
+    other = lite_network(None).state_dict()
+    half = {k: v.half() if v.is_floating_point() else v for k, v in other.items()}
+    path = tmp_path / "encoder.safetensors"
+    save_file({k: v for k, v in half.items() if not k.startswith("_fc.")}, str(path))
+    options = LiteUNetOptions(encoder_weights=str(path), use_embedding=False,
+                              use_segmentation=False)  # fmt: skip
+    g = LiteUNetGenerator.from_options(options, PriorSizes(embedding=0, segmentation=0))
+    g.load_pretrained()
+    key = "_blocks.3._depthwise_conv.weight"
+    assert torch.equal(g.encoder.state_dict()[key], half[key].float())
+    assert not torch.equal(g.encoder.state_dict()[key], lite_network(lite_weights_file())
+                           .state_dict()[key])  # fmt: skip
+
+
 def test_the_lite_unet_encoder_learns_slower_or_not_at_all():
     from colorgan.models import LiteUNetGenerator
 

