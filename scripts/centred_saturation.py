@@ -42,9 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     data = args.data or split_paths(load_config(args.val_of).data)[1]
-    options = dict(device="cpu", precision="fp32", size=None, embedding_weights=None,
-                   segmentation_weights=None)  # fmt: skip
-    label, model = next(iter(ev.open_colorizers([args.weights or "default"], options).items()))
+    label, model = next(iter(ev.open_colorizers([args.weights or "default"], ev.CPU_FP32).items()))
     colorizers: dict[str, object] = {}
     for k in (float(v) for v in args.k.split(",")):
         colorizers[f"{label} scaled by {k:g}"] = ev.Saturated(model, k)

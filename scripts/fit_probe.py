@@ -30,9 +30,7 @@ def main() -> None:
     seen = []
     for train, val, _ in split_sources(load_config(args.config).data):
         seen += rng.sample(train, len(val))
-    options = dict(device="cpu", precision="fp32", size=None, embedding_weights=None,
-                   segmentation_weights=None)  # fmt: skip
-    colorizers = ev.open_colorizers([args.weights or "default"], options)
+    colorizers = ev.open_colorizers([args.weights or "default"], ev.CPU_FP32)
     report = ev.evaluate(colorizers, seen)
     print(f"{report['images']} training photos")
     print(ev.metrics_table({ev.TITLES.get(k, k): v for k, v in report["results"].items()}))

@@ -6,8 +6,7 @@ colourfulness, the colour cast (the ab distance between the mean colour of the r
 the photo; for the grey floor, the photo's own mean ab) and the mean a and b shift (a warm
 cast is b > 0), and optionally FID and KID over the whole set. A saturation sweep scores each
 colorizer at several colour intensities, so that a model which is only more saturated is not
-mistaken for a better one. Several colorizers are evaluated
-in one pass over the photos (`colorgan experiment`), one (`colorgan evaluate`) the same way.
+mistaken for a better one. Several colorizers are evaluated in one pass over the photos.
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ EVAL_SIZE = 256
 SMALL_SAMPLE = 500  # photos below which FID and KID need a word of caution
 GREY, ORIGINAL = "grey", "original"
 SWEEP = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)  # colour intensities of --saturation-sweep
+CPU_FP32: dict[str, Any] = {"device": "cpu", "precision": "fp32"}  # the scripts': same on any CPU
 TITLES = {GREY: "grey floor (L kept, a = b = 0)", ORIGINAL: "originals"}
 
 
