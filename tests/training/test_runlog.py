@@ -10,7 +10,7 @@ def test_the_log_has_a_column_per_term_and_a_resume_keeps_old_columns(tmp_path):
     log = RunLog(run, 0, "name: x\n", True, ["l1", "d", "gan"])
     log.losses(1, 0, "pretrain", {"l1": 0.5}, wait=0.1)
     log.losses(2, 0, "adversarial", {"d": 0.7, "gan": 2.0, "l1": 0.4}, wait=0.1)
-    log.validation(2, 0, "adversarial", 0.45)
+    log.validation(2, 0, "adversarial", 0.45, 0.02)
     log.losses(3, 0, "adversarial", {"d": 0.6, "gan": 2.1, "l1": 0.3}, wait=0.1)
     log.close()
     header = (run / "losses.csv").read_text().splitlines()[0].split(",")
@@ -24,7 +24,8 @@ def test_the_log_has_a_column_per_term_and_a_resume_keeps_old_columns(tmp_path):
     assert rows[-1]["mse"] == "0.2" and rows[1]["gan"] == "2.0"
     curves = read_losses(run / "losses.csv")
     assert curves["l1"] == [(1, 0.5), (2, 0.4)] and curves["val_l1"] == [(2, 0.45)]
-    assert set(curves) == {"l1", "d", "gan", "mse", "val_l1"}
+    assert curves["val_l1_se"] == [(2, 0.02)]
+    assert set(curves) == {"l1", "d", "gan", "mse", "val_l1", "val_l1_se"}
 
 
 def test_the_plot_has_a_panel_per_term(tmp_path):
@@ -32,12 +33,12 @@ def test_the_plot_has_a_panel_per_term(tmp_path):
     log = RunLog(run, 0, "", True, ["l1", "d", "gan"])
     for step in range(1, 6):
         log.losses(step, 0, "adversarial", {"d": 0.7, "gan": 2.0, "l1": 1 / step}, wait=0.0)
-    log.validation(5, 0, "adversarial", 0.3)
+    log.validation(5, 0, "adversarial", 0.3, 0.05)
     log.close()
     panels = plot_losses({"a run": run / "losses.csv"}, tmp_path / "losses.png")
     assert [(p.title, p.lines) for p in panels] == [
         ("l1 (training)", 1), ("d (training)", 1), ("gan (training)", 1),
-        ("validation L1 of ab", 1),
+        ("validation L1 of ab, ± s.e.", 1),
     ]  # fmt: skip
     assert panels[0].last == (5, 0.2) and panels[3].last == (5, 0.3)
     assert Image.open(tmp_path / "losses.png").size[0] > 1000

@@ -67,6 +67,21 @@ def test_resume_takes_the_same_steps_as_an_uninterrupted_run(tmp_path, photo_dir
                 assert got[key] == pytest.approx(want[key], rel=1e-4, abs=1e-6), (got, want)
 
 
+def test_validation_reports_the_mean_l1_over_photos_with_its_standard_error(tmp_path, photo_dir):
+    cfg = small_config(tmp_path, photo_dir, data={"val_fraction": 0.5})
+    trainer = Trainer(cfg, progress=False)
+    per_photo = []
+    with torch.no_grad():
+        for batch in trainer.data.val_loader:
+            x = trainer.data.inputs(batch)
+            for fake, real in zip(trainer.gan.predict(x), x["ab"], strict=True):
+                per_photo.append(torch.nn.functional.l1_loss(fake.float(), real).item())
+    mean, se = trainer.validate()
+    assert len(per_photo) > 2 and len(set(per_photo)) > 1
+    assert mean == pytest.approx(np.mean(per_photo), rel=1e-5)
+    assert se == pytest.approx(np.std(per_photo, ddof=1) / np.sqrt(len(per_photo)), rel=1e-4)
+
+
 def test_run_folder_holds_checkpoints_logs_and_the_generator(tmp_path, photo_dir):
     cfg = small_config(tmp_path, photo_dir, train={"checkpoint_every": 2, "keep_checkpoints": 2})
     summary = Trainer(cfg, progress=False).run()
@@ -79,6 +94,7 @@ def test_run_folder_holds_checkpoints_logs_and_the_generator(tmp_path, photo_dir
     assert state["position"]["step"] == summary["steps"]
     rows = list(csv.DictReader(open(run / "losses.csv")))
     assert any(r["val_l1"] for r in rows) and any(r["d"] for r in rows)
+    assert all(float(r["val_l1_se"]) > 0 for r in rows if r["val_l1"])
     assert list((run / "tensorboard").iterdir())
     tensors, meta = read_generator_file(run / "generator.safetensors")
     assert meta["model"]["generator"] == "fusion" and meta["image_size"] == 32

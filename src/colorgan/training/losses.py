@@ -50,8 +50,14 @@ Batch = dict[str, torch.Tensor]  # "l_norm", "ab" and the priors, on the trainin
 
 
 def reconstruction_l1(fake_ab: torch.Tensor, real_ab: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error of ab: the paper's reconstruction loss and the validation metric."""
+    """Mean absolute error of ab: the paper's reconstruction loss."""
     return F.l1_loss(fake_ab.float(), real_ab)
+
+
+def photo_l1(fake_ab: torch.Tensor, real_ab: torch.Tensor) -> torch.Tensor:
+    """Each photo's mean absolute error of ab: the validation metric, kept per photo for its
+    standard error."""
+    return (fake_ab.float() - real_ab).abs().flatten(1).mean(1)
 
 
 def l1(fake_ab: torch.Tensor, x: Batch, ctx: LossContext) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """What a run records as it goes: losses.csv, TensorBoard and sample grids; and their plots.
 
 losses.csv has a column per loss term the recipe names (plus `d`, the discriminator's loss,
-and `val_l1`), so a new term is logged and plotted without touching this file.
+and `val_l1` with its standard error, `val_l1_se`), so a new term is logged and plotted
+without touching this file.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class RunLog:
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.yaml", config_yaml)
         self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=step or None)
-        fields = ["step", "phase", "epoch", *losses, "val_l1", "loader_wait", "time"]
+        fields = ["step", "phase", "epoch", *losses, "val_l1", "val_l1_se", "loader_wait", "time"]
         path = run_dir / "losses.csv"
         kept: list[dict[str, str]] = []
         if path.exists():
@@ -68,11 +69,11 @@ class RunLog:
         self.writer.add_scalar("speed/loader_wait", wait, step)
         self._row(step, epoch, phase, loader_wait=round(wait, 4), **logs)
 
-    def validation(self, step: int, epoch: int, phase: str, val: float) -> None:
+    def validation(self, step: int, epoch: int, phase: str, val: float, se: float) -> None:
         if not self.active:
             return
         self.writer.add_scalar("val/l1", val, step)
-        self._row(step, epoch, phase, val_l1=val)
+        self._row(step, epoch, phase, val_l1=val, val_l1_se=se)
 
     def _row(self, step: int, epoch: int, phase: str, **values: float) -> None:
         row = {"step": step, "phase": phase, "epoch": epoch, "time": round(time.time())}
@@ -94,7 +95,8 @@ class RunLog:
 
 
 def read_losses(path: Path) -> dict[str, list[tuple[int, float]]]:
-    """losses.csv -> {column: [(step, value), ...]} for every loss column with values."""
+    """losses.csv -> {column: [(step, value), ...]} for every loss column with values (and
+    `val_l1_se`, the error bar of `val_l1`)."""
     curves: dict[str, list[tuple[int, float]]] = {}
     with open(path, newline="") as fh:
         for row in csv.DictReader(fh):
@@ -126,7 +128,7 @@ def plot_losses(runs: dict[str, Path], target: Path) -> list[Panel]:
         raise ColorganError("loss curves need matplotlib: pip install 'colorgan[eval]'") from None
 
     curves = {label: read_losses(path) for label, path in runs.items()}
-    columns = list(dict.fromkeys(k for c in curves.values() for k in c if k != "val_l1"))
+    columns = list(dict.fromkeys(k for c in curves.values() for k in c if not k.startswith("val")))
     columns += ["val_l1"] if any("val_l1" in c for c in curves.values()) else []
     if not columns:
         raise ColorganError("no losses logged yet")
@@ -139,9 +141,14 @@ def plot_losses(runs: dict[str, Path], target: Path) -> list[Panel]:
         for label, run in curves.items():
             if column in run:
                 steps, values = zip(*run[column], strict=True)
-                ax.plot(steps, values, label=label, marker="o" if column == "val_l1" else None)
+                if column == "val_l1":
+                    errors = dict(run.get("val_l1_se", []))
+                    se = [errors.get(s, 0.0) for s in steps]
+                    ax.errorbar(steps, values, se, label=label, marker="o")
+                else:
+                    ax.plot(steps, values, label=label)
                 last = (steps[-1], values[-1])
-        title = "validation L1 of ab" if column == "val_l1" else f"{column} (training)"
+        title = "validation L1 of ab, ± s.e." if column == "val_l1" else f"{column} (training)"
         ax.set(title=title, xlabel="generator step")
         panels.append(Panel(title, len(ax.get_lines()), last))
     for ax in list(axes.flat)[len(columns) :]:

@@ -29,7 +29,7 @@ from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN, warm_start
 from colorgan.training.guard import RunLock, StopRequests
-from colorgan.training.losses import reconstruction_l1
+from colorgan.training.losses import photo_l1
 from colorgan.training.runlog import RunLog
 from colorgan.training.schedule import lr_factor
 
@@ -152,19 +152,23 @@ class Trainer:
         return logs
 
     @torch.no_grad()
-    def validate(self) -> float:
-        """Mean L1 of ab on the validation photos (unflipped)."""
+    def validate(self) -> tuple[float, float]:
+        """Mean L1 of ab on the validation photos (unflipped), with its standard error over
+        the photos, so that two epochs' figures can be told apart from noise."""
         if len(self.data.val_set) == 0:
-            return float("nan")
-        total, count = 0.0, 0
+            return float("nan"), float("nan")
+        sums = torch.zeros(3, dtype=torch.float64)  # photos, sum of L1, sum of its square
         for batch in self.data.val_loader:
             if batch is None:
                 continue
             x = self.data.inputs(batch)
-            total += reconstruction_l1(self.gan.predict(x), x["ab"]).item() * len(x["ab"])
-            count += len(x["ab"])
-        total, count = distributed.all_sum([total, count], self.world, self.device)
-        return total / max(count, 1)
+            per_photo = photo_l1(self.gan.predict(x), x["ab"]).double()
+            sums += torch.stack([per_photo.new_tensor(len(per_photo)), per_photo.sum(),
+                                 per_photo.square().sum()]).cpu()  # fmt: skip
+        n, total, squares = distributed.all_sum(sums.tolist(), self.world, self.device)
+        mean = total / max(n, 1)
+        variance = max(squares - n * mean**2, 0.0) / (n - 1) if n > 1 else float("nan")
+        return mean, math.sqrt(variance / max(n, 1))
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor | None:
@@ -284,9 +288,10 @@ class Trainer:
                 bar.close()
                 if stop and self.pos.batch < spe:
                     break  # stopped inside the epoch: it resumes from here, unvalidated
-                val = self.validate()
-                log.info("%s epoch %d: validation L1 %.4f", phase, self.pos.epoch + 1, val)
-                out.validation(self.pos.step, self.pos.epoch, phase, val)
+                val, se = self.validate()
+                log.info("%s epoch %d: validation L1 %.4f ± %.4f", phase, self.pos.epoch + 1,
+                         val, se)  # fmt: skip
+                out.validation(self.pos.step, self.pos.epoch, phase, val, se)
                 self.pos.epoch += 1
                 self.pos.batch = 0
                 if self.pos.epoch >= self.phase_epochs(self.pos.phase):
