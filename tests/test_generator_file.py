@@ -96,3 +96,49 @@ def test_a_file_that_is_not_a_generator_is_one_clear_error(tmp_path):
     save_generator(tmp_path / "wrong.safetensors", build_generator(cfg.model, cfg.priors), meta)
     with pytest.raises(ColorganError, match="does not match its recorded model"):
         load_generator(tmp_path / "wrong.safetensors")
+
+
+def test_a_mean_file_averages_its_members_colours_each_at_its_saturation(tmp_path, capsys):
+    """`export --mean-with`: one file whose ab is the mean of its members' (each times its
+    stored saturation); hints reach only the member that takes them; onnx agrees with torch."""
+    import numpy as np
+
+    from colorgan.apps.cli import main
+    from colorgan.engines.onnx_engine import OnnxEngine
+    from colorgan.engines.torch_engine import TorchEngine
+    from colorgan.generator_file import load_generator, read_generator_file, write_generator_file
+    from tests.conftest import write_generator
+
+    lite = {"use_embedding": False, "use_segmentation": False}
+    files = []
+    for name, hints, saturation in (("a", True, 1.1), ("b", False, 0.9)):
+        path = write_generator(tmp_path / f"{name}.safetensors", {"generator": "lite_unet",
+                               "lite_unet": {**lite, "hints": hints}}, image_size=64)  # fmt: skip
+        tensors, meta = read_generator_file(path)
+        torch.manual_seed(len(files))  # members trained apart: other weights, hint layers too
+        tensors = {k: v + 0.05 * torch.randn_like(v) if v.is_floating_point() else v
+                   for k, v in tensors.items()}  # fmt: skip
+        write_generator_file(path, tensors, {**meta, "saturation": saturation})
+        files.append(path)
+    mean = tmp_path / "mean.safetensors"
+    args = ["export", str(files[0]), "--mean-with", str(files[1]), "--out", str(mean)]
+    assert main([*args, "--saturation", "1.2"]) == 0
+    loaded = load_generator(mean)
+    assert loaded.meta["saturation"] == 1.2 and loaded.model.options.scales == [1.1, 0.9]
+    assert loaded.generator.needs(loaded.model.options).hints
+    a, b = (load_generator(f).generator for f in files)
+    l_norm, hints = torch.rand(2, 1, 64, 64) * 2 - 1, torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        want = (1.1 * a(l_norm, hints=hints) + 0.9 * b(l_norm)) / 2
+        assert (loaded.generator(l_norm, hints=hints) - want).abs().max() < 1e-5
+        assert (a(l_norm, hints=hints) - a(l_norm)).abs().max() > 1e-3  # the hints count
+    assert main(["export", str(mean), "--onnx", "--out", str(tmp_path / "mean.onnx")]) == 0
+    onnx, engine = OnnxEngine(tmp_path / "mean.onnx"), TorchEngine(mean, precision="fp32")
+    grey = (torch.rand(1, 1, 64, 64) * 2 - 1).numpy()
+    assert np.abs(onnx.predict(grey, None) - engine.predict(grey, None)).max() < 1e-3
+    # members must share their training size: a one-line error, not a traceback
+    other = write_generator(tmp_path / "c.safetensors", {"generator": "lite_unet",
+                            "lite_unet": lite}, image_size=96)  # fmt: skip
+    args = ["export", str(files[0]), "--mean-with", str(other), "--out", str(tmp_path / "x")]
+    assert main(args) != 0 and not (tmp_path / "x").exists()
+    assert capsys.readouterr().err.strip().endswith("the models differ in image size")

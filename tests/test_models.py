@@ -140,7 +140,7 @@ def test_every_generator_is_registered_with_its_options_and_needs():
     from colorgan.models.fusion import FusionOptions, KoalarizationOptions
     from colorgan.models.unet import UNetOptions
 
-    assert set(GENERATORS) == {"fusion", "koalarization", "lite_unet", "unet"}
+    assert set(GENERATORS) == {"fusion", "koalarization", "lite_unet", "mean", "unet"}
     fusion = generator_class("fusion")
     assert fusion.needs(FusionOptions()) == Needs(embedding=True, segmentation=True)
     assert fusion.needs(FusionOptions(use_segmentation=False)) == Needs(embedding=True)

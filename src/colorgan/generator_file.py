@@ -147,3 +147,24 @@ def rewrite_generator(
         model.options.check(int(meta.get("image_size", 256)))  # the model's own bounds
         meta["model"] = model.to_dict()
     write_generator_file(target, tensors, meta)
+
+
+def mean_generator_file(paths: list[Path], target: Path) -> None:
+    """One generator file averaging these generators' ab, each at its stored saturation (the
+    mean's own saturation starts at 1). They must share the training size and the priors."""
+    from colorgan.engines import model_saturation
+
+    read = [read_generator_file(p) for p in paths]
+    metas = [meta for _, meta in read]
+    for what in ("priors", "image_size"):
+        if len({json.dumps(m.get(what), sort_keys=True) for m in metas}) > 1:
+            raise ColorganError(f"--mean-with: the models differ in {what.replace('_', ' ')}")
+    tensors = {f"members.{i}.{k}": v for i, (t, _) in enumerate(read) for k, v in t.items()}
+    options = {"members": [m["model"] for m in metas],
+               "scales": [model_saturation(m) for m in metas]}  # fmt: skip
+    meta = {**metas[0], "name": " + ".join(str(m.get("name", "?")) for m in metas),
+            "model": {"generator": "mean", "mean": options}, "saturation": 1.0}  # fmt: skip
+    if len({m.get("mirror", False) for m in metas}) > 1:
+        meta.pop("mirror", None)  # the members disagree: off unless --mirror says so
+    ModelConfig.from_dict(meta["model"]).options.check(int(meta.get("image_size", 256)))
+    write_generator_file(target, tensors, meta)

@@ -163,7 +163,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from colorgan.engines.export import export_model
 
     export_model(args.source, Path(args.out), args.onnx, args.half, args.saturation,
-                 args.overwrite, args.temperature, args.mirror)  # fmt: skip
+                 args.overwrite, args.temperature, args.mirror, args.mean_with)  # fmt: skip
     kind = " as ONNX (priors and generator)" if args.onnx else ""
     print(f"exported {args.source}{kind} to {args.out}")
     return 0
@@ -263,9 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     prior_files(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser(
-        "evaluate", help="PSNR / SSIM / colourfulness / FID / KID beside the grey floor"
-    )
+    p = sub.add_parser("evaluate", help="PSNR, SSIM, colour, FID, KID beside the grey floor")
     p.add_argument("data", metavar="DATA", nargs="?", help="folder of colour photos")
     p.add_argument("--val-of", metavar="CONFIG.yaml",
                    help="instead of DATA: the validation photos of this training config's "
@@ -284,9 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     prior_files(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser(
-        "experiment", help="train and evaluate every row of a comparison (paper Table 2)"
-    )
+    p = sub.add_parser("experiment", help="train and evaluate each row of a comparison (Table 2)")
     p.add_argument("experiment", metavar="EXPERIMENT", help="configs/experiments/*.yaml")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override an experiment value (eval_limit=20, name=quick) or a training "
@@ -315,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mirror", action=argparse.BooleanOptionalAction,
                    help="store mirror averaging on (or off) in the file: each photo is also "
                         "colorized mirrored and the two averaged, at twice the cost")  # fmt: skip
+    p.add_argument("--mean-with", action="append", metavar="MODEL", help="a model whose "
+                   "colours are averaged with SOURCE's (repeatable)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true")
     p.set_defaults(func=cmd_export)
     return parser

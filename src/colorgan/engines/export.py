@@ -125,11 +125,13 @@ def export_model(
     overwrite: bool = False,
     temperature: float | None = None,
     mirror: bool | None = None,
+    mean_with: list[str] | None = None,
 ) -> None:
     """`colorgan export`: a run folder (its latest checkpoint's generator), a generator file
     or a bundled model -> a generator file, or with `onnx` the onnx engine's graph; `half`
     stores fp16 weights, `saturation` the model's default colour intensity, `temperature` a
-    classifying model's annealed-mean temperature, `mirror` mirror averaging on or off."""
+    classifying model's annealed-mean temperature, `mirror` mirror averaging on or off;
+    `mean_with` generator files or bundled models whose ab is averaged with this one's."""
     import tempfile
 
     from colorgan.bundled import BUNDLED, bundled_weights
@@ -153,6 +155,14 @@ def export_model(
         else:
             raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
                                 f"({', '.join(BUNDLED)})")  # fmt: skip
+        if mean_with:
+            from colorgan.generator_file import mean_generator_file
+
+            others = [bundled_weights(m) if m in BUNDLED and not Path(m).is_file() else Path(m)
+                      for m in mean_with]  # fmt: skip
+            mean = Path(tmp) / "mean.safetensors"
+            mean_generator_file([generator, *others], mean)
+            generator = mean
         settings = (saturation, temperature, mirror)
         if any(s is not None for s in settings) or (half and not path.is_dir()):
             from colorgan.generator_file import rewrite_generator

@@ -9,6 +9,7 @@ _HOMES = {
     "FusionGenerator": "fusion",
     "KoalarizationGenerator": "fusion",
     "LiteUNetGenerator": "lite_unet",
+    "MeanGenerator": "mean",
     "UNetGenerator": "unet",
     "GENERATORS": "registry",
     "Generator": "registry",
@@ -16,7 +17,8 @@ _HOMES = {
     "Needs": "options",
     "PriorSizes": "options",
 }
-_GENERATOR_MODULES = ("fusion", "lite_unet", "unet")  # importing each registers its generators
+# importing each registers its generators
+_GENERATOR_MODULES = ("fusion", "lite_unet", "mean", "unet")
 
 __all__ = sorted(_HOMES)
 

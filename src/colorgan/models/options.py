@@ -6,7 +6,8 @@ a config imports no torch; the generator modules take their `Options` from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from colorgan.errors import ColorganError
 
@@ -141,6 +142,37 @@ class LiteUNetOptions(NoOptions):
             )
 
 
+@dataclass
+class MeanOptions(NoOptions):
+    """Generators trained apart whose ab is averaged, each at its own saturation: their
+    per-photo errors partly cancel (RESULTS.md section 24). Written by `colorgan export
+    --mean-with`, not trained."""
+
+    members: list[dict[str, Any]] = field(default_factory=list)  # each a `model:` mapping
+    scales: list[float] = field(default_factory=list)  # each member's saturation
+
+    def models(self) -> list[Any]:
+        """The members' ModelConfigs (imported here: config imports this module)."""
+        from colorgan.config import ModelConfig
+
+        return [ModelConfig.from_dict(m, f"model.mean.members[{i}]")
+                for i, m in enumerate(self.members)]  # fmt: skip
+
+    def needs(self) -> Needs:
+        each = [m.options.needs() for m in self.models()]
+        return Needs(*(any(getattr(n, k) for n in each) for k in ("embedding", "segmentation",
+                                                                  "hints")))  # fmt: skip
+
+    def check(self, image_size: int) -> None:
+        if len(self.members) < 2 or len(self.scales) != len(self.members):
+            raise ColorganError("model.mean: two or more members, with a scale each")
+        for model in self.models():
+            if model.generator == "mean" or getattr(model.options, "head", "") not in (
+                "", "regression"):  # fmt: skip
+                raise ColorganError("model.mean: members are generators that regress ab")
+            model.options.check(image_size)
+
+
 # generator name -> its options; models/registry.py checks that each generator registers
 # under one of these names with this class
 OPTIONS: dict[str, type[NoOptions]] = {
@@ -148,6 +180,7 @@ OPTIONS: dict[str, type[NoOptions]] = {
     "koalarization": KoalarizationOptions,
     "unet": UNetOptions,
     "lite_unet": LiteUNetOptions,
+    "mean": MeanOptions,
 }
 
 
