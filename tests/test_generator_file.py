@@ -70,8 +70,11 @@ def test_files_written_before_the_registry_still_load(tmp_path):
 
 def test_the_bundled_default_is_the_pretrained_encoder_unet_and_needs_no_download():
     tensors, meta = read_generator_file(bundled_weights("default"))
-    assert meta["model"]["generator"] == "lite_unet"
-    assert meta["priors"]["embedding_weights"] is None  # Lite0 from the pip package
+    members = meta["model"]["mean"]["members"]  # the mean of a Lite0 and a Lite2 U-Net
+    assert meta["model"]["generator"] == "mean" and len(members) == 2
+    assert [m["lite_unet"]["encoder"] for m in members] == ["lite0", "lite2"]
+    assert all(m["generator"] == "lite_unet" and m["lite_unet"]["hints"] for m in members)
+    assert meta["priors"]["embedding_weights"] is None  # nothing to download
     assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
     with pytest.raises(ColorganError, match="bundled: default, paper"):
         bundled_weights("nope")

@@ -23,11 +23,11 @@ class MeanGenerator(Generator):
     @classmethod
     def from_options(cls, options: MeanOptions, sizes: PriorSizes) -> MeanGenerator:
         members, hinted = [], []
-        for model in options.models():
-            needs = model.options.needs()
+        for name, member in options.member_options():
+            needs = member.needs()
             own = PriorSizes(sizes.embedding if needs.embedding else 0,
                              sizes.segmentation if needs.segmentation else 0)  # fmt: skip
-            members.append(generator_class(model.generator).from_options(model.options, own))
+            members.append(generator_class(name).from_options(member, own))
             hinted.append(needs.hints)
         return cls(members, options.scales, hinted)
 

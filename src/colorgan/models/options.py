@@ -151,26 +151,31 @@ class MeanOptions(NoOptions):
     members: list[dict[str, Any]] = field(default_factory=list)  # each a `model:` mapping
     scales: list[float] = field(default_factory=list)  # each member's saturation
 
-    def models(self) -> list[Any]:
-        """The members' ModelConfigs (imported here: config imports this module)."""
-        from colorgan.config import ModelConfig
+    def member_options(self) -> list[tuple[str, NoOptions]]:
+        """Each member's generator name and its options."""
+        from colorgan.config.typed import build_dataclass
 
-        return [ModelConfig.from_dict(m, f"model.mean.members[{i}]")
-                for i, m in enumerate(self.members)]  # fmt: skip
+        out = []
+        for i, member in enumerate(self.members):
+            name = member.get("generator")
+            if not isinstance(name, str):
+                raise ColorganError(f"model.mean.members[{i}]: which generator is missing")
+            where = f"model.mean.members[{i}].{name}"
+            out.append((name, build_dataclass(options_class(name), member.get(name), where)))
+        return out
 
     def needs(self) -> Needs:
-        each = [m.options.needs() for m in self.models()]
+        each = [options.needs() for _, options in self.member_options()]
         return Needs(*(any(getattr(n, k) for n in each) for k in ("embedding", "segmentation",
                                                                   "hints")))  # fmt: skip
 
     def check(self, image_size: int) -> None:
         if len(self.members) < 2 or len(self.scales) != len(self.members):
             raise ColorganError("model.mean: two or more members, with a scale each")
-        for model in self.models():
-            if model.generator == "mean" or getattr(model.options, "head", "") not in (
-                "", "regression"):  # fmt: skip
+        for name, options in self.member_options():
+            if name == "mean" or getattr(options, "head", "regression") != "regression":
                 raise ColorganError("model.mean: members are generators that regress ab")
-            model.options.check(image_size)
+            options.check(image_size)
 
 
 # generator name -> its options; models/registry.py checks that each generator registers
