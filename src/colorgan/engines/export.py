@@ -116,6 +116,18 @@ def _store_half(model) -> None:
     model.graph.node.extend(nodes)
 
 
+def stored_generator(source: str) -> Path:
+    """A generator file, or a bundled model's name -> its file."""
+    from colorgan.bundled import BUNDLED, bundled_weights
+    from colorgan.errors import ColorganError
+
+    if Path(source).is_file():
+        return Path(source)
+    if source in BUNDLED:
+        return bundled_weights(source)
+    raise ColorganError(f"{source}: not a generator file or bundled model ({', '.join(BUNDLED)})")
+
+
 def export_model(
     source: str,
     out: Path,
@@ -134,7 +146,7 @@ def export_model(
     `mean_with` generator files or bundled models whose ab is averaged with this one's."""
     import tempfile
 
-    from colorgan.bundled import BUNDLED, bundled_weights
+    from colorgan.bundled import BUNDLED
     from colorgan.engines import model_saturation
     from colorgan.errors import ColorganError
     from colorgan.files import atomic_write_bytes
@@ -151,17 +163,15 @@ def export_model(
 
             ColorGAN.from_checkpoint(path).export(generator, half=half)
         elif path.is_file() or source in BUNDLED:
-            generator = path if path.is_file() else bundled_weights(source)
+            generator = stored_generator(source)
         else:
             raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
                                 f"({', '.join(BUNDLED)})")  # fmt: skip
         if mean_with:
             from colorgan.generator_file import mean_generator_file
 
-            others = [bundled_weights(m) if m in BUNDLED and not Path(m).is_file() else Path(m)
-                      for m in mean_with]  # fmt: skip
             mean = Path(tmp) / "mean.safetensors"
-            mean_generator_file([generator, *others], mean)
+            mean_generator_file([generator, *map(stored_generator, mean_with)], mean)
             generator = mean
         settings = (saturation, temperature, mirror)
         if any(s is not None for s in settings) or (half and not path.is_dir()):

@@ -128,7 +128,8 @@ def plot_losses(runs: dict[str, Path], target: Path) -> list[Panel]:
         raise ColorganError("loss curves need matplotlib: pip install 'colorgan[eval]'") from None
 
     curves = {label: read_losses(path) for label, path in runs.items()}
-    columns = list(dict.fromkeys(k for c in curves.values() for k in c if not k.startswith("val")))
+    validation = ("val_l1", "val_l1_se")
+    columns = list(dict.fromkeys(k for c in curves.values() for k in c if k not in validation))
     columns += ["val_l1"] if any("val_l1" in c for c in curves.values()) else []
     if not columns:
         raise ColorganError("no losses logged yet")

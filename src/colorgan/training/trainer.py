@@ -157,15 +157,16 @@ class Trainer:
         the photos, so that two epochs' figures can be told apart from noise."""
         if len(self.data.val_set) == 0:
             return float("nan"), float("nan")
-        sums = torch.zeros(3, dtype=torch.float64)  # photos, sum of L1, sum of its square
+        n, total, squares = 0.0, 0.0, 0.0  # photos, their L1s' sum and sum of squares
         for batch in self.data.val_loader:
             if batch is None:
                 continue
             x = self.data.inputs(batch)
             per_photo = photo_l1(self.gan.predict(x), x["ab"]).double()
-            sums += torch.stack([per_photo.new_tensor(len(per_photo)), per_photo.sum(),
-                                 per_photo.square().sum()]).cpu()  # fmt: skip
-        n, total, squares = distributed.all_sum(sums.tolist(), self.world, self.device)
+            n += len(per_photo)
+            total += per_photo.sum().item()
+            squares += per_photo.square().sum().item()
+        n, total, squares = distributed.all_sum([n, total, squares], self.world, self.device)
         mean = total / max(n, 1)
         variance = max(squares - n * mean**2, 0.0) / (n - 1) if n > 1 else float("nan")
         return mean, math.sqrt(variance / max(n, 1))
