@@ -22,6 +22,7 @@ from benchmarks.common import machine
 from colorgan.config import load_config
 from colorgan.engines.torch_engine import TorchEngine
 from colorgan.evaluation.evaluate import Scored, evaluate
+from colorgan.pipeline.colorizer import Colorizer
 from colorgan.training.trainer import Trainer
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "eval"
@@ -32,7 +33,8 @@ def colorization() -> None:
     print("|---|---|---|---|")
     psnrs = {}
     for precision in ("fp32", "bf16"):
-        colorizer = Scored(TorchEngine(precision=precision, channels_last=precision == "bf16"))
+        engine = TorchEngine(precision=precision, channels_last=precision == "bf16")
+        colorizer = Scored(Colorizer(engine))
         start = time.perf_counter()
         report = evaluate(colorizer, EVAL, progress=False)["results"]["model"]
         psnrs[precision] = report["psnr"]

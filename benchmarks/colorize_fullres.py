@@ -21,10 +21,10 @@ import torch
 from PIL import Image
 
 from benchmarks.common import run_measured
-from colorgan.colorizer import Colorizer
+from colorgan.base.images import open_image, to_8bit
 from colorgan.colour.bands import lab_bands, small_lightness
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.images import open_image, to_8bit
+from colorgan.pipeline.colorizer import Colorizer
 
 
 def make_jpeg(path: Path, seed: int, grey: bool) -> None:
@@ -55,12 +55,12 @@ def stages(colorizer: Colorizer, path: Path, out: Path) -> dict[str, float]:
 
     # the steps of Colorizer.colorize_batch's exact Lab path (composition "lab")
     engine = colorizer.engine
-    sizes = [engine.size]
-    if engine.prior_size not in (None, engine.size):
-        sizes.append(engine.prior_size)
+    sizes = [engine.spec.size]
+    if engine.spec.prior_size not in (None, engine.spec.size):
+        sizes.append(engine.spec.prior_size)
     small, full = small_lightness(read, h, w, sizes, keep=True)
     t = tick("L (kept), resized down band by band", t)
-    prior = np.stack(small[-1:])[:, None] if engine.prior_size else None
+    prior = np.stack(small[-1:])[:, None] if engine.spec.prior_size else None
     ab = engine.predict(np.stack(small[:1])[:, None], prior)[0] * colorizer.chroma()
     t = tick("predict ab (priors, generator)", t)
     result = Image.new("RGB", (w, h))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from colorgan.runtime import cpu_name
+from colorgan.engines.runtime import cpu_name
 
 
 def machine() -> str:

@@ -31,7 +31,7 @@ def inference_flops(engine: TorchEngine) -> tuple[float, float]:
 
 
 def main() -> None:
-    from colorgan.bundled import BUNDLED
+    from colorgan.spec.bundled import BUNDLED
 
     parser = argparse.ArgumentParser()
     parser.add_argument("models", nargs="*", default=list(BUNDLED))
@@ -41,10 +41,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     first = None
     for label, scored in open_colorizers(args.models, {"device": "cpu"}).items():
-        priors, generator = inference_flops(scored.engine)
+        engine = scored.colorizer.engine
+        priors, generator = inference_flops(engine)
         total = priors + generator
         first = first or total
-        print(f"| {label} | {scored.engine.size} | {priors:.2f} | {generator:.2f} | {total:.2f} "
+        print(f"| {label} | {engine.spec.size} | {priors:.2f} | {generator:.2f} | {total:.2f} "
               f"| {total / first:.2f}x |")  # fmt: skip
 
 

@@ -24,10 +24,10 @@ import numpy as np
 from skimage.color import rgb2lab
 
 from benchmarks.common import machine
-from colorgan.colorizer import Colorizer
+from colorgan.base.images import find_images, load_rgb
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.hints import Hint
-from colorgan.images import find_images, load_rgb
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.spec.hints import Hint
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTS = (0, 1, 2, 5, 10, 20, 50)

@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.common import best_seconds, machine
 from colorgan.config import ModelConfig, PriorConfig
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.generator_file import build_generator
+from colorgan.models.file import build_generator
 
 
 def matmul_peak(dtype: torch.dtype, n: int = 2048) -> float:

@@ -71,10 +71,10 @@ def spin(seconds: float) -> None:
 
 
 def stages(path: Path) -> dict[str, float]:
-    from colorgan.colorizer import Colorizer
+    from colorgan.base.images import open_image, save_image, to_8bit
     from colorgan.colour.pixels import compose_ycbcr, lightness_grey
     from colorgan.engines.onnx_engine import OnnxEngine
-    from colorgan.images import open_image, save_image, to_8bit
+    from colorgan.pipeline.colorizer import Colorizer
 
     light = Colorizer(OnnxEngine())
     times: dict[str, float] = {}
@@ -86,10 +86,10 @@ def stages(path: Path) -> dict[str, float]:
         grey = pixels if pixels.mode == "L" else lightness_grey(pixels)
         times["grey of the CIE lightness (colour photos)"] = time.perf_counter() - t
         t = time.perf_counter()
-        l_small, ab = light.small_colour([grey])
+        l_small, ab = light.frames([grey])
         times["small L and the ONNX model"] = time.perf_counter() - t
         t = time.perf_counter()
-        result = compose_ycbcr(grey, l_small[0], ab[0], light.engine.ab_scale)
+        result = compose_ycbcr(grey, l_small[0], ab[0], light.engine.spec.ab_scale)
         times["chroma upsampled, YCbCr composed"] = time.perf_counter() - t
         t = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
@@ -99,9 +99,9 @@ def stages(path: Path) -> dict[str, float]:
 
 
 def fidelity(folder: Path | None) -> str:
-    from colorgan.colorizer import Colorizer
     from colorgan.engines.onnx_engine import OnnxEngine
     from colorgan.engines.torch_engine import TorchEngine
+    from colorgan.pipeline.colorizer import Colorizer
 
     light, exact = Colorizer(OnnxEngine()), Colorizer(TorchEngine(precision="fp32"))
     paths = sorted(folder.glob("*")) if folder else sorted((ROOT / "examples").glob("*.jpg"))

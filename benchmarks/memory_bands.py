@@ -21,10 +21,10 @@ CHILD = r"""
 import sys
 import numpy as np, torch
 from PIL import Image
-from colorgan.colorizer import Colorizer
+from colorgan.pipeline.colorizer import Colorizer
 from colorgan.colour.bands import lab_to_uint8, lightness
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.images import to_8bit
+from colorgan.base.images import to_8bit
 
 side, way, kind = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 colorizer = Colorizer(TorchEngine(model="paper", precision="fp32"))

@@ -75,13 +75,13 @@ def build(name: str):
     from PIL import Image
 
     if name == "colorgan-onnx":
-        from colorgan.colorizer import Colorizer
         from colorgan.engines.onnx_engine import OnnxEngine
+        from colorgan.pipeline.colorizer import Colorizer
 
         return Colorizer(OnnxEngine()).colorize
     if name == "colorgan-torch":
-        from colorgan.colorizer import Colorizer
         from colorgan.engines.torch_engine import TorchEngine
+        from colorgan.pipeline.colorizer import Colorizer
 
         return Colorizer(TorchEngine(precision="fp32")).colorize
     from skimage import color

@@ -29,8 +29,8 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from benchmarks.common import best_seconds, machine
+from colorgan.base.images import find_images, load_rgb
 from colorgan.config import config_from_dict
-from colorgan.images import find_images, load_rgb
 from colorgan.priors.semantic import SemanticPriors
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN

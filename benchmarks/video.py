@@ -26,10 +26,11 @@ import numpy as np
 from PIL import Image
 from tests.conftest import make_clip
 
-from colorgan.apps.video import Stabiliser, colorize_video
-from colorgan.colorizer import Colorizer
-from colorgan.colour.pixels import compose_lab, lightness_grey
+from colorgan.colour.pixels import lightness_grey
 from colorgan.engines.onnx_engine import OnnxEngine
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.film import Stabiliser, colorize_video
+from colorgan.pipeline.request import Request
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H, FRAMES = 256, 192, 48
@@ -70,12 +71,12 @@ def lab_ab(images: list[Image.Image]) -> np.ndarray:
 
 def colour(light: Colorizer, frames: list[Image.Image], steady: bool) -> list[Image.Image]:
     greys = [lightness_grey(f) for f in frames]
-    l_small, ab = light.small_colour(greys)
+    l_small, ab = light.frames(greys)
     stabiliser = Stabiliser() if steady else None
     out = []
     for k, grey in enumerate(greys):
         a = stabiliser(l_small[k], ab[k]) if stabiliser else ab[k]
-        out.append(compose_lab(grey, a, light.engine.ab_scale))  # as apps.video composes frames
+        out.append(light.compose_frame(grey, a))  # as the film core composes frames
     return out
 
 
@@ -111,7 +112,7 @@ def main() -> None:
         clip = Path(tmp) / "clip.mp4"
         make_clip(clip, frames=96, fps=24, size=(1280, 720))
         start = time.perf_counter()
-        n = colorize_video(light, clip, Path(tmp) / "out.mp4")
+        n = colorize_video(light, Request(clip), Path(tmp) / "out.mp4")
         video_fps = n / (time.perf_counter() - start)
         with av.open(str(clip)) as f:
             frames = [fr.to_image() for fr in f.decode(f.streams.video[0])]

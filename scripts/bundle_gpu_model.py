@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from colorgan.generator_file import read_generator_file, write_generator_file
+from colorgan.models.file import read_generator_file, write_generator_file
 
 
 def main(src: str, dst: str) -> int:

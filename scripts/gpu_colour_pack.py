@@ -30,8 +30,8 @@ from PIL import Image
 from safetensors.torch import save_file
 from tqdm import tqdm
 
+from colorgan.base.images import BadImage, open_image, to_rgb
 from colorgan.config import load_config
-from colorgan.images import BadImage, open_image, to_rgb
 from colorgan.priors.backbones import lite_weights_file, load_state_dict_file
 from colorgan.training.photos import split_sources
 

@@ -21,7 +21,7 @@ from PIL import Image
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from colorgan.images import BadImage, find_images, load_rgb
+from colorgan.base.images import BadImage, find_images, load_rgb
 from colorgan.priors.backbones import load_state_dict_file
 
 

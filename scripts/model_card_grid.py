@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from colorgan.base.images import find_images
 from colorgan.engines.torch_engine import TorchEngine
 from colorgan.evaluation.evaluate import EvalPhoto, Scored
-from colorgan.images import find_images
+from colorgan.pipeline.colorizer import Colorizer
 
 EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "eval"
 
@@ -34,10 +35,10 @@ def main() -> None:
     parser.add_argument("--compare-title", default="before")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    models = [Scored(TorchEngine(args.weights, model=args.model, precision="fp32"))]
+    models = [Scored(Colorizer(TorchEngine(args.weights, model=args.model, precision="fp32")))]
     titles = ["grey input", args.title]
     if args.compare:
-        models.append(Scored(TorchEngine(args.compare, precision="fp32")))
+        models.append(Scored(Colorizer(TorchEngine(args.compare, precision="fp32"))))
         titles.append(args.compare_title)
     titles.append("original")
     columns = len(titles)

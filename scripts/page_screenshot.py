@@ -19,7 +19,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 from tests.conftest import start_server
 
-from colorgan.files import atomic_write_bytes
+from colorgan.base.files import atomic_write_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")

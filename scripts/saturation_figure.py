@@ -9,9 +9,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from colorgan.colorizer import Colorizer
+from colorgan.base.files import atomic_file
 from colorgan.engines.onnx_engine import OnnxEngine
-from colorgan.files import atomic_file
+from colorgan.pipeline.colorizer import Colorizer
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (0.0, 0.5, 1.0, 1.5, 2.0)

@@ -13,10 +13,11 @@ from pathlib import Path
 import av
 from PIL import Image
 
-from colorgan.apps.video import colorize_video
-from colorgan.colorizer import Colorizer
+from colorgan.base.files import atomic_file
 from colorgan.engines.onnx_engine import OnnxEngine
-from colorgan.files import atomic_file
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.film import colorize_video
+from colorgan.pipeline.request import Request
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H, FRAMES, SHOWN = 320, 240, 48, (0, 15, 31, 47)
@@ -39,7 +40,7 @@ def main() -> None:
                 frame.pts, frame.time_base = t, Fraction(1, 24)
                 f.mux(stream.encode(frame))
             f.mux(stream.encode(None))
-        colorize_video(Colorizer(OnnxEngine()), clip, out)
+        colorize_video(Colorizer(OnnxEngine()), Request(clip), out)
         rows = [frames_of(clip), frames_of(out)]
     sheet = Image.new("RGB", (W * len(SHOWN), H * 2))
     for r, frames in enumerate(rows):

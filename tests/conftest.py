@@ -15,10 +15,10 @@ import torch
 from PIL import Image
 
 from colorgan.config import Config, config_from_dict
-from colorgan.generator_file import build_generator, generator_meta, save_generator
+from colorgan.models.file import build_generator, generator_meta, save_generator
 
 # Runs `colorgan` with torch and the training libraries impossible to import, as in an
-# environment where only `pip install colorgan` was run.
+# environment where only the light install (`pip install .`) was run.
 WITHOUT_TORCH = r"""
 import importlib.abc, sys
 

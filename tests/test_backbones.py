@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 from colorgan.priors.backbones import (
     IMAGENET_TO_VOC,
     VOC_CLASSES,
@@ -98,7 +98,7 @@ def test_a_weight_file_for_another_network_is_a_clear_error(tmp_path):
 def test_missing_paper_weights_offline_name_the_alternatives(tmp_path):
     code = (
         "from colorgan.priors.semantic import InceptionResNetV2Embedding as M\n"
-        "from colorgan.errors import ColorganError\n"
+        "from colorgan.base.errors import ColorganError\n"
         "try:\n    M(None)\nexcept ColorganError as e:\n    print(e)\n"
     )
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))

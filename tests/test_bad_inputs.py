@@ -15,7 +15,7 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from colorgan.apps.cli import main
-from colorgan.generator_file import FORMAT
+from colorgan.models.file import FORMAT
 from tests.conftest import make_photo, write_generator
 
 
@@ -133,7 +133,7 @@ def onnx_file(w: World, name: str, meta: dict | None = None, input_name: str = "
 
 
 def nan_weights(w: World) -> str:
-    from colorgan.generator_file import write_generator_file
+    from colorgan.models.file import write_generator_file
 
     tensors = {k: v.clone() for k, v in _generator(w)[0].items()}
     next(v for v in tensors.values() if v.is_floating_point()).fill_(float("nan"))
@@ -435,7 +435,7 @@ _UNET = {"generator": "unet", "unet": {"downs": 6}}
 
 def _generator(w: World) -> tuple[dict, dict]:
     """The user's model file as (tensors, metadata)."""
-    from colorgan.generator_file import read_generator_file
+    from colorgan.models.file import read_generator_file
 
     return read_generator_file(w.root / "model.safetensors")
 

@@ -9,6 +9,7 @@ import torch
 from PIL import Image
 
 from colorgan.apps.cli import main
+from colorgan.pipeline.request import Request
 from tests.conftest import make_photo
 
 
@@ -168,9 +169,9 @@ def own_scores(weights: Path, folder: Path) -> dict[str, float]:
     full-resolution Lab path) and of the grey floor (scikit-image's Lab, ab set to 0)."""
     from skimage.color import lab2rgb, rgb2lab
 
-    from colorgan.colorizer import Colorizer
+    from colorgan.base.images import find_images, load_rgb
     from colorgan.engines.torch_engine import TorchEngine
-    from colorgan.images import find_images, load_rgb
+    from colorgan.pipeline.colorizer import Colorizer
 
     def psnr(a: np.ndarray, b: np.ndarray) -> float:
         return float(10 * np.log10(255**2 / ((a.astype(float) - b) ** 2).mean()))
@@ -239,7 +240,7 @@ def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
     from torchvision.models.segmentation import deeplabv3_resnet50
 
     from colorgan.config import Config
-    from colorgan.generator_file import build_generator, generator_meta, save_generator
+    from colorgan.models.file import build_generator, generator_meta, save_generator
 
     torch.manual_seed(0)
     irv2 = tmp_path / "irv2.safetensors"
@@ -282,10 +283,10 @@ def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
 
 def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tiny_weights):
 
-    from colorgan.colorizer import Colorizer
     from colorgan.engines.onnx_engine import OnnxEngine
     from colorgan.engines.torch_engine import TorchEngine
-    from colorgan.generator_file import read_generator_file
+    from colorgan.models.file import read_generator_file
+    from colorgan.pipeline.colorizer import Colorizer
 
     half = tmp_path / "half-colour.safetensors"
     assert main(["export", str(tiny_weights), "--out", str(half), "--saturation", "0.5"]) == 0
@@ -297,10 +298,10 @@ def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tin
     for engine, model in ((TorchEngine, tiny_weights), (OnnxEngine, tmp_path / "full.onnx")):
         halved_file = half if engine is TorchEngine else onnx
         full, halved = Colorizer(engine(model)), Colorizer(engine(halved_file))
-        ab_full = full.small_colour(greys)[1]
-        assert np.allclose(halved.small_colour(greys)[1], 0.5 * ab_full, atol=1e-5)
+        ab_full = full.frames(greys)[1]
+        assert np.allclose(halved.frames(greys)[1], 0.5 * ab_full, atol=1e-5)
         # the user's intensity is relative to the model's own
-        assert np.allclose(halved.small_colour(greys, saturation=2.0)[1], ab_full, atol=1e-5)
+        assert np.allclose(halved.frames(greys, Request(greys[0], 2.0))[1], ab_full, atol=1e-5)
     for bad in ("0", "9", "-1"):
         assert main(["export", str(tiny_weights), "--out", str(tmp_path / f"x{bad}.safetensors"),
                      "--saturation", bad]) == 2  # fmt: skip
@@ -311,7 +312,7 @@ def test_a_classifying_models_temperature_is_stored_by_export_and_used(tmp_path,
     """export --temperature rewrites a classifying model's annealed mean: at 1 it is the plain
     mean of the bins (duller than at 0.38); a regression model refuses it in one line."""
     from colorgan.engines.torch_engine import TorchEngine
-    from colorgan.generator_file import read_generator_file
+    from colorgan.models.file import read_generator_file
     from tests.conftest import write_generator
 
     lite = {"use_embedding": False, "use_segmentation": False, "out_stride": 4,

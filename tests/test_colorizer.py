@@ -5,13 +5,13 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan import colorizer as front
-from colorgan.colorizer import Colorizer
+from colorgan.base.errors import ColorganError
+from colorgan.base.images import BadImage
 from colorgan.colour import bands
 from colorgan.colour.tensors import rgb_to_lab
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.errors import ColorganError
-from colorgan.images import BadImage
+from colorgan.pipeline import compose
+from colorgan.pipeline.colorizer import Colorizer
 from tests.conftest import make_photo, write_generator
 
 
@@ -88,7 +88,7 @@ def test_a_generator_with_offline_priors_colours_by_them(tmp_path):
     zeroed comes out in other colours."""
     path = write_generator(tmp_path / "priors.safetensors", {"generator": "fusion"})
     colorizer = Colorizer(TorchEngine(path))
-    assert colorizer.engine.priors is not None and colorizer.engine.prior_size == 256
+    assert colorizer.engine.priors is not None and colorizer.engine.spec.prior_size == 256
     photo = make_photo(6, (70, 90))
     out = np.array(colorizer.colorize(photo)).astype(int)
     assert out.shape == (90, 70, 3)
@@ -98,12 +98,12 @@ def test_a_generator_with_offline_priors_colours_by_them(tmp_path):
     assert (out != blind).any(-1).mean() > 0.2  # most pixels change (an untrained generator)
 
 
-@pytest.mark.parametrize("keep_l_pixels", [0, front.KEEP_L_PIXELS])
+@pytest.mark.parametrize("keep_l_pixels", [0, compose.KEEP_L_PIXELS])
 def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path, monkeypatch, keep_l_pixels):
     """colorize never holds the full-size ab (nor, for large photos, the full-size L); it must
     give what holding them gives: the photo's own L with the small ab upsampled bilinearly
     (torch's F.interpolate, not the colorizer's own code) to its full size."""
-    monkeypatch.setattr(front, "KEEP_L_PIXELS", keep_l_pixels)
+    monkeypatch.setattr(compose, "KEEP_L_PIXELS", keep_l_pixels)
 
     path = write_generator(tmp_path / "priors.safetensors", {"generator": "fusion"})
     engine = TorchEngine(path, size=64)  # the priors then see another size than the generator
@@ -111,7 +111,7 @@ def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path, monkeypa
     photo = make_photo(7, (530, 700))  # 700 rows: bands of 64 and of 32, with remainders
     for source in (photo, photo.convert("L")):
         l_norm = bands.lightness(np.array(source))
-        ab = engine.predict_full(torch.from_numpy(l_norm)[None, None])[0].numpy()
+        ab = engine.predict_full(l_norm[None, None])[0]
         full = bands.lab_to_uint8(l_norm, ab).astype(int)
         out = np.array(colorizer.colorize(source)).astype(int)
         assert np.abs(out - full).max() <= 1 and (out != full).mean() < 0.01
@@ -143,8 +143,8 @@ MEMORY_PROBE = r"""
 import sys
 import numpy as np
 from PIL import Image
-from colorgan import colorizer as front
-from colorgan.colorizer import Colorizer
+from colorgan.pipeline import compose
+from colorgan.pipeline.colorizer import Colorizer
 from colorgan.engines.torch_engine import TorchEngine
 
 
@@ -153,7 +153,7 @@ def peak():  # this process's own high-water mark (getrusage would count what it
     return int(status.split("VmHWM:")[1].split()[0]) * 1024
 
 
-front.KEEP_L_PIXELS = 0  # as for photos over 40 MP: nothing full-size kept but the output
+compose.KEEP_L_PIXELS = 0  # as for photos over 40 MP: nothing full-size kept but the output
 colorizer = Colorizer(TorchEngine(sys.argv[1], precision="fp32"))
 side = int(sys.argv[2])
 seed = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)

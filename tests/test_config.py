@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import yaml
 
+from colorgan.base.errors import ColorganError
 from colorgan.config import config_from_dict, load_config
-from colorgan.errors import ColorganError
 from colorgan.models.fusion import FusionOptions
 from colorgan.models.unet import UNetOptions
 

@@ -11,10 +11,11 @@ import torch
 from PIL import Image
 
 from colorgan.apps.cli import main
-from colorgan.colorizer import Colorizer
 from colorgan.colour.pixels import L_OF_GREY, compose_lab, lab_to_srgb, lightness_grey
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.request import Request
 from tests.conftest import WITHOUT_TORCH, make_photo, write_generator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -28,11 +29,11 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
 def agreement(onnx: OnnxEngine, engine: TorchEngine) -> float:
     """Largest |ab| difference of the ONNX graph and torch on the same random L."""
     torch.manual_seed(0)
-    l_norm = torch.rand(2, 1, engine.size, engine.size) * 2 - 1
+    l_norm = torch.rand(2, 1, engine.spec.size, engine.spec.size) * 2 - 1
     prior = None
-    if onnx.prior_size is not None:
+    if onnx.spec.prior_size is not None:
         prior = torch.nn.functional.interpolate(
-            l_norm, size=(onnx.prior_size,) * 2, mode="bilinear", antialias=True
+            l_norm, size=(onnx.spec.prior_size,) * 2, mode="bilinear", antialias=True
         )
     prior_np = None if prior is None else prior.numpy()
     ab = onnx.predict(l_norm.numpy(), prior_np)
@@ -42,7 +43,7 @@ def agreement(onnx: OnnxEngine, engine: TorchEngine) -> float:
 @pytest.mark.parametrize("model", ["default", "paper"])
 def test_the_shipped_onnx_models_agree_with_their_generator_files(model):
     onnx, engine = OnnxEngine(model=model), TorchEngine(model=model, precision="fp32")
-    assert onnx.size == engine.size and onnx.prior_size == engine.prior_size
+    assert onnx.spec.size == engine.spec.size and onnx.spec.prior_size == engine.spec.prior_size
     assert agreement(onnx, engine) < 1e-3
 
 
@@ -51,7 +52,7 @@ def test_a_generator_file_exports_to_onnx_that_agrees_with_torch(tmp_path, capsy
     target = tmp_path / "g.onnx"
     assert main(["export", str(generator), "--onnx", "--out", str(target)]) == 0
     onnx, engine = OnnxEngine(target), TorchEngine(generator, precision="fp32")
-    assert onnx.prior_size == 256 and onnx.size == 32
+    assert onnx.spec.prior_size == 256 and onnx.spec.size == 32
     assert agreement(onnx, engine) < 1e-3
     before = target.read_bytes()
     assert main(["export", str(generator), "--onnx", "--out", str(target)]) == 2
@@ -66,8 +67,8 @@ def test_mirror_averaging_is_stored_in_the_file_and_both_engines_honour_it(tmp_p
     engine = TorchEngine(mirrored, precision="fp32")
     assert engine.mirror and not plain.mirror
     torch.manual_seed(1)
-    l_norm = torch.rand(2, 1, engine.size, engine.size) * 2 - 1
-    hints = torch.zeros(2, 3, engine.size, engine.size)
+    l_norm = torch.rand(2, 1, engine.spec.size, engine.spec.size) * 2 - 1
+    hints = torch.zeros(2, 3, engine.spec.size, engine.spec.size)
     hints[:, :, 10:14, 5:9] = torch.tensor([0.4, -0.3, 1.0]).view(1, 3, 1, 1)  # one hint
     ab = engine.predict_tensor(l_norm, hints=hints)
     expected = (
@@ -85,8 +86,8 @@ def test_mirror_averaging_is_stored_in_the_file_and_both_engines_honour_it(tmp_p
 
 
 def test_a_damaged_mirror_setting_is_refused_in_one_line(tmp_path):
-    from colorgan.errors import ColorganError
-    from colorgan.generator_file import read_generator_file, write_generator_file
+    from colorgan.base.errors import ColorganError
+    from colorgan.models.file import read_generator_file, write_generator_file
 
     tensors, meta = read_generator_file(write_generator(tmp_path / "g.safetensors"))
     write_generator_file(tmp_path / "bad.safetensors", tensors, {**meta, "mirror": "yes"})
@@ -128,8 +129,8 @@ def test_colorize_needs_no_torch_and_training_says_which_extra(tmp_path, photo_d
                          capture_output=True, text=True)  # fmt: skip
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
-        "colorgan: error: `colorgan train` needs torch, which the light install leaves out: "
-        "pip install 'colorgan[train]'"
+        "colorgan: error: `colorgan train` needs torch, which this install leaves out: "
+        "from a clone of colorgan, pip install '.[train]'"
     ]
 
 
@@ -183,10 +184,11 @@ def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_pat
 
     photo = Image.open(Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg")
     model = OnnxEngine() if engine == "onnx" else TorchEngine(precision="fp32")
-    outs = [Colorizer(model, saturation=s).colorize(photo) for s in (0.0, 1.0, 2.0)]
-    # a call's own saturation, on one colorizer, is the same as a colorizer's default
-    per_call = Colorizer(model).colorize(photo, saturation=2.0)
-    assert np.array_equal(np.asarray(per_call), np.asarray(outs[2]))
+    colorizer = Colorizer(model)
+    outs = [colorizer.colorize(photo, saturation=s) for s in (0.0, 1.0, 2.0)]
+    # one colorizer serves calls at different intensities: a call leaves nothing behind
+    again = colorizer.colorize(photo)
+    assert np.array_equal(np.asarray(again), np.asarray(outs[1]))
     chroma = np.asarray(outs[0].convert("YCbCr"), int)[..., 1:]
     assert np.abs(chroma - 128).max() <= 2  # 0: grey
     assert colourfulness(outs[2]) > 1.5 * colourfulness(outs[1]) > 0
@@ -205,11 +207,11 @@ def test_compose_lab_is_the_lab_conversion_at_every_pixel():
     of a real photo, with saturated colour so the clipping paths run too."""
     light = Colorizer(OnnxEngine())
     grey = Image.open(EXAMPLES / "coffee.jpg").convert("L")
-    _, ab = light.small_colour([grey], saturation=3.0)
+    _, ab = light.frames([grey], Request(grey, saturation=3.0))
     ab = ab[0]
     w, h = grey.size
     up = [Image.fromarray(c.clip(-1, 1)).resize((w, h), Image.Resampling.BILINEAR) for c in ab]
-    scale = light.engine.ab_scale
+    scale = light.engine.spec.ab_scale
     exact = lab_to_srgb(L_OF_GREY[np.asarray(grey)], np.stack(up), scale)
     diff = np.abs(np.asarray(compose_lab(grey, ab, scale), int) - exact)
     assert diff.max() <= 1 and diff.mean() < 0.05
@@ -229,7 +231,7 @@ def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [
         f"colorgan: error: {folder / 'film.mp4'}: films need PyAV, which this install leaves "
-        "out: pip install 'colorgan[video]'"
+        "out: from a clone of colorgan, pip install '.[video]'"
     ]
     assert "colorized 1 of 2 file(s)" in run.stdout
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["still.jpg"]

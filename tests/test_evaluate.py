@@ -2,13 +2,15 @@ import numpy as np
 import pytest
 
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.evaluation.evaluate import Scored, evaluate, markdown_report, metrics_table
+from colorgan.evaluation.evaluate import Scored, evaluate
 from colorgan.evaluation.fid import InceptionFeatures
+from colorgan.evaluation.report import markdown_report, metrics_table
+from colorgan.pipeline.colorizer import Colorizer
 from tests.conftest import write_generator
 
 
 def scored(path):
-    return Scored(TorchEngine(path))
+    return Scored(Colorizer(TorchEngine(path)))
 
 
 def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir):
@@ -78,8 +80,8 @@ class Constant:
 def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir):
     from skimage.color import rgb2lab
 
+    from colorgan.base.images import find_images
     from colorgan.evaluation.evaluate import EvalPhoto
-    from colorgan.images import find_images
 
     report = evaluate({"warm": Constant([0.0, 0.2]), "none": Constant([0.0, 0.0])}, photo_dir,
                       limit=6, progress=False)  # fmt: skip

@@ -6,7 +6,7 @@ import yaml
 from PIL import Image
 
 from colorgan.apps.cli import main
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 from colorgan.evaluation.experiment import load_experiment, row_config
 
 

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from colorgan.files import atomic_file, atomic_write_bytes, atomic_write_text, remove_stale_temps
+from colorgan.base.files import (
+    atomic_file,
+    atomic_write_bytes,
+    atomic_write_text,
+    remove_stale_temps,
+)
 
 
 @contextmanager

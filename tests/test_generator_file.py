@@ -4,12 +4,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from colorgan.bundled import bundled_weights
-from colorgan.colorizer import Colorizer
+from colorgan.base.errors import ColorganError
 from colorgan.config import config_from_dict
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.errors import ColorganError
-from colorgan.generator_file import (
+from colorgan.models import FusionGenerator, UNetGenerator
+from colorgan.models.file import (
     FORMAT,
     build_generator,
     generator_meta,
@@ -17,7 +16,8 @@ from colorgan.generator_file import (
     read_generator_file,
     save_generator,
 )
-from colorgan.models import FusionGenerator, UNetGenerator
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.spec.bundled import bundled_weights
 from tests.conftest import make_photo
 
 
@@ -109,7 +109,7 @@ def test_a_mean_file_averages_its_members_colours_each_at_its_saturation(tmp_pat
     from colorgan.apps.cli import main
     from colorgan.engines.onnx_engine import OnnxEngine
     from colorgan.engines.torch_engine import TorchEngine
-    from colorgan.generator_file import load_generator, read_generator_file, write_generator_file
+    from colorgan.models.file import load_generator, read_generator_file, write_generator_file
     from tests.conftest import write_generator
 
     lite = {"use_embedding": False, "use_segmentation": False}

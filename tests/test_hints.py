@@ -10,11 +10,14 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorgan.apps.cli import main
-from colorgan.colorizer import Colorizer
+from colorgan.apps.cli.colorize import parse_hint
+from colorgan.apps.points import read_points
+from colorgan.base.errors import ColorganError
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.errors import ColorganError
-from colorgan.hints import Hint, hint_ab, hint_maps, parse_hint, read_hints_file
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.request import Request
+from colorgan.spec.hints import Hint, hint_ab, hint_maps
 from colorgan.training.hints import simulate_hints
 from tests.conftest import make_photo, write_generator
 
@@ -25,18 +28,18 @@ HINTED = {**LITE, "lite_unet": {**LITE["lite_unet"], "hints": True}}
 
 def test_a_hint_parses_or_says_why_in_one_line(tmp_path):
     assert parse_hint("120, 48,#B22222") == Hint(120.0, 48.0, "#b22222")
-    for bad, why in [("1,2", "X,Y,#rrggbb"), ("a,2,#ffffff", "not two numbers"),
+    for bad, why in [("1,2", "X,Y,#rrggbb"), ("a,2,#ffffff", "must be numbers"),
                      ("1,2,red", "not #rrggbb"), ("1,2,#ffff", "not #rrggbb")]:  # fmt: skip
         with pytest.raises(ColorganError, match=why):
             parse_hint(bad)
     path = tmp_path / "h.json"
     path.write_text(json.dumps({"a.jpg": [{"x": 1, "y": 2, "color": "#00ff00"}]}))
-    assert read_hints_file(path) == {"a.jpg": [Hint(1.0, 2.0, "#00ff00")]}
+    assert read_points(path) == {"a.jpg": [Hint(1.0, 2.0, "#00ff00")]}
     for text, why in [("[1]", "object of file name"), ("{", "not JSON"),
                       ('{"a.jpg": [{"x": 1}]}', "must have x, y and color")]:  # fmt: skip
         path.write_text(text)
         with pytest.raises(ColorganError, match=why):
-            read_hints_file(path)
+            read_points(path)
 
 
 def test_a_hints_colour_is_its_cie_ab_on_a_small_square_at_the_models_size():
@@ -67,7 +70,7 @@ def test_a_model_widened_for_hints_starts_as_the_model_it_came_from(tmp_path):
     """train.init_from an older file without the hint weights: they start at zero, so with
     or without hints the output is the old model's, until training moves them."""
     from colorgan.config import config_from_dict
-    from colorgan.generator_file import build_generator
+    from colorgan.models.file import build_generator
     from colorgan.training.gan import warm_start
 
     old = write_generator(tmp_path / "old.safetensors", LITE, image_size=64)
@@ -95,7 +98,7 @@ def test_a_model_with_another_head_starts_its_body_from_a_file_and_its_head_fres
     a finished L1 default: every body weight is the file's, the new head keeps its own start;
     a file of another network still says so."""
     from colorgan.config import config_from_dict
-    from colorgan.generator_file import build_generator, read_generator_file
+    from colorgan.models.file import build_generator, read_generator_file
     from colorgan.training.gan import warm_start
 
     old = write_generator(tmp_path / "old.safetensors", HINTED, image_size=64)
@@ -146,7 +149,7 @@ def hinted(tmp_path_factory):
     """A hint-taking generator whose hint weights are not zero (so hints change the colour),
     and its ONNX export."""
     from colorgan.config import config_from_dict
-    from colorgan.generator_file import build_generator, generator_meta, save_generator
+    from colorgan.models.file import build_generator, generator_meta, save_generator
 
     cfg = config_from_dict({"model": HINTED, "data": {"image_size": 64}})
     torch.manual_seed(1)
@@ -166,15 +169,16 @@ def hinted(tmp_path_factory):
 def test_both_engines_take_hints_and_no_hints_is_the_automatic_colour(engine, hinted):
     path, onnx = hinted
     colorizer = Colorizer(OnnxEngine(onnx) if engine == "onnx" else TorchEngine(path))
-    assert colorizer.engine.hints
+    assert colorizer.engine.spec.hints
     photo = make_photo(2, (200, 120))
     auto = np.asarray(colorizer.colorize(photo), int)
     assert np.array_equal(np.asarray(colorizer.colorize(photo, hints=[]), int), auto)
     guided = np.asarray(colorizer.colorize(photo, hints=[Hint(150, 60, "#00ff00")]), int)
     assert guided.shape == auto.shape and (guided != auto).any()
     grey = [photo.convert("L")]  # the same through small_colour (video's path)
-    ab_auto = colorizer.small_colour(grey)[1]
-    ab_hint = colorizer.small_colour(grey, hints=[[Hint(150, 60, "#00ff00")]])[1]
+    ab_auto = colorizer.frames(grey)[1]
+    asked = Request(grey[0], hints=[Hint(150, 60, "#00ff00")])
+    ab_hint = colorizer.frames(grey, asked, [True])[1]
     assert np.abs(ab_hint - ab_auto).max() > 1e-3
     with pytest.raises(ColorganError, match="outside the 200x120 photo"):
         colorizer.colorize(photo, hints=[Hint(250, 60, "#00ff00")])
@@ -221,17 +225,16 @@ def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
 
 def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     pytest.importorskip("av")
-    from colorgan.apps.video import FirstShot
+    from colorgan.pipeline.film import FirstShot
     from tests.conftest import make_clip
 
     still = np.tile(np.linspace(30, 220, 128), (96, 1)).astype(np.uint8)  # dark to light
     other = still[:, ::-1]  # a hard cut: another picture altogether
     frames = [Image.fromarray(np.clip(still + k, 0, 255).astype(np.uint8)) for k in range(4)]
     frames += [Image.fromarray(other)] * 2 + [Image.fromarray(still)]
-    points = [Hint(10, 10, "#ff0000")]
-    shot = FirstShot(points, 32)
-    assert [shot(f) for f in frames] == [points] * 4 + [None] * 3  # never again after a cut
-    assert FirstShot(None, 32)(frames[0]) is None
+    shot = FirstShot(True, 32)
+    assert [shot(f) for f in frames] == [True] * 4 + [False] * 3  # never again after a cut
+    assert FirstShot(False, 32)(frames[0]) is False
     # through the command, as for a photo (points in the frame's pixels, checked against it)
     path, _ = hinted
     film = tmp_path / "film.mp4"
@@ -241,7 +244,7 @@ def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     assert (tmp_path / "out" / "film.mp4").is_file()
     capsys.readouterr()
     assert main([*base, "--overwrite", "--hint", "2000,20,#ff0000"]) == 2
-    assert "outside the 160x120 photo" in capsys.readouterr().err
+    assert "outside the 160x120 frame" in capsys.readouterr().err
 
 
 def test_the_pages_studio_recolours_a_photo_with_its_points(tmp_path, hinted):

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from colorgan.images import find_images, load_rgb, open_image
+from colorgan.base.images import find_images, load_rgb, open_image
 from tests.conftest import make_photo
 
 

@@ -90,7 +90,7 @@ def test_the_perceptual_term_compares_pretrained_features():
 
 
 def test_classification_targets_the_true_colours_bins_weighted_by_rarity():
-    from colorgan.training.rebalance import BINS, bin_centres, soft_bins
+    from colorgan.colour.bins import BINS, bin_centres, soft_bins
 
     ab = torch.rand(2, 2, 8, 8) * 1.6 - 0.8
     index, weight = soft_bins(ab)
@@ -110,8 +110,8 @@ def test_classification_targets_the_true_colours_bins_weighted_by_rarity():
 
 
 def test_the_classification_term_needs_a_classifying_generator():
+    from colorgan.base.errors import ColorganError
     from colorgan.config import config_from_dict
-    from colorgan.errors import ColorganError
 
     with pytest.raises(ColorganError, match="head: classification"):
         config_from_dict({"model": {"generator": "lite_unet"}, "data": {"image_size": 64},

@@ -100,8 +100,8 @@ def test_patchgan_sees_70_by_70_patches():
 def test_unet_depth_follows_the_image_size():
     """`downs` halvings reach a 1 x 1 bottleneck at 2 ** downs pixels, and a config that
     asks for another size is refused."""
+    from colorgan.base.errors import ColorganError
     from colorgan.config import config_from_dict
-    from colorgan.errors import ColorganError
     from colorgan.models import UNetGenerator
 
     for downs, size in ((7, 128), (8, 256)):
@@ -136,9 +136,10 @@ def test_spectral_norm_patchgan_keeps_every_conv_near_unit_gain():
 
 
 def test_every_generator_is_registered_with_its_options_and_needs():
-    from colorgan.models import GENERATORS, Needs, PriorSizes, generator_class
+    from colorgan.models import GENERATORS, generator_class
     from colorgan.models.fusion import FusionOptions, KoalarizationOptions
     from colorgan.models.unet import UNetOptions
+    from colorgan.spec.options import Needs, PriorSizes
 
     assert set(GENERATORS) == {"fusion", "koalarization", "lite_unet", "mean", "unet"}
     fusion = generator_class("fusion")
@@ -179,15 +180,15 @@ def test_the_lite_unet_starts_from_imagenet_and_fuses_the_priors():
 
 
 def test_the_lite_unet_takes_a_larger_imagenet_encoder_with_its_own_stages():
-    from colorgan.errors import ColorganError
+    from colorgan.base.errors import ColorganError
     from colorgan.models import LiteUNetGenerator
-    from colorgan.models.options import LiteUNetOptions
     from colorgan.priors.backbones import (
         lite_network,
         lite_weights_file,
         stage_blocks,
         stage_channels,
     )
+    from colorgan.spec.options import LiteUNetOptions
 
     lite0 = lite_network(None)
     assert stage_blocks(lite0) == (0, 2, 4, 10, 15)  # Lite0's last block at 1/2 .. 1/32
@@ -212,8 +213,8 @@ def test_the_lite_unet_encoder_starts_from_a_local_weight_file_when_given_one(tm
     from safetensors.torch import save_file
 
     from colorgan.models import LiteUNetGenerator
-    from colorgan.models.options import LiteUNetOptions, PriorSizes
     from colorgan.priors.backbones import lite_network, lite_weights_file
+    from colorgan.spec.options import LiteUNetOptions, PriorSizes
 
     # an fp16 copy of other weights than the package's, without the unused ImageNet classifier,
     # as scripts/gpu_colour_pack.py writes it for a machine without the package
@@ -246,8 +247,8 @@ def test_the_lite_unet_encoder_learns_slower_or_not_at_all():
 
 
 def test_the_lite_unet_needs_sizes_of_32():
+    from colorgan.base.errors import ColorganError
     from colorgan.config import config_from_dict
-    from colorgan.errors import ColorganError
 
     cfg = config_from_dict({"model": {"generator": "lite_unet"}, "data": {"image_size": 64}})
     assert cfg.model.options.use_embedding and cfg.model.options.encoder_lr_scale == 0.1
@@ -258,9 +259,9 @@ def test_the_lite_unet_needs_sizes_of_32():
 def test_the_lite_unet_predicts_a_quarter_size_ab_and_classifies_it():
     import torch.nn.functional as F
 
+    from colorgan.colour.bins import BINS, bin_centres
     from colorgan.models import LiteUNetGenerator
     from colorgan.models.lite_unet import annealed_mean
-    from colorgan.training.rebalance import BINS, bin_centres
 
     l_norm = torch.rand(2, 1, 64, 96) * 2 - 1
     quarter = LiteUNetGenerator(0, 0, out_stride=4).eval()

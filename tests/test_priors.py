@@ -1,7 +1,6 @@
 import pytest
 import torch
 
-from colorgan.models import Needs
 from colorgan.priors.semantic import (
     PRIOR_IMAGE_SIZE,
     SemanticPriors,
@@ -9,6 +8,7 @@ from colorgan.priors.semantic import (
     generator_inputs,
     prior_sizes,
 )
+from colorgan.spec.options import Needs
 
 
 def test_lite0_ablations_share_the_full_models_cache():
@@ -48,7 +48,7 @@ def test_generator_inputs_expand_what_the_generator_needs_to_its_size():
 
 
 def test_unknown_backbones_are_one_error():
-    from colorgan.errors import ColorganError
+    from colorgan.base.errors import ColorganError
 
     with pytest.raises(ColorganError, match="unknown embedding"):
         SemanticPriors("resnet", None)

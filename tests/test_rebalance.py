@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colorgan.images import find_images
+from colorgan.base.images import find_images
 from colorgan.training.losses import weighted_l1
 from colorgan.training.rebalance import (
     BINS,

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from colorgan.apps.cli import main
+from colorgan.base.errors import ColorganError
 from colorgan.config import config_from_dict
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.errors import ColorganError
-from colorgan.generator_file import build_generator, generator_meta, save_generator
+from colorgan.models.file import build_generator, generator_meta, save_generator
 from colorgan.priors.backbones import lite_weights_file, load_state_dict_file
 from colorgan.training.gan import warm_start
 from tests.conftest import write_generator

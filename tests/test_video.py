@@ -8,9 +8,10 @@ import pytest
 from PIL import Image
 
 from colorgan.apps.cli import main
-from colorgan.apps.video import Stabiliser, colorize_video
-from colorgan.colorizer import Colorizer
 from colorgan.engines.onnx_engine import OnnxEngine
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.film import Stabiliser, colorize_video
+from colorgan.pipeline.request import Request
 from tests.conftest import make_clip
 
 av = pytest.importorskip("av")
@@ -80,9 +81,9 @@ def test_a_killed_run_leaves_no_partial_video(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("colorgan.apps.video.compose_lab", interrupted)  # Ctrl-C mid-video
+    monkeypatch.setattr("colorgan.colour.pixels.compose_lab", interrupted)  # Ctrl-C mid-video
     with pytest.raises(KeyboardInterrupt):
-        colorize_video(colorizer, clip, tmp_path / "out" / "film.mp4")
+        colorize_video(colorizer, Request(clip), tmp_path / "out" / "film.mp4")
     assert not any((tmp_path / "out").iterdir())
 
 

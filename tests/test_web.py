@@ -15,8 +15,8 @@ from PIL import Image
 
 from colorgan.apps.cli import main
 from colorgan.apps.web import KEEP_SECONDS, Limits, Studio
-from colorgan.colorizer import Colorizer
 from colorgan.engines.onnx_engine import OnnxEngine
+from colorgan.pipeline.colorizer import Colorizer
 from tests.conftest import WITHOUT_TORCH, make_clip, start_server
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -111,7 +111,7 @@ def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, li
     assert again.photos[0].parent != outcome.photos[0].parent
     assert outcome.photos[0].is_file() and chroma(Image.open(again.photos[0])) < 0.5
     assert "no model 'paper' here" in _error(studio.run, [uploads["chelsea"]], "paper", 1.0)
-    assert "colour intensity must be in" in _error(studio.run, [uploads["chelsea"]], "default", 9)
+    assert "saturation must be in" in _error(studio.run, [uploads["chelsea"]], "default", 9)
 
 
 def test_photos_that_share_a_name_keep_previews_of_their_own(uploads, light, tmp_path):
@@ -150,14 +150,14 @@ def test_serve_refuses_bad_limits_a_bad_model_and_a_taken_port_in_one_line(tmp_p
 
 
 def test_the_page_sends_nothing_out(light, tmp_path):
-    from colorgan.apps.web import build_page
+    from colorgan.apps.page import build_page
 
     page = build_page(Studio(lambda name: light, ["default"], Limits(), tmp_path), "default")
     assert page.analytics_enabled is False
 
 
 def _error(call, *args) -> str:
-    from colorgan.errors import ColorganError
+    from colorgan.base.errors import ColorganError
 
     with pytest.raises(ColorganError) as caught:
         call(*args)
@@ -182,7 +182,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`colorgan serve` in its own process, with small limits and torch unimportable (as
-    after `pip install colorgan[web]`): its address. Stopped with `kill`, it leaves nothing
+    after `pip install '.[web]'`): its address. Stopped with `kill`, it leaves nothing
     in its temporary folder."""
     scratch = tmp_path_factory.mktemp("serve")
     env = {**os.environ, "TMPDIR": str(scratch), "GRADIO_TEMP_DIR": str(scratch / "gradio")}
@@ -344,7 +344,7 @@ def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
     click, and the far right of the photo keeps its colour; the points save as --hints."""
     from skimage.color import rgb2lab
 
-    assert OnnxEngine().hints  # the served model is the bundled default, which takes hints
+    assert OnnxEngine().spec.hints  # the served model is the bundled default, which takes hints
 
     page = open_page(browser, server)
     send(page, [uploads["chelsea"]])
@@ -372,7 +372,7 @@ def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
     far = np.abs(after[:, int(w * 0.9) :, 1:] - before[:, int(w * 0.9) :, 1:]).mean()
     assert far < 3, far
     saved = download(page, "chelsea-points.json", tmp_path)
-    from colorgan.hints import read_hints_file
+    from colorgan.apps.points import read_points
 
-    [point] = read_hints_file(saved)["chelsea.jpg"]
+    [point] = read_points(saved)["chelsea.jpg"]
     assert point.color == "#10b010" and abs(point.x - x) < 0.05 * w and abs(point.y - y) < 0.05 * h

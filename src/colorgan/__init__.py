@@ -1,16 +1,25 @@
-"""colorgan: colorize black-and-white photos with a semantic-prior conditional GAN."""
+"""colorgan: colorize black-and-white photos and films with a semantic-prior conditional GAN.
 
-from colorgan.errors import ColorganError
+The public API, loaded when first used so that `import colorgan` stays cheap:
+`Colorizer` (pipeline.colorizer), `Request` (pipeline.request), `Hint` (spec.hints),
+`expand_inputs` (base.images) and `ColorganError` (base.errors).
+"""
 
-__version__ = "0.1.0"
+from importlib import import_module
 
-__all__ = ["ColorganError", "Colorizer", "__version__"]
+from colorgan.base import __version__
+
+_HOMES = {
+    "ColorganError": "colorgan.base.errors",
+    "Colorizer": "colorgan.pipeline.colorizer",
+    "Hint": "colorgan.spec.hints",
+    "Request": "colorgan.pipeline.request",
+    "expand_inputs": "colorgan.base.images",
+}
+__all__ = [*sorted(_HOMES), "__version__"]
 
 
-def __getattr__(name: str):
-    # Lazy so that `import colorgan` stays cheap (an engine loads only when the API is used).
-    if name == "Colorizer":
-        from colorgan.colorizer import Colorizer
-
-        return Colorizer
-    raise AttributeError(name)
+def __getattr__(name: str):  # noqa: ANN202
+    if name not in _HOMES:
+        raise AttributeError(name)
+    return getattr(import_module(_HOMES[name]), name)

@@ -1,6 +1,6 @@
 import torch
 
-from colorgan.images import find_images
+from colorgan.base.images import find_images
 from colorgan.priors.semantic import SemanticPriors
 from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.photos import scan_images

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 from colorgan.training.checkpoint import (
     checkpoints,
     latest_checkpoint,

@@ -2,10 +2,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from colorgan.colour.bins import BINS
 from colorgan.training.data import TrainingData
 from colorgan.training.datasets import collate
 from colorgan.training.losses import LossContext, l1, rebalanced_l1
-from colorgan.training.rebalance import BINS
 from colorgan.training.trainer import Trainer
 from tests.conftest import small_config
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from colorgan.images import find_images
+from colorgan.base.images import find_images
 from colorgan.training.datasets import EpochSampler, PhotoDataset, collate
 from colorgan.training.photos import scan_images
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from colorgan.base.errors import ColorganError
 from colorgan.config import config_from_dict
-from colorgan.errors import ColorganError
 from colorgan.training.gan import ColorGAN
 
 NO_PRIORS = {"fusion": {"use_segmentation": False, "use_embedding": False}}
@@ -76,7 +76,7 @@ def test_state_round_trips_through_a_checkpoint_folder(tmp_path):
 
 
 def test_export_from_a_run_folder_writes_the_inference_generator(tmp_path):
-    from colorgan.generator_file import load_generator
+    from colorgan.models.file import load_generator
     from colorgan.training.checkpoint import save_checkpoint
 
     cfg = config_from_dict({"model": NO_PRIORS, "train": {"ema_decay": 0.5}})
@@ -93,7 +93,7 @@ def test_export_from_a_run_folder_writes_the_inference_generator(tmp_path):
 
 
 def test_a_run_folder_written_in_the_flat_config_form_still_exports(tmp_path):
-    from colorgan.generator_file import load_generator
+    from colorgan.models.file import load_generator
     from colorgan.training.checkpoint import save_checkpoint
 
     flat = (

@@ -4,9 +4,9 @@ import logging
 import pytest
 from PIL import Image
 
+from colorgan.base.errors import ColorganError
+from colorgan.base.images import find_images
 from colorgan.config import DataConfig, SourceConfig, config_from_dict
-from colorgan.errors import ColorganError
-from colorgan.images import find_images
 from colorgan.training.photos import (
     find_coco_images,
     sample_and_split,

@@ -67,7 +67,7 @@ def test_gradient_clipping_bounds_the_step(tmp_path, photo_dir):
 
 
 def test_a_run_can_start_from_another_runs_generator(tmp_path, photo_dir):
-    from colorgan.errors import ColorganError
+    from colorgan.base.errors import ColorganError
 
     first = Trainer(small_config(tmp_path / "a", photo_dir, train={"adversarial_epochs": 0}),
                     progress=False)  # fmt: skip

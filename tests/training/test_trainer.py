@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from colorgan.errors import ColorganError
-from colorgan.generator_file import read_generator_file
+from colorgan.base.errors import ColorganError
+from colorgan.models.file import read_generator_file
 from colorgan.training.checkpoint import latest_checkpoint
 from colorgan.training.trainer import Trainer
 from tests.conftest import small_config

@@ -17,14 +17,21 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorgan.apps.video import colorize_videos
-from colorgan.batch import unclaimed
-from colorgan.colorizer import Colorizer
-from colorgan.engines import check_saturation
-from colorgan.errors import ColorganError
-from colorgan.files import atomic_file
-from colorgan.hints import Hint
-from colorgan.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES, open_image, open_unloaded, save_image
+from colorgan.base.errors import ColorganError, install_hint
+from colorgan.base.files import atomic_file
+from colorgan.base.images import (
+    IMAGE_EXTENSIONS,
+    VIDEO_SUFFIXES,
+    BadImage,
+    open_image,
+    open_unloaded,
+    save_image,
+)
+from colorgan.pipeline.batch import unclaimed
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.film import colorize_videos
+from colorgan.pipeline.request import Request
+from colorgan.spec.hints import Hint
 
 PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
 KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
@@ -63,16 +70,21 @@ class Limits:
         try:
             import av
         except ModuleNotFoundError:
-            return "films need PyAV, which this install leaves out: pip install colorgan[video]"
+            return f"films need PyAV, which this install leaves out: {install_hint('video')}"
         try:
             with av.open(str(path)) as f:
-                w, h = (f.streams.video[0].width, f.streams.video[0].height) if (
-                    f.streams.video) else (0, 0)  # fmt: skip
+                w, h = (
+                    (f.streams.video[0].width, f.streams.video[0].height)
+                    if (f.streams.video)
+                    else (0, 0)
+                )
         except (av.FFmpegError, OSError, ValueError):
             return "not a film colorgan can read"
         if w * h > self.megapixels * 1e6:
-            return (f"its frames are {w}x{h} ({w * h / 1e6:.0f} MP), over the "
-                    f"{self.megapixels:g} MP limit")  # fmt: skip
+            return (
+                f"its frames are {w}x{h} ({w * h / 1e6:.0f} MP), over the "
+                f"{self.megapixels:g} MP limit"
+            )
         return None
 
 
@@ -112,7 +124,7 @@ class Studio:
     def run(self, uploads: Sequence[str | Path], model: str, saturation: float) -> Outcome:
         """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
         `saturation`."""
-        self._check(model, saturation)
+        self._check(model)
         self._forget_old_requests()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         refused, photos, videos, claimed = [], [], [], set()
@@ -129,10 +141,12 @@ class Studio:
         out = folder / "colour"
         with self._lock:
             colorizer = self.colorizer(model)
-            photo_results = list(colorizer.colorize_files(photos, out, progress=True,
-                                                          saturation=saturation))  # fmt: skip
-            video_results = list(colorize_videos(colorizer, videos, out, progress=True,
-                                                 saturation=saturation))  # fmt: skip
+            photo_results = list(
+                colorizer.colorize_files(photos, out, progress=True, saturation=saturation)
+            )
+            video_results = list(
+                colorize_videos(colorizer, videos, out, progress=True, saturation=saturation)
+            )
         results = photo_results + video_results
         refused += [f"{r.source.name}: {r.error}" for r in results if r.error]
         outcome = Outcome("")
@@ -141,8 +155,9 @@ class Studio:
         outcome.videos = [r.target for r in video_results if r.target is not None]
         done = outcome.photos + outcome.videos
         outcome.message = f"Colorized {len(done)} of {len(uploads)} file(s)."
-        outcome.previews = [_previews(path, folder / "previews" / str(i))
-                            for i, path in enumerate(outcome.photos)]  # fmt: skip
+        outcome.previews = [
+            _previews(path, folder / "previews" / str(i)) for i, path in enumerate(outcome.photos)
+        ]
         if len(done) > 1:
             outcome.archive = _zip(done, folder / f"colorgan-{len(done)}-files.zip")
         if refused:
@@ -154,22 +169,24 @@ class Studio:
     ) -> tuple[Path, tuple[Path, Path]]:
         """One uploaded photo again, following the colour points `hints` (in its pixels):
         the full-size result and its (grey, colour) previews, in a folder of their own."""
-        self._check(model, saturation)
+        self._check(model)
         upload = Path(upload)
         why = self.limits.refusal(upload)
         if why:
             raise ColorganError(f"{upload.name}: {why}")
+        request = Request(open_image(upload), saturation, hints, where=upload.name)
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         with self._lock:
-            colour = self.colorizer(model).colorize(open_image(upload), saturation, list(hints))
+            [colour] = self.colorizer(model).run([request])
+        if isinstance(colour, BadImage):
+            raise ColorganError(f"{upload.name}: {colour}")
         target = folder / f"{upload.stem}-colorized{upload.suffix}"
         save_image(colour, target)
         return target, _previews(target, folder / "previews")
 
-    def _check(self, model: str, saturation: float) -> None:
+    def _check(self, model: str) -> None:
         if model not in self.models:
             raise ColorganError(f"no model {model!r} here; here: {', '.join(self.models)}")
-        check_saturation(saturation, "colour intensity")
 
     def colorizer(self, model: str) -> Colorizer:
         if model not in self._colorizers:

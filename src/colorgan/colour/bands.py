@@ -91,8 +91,9 @@ def small_lightness(
 def _linear_taps(size_in: int, size_out: int, start: int, count: int):  # noqa: ANN202
     """Source indices and weights of bilinear resizing (half-pixel centres, as
     F.interpolate's align_corners=False) for output positions start .. start + count - 1."""
-    src = ((np.arange(start, start + count, dtype=np.float64) + 0.5) * (size_in / size_out)
-           - 0.5).clip(min=0.0)  # fmt: skip
+    src = (
+        (np.arange(start, start + count, dtype=np.float64) + 0.5) * (size_in / size_out) - 0.5
+    ).clip(min=0.0)
     low = np.minimum(np.floor(src).astype(np.intp), size_in - 1)
     high = np.minimum(low + 1, size_in - 1)
     return low, high, (src - low).astype(np.float32)

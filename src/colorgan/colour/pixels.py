@@ -106,8 +106,10 @@ def compose_lab(grey: Image.Image, ab: np.ndarray, ab_scale: float) -> Image.Ima
     w, h = grey.size
     ab = np.clip(ab, -1, 1).astype(np.float32) * np.float32(ab_scale)
     # a / 500 and -b / 200: what Lab adds to f(Y) for f(X) and f(Z), upsampled in C
-    a, b = (np.asarray(Image.fromarray(c).resize((w, h), Image.Resampling.BILINEAR))
-            for c in (ab[0] / 500, ab[1] / -200))  # fmt: skip
+    a, b = (
+        np.asarray(Image.fromarray(c).resize((w, h), Image.Resampling.BILINEAR))
+        for c in (ab[0] / 500, ab[1] / -200)
+    )
     levels = np.asarray(grey)
     fy = _FY_OF_GREY[levels]
     x = srgb.lab_f_inverse(a + fy)

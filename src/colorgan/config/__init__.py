@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 
+from colorgan.base.errors import ColorganError
 from colorgan.config.checks import validate
-from colorgan.config.typed import build_dataclass, plain
 from colorgan.config.upgrade import upgrade_old_form
-from colorgan.errors import ColorganError
-from colorgan.models.options import OPTIONS, options_class
+from colorgan.spec.options import OPTIONS, options_class
+from colorgan.spec.typed import build_dataclass, plain
 
 
 @dataclass

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from colorgan.errors import ColorganError
-from colorgan.priors import EMBEDDINGS, SEGMENTATIONS
-from colorgan.training.terms import TERM_NEEDS
+from colorgan.base.errors import ColorganError
+from colorgan.spec.priors import EMBEDDINGS, SEGMENTATIONS
+from colorgan.spec.terms import TERM_NEEDS
 
 _CHOICES = {
     ("data", "layout"): ("folder", "coco"),
@@ -38,8 +38,10 @@ def validate(cfg: Any) -> Any:
             )
     logits = any(TERM_NEEDS[n].logits for n in [*cfg.loss.pretrain, *cfg.loss.adversarial])
     if logits and getattr(cfg.model.options, "head", None) != "classification":
-        raise ColorganError("loss: the classification term needs a generator with head: "
-                            "classification (model.lite_unet.head)")  # fmt: skip
+        raise ColorganError(
+            "loss: the classification term needs a generator with head: "
+            "classification (model.lite_unet.head)"
+        )
     if any(TERM_NEEDS[name].discriminator for name in cfg.loss.pretrain):
         raise ColorganError("loss.pretrain: the gan term needs the adversarial phase")
     crop = cfg.data.random_crop
@@ -56,18 +58,24 @@ def validate(cfg: Any) -> Any:
         raise ColorganError("loss.rebalance_lambda must be in (0, 1]")
     t = cfg.train
     at_least_one = {
-        "train.batch_size": t.batch_size, "train.d_every": t.d_every,
-        "train.log_every": t.log_every, "train.checkpoint_every": t.checkpoint_every,
-        "train.keep_checkpoints": t.keep_checkpoints, "train.sample_images": t.sample_images,
-        "priors.batch_size": cfg.priors.batch_size, "data.image_size": cfg.data.image_size,
-    }  # fmt: skip
+        "train.batch_size": t.batch_size,
+        "train.d_every": t.d_every,
+        "train.log_every": t.log_every,
+        "train.checkpoint_every": t.checkpoint_every,
+        "train.keep_checkpoints": t.keep_checkpoints,
+        "train.sample_images": t.sample_images,
+        "priors.batch_size": cfg.priors.batch_size,
+        "data.image_size": cfg.data.image_size,
+    }
     for key, value in at_least_one.items():
         if value < 1:
             raise ColorganError(f"{key} must be at least 1 (it is {value})")
     clip_bad = t.grad_clip is not None and t.grad_clip <= 0
     if min(t.warmup_steps, t.d_warmup_steps) < 0 or not 0.0 <= t.lr_floor <= 1.0 or clip_bad:
-        raise ColorganError("train.warmup_steps and d_warmup_steps must be 0 or more, lr_floor "
-                            "in [0, 1] and grad_clip above 0 (or null)")  # fmt: skip
+        raise ColorganError(
+            "train.warmup_steps and d_warmup_steps must be 0 or more, lr_floor "
+            "in [0, 1] and grad_clip above 0 (or null)"
+        )
     if t.sample_every < 0 or t.pretrain_epochs < 0 or t.adversarial_epochs < 0:
         raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
     if not (0.0 < t.hints_p <= 1.0 and 0.0 <= t.hints_none <= 1.0):

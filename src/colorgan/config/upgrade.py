@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 
 _LEGACY_GENERATORS = {"paper": "fusion"}
 _LEGACY_OPTIONS = {
@@ -17,8 +17,14 @@ _LEGACY_OPTIONS = {
     "koalarization": {"use_embedding": "use_embedding"},
     "unet": {"unet_downs": "downs", "unet_dropout": "dropout"},
 }
-_LEGACY_MODEL_KEYS = {"use_segmentation", "use_embedding", "unet_downs", "unet_dropout",
-                      "discriminator_channels", "spectral_norm"}  # fmt: skip
+_LEGACY_MODEL_KEYS = {
+    "use_segmentation",
+    "use_embedding",
+    "unet_downs",
+    "unet_dropout",
+    "discriminator_channels",
+    "spectral_norm",
+}
 _LEGACY_TRAIN_KEYS = {"pretrain_loss", "lambda_l1", "rebalance"}
 
 

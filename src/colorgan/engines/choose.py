@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
+from colorgan.base.errors import ColorganError
 from colorgan.engines import Engine
-from colorgan.errors import ColorganError
 
 
 @dataclass(frozen=True)

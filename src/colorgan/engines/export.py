@@ -22,9 +22,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from colorgan.base.files import atomic_write_bytes
 from colorgan.engines.torch_engine import TorchEngine
-from colorgan.files import atomic_write_bytes
 from colorgan.priors.semantic import generator_inputs
+from colorgan.spec.hints import CHANNELS
 
 OPSET = 17
 
@@ -37,9 +38,8 @@ class InferenceGraph(nn.Module):
         super().__init__()
         self.generator, self.priors, self.needs = engine.generator, engine.priors, engine.needs
         self.logits = self.priors is not None and self.priors.segmentation_is_logits
-        self.names = (
-            ["l"] + ["l_prior"] * (engine.prior_size is not None) + ["hints"] * engine.hints
-        )
+        spec = engine.spec
+        self.names = ["l"] + ["l_prior"] * (spec.prior_size is not None) + ["hints"] * spec.hints
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         given = dict(zip(self.names, inputs, strict=True))
@@ -60,10 +60,14 @@ def export_onnx(
 
     engine = TorchEngine(weights, device="cpu", precision="fp32", channels_last=False)
     graph = InferenceGraph(engine).eval()
-    size, p_size = engine.size, engine.prior_size
+    spec = engine.spec
+    size, p_size = spec.size, spec.prior_size
     names = graph.names
-    shapes = {"l": (1, 1, size, size), "l_prior": (1, 1, p_size, p_size),
-              "hints": (1, 3, size, size)}  # fmt: skip
+    shapes = {
+        "l": (1, 1, size, size),
+        "l_prior": (1, 1, p_size, p_size),
+        "hints": (1, CHANNELS, size, size),
+    }
     inputs = [torch.zeros(shapes[name]) for name in names]
     dynamic = {name: {0: "batch"} for name in names}
     buffer = io.BytesIO()
@@ -74,11 +78,17 @@ def export_onnx(
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's notes on shapes it records as constants
-            torch.onnx.export(graph, tuple(inputs), buffer, input_names=names,
-                              output_names=["ab"],
-                              dynamic_axes={**dynamic, "ab": {0: "batch"}},
-                              opset_version=OPSET, do_constant_folding=False,
-                              dynamo=False)  # fmt: skip
+            torch.onnx.export(
+                graph,
+                tuple(inputs),
+                buffer,
+                input_names=names,
+                output_names=["ab"],
+                dynamic_axes={**dynamic, "ab": {0: "batch"}},
+                opset_version=OPSET,
+                do_constant_folding=False,
+                dynamo=False,
+            )
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     model = onnx.load_from_string(buffer.getvalue())
@@ -87,9 +97,9 @@ def export_onnx(
     meta = {
         "size": size,
         "prior_size": p_size,
-        "hints": engine.hints,
-        "ab_scale": engine.ab_scale,
-        "generator": engine.meta,
+        "hints": spec.hints,
+        "ab_scale": spec.ab_scale,
+        "generator": spec.meta,
     }
     model.metadata_props.add(key="colorgan", value=json.dumps(meta))
     atomic_write_bytes(target, model.SerializeToString(), exclusive=not overwrite)
@@ -114,73 +124,3 @@ def _store_half(model) -> None:
     nodes = casts + list(model.graph.node)
     del model.graph.node[:]
     model.graph.node.extend(nodes)
-
-
-def stored_generator(source: str) -> Path:
-    """A generator file, or a bundled model's name -> its file."""
-    from colorgan.bundled import BUNDLED, bundled_weights
-    from colorgan.errors import ColorganError
-
-    if Path(source).is_file():
-        return Path(source)
-    if source in BUNDLED:
-        return bundled_weights(source)
-    raise ColorganError(f"{source}: not a generator file or bundled model ({', '.join(BUNDLED)})")
-
-
-def export_model(
-    source: str,
-    out: Path,
-    onnx: bool = False,
-    half: bool = False,
-    saturation: float | None = None,
-    overwrite: bool = False,
-    temperature: float | None = None,
-    mirror: bool | None = None,
-    mean_with: list[str] | None = None,
-) -> None:
-    """`colorgan export`: a run folder (its latest checkpoint's generator), a generator file
-    or a bundled model -> a generator file, or with `onnx` the onnx engine's graph; `half`
-    stores fp16 weights, `saturation` the model's default colour intensity, `temperature` a
-    classifying model's annealed-mean temperature, `mirror` mirror averaging on or off;
-    `mean_with` generator files or bundled models whose ab is averaged with this one's."""
-    import tempfile
-
-    from colorgan.bundled import BUNDLED
-    from colorgan.engines import model_saturation
-    from colorgan.errors import ColorganError
-    from colorgan.files import atomic_write_bytes
-
-    path = Path(source)
-    if out.exists() and not overwrite:
-        raise ColorganError(f"{out} exists (pass --overwrite to replace it)")
-    if saturation is not None:
-        model_saturation({"saturation": saturation})
-    with tempfile.TemporaryDirectory() as tmp:
-        generator = Path(tmp) / "generator.safetensors"
-        if path.is_dir():  # a run folder: its latest checkpoint's generator
-            from colorgan.training.gan import ColorGAN
-
-            ColorGAN.from_checkpoint(path).export(generator, half=half)
-        elif path.is_file() or source in BUNDLED:
-            generator = stored_generator(source)
-        else:
-            raise ColorganError(f"{source}: not a run folder, generator file or bundled model "
-                                f"({', '.join(BUNDLED)})")  # fmt: skip
-        if mean_with:
-            from colorgan.generator_file import mean_generator_file
-
-            mean = Path(tmp) / "mean.safetensors"
-            mean_generator_file([generator, *map(stored_generator, mean_with)], mean)
-            generator = mean
-        settings = (saturation, temperature, mirror)
-        if any(s is not None for s in settings) or (half and not path.is_dir()):
-            from colorgan.generator_file import rewrite_generator
-
-            rewritten = Path(tmp) / "rewritten.safetensors"
-            rewrite_generator(generator, rewritten, half, saturation, temperature, mirror)
-            generator = rewritten
-        if onnx:
-            export_onnx(generator, out, overwrite=overwrite)
-        else:
-            atomic_write_bytes(out, generator.read_bytes(), exclusive=not overwrite)

@@ -1,7 +1,7 @@
 """The onnx engine: a model's ONNX graph (priors and generator, `colorgan export --onnx`) on
-ONNX Runtime, with numpy and no torch, so `pip install colorgan` alone colorizes photos.
-Runtime's threads sleep rather than spin when idle, so a busy machine does not slow it
-tenfold.
+ONNX Runtime, with numpy and no torch, so the light install (`pip install .`) alone
+colorizes photos. Runtime's threads sleep rather than spin when idle, so a busy machine does
+not slow it tenfold.
 """
 
 from __future__ import annotations
@@ -11,23 +11,20 @@ import os
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
-from colorgan.bundled import bundled_weights
-from colorgan.engines import model_saturation
-from colorgan.errors import ColorganError
-
-MAX_SIZE = 2048  # the largest square a model may predict on
+from colorgan.base.errors import ColorganError
+from colorgan.spec.bundled import bundled_weights
+from colorgan.spec.hints import CHANNELS
+from colorgan.spec.meta import ModelSpec, check_size
 
 
 def checked_meta(meta: dict) -> tuple[int, int | None, float, dict]:
     """An ONNX model's colorgan metadata -> (size, prior size, ab scale, generator metadata);
-    ValueError or TypeError where a value is not what an export writes."""
-    size, prior = meta["size"], meta["prior_size"]
-    for name, value in (("size", size), ("prior_size", prior)):
-        if value is None and name == "prior_size":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or not 8 <= value <= MAX_SIZE:
-            raise ValueError(f"{name} {value!r} is not a whole number of pixels, 8 to {MAX_SIZE}")
+    ColorganError, TypeError or ValueError where a value is not what an export writes."""
+    size, prior = check_size(meta["size"], "size"), meta["prior_size"]
+    if prior is not None:
+        prior = check_size(prior, "prior_size")
     scale = float(meta["ab_scale"])
     generator = meta.get("generator", {})
     if not np.isfinite(scale) or scale <= 0 or not isinstance(generator, dict):
@@ -37,8 +34,6 @@ def checked_meta(meta: dict) -> tuple[int, int | None, float, dict]:
 
 class OnnxEngine:
     """A model's ONNX graph on ONNX Runtime (engines.Engine); no torch."""
-
-    composition = "ycbcr"  # photos: the fast path, within an 8-bit level of the exact one
 
     def __init__(
         self, weights: str | Path | None = None, model: str = "default", threads: int | None = None
@@ -62,14 +57,23 @@ class OnnxEngine:
             providers = [p for p in wanted if p in ort.get_available_providers()]
             self.session = ort.InferenceSession(str(path), options, providers)
             meta = json.loads(self.session.get_modelmeta().custom_metadata_map["colorgan"])
-            self.size, self.prior_size, self.ab_scale, self.meta = checked_meta(meta)
-            self.hints = meta.get("hints", False) is True
+            size, prior_size, ab_scale, generator = checked_meta(meta)
+        except ColorganError as exc:
+            raise ColorganError(f"{path}: not an ONNX model colorgan exported ({exc})") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ColorganError(f"{path}: not an ONNX model colorgan exported ({exc})") from None
         except Exception as exc:  # Runtime's own errors: a file it cannot read as a model
             reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__
             raise ColorganError(f"{path}: not a readable ONNX model ({reason})") from None
-        model_saturation(self.meta)  # a damaged value is refused when the file is opened
+        # photos: the fast path, within an 8-bit level of the exact one
+        self.spec = ModelSpec.of(
+            generator,
+            size,
+            prior_size,
+            ab_scale,
+            meta.get("hints", False) is True,
+            composition="ycbcr",
+        )
         self._probe(path)
 
     def _probe(self, path: Path) -> None:
@@ -77,26 +81,32 @@ class OnnxEngine:
         colorgan exports, or whose colour is not finite (NaN weights), is refused here, before
         any photo, with one line."""
         names = {i.name for i in self.session.get_inputs()}
-        wanted = {"l", *["l_prior"] * (self.prior_size is not None), *["hints"] * self.hints}
+        spec = self.spec
+        wanted = {"l", *["l_prior"] * (spec.prior_size is not None), *["hints"] * spec.hints}
         if names != wanted or "ab" not in {o.name for o in self.session.get_outputs()}:
             raise ColorganError(
                 f"{path}: not an ONNX model colorgan exported (its inputs are "
                 f"{sorted(names)}, not {sorted(wanted)}, or it has no output ab)"
             )
         try:
-            square = np.zeros((1, 1, self.size, self.size), np.float32)
-            prior = None if self.prior_size is None else np.zeros(
-                (1, 1, self.prior_size, self.prior_size), np.float32)  # fmt: skip
+            square = np.zeros((1, 1, spec.size, spec.size), np.float32)
+            prior = None
+            if spec.prior_size is not None:
+                prior = np.zeros((1, 1, spec.prior_size, spec.prior_size), np.float32)
             ab = self.predict(square, prior)
         except Exception as exc:  # noqa: BLE001 - the runtime's errors on a malformed graph
             reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__
             raise ColorganError(f"{path}: the model does not run ({reason})") from None
-        if ab.shape != (1, 2, self.size, self.size):
-            raise ColorganError(f"{path}: the model gives ab of shape {ab.shape[1:]}, not "
-                                f"(2, {self.size}, {self.size})")  # fmt: skip
+        if ab.shape != (1, 2, spec.size, spec.size):
+            raise ColorganError(
+                f"{path}: the model gives ab of shape {ab.shape[1:]}, not "
+                f"(2, {spec.size}, {spec.size})"
+            )
         if not np.isfinite(ab).all():
-            raise ColorganError(f"{path}: the model's colour is not finite (NaN or infinite "
-                                "weights?); it cannot colorize")  # fmt: skip
+            raise ColorganError(
+                f"{path}: the model's colour is not finite (NaN or infinite "
+                "weights?); it cannot colorize"
+            )
 
     def predict(
         self, l_small: np.ndarray, l_prior: np.ndarray | None, hints: np.ndarray | None = None
@@ -104,11 +114,37 @@ class OnnxEngine:
         """Normalized L (B, 1, S, S), at the priors' size where it has priors, and the hint
         maps where it takes hints (None: none) -> its normalized ab (B, 2, S, S): one run of
         the graph."""
+        spec = self.spec
         feeds = {"l": np.ascontiguousarray(l_small, np.float32)}
-        if self.prior_size is not None:
+        if spec.prior_size is not None:
             feeds["l_prior"] = np.ascontiguousarray(l_prior, np.float32)
-        if self.hints:
-            shape = (len(l_small), 3, self.size, self.size)
-            feeds["hints"] = np.zeros(shape, np.float32) if hints is None else (
-                np.ascontiguousarray(hints, np.float32))  # fmt: skip
+        if spec.hints:
+            if hints is None:
+                hints = np.zeros((len(l_small), CHANNELS, spec.size, spec.size), np.float32)
+            feeds["hints"] = np.ascontiguousarray(hints, np.float32)
         return self.session.run(["ab"], feeds)[0]
+
+    def predict_full(self, l_norm: np.ndarray) -> np.ndarray:
+        """engines.Engine: normalized L (B, 1, H, W) -> its ab upsampled bilinearly to (B, 2,
+        H, W); L is resized to the model's squares with Pillow's antialiased bilinear filter
+        (the torch engine's is torch's: the two differ by rounding)."""
+        spec = self.spec
+        height, width = l_norm.shape[-2:]
+
+        def resized(planes: np.ndarray, w: int, h: int) -> np.ndarray:
+            return np.stack(
+                [
+                    np.asarray(
+                        Image.fromarray(plane, "F").resize((w, h), Image.Resampling.BILINEAR)
+                    )
+                    for plane in planes
+                ]
+            )
+
+        l_small = np.stack([resized(x, spec.size, spec.size) for x in l_norm.astype(np.float32)])
+        l_prior = None
+        if spec.prior_size is not None:
+            side = spec.prior_size
+            l_prior = np.stack([resized(x, side, side) for x in l_norm.astype(np.float32)])
+        ab = self.predict(l_small, l_prior)
+        return np.stack([resized(x, width, height) for x in ab]).astype(np.float32)

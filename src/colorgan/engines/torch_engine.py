@@ -11,22 +11,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from colorgan.bundled import bundled_weights
 from colorgan.colour.srgb import AB_SCALE
-from colorgan.engines import model_saturation
-from colorgan.engines.mirror import Mirrored, model_mirror
-from colorgan.errors import ColorganError
-from colorgan.generator_file import load_generator
+from colorgan.engines.runtime import autocast, pick_device, resolve_precision
 from colorgan.models import generator_class
-from colorgan.priors.semantic import PRIOR_IMAGE_SIZE, SemanticPriors, generator_inputs
-from colorgan.runtime import autocast, pick_device, resolve_precision
+from colorgan.models.file import load_generator
+from colorgan.models.mirror import Mirrored
+from colorgan.priors.semantic import SemanticPriors, generator_inputs
+from colorgan.spec.bundled import bundled_weights
+from colorgan.spec.meta import ModelSpec, check_size, stored_mirror
+from colorgan.spec.priors import PRIOR_IMAGE_SIZE
 
 
 class TorchEngine:
     """A generator file's model in PyTorch (engines.Engine), and its tensor API."""
-
-    ab_scale = AB_SCALE
-    composition = "lab"  # photos: exact CIE Lab
 
     def __init__(
         self,
@@ -42,31 +39,31 @@ class TorchEngine:
         """`weights`: a generator file; without one, the bundled `model` (BUNDLED). `size`:
         the square it predicts on (default: the size it was trained at)."""
         loaded = load_generator(weights or bundled_weights(model))
-        self.meta = loaded.meta
-        model_saturation(self.meta)  # a damaged value is refused when the file is opened
         self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.size = loaded.image_size if size is None else size
-        if self.size < 8 or self.size % 8:
-            raise ColorganError(f"the prediction size must be a positive multiple of 8, not {size}")
+        self.size = loaded.image_size if size is None else check_size(size, "--size")
         # channels_last: faster on the CPU too, for one photo or a batch (benchmarks/inference.py)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.generator = loaded.generator.to(self.device, memory_format=self.memory_format)
-        self.mirror = model_mirror(self.meta)
+        self.mirror = stored_mirror(loaded.meta)
         if self.mirror:  # the file asks for mirror averaging (engines/mirror.py)
             self.generator = Mirrored(self.generator)
         self.needs = generator_class(self.model_cfg.generator).needs(self.model_cfg.options)
         p = self.prior_cfg
         self.priors = SemanticPriors.for_generator(
-            self.needs, p.embedding, p.segmentation,
+            self.needs,
+            p.embedding,
+            p.segmentation,
             embedding_weights or p.embedding_weights,
             segmentation_weights or p.segmentation_weights,
-        )  # fmt: skip
+        )
         if self.priors is not None:
             self.priors.to(self.device)
         self.prior_size = None if self.priors is None else PRIOR_IMAGE_SIZE
-        self.hints = self.needs.hints
+        self.spec = ModelSpec.of(
+            loaded.meta, self.size, self.prior_size, AB_SCALE, self.needs.hints, composition="lab"
+        )  # photos: exact CIE Lab
 
     @torch.inference_mode()
     def predict_tensor(
@@ -81,8 +78,13 @@ class TorchEngine:
         l_norm = l_norm.to(self.device).float()
         small = l_norm
         if l_norm.shape[-2:] != (self.size, self.size):
-            small = F.interpolate(l_norm, size=(self.size, self.size), mode="bilinear",
-                                  align_corners=False, antialias=True)  # fmt: skip
+            small = F.interpolate(
+                l_norm,
+                size=(self.size, self.size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            )
         native = {}
         if self.priors is not None:
             native = self.priors.on_l(l_norm if prior_l is None else prior_l.to(self.device))
@@ -94,17 +96,24 @@ class TorchEngine:
             ab = self.generator(**x)
         return ab.float().contiguous()
 
-    def predict_full(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """Normalized L (B, 1, H, W) at any size -> normalized ab (B, 2, H, W), upsampled
-        bilinearly (what evaluation scores)."""
-        ab = self.predict_tensor(l_norm)
-        return F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
+    def predict_full(self, l_norm: np.ndarray) -> np.ndarray:
+        """engines.Engine: normalized L (B, 1, H, W) at any size -> normalized ab (B, 2, H,
+        W), upsampled bilinearly (what evaluation scores)."""
+        l_tensor = torch.from_numpy(np.ascontiguousarray(l_norm))
+        ab = self.predict_tensor(l_tensor)
+        return (
+            F.interpolate(ab, size=l_tensor.shape[-2:], mode="bilinear", align_corners=False)
+            .cpu()
+            .numpy()
+        )
 
     def predict(
         self, l_small: np.ndarray, l_prior: np.ndarray | None, hints: np.ndarray | None = None
     ) -> np.ndarray:
         """engines.Engine: numpy in and out."""
-        prior, given = (None if a is None else torch.from_numpy(np.ascontiguousarray(a))
-                        for a in (l_prior, hints))  # fmt: skip
+        prior, given = (
+            None if a is None else torch.from_numpy(np.ascontiguousarray(a))
+            for a in (l_prior, hints)
+        )
         ab = self.predict_tensor(torch.from_numpy(np.ascontiguousarray(l_small)), prior, given)
         return ab.cpu().numpy()

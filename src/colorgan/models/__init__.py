@@ -1,6 +1,6 @@
 """The networks: the generators of the paper's Table 2 and a pretrained-encoder U-Net (each
 registered under its name) and the 70 x 70 PatchGAN discriminator. Their options live in
-models.options, which imports no torch; the names below load the networks when first used."""
+spec.options, which imports no torch; the names below load the networks when first used."""
 
 from importlib import import_module
 
@@ -14,8 +14,6 @@ _HOMES = {
     "GENERATORS": "registry",
     "Generator": "registry",
     "generator_class": "registry",
-    "Needs": "options",
-    "PriorSizes": "options",
 }
 # importing each registers its generators
 _GENERATOR_MODULES = ("fusion", "lite_unet", "mean", "unet")

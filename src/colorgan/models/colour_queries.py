@@ -22,9 +22,13 @@ class ColourQueries(nn.Module):
     """Decoder features (coarse to fine) and the output-size features -> ab in [-1, 1]."""
 
     def __init__(
-        self, memory_channels: list[int], pixel_channels: int, queries: int = QUERIES,
-        dim: int = QUERY_DIM, heads: int = QUERY_HEADS,
-    ) -> None:  # fmt: skip
+        self,
+        memory_channels: list[int],
+        pixel_channels: int,
+        queries: int = QUERIES,
+        dim: int = QUERY_DIM,
+        heads: int = QUERY_HEADS,
+    ) -> None:
         super().__init__()
         self.memories = nn.ModuleList(nn.Conv2d(c, dim, 1) for c in memory_channels)
         # which scale a token comes from (DDColor adds a level embedding the same way)
@@ -33,7 +37,7 @@ class ColourQueries(nn.Module):
         self.layers = nn.ModuleList(
             nn.TransformerDecoderLayer(
                 dim, heads, 2 * dim, dropout=0.0, batch_first=True, norm_first=True
-            )  # fmt: skip
+            )
             for _ in memory_channels
         )
         self.norm = nn.LayerNorm(dim)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from colorgan.models.options import FusionOptions, KoalarizationOptions, PriorSizes
 from colorgan.models.registry import Generator, register
+from colorgan.spec.options import FusionOptions, KoalarizationOptions, PriorSizes
 
 Row = tuple[int, int] | str
 

@@ -15,11 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorgan.colour.bins import CLASS_BINS, bin_centres
 from colorgan.colour.tensors import grey_from_l
-from colorgan.hints import CHANNELS as HINT_CHANNELS
 from colorgan.models.colour_queries import ColourQueries
 from colorgan.models.fusion import FUSION_CHANNELS
-from colorgan.models.options import LiteUNetOptions, PriorSizes
 from colorgan.models.registry import Generator, register
 from colorgan.priors.backbones import (
     lite_input,
@@ -30,7 +29,8 @@ from colorgan.priors.backbones import (
     stage_blocks,
     stage_channels,
 )
-from colorgan.training.rebalance import CLASS_BINS, bin_centres
+from colorgan.spec.hints import CHANNELS as HINT_CHANNELS
+from colorgan.spec.options import LiteUNetOptions, PriorSizes
 
 # decoder channels from 1/16 up to full size; the last stage's skip is L itself
 DECODER_CHANNELS = (128, 64, 48, 32, 16)
@@ -52,12 +52,20 @@ class LiteUNetGenerator(Generator):
     Options = LiteUNetOptions
 
     def __init__(
-        self, embedding_dim: int = 1000, segmentation_classes: int = 21,
-        encoder_lr_scale: float = 0.1, out_stride: int = 1, head: str = "regression",
-        temperature: float = 0.38, hints: bool = False, hint_lr_scale: float = 30.0,
-        encoder: str = "lite0", scene: bool = False, scene_lr_scale: float = 5.0,
+        self,
+        embedding_dim: int = 1000,
+        segmentation_classes: int = 21,
+        encoder_lr_scale: float = 0.1,
+        out_stride: int = 1,
+        head: str = "regression",
+        temperature: float = 0.38,
+        hints: bool = False,
+        hint_lr_scale: float = 30.0,
+        encoder: str = "lite0",
+        scene: bool = False,
+        scene_lr_scale: float = 5.0,
         encoder_weights: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.embedding_dim = embedding_dim
         self.segmentation_classes = segmentation_classes
@@ -106,10 +114,17 @@ class LiteUNetGenerator(Generator):
         self.tap_strides = (16, 8, 4, 2, 1)[:kept]
         if hints:
             stem = self.encoder._conv_stem
-            self.hint_stem = nn.Conv2d(HINT_CHANNELS, stem.out_channels, stem.kernel_size,
-                                       stem.stride, padding=1, bias=False)  # fmt: skip
-            self.hint_taps.extend(nn.Conv2d(HINT_CHANNELS, c, 3, padding=1, bias=False)
-                                  for c in block_inputs)  # fmt: skip
+            self.hint_stem = nn.Conv2d(
+                HINT_CHANNELS,
+                stem.out_channels,
+                stem.kernel_size,
+                stem.stride,
+                padding=1,
+                bias=False,
+            )
+            self.hint_taps.extend(
+                nn.Conv2d(HINT_CHANNELS, c, 3, padding=1, bias=False) for c in block_inputs
+            )
             for layer in (self.hint_stem, *self.hint_taps):
                 nn.init.zeros_(layer.weight)
 
@@ -122,9 +137,20 @@ class LiteUNetGenerator(Generator):
     @classmethod
     def from_options(cls, options: LiteUNetOptions, sizes: PriorSizes) -> LiteUNetGenerator:
         o = options
-        return cls(sizes.embedding, sizes.segmentation, o.encoder_lr_scale, o.out_stride, o.head,
-                   o.temperature, o.hints, o.hint_lr_scale, o.encoder, o.scene,
-                   o.scene_lr_scale, o.encoder_weights)  # fmt: skip
+        return cls(
+            sizes.embedding,
+            sizes.segmentation,
+            o.encoder_lr_scale,
+            o.out_stride,
+            o.head,
+            o.temperature,
+            o.hints,
+            o.hint_lr_scale,
+            o.encoder,
+            o.scene,
+            o.scene_lr_scale,
+            o.encoder_weights,
+        )
 
     def load_pretrained(self) -> None:
         """Start the encoder from ImageNet (training does this; a generator file has its own)."""
@@ -188,14 +214,19 @@ class LiteUNetGenerator(Generator):
         if self.segmentation_classes:
             if segmentation is None:
                 raise ValueError("this generator needs the segmentation prior")
-            classes = F.interpolate(segmentation.to(x.dtype), size=skips[2].shape[2:],
-                                    mode="bilinear", align_corners=False)  # fmt: skip
+            classes = F.interpolate(
+                segmentation.to(x.dtype),
+                size=skips[2].shape[2:],
+                mode="bilinear",
+                align_corners=False,
+            )
             skips[2] = torch.cat([skips[2], classes], 1)
         guided = hints is not None and self.hint_stem is not None
         taps = self.hint_taps if guided else [None] * len(self.decoder)
         stages = []
-        for block, skip, tap, stride in zip(self.decoder, [*reversed(skips), l_norm], taps,
-                                            self.tap_strides, strict=False):  # fmt: skip
+        for block, skip, tap, stride in zip(
+            self.decoder, [*reversed(skips), l_norm], taps, self.tap_strides, strict=False
+        ):
             x = F.interpolate(x, size=skip.shape[2:], mode="nearest")
             if tap is not None:
                 x = x + tap(pooled_hints(hints.to(x.dtype), stride))

@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from colorgan.models.options import MeanOptions, PriorSizes
 from colorgan.models.registry import Generator, generator_class, register
+from colorgan.spec.options import MeanOptions, PriorSizes
 
 
 @register("mean")
@@ -25,8 +25,10 @@ class MeanGenerator(Generator):
         members, hinted = [], []
         for name, member in options.member_options():
             needs = member.needs()
-            own = PriorSizes(sizes.embedding if needs.embedding else 0,
-                             sizes.segmentation if needs.segmentation else 0)  # fmt: skip
+            own = PriorSizes(
+                sizes.embedding if needs.embedding else 0,
+                sizes.segmentation if needs.segmentation else 0,
+            )
             members.append(generator_class(name).from_options(member, own))
             hinted.append(needs.hints)
         return cls(members, options.scales, hinted)

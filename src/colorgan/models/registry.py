@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from colorgan.errors import ColorganError
-from colorgan.models.options import OPTIONS, Needs, NoOptions, PriorSizes
+from colorgan.base.errors import ColorganError
+from colorgan.spec.options import OPTIONS, Needs, NoOptions, PriorSizes
 
 
 class Generator(nn.Module):

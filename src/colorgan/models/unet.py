@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from colorgan.models.options import PriorSizes, UNetOptions
 from colorgan.models.registry import Generator, register
+from colorgan.spec.options import PriorSizes, UNetOptions
 
 
 class UNetBlock(nn.Module):
@@ -35,9 +35,14 @@ class UNetBlock(nn.Module):
         else:
             up = nn.ConvTranspose2d(inner * 2, outer, 4, stride=2, padding=1, bias=False)
             layers = [
-                nn.LeakyReLU(0.2, True), down, nn.BatchNorm2d(inner), submodule,
-                nn.ReLU(True), up, nn.BatchNorm2d(outer),
-            ]  # fmt: skip
+                nn.LeakyReLU(0.2, True),
+                down,
+                nn.BatchNorm2d(inner),
+                submodule,
+                nn.ReLU(True),
+                up,
+                nn.BatchNorm2d(outer),
+            ]
             if dropout:
                 layers.append(nn.Dropout(dropout))
         self.model = nn.Sequential(*layers)

@@ -21,14 +21,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorgan.errors import ColorganError
-from colorgan.files import file_sha256
+from colorgan.base.errors import ColorganError
+from colorgan.base.files import file_sha256
 
 VOC_CLASSES = (
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat",
-    "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant",
-    "sheep", "sofa", "train", "tvmonitor",
-)  # fmt: skip
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 
 # ImageNet-1k class indices grouped into the 20 VOC classes (names checked in the tests).
 IMAGENET_TO_VOC: dict[str, list[int]] = {
@@ -141,7 +159,7 @@ def lite_network(weights: str | None = None, variant: str = "lite0") -> nn.Modul
     except ImportError:
         raise ColorganError(
             "efficientnet_lite needs the package efficientnet-lite-pytorch "
-            "(pip install colorgan installs it)"
+            "(pip install '.[train]' installs it)"
         ) from None
     net = EfficientNet.from_name(f"efficientnet-{variant}")
     if weights is not None:
@@ -165,9 +183,12 @@ def stage_channels(net: nn.Module) -> tuple[int, ...]:
 
 
 def lite_stages(
-    net: nn.Module, x: torch.Tensor, blocks: tuple[int, ...], count: int = 5,
+    net: nn.Module,
+    x: torch.Tensor,
+    blocks: tuple[int, ...],
+    count: int = 5,
     stem_extra: torch.Tensor | None = None,
-) -> list[torch.Tensor]:  # fmt: skip
+) -> list[torch.Tensor]:
     """The first `count` stage outputs (no stochastic depth: deterministic); `blocks` are the
     stages' last blocks; `stem_extra` is added to the first convolution's output (a widened
     first layer)."""

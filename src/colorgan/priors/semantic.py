@@ -18,19 +18,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorgan.base.errors import ColorganError
 from colorgan.colour.tensors import grey_from_l
-from colorgan.errors import ColorganError
-from colorgan.models.options import Needs, PriorSizes
-from colorgan.priors import EMBEDDINGS as EMBEDDING_NAMES
-from colorgan.priors import SEGMENTATIONS as SEGMENTATION_NAMES
 from colorgan.priors.backbones import (
     DeepLabV3Segmentation,
     EfficientNetLite0,
     InceptionResNetV2Embedding,
 )
+from colorgan.spec.options import Needs, PriorSizes
+from colorgan.spec.priors import EMBEDDINGS as EMBEDDING_NAMES
+from colorgan.spec.priors import PRIOR_IMAGE_SIZE
+from colorgan.spec.priors import SEGMENTATIONS as SEGMENTATION_NAMES
 
 PRIOR_VERSION = 1  # bump when preprocessing changes; part of every cache key
-PRIOR_IMAGE_SIZE = 256
 
 # name in a config (priors.EMBEDDINGS, priors.SEGMENTATIONS) -> the backbone that gives it
 EMBEDDINGS: dict[str, type[nn.Module]] = dict(
@@ -159,8 +159,13 @@ class SemanticPriors(nn.Module):
     def on_l(self, l_norm: torch.Tensor) -> dict[str, torch.Tensor]:
         """The native outputs for normalized L at any size (resized to PRIOR_IMAGE_SIZE)."""
         if l_norm.shape[-2:] != (PRIOR_IMAGE_SIZE, PRIOR_IMAGE_SIZE):
-            l_norm = F.interpolate(l_norm, size=(PRIOR_IMAGE_SIZE,) * 2, mode="bilinear",
-                                   align_corners=False, antialias=True)  # fmt: skip
+            l_norm = F.interpolate(
+                l_norm,
+                size=(PRIOR_IMAGE_SIZE,) * 2,
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            )
         return self(grey_from_l(l_norm))
 
 

@@ -20,9 +20,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
+from colorgan.base.files import atomic_file
+from colorgan.base.images import BadImage, load_rgb
 from colorgan.colour.tensors import grey_from_l, rgb_to_lab_normalized
-from colorgan.files import atomic_file
-from colorgan.images import BadImage, load_rgb
 from colorgan.priors.semantic import PRIOR_IMAGE_SIZE, SemanticPriors
 from colorgan.training.photos import Photo
 

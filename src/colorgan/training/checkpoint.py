@@ -25,8 +25,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from colorgan.errors import ColorganError
-from colorgan.files import atomic_write_text, publish
+from colorgan.base.errors import ColorganError
+from colorgan.base.files import atomic_write_text, publish
 
 log = logging.getLogger("colorgan")
 
@@ -115,8 +115,14 @@ def read_checkpoint(path: Path, names: list[str]) -> tuple[dict[str, dict], dict
     try:
         weights = {name: load_file(str(path / f"{name}.safetensors")) for name in names}
         state = torch.load(path / "state.pt", map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError,
-            SafetensorError) as exc:  # fmt: skip
+    except (
+        OSError,
+        RuntimeError,
+        ValueError,
+        EOFError,
+        pickle.UnpicklingError,
+        SafetensorError,
+    ) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
         raise DamagedCheckpoint(f"checkpoint {path} is damaged ({reason})") from None
     if not isinstance(state, dict):

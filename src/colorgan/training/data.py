@@ -14,11 +14,12 @@ from functools import cached_property
 import torch
 from torchvision.ops import roi_align
 
+from colorgan.base.errors import ColorganError
 from colorgan.colour.tensors import rgb_to_lab_normalized, uint8_to_float
 from colorgan.config import Config
-from colorgan.errors import ColorganError
 from colorgan.models import generator_class
 from colorgan.priors.semantic import SemanticPriors, generator_inputs
+from colorgan.spec.terms import TERM_NEEDS
 from colorgan.training import distributed
 from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.datasets import EpochSampler, PhotoDataset, collate
@@ -26,7 +27,6 @@ from colorgan.training.distributed import World
 from colorgan.training.hints import simulate_hints
 from colorgan.training.photos import Photo, scan_images, split_sources
 from colorgan.training.rebalance import ab_histogram, rebalance_weights
-from colorgan.training.terms import TERM_NEEDS
 
 log = logging.getLogger("colorgan")
 
@@ -88,15 +88,22 @@ class TrainingData:
         self.train_set = PhotoDataset(train, size, self.cache)
         self.val_set = PhotoDataset(val[: cfg.train.val_images or None], size, self.cache)
         self.sampler = EpochSampler(
-            len(train), cfg.train.seed, shuffle=True, flip=cfg.data.flip,
-            batch_size=cfg.train.batch_size, rank=self.world.rank, world=self.world.size,
-            crop=cfg.data.random_crop, weights=[photo.weight for photo in train],
-        )  # fmt: skip
+            len(train),
+            cfg.train.seed,
+            shuffle=True,
+            flip=cfg.data.flip,
+            batch_size=cfg.train.batch_size,
+            rank=self.world.rank,
+            world=self.world.size,
+            crop=cfg.data.random_crop,
+            weights=[photo.weight for photo in train],
+        )
 
     def _scan(self, paths: list) -> list[Photo]:
         """scan_images, each rank checking its share; every rank gets the same list back."""
-        found = scan_images(distributed.shard(paths, self.world), self.cfg.data.image_size,
-                            self.progress)  # fmt: skip
+        found = scan_images(
+            distributed.shard(paths, self.world), self.cfg.data.image_size, self.progress
+        )
         order = {p: i for i, p in enumerate(paths)}
         return sorted(distributed.gather(found, self.world), key=lambda ph: order[ph.path])
 
@@ -106,8 +113,9 @@ class TrainingData:
         assert self.cache is not None
         batch = self.cfg.priors.batch_size
         if self.world.distributed:
-            build_cache(distributed.shard(photos, self.world), priors, self.cache, batch,
-                        self.progress)  # fmt: skip
+            build_cache(
+                distributed.shard(photos, self.world), priors, self.cache, batch, self.progress
+            )
             distributed.barrier(self.world)
         return build_cache(photos, priors, self.cache, batch, self.progress)
 
@@ -116,8 +124,9 @@ class TrainingData:
         cap = self.cfg.train.max_steps_per_epoch
         return min(n, cap) if cap else n
 
-    def _loader(self, dataset: PhotoDataset, sampler: torch.utils.data.Sampler | list,
-                drop_last: bool) -> torch.utils.data.DataLoader:  # fmt: skip
+    def _loader(
+        self, dataset: PhotoDataset, sampler: torch.utils.data.Sampler | list, drop_last: bool
+    ) -> torch.utils.data.DataLoader:
         return torch.utils.data.DataLoader(
             dataset,
             batch_size=self.local_batch,
@@ -182,6 +191,11 @@ def crop_maps(maps: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     resampled to (h, w): the segmentation prior of the crop, from the whole photo's."""
     h, w = maps.shape[-2:]
     scale = torch.tensor([w, h, w, h], dtype=maps.dtype, device=maps.device)
-    rois = torch.cat([torch.arange(len(boxes), device=maps.device)[:, None].to(maps.dtype),
-                      boxes.to(maps) * scale], 1)  # fmt: skip
+    rois = torch.cat(
+        [
+            torch.arange(len(boxes), device=maps.device)[:, None].to(maps.dtype),
+            boxes.to(maps) * scale,
+        ],
+        1,
+    )
     return roi_align(maps.float(), rois.float(), (h, w), aligned=True)

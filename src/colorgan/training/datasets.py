@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from colorgan.images import BadImage, load_rgb
+from colorgan.base.images import BadImage, load_rgb
 from colorgan.training.cache import FeatureCache
 from colorgan.training.photos import Photo
 
@@ -40,11 +40,18 @@ class EpochSampler(torch.utils.data.Sampler):
     """
 
     def __init__(
-        self, n: int, seed: int, shuffle: bool, flip: bool,
-        batch_size: int = 1, rank: int = 0, world: int = 1,
-        crop: tuple[float, float] | None = None, ratio: tuple[float, float] = (3 / 4, 4 / 3),
+        self,
+        n: int,
+        seed: int,
+        shuffle: bool,
+        flip: bool,
+        batch_size: int = 1,
+        rank: int = 0,
+        world: int = 1,
+        crop: tuple[float, float] | None = None,
+        ratio: tuple[float, float] = (3 / 4, 4 / 3),
         weights: Sequence[float] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.seed, self.shuffle, self.flip = seed, shuffle, flip
         self.weights = None
         if weights is not None and any(w != 1.0 for w in weights):

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import torch
 import torch.distributed as dist
 
-from colorgan.errors import ColorganError
-from colorgan.runtime import pick_device
+from colorgan.base.errors import ColorganError
+from colorgan.engines.runtime import pick_device
 
 log = logging.getLogger("colorgan")
 

@@ -18,16 +18,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from colorgan.base.errors import ColorganError
 from colorgan.config import Config, load_config
-from colorgan.errors import ColorganError
-from colorgan.generator_file import (
+from colorgan.engines.runtime import autocast
+from colorgan.models import PatchDiscriminator
+from colorgan.models.file import (
     build_generator,
     generator_meta,
     read_generator_file,
     save_generator,
 )
-from colorgan.models import PatchDiscriminator
-from colorgan.runtime import autocast
 from colorgan.training.checkpoint import latest_checkpoint, load_latest
 from colorgan.training.distributed import World
 from colorgan.training.losses import (
@@ -105,9 +105,10 @@ class ColorGAN:
         self.generator_ema: AveragedModel | None = None
         if cfg.train.ema_decay > 0:
             self.generator_ema = AveragedModel(
-                self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.train.ema_decay),
+                self.generator,
+                multi_avg_fn=get_ema_multi_avg_fn(cfg.train.ema_decay),
                 use_buffers=True,
-            )  # fmt: skip
+            )
         betas = tuple(cfg.train.betas)
         pre, lr_g = cfg.train.pretrain_lr, cfg.train.lr_g
         self.opt_pre = torch.optim.Adam(generator.param_groups(pre), lr=pre)
@@ -167,15 +168,18 @@ class ColorGAN:
 
     def _context(self, discriminator: nn.Module | None = None) -> LossContext:
         return LossContext(
-            discriminator=discriminator, colour_weights=self.colour_weights,
-            features=self.features, autocast=self.autocast,
-        )  # fmt: skip
+            discriminator=discriminator,
+            colour_weights=self.colour_weights,
+            features=self.features,
+            autocast=self.autocast,
+        )
 
     def set_lr_factor(self, phase: str, factor: float) -> None:
         """The phase's optimizers at `factor` x their configured rates (the schedule's)."""
         for name in ("opt_pre",) if phase == "pretrain" else ("opt_g", "opt_d"):
-            for group, base in zip(getattr(self, name).param_groups, self.base_lrs[name],
-                                   strict=True):  # fmt: skip
+            for group, base in zip(
+                getattr(self, name).param_groups, self.base_lrs[name], strict=True
+            ):
                 group["lr"] = base * factor
 
     def _step(self, opt: torch.optim.Optimizer) -> None:

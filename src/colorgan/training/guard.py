@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 
 
 class RunLock:

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorgan.colour.bins import bin_index, soft_bins
 from colorgan.colour.tensors import colourfulness as colourfulness_of
 from colorgan.colour.tensors import lab_normalized_to_rgb
 from colorgan.priors.backbones import (
@@ -30,8 +31,7 @@ from colorgan.priors.backbones import (
     lite_weights_file,
     stage_blocks,
 )
-from colorgan.training.rebalance import bin_index, soft_bins
-from colorgan.training.terms import TERM_NEEDS, Needs
+from colorgan.spec.terms import TERM_NEEDS, Needs
 
 
 @dataclass
@@ -147,9 +147,16 @@ class Term:
     needs: Needs
 
 
-_FUNCTIONS = {"l1": l1, "mse": mse, "rebalanced_l1": rebalanced_l1,
-              "classification": classification, "perceptual": perceptual,
-              "colourfulness": colourfulness, "cast": cast, "gan": gan}  # fmt: skip
+_FUNCTIONS = {
+    "l1": l1,
+    "mse": mse,
+    "rebalanced_l1": rebalanced_l1,
+    "classification": classification,
+    "perceptual": perceptual,
+    "colourfulness": colourfulness,
+    "cast": cast,
+    "gan": gan,
+}
 TERMS: dict[str, Term] = {name: Term(_FUNCTIONS[name], needs) for name, needs in TERM_NEEDS.items()}
 
 

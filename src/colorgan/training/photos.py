@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from colorgan.base.errors import ColorganError
+from colorgan.base.files import file_sha256
+from colorgan.base.images import BadImage, find_images, is_grey, load_rgb
 from colorgan.config import DataConfig
-from colorgan.errors import ColorganError
-from colorgan.files import file_sha256
-from colorgan.images import BadImage, find_images, is_grey, load_rgb
 
 log = logging.getLogger("colorgan")
 
@@ -83,8 +83,12 @@ def split_sources(data: DataConfig) -> list[tuple[list[Path], list[Path], float]
     found = [source_paths(s.root, data.layout, data.annotations) for s in sources]
     total = sum(len(paths) for paths in found)
     if data.num_images is not None and total < data.num_images:
-        log.warning("data.num_images asks for %d photos; %s has %d: using all of them",
-                    data.num_images, ", ".join(s.root for s in sources), total)  # fmt: skip
+        log.warning(
+            "data.num_images asks for %d photos; %s has %d: using all of them",
+            data.num_images,
+            ", ".join(s.root for s in sources),
+            total,
+        )
     out = []
     for i, (source, paths) in enumerate(zip(sources, found, strict=True)):
         # num_images is drawn from the pool in proportion to each source's size

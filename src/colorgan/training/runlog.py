@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from colorgan.errors import ColorganError
-from colorgan.files import atomic_file, atomic_write_text
+from colorgan.base.errors import ColorganError, install_hint
+from colorgan.base.files import atomic_file, atomic_write_text
 
 # columns that are not losses
 BOOKKEEPING = ("step", "phase", "epoch", "loader_wait", "time")
@@ -31,9 +31,14 @@ class RunLog:
     """
 
     def __init__(
-        self, run_dir: Path, step: int, config_yaml: str, active: bool, losses: list[str],
+        self,
+        run_dir: Path,
+        step: int,
+        config_yaml: str,
+        active: bool,
+        losses: list[str],
         drop_validation: bool = False,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.active = active
         self.run_dir = run_dir
         if not active:
@@ -49,9 +54,13 @@ class RunLog:
         if path.exists():
             with open(path, newline="") as fh:
                 reader = csv.DictReader(fh)
-                kept = [row for row in reader if int(row["step"] or 0) < step
-                        or int(row["step"] or 0) == step
-                        and not (drop_validation and row.get("val_l1"))]  # fmt: skip
+                kept = [
+                    row
+                    for row in reader
+                    if int(row["step"] or 0) < step
+                    or int(row["step"] or 0) == step
+                    and not (drop_validation and row.get("val_l1"))
+                ]
                 fields += [f for f in reader.fieldnames or [] if f not in fields]
         with atomic_file(path) as tmp, open(tmp, "w", newline="") as fh:
             rewrite = csv.DictWriter(fh, fieldnames=fields)
@@ -60,8 +69,9 @@ class RunLog:
         self.csv_file = open(path, "a", newline="")
         self.csv = csv.DictWriter(self.csv_file, fieldnames=fields)
 
-    def losses(self, step: int, epoch: int, phase: str, logs: dict[str, float],
-               wait: float) -> None:  # fmt: skip
+    def losses(
+        self, step: int, epoch: int, phase: str, logs: dict[str, float], wait: float
+    ) -> None:
         if not self.active:
             return
         for k, v in logs.items():
@@ -125,7 +135,7 @@ def plot_losses(runs: dict[str, Path], target: Path) -> list[Panel]:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ColorganError("loss curves need matplotlib: pip install 'colorgan[eval]'") from None
+        raise ColorganError(f"loss curves need matplotlib: {install_hint('eval')}") from None
 
     curves = {label: read_losses(path) for label, path in runs.items()}
     validation = ("val_l1", "val_l1_se")

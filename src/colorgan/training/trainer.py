@@ -12,57 +12,26 @@ import logging
 import math
 import time
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from torchvision.utils import make_grid
 from tqdm import tqdm
 
-from colorgan.colour.tensors import lab_normalized_to_rgb
+from colorgan.base.errors import ColorganError
 from colorgan.config import Config
-from colorgan.errors import ColorganError
-from colorgan.runtime import resolve_precision
+from colorgan.engines.runtime import resolve_precision
 from colorgan.training import distributed
 from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN, warm_start
 from colorgan.training.guard import RunLock, StopRequests
-from colorgan.training.losses import photo_l1
+from colorgan.training.position import PHASES, Position, RunState, restore_rng, rng_state
 from colorgan.training.runlog import RunLog
 from colorgan.training.schedule import lr_factor
+from colorgan.training.validation import sample_grid, validation_l1
 
 log = logging.getLogger("colorgan")
-
-PHASES = ("pretrain", "adversarial")
-
-
-def rng_state() -> dict[str, Any]:
-    """The random generators a step may draw from (dropout), for an exact resume."""
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-@dataclass
-class Position:
-    phase: int = 0  # index into PHASES
-    epoch: int = 0  # within the phase
-    batch: int = 0  # within the epoch
-    step: int = 0  # global optimizer steps of G
-    phase_step: int = 0  # G steps within the phase (drives the D-every-k rule)
-    d_steps: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
 
 
 class Trainer:
@@ -126,9 +95,11 @@ class Trainer:
             self.gan.distribute()
             log.info(
                 "data parallel over %d processes (%s): global batch %d = %d per process",
-                self.world.size, torch.distributed.get_backend(), cfg.train.batch_size,
+                self.world.size,
+                torch.distributed.get_backend(),
+                cfg.train.batch_size,
                 self.data.local_batch,
-            )  # fmt: skip
+            )
         if rng is not None:
             restore_rng(rng)  # last: building the run above drew random numbers
 
@@ -151,37 +122,13 @@ class Trainer:
         self.pos.d_steps += step_d
         return logs
 
-    @torch.no_grad()
     def validate(self) -> tuple[float, float]:
-        """Mean L1 of ab on the validation photos (unflipped), with its standard error over
-        the photos, so that two epochs' figures can be told apart from noise."""
-        if len(self.data.val_set) == 0:
-            return float("nan"), float("nan")
-        n, total, squares = 0.0, 0.0, 0.0  # photos, their L1s' sum and sum of squares
-        for batch in self.data.val_loader:
-            if batch is None:
-                continue
-            x = self.data.inputs(batch)
-            per_photo = photo_l1(self.gan.predict(x), x["ab"]).double()
-            n += len(per_photo)
-            total += per_photo.sum().item()
-            squares += per_photo.square().sum().item()
-        n, total, squares = distributed.all_sum([n, total, squares], self.world, self.device)
-        mean = total / max(n, 1)
-        variance = max(squares - n * mean**2, 0.0) / (n - 1) if n > 1 else float("nan")
-        return mean, math.sqrt(variance / max(n, 1))
+        """Mean L1 of ab on the validation photos, with its standard error over the photos."""
+        return validation_l1(self.gan, self.data, self.world, self.device)
 
-    @torch.no_grad()
     def samples(self) -> torch.Tensor | None:
         """A grid of validation photos, one per row: grey input, colorization, original."""
-        x = self.data.validation_batch(self.cfg.train.sample_images)
-        if x is None:
-            return None
-        fake = self.gan.predict(x)
-        grey = lab_normalized_to_rgb(x["l_norm"], torch.zeros_like(x["ab"]))
-        rows = torch.stack([grey, lab_normalized_to_rgb(x["l_norm"], fake),
-                            lab_normalized_to_rgb(x["l_norm"], x["ab"])], 1)  # fmt: skip
-        return make_grid(rows.flatten(0, 1).cpu(), nrow=3, padding=2, pad_value=1.0)
+        return sample_grid(self.gan, self.data, self.cfg.train.sample_images)
 
     def save(self) -> Path | None:
         """A checkpoint of the whole state (rank 0 writes; the ranks' copies are equal)."""
@@ -191,9 +138,13 @@ class Trainer:
             return self.saved[1]  # nothing moved since (the end of a run after a phase end)
         state = {"position": self.pos.as_dict(), "rng": rng_state(), **self.gan.state_dict()}
         path = save_checkpoint(
-            self.run_dir, self.pos.step, self.gan.modules(), state, self.cfg.to_yaml(),
+            self.run_dir,
+            self.pos.step,
+            self.gan.modules(),
+            state,
+            self.cfg.to_yaml(),
             self.cfg.train.keep_checkpoints,
-        )  # fmt: skip
+        )
         self.saved = (self.pos.as_dict(), path)
         return path
 
@@ -206,108 +157,125 @@ class Trainer:
             self.release()
 
     def _run(self, max_steps: int | None, max_seconds: float | None) -> dict[str, Any]:
-        terms = list(dict.fromkeys([*self.cfg.loss.pretrain, "d", *self.cfg.loss.adversarial]))
+        run = RunState(max_steps, max_seconds, self._open_log())
+        self.gan.generator.train()
+        self.gan.discriminator.train()
+        with StopRequests() as stops, closing(run.log):
+            while self.pos.phase < len(PHASES):
+                if self.pos.epoch >= self.phase_epochs(self.pos.phase):
+                    self.pos.next_phase()
+                    continue
+                finished = self._epoch(run, stops)
+                if run.stop and not finished:
+                    break  # stopped inside the epoch: it resumes from here, unvalidated
+                self._end_epoch(run.log)
+                if run.stop or run.steps_spent():
+                    break
+        return self._finish(run, stops.requested)
+
+    def _open_log(self) -> RunLog:
+        """The run's losses.csv, TensorBoard and sample grids, continued from this position."""
         spe = self.data.steps_per_epoch()
         total = spe * (self.cfg.train.pretrain_epochs + self.cfg.train.adversarial_epochs)
         if self.cfg.train.sample_every > total:
-            log.warning("train.sample_every %d is more than the run's %d steps: no sample grids",
-                        self.cfg.train.sample_every, total)  # fmt: skip
+            log.warning(
+                "train.sample_every %d is more than the run's %d steps: no sample grids",
+                self.cfg.train.sample_every,
+                total,
+            )
+        log.info(
+            "training on %s in %s; run folder %s", self.device, self.gan.precision, self.run_dir
+        )
+        terms = list(dict.fromkeys([*self.cfg.loss.pretrain, "d", *self.cfg.loss.adversarial]))
         # resumed after an epoch's last step, before its validation: that row comes again
         revalidate = self.pos.batch >= spe
-        out = RunLog(self.run_dir, self.pos.step, self.cfg.to_yaml(), self.world.main, terms,
-                     drop_validation=revalidate)  # fmt: skip
-        log.info("training on %s in %s; run folder %s", self.device, self.gan.precision,
-                 self.run_dir)  # fmt: skip
-        start = time.perf_counter()
-        steps_done = 0
-        history: list[dict[str, Any]] = []
-        # Seconds spent waiting for the loader and in whole steps (wait included): the loader
-        # keeps up when waiting is a small fraction of the step.
-        waited = stepped = interval_wait = interval_step = 0.0
-        self.gan.generator.train()
-        self.gan.discriminator.train()
-        stop = False
-        with StopRequests() as stops, closing(out):
-            while self.pos.phase < len(PHASES) and not stop:
-                phase = PHASES[self.pos.phase]
-                if self.pos.epoch >= self.phase_epochs(self.pos.phase):
-                    self.pos.phase += 1
-                    self.pos.epoch = self.pos.batch = self.pos.phase_step = 0
-                    continue
-                epoch_id = self.pos.phase * 10_000 + self.pos.epoch
-                self.data.sampler.set_epoch(epoch_id, self.pos.batch * self.cfg.train.batch_size)
-                bar = tqdm(
-                    total=spe, initial=self.pos.batch, disable=not self.progress,
-                    desc=f"{phase} {self.pos.epoch + 1}/{self.phase_epochs(self.pos.phase)}",
-                )  # fmt: skip
-                tick = time.perf_counter()
-                for batch in self.data.train_loader:
-                    wait = time.perf_counter() - tick
-                    over_time = max_seconds is not None and tick - start >= max_seconds
-                    # Every rank skips the same batches and stops at the same step.
-                    skip, over_time, asked = distributed.any_rank(
-                        [batch is None, over_time, stops.requested is not None],
-                        self.world, self.device,
-                    )  # fmt: skip
-                    stop = over_time or asked or (max_steps is not None and steps_done >= max_steps)
-                    if self.pos.batch >= spe or stop:
-                        break
-                    if skip:
-                        self.pos.batch += 1
-                        continue
-                    logs = self.step(phase, self.data.inputs(batch, self.pos.step))
-                    logs = distributed.all_mean(logs, self.world, self.device)
-                    if not all(math.isfinite(v) for v in logs.values()):
-                        raise ColorganError(
-                            f"loss became non-finite at step {self.pos.step}: {logs}"
-                        )
-                    self.pos.batch += 1
-                    self.pos.step += 1
-                    self.pos.phase_step += 1
-                    steps_done += 1
-                    history.append({"step": self.pos.step, "phase": phase, **logs})
-                    step_time = time.perf_counter() - tick
-                    waited, stepped = waited + wait, stepped + step_time
-                    interval_wait, interval_step = (
-                        interval_wait + wait,
-                        interval_step + step_time,
-                    )
-                    bar.update(1)
-                    bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
-                    if self.pos.step % self.cfg.train.log_every == 0:
-                        out.losses(self.pos.step, self.pos.epoch, phase, logs,
-                                   interval_wait / interval_step)  # fmt: skip
-                        interval_wait = interval_step = 0.0
-                    if self.pos.step % self.cfg.train.checkpoint_every == 0:
-                        self.save()
-                    every = self.cfg.train.sample_every
-                    if every and self.pos.step % every == 0 and self.world.main:
-                        grid = self.samples()
-                        if grid is not None:
-                            out.image("samples", grid, self.pos.step)
-                    tick = time.perf_counter()
-                bar.close()
-                if stop and self.pos.batch < spe:
-                    break  # stopped inside the epoch: it resumes from here, unvalidated
-                val, se = self.validate()
-                log.info("%s epoch %d: validation L1 %.4f ± %.4f", phase, self.pos.epoch + 1,
-                         val, se)  # fmt: skip
-                out.validation(self.pos.step, self.pos.epoch, phase, val, se)
-                self.pos.epoch += 1
-                self.pos.batch = 0
-                if self.pos.epoch >= self.phase_epochs(self.pos.phase):
-                    self.save()  # the end of a phase is always kept
-                if max_steps is not None and steps_done >= max_steps:
-                    break
+        main = self.world.main
+        return RunLog(self.run_dir, self.pos.step, self.cfg.to_yaml(), main, terms, revalidate)
+
+    def _epoch(self, run: RunState, stops: StopRequests) -> bool:
+        """The current epoch from the current batch; whether it ran to its end."""
+        phase, spe = PHASES[self.pos.phase], self.data.steps_per_epoch()
+        epoch_id = self.pos.phase * 10_000 + self.pos.epoch
+        self.data.sampler.set_epoch(epoch_id, self.pos.batch * self.cfg.train.batch_size)
+        title = f"{phase} {self.pos.epoch + 1}/{self.phase_epochs(self.pos.phase)}"
+        bar = tqdm(total=spe, initial=self.pos.batch, disable=not self.progress, desc=title)
+        tick = time.perf_counter()
+        for batch in self.data.train_loader:
+            wait = time.perf_counter() - tick
+            # Every rank skips the same batches and stops at the same step.
+            skip, over_time, asked = distributed.any_rank(
+                [batch is None, run.out_of_time(tick), stops.requested is not None],
+                self.world,
+                self.device,
+            )
+            run.stop = over_time or asked or run.steps_spent()
+            if self.pos.batch >= spe or run.stop:
+                break
+            if skip:
+                self.pos.batch += 1
+                continue
+            logs = self._train_step(phase, batch)
+            run.stepped(phase, self.pos.step, logs, wait, time.perf_counter() - tick)
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+            self._after_step(run, phase, logs)
+            tick = time.perf_counter()
+        bar.close()
+        return self.pos.batch >= spe
+
+    def _train_step(self, phase: str, batch: Any) -> dict[str, float]:
+        """One step on a batch, its losses averaged over the ranks; the position moves on."""
+        logs = self.step(phase, self.data.inputs(batch, self.pos.step))
+        logs = distributed.all_mean(logs, self.world, self.device)
+        if not all(math.isfinite(v) for v in logs.values()):
+            raise ColorganError(f"loss became non-finite at step {self.pos.step}: {logs}")
+        self.pos.stepped()
+        return logs
+
+    def _after_step(self, run: RunState, phase: str, logs: dict[str, float]) -> None:
+        """What falls due at this step: a log row, a checkpoint, a sample grid."""
+        step, train = self.pos.step, self.cfg.train
+        if step % train.log_every == 0:
+            run.log.losses(step, self.pos.epoch, phase, logs, run.interval_wait_share())
+        if step % train.checkpoint_every == 0:
+            self.save()
+        if train.sample_every and step % train.sample_every == 0 and self.world.main:
+            grid = self.samples()
+            if grid is not None:
+                run.log.image("samples", grid, step)
+
+    def _end_epoch(self, out: RunLog) -> None:
+        """Validation, then the next epoch; the end of a phase is always checkpointed."""
+        phase = PHASES[self.pos.phase]
+        val, se = self.validate()
+        log.info("%s epoch %d: validation L1 %.4f ± %.4f", phase, self.pos.epoch + 1, val, se)
+        out.validation(self.pos.step, self.pos.epoch, phase, val, se)
+        self.pos.epoch += 1
+        self.pos.batch = 0
+        if self.pos.epoch >= self.phase_epochs(self.pos.phase):
+            self.save()
+
+    def _finish(self, run: RunState, stopped_by: str | None) -> dict[str, Any]:
+        """A checkpoint of where it ended; the generator file where it was not stopped by a
+        signal (then KeyboardInterrupt, after saying how to continue)."""
         saved = self.save()
-        if stops.requested is not None:
-            log.info("stopped by %s at step %d; checkpoint %s written, --resume continues",
-                     stops.requested, self.pos.step, saved)  # fmt: skip
+        if stopped_by is not None:
+            log.info(
+                "stopped by %s at step %d; checkpoint %s written, --resume continues",
+                stopped_by,
+                self.pos.step,
+                saved,
+            )
             raise KeyboardInterrupt
         final = self.run_dir / "generator.safetensors"
         if self.world.main:
             self.gan.export(final)
         distributed.barrier(self.world)
-        return {"steps": self.pos.step, "d_steps": self.pos.d_steps, "history": history,
-                "generator": str(final), "seconds": stepped,
-                "loader_wait": waited / stepped if stepped else 0.0}  # fmt: skip
+        return {
+            "steps": self.pos.step,
+            "d_steps": self.pos.d_steps,
+            "history": run.history,
+            "generator": str(final),
+            "seconds": run.step_seconds,
+            "loader_wait": run.wait_seconds / run.step_seconds if run.step_seconds else 0.0,
+        }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError, shown
 
 BUNDLED = ("default", "paper")  # "default" is the one used when none is asked for
 
@@ -18,3 +18,18 @@ def bundled_weights(name: str = "default", kind: str = "safetensors") -> Path:
     if name not in BUNDLED:
         raise ColorganError(f"no bundled model {name!r}; bundled: {', '.join(BUNDLED)}")
     return Path(str(resources.files("colorgan") / "weights" / f"{name}.{kind}"))
+
+
+def stored_generator(source: str) -> Path:
+    """A generator file, or a bundled model's name -> its file; ColorganError otherwise (a
+    folder is named as one)."""
+    path = Path(source)
+    if path.is_file():
+        return path
+    if source in BUNDLED:
+        return bundled_weights(source)
+    if path.is_dir():
+        raise ColorganError(f"{shown(source)} is a folder, not a generator file")
+    raise ColorganError(
+        f"{shown(source)}: not a generator file or bundled model ({', '.join(BUNDLED)})"
+    )

@@ -15,45 +15,46 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorgan.errors import ColorganError
-from colorgan.files import remove_stale_temps
-from colorgan.images import BadImage, has_alpha, open_image, output_path, save_image
+from colorgan.base.errors import ColorganError
+from colorgan.base.files import remove_stale_temps
+from colorgan.base.images import BadImage, has_alpha, open_image, output_path, save_image
+from colorgan.pipeline.request import Request
 
 
 def colorize_files(
-    colorize_batch: Callable[[list, list[Path]], list],
-    jobs: Sequence[tuple[Path, Path]],
+    colour_batch: Callable[[list, list[Request]], list],
+    jobs: Sequence[tuple[Request, Path]],
     out_dir: Path,
     overwrite: bool = False,
     progress: bool = False,
     batch: int = 1,
 ) -> Iterator[FileResult]:
-    """Colorize (source, relative output path) pairs into `out_dir` with `colorize_batch`
-    (images and their source paths -> an image or BadImage each), `batch` photos per run of
-    the model, yielding a result per input in order. An existing output is kept unless
-    `overwrite`; a bad input is a result with an error, and the others go on. Two inputs
-    that would have the same output (a/p.jpg and b/p.jpg) never overwrite each other: the
-    second becomes p-2.jpg. No output replaces one of the inputs, --overwrite or not (a
-    film's output is an MP4, which is never a photo)."""
+    """Colorize (request of a photo file, relative output path) pairs into `out_dir` with
+    `colour_batch` (the decoded photos and their requests -> an image or BadImage each),
+    `batch` photos per run of the model, yielding a result per input in order. An existing
+    output is kept unless `overwrite`; a bad input is a result with an error, and the others
+    go on. Two inputs that would have the same output (a/p.jpg and b/p.jpg) never overwrite
+    each other: the second becomes p-2.jpg. No output replaces one of the inputs,
+    --overwrite or not (a film's output is an MP4, which is never a photo)."""
     from tqdm import tqdm
 
-    if batch < 1:
-        raise ColorganError(f"--batch must be at least 1 (it is {batch})")
     remove_stale_temps(out_dir)
     claimed: set[Path] = set()
-    reads = frozenset(src.resolve() for src, _ in jobs)
+    reads = frozenset(request.photo.resolve() for request, _ in jobs)
     chunks = [jobs[i : i + batch] for i in range(0, len(jobs), batch)]
-    bar = tqdm(total=len(jobs), desc="colorizing", unit="img",
-               disable=not progress or len(jobs) < 2)  # fmt: skip
+    bar = tqdm(
+        total=len(jobs), desc="colorizing", unit="img", disable=not progress or len(jobs) < 2
+    )
     with ThreadPoolExecutor(max_workers=1) as io, bar:
-        loads = [[io.submit(open_image, src) for src, _ in chunks[0]]] if chunks else []
+        loads = [[io.submit(open_image, r.photo) for r, _ in chunks[0]]] if chunks else []
         pending: deque[tuple[Path, Path | None, Future | str]] = deque()
         for c, chunk in enumerate(chunks):
             if c + 1 < len(chunks):  # the next chunk decodes while this one is coloured
-                loads.append([io.submit(open_image, src) for src, _ in chunks[c + 1]])
+                loads.append([io.submit(open_image, r.photo) for r, _ in chunks[c + 1]])
             outcomes: list[tuple[Path, Path | None, Future | str]] = []
             ready: list[tuple[int, Image.Image]] = []
-            for k, ((src, rel), load) in enumerate(zip(chunk, loads[c], strict=True)):
+            for k, ((request, rel), load) in enumerate(zip(chunk, loads[c], strict=True)):
+                src = request.photo
                 try:
                     image = load.result()
                     target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
@@ -65,8 +66,8 @@ def colorize_files(
                 except (BadImage, OSError, ColorganError) as exc:
                     outcomes.append((src, None, str(exc)))
             loads[c] = []  # let the decoded photos go once coloured
-            sources = [chunk[k][0] for k, _ in ready]
-            colours = _colorize_each(colorize_batch, [image for _, image in ready], sources)
+            requests = [chunk[k][0] for k, _ in ready]
+            colours = _colorize_each(colour_batch, [image for _, image in ready], requests)
             for (k, _), colour in zip(ready, colours, strict=True):
                 src, target, _ = outcomes[k]
                 if isinstance(colour, Exception):
@@ -95,25 +96,26 @@ class FileResult:
     error: str | None = None
 
 
-def _colorize_each(colorize_batch: Callable, images: list[Image.Image], sources: list) -> list:
+def _colorize_each(colour: Callable, images: list[Image.Image], requests: list) -> list:
     """The batch's results; where the batch fails as a whole (a photo that fails only once
     decoded further), each photo again on its own, so one bad photo fails only itself."""
     if not images:
         return []
     try:
-        return colorize_batch(images, sources)
+        return colour(images, requests)
     except (BadImage, OSError, ColorganError) as exc:
         if len(images) == 1:
             return [exc]
-    return [_colorize_each(colorize_batch, [image], [source])[0]
-            for image, source in zip(images, sources, strict=True)]  # fmt: skip
+    pairs = zip(images, requests, strict=True)
+    return [_colorize_each(colour, [image], [request])[0] for image, request in pairs]
 
 
 def refuse_input(target: Path, reads: frozenset[Path]) -> None:
     """BadImage where `target` is a file the run reads: --overwrite never replaces an input."""
     if target.resolve() in reads:
-        raise BadImage(f"{target} is an input of this run; its output would replace it "
-                       "(choose another --out)")  # fmt: skip
+        raise BadImage(
+            f"{target} is an input of this run; its output would replace it (choose another --out)"
+        )
 
 
 def unclaimed(target: Path, claimed: set[Path]) -> Path:

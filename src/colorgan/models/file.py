@@ -18,13 +18,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from colorgan.base.errors import ColorganError
+from colorgan.base.files import atomic_file
 from colorgan.config import Config, ModelConfig, PriorConfig
-from colorgan.config.typed import build_dataclass
 from colorgan.config.upgrade import upgrade_old_form
-from colorgan.errors import ColorganError
-from colorgan.files import atomic_file
 from colorgan.models import Generator, generator_class
 from colorgan.priors.semantic import prior_sizes
+from colorgan.spec.meta import check_size, stored_saturation
+from colorgan.spec.typed import build_dataclass
 
 FORMAT = "colorgan-generator/2"
 READABLE = ("colorgan-generator/1", FORMAT)
@@ -107,11 +108,12 @@ def load_generator(path: str | Path) -> LoadedGenerator:
     except (ColorganError, KeyError, TypeError, ValueError) as exc:
         detail = f" ({exc})" if isinstance(exc, ColorganError) else ""
         raise ColorganError(f"{path}: its colorgan metadata is damaged{detail}") from None
-    if image_size < 8 or image_size % 8:
-        raise ColorganError(f"{path}: its colorgan metadata is damaged (image_size {image_size})")
+    try:
+        check_size(image_size)
+    except ColorganError as exc:
+        raise ColorganError(f"{path}: its colorgan metadata is damaged ({exc})") from None
     if not all(v.isfinite().all() for v in tensors.values() if v.is_floating_point()):
-        raise ColorganError(f"{path}: its weights hold NaN or infinite values; it cannot "
-                            "colorize")  # fmt: skip
+        raise ColorganError(f"{path}: its weights hold NaN or infinite values; it cannot colorize")
     generator = build_generator(model, priors)
     try:
         generator.load_state_dict({k: v.float() for k, v in tensors.items()})
@@ -141,8 +143,10 @@ def rewrite_generator(
     if temperature is not None:
         model = ModelConfig.from_dict(meta["model"])
         if getattr(model.options, "head", None) != "classification":
-            raise ColorganError(f"{path}: --temperature is for a classifying model "
-                                "(model.lite_unet.head: classification)")  # fmt: skip
+            raise ColorganError(
+                f"{path}: --temperature is for a classifying model "
+                "(model.lite_unet.head: classification)"
+            )
         model.options = replace(model.options, temperature=temperature)
         model.options.check(int(meta.get("image_size", 256)))  # the model's own bounds
         meta["model"] = model.to_dict()
@@ -152,18 +156,22 @@ def rewrite_generator(
 def mean_generator_file(paths: list[Path], target: Path) -> None:
     """One generator file averaging these generators' ab, each at its stored saturation (the
     mean's own saturation starts at 1). They must share the training size and the priors."""
-    from colorgan.engines import model_saturation
-
     read = [read_generator_file(p) for p in paths]
     metas = [meta for _, meta in read]
     for what in ("priors", "image_size"):
         if len({json.dumps(m.get(what), sort_keys=True) for m in metas}) > 1:
             raise ColorganError(f"--mean-with: the models differ in {what.replace('_', ' ')}")
     tensors = {f"members.{i}.{k}": v for i, (t, _) in enumerate(read) for k, v in t.items()}
-    options = {"members": [m["model"] for m in metas],
-               "scales": [model_saturation(m) for m in metas]}  # fmt: skip
-    meta = {**metas[0], "name": " + ".join(str(m.get("name", "?")) for m in metas),
-            "model": {"generator": "mean", "mean": options}, "saturation": 1.0}  # fmt: skip
+    options = {
+        "members": [m["model"] for m in metas],
+        "scales": [stored_saturation(m) for m in metas],
+    }
+    meta = {
+        **metas[0],
+        "name": " + ".join(str(m.get("name", "?")) for m in metas),
+        "model": {"generator": "mean", "mean": options},
+        "saturation": 1.0,
+    }
     if len({m.get("mirror", False) for m in metas}) > 1:
         meta.pop("mirror", None)  # the members disagree: off unless --mirror says so
     ModelConfig.from_dict(meta["model"]).options.check(int(meta.get("image_size", 256)))

@@ -16,7 +16,7 @@ from functools import cache
 
 import torch
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -48,8 +48,12 @@ def cpu_flags() -> frozenset[str]:
         text = open("/proc/cpuinfo").read()
     except OSError:
         return frozenset()
-    return frozenset(w for line in text.splitlines() if line.startswith("flags")
-                     for w in line.split(":", 1)[1].split())  # fmt: skip
+    return frozenset(
+        w
+        for line in text.splitlines()
+        if line.startswith("flags")
+        for w in line.split(":", 1)[1].split()
+    )
 
 
 def cpu_has_fast_bf16(flags: frozenset[str] | None = None) -> bool:

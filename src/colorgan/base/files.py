@@ -15,12 +15,13 @@ import errno
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from colorgan.errors import ColorganError, shown
+from colorgan.base.errors import ColorganError, shown
 
 NAME_MAX = 255  # bytes in one file or folder name, on every common file system
 _TEMP = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
@@ -133,12 +134,50 @@ def output_folder(out: str) -> Path:
     path = Path(out)
     longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
     if longest > NAME_MAX:
-        raise ColorganError(f"--out {shown(out)}: a name in it is longer than the disk allows "
-                            f"({longest} bytes; at most {NAME_MAX})")  # fmt: skip
+        raise ColorganError(
+            f"--out {shown(out)}: a name in it is longer than the disk allows "
+            f"({longest} bytes; at most {NAME_MAX})"
+        )
     if path.exists() and not path.is_dir():
         raise ColorganError(f"--out {shown(out)} is a file; give a folder for the outputs")
     existing = next(p for p in [path, *path.absolute().parents] if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ColorganError(f"cannot write the output folder {shown(out)} ({existing} is not "
-                            "a folder this user may write in)")  # fmt: skip
+        raise ColorganError(
+            f"cannot write the output folder {shown(out)} ({existing} is not "
+            "a folder this user may write in)"
+        )
     return path
+
+
+MAX_TEXT_BYTES = 1 << 20  # a config, a points file: a megabyte is far beyond any real one
+
+
+def read_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:
+    """A text file a user gave (a config, a points file), read only if it is a regular file of
+    at most `limit` bytes, as UTF-8; ColorganError (one line, naming it as `what`) otherwise.
+    A FIFO, a device (/dev/zero) or a folder is refused before any byte is read."""
+    path = Path(path)
+    name = f"{what} {shown(str(path))}"
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ColorganError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise ColorganError(f"{name}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ColorganError(f"{name} is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ColorganError(f"{name} is not a regular file (a pipe or a device?)")
+    if info.st_size > limit:
+        raise ColorganError(f"{name} is {info.st_size:,} bytes; at most {limit:,} are read")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ColorganError(f"{name}: {exc.strerror or exc}") from None
+    if len(data) > limit:  # it grew since
+        raise ColorganError(f"{name} is over {limit:,} bytes; at most {limit:,} are read")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ColorganError(f"{name} is not UTF-8 text") from None

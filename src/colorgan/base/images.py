@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
-from colorgan.errors import ColorganError
-from colorgan.files import atomic_write_bytes
+from colorgan.base.errors import ColorganError
+from colorgan.base.files import atomic_write_bytes
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
@@ -27,8 +27,15 @@ MAX_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
 _PILLOW_LIMIT = threading.Lock()  # Pillow's limit is ours only while we open a file
 GREY_TOLERANCE = 2.0  # mean |channel difference| in 0..255 below which a photo counts as grey
 MIN_SIDE = 8  # below this a photo carries no structure to colour
-SAVE_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP",
-                ".tif": "TIFF", ".tiff": "TIFF"}  # fmt: skip
+SAVE_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 
 
 class BadImage(Exception):
@@ -62,8 +69,13 @@ def expand_inputs(
         if path.is_dir():
             # an output folder inside this one: what is in it are the run's earlier outputs
             skip = outputs if outputs is not None and outputs != path.resolve() else None
-            media = [p for p in path.rglob("*") if p.suffix.lower() in MEDIA and p.is_file()
-                     and (skip is None or not p.resolve().is_relative_to(skip))]  # fmt: skip
+            media = [
+                p
+                for p in path.rglob("*")
+                if p.suffix.lower() in MEDIA
+                and p.is_file()
+                and (skip is None or not p.resolve().is_relative_to(skip))
+            ]
             if not media:
                 missing.append(f"{item}: no photos or films in this folder")
             found += [(p, p.relative_to(path)) for p in sorted(media)]
@@ -93,8 +105,9 @@ def open_image(source: str | Path | bytes | Image.Image, draft: int | None = Non
             img = open_unloaded(source)
             w, h = img.size
             if w * h > MAX_PIXELS:
-                raise BadImage(f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the "
-                               f"{MAX_PIXELS // 1_000_000} MP limit")  # fmt: skip
+                raise BadImage(
+                    f"{w}x{h} ({w * h / 1e6:.0f} MP) is over the {MAX_PIXELS // 1_000_000} MP limit"
+                )
             if draft is not None and img.format == "JPEG":
                 img.draft(img.mode, (draft, draft))
             img.load()

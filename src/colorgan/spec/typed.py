@@ -13,7 +13,7 @@ import typing
 from dataclasses import asdict
 from typing import Any
 
-from colorgan.errors import ColorganError
+from colorgan.base.errors import ColorganError
 
 
 def plain(value: Any) -> Any:
@@ -65,8 +65,10 @@ def coerce(tp: Any, value: Any, where: str) -> Any:
         key_type, value_type = typing.get_args(tp)
         if not isinstance(value, dict):
             raise ColorganError(f"{where}: expected a mapping, got {value!r}")
-        return {coerce(key_type, k, where): coerce(value_type, v, f"{where}.{k}")
-                for k, v in value.items()}  # fmt: skip
+        return {
+            coerce(key_type, k, where): coerce(value_type, v, f"{where}.{k}")
+            for k, v in value.items()
+        }
     if tp is bool:
         if not isinstance(value, bool):
             raise ColorganError(f"{where}: expected true/false, got {value!r}")
@@ -99,8 +101,11 @@ def build_dataclass(cls: type, values: Any, where: str) -> Any:
             f"{where or 'config'}: unknown key(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(names))}"
         )
-    required = [f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING
-                and f.default_factory is dataclasses.MISSING]  # fmt: skip
+    required = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     missing = [name for name in required if name not in values]
     if missing:
         raise ColorganError(f"{where or 'config'}: missing key(s) {', '.join(missing)}")

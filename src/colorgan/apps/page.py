@@ -1,0 +1,202 @@
+"""The Gradio page of `colorgan serve`: its parts (the upload controls, the colour points, the
+result views) and how their events reach `studio.Studio`, which does the work. Events that
+run the model share one queue slot, so a visitor's clicks are taken in order and none is
+lost (the points live on the server, page_points.py)."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from colorgan.apps.page_points import PointEvents
+from colorgan.apps.studio import KEEP_SECONDS, Studio
+from colorgan.base.errors import ColorganError
+from colorgan.base.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES
+from colorgan.spec.meta import MAX_SATURATION
+
+MODEL_SLOT = "model"  # the queue slot of every event that runs the model (one at a time)
+
+
+def build_page(studio: Studio, default_model: str):  # noqa: ANN201 - gradio's Blocks
+    """The Gradio Blocks of the page."""
+    import gradio as gr
+
+    # analytics off: Gradio's telemetry would tell a server about each page started here
+    with gr.Blocks(
+        title="colorgan", delete_cache=(600, KEEP_SECONDS), analytics_enabled=False
+    ) as page:
+        gr.Markdown(
+            "# colorgan\nColorize black-and-white photos and films. Everything stays "
+            "on this machine; results keep each photo's full resolution."
+        )
+        with gr.Row():
+            with gr.Column():
+                controls = _controls(gr, studio, default_model)
+                points = _point_controls(gr)
+            with gr.Column():
+                views = _views(gr)
+        state = SimpleNamespace(previews=gr.State([]), photo=gr.State(None), rows=gr.State([]))
+        _wire_colorize(gr, studio, controls, views, state)
+        _wire_points(gr, studio, controls, points, views, state)
+    return page
+
+
+def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noqa: ANN001
+    with gr.Tab("Photos"):
+        photos = gr.File(file_count="multiple", label="Photos and videos", elem_id="photos")
+    with gr.Tab("A folder"):
+        folder = gr.File(file_count="directory", label="Folder", elem_id="folder")
+    model = gr.Dropdown(studio.models, value=default_model, label="Model")
+    saturation = gr.Slider(
+        0,
+        MAX_SATURATION,
+        value=1,
+        step=0.05,
+        label="Colour intensity",
+        info="1: the model's own colour; 0: grey",
+    )
+    button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+    status = gr.Markdown(elem_id="status")
+    return SimpleNamespace(
+        photos=photos,
+        folder=folder,
+        model=model,
+        saturation=saturation,
+        button=button,
+        status=status,
+    )
+
+
+def _point_controls(gr) -> SimpleNamespace:  # noqa: ANN001
+    with gr.Accordion("Colour hints: click the grey photo where you know the colour", open=True):
+        colour = gr.ColorPicker("#b22222", label="Colour of the next point", elem_id="hint-colour")
+        table = gr.Dataframe(
+            headers=["x", "y", "color"],
+            type="array",
+            datatype=["number", "number", "str"],
+            column_count=(3, "fixed"),
+            interactive=True,
+            label="Points (edit to move one; pixels of the photo)",
+            elem_id="points",
+        )
+        with gr.Row():
+            undo = gr.Button("Remove the last point", elem_id="undo")
+            clear = gr.Button("Remove all", elem_id="clear")
+        with gr.Row():
+            save = gr.DownloadButton("Save the points", elem_id="save-points")
+            load = gr.UploadButton("Load points", file_types=[".json"], elem_id="load-points")
+    return SimpleNamespace(colour=colour, table=table, undo=undo, clear=clear, save=save, load=load)
+
+
+def _views(gr) -> SimpleNamespace:  # noqa: ANN001
+    with gr.Tabs() as tabs:
+        with gr.Tab("Slider", id="slider"):
+            slider = gr.ImageSlider(label="Grey | colour", type="filepath", elem_id="slider")
+        with gr.Tab("Side by side", id="side"), gr.Row(elem_id="side"):
+            grey = gr.Image(label="Grey", type="filepath")
+            colour = gr.Image(label="Colour", type="filepath")
+        with gr.Tab("Video", id="video"):
+            video = gr.Video(label="Colour (the first video)", elem_id="video")
+    # no download buttons here: the gallery holds previews, the Download box the full-size
+    # results
+    gallery = gr.Gallery(
+        label="Results (select one to compare)",
+        columns=6,
+        height=200,
+        preview=False,
+        buttons=["fullscreen"],
+        elem_id="gallery",
+    )
+    downloads = gr.File(
+        label="Download (full resolution)",
+        file_count="multiple",
+        interactive=False,
+        elem_id="downloads",
+    )
+    return SimpleNamespace(
+        tabs=tabs,
+        slider=slider,
+        grey=grey,
+        colour=colour,
+        video=video,
+        gallery=gallery,
+        downloads=downloads,
+    )
+
+
+def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
+    """The Colorize button, and the gallery's choice of which result to compare."""
+    track = gr.Progress(track_tqdm=True)  # the file loop's tqdm bar, shown in the page
+
+    def colorize(photos, folder, model, saturation, progress=track):  # noqa: ANN001, ANN202
+        """Messages go to the status line (a user's mistake is not a server error)."""
+        kinds = (*IMAGE_EXTENSIONS, *VIDEO_SUFFIXES)
+        in_folder = [f for f in folder or [] if Path(f).suffix.lower() in kinds]
+        uploads = [*(photos or []), *in_folder]
+        try:
+            if not uploads:
+                raise ColorganError("upload a photo or video (or a folder of them) first")
+            outcome = studio.run(uploads, model, float(saturation))
+        except ColorganError as exc:
+            return f"**Error:** {exc}", [], [], None, None, None, None, None, gr.Tabs(), None, []
+        if len(in_folder) < len(folder or []):
+            skipped = len(folder) - len(in_folder)
+            outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
+        return _shown(gr, outcome)
+
+    def show(previews, evt: gr.SelectData):  # noqa: ANN001, ANN202
+        pair = previews[evt.index]
+        return pair, *pair
+
+    outputs = [
+        c.status,
+        state.previews,
+        v.gallery,
+        v.slider,
+        v.grey,
+        v.colour,
+        v.video,
+        v.downloads,
+        v.tabs,
+        state.photo,
+        state.rows,
+    ]
+    inputs = [c.photos, c.folder, c.model, c.saturation]
+    c.button.click(colorize, inputs, outputs, concurrency_id=MODEL_SLOT)
+    v.gallery.select(show, state.previews, [v.slider, v.grey, v.colour])
+
+
+def _shown(gr, outcome) -> tuple:  # noqa: ANN001
+    """A request's outcome as the page shows it: the first photo compared, the rest in the
+    gallery, every file to download, and the photo the colour points apply to."""
+    first = None  # the photo colour points apply to: the first one shown
+    if outcome.sources:
+        first = {
+            "upload": str(outcome.sources[0]),
+            "result": str(outcome.photos[0]),
+            "preview": str(outcome.previews[0][0]),
+        }
+    pairs = [(str(grey), str(colour)) for grey, colour in outcome.previews]
+    compared = pairs[0] if pairs else (None, None)
+    files = [str(path) for path in [outcome.archive, *outcome.photos, *outcome.videos] if path]
+    gallery = [(colour, path.name) for (_, colour), path in zip(pairs, outcome.photos, strict=True)]
+    video = str(outcome.videos[0]) if outcome.videos else None
+    view = gr.Tabs(selected="video" if video and not pairs else "slider")
+    message = outcome.message
+    return message, pairs, gallery, compared, *compared, video, files or None, view, first, []
+
+
+def _wire_points(gr, studio: Studio, c, p, v, state) -> None:  # noqa: ANN001
+    """Clicks on the grey photo, edits of the points table, undo, clear and load: each
+    re-colours the photo with the points, in the model's queue slot."""
+    events = PointEvents(studio, gr)
+    shown = [state.rows, p.table, c.status, v.slider, v.grey, v.colour, v.downloads, p.save]
+    settings = [state.photo, c.model, c.saturation]
+
+    def click(rows, colour, photo, model, saturation, evt: gr.SelectData):  # noqa: ANN001, ANN202
+        return events.add(rows, colour, photo, model, saturation, evt)
+
+    slot = {"concurrency_id": MODEL_SLOT}
+    v.grey.select(click, [state.rows, p.colour, *settings], shown, **slot)
+    p.table.input(events.edit, [p.table, *settings], shown, **slot)
+    p.undo.click(events.undo, [state.rows, *settings], shown, **slot)
+    p.clear.click(events.clear, [state.rows, *settings], shown, **slot)
+    p.load.upload(events.load, [p.load, *settings], shown, **slot)

@@ -1,0 +1,209 @@
+"""Photos in, full-resolution colour out, through any engine: what every front end (the CLI's
+photos and films, the page, the Python API) and evaluation run.
+
+A `Colorizer` holds an engine and nothing a call asks: every call's settings (intensity,
+hints) come in a `Request` (or as arguments that make one), so one colorizer serves the page's
+requests at different intensities, and threads may share it. It scales the engine's ab by the
+request's saturation times the model's stored one and composes it at full resolution
+(compose.py); films (film.py) get their frames' small colour and Lab composition from it.
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorgan.base.errors import ColorganError, ColorganTypeError
+from colorgan.base.images import BadImage, prepare_images
+from colorgan.colour import pixels
+from colorgan.engines import Engine
+from colorgan.pipeline import compose
+from colorgan.pipeline.request import Request
+from colorgan.spec.hints import Hint, hint_maps
+from colorgan.spec.meta import ModelSpec
+
+COMPOSITIONS = ("lab", "ycbcr")
+
+
+class Colorizer:
+    """Colorize PIL images, arrays or files with an engine.
+
+    >>> Colorizer().colorize(Image.open("old.jpg"), saturation=1.2).save("old_colour.jpg")
+    >>> Colorizer.open("paper", engine="torch").colorize(Image.open("old.jpg"))
+    """
+
+    def __init__(self, engine: Engine | None = None, composition: str | None = None) -> None:
+        """`engine`: default, the bundled default model on the engine engines.choose picks
+        (`Colorizer.open` for others). `composition`: "lab" or "ycbcr" (default: the
+        engine's)."""
+        if engine is None:
+            from colorgan.engines.choose import EngineOptions, open_engine
+
+            engine = open_engine(EngineOptions())
+        composition = composition or engine.spec.composition
+        if composition not in COMPOSITIONS:
+            raise ColorganError(f"composition must be one of {', '.join(COMPOSITIONS)}")
+        self.engine, self.composition = engine, composition
+
+    @classmethod
+    def open(
+        cls, model: str = "default", weights: str | Path | None = None, **options
+    ) -> Colorizer:
+        """The bundled `model` (or the file `weights`) on the engine engines.choose picks;
+        `options`: the rest of engines.choose.EngineOptions (engine, device, precision, ...)."""
+        from colorgan.engines.choose import EngineOptions, open_engine
+
+        weights = None if weights is None else str(weights)
+        return cls(open_engine(EngineOptions(model, weights, **options)))
+
+    @property
+    def spec(self) -> ModelSpec:
+        """The model's sizes, whether it takes hints, its stored saturation."""
+        return self.engine.spec
+
+    def colorize(
+        self, image: Image.Image | np.ndarray, saturation: float = 1.0, hints=None
+    ) -> Image.Image:  # noqa: ANN001
+        """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image;
+        `hints`: colour points (spec.hints.Hint, in the image's pixels) the colour follows."""
+        [result] = self.run([Request(image, saturation, hints)])
+        if isinstance(result, BadImage):
+            raise result
+        return result
+
+    def colorize_batch(
+        self,
+        images: Sequence[Image.Image | np.ndarray],
+        saturation: float = 1.0,
+        keep_ycbcr: bool = False,
+        hints: Sequence[Sequence[Hint] | None] | None = None,
+    ) -> list[Image.Image | BadImage]:
+        """Several photos through the engine in one run (any sizes): a colorized image for
+        each, or the BadImage that says why not. `hints`: each photo's colour points, or
+        None. With `keep_ycbcr`, see `run`."""
+        if hints is not None and len(hints) != len(images):
+            raise ColorganError("give one list of hints (or None) for each photo")
+        each = hints if hints is not None else [None] * len(images)
+        return self.run(
+            [Request(im, saturation, h) for im, h in zip(images, each, strict=True)], keep_ycbcr
+        )
+
+    def run(self, requests: Sequence[Request], keep_ycbcr: bool = False) -> list:
+        """Requests through the engine in one run: a colorized image for each, or the
+        BadImage that says why not. With `keep_ycbcr`, the ycbcr composition returns the
+        YCbCr image (which JPEG stores directly) rather than RGB."""
+        if not all(isinstance(r, Request) for r in requests):
+            raise ColorganTypeError("run takes a list of Requests")
+        return self._colour(requests, [r.photo for r in requests], keep_ycbcr)
+
+    def _colour(self, requests: Sequence[Request], photos: Sequence, keep_ycbcr: bool) -> list:
+        """`run`, with each request's photo given decoded (the file loop decodes ahead)."""
+        results, good = prepare_images(photos)
+        if not good:
+            return results
+        chosen = [requests[i] for i, _, _ in good]
+        predict = self._predictor(
+            [r.saturation for r in chosen], [r.hints for r in chosen], [p.size for _, p, _ in good]
+        )
+        if self.composition == "lab":
+            compose.compose_lab(good, results, self.spec, predict)
+        else:
+            compose.compose_ycbcr(good, results, self.spec, predict, keep_ycbcr)
+        return results
+
+    def _predictor(
+        self,
+        saturations: Sequence[float],
+        hints: Sequence[Sequence[Hint]],
+        sizes: Sequence[tuple[int, int]],
+    ) -> compose.Predict:
+        """The engine's prediction for a batch: each photo's hints as maps at the model's
+        size, its colour scaled by its saturation times the model's own."""
+        maps = self._hint_maps(hints, sizes)
+        chroma = [s * self.spec.saturation for s in saturations]
+
+        def predict(l_small: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+            ab = self.engine.predict(l_small, prior, maps)
+            return np.stack([ab[k] * c for k, c in enumerate(chroma)])
+
+        return predict
+
+    def _hint_maps(
+        self, hints: Sequence[Sequence[Hint]], sizes: Sequence[tuple[int, int]]
+    ) -> np.ndarray | None:
+        """Each photo's hints as maps at the model's size (B, CHANNELS, S, S); None without."""
+        if not any(hints):
+            return None
+        self._require_hints()
+        size = self.spec.size
+        return np.stack(
+            [
+                hint_maps(list(points), w, h, size)
+                for points, (w, h) in zip(hints, sizes, strict=True)
+            ]
+        )
+
+    def _require_hints(self) -> None:
+        if not self.spec.hints:
+            raise ColorganError(
+                "this model takes no colour hints (train one with model.lite_unet.hints: true)"
+            )
+
+    def colorize_files(
+        self,
+        jobs: Sequence[tuple[Path, Path]],
+        out_dir: Path,
+        overwrite: bool = False,
+        progress: bool = False,
+        batch: int = 1,
+        saturation: float = 1.0,
+        hints: Mapping[Path, Sequence[Hint]] | None = None,
+    ) -> Iterator:
+        """pipeline.batch.colorize_files with this colorizer: a FileResult per (source,
+        output path relative to `out_dir`) job, in order. `hints`: colour points by source
+        path. Every request is checked now, before anything is written."""
+        from colorgan.pipeline.batch import colorize_files
+
+        if batch < 1:
+            raise ColorganError(f"--batch must be at least 1 (it is {batch})")
+        given = {Path(k): v for k, v in (hints or {}).items()}
+        items = [(Request(src, saturation, given.get(Path(src))), rel) for src, rel in jobs]
+        if any(request.hints for request, _ in items):
+            self._require_hints()  # a model without hints says so before any photo
+
+        def colour(images: list, requests: list[Request]) -> list:
+            return self._colour(requests, images, keep_ycbcr=True)
+
+        return colorize_files(colour, items, out_dir, overwrite, progress, batch)
+
+    def frames(
+        self,
+        greys: Sequence[Image.Image],
+        request: Request | None = None,
+        hinted: Sequence[bool] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A film's grey frames ("L", all one size) -> their normalized L (B, S, S) and ab
+        (B, 2, S, S) at the model's size S, in one run of the engine, at the film request's
+        saturation (default: the model's own); its hints on the frames `hinted` marks."""
+        request = request or Request(greys[0])
+        l_small, prior = pixels.small_inputs(greys, self.spec.size, self.spec.prior_size)
+        # the film's points were checked against its frame size when it was asked
+        hints = [request.hints if on else () for on in hinted or [False] * len(greys)]
+        saturations = [request.saturation] * len(greys)
+        predict = self._predictor(saturations, hints, [grey.size for grey in greys])
+        return l_small[:, 0], predict(l_small, prior)
+
+    def compose_frame(self, grey: Image.Image, ab: np.ndarray) -> Image.Image:
+        """A frame's grey and its ab at the model's size -> the colour frame, in CIE Lab (a
+        steady colour under moving texture keeps its ab, which YCbCr's chroma does not)."""
+        return pixels.compose_lab(grey, ab, self.spec.ab_scale)
+
+    def lightness_colour(self, l_norm: np.ndarray, saturation: float = 1.0) -> np.ndarray:
+        """Normalized L (B, 1, H, W) -> the ab the model gives it at (B, 2, H, W), times the
+        model's stored saturation and then `saturation`: what evaluation scores."""
+        ab = self.engine.predict_full(l_norm) * self.spec.saturation
+        return ab if saturation == 1 else ab * saturation

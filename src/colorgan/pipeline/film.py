@@ -1,0 +1,270 @@
+"""Video: every frame colorized by either engine, its colour steadied over time.
+
+Frames are decoded with PyAV (any container and codec FFmpeg reads), go through the model in
+batches, and are written as H.264 in MP4 at the input's size and frame rate with the input's
+frame timestamps; the audio stream is copied as it is. The file is written under a temporary
+name and published whole, so a stopped run (Ctrl-C included) leaves no partial video.
+
+Colorizing each frame alone flickers: the colour of a wall changes from frame to frame. The
+`Stabiliser` keeps a running average of the predicted colour (at the model's small size),
+pixel by pixel, where the frame's lightness there has not changed (beyond the whole frame's
+change of exposure, which old film has from frame to frame): it follows moving objects
+(where lightness changes, the new prediction wins) and starts afresh at a hard cut (where the
+whole frame's lightness changes). Frames are composed in CIE Lab (`compose_lab`), not in
+YCbCr as photos are: a steady colour under moving texture (a pan) must keep its CIE ab, which
+YCbCr's fixed chroma does not (the pan's flicker ratio 0.35 in YCbCr, 0.30 in Lab; whole- and
+sub-pixel motion compensation measured no better, docs/results/benchmark-history.md). No torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorgan.base.errors import ColorganError, install_hint
+from colorgan.base.files import atomic_file
+from colorgan.base.images import BadImage
+from colorgan.colour.pixels import lightness_grey, small_lightness
+from colorgan.pipeline.batch import FileResult, refuse_input, unclaimed
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.film_io import Clock, Sound, mp4_video_stream, open_video, rotation_of
+from colorgan.pipeline.request import Request
+from colorgan.spec.hints import Hint
+
+
+class Stabiliser:
+    """Running average of the small ab over frames, per pixel, where lightness holds still.
+
+    Changes of L are taken less the whole frame's mean change, so a frame brightening or
+    darkening as a whole (the exposure flicker of old film) counts as still. `keep`: the
+    weight of the past where nothing moved (0: per-frame colour). `motion`: a change of
+    normalized L (of 2) at which the past's weight has fallen to a third. `cut`: the frame's
+    mean change of L that starts the average afresh. The defaults were chosen on clips
+    made from training photos (benchmarks/video.py).
+    """
+
+    def __init__(self, keep: float = 0.95, motion: float = 0.15, cut: float = 0.12) -> None:
+        self.keep, self.motion, self.cut = keep, motion, cut
+        self.l_prev: np.ndarray | None = None
+        self.ab: np.ndarray | None = None
+
+    def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        change = None
+        if self.l_prev is not None:
+            step = l_small - self.l_prev
+            change = np.abs(step - step.mean())  # the whole frame's exposure change is not motion
+        if change is None or change.mean() > self.cut:
+            self.ab = ab.copy()
+        else:  # where the past does not match (moving things) the new prediction wins
+            weight = self.keep * np.exp(-change / self.motion)
+            self.ab = weight * self.ab + (1 - weight) * ab
+        self.l_prev = l_small
+        return self.ab
+
+
+class FirstShot:
+    """Whether a film's first shot lasts, for its colour hints (given for its first frame):
+    up to the first hard cut, measured as the Stabiliser measures it (the mean change of L,
+    less the whole frame's change, over `cut`)."""
+
+    def __init__(self, hinted: bool, size: int, cut: float = 0.12) -> None:
+        self.size, self.cut = size, cut
+        self.prev: np.ndarray | None = None
+        self.over = not hinted
+
+    def __call__(self, grey: Image.Image) -> bool:
+        """Whether this frame (the next of the film) is still in the first shot."""
+        if self.over:
+            return False
+        l_small = small_lightness(grey, self.size)
+        if self.prev is not None:
+            step = l_small - self.prev
+            self.over = bool(np.abs(step - step.mean()).mean() > self.cut)
+        self.prev = l_small
+        return not self.over
+
+
+def colorize_video(
+    colorizer: Colorizer,
+    request: Request,
+    target: Path,
+    overwrite: bool = False,
+    quality: int = 20,
+    batch: int = 8,
+    stabilise: bool = True,
+    progress: bool = False,
+) -> int:
+    """Colorize the film of `request` into `target` (H.264 in MP4, the audio copied), at the
+    request's saturation, its hints on the first shot; returns the number of frames.
+    `quality`: x264's CRF (lower is better; 18-23 look alike). BadImage for a file that is
+    not a readable video; nothing is published unless the whole film was written."""
+    import av
+
+    if target.exists() and not overwrite:
+        raise BadImage(f"{target} exists (pass --overwrite to replace it)")
+    source = request.photo
+    rotation = rotation_of(source)
+    with open_video(source) as source_file, atomic_file(target, exclusive=not overwrite) as tmp:
+        video = source_file.streams.video[0]
+        audio = source_file.streams.audio[0] if source_file.streams.audio else None
+        with av.open(tmp, "w", format="mp4") as out:
+            film = _Film(
+                colorizer,
+                request,
+                out,
+                mp4_video_stream(out, video, quality, rotation),
+                stabilise,
+                progress,
+                video.frames,
+            )
+            sound = Sound(out, audio)
+            try:
+                for packet in source_file.demux(*[s for s in (video, audio) if s is not None]):
+                    if packet.stream is audio:
+                        sound.add(packet)
+                    else:
+                        film.add(packet.decode(), batch)
+            except av.FFmpegError as exc:  # damaged: nothing is published
+                raise BadImage(
+                    f"damaged after frame {film.decoded} "
+                    f"({exc.__class__.__name__}); nothing written"
+                ) from None
+            film.finish(video.frames)
+            sound.finish()
+    return film.frames
+
+
+class _Film:
+    """A film's frames on their way through: decoded frames wait for a batch, go through the
+    model, are steadied over time, composed in Lab and encoded in order."""
+
+    def __init__(
+        self,
+        colorizer: Colorizer,
+        request: Request,
+        out,
+        stream,
+        stabilise: bool,
+        progress: bool,
+        total: int,
+    ) -> None:  # noqa: ANN001 - PyAV's objects
+        from tqdm import tqdm
+
+        self.colorizer, self.request, self.out, self.stream = colorizer, request, out, stream
+        self.steady = Stabiliser() if stabilise else None
+        self.shot = FirstShot(bool(request.hints), colorizer.spec.size)
+        self.clock = Clock()
+        self.waiting: list = []
+        self.frames = 0
+        self.bar = tqdm(
+            total=total or None, desc=request.photo.name, unit="frame", disable=not progress
+        )
+
+    @property
+    def decoded(self) -> int:
+        return self.frames + len(self.waiting)
+
+    def add(self, frames, batch: int) -> None:  # noqa: ANN001 - PyAV's decoded frames
+        for frame in frames:
+            self.waiting.append(frame)
+            if len(self.waiting) == batch:
+                self.flush()
+
+    def flush(self) -> None:
+        """The waiting frames through the model and into the MP4."""
+        if not self.waiting:
+            return
+        import av
+
+        greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in self.waiting]
+        hinted = [self.shot(grey) for grey in greys]
+        l_small, ab = self.colorizer.frames(greys, self.request, hinted)
+        for k, (frame, grey) in enumerate(zip(self.waiting, greys, strict=True)):
+            colour_ab = self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k]
+            out = av.VideoFrame.from_image(self.colorizer.compose_frame(grey, colour_ab))
+            out.pts, out.time_base = self.clock(frame.pts), frame.time_base
+            for packet in self.stream.encode(out):
+                self.out.mux(packet)
+        self.frames += len(self.waiting)
+        self.bar.update(len(self.waiting))
+        self.waiting.clear()
+
+    def finish(self, expected: int) -> None:
+        """The last frames, then the encoder's; BadImage where the film held no frames or
+        fewer than it says (truncated)."""
+        self.flush()
+        self.bar.close()
+        if not self.frames:
+            raise BadImage("its video stream has no frames; nothing written")
+        if expected and self.frames < expected:
+            raise BadImage(
+                f"truncated: {self.frames} of its {expected} frames decode; nothing written"
+            )
+        for packet in self.stream.encode(None):
+            self.out.mux(packet)
+
+
+def colorize_videos(
+    colorizer: Colorizer,
+    videos: Sequence[tuple[Path, Path]],
+    out_dir: Path,
+    overwrite: bool = False,
+    batch: int = 8,
+    progress: bool = False,
+    quality: int = 20,
+    saturation: float = 1.0,
+    hints: Mapping[Path, Sequence[Hint]] | None = None,
+) -> Iterator[FileResult]:
+    """Each (source, relative output path) into `out_dir` as MP4, a result for each; `hints`:
+    colour points by source path (for its first frame). Every request is checked now, before
+    anything is written. Films that would have one output name (film.mp4, film.avi) become
+    film.mp4 and film-2.mp4; no output replaces one of the films, --overwrite or not (a
+    photo's is never an MP4)."""
+    given = {Path(k): v for k, v in (hints or {}).items()}
+    requests = [(Request(src, saturation, given.get(Path(src))), rel) for src, rel in videos]
+    if not 0 <= quality <= 51:
+        raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
+    if batch < 1:
+        raise ColorganError(f"--batch must be at least 1 (it is {batch})")
+    return _colorize_videos(colorizer, requests, out_dir, overwrite, batch, progress, quality)
+
+
+def _colorize_videos(
+    colorizer: Colorizer,
+    requests: Sequence[tuple[Request, Path]],
+    out_dir: Path,
+    overwrite: bool,
+    batch: int,
+    progress: bool,
+    quality: int,
+) -> Iterator[FileResult]:
+    try:
+        import av  # noqa: F401 - only to know it is there
+    except ModuleNotFoundError:  # the light install: the photos went on, the films say why
+        for request, _ in requests:
+            yield FileResult(
+                request.photo,
+                error=f"films need PyAV, which this install leaves out: {install_hint('video')}",
+            )
+        return
+    claimed: set[Path] = set()
+    reads = frozenset(request.photo.resolve() for request, _ in requests)
+    for request, rel in requests:
+        source = request.photo
+        target = unclaimed(out_dir / rel.with_suffix(".mp4"), claimed)
+        try:
+            refuse_input(target, reads)
+            colorize_video(colorizer, request, target, overwrite, quality, batch, progress=progress)
+        except FileExistsError:
+            yield FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
+        except (BadImage, OSError) as exc:
+            yield FileResult(source, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - FFmpeg's errors mid-film fail that film only
+            if not exc.__class__.__module__.startswith("av"):
+                raise
+            yield FileResult(source, error=f"FFmpeg could not colour it ({exc})")
+        else:
+            yield FileResult(source, target)

@@ -1,0 +1,119 @@
+"""What one colorization asks, checked once, where it enters: `Request`.
+
+Every front end (the CLI's photos and films, the page, the Python API) turns what it was given
+into Requests, and only Requests reach the model. A Request holds the photo (a PIL image, an
+array, or a photo or film file), the colour intensity and the colour hints; its construction
+is the one place each of them is checked, with one message each (a ColorganError, which is a
+ValueError, or a ColorganTypeError for a value of the wrong type): the intensity is a number
+in [0, MAX_SATURATION], the hints are points inside the photo (at most MAX_HINTS), the photo
+is something colorgan can read. What the model then does with a Request is the Colorizer's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import ExifTags, Image
+
+from colorgan.base.errors import ColorganError, ColorganTypeError, short, shown
+from colorgan.base.images import VIDEO_SUFFIXES, BadImage, upright_size
+from colorgan.spec.hints import MAX_HINTS, Hint, as_hint
+from colorgan.spec.meta import MAX_SATURATION, is_number
+
+Photo = Image.Image | np.ndarray | Path
+
+
+@dataclass(frozen=True)
+class Request:
+    """One photo or film to colour, and how.
+
+    `photo`: a PIL image or numpy array (any mode; alpha is kept), or the path of a photo or
+    film file. `saturation`: the colour intensity, 1 the model's own, 0 grey, at most
+    MAX_SATURATION. `hints`: colour points (spec.hints.Hint, or (x, y, "#rrggbb") tuples) in
+    the photo's pixels, upright; for a film, in its first frame. `where`: how messages name
+    the photo (a file name, "--hint")."""
+
+    photo: Photo
+    saturation: float = 1.0
+    hints: tuple[Hint, ...] = ()
+    where: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "photo", _checked_photo(self.photo))
+        object.__setattr__(self, "saturation", check_saturation(self.saturation))
+        object.__setattr__(self, "hints", self._checked_hints())
+
+    @property
+    def is_film(self) -> bool:
+        return isinstance(self.photo, Path) and self.photo.suffix.lower() in VIDEO_SUFFIXES
+
+    def _checked_hints(self) -> tuple[Hint, ...]:
+        given = self.hints
+        if given is None:
+            return ()
+        if isinstance(given, str | bytes | dict) or not isinstance(given, Iterable):
+            raise ColorganTypeError(f"hints must be a list of hints, not {short(given)}")
+        hints = []
+        for k, value in enumerate(given):
+            if k == MAX_HINTS:
+                raise ColorganError(f"{self._name()}at most {MAX_HINTS} colour hints a photo")
+            try:
+                hints.append(as_hint(value))
+            except ColorganError as exc:  # which point, where
+                raise type(exc)(f"{self._name()}hint {k + 1}: {exc}") from None
+        if hints:
+            size = self._size()
+            for k, hint in enumerate(hints):
+                if size is not None and not hint.inside(*size):
+                    raise ColorganError(
+                        f"{self._name()}hint {k + 1}: the point ({hint.x:g}, {hint.y:g}) is "
+                        f"outside the {size[0]}x{size[1]} {'frame' if self.is_film else 'photo'}"
+                    )
+        return tuple(hints)
+
+    def _name(self) -> str:
+        if self.where:
+            return f"{shown(self.where)}: "
+        return f"{shown(str(self.photo))}: " if isinstance(self.photo, Path) else ""
+
+    def _size(self) -> tuple[int, int] | None:
+        """The photo's upright (width, height), a film's frame size; None where the file
+        cannot be read (it fails when coloured, with its reason)."""
+        photo = self.photo
+        if isinstance(photo, np.ndarray):
+            return (photo.shape[1], photo.shape[0]) if photo.ndim >= 2 else None
+        if isinstance(photo, Image.Image):
+            turned = photo.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
+            return (photo.height, photo.width) if turned else photo.size
+        if self.is_film:
+            from colorgan.pipeline.film_io import frame_size
+
+            return frame_size(photo)
+        try:
+            return upright_size(photo)
+        except BadImage:
+            return None
+
+
+def _checked_photo(photo: object) -> Photo:
+    if isinstance(photo, Image.Image | np.ndarray | Path):
+        return photo
+    if isinstance(photo, str):
+        return Path(photo)
+    raise ColorganTypeError(
+        f"a photo is a PIL image, a numpy array or a file path, not {type(photo).__name__}"
+    )
+
+
+def check_saturation(value: object, what: str = "saturation") -> float:
+    """A colour intensity both engines take (a number, numpy's too, in [0, MAX_SATURATION]);
+    ColorganError (ColorganTypeError for a non-number) otherwise."""
+    if not is_number(value) and not isinstance(value, np.floating | np.integer):
+        raise ColorganTypeError(f"{what} must be a number, not {short(value)}")
+    number = float(value)  # type: ignore[arg-type]
+    if not 0 <= number <= MAX_SATURATION:
+        raise ColorganError(f"{what} must be in [0, {MAX_SATURATION:g}], not {short(number)}")
+    return number
