@@ -1,7 +1,9 @@
 """The light engine (ONNX Runtime, no torch) against the torch engine, side by side in one run.
 
 Run: `.venv/bin/python -m benchmarks.light [--images 4] [--shared ../shared/datasets/eval]`
-(or `--models default old.onnx ...`: only item 1's onnx row for each model, side by side).
+(or `--models default old.onnx ...`: only item 1's onnx row for each model, side by side;
+or `--code ../other-checkout`: only item 1's onnx row with this checkout's code and another's,
+interleaved over `--rounds` rounds, 3 by default).
 
 1. `colorgan colorize` on 4000x3000 (12 MP) JPEGs, grey and colour, with `--engine onnx` and
    `--engine torch`: per photo after start-up is (all - one) / (n - 1) of two process times;
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import resource
 import statistics
 import sys
@@ -37,20 +40,59 @@ from benchmarks.common import machine, run_measured
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_seconds(paths: list[Path], out: Path, engine: str, batch: int = 1,
-                extra: Sequence[str] = ()) -> tuple[float, float]:  # fmt: skip
-    """Seconds of one `colorgan colorize` process and its peak resident memory in GB."""
+def run_seconds(
+    paths: list[Path],
+    out: Path,
+    engine: str,
+    batch: int = 1,
+    extra: Sequence[str] = (),
+    code: Path | None = None,
+) -> tuple[float, float]:
+    """Seconds of one `colorgan colorize` process and its peak resident memory in GB; `code`:
+    another checkout of colorgan, whose src/ the process runs instead of this one's."""
     cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
            "--quiet", "--engine", engine, "--precision", "fp32", "--batch", str(batch),
            *extra]  # fmt: skip
-    return run_measured(cmd)
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code / "src")}
+    return run_measured(cmd, env)
 
 
-def per_photo(paths: list[Path], tmp: Path, engine: str, tag: str,
-              extra: Sequence[str] = ()) -> tuple[float, float, float]:  # fmt: skip
-    one, mem1 = run_seconds(paths[:1], tmp / f"{tag}-{engine}-one", engine, extra=extra)
-    every, mem2 = run_seconds(paths, tmp / f"{tag}-{engine}-all", engine, extra=extra)
+def per_photo(
+    paths: list[Path],
+    tmp: Path,
+    engine: str,
+    tag: str,
+    extra: Sequence[str] = (),
+    code: Path | None = None,
+) -> tuple[float, float, float]:
+    one, mem1 = run_seconds(paths[:1], tmp / f"{tag}-{engine}-one", engine, extra=extra, code=code)
+    every, mem2 = run_seconds(paths, tmp / f"{tag}-{engine}-all", engine, extra=extra, code=code)
     return (every - one) / (len(paths) - 1), one, max(mem1, mem2)
+
+
+def compare_code(
+    photos: dict[str, list[Path]], tmp: Path, checkouts: Sequence[Path], rounds: int = 3
+) -> None:
+    """The onnx engine's 12 MP per-photo time with each checkout's code (this one's first),
+    interleaved round by round so that both see the same machine; the median of the rounds."""
+    codes = [None, *checkouts]
+    times: dict[int, dict[str, list[float]]] = {
+        k: {"grey": [], "colour": []} for k in range(len(codes))
+    }
+    for r in range(rounds):
+        for k, code in enumerate(codes):
+            for kind in ("grey", "colour"):
+                seconds = per_photo(photos[kind], tmp, "onnx", f"c{k}-{kind}-{r}", code=code)[0]
+                times[k][kind].append(seconds)
+    print("| code (onnx engine) | grey: s per photo | colour: s per photo | rounds |")
+    print("|---|---|---|---|")
+    for k, code in enumerate(codes):
+        grey, colour = (statistics.median(times[k][kind]) for kind in ("grey", "colour"))
+        name = "this checkout" if code is None else str(code)
+        each = ", ".join(
+            f"{g:.3f}/{c:.3f}" for g, c in zip(times[k]["grey"], times[k]["colour"], strict=True)
+        )
+        print(f"| {name} | {grey:.3f} | {colour:.3f} | {each} |", flush=True)
 
 
 def compare_models(photos: dict[str, list[Path]], tmp: Path, models: Sequence[str]) -> None:
@@ -127,6 +169,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", metavar="MODEL",
                         help="only: 12 MP per photo on the onnx engine with each model "
                              "(bundled names or .onnx files), side by side")  # fmt: skip
+    parser.add_argument("--code", nargs="+", type=Path, metavar="CHECKOUT",
+                        help="only: 12 MP per photo on the onnx engine with this checkout's "
+                             "code and each other checkout's (its src/), interleaved")  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=3, help="--code's rounds (default 3)")
     args = parser.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory() as name:
@@ -136,6 +182,10 @@ def main() -> None:
             photos[kind] = [tmp / f"{kind}{i}.jpg" for i in range(args.images + 1)]
             for i, p in enumerate(photos[kind]):
                 make_jpeg(p, i, grey=kind == "grey")
+        if args.code:
+            print(f"\n4000x3000 JPEG, {args.images + 1} per kind, `colorgan colorize`:")
+            compare_code(photos, tmp, args.code, args.rounds)
+            return
         if args.models:
             print(f"\n4000x3000 JPEG, {args.images + 1} per kind, `colorgan colorize`:")
             compare_models(photos, tmp, args.models)

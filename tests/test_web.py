@@ -8,6 +8,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pytest
@@ -149,13 +150,6 @@ def test_serve_refuses_bad_limits_a_bad_model_and_a_taken_port_in_one_line(tmp_p
     assert capsys.readouterr().err.startswith(f"colorgan: error: cannot listen on 127.0.0.1:{port}")
 
 
-def test_the_page_sends_nothing_out(light, tmp_path):
-    from colorgan.apps.page import build_page
-
-    page = build_page(Studio(lambda name: light, ["default"], Limits(), tmp_path), "default")
-    assert page.analytics_enabled is False
-
-
 def _error(call, *args) -> str:
     from colorgan.base.errors import ColorganError
 
@@ -238,6 +232,31 @@ def download(page, name: str, folder: Path) -> Path:
     target = folder / f"{id(page)}-{name}"
     caught.value.save_as(target)
     return target
+
+
+def test_a_browser_session_sends_nothing_beyond_this_machine(server, browser, uploads, tmp_path):
+    """Every request the page makes while it loads, colours a photo and re-colours it with a
+    point goes to the server on 127.0.0.1 (or stays in the browser: data: and blob: URLs):
+    no fonts, analytics or version checks from elsewhere."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url))
+    page.goto(server)
+    page.wait_for_selector("#colorize")
+    send(page, [uploads["chelsea"]])
+    page.click("#colorize")
+    status(page, "Colorized 1 of 1 file(s).")
+    page.get_by_role("tab", name="Side by side").click()
+    grey = page.locator("#side img").first
+    grey.wait_for(timeout=30_000)
+    box = grey.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    status(page, "Re-coloured with 1 colour point(s).")
+    page.close()
+    assert len(seen) > 10  # the page and its scripts, the upload, the queue's events
+    outside = [url for url in seen if urlparse(url).scheme not in ("data", "blob")
+               and urlparse(url).hostname != "127.0.0.1"]  # fmt: skip
+    assert not outside, outside
 
 
 def test_the_page_colours_uploads_and_refuses_bad_ones(server, browser, uploads, tmp_path):
