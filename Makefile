@@ -36,7 +36,7 @@ test: $(STAMP) browser
 	COLORGAN_BROWSER_REQUIRED=$$(command -v chromium >/dev/null && echo 1) $(BIN)/python -m pytest -q -rs
 
 # The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
-# it needs ../shared and takes about an hour without native bf16).
+# it needs the development photos and takes about an hour without native bf16).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.light
 	$(BIN)/python -m benchmarks.colorize_fullres

@@ -38,8 +38,9 @@ class SourceConfig:
 class DataConfig:
     """Where the photos come from and how they are split (paper 4.1, 4.4)."""
 
-    # one folder, or several read as one pool (each weight 1); `sources` gives each a weight
-    root: str | list[str] = "../shared/datasets/train"
+    # one folder, or several read as one pool (each weight 1); `sources` gives each a weight;
+    # no default: a recipe names its photos (or `--set data.root=FOLDER` does)
+    root: str | list[str] | None = None
     sources: list[SourceConfig] | None = None  # in place of root: [{root, weight}, ...]
     layout: str = "folder"  # "folder": any tree of images; "coco": images folder + instances json
     annotations: str | None = None  # COCO instances_*.json; only images listed there are used
@@ -59,7 +60,7 @@ class DataConfig:
         """The folders photos are drawn from, with their weights."""
         if self.sources is not None:
             return list(self.sources)
-        roots = [self.root] if isinstance(self.root, str) else self.root
+        roots = [self.root] if isinstance(self.root, str) else self.root or []
         return [SourceConfig(root) for root in roots]
 
 

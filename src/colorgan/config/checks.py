@@ -48,7 +48,10 @@ def validate(cfg: Any) -> Any:
     if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
         raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
     if not (pool := cfg.data.pool()):
-        raise ColorganError("data.root (or data.sources) must name at least one folder")
+        raise ColorganError(
+            "data.root (or data.sources) must name at least one folder of colour photos "
+            "(--set data.root=FOLDER)"
+        )
     if min(s.weight for s in pool) < 0 or max(s.weight for s in pool) <= 0:
         raise ColorganError("data.sources: weights must be 0 or more, and one above 0")
     fractions = [cfg.data.val_fraction, *(s.val_fraction for s in pool)]

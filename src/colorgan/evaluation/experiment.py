@@ -47,7 +47,7 @@ class ExperimentConfig:
     # the phase budget: every row that has a phase in its recipe runs it this many epochs
     pretrain_epochs: int = 2
     adversarial_epochs: int = 2
-    eval_data: str = "../shared/datasets/eval"
+    eval_data: str | None = None  # the folder of held-out photos every row is scored on
     eval_limit: int | None = None
     fid: bool = True
     grid_photos: int = 12  # eval photos in the picture grid, drawn with grid_seed
@@ -100,6 +100,8 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
     exp = build_dataclass(ExperimentConfig, values, "experiment")
     if not exp.rows:
         raise ColorganError(f"{path}: no rows to compare")
+    if not exp.eval_data:
+        raise ColorganError(f"{path}: eval_data must name a folder of held-out photos")
     for key in exp.shared:
         if key.split(".")[0] not in SECTIONS or "." not in key:
             raise ColorganError(
