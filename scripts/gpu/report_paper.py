@@ -1,7 +1,8 @@
-"""Figures of the H100 run for RESULTS.md: its loss curves and its last sample grid.
+"""Figures of the H100 run for docs/results/paper-on-an-h100.md: its loss curves and its last
+sample grid.
 
-Usage: python scripts/gpu_report.py RUN_FILES_DIR docs/h100
-(RUN_FILES_DIR holds what scripts/gpu_run.sh wrote under $OUT: losses.csv, samples.png.)
+Usage: python scripts/gpu/report_paper.py RUN_FILES_DIR docs/h100
+(RUN_FILES_DIR holds what scripts/gpu/run_paper.sh wrote under $OUT: losses.csv, samples.png.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one prepared GPU check (issues 4 and 5), for a lent single-GPU machine with PyTorch but
-# without network. First, here: `python scripts/gpu_pack.py` (photos, Lite0 weights) and the
+# without network. First, here: `python scripts/gpu/pack_paper.py` (photos, Lite0 weights) and the
 # wheels the machine lacks:
 #   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_17_x86_64 -d .whl kornia==0.9.0 kornia_rs==0.2.0 \

@@ -1,33 +1,39 @@
 """docs/page.jpg: the page of `colorgan serve` after colorizing grey copies of the bundled
 example photos, as headless chromium shows it.
 
-Run: `.venv/bin/python -m scripts.page_screenshot` (needs Debian's chromium, as the page's
-test does). It starts its own server on a free port (`tests.conftest.start_server`, as the
-page's test does) and stops it afterwards.
+Run: `.venv/bin/python scripts/figures/page_screenshot.py` (needs Debian's chromium, as the
+page's test does). It serves the page in this process, on a free local port, and stops it
+afterwards.
 """
 
 from __future__ import annotations
 
 import io
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import sync_playwright
-from tests.conftest import start_server
 
+from colorgan.apps.page import build_page
+from colorgan.apps.studio import Limits, Studio
 from colorgan.base.files import atomic_write_bytes
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.spec.bundled import BUNDLED
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        server, url = start_server([sys.executable, "-m", "colorgan"], log=Path(tmp) / "log")
+        studio = Studio(lambda name: Colorizer.open(name), list(BUNDLED), Limits(), Path(tmp))
+        server = build_page(studio, "default").queue(default_concurrency_limit=1)
+        _, url, _ = server.launch(
+            prevent_thread_lock=True, quiet=True, allowed_paths=[tmp], footer_links=[]
+        )
         uploads = []
         for name in PHOTOS:
             uploads.append(Path(tmp) / f"{name}.jpg")
@@ -43,8 +49,7 @@ def main() -> None:
         time.sleep(1)  # the previews load
         shot = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
         browser.close()
-        server.terminate()
-        server.wait()
+        server.close()
     encoded = io.BytesIO()
     shot.save(encoded, "JPEG", quality=85)
     atomic_write_bytes(ROOT / "docs" / "page.jpg", encoded.getvalue())

@@ -3,7 +3,7 @@
 The device run loaded EfficientNet-Lite0 from the fp16 copy it carried
 (.gpu/efficientnet_lite0_fp16.safetensors); the bundled file must use the pip package's
 weights instead, which is all this changes in the file's metadata.
-Usage: python scripts/bundle_gpu_model.py RUN_EXPORT.safetensors OUT.safetensors
+Usage: python scripts/gpu/bundle_paper.py RUN_EXPORT.safetensors OUT.safetensors
 """
 
 from __future__ import annotations

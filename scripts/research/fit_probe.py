@@ -2,9 +2,9 @@
 of a config's training split as many as that source gives to validation (seed 0), so the two
 sets have the same mix; `colorgan evaluate --val-of` gives the held-out side. Near-equal
 figures mean the network cannot fit even what it has seen: more capacity (or a freer encoder)
-is the lever, not more photos or regularisation. (RESULTS.md section 23.)
+is the lever, not more photos or regularisation. (docs/results/freed-encoder.md.)
 
-Run from the repository root: `.venv/bin/python scripts/fit_probe.py configs/default.yaml`
+Run from the repository root: `.venv/bin/python scripts/research/fit_probe.py configs/default.yaml`
 (`--weights FILE` for a run's generator instead of the bundled default). No FID or KID.
 """
 

@@ -1,7 +1,7 @@
 """A model card's picture: eval photos drawn by seed (not picked), grey | colorgan | original,
 or with `--compare` another model beside it (grey | colorgan | the other | original).
 
-Run from the repository root: `.venv/bin/python scripts/model_card_grid.py --model paper
+Run from the repository root: `.venv/bin/python scripts/figures/model_card_grid.py --model paper
 --out docs/models/paper.jpg` (or `--weights FILE`; `--compare FILE --compare-title "before"`).
 Each photo is shown at the evaluation protocol's 256 x 256, as `colorgan evaluate` scores it.
 """
@@ -19,7 +19,7 @@ from colorgan.engines.torch_engine import TorchEngine
 from colorgan.evaluation.evaluate import EvalPhoto, Scored
 from colorgan.pipeline.colorizer import Colorizer
 
-EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "eval"
+EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "eval"
 
 
 def main() -> None:

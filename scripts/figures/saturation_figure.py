@@ -1,6 +1,6 @@
 """docs/saturation.jpg: two bundled example photos at five colour intensities (--saturation).
 
-Run: `.venv/bin/python scripts/saturation_figure.py`. The light engine, the bundled default.
+Run: `.venv/bin/python scripts/figures/saturation_figure.py`. The light engine, the bundled default.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from colorgan.base.files import atomic_file
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.pipeline.colorizer import Colorizer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LEVELS = (0.0, 0.5, 1.0, 1.5, 2.0)
 
 

@@ -1,9 +1,9 @@
 """Saturation about each photo's own mean colour, beside the plain saturation that every
 colorgan engine applies: ab' = mean + k (ab - mean) keeps the photo's overall colour, and so
 its colour cast, while the colours around it spread. Does that buy colourfulness without the
-cost in KID that scaling ab pays? (RESULTS.md section 14.)
+cost in KID that scaling ab pays? (docs/results/centred-saturation.md.)
 
-Run from the repository root: `.venv/bin/python scripts/centred_saturation.py --val-of
+Run from the repository root: `.venv/bin/python scripts/research/centred_saturation.py --val-of
 configs/default.yaml --k 1,1.25,1.5,1.75` (or `--data FOLDER`; `--weights FILE` for a run's
 generator instead of the bundled default). Scored as `colorgan evaluate` scores, with KID.
 """

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Issue 20's one prepared GPU call: a lite_unet recipe (configs/colour/lite2-192.yaml unless
+# Issue 20's one prepared GPU call: a lite_unet recipe (configs/research/lite2-192.yaml unless
 # packed from another) trained at length on a lent single-GPU machine with PyTorch and no
 # network, where the two CPU cores give it about eight epochs a working day.
 #
 # Here, first (the tree travels with what a call carries, 64 MiB in all; the bundled weights
 # alone are 64 MiB, and this run needs none of them):
-#   .venv/bin/python scripts/gpu_colour_pack.py          # .gpu/colour.zip, encoder weights
+#   .venv/bin/python scripts/gpu/pack_colour.py          # .gpu/colour.zip, encoder weights
 #   .venv/bin/pip download --no-deps --only-binary=:all: --python-version 3.12 \
 #     --implementation cp --platform manylinux_2_17_x86_64 -d .whl kornia==0.9.0 \
 #     kornia_rs==0.2.0 efficientnet-lite-pytorch==0.1.0
 #   mkdir -p /tmp/aside && mv src/colorgan/weights/*.onnx src/colorgan/weights/*.safetensors /tmp/aside
-# then call the device with `bash scripts/gpu_colour_run.sh`, carrying .gpu/colour.zip,
+# then call the device with `bash scripts/gpu/run_colour.sh`, carrying .gpu/colour.zip,
 # .gpu/encoder_fp16.safetensors and .whl, and afterwards `git checkout -- src/colorgan/weights`.
 # Writes under $OUT:
 #   probe.csv, train.log, losses.csv   the rate probe, the run's log and curves

@@ -11,8 +11,8 @@ written beside them, pointed at the packed folders and at an fp16 copy of its en
 ImageNet weights (the start of training, where fp16 rounding is far below what the first
 steps change).
 
-Usage: python scripts/gpu_colour_pack.py [CONFIG] [--budget-mib 33] [--short 192] [--set K=V]
-Writes .gpu/colour.zip and .gpu/encoder_fp16.safetensors; scripts/gpu_colour_run.sh says how
+Usage: python scripts/gpu/pack_colour.py [CONFIG] [--budget-mib 33] [--short 192] [--set K=V]
+Writes .gpu/colour.zip and .gpu/encoder_fp16.safetensors; scripts/gpu/run_colour.sh says how
 to send them.
 """
 
@@ -51,7 +51,7 @@ def shrunk(path: Path, short: int) -> Image.Image:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config", nargs="?", default="configs/colour/lite2-192.yaml")
+    parser.add_argument("config", nargs="?", default="configs/research/lite2-192.yaml")
     parser.add_argument("--budget-mib", type=float, default=33.0)
     parser.add_argument("--short", type=int, default=192)
     parser.add_argument("--quality", type=int, default=25)

@@ -5,7 +5,7 @@ are 142 MB, so they travel resized to the training size (256, exactly as `load_r
 them for training) as WebP, in a seeded random order until the byte budget is spent. WebP at
 quality 40 moves ab by about 2 Lab units on average, against the model's own error of about
 12, so the loss of targets is small.
-Usage: python scripts/gpu_pack.py [--quality 40] [--budget-mib 34] [--out .gpu]; the run
+Usage: python scripts/gpu/pack_paper.py [--quality 40] [--budget-mib 34] [--out .gpu]; the run
 carries .gpu/train.zip and .gpu/efficientnet_lite0_fp16.safetensors.
 """
 

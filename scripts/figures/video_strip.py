@@ -1,7 +1,7 @@
 """docs/video.jpg: a grey clip (a pan across a bundled example photo) and what
 `colorgan colorize` made of it, four frames each, decoded from the written MP4.
 
-Run: `.venv/bin/python scripts/video_strip.py`. The light engine, the bundled default.
+Run: `.venv/bin/python scripts/figures/video_strip.py`. The light engine, the bundled default.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film import colorize_video
 from colorgan.pipeline.request import Request
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 W, H, FRAMES, SHOWN = 320, 240, 48, (0, 15, 31, 47)
 
 
