@@ -401,3 +401,30 @@ def test_no_output_replaces_an_input_and_earlier_outputs_are_not_inputs(
                      "-w", str(tiny_weights)]) == 0  # fmt: skip
         assert "colorized 12 of 12" in capsys.readouterr().out
     assert len(list(inside.rglob("*.*"))) == 12 and not (inside / "colour").exists()
+
+
+def test_every_mistake_on_the_command_line_is_one_line(tmp_path, capsys):
+    """argparse's own refusals (a missing option, a value of the wrong type, an unknown
+    command) are one `colorgan: error:` line naming the command's --help, exit 2."""
+    photo = tmp_path / "p.png"
+    make_photo(1).save(photo)
+    for argv, why in [
+        (["colorize", str(photo)], "the following arguments are required: --out"),
+        (["colorize", str(photo), "--out", str(tmp_path), "--saturation", "lots"], "lots"),
+        (["colourise", str(photo)], "invalid choice"),
+        (["export", "default"], "--out"),
+    ]:
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("colorgan: error: ") and why in err[0], err
+        assert "--help" in err[0]
+
+
+def test_a_recipe_without_photos_says_how_to_name_them(tmp_path, capsys):
+    recipe = tmp_path / "mine.yaml"
+    recipe.write_text("model: {generator: unet, unet: {downs: 6}}\ndata: {image_size: 64}\n")
+    assert main(["train", str(recipe), "--out-dir", str(tmp_path / "runs"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--set data.root=FOLDER" in err[0], err

@@ -47,12 +47,10 @@ def validate(cfg: Any) -> Any:
     crop = cfg.data.random_crop
     if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
         raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
-    if not (pool := cfg.data.pool()):
-        raise ColorganError(
-            "data.root (or data.sources) must name at least one folder of colour photos "
-            "(--set data.root=FOLDER)"
-        )
-    if min(s.weight for s in pool) < 0 or max(s.weight for s in pool) <= 0:
+    pool = cfg.data.pool()  # none named at all: the run says so when it reads its photos
+    if not pool and (cfg.data.sources is not None or cfg.data.root is not None):
+        raise ColorganError("data.root (or data.sources) must name at least one folder")
+    if pool and (min(s.weight for s in pool) < 0 or max(s.weight for s in pool) <= 0):
         raise ColorganError("data.sources: weights must be 0 or more, and one above 0")
     fractions = [cfg.data.val_fraction, *(s.val_fraction for s in pool)]
     if not all(0.0 <= f < 1.0 for f in fractions if f is not None):

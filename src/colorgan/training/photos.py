@@ -80,6 +80,11 @@ def split_sources(data: DataConfig) -> list[tuple[list[Path], list[Path], float]
     """Each source's (training, validation, weight): every folder is split by the seed on its
     own, so validation holds each source in its share of the pool, whatever the weights."""
     sources = data.pool()
+    if not sources:
+        raise ColorganError(
+            "no photos named: give the folder of your colour photos with --set data.root=FOLDER "
+            "(or data.root / data.sources in the config)"
+        )
     found = [source_paths(s.root, data.layout, data.annotations) for s in sources]
     total = sum(len(paths) for paths in found)
     if data.num_images is not None and total < data.num_images:
