@@ -74,7 +74,7 @@ class TorchEngine:
     ) -> torch.Tensor:
         """Normalized L (B, 1, H, W) at any size -> the model's normalized ab at its size,
         on the engine's device. `prior_l`: the same L at the priors' size, where the caller
-        already has it; `hints` (B, 3, size, size) for a model that takes them."""
+        already has it; `hints` (B, CHANNELS, size, size) for a model that takes them."""
         l_norm = l_norm.to(self.device).float()
         small = l_norm
         if l_norm.shape[-2:] != (self.size, self.size):

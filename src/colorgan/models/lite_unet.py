@@ -189,7 +189,7 @@ class LiteUNetGenerator(Generator):
         hints: torch.Tensor | None = None,
     ) -> torch.Tensor | dict[str, torch.Tensor]:
         """L (B, 1, H, W) in [-1, 1], H and W multiples of 32 -> ab (B, 2, H, W) in [-1, 1];
-        `hints` (B, 3, H, W): ab and mask (none: no hints). A classifying generator in
+        `hints` (B, HINT_CHANNELS, H, W): ab and mask (none: no hints). A classifying generator in
         training mode returns {"ab", "logits"} (the logits at the output's size) for its loss."""
         grey = grey_from_l(l_norm).to(l_norm.dtype)
         extra = None

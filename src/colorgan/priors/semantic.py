@@ -25,6 +25,7 @@ from colorgan.priors.backbones import (
     EfficientNetLite0,
     InceptionResNetV2Embedding,
 )
+from colorgan.spec.hints import CHANNELS
 from colorgan.spec.options import Needs, PriorSizes
 from colorgan.spec.priors import EMBEDDINGS as EMBEDDING_NAMES
 from colorgan.spec.priors import PRIOR_IMAGE_SIZE
@@ -185,10 +186,10 @@ def generator_inputs(
 ) -> dict[str, torch.Tensor]:
     """L at the generator's size and the priors' native outputs -> the generator's keyword
     inputs: `l_norm`, and `embedding` and `segmentation` (expanded to L's size) where needed,
-    and `hints` (B, 3, H, W; zeros: none) for a generator that takes them."""
+    and `hints` (B, spec.hints.CHANNELS, H, W; zeros: none) for a generator that takes them."""
     out = {"l_norm": l_norm.contiguous(memory_format=memory_format)}
     if needs.hints:
-        shape = (l_norm.shape[0], 3, *l_norm.shape[2:])
+        shape = (l_norm.shape[0], CHANNELS, *l_norm.shape[2:])
         given = torch.zeros(shape, device=l_norm.device) if hints is None else hints
         out["hints"] = given.to(l_norm.device, l_norm.dtype).contiguous(memory_format=memory_format)
     if needs.embedding:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from colorgan.spec.hints import CHANNELS
+
 MAX_POINTS = 50
 MAX_SIDE = 9
 
@@ -16,9 +18,10 @@ MAX_SIDE = 9
 def simulate_hints(
     ab: torch.Tensor, rng: torch.Generator, p: float = 0.125, none: float = 0.25
 ) -> torch.Tensor:
-    """True ab (B, 2, H, W) -> hints (B, 3, H, W): ab and mask, zeros where there is none."""
+    """True ab (B, 2, H, W) -> hints (B, CHANNELS, H, W) in spec.hints' format: ab and
+    mask, zeros where there is none."""
     b, _, h, w = ab.shape
-    hints = torch.zeros(b, 3, h, w, device=ab.device, dtype=ab.dtype)
+    hints = torch.zeros(b, CHANNELS, h, w, device=ab.device, dtype=ab.dtype)
     for i in range(b):
         if torch.rand((), generator=rng).item() < none:
             continue
