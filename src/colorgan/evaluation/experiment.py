@@ -100,8 +100,6 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
     exp = build_dataclass(ExperimentConfig, values, "experiment")
     if not exp.rows:
         raise ColorganError(f"{path}: no rows to compare")
-    if not exp.eval_data:
-        raise ColorganError(f"{path}: eval_data must name a folder of held-out photos")
     for key in exp.shared:
         if key.split(".")[0] not in SECTIONS or "." not in key:
             raise ColorganError(
@@ -116,6 +114,8 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         if not Path(row["config"]).is_file():
             raise ColorganError(f"{path}: row {label!r}: config file not found: {row['config']}")
         exp.rows[label] = {"config": row["config"], "set": dict(row.get("set") or {})}
+    if not exp.eval_data:
+        raise ColorganError(f"{path}: eval_data must name a folder of held-out photos")
     return exp
 
 
