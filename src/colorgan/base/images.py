@@ -153,11 +153,12 @@ def to_8bit(img: Image.Image) -> Image.Image:
     Keeping grey photos in one channel saves two thirds of the decode and colour work.
     """
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # Integers are 8-bit values unless larger ones show they are 16-bit; floats (mode F,
-        # e.g. a float TIFF) are 0..1, as floating-point arrays are in `image_from_array`.
+        # Integers are 8-bit values unless larger ones show they are 16-bit; floats (mode F:
+        # a float TIFF, or Pillow's own convert("F") of a grey photo) take the range their
+        # values show, as floating-point arrays do in `image_from_array`.
         arr = np.asarray(img, dtype=np.float64)
         if img.mode == "F":
-            top = 1.0
+            top = float_range(arr)
         else:
             top = 65535.0 if arr.max() > 255 else 255.0
         arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
@@ -205,8 +206,22 @@ def is_grey(rgb: np.ndarray) -> bool:
     return float(spread.mean()) < GREY_TOLERANCE
 
 
+def float_range(values: np.ndarray) -> float:
+    """The top of the range floating-point pixels are in, as their values show: 1 (0..1)
+    where none is above 1, else 255 (0..255, as Pillow's convert("F") gives); BadImage for
+    values beyond 255 or not finite, which fit neither."""
+    finite = np.isfinite(values)
+    if not finite.all():
+        raise BadImage("its float pixels hold NaN or infinite values")
+    top = float(values.max()) if values.size else 0.0
+    if top > 255.0:
+        raise BadImage(f"float pixels up to {top:g}: colorgan takes 0 to 1, or 0 to 255")
+    return 1.0 if top <= 1.0 else 255.0
+
+
 def image_from_array(array: np.ndarray) -> Image.Image:
-    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays; uint8, uint16 or float in [0, 1]."""
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) arrays; uint8, uint16, or floats in 0..1
+    or 0..255 (float_range)."""
     arr = np.asarray(array)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
@@ -215,7 +230,8 @@ def image_from_array(array: np.ndarray) -> Image.Image:
     if arr.dtype == np.uint16:
         arr = (arr.astype(np.float64) / 257.0).round().astype(np.uint8)
     elif np.issubdtype(arr.dtype, np.floating):
-        arr = (np.clip(arr, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+        top = float_range(arr)
+        arr = (np.clip(np.nan_to_num(arr) / top, 0.0, 1.0) * 255.0).round().astype(np.uint8)
     elif arr.dtype != np.uint8:
         raise ColorganError(f"unsupported array dtype {arr.dtype}")
     return Image.fromarray(np.ascontiguousarray(arr))

@@ -9,7 +9,6 @@ models/options.py. Reading a config imports no torch.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,11 +16,12 @@ from typing import Any
 
 import yaml
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, short
 from colorgan.config.checks import validate
+from colorgan.config.recipes import apply_overrides, parse_override, read_recipe, read_yaml
 from colorgan.config.upgrade import upgrade_old_form
-from colorgan.spec.options import OPTIONS, options_class
-from colorgan.spec.typed import build_dataclass, plain
+from colorgan.spec.options import options_class
+from colorgan.spec.typed import build_dataclass, listed, plain
 
 
 @dataclass
@@ -102,14 +102,14 @@ class ModelConfig:
         values = dict(values)
         name = values.pop("generator", cls.generator)
         if not isinstance(name, str):
-            raise ColorganError(f"{where}.generator: expected a string, got {name!r}")
+            raise ColorganError(f"{where}.generator: expected a string, got {short(name)}")
         options = build_dataclass(options_class(name), values.pop(name, None), f"{where}.{name}")
         discriminator = build_dataclass(
             DiscriminatorConfig, values.pop("discriminator", None), f"{where}.discriminator"
         )
         if values:
             raise ColorganError(
-                f"{where}: unknown key(s) {', '.join(sorted(values))}; known: generator, "
+                f"{where}: unknown key(s) {listed(sorted(map(str, values)))}; known: generator, "
                 f"{name} (the options of model.generator {name!r}), discriminator"
             )
         return cls(name, options, discriminator)
@@ -202,85 +202,8 @@ def config_from_dict(values: dict[str, Any]) -> Config:
     return validate(build_dataclass(Config, upgrade_old_form(values), ""))
 
 
-def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
-    """A YAML file whose top level is a mapping; ColorganError (one line) otherwise."""
-    path = Path(path)
-    if not path.is_file():
-        raise ColorganError(f"{what} file not found: {path}")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ColorganError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
-    if not isinstance(values, dict):
-        raise ColorganError(f"{path}: the top level must be a mapping")
-    return values
-
-
-# Mappings that are values, not sections: an override replaces them whole (a recipe that
-# names its loss terms means those terms, not those added to the base's).
-WHOLE_VALUES = {("loss", "pretrain"), ("loss", "adversarial")}
-
-
-def merge(base: dict[str, Any], over: dict[str, Any], path: tuple[str, ...] = ()) -> dict[str, Any]:
-    """`over` on top of `base`: sections merged key by key, anything else replaced."""
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        here = (*path, key)
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and here not in WHOLE_VALUES:
-            out[key] = merge(out[key], value, here)
-        else:
-            out[key] = copy.deepcopy(value)
-    if path == ("model",) and "generator" in over:
-        # another generator: the base's options for a different one no longer apply
-        for name in OPTIONS:
-            if name != out["generator"] and name not in over:
-                out.pop(name, None)
-    return out
-
-
-def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """A config file's values with its `base:` chain applied; `name` is never inherited."""
-    path = Path(path)
-    values = read_yaml(path)
-    base = values.pop("base", None)
-    if base is None:
-        return values
-    if not isinstance(base, str):
-        raise ColorganError(f"{path}: base must be a file name, got {base!r}")
-    base_path = (path.parent / base).resolve()
-    if base_path in _seen or base_path == path.resolve():
-        raise ColorganError(f"{path}: base files form a loop through {base_path}")
-    inherited = read_recipe(base_path, (*_seen, path.resolve()))
-    inherited.pop("name", None)
-    return merge(upgrade_old_form(inherited), upgrade_old_form(values))
-
-
-def parse_override(item: str) -> tuple[str, Any]:
-    """`section.key=value` (the value in YAML) -> (key, value); ColorganError otherwise."""
-    key, sep, raw = item.partition("=")
-    if not sep or not key:
-        raise ColorganError(f"override {item!r} is not of the form section.key=value")
-    try:
-        return key, yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise ColorganError(
-            f"override {item!r}: the value is not valid YAML ({exc.__class__.__name__})"
-        ) from None
-
-
-def apply_overrides(values: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """`section.key=value` strings (values in YAML) applied to a config's values."""
-    values = copy.deepcopy(values)
-    for item in overrides:
-        key, value = parse_override(item)
-        node = values
-        parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ColorganError(f"override {item!r}: {part} is not a section")
-        node[parts[-1]] = value
-    return values
+__all__ = ["Config", "apply_overrides", "config_from_dict", "load_config", "parse_override",
+           "read_recipe", "read_yaml"]  # fmt: skip
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

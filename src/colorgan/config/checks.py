@@ -4,12 +4,17 @@ torch, so neither does this."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, short
+from colorgan.base.files import NAME_MAX
 from colorgan.spec.priors import EMBEDDINGS, SEGMENTATIONS
 from colorgan.spec.terms import TERM_NEEDS
 
+# A photo drawn this many times an epoch is far beyond any use (an epoch's draws are held as
+# one list of indices: 1e12 would ask for terabytes).
+MAX_WEIGHT = 1000.0
 _CHOICES = {
     ("data", "layout"): ("folder", "coco"),
     ("priors", "embedding"): tuple(EMBEDDINGS),
@@ -21,10 +26,13 @@ _CHOICES = {
 
 def validate(cfg: Any) -> Any:
     """`cfg` (a config.Config) if it holds together; ColorganError saying what does not."""
+    check_name(cfg.name)
     for (section, key), allowed in _CHOICES.items():
         value = getattr(getattr(cfg, section), key)
         if value not in allowed:
-            raise ColorganError(f"{section}.{key}: {value!r} is not one of {', '.join(allowed)}")
+            raise ColorganError(
+                f"{section}.{key}: {short(value)} is not one of {', '.join(allowed)}"
+            )
     if cfg.data.image_size % 8 or cfg.data.image_size < 32:
         raise ColorganError("data.image_size must be a multiple of 8 and at least 32")
     cfg.model.options.check(cfg.data.image_size)
@@ -50,8 +58,14 @@ def validate(cfg: Any) -> Any:
     pool = cfg.data.pool()  # none named at all: the run says so when it reads its photos
     if not pool and (cfg.data.sources is not None or cfg.data.root is not None):
         raise ColorganError("data.root (or data.sources) must name at least one folder")
-    if pool and (min(s.weight for s in pool) < 0 or max(s.weight for s in pool) <= 0):
-        raise ColorganError("data.sources: weights must be 0 or more, and one above 0")
+    weights = [s.weight for s in pool]
+    if not all(math.isfinite(w) and 0 <= w <= MAX_WEIGHT for w in weights) or (
+        weights and max(weights) <= 0
+    ):
+        raise ColorganError(
+            f"data.sources: weights must be numbers from 0 to {MAX_WEIGHT:g}, and one above 0 "
+            f"(not {short(weights)})"
+        )
     fractions = [cfg.data.val_fraction, *(s.val_fraction for s in pool)]
     if not all(0.0 <= f < 1.0 for f in fractions if f is not None):
         raise ColorganError("data.val_fraction (and each source's) must be in [0, 1)")
@@ -82,3 +96,22 @@ def validate(cfg: Any) -> Any:
     if not (0.0 < t.hints_p <= 1.0 and 0.0 <= t.hints_none <= 1.0):
         raise ColorganError("train.hints_p must be in (0, 1] and train.hints_none in [0, 1]")
     return cfg
+
+
+def check_name(name: object) -> str:
+    """A run's name: one folder under out_dir, never a path (no /, \\, .., or control
+    characters), at most NAME_MAX bytes."""
+    if not isinstance(name, str) or not name.strip():
+        raise ColorganError(f"name must be a non-empty string, not {short(name)}")
+    bad = (
+        name in (".", "..")
+        or any(c in name for c in "/\\")
+        or not name.isprintable()
+        or len(name.encode()) > NAME_MAX
+    )
+    if bad:
+        raise ColorganError(
+            f"name {short(name)} is not a run name: one folder name, no / or \\ or .., at most "
+            f"{NAME_MAX} bytes"
+        )
+    return name

@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, shown
 from colorgan.spec.bundled import bundled_weights
 from colorgan.spec.hints import CHANNELS
 from colorgan.spec.meta import ModelSpec, check_size
+
+MAX_META_CHARS = 1 << 20  # what an export writes is a few kB
 
 
 def checked_meta(meta: dict) -> tuple[int, int | None, float, dict]:
@@ -43,8 +45,10 @@ class OnnxEngine:
         import onnxruntime as ort
 
         path = Path(weights) if weights else bundled_weights(model, "onnx")
+        if path.is_dir():
+            raise ColorganError(f"{shown(str(path))} is a folder, not a model file")
         if not path.is_file():
-            raise ColorganError(f"model file not found: {path}")
+            raise ColorganError(f"model file not found: {shown(str(path))}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
@@ -56,11 +60,12 @@ class OnnxEngine:
             wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
             providers = [p for p in wanted if p in ort.get_available_providers()]
             self.session = ort.InferenceSession(str(path), options, providers)
-            meta = json.loads(self.session.get_modelmeta().custom_metadata_map["colorgan"])
+            text = self.session.get_modelmeta().custom_metadata_map["colorgan"]
+            if len(text) > MAX_META_CHARS:
+                raise ValueError(f"metadata over {MAX_META_CHARS:,} characters")
+            meta = json.loads(text)
             size, prior_size, ab_scale, generator = checked_meta(meta)
-        except ColorganError as exc:
-            raise ColorganError(f"{path}: not an ONNX model colorgan exported ({exc})") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # ColorganError too
             raise ColorganError(f"{path}: not an ONNX model colorgan exported ({exc})") from None
         except Exception as exc:  # Runtime's own errors: a file it cannot read as a model
             reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__

@@ -18,16 +18,17 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, shown
 from colorgan.base.files import atomic_file
 from colorgan.config import Config, ModelConfig, PriorConfig
 from colorgan.config.upgrade import upgrade_old_form
 from colorgan.models import Generator, generator_class
 from colorgan.priors.semantic import prior_sizes
-from colorgan.spec.meta import check_size, stored_saturation
+from colorgan.spec.meta import check_size, stored_mirror, stored_saturation
 from colorgan.spec.typed import build_dataclass
 
 FORMAT = "colorgan-generator/2"
+MAX_META_CHARS = 1 << 20  # a model's own description is a few kB; a megabyte is plenty
 READABLE = ("colorgan-generator/1", FORMAT)
 
 
@@ -67,8 +68,10 @@ def save_generator(path: Path, generator: nn.Module, meta: dict, half: bool = Fa
 def read_generator_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(weights, metadata in the current form); ColorganError for anything else."""
     path = Path(path)
+    if path.is_dir():
+        raise ColorganError(f"{shown(str(path))} is a folder, not a weights file")
     if not path.is_file():
-        raise ColorganError(f"weights file not found: {path}")
+        raise ColorganError(f"weights file not found: {shown(str(path))}")
     try:
         with safe_open(str(path), framework="pt") as fh:
             metadata = fh.metadata() or {}
@@ -79,11 +82,18 @@ def read_generator_file(path: str | Path) -> tuple[dict[str, torch.Tensor], dict
         raise ColorganError(
             f"{path} is not a colorgan generator (export one with `colorgan export RUN_DIR`)"
         )
+    if len(metadata.get("colorgan", "")) > MAX_META_CHARS:
+        raise ColorganError(
+            f"{path}: its colorgan metadata is over {MAX_META_CHARS:,} characters; at most "
+            f"{MAX_META_CHARS:,} are read"
+        )
     try:
         meta = json.loads(metadata["colorgan"])
         meta["model"] = upgrade_old_form({"model": meta["model"]})["model"]
         if not isinstance(meta["model"], dict) or not isinstance(meta.get("priors", {}), dict):
             raise TypeError
+    except RecursionError:
+        raise ColorganError(f"{path}: its colorgan metadata is nested too deeply") from None
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ColorganError(f"{path}: its colorgan metadata is damaged") from None
     return tensors, meta
@@ -101,17 +111,16 @@ class LoadedGenerator:
 def load_generator(path: str | Path) -> LoadedGenerator:
     """Rebuild a generator from its file, weights loaded (fp32), in eval mode."""
     tensors, meta = read_generator_file(path)
-    try:
+    try:  # every value the file says of its model, checked before anything is built
         model = ModelConfig.from_dict(meta["model"])
         priors = build_dataclass(PriorConfig, meta["priors"], "priors")
-        image_size = int(meta.get("image_size", 256))
+        image_size = check_size(meta.get("image_size", 256))
+        model.options.check(image_size)
+        stored_saturation(meta)
+        stored_mirror(meta)
     except (ColorganError, KeyError, TypeError, ValueError) as exc:
         detail = f" ({exc})" if isinstance(exc, ColorganError) else ""
         raise ColorganError(f"{path}: its colorgan metadata is damaged{detail}") from None
-    try:
-        check_size(image_size)
-    except ColorganError as exc:
-        raise ColorganError(f"{path}: its colorgan metadata is damaged ({exc})") from None
     if not all(v.isfinite().all() for v in tensors.values() if v.is_floating_point()):
         raise ColorganError(f"{path}: its weights hold NaN or infinite values; it cannot colorize")
     generator = build_generator(model, priors)
@@ -158,6 +167,13 @@ def mean_generator_file(paths: list[Path], target: Path) -> None:
     mean's own saturation starts at 1). They must share the training size and the priors."""
     read = [read_generator_file(p) for p in paths]
     metas = [meta for _, meta in read]
+    for path, meta in zip(paths, metas, strict=True):
+        if meta["model"].get("generator") == "mean":
+            count = len(meta["model"].get("mean", {}).get("members", []))
+            raise ColorganError(
+                f"--mean-with: {shown(path.stem)} is already a mean (of {count} models); a mean "
+                "is made of single generators"
+            )
     for what in ("priors", "image_size"):
         if len({json.dumps(m.get(what), sort_keys=True) for m in metas}) > 1:
             raise ColorganError(f"--mean-with: the models differ in {what.replace('_', ' ')}")

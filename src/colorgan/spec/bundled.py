@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from colorgan.base.errors import ColorganError, shown
+from colorgan.base.errors import ColorganError, short, shown
 
 BUNDLED = ("default", "paper")  # "default" is the one used when none is asked for
 
@@ -16,7 +16,7 @@ BUNDLED = ("default", "paper")  # "default" is the one used when none is asked f
 def bundled_weights(name: str = "default", kind: str = "safetensors") -> Path:
     """The bundled model `name` as a generator file (kind "safetensors") or ONNX ("onnx")."""
     if name not in BUNDLED:
-        raise ColorganError(f"no bundled model {name!r}; bundled: {', '.join(BUNDLED)}")
+        raise ColorganError(f"no bundled model {short(name)}; bundled: {', '.join(BUNDLED)}")
     return Path(str(resources.files("colorgan") / "weights" / f"{name}.{kind}"))
 
 

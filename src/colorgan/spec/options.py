@@ -6,10 +6,12 @@ a config imports no torch; the generator modules take their `Options` from here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, short
+from colorgan.spec.meta import MAX_SATURATION
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ class MeanOptions(NoOptions):
 
         out = []
         for i, member in enumerate(self.members):
-            name = member.get("generator")
+            name = member.get("generator") if isinstance(member, dict) else None
             if not isinstance(name, str):
                 raise ColorganError(f"model.mean.members[{i}]: which generator is missing")
             where = f"model.mean.members[{i}].{name}"
@@ -173,6 +175,11 @@ class MeanOptions(NoOptions):
     def check(self, image_size: int) -> None:
         if len(self.members) < 2 or len(self.scales) != len(self.members):
             raise ColorganError("model.mean: two or more members, with a scale each")
+        if not all(math.isfinite(s) and 0 < s <= MAX_SATURATION for s in self.scales):
+            raise ColorganError(
+                f"model.mean: each member's scale is its saturation, in (0, {MAX_SATURATION:g}]"
+                f" (not {short(self.scales)})"
+            )
         for name, options in self.member_options():
             if name == "mean" or getattr(options, "head", "regression") != "regression":
                 raise ColorganError("model.mean: members are generators that regress ab")
@@ -192,5 +199,7 @@ OPTIONS: dict[str, type[NoOptions]] = {
 
 def options_class(name: str) -> type[NoOptions]:
     if name not in OPTIONS:
-        raise ColorganError(f"model.generator: {name!r} is not one of {', '.join(sorted(OPTIONS))}")
+        raise ColorganError(
+            f"model.generator: {short(name)} is not one of {', '.join(sorted(OPTIONS))}"
+        )
     return OPTIONS[name]

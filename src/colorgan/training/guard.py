@@ -25,8 +25,9 @@ class RunLock:
     process, so a killed trainer leaves no stale lock)."""
 
     def __init__(self, run_dir: Path) -> None:
+        self.made = not run_dir.exists()  # a folder this run made goes again if it stays empty
         run_dir.mkdir(parents=True, exist_ok=True)
-        self.path = run_dir / ".lock"
+        self.run_dir, self.path = run_dir, run_dir / ".lock"
         self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -41,9 +42,15 @@ class RunLock:
         os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
 
     def release(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing drops the flock
-            self.fd = None
+        """Drop the lock; a run folder this run made and left holding nothing but the lock (a
+        run that failed before its first file) is removed."""
+        if self.fd is None:
+            return
+        if self.made and [p.name for p in self.run_dir.iterdir()] == [".lock"]:
+            self.path.unlink()
+            self.run_dir.rmdir()
+        os.close(self.fd)  # closing drops the flock
+        self.fd = None
 
 
 class StopRequests:

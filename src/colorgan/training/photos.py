@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, shown
 from colorgan.base.files import file_sha256
 from colorgan.base.images import BadImage, find_images, is_grey, load_rgb
 from colorgan.config import DataConfig
@@ -76,6 +76,29 @@ def source_paths(root: str, layout: str, annotations: str | None) -> list[Path]:
     return paths
 
 
+def distinct_photos(roots: list[str], found: list[list[Path]]) -> list[list[Path]]:
+    """Each source's photos, each file once (a link to a photo already listed, inside the
+    folder, is dropped); ColorganError where two sources share a photo, whatever the paths
+    that name it (the same folder twice, a/../a, a symlink, a folder and one inside it):
+    each source is split on its own, so a shared photo could be trained on and validated."""
+    owner: dict[Path, int] = {}
+    out = []
+    for i, paths in enumerate(found):
+        mine: dict[Path, Path] = {}
+        for path in paths:
+            real = path.resolve()
+            if real in owner and owner[real] != i:
+                j = owner[real]
+                raise ColorganError(
+                    f"data.sources: {shown(roots[j])} and {shown(roots[i])} share photos (such "
+                    f"as {shown(path.name)}); name each folder once, and none inside another"
+                )
+            owner[real] = i
+            mine.setdefault(real, path)
+        out.append(sorted(mine.values()))
+    return out
+
+
 def split_sources(data: DataConfig) -> list[tuple[list[Path], list[Path], float]]:
     """Each source's (training, validation, weight): every folder is split by the seed on its
     own, so validation holds each source in its share of the pool, whatever the weights."""
@@ -86,6 +109,7 @@ def split_sources(data: DataConfig) -> list[tuple[list[Path], list[Path], float]
             "(or data.root / data.sources in the config)"
         )
     found = [source_paths(s.root, data.layout, data.annotations) for s in sources]
+    found = distinct_photos([s.root for s in sources], found)
     total = sum(len(paths) for paths in found)
     if data.num_images is not None and total < data.num_images:
         log.warning(
