@@ -430,6 +430,236 @@ CASES = {
 }
 
 
+# ---- issue 39's kinds: values that got through to a traceback, a hang or a wrong output ------
+
+
+def meta_weights(w: World, name: str, **changes: object) -> str:
+    """The user's model file again, its colorgan metadata changed (None: a key removed)."""
+    tensors, meta = _generator(w)
+    meta = {**meta, **changes}
+    return w.weights(name, tensors, {"format": FORMAT, "colorgan": json.dumps(meta)})
+
+
+def lite_weights(w: World, name: str, **options: object) -> str:
+    """A lite_unet generator file whose stored options are changed after it was written."""
+    from colorgan.models.file import read_generator_file
+
+    lite = {"generator": "lite_unet", "lite_unet": {"use_embedding": False,
+            "use_segmentation": False, "out_stride": 4}}  # fmt: skip
+    path = write_generator(w.root / f"built-{name}", lite, 64)
+    tensors, meta = read_generator_file(path)
+    meta["model"]["lite_unet"].update(options)
+    return w.weights(name, tensors, {"format": FORMAT, "colorgan": json.dumps(meta)})
+
+
+def mean_weights(w: World, name: str, members: int = 2, scales: list | None = None) -> str:
+    """A mean of the user's model with itself, its stored members or scales changed."""
+    tensors, meta = _generator(w)
+    model = {"generator": "mean", "mean": {"members": [meta["model"]] * members,
+             "scales": [1.0] * members if scales is None else scales}}  # fmt: skip
+    both = {f"members.{i}.{k}": v.clone() for i in range(members) for k, v in tensors.items()}
+    text = json.dumps({**meta, "model": model})
+    return w.weights(name, both, {"format": FORMAT, "colorgan": text})
+
+
+def bomb_yaml(w: World, levels: int = 9) -> str:
+    """A YAML alias bomb under train.seed: each level ten aliases of the one before."""
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    lines.append(f"train: {{seed: *a{levels}}}")
+    return write(w, "bomb.yaml", "\n".join(lines) + "\n")
+
+
+def hints_file(w: World, text: str) -> list[str]:
+    return colorize(w, "--hints", write(w, "points.json", text))
+
+
+def twice(w: World, second: str) -> list[str]:
+    """Training on one folder named twice in data.sources (`second` names it again)."""
+    first = w.root / "photos"
+    return train(w, f"data.sources=[{{root: {first}}}, {{root: {second}}}]")
+
+
+def linked(w: World) -> str:
+    (w.root / "link").symlink_to(w.root / "photos")
+    return str(w.root / "link")
+
+
+def dup_inputs(w: World, *extra: str) -> list[str]:
+    for side in ("a", "b"):
+        write(w, f"dup/{side}/p.jpg", good_bytes(w))
+    return ["colorize", str(w.root / "dup"), "--out", str(w.root / "out"), *extra]
+
+
+HOSTILE = {
+    "hints from /dev/zero": (lambda w: colorize(w, "--hints", "/dev/zero"), 2, "not a regular"),
+    "hints file over a megabyte": (
+        lambda w: hints_file(w, '{"good.jpg": []' + " " * (2 << 20) + "}"),
+        2,
+        "at most 1,048,576",
+    ),
+    "hints nested 100,000 deep": (
+        lambda w: hints_file(w, "[" * 100_000 + "]" * 100_000),
+        2,
+        "nested too deeply",
+    ),
+    "a hint's x of 401 digits": (
+        lambda w: hints_file(
+            w, '{"good.jpg": [{"x": 1' + "0" * 400 + ', "y": 1, "color": "#fff"}]}'
+        ),
+        2,
+        "not a finite number",
+    ),
+    "a hint's x of 5,000 digits": (
+        lambda w: hints_file(
+            w, '{"good.jpg": [{"x": 1' + "0" * 5000 + ', "y": 1, "color": "#fff"}]}'
+        ),
+        2,
+        "not JSON",
+    ),
+    "a hint at (true, false)": (
+        lambda w: hints_file(w, '{"good.jpg": [{"x": true, "y": false, "color": "#fff"}]}'),
+        2,
+        "must be a number",
+    ),
+    "--hint with a 5,000-digit x": (
+        lambda w: colorize(w, "--hint", "9" * 5000 + ",1,#fff"),
+        2,
+        "--hint",
+    ),
+    "a bare name that names two inputs": (
+        lambda w: dup_inputs(w, "--hints", write(w, "h.json", '{"p.jpg": []}')),
+        2,
+        "names 2 inputs",
+    ),
+    "a YAML alias bomb": (lambda w: ["train", bomb_yaml(w)], 2, "aliases expand"),
+    "a YAML file that holds itself": (
+        lambda w: ["train", write(w, "loop.yaml", "train: &t {seed: *t}\n")],
+        2,
+        "aliases expand",
+    ),
+    "base: /etc/passwd": (
+        lambda w: ["train", write(w, "b2.yaml", "base: /etc/passwd\n")],
+        2,
+        "not a YAML file",
+    ),
+    "a config of a thousand unknown keys": (
+        lambda w: ["train", write(w, "k.yaml", "".join(f"key{i}: 1\n" for i in range(1000)))],
+        2,
+        "and 994 more",
+    ),
+    "a run name that is a path": (lambda w: train(w, "name=../../escaped_run"), 2, "run name"),
+    "a source weight of .nan": (
+        lambda w: train(w, f"data.sources=[{{root: {w.root / 'photos'}, weight: .nan}}]"),
+        2,
+        "weights",
+    ),
+    "a source weight of .inf": (
+        lambda w: train(w, f"data.sources=[{{root: {w.root / 'photos'}, weight: .inf}}]"),
+        2,
+        "weights",
+    ),
+    "a source weight of 1e12": (
+        lambda w: train(w, f"data.sources=[{{root: {w.root / 'photos'}, weight: 1e12}}]"),
+        2,
+        "weights",
+    ),
+    "one folder named twice": (lambda w: twice(w, str(w.root / "photos")), 2, "share photos"),
+    "one folder as a/../a": (
+        lambda w: twice(w, str(w.root / "photos" / ".." / "photos")),
+        2,
+        "share photos",
+    ),
+    "one folder through a symlink": (lambda w: twice(w, linked(w)), 2, "share photos"),
+    "a model of image_size 10^9, torch engine": (
+        lambda w: colorize(w, "-w", meta_weights(w, "g.safetensors", image_size=10**9)),
+        2,
+        "image_size",
+    ),
+    "a model of image_size 4096, torch engine": (
+        lambda w: colorize(w, "-w", meta_weights(w, "b.safetensors", image_size=4096)),
+        2,
+        "image_size",
+    ),
+    "an ONNX model of size 4096": (
+        lambda w: colorize(w, "-w", onnx_file(w, "s.onnx", {"size": 4096})),
+        2,
+        "size",
+    ),
+    "metadata nested 100,000 deep": (
+        lambda w: colorize(
+            w,
+            "-w",
+            w.weights(
+                "deep.safetensors", _generator(w)[0], {"format": FORMAT, "colorgan": "[" * 100_000}
+            ),
+        ),
+        2,
+        "nested too deeply",
+    ),  # fmt: skip
+    "a model of encoder lite9": (
+        lambda w: colorize(w, "-w", lite_weights(w, "l9.safetensors", encoder="lite9")),
+        2,
+        "encoder",
+    ),
+    "a model of out_stride 3": (
+        lambda w: colorize(w, "-w", lite_weights(w, "o3.safetensors", out_stride=3)),
+        2,
+        "out_stride",
+    ),
+    "a mean of scale NaN": (
+        lambda w: colorize(w, "-w", mean_weights(w, "n.safetensors", scales=[float("nan"), 1])),
+        2,
+        "scale",
+    ),
+    "a mean of scale -5": (
+        lambda w: colorize(w, "-w", mean_weights(w, "m5.safetensors", scales=[-5, 1])),
+        2,
+        "scale",
+    ),
+    "a mean of two members and one scale": (
+        lambda w: colorize(w, "-w", mean_weights(w, "s1.safetensors", scales=[1.0])),
+        2,
+        "a scale each",
+    ),
+    "a mean of no members": (
+        lambda w: colorize(w, "-w", mean_weights(w, "m0.safetensors", members=0)),
+        2,
+        "two or more members",
+    ),
+    "export over a folder": (
+        lambda w: [
+            "export",
+            str(w.root / "model.safetensors"),
+            "--out",
+            write(w, "outdir/"),
+            "--overwrite",
+        ],
+        2,
+        "is a folder",
+    ),  # fmt: skip
+    "export ONNX over a folder": (
+        lambda w: [
+            "export",
+            str(w.root / "model.safetensors"),
+            "--onnx",
+            "--out",
+            write(w, "outdir2/"),
+            "--overwrite",
+        ],
+        2,
+        "is a folder",
+    ),  # fmt: skip
+    "a mean of a mean": (
+        lambda w: ["export", "default", "--mean-with", "default", "--out", str(w.root / "m.st")],
+        2,
+        "default is already a mean",
+    ),
+    "weights that are a folder": (lambda w: colorize(w, "-w", write(w, "wdir/")), 2, "is a folder"),
+}
+CASES.update(HOSTILE)
+
 _UNET = {"generator": "unet", "unet": {"downs": 6}}
 
 
@@ -457,6 +687,9 @@ def test_a_bad_input_is_one_line_its_exit_code_and_changes_nothing(case, tmp_pat
     assert len(err.splitlines()) == 1, err
     assert err.startswith("colorgan: error:") and "Traceback" not in err
     assert words in err, err
+    assert len(err) < 600, f"{len(err)} characters: an error never echoes a whole value"
     after = world.snapshot()
     assert {k: v for k, v in after.items() if k in before} == before  # nothing changed
     assert not [k for k in after if k not in before and k.startswith("out")]  # nothing written
+    assert not (tmp_path / "runs").exists() or any((tmp_path / "runs").rglob("*.*"))  # no husk
+    assert not (tmp_path.parent / "escaped_run").exists()

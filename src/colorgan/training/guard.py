@@ -25,7 +25,9 @@ class RunLock:
     process, so a killed trainer leaves no stale lock)."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.made = not run_dir.exists()  # a folder this run made goes again if it stays empty
+        # the folders this run makes (the run folder, and out_dir where it is new too) go again
+        # if the run fails before writing anything into them
+        self.made = [p for p in [run_dir, *run_dir.parents] if not p.exists()]
         run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir, self.path = run_dir, run_dir / ".lock"
         self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -48,7 +50,11 @@ class RunLock:
             return
         if self.made and [p.name for p in self.run_dir.iterdir()] == [".lock"]:
             self.path.unlink()
-            self.run_dir.rmdir()
+            for folder in self.made:  # the run folder first, then the new parents above it
+                try:
+                    folder.rmdir()
+                except OSError:  # something else is in it now
+                    break
         os.close(self.fd)  # closing drops the flock
         self.fd = None
 
