@@ -395,3 +395,51 @@ def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
 
     [point] = read_points(saved)["chelsea.jpg"]
     assert point.color == "#10b010" and abs(point.x - x) < 0.05 * w and abs(point.y - y) < 0.05 * h
+
+
+def test_clicks_made_while_a_recolour_runs_are_all_kept(server, browser, tmp_path):
+    """Four points clicked 0.3 s apart on a 4.4 MP photo, each while the one before is still
+    re-colouring, and a second page clicking at the same time: every click of each page ends
+    up in its table, its saved points and its result."""
+    big = tmp_path / "wide.jpg"
+    Image.open(EXAMPLES / "coffee.jpg").convert("L").resize((2560, 1707)).save(big, quality=70)
+    pages = [open_page(browser, server) for _ in range(2)]
+    for page in pages:
+        send(page, [big])
+        page.click("#colorize")
+        status(page, "Colorized 1 of 1 file(s).")
+        page.get_by_role("tab", name="Side by side").click()
+    for k in range(4):
+        for page in pages:
+            grey = page.locator("#side img").first
+            box = grey.bounding_box()
+            x = box["x"] + box["width"] * (0.15 + 0.2 * k)
+            page.mouse.click(x, box["y"] + box["height"] * 0.5)
+        time.sleep(0.3)
+    for page in pages:
+        page.locator("#status", has_text="Re-coloured with 4 colour point(s).").wait_for(
+            timeout=180_000
+        )
+        saved = download(page, "wide-points.json", tmp_path)
+        from colorgan.apps.points import read_points
+
+        points = read_points(saved)["wide.jpg"]
+        xs = sorted(point.x for point in points)
+        assert len(points) == 4 and all(b - a > 300 for a, b in zip(xs, xs[1:], strict=False))
+        table = page.inner_text("#points")
+        assert all(f"{round(x)}" in table for x in xs), table
+
+
+def test_a_bad_points_file_is_named_as_the_visitor_named_it(server, browser, uploads, tmp_path):
+    page = open_page(browser, server)
+    send(page, [uploads["chelsea"]])
+    page.click("#colorize")
+    status(page, "Colorized 1 of 1 file(s).")
+    bad = tmp_path / "points_malformed.json"
+    bad.write_text("[" * 100_000 + "]" * 100_000)
+    with page.expect_file_chooser() as chooser:
+        page.click("#load-points")
+    chooser.value.set_files(str(bad))
+    text = status(page, "points_malformed.json")
+    assert "nested too deeply" in text and "the points file" in text
+    assert "/" not in text and "--hints" not in text and "gradio" not in text, text

@@ -188,13 +188,17 @@ def _wire_points(gr, studio: Studio, c, p, v, state) -> None:  # noqa: ANN001
     """Clicks on the grey photo, edits of the points table, undo, clear and load: each
     re-colours the photo with the points, in the model's queue slot."""
     events = PointEvents(studio, gr)
-    shown = [state.rows, p.table, c.status, v.slider, v.grey, v.colour, v.downloads, p.save]
+    # not the grey photo: it is what the visitor clicks, and an event's output is covered
+    # while the event runs, which would swallow the clicks made meanwhile
+    shown = [state.rows, p.table, c.status, v.slider, v.colour, v.downloads, p.save]
     settings = [state.photo, c.model, c.saturation]
 
     def click(rows, colour, photo, model, saturation, evt: gr.SelectData):  # noqa: ANN001, ANN202
         return events.add(rows, colour, photo, model, saturation, evt)
 
-    slot = {"concurrency_id": MODEL_SLOT}
+    # "multiple": a click made while the last one re-colours is queued, not dropped (Gradio's
+    # default for clicks, "once", drops it)
+    slot = {"concurrency_id": MODEL_SLOT, "trigger_mode": "multiple"}
     v.grey.select(click, [state.rows, p.colour, *settings], shown, **slot)
     p.table.input(events.edit, [p.table, *settings], shown, **slot)
     p.undo.click(events.undo, [state.rows, *settings], shown, **slot)

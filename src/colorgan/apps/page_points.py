@@ -20,7 +20,8 @@ from colorgan.spec.hints import Hint
 
 class PointEvents:
     """The handlers of the points' events; each returns the new points (for the session and
-    the table), the status line, the compared pair, the downloads and the points file."""
+    the table), the status line, the compared pair and the colour, the downloads and the
+    points file."""
 
     def __init__(self, studio: Studio, gr) -> None:  # noqa: ANN001 - the gradio module
         self.studio, self.gr = studio, gr
@@ -58,7 +59,7 @@ class PointEvents:
 
     def _nothing(self, message: str):  # noqa: ANN202
         skip = self.gr.skip()
-        return skip, skip, f"**Error:** {message}", skip, skip, skip, skip, skip
+        return skip, skip, f"**Error:** {message}", skip, skip, skip, skip
 
     def _recolour(self, rows: list[list], photo, model, saturation):  # noqa: ANN001, ANN202
         if photo is None:
@@ -75,7 +76,7 @@ class PointEvents:
         saved.write_text(points_json({name: hints}))
         message = f"Re-coloured with {len(hints)} colour point(s)."
         pair = (str(grey), str(colour))
-        return rows, rows, message, pair, *pair, [str(result), str(saved)], str(saved)
+        return rows, rows, message, pair, str(colour), [str(result), str(saved)], str(saved)
 
 
 def _table_rows(table) -> list[list]:  # noqa: ANN001 - a list of rows or a DataFrame

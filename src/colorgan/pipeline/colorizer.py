@@ -138,7 +138,7 @@ class Colorizer:
         """Each photo's hints as maps at the model's size (B, CHANNELS, S, S); None without."""
         if not any(hints):
             return None
-        self._require_hints()
+        self.require_hints()
         size = self.spec.size
         return np.stack(
             [
@@ -147,7 +147,8 @@ class Colorizer:
             ]
         )
 
-    def _require_hints(self) -> None:
+    def require_hints(self) -> None:
+        """ColorganError (one line) where the model takes no colour hints."""
         if not self.spec.hints:
             raise ColorganError(
                 "this model takes no colour hints (train one with model.lite_unet.hints: true)"
@@ -173,7 +174,7 @@ class Colorizer:
         given = {Path(k): v for k, v in (hints or {}).items()}
         items = [(Request(src, saturation, given.get(Path(src))), rel) for src, rel in jobs]
         if any(request.hints for request, _ in items):
-            self._require_hints()  # a model without hints says so before any photo
+            self.require_hints()  # a model without hints says so before any photo
 
         def colour(images: list, requests: list[Request]) -> list:
             return self._colour(requests, images, keep_ycbcr=True)

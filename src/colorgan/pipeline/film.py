@@ -225,6 +225,8 @@ def colorize_videos(
     photo's is never an MP4)."""
     given = {Path(k): v for k, v in (hints or {}).items()}
     requests = [(Request(src, saturation, given.get(Path(src))), rel) for src, rel in videos]
+    if any(request.hints for request, _ in requests):
+        colorizer.require_hints()  # a model without hints says so before any film
     if not 0 <= quality <= 51:
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
     if batch < 1:

@@ -111,7 +111,7 @@ def _checked_photo(photo: object) -> Photo:
 def check_saturation(value: object, what: str = "saturation") -> float:
     """A colour intensity both engines take (a number, numpy's too, in [0, MAX_SATURATION]);
     ColorganError (ColorganTypeError for a non-number) otherwise."""
-    if not is_number(value) and not isinstance(value, np.floating | np.integer):
+    if not is_number(value):
         raise ColorganTypeError(f"{what} must be a number, not {short(value)}")
     number = float(value)  # type: ignore[arg-type]
     if not 0 <= number <= MAX_SATURATION:

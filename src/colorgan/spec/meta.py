@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from colorgan.base.errors import ColorganError, short
 
 # The largest colour-intensity factor, stored or asked: beyond it everything saturates.
@@ -17,8 +19,10 @@ MIN_SIZE, MAX_SIZE = 8, 2048
 
 
 def is_number(value: object) -> bool:
-    """An int or float (numpy's included) that is not a bool."""
-    return not isinstance(value, bool) and isinstance(value, int | float)
+    """An int or float (numpy's scalars included) that is not a bool."""
+    return not isinstance(value, bool | np.bool_) and isinstance(
+        value, int | float | np.integer | np.floating
+    )
 
 
 def stored_saturation(meta: dict) -> float:
