@@ -119,3 +119,24 @@ def test_loss_terms_are_checked():
         config_from_dict({"loss": {"adversarial": {"gan": 1.0, "vgg": 1.0}}})
     with pytest.raises(ColorganError, match="gan term needs the adversarial phase"):
         config_from_dict({"loss": {"pretrain": {"gan": 1.0}}})
+
+
+def test_a_number_written_as_a_person_writes_it_is_a_number(tmp_path):
+    """YAML 1.1 reads 1e-9 or 1.0e3 (no dot, or no exponent sign) as text: a number field
+    takes them as numbers, and its own bounds then apply."""
+    photos = str(tmp_path)
+    for written, value in [("1e-9", 1e-9), ("1.0e2", 100.0), ("2E0", 2.0), ("+.5", 0.5)]:
+        cfg = load_config_text(
+            tmp_path, f"data: {{sources: [{{root: {photos}, weight: {written}}}]}}"
+        )
+        assert cfg.data.pool()[0].weight == value
+    with pytest.raises(ColorganError, match="weights must be numbers from 0 to 1000"):
+        load_config_text(tmp_path, f"data: {{sources: [{{root: {photos}, weight: 1.0e12}}]}}")
+    with pytest.raises(ColorganError, match="expected a number"):
+        load_config_text(tmp_path, f"data: {{sources: [{{root: {photos}, weight: heavy}}]}}")
+
+
+def load_config_text(folder, text: str):
+    path = folder / "recipe.yaml"
+    path.write_text(text + "\n")
+    return load_config(path)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.base.files import file_sha256
+from colorgan.base.files import file_sha256, read_text
 from colorgan.base.images import BadImage, find_images, is_grey, load_rgb
 from colorgan.config import DataConfig
 
+# COCO 2017 train's instances file is 448 MB; a larger one is not an annotations file
+MAX_ANNOTATION_BYTES = 1 << 30
 log = logging.getLogger("colorgan")
 
 
@@ -42,11 +44,12 @@ def find_coco_images(root: str | Path, annotations: str | Path | None) -> list[P
     ann = Path(annotations)
     if not ann.is_absolute() and not ann.exists():
         ann = root / ann
+    text = read_text(ann, "data.annotations", MAX_ANNOTATION_BYTES)
     try:
-        meta = json.loads(ann.read_text())
+        meta = json.loads(text)
         names = [entry["file_name"] for entry in meta["images"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise ColorganError(f"cannot read COCO annotations {ann}") from None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise ColorganError(f"cannot read COCO annotations {shown(str(ann))}") from None
     by_name = {p.name: p for p in find_images(images)}
     return sorted(by_name[n] for n in set(names) if n in by_name)
 
