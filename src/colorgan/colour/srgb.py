@@ -51,6 +51,17 @@ def lab_f_inverse(f: np.ndarray) -> np.ndarray:
     return out
 
 
+RGB_TO_XYZ = np.linalg.inv(XYZ_TO_RGB)
+
+
+def ab_of_rgb(rgb: np.ndarray) -> np.ndarray:
+    """sRGB in [0, 1] (..., 3) -> normalized CIE ab (..., 2) (D65; ab / AB_SCALE)."""
+    f = lab_f((to_linear(np.asarray(rgb, np.float64)) @ RGB_TO_XYZ.T) / WHITE)
+    return np.stack([500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], -1) / (
+        AB_SCALE
+    )
+
+
 def opponents(r, g, b):  # noqa: ANN001, ANN201 - numpy arrays or torch tensors alike
     """Hasler and Suesstrunk's opponent channels of RGB in 0..255: red-green, yellow-blue."""
     return r - g, 0.5 * (r + g) - b

@@ -4,7 +4,7 @@ every front end, the same way for both. Two implementations: onnx_engine (ONNX R
 torch) and torch_engine (generator files, GPUs); choose.py picks one, export.py writes the
 onnx engine's graph, runtime.py picks the torch engine's device and precision. Outside this
 folder an engine is used only through the `Engine` protocol below (`spec`, `predict`,
-`predict_full`). Nothing here imports torch at module level."""
+`predict_full`, `features`). Nothing here imports torch at module level."""
 
 from __future__ import annotations
 
@@ -31,4 +31,9 @@ class Engine(Protocol):
     def predict_full(self, l_norm: np.ndarray) -> np.ndarray:
         """Normalized L (B, 1, H, W) at any size -> the model's normalized ab upsampled
         bilinearly to (B, 2, H, W): what evaluation scores."""
+        ...
+
+    def features(self, l_norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Normalized L (B, 1, SIZE, SIZE) (spec.references) -> the reference encoder's local
+        features (B, C, GRID, GRID) and whole-photo descriptors (B, D), both unit norm."""
         ...

@@ -124,3 +124,32 @@ def _store_half(model) -> None:
     nodes = casts + list(model.graph.node)
     del model.graph.node[:]
     model.graph.node.extend(nodes)
+
+
+def export_reference_encoder(target: Path, overwrite: bool = False) -> None:
+    """The reference encoder (priors.reference) as one ONNX graph, l (B, 1, SIZE, SIZE) ->
+    features, descriptor, for the light install (weights/reference.onnx is this file)."""
+    import onnx
+
+    from colorgan.priors.reference import ReferenceFeatures
+    from colorgan.spec.references import SIZE
+
+    encoder = ReferenceFeatures().eval()
+    buffer = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            encoder,
+            (torch.zeros(1, 1, SIZE, SIZE),),
+            buffer,
+            input_names=["l"],
+            output_names=["features", "descriptor"],
+            dynamic_axes={"l": {0: "batch"}, "features": {0: "batch"}, "descriptor": {0: "batch"}},
+            opset_version=OPSET,
+            do_constant_folding=False,  # unfolded batch norms keep the weights fp16 values
+            dynamo=False,
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    _store_half(model)
+    model.metadata_props.add(key="colorgan", value=json.dumps({"reference_encoder": SIZE}))
+    atomic_write_bytes(target, model.SerializeToString(), exclusive=not overwrite)

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.spec.bundled import bundled_weights
+from colorgan.spec.bundled import bundled_weights, reference_encoder_file
 from colorgan.spec.hints import CHANNELS
 from colorgan.spec.meta import ModelSpec, check_size
 
@@ -60,6 +60,8 @@ class OnnxEngine:
             wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
             providers = [p for p in wanted if p in ort.get_available_providers()]
             self.session = ort.InferenceSession(str(path), options, providers)
+            self._options, self._providers = options, providers
+            self._reference = None
             text = self.session.get_modelmeta().custom_metadata_map["colorgan"]
             if len(text) > MAX_META_CHARS:
                 raise ValueError(f"metadata over {MAX_META_CHARS:,} characters")
@@ -128,6 +130,17 @@ class OnnxEngine:
                 hints = np.zeros((len(l_small), CHANNELS, spec.size, spec.size), np.float32)
             feeds["hints"] = np.ascontiguousarray(hints, np.float32)
         return self.session.run(["ab"], feeds)[0]
+
+    def features(self, l_norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """engines.Engine: the bundled reference encoder's graph (loaded when first asked for)."""
+        if self._reference is None:
+            import onnxruntime as ort
+
+            path = reference_encoder_file()
+            self._reference = ort.InferenceSession(str(path), self._options, self._providers)
+        feeds = {"l": np.ascontiguousarray(l_norm, np.float32)}
+        local, descriptor = self._reference.run(["features", "descriptor"], feeds)
+        return local, descriptor
 
     def predict_full(self, l_norm: np.ndarray) -> np.ndarray:
         """engines.Engine: normalized L (B, 1, H, W) -> its ab upsampled bilinearly to (B, 2,

@@ -61,6 +61,7 @@ class TorchEngine:
         if self.priors is not None:
             self.priors.to(self.device)
         self.prior_size = None if self.priors is None else PRIOR_IMAGE_SIZE
+        self._reference: torch.nn.Module | None = None
         self.spec = ModelSpec.of(
             loaded.meta, self.size, self.prior_size, AB_SCALE, self.needs.hints, composition="lab"
         )  # photos: exact CIE Lab
@@ -106,6 +107,17 @@ class TorchEngine:
             .cpu()
             .numpy()
         )
+
+    def features(self, l_norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """engines.Engine: the reference encoder (built when first asked for)."""
+        if self._reference is None:
+            from colorgan.priors.reference import ReferenceFeatures
+
+            self._reference = ReferenceFeatures().to(self.device).eval()
+        local, descriptor = self._reference(
+            torch.from_numpy(np.ascontiguousarray(l_norm)).to(self.device)
+        )
+        return local.float().cpu().numpy(), descriptor.float().cpu().numpy()
 
     def predict(
         self, l_small: np.ndarray, l_prior: np.ndarray | None, hints: np.ndarray | None = None

@@ -12,16 +12,18 @@ Nothing here imports torch.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from colorgan.base.errors import ColorganError, ColorganTypeError
-from colorgan.base.images import BadImage, prepare_images
+from colorgan.base.errors import ColorganError, ColorganTypeError, shown
+from colorgan.base.images import BadImage, prepare_image, prepare_images
 from colorgan.colour import pixels
 from colorgan.engines import Engine
-from colorgan.pipeline import compose
+from colorgan.pipeline import compose, reference
+from colorgan.pipeline.reference import Reference
 from colorgan.pipeline.request import Request
 from colorgan.spec.hints import Hint, hint_maps
 from colorgan.spec.meta import ModelSpec
@@ -66,11 +68,16 @@ class Colorizer:
         return self.engine.spec
 
     def colorize(
-        self, image: Image.Image | np.ndarray, saturation: float = 1.0, hints=None
-    ) -> Image.Image:  # noqa: ANN001
+        self,
+        image: Image.Image | np.ndarray,
+        saturation: float = 1.0,
+        hints=None,  # noqa: ANN001
+        references=None,  # noqa: ANN001
+    ) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image;
-        `hints`: colour points (spec.hints.Hint, in the image's pixels) the colour follows."""
-        [result] = self.run([Request(image, saturation, hints)])
+        `hints`: colour points (spec.hints.Hint, in the image's pixels) the colour follows;
+        `references`: colour photos whose colours it takes where it shows what they show."""
+        [result] = self.run([Request(image, saturation, hints, references)])
         if isinstance(result, BadImage):
             raise result
         return result
@@ -98,7 +105,30 @@ class Colorizer:
         YCbCr image (which JPEG stores directly) rather than RGB."""
         if not all(isinstance(r, Request) for r in requests):
             raise ColorganTypeError("run takes a list of Requests")
+        requests = self.encode_references(requests)
         return self._colour(requests, [r.photo for r in requests], keep_ycbcr)
+
+    def encode_references(self, requests: Sequence[Request]) -> list[Request]:
+        """The requests with each reference photo encoded (pipeline.reference.Reference),
+        each distinct one once; ColorganError naming a reference that cannot be read."""
+        done: dict[object, Reference] = {}
+        out = []
+        for request in requests:
+            for photo in request.references:
+                if not isinstance(photo, Reference) and _key(photo) not in done:
+                    done[_key(photo)] = self._encode(photo)
+            encoded = [p if isinstance(p, Reference) else done[_key(p)] for p in request.references]
+            out.append(replace(request, references=tuple(encoded)) if encoded else request)
+        return out
+
+    def _encode(self, photo: object) -> Reference:
+        try:
+            pixels_, _ = prepare_image(photo)  # type: ignore[arg-type]
+        except BadImage as exc:
+            name = shown(str(photo)) if isinstance(photo, Path) else "a reference photo"
+            raise ColorganError(f"reference {name}: {exc}") from None
+        [encoded] = reference.encode(self.engine.features, [pixels_])
+        return encoded
 
     def _colour(self, requests: Sequence[Request], photos: Sequence, keep_ycbcr: bool) -> list:
         """`run`, with each request's photo given decoded (the file loop decodes ahead)."""
@@ -106,8 +136,15 @@ class Colorizer:
         if not good:
             return results
         chosen = [requests[i] for i, _, _ in good]
+        photos_ = [p for _, p, _ in good]
+        maps = reference.colour_maps(
+            self.engine.features, photos_, [r.references for r in chosen], self.spec.size
+        )
         predict = self._predictor(
-            [r.saturation for r in chosen], [r.hints for r in chosen], [p.size for _, p, _ in good]
+            [r.saturation for r in chosen],
+            [r.hints for r in chosen],
+            [p.size for p in photos_],
+            maps,
         )
         if self.composition == "lab":
             compose.compose_lab(good, results, self.spec, predict)
@@ -120,15 +157,23 @@ class Colorizer:
         saturations: Sequence[float],
         hints: Sequence[Sequence[Hint]],
         sizes: Sequence[tuple[int, int]],
+        colours: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
     ) -> compose.Predict:
         """The engine's prediction for a batch: each photo's hints as maps at the model's
-        size, its colour scaled by its saturation times the model's own."""
+        size; its colour at the model's own saturation, blended with its references' colour
+        where they are confident (`colours`), then scaled by the photo's saturation."""
         maps = self._hint_maps(hints, sizes)
-        chroma = [s * self.spec.saturation for s in saturations]
+        own = self.spec.saturation
+        colours = colours or [None] * len(saturations)
+
+        def scaled(ab: np.ndarray, k: int) -> np.ndarray:
+            if colours[k] is None:
+                return ab * (saturations[k] * own)
+            return reference.blend(ab * own, colours[k]) * saturations[k]
 
         def predict(l_small: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
             ab = self.engine.predict(l_small, prior, maps)
-            return np.stack([ab[k] * c for k, c in enumerate(chroma)])
+            return np.stack([scaled(ab[k], k) for k in range(len(saturations))])
 
         return predict
 
@@ -208,3 +253,8 @@ class Colorizer:
         model's stored saturation and then `saturation`: what evaluation scores."""
         ab = self.engine.predict_full(l_norm) * self.spec.saturation
         return ab if saturation == 1 else ab * saturation
+
+
+def _key(photo: object) -> object:
+    """What identifies a reference photo within one call: its file, or the object itself."""
+    return photo.resolve() if isinstance(photo, Path) else id(photo)

@@ -22,6 +22,7 @@ from colorgan.base.errors import ColorganError, ColorganTypeError, short, shown
 from colorgan.base.images import VIDEO_SUFFIXES, BadImage, upright_size
 from colorgan.spec.hints import MAX_HINTS, Hint, as_hint
 from colorgan.spec.meta import MAX_SATURATION, is_number
+from colorgan.spec.references import MAX_REFERENCES
 
 Photo = Image.Image | np.ndarray | Path
 
@@ -33,18 +34,47 @@ class Request:
     `photo`: a PIL image or numpy array (any mode; alpha is kept), or the path of a photo or
     film file. `saturation`: the colour intensity, 1 the model's own, 0 grey, at most
     MAX_SATURATION. `hints`: colour points (spec.hints.Hint, or (x, y, "#rrggbb") tuples) in
-    the photo's pixels, upright; for a film, in its first frame. `where`: how messages name
-    the photo (a file name, "--hint")."""
+    the photo's pixels, upright; for a film, in its first frame. `references`: colour photos
+    whose colours the photo takes where it shows what they show (pipeline.reference). `where`:
+    how messages name the photo (a file name, "--hint")."""
 
     photo: Photo
     saturation: float = 1.0
     hints: tuple[Hint, ...] = ()
+    references: tuple = ()  # colour photos (images, arrays, paths) or encoded References
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "photo", _checked_photo(self.photo))
         object.__setattr__(self, "saturation", check_saturation(self.saturation))
         object.__setattr__(self, "hints", self._checked_hints())
+        object.__setattr__(self, "references", self._checked_references())
+
+    def _checked_references(self) -> tuple:
+        """Each reference a photo colorgan can read (an image, an array, an existing file) or
+        one the colorizer encoded, at most MAX_REFERENCES."""
+        from colorgan.pipeline.reference import Reference
+
+        given = self.references
+        if given is None:
+            return ()
+        if isinstance(given, str | bytes | Path | Image.Image | np.ndarray) or not isinstance(
+            given, Iterable
+        ):
+            raise ColorganTypeError(f"references must be a list of photos, not {short(given)}")
+        out = []
+        for k, value in enumerate(given):
+            if k == MAX_REFERENCES:
+                raise ColorganError(f"{self._name()}at most {MAX_REFERENCES} reference photos")
+            if isinstance(value, Reference):
+                out.append(value)
+                continue
+            photo = _checked_photo(value, "a reference")
+            if isinstance(photo, Path) and not photo.is_file():
+                why = "is a folder" if photo.is_dir() else "does not exist"
+                raise ColorganError(f"{self._name()}reference {shown(str(photo))} {why}")
+            out.append(photo)
+        return tuple(out)
 
     @property
     def is_film(self) -> bool:
@@ -98,13 +128,13 @@ class Request:
             return None
 
 
-def _checked_photo(photo: object) -> Photo:
+def _checked_photo(photo: object, what: str = "a photo") -> Photo:
     if isinstance(photo, Image.Image | np.ndarray | Path):
         return photo
     if isinstance(photo, str):
         return Path(photo)
     raise ColorganTypeError(
-        f"a photo is a PIL image, a numpy array or a file path, not {type(photo).__name__}"
+        f"{what} is a PIL image, a numpy array or a file path, not {type(photo).__name__}"
     )
 
 

@@ -20,6 +20,11 @@ def bundled_weights(name: str = "default", kind: str = "safetensors") -> Path:
     return Path(str(resources.files("colorgan") / "weights" / f"{name}.{kind}"))
 
 
+def reference_encoder_file() -> Path:
+    """The reference encoder (priors.reference) as ONNX, for the light install."""
+    return Path(str(resources.files("colorgan") / "weights" / "reference.onnx"))
+
+
 def stored_generator(source: str) -> Path:
     """A generator file, or a bundled model's name -> its file; ColorganError otherwise (a
     folder is named as one)."""

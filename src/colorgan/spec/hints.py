@@ -20,7 +20,6 @@ from colorgan.colour import srgb
 CHANNELS = 3  # a, b (normalized), mask
 RADIUS = 1  # a hint covers (2 * RADIUS + 1) ** 2 pixels at the model's input size
 MAX_HINTS = 200  # points on one photo
-_RGB_TO_XYZ = np.linalg.inv(srgb.XYZ_TO_RGB)
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
 
 
@@ -82,11 +81,9 @@ def as_hint(value: object) -> Hint:
     )
 
 
-def hint_ab(rgb: tuple[int, int, int], ab_scale: float = srgb.AB_SCALE) -> np.ndarray:
+def hint_ab(rgb: tuple[int, int, int]) -> np.ndarray:
     """An sRGB colour -> its normalized CIE ab (D65)."""
-    linear = srgb.to_linear(np.asarray(rgb, np.float64) / 255.0)
-    f = srgb.lab_f((_RGB_TO_XYZ @ linear) / srgb.WHITE)
-    return np.array([500.0 * (f[0] - f[1]), 200.0 * (f[1] - f[2])]) / ab_scale
+    return srgb.ab_of_rgb(np.asarray(rgb, np.float64) / 255.0)
 
 
 def hint_maps(hints: list[Hint], width: int, height: int, size: int) -> np.ndarray:

@@ -1,0 +1,113 @@
+"""Colour from reference photos: where a photo shows what a reference shows, that colour.
+
+A reference is encoded once (`encode`): the reference encoder's features of its lightness on
+the matching grid, its CIE ab averaged over each cell of that grid, and its whole-photo
+descriptor. A photo is matched to its references (`match`) by the cosine similarity of its own
+features to every cell of every reference: each place of the photo takes the softmax-weighted
+mean ab of the cells it resembles (temperature TAU), with a confidence that rises from 0 at
+similarity LOW to 1 at HIGH. The Colorizer blends that colour into the model's by the
+confidence, so where nothing matches the model colours on its own. TAU, LOW and HIGH were
+chosen on validation photos (docs/results/reference-photos.md). numpy, so both engines share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from colorgan.base.images import to_rgb
+from colorgan.colour import pixels, srgb
+from colorgan.spec.references import GRID, SIZE
+
+TAU = 0.02  # the softmax's temperature over cosine similarities
+LOW, HIGH = 0.2, 0.6  # the similarity at which confidence starts to rise, and reaches 1
+
+# normalized L (B, 1, SIZE, SIZE) -> (features (B, C, GRID, GRID), descriptors (B, D))
+Features = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference photo as matching needs it: features (C, GRID * GRID), unit norm at each
+    cell; normalized ab (2, GRID * GRID); its whole-photo descriptor (D,)."""
+
+    features: np.ndarray
+    ab: np.ndarray
+    descriptor: np.ndarray
+
+
+def lightness_square(photo: Image.Image) -> np.ndarray:
+    """Any photo ("L" or "RGB") -> its normalized L at SIZE x SIZE, as the encoder sees it."""
+    small = photo.resize((SIZE, SIZE), Image.Resampling.BILINEAR)
+    return pixels.small_lightness(pixels.grey_of(small), SIZE)
+
+
+def encode(features: Features, photos: Sequence[Image.Image]) -> list[Reference]:
+    """Colour photos (8-bit "L" or "RGB", upright) -> References, in one run of the encoder."""
+    if not photos:
+        return []
+    rgbs = [to_rgb(photo) for photo in photos]
+    squares = np.stack([lightness_square(rgb) for rgb in rgbs])[:, None]
+    local, descriptors = features(squares)
+    out = []
+    for rgb, feats, descriptor in zip(rgbs, local, descriptors, strict=True):
+        cells = np.asarray(rgb.resize((GRID, GRID), Image.Resampling.BOX), np.float64) / 255.0
+        ab = srgb.ab_of_rgb(cells).astype(np.float32).reshape(-1, 2).T
+        out.append(Reference(feats.reshape(len(feats), -1), ab, descriptor))
+    return out
+
+
+def match(query: np.ndarray, references: Sequence[Reference]) -> tuple[np.ndarray, np.ndarray]:
+    """A photo's features (C, GRID, GRID) and its references -> the references' colour at each
+    place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1]."""
+    keys = np.concatenate([r.features for r in references], 1)
+    values = np.concatenate([r.ab for r in references], 1)
+    similarity = query.reshape(len(query), -1).T @ keys  # (places, cells)
+    best = similarity.max(1, keepdims=True)
+    weights = np.exp((similarity - best) / TAU)
+    weights /= weights.sum(1, keepdims=True)
+    ab = (weights @ values.T).T.reshape(2, GRID, GRID)
+    confidence = np.clip((best[:, 0] - LOW) / (HIGH - LOW), 0.0, 1.0).reshape(GRID, GRID)
+    return ab.astype(np.float32), confidence.astype(np.float32)
+
+
+def at_size(grid: np.ndarray, size: int) -> np.ndarray:
+    """(..., GRID, GRID) -> (..., size, size), bilinear (Pillow, float32 planes)."""
+    planes = grid.reshape(-1, GRID, GRID).astype(np.float32)
+    resized = [
+        np.asarray(Image.fromarray(p, "F").resize((size, size), Image.Resampling.BILINEAR))
+        for p in planes
+    ]
+    return np.stack(resized).reshape(*grid.shape[:-2], size, size)
+
+
+def colour_maps(
+    features: Features,
+    photos: Sequence[Image.Image],
+    references: Sequence[Sequence[Reference]],
+    size: int,
+) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Each photo's colour from its references at the model's size (ab (2, size, size),
+    confidence (size, size)), or None for a photo without references; the photos that have
+    some go through the encoder in one run."""
+    wanted = [k for k, refs in enumerate(references) if refs]
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(photos)
+    if not wanted:
+        return out
+    squares = np.stack([lightness_square(photos[k]) for k in wanted])[:, None]
+    local, _ = features(squares)
+    for k, query in zip(wanted, local, strict=True):
+        ab, confidence = match(query, references[k])
+        out[k] = (at_size(ab, size), at_size(confidence, size))
+    return out
+
+
+def blend(model_ab: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """The model's ab (2, S, S) with the references' colour where they are confident."""
+    if maps is None:
+        return model_ab
+    ab, confidence = maps
+    return confidence * ab + (1.0 - confidence) * model_ab
