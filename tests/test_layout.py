@@ -82,9 +82,10 @@ def test_the_architecture_page_draws_the_layers_in_order():
 
 
 def test_only_the_engine_protocol_is_used_outside_engines():
-    """Outside engines/, an engine is used through `spec`, `predict` and `predict_full`: no
+    """Outside engines/, an engine is used through `spec`, `predict`, `predict_full` and
+    `features`: no
     module reads its device, session, generator or sizes."""
-    allowed = {"spec", "predict", "predict_full"}
+    allowed = {"spec", "predict", "predict_full", "features"}
     for name, path in MODULES.items():
         if layer(name) == "engines":
             continue
