@@ -23,9 +23,10 @@ from colorgan.base.images import BadImage, prepare_image, prepare_images
 from colorgan.colour import pixels
 from colorgan.engines import Engine
 from colorgan.pipeline import compose, reference
+from colorgan.pipeline.prediction import Asked, Prediction, require_hints
 from colorgan.pipeline.reference import Reference
 from colorgan.pipeline.request import Request
-from colorgan.spec.hints import Hint, hint_maps
+from colorgan.spec.hints import Hint
 from colorgan.spec.meta import ModelSpec
 
 COMPOSITIONS = ("lab", "ycbcr")
@@ -73,11 +74,12 @@ class Colorizer:
         saturation: float = 1.0,
         hints=None,  # noqa: ANN001
         references=None,  # noqa: ANN001
+        hint_reach: str = "object",
     ) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image;
         `hints`: colour points (spec.hints.Hint, in the image's pixels) the colour follows;
         `references`: colour photos whose colours it takes where it shows what they show."""
-        [result] = self.run([Request(image, saturation, hints, references)])
+        [result] = self.run([Request(image, saturation, hints, references, hint_reach)])
         if isinstance(result, BadImage):
             raise result
         return result
@@ -140,11 +142,8 @@ class Colorizer:
         maps = reference.colour_maps(
             self.engine.features, photos_, [r.references for r in chosen], self.spec.size
         )
-        predict = self._predictor(
-            [r.saturation for r in chosen],
-            [r.hints for r in chosen],
-            [p.size for p in photos_],
-            maps,
+        predict = Prediction(
+            self.engine, [Asked.of(r, p, m) for r, p, m in zip(chosen, photos_, maps, strict=True)]
         )
         if self.composition == "lab":
             compose.compose_lab(good, results, self.spec, predict)
@@ -152,52 +151,9 @@ class Colorizer:
             compose.compose_ycbcr(good, results, self.spec, predict, keep_ycbcr)
         return results
 
-    def _predictor(
-        self,
-        saturations: Sequence[float],
-        hints: Sequence[Sequence[Hint]],
-        sizes: Sequence[tuple[int, int]],
-        colours: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
-    ) -> compose.Predict:
-        """The engine's prediction for a batch: each photo's hints as maps at the model's
-        size; its colour at the model's own saturation, blended with its references' colour
-        where they are confident (`colours`), then scaled by the photo's saturation."""
-        maps = self._hint_maps(hints, sizes)
-        own = self.spec.saturation
-        colours = colours or [None] * len(saturations)
-
-        def scaled(ab: np.ndarray, k: int) -> np.ndarray:
-            if colours[k] is None:
-                return ab * (saturations[k] * own)
-            return reference.blend(ab * own, colours[k]) * saturations[k]
-
-        def predict(l_small: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
-            ab = self.engine.predict(l_small, prior, maps)
-            return np.stack([scaled(ab[k], k) for k in range(len(saturations))])
-
-        return predict
-
-    def _hint_maps(
-        self, hints: Sequence[Sequence[Hint]], sizes: Sequence[tuple[int, int]]
-    ) -> np.ndarray | None:
-        """Each photo's hints as maps at the model's size (B, CHANNELS, S, S); None without."""
-        if not any(hints):
-            return None
-        self.require_hints()
-        size = self.spec.size
-        return np.stack(
-            [
-                hint_maps(list(points), w, h, size)
-                for points, (w, h) in zip(hints, sizes, strict=True)
-            ]
-        )
-
     def require_hints(self) -> None:
         """ColorganError (one line) where the model takes no colour hints."""
-        if not self.spec.hints:
-            raise ColorganError(
-                "this model takes no colour hints (train one with model.lite_unet.hints: true)"
-            )
+        require_hints(self.spec)
 
     def colorize_files(
         self,
@@ -238,10 +194,12 @@ class Colorizer:
         request = request or Request(greys[0])
         l_small, prior = pixels.small_inputs(greys, self.spec.size, self.spec.prior_size)
         # the film's points were checked against its frame size when it was asked
-        hints = [request.hints if on else () for on in hinted or [False] * len(greys)]
-        saturations = [request.saturation] * len(greys)
-        predict = self._predictor(saturations, hints, [grey.size for grey in greys])
-        return l_small[:, 0], predict(l_small, prior)
+        on = hinted or [False] * len(greys)
+        asked = [
+            Asked.of(request, grey, None, with_hints)
+            for grey, with_hints in zip(greys, on, strict=True)
+        ]
+        return l_small[:, 0], Prediction(self.engine, asked)(l_small, prior)
 
     def compose_frame(self, grey: Image.Image, ab: np.ndarray) -> Image.Image:
         """A frame's grey and its ab at the model's size -> the colour frame, in CIE Lab (a

@@ -25,6 +25,9 @@ from colorgan.spec.meta import MAX_SATURATION, is_number
 from colorgan.spec.references import MAX_REFERENCES
 
 Photo = Image.Image | np.ndarray | Path
+# "object": a hint's colour stays on what lightness connects to it (pipeline.reach); "photo":
+# wherever the model carries it (the model's own spread, which can cross edges)
+HINT_REACHES = ("object", "photo")
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,15 @@ class Request:
     film file. `saturation`: the colour intensity, 1 the model's own, 0 grey, at most
     MAX_SATURATION. `hints`: colour points (spec.hints.Hint, or (x, y, "#rrggbb") tuples) in
     the photo's pixels, upright; for a film, in its first frame. `references`: colour photos
-    whose colours the photo takes where it shows what they show (pipeline.reference). `where`:
+    whose colours the photo takes where it shows what they show (pipeline.reference).
+    `hint_reach`: "object" (a hint colours what lightness connects to it) or "photo". `where`:
     how messages name the photo (a file name, "--hint")."""
 
     photo: Photo
     saturation: float = 1.0
     hints: tuple[Hint, ...] = ()
     references: tuple = ()  # colour photos (images, arrays, paths) or encoded References
+    hint_reach: str = "object"  # how far a hint's colour goes: its object, or the photo
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -49,6 +54,10 @@ class Request:
         object.__setattr__(self, "saturation", check_saturation(self.saturation))
         object.__setattr__(self, "hints", self._checked_hints())
         object.__setattr__(self, "references", self._checked_references())
+        if self.hint_reach not in HINT_REACHES:
+            raise ColorganError(
+                f"hint_reach must be {' or '.join(HINT_REACHES)}, not {short(self.hint_reach)}"
+            )
 
     def _checked_references(self) -> tuple:
         """Each reference a photo colorgan can read (an image, an array, an existing file) or
