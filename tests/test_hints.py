@@ -225,16 +225,15 @@ def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
 
 def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     pytest.importorskip("av")
-    from colorgan.pipeline.film import FirstShot
+    from colorgan.pipeline.shots import Shots
     from tests.conftest import make_clip
 
     still = np.tile(np.linspace(30, 220, 128), (96, 1)).astype(np.uint8)  # dark to light
     other = still[:, ::-1]  # a hard cut: another picture altogether
     frames = [Image.fromarray(np.clip(still + k, 0, 255).astype(np.uint8)) for k in range(4)]
     frames += [Image.fromarray(other)] * 2 + [Image.fromarray(still)]
-    shot = FirstShot(True, 32)
-    assert [shot(f) for f in frames] == [True] * 4 + [False] * 3  # never again after a cut
-    assert FirstShot(False, 32)(frames[0]) is False
+    shots = Shots()
+    assert [shots(f) for f in frames] == [0] * 4 + [1, 1, 2]  # a new shot at each cut
     # through the command, as for a photo (points in the frame's pixels, checked against it)
     path, _ = hinted
     film = tmp_path / "film.mp4"

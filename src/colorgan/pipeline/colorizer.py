@@ -25,7 +25,7 @@ from colorgan.engines import Engine
 from colorgan.pipeline import compose, reference
 from colorgan.pipeline.prediction import Asked, Prediction, require_hints
 from colorgan.pipeline.reference import Reference
-from colorgan.pipeline.request import Request
+from colorgan.pipeline.request import Request, file_requests
 from colorgan.spec.hints import Hint
 from colorgan.spec.meta import ModelSpec
 
@@ -118,19 +118,25 @@ class Colorizer:
         for request in requests:
             for photo in request.references:
                 if not isinstance(photo, Reference) and _key(photo) not in done:
-                    done[_key(photo)] = self._encode(photo)
+                    [done[_key(photo)]] = self.encode([photo])
             encoded = [p if isinstance(p, Reference) else done[_key(p)] for p in request.references]
             out.append(replace(request, references=tuple(encoded)) if encoded else request)
         return out
 
-    def _encode(self, photo: object) -> Reference:
-        try:
-            pixels_, _ = prepare_image(photo)  # type: ignore[arg-type]
-        except BadImage as exc:
-            name = shown(str(photo)) if isinstance(photo, Path) else "a reference photo"
-            raise ColorganError(f"reference {name}: {exc}") from None
-        [encoded] = reference.encode(self.engine.features, [pixels_])
-        return encoded
+    def encode(self, photos: Sequence) -> list[Reference]:
+        """Reference photos (images, arrays, files; encoded ones are kept) -> References, in
+        one run of the reference encoder; ColorganError naming one that cannot be read."""
+        decoded = []
+        for photo in photos:
+            if isinstance(photo, Reference):
+                continue
+            try:
+                decoded.append(prepare_image(photo)[0])
+            except BadImage as exc:
+                name = shown(str(photo)) if isinstance(photo, Path) else "a reference photo"
+                raise ColorganError(f"reference {name}: {exc}") from None
+        fresh = iter(reference.encode(self.engine.features, decoded))
+        return [p if isinstance(p, Reference) else next(fresh) for p in photos]
 
     def _colour(self, requests: Sequence[Request], photos: Sequence, keep_ycbcr: bool) -> list:
         """`run`, with each request's photo given decoded (the file loop decodes ahead)."""
@@ -164,40 +170,56 @@ class Colorizer:
         batch: int = 1,
         saturation: float = 1.0,
         hints: Mapping[Path, Sequence[Hint]] | None = None,
+        references: Sequence | Mapping[Path, Sequence] | None = None,
+        hint_reach: str = "object",
     ) -> Iterator:
         """pipeline.batch.colorize_files with this colorizer: a FileResult per (source,
         output path relative to `out_dir`) job, in order. `hints`: colour points by source
-        path. Every request is checked now, before anything is written."""
+        path; `references`: reference photos by source path, or one list for every photo.
+        Every request is checked, and every reference read, before anything is written."""
         from colorgan.pipeline.batch import colorize_files
 
         if batch < 1:
             raise ColorganError(f"--batch must be at least 1 (it is {batch})")
-        given = {Path(k): v for k, v in (hints or {}).items()}
-        items = [(Request(src, saturation, given.get(Path(src))), rel) for src, rel in jobs]
+        items = file_requests(jobs, saturation, hints, references, hint_reach=hint_reach)
         if any(request.hints for request, _ in items):
             self.require_hints()  # a model without hints says so before any photo
+        encoded = self.encode_references([request for request, _ in items])
+        items = [(request, rel) for request, (_, rel) in zip(encoded, items, strict=True)]
 
         def colour(images: list, requests: list[Request]) -> list:
             return self._colour(requests, images, keep_ycbcr=True)
 
         return colorize_files(colour, items, out_dir, overwrite, progress, batch)
 
+    def film_references(self, request: Request) -> tuple[list[Reference], dict[int, Reference]]:
+        """A film request's references and its key frames (by frame number), encoded."""
+        [encoded] = self.encode_references([request])
+        numbers = [number for number, _ in request.key_frames]
+        keys = self.encode([photo for _, photo in request.key_frames])
+        return list(encoded.references), dict(zip(numbers, keys, strict=True))
+
     def frames(
         self,
         greys: Sequence[Image.Image],
         request: Request | None = None,
         hinted: Sequence[bool] | None = None,
+        references: Sequence[Sequence[Reference]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """A film's grey frames ("L", all one size) -> their normalized L (B, S, S) and ab
         (B, 2, S, S) at the model's size S, in one run of the engine, at the film request's
-        saturation (default: the model's own); its hints on the frames `hinted` marks."""
+        saturation (default: the model's own); its hints on the frames `hinted` marks, each
+        frame's `references` (encoded) blended in."""
         request = request or Request(greys[0])
         l_small, prior = pixels.small_inputs(greys, self.spec.size, self.spec.prior_size)
+        colours = reference.colour_maps(
+            self.engine.features, greys, references or [()] * len(greys), self.spec.size
+        )
         # the film's points were checked against its frame size when it was asked
         on = hinted or [False] * len(greys)
         asked = [
-            Asked.of(request, grey, None, with_hints)
-            for grey, with_hints in zip(greys, on, strict=True)
+            Asked.of(request, grey, colour, with_hints)
+            for grey, colour, with_hints in zip(greys, colours, on, strict=True)
         ]
         return l_small[:, 0], Prediction(self.engine, asked)(l_small, prior)
 

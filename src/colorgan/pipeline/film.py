@@ -22,16 +22,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from colorgan.base.errors import ColorganError, install_hint
 from colorgan.base.files import atomic_file
 from colorgan.base.images import BadImage
-from colorgan.colour.pixels import lightness_grey, small_lightness
+from colorgan.colour.pixels import lightness_grey
 from colorgan.pipeline.batch import FileResult, refuse_input, unclaimed
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film_io import Clock, Sound, mp4_video_stream, open_video, rotation_of
-from colorgan.pipeline.request import Request
+from colorgan.pipeline.request import Request, file_requests
+from colorgan.pipeline.shots import FrameSources
 from colorgan.spec.hints import Hint
 
 
@@ -63,28 +63,6 @@ class Stabiliser:
             self.ab = weight * self.ab + (1 - weight) * ab
         self.l_prev = l_small
         return self.ab
-
-
-class FirstShot:
-    """Whether a film's first shot lasts, for its colour hints (given for its first frame):
-    up to the first hard cut, measured as the Stabiliser measures it (the mean change of L,
-    less the whole frame's change, over `cut`)."""
-
-    def __init__(self, hinted: bool, size: int, cut: float = 0.12) -> None:
-        self.size, self.cut = size, cut
-        self.prev: np.ndarray | None = None
-        self.over = not hinted
-
-    def __call__(self, grey: Image.Image) -> bool:
-        """Whether this frame (the next of the film) is still in the first shot."""
-        if self.over:
-            return False
-        l_small = small_lightness(grey, self.size)
-        if self.prev is not None:
-            step = l_small - self.prev
-            self.over = bool(np.abs(step - step.mean()).mean() > self.cut)
-        self.prev = l_small
-        return not self.over
 
 
 def colorize_video(
@@ -155,7 +133,8 @@ class _Film:
 
         self.colorizer, self.request, self.out, self.stream = colorizer, request, out, stream
         self.steady = Stabiliser() if stabilise else None
-        self.shot = FirstShot(bool(request.hints), colorizer.spec.size)
+        references, key_frames = colorizer.film_references(request)
+        self.sources = FrameSources(bool(request.hints), references, key_frames)
         self.clock = Clock()
         self.waiting: list = []
         self.frames = 0
@@ -180,8 +159,8 @@ class _Film:
         import av
 
         greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in self.waiting]
-        hinted = [self.shot(grey) for grey in greys]
-        l_small, ab = self.colorizer.frames(greys, self.request, hinted)
+        hinted, references = zip(*[self.sources(grey) for grey in greys], strict=True)
+        l_small, ab = self.colorizer.frames(greys, self.request, hinted, references)
         for k, (frame, grey) in enumerate(zip(self.waiting, greys, strict=True)):
             colour_ab = self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k]
             out = av.VideoFrame.from_image(self.colorizer.compose_frame(grey, colour_ab))
@@ -217,14 +196,19 @@ def colorize_videos(
     quality: int = 20,
     saturation: float = 1.0,
     hints: Mapping[Path, Sequence[Hint]] | None = None,
+    references: Sequence | Mapping[Path, Sequence] | None = None,
+    key_frames: Mapping[Path, Sequence[tuple[int, object]]] | None = None,
+    hint_reach: str = "object",
 ) -> Iterator[FileResult]:
     """Each (source, relative output path) into `out_dir` as MP4, a result for each; `hints`:
-    colour points by source path (for its first frame). Every request is checked now, before
-    anything is written. Films that would have one output name (film.mp4, film.avi) become
-    film.mp4 and film-2.mp4; no output replaces one of the films, --overwrite or not (a
-    photo's is never an MP4)."""
-    given = {Path(k): v for k, v in (hints or {}).items()}
-    requests = [(Request(src, saturation, given.get(Path(src))), rel) for src, rel in videos]
+    colour points by source path (for its first frame, held over its first shot);
+    `references`: reference photos for every frame, by source path or one list for every
+    film; `key_frames`: (frame number from 0, its colour photo) pairs by source path, each
+    held from that frame to the next hard cut. Every request is checked now, before anything
+    is written. Films that would have one output name (film.mp4, film.avi) become film.mp4
+    and film-2.mp4; no output replaces one of the films, --overwrite or not (a photo's is
+    never an MP4)."""
+    requests = file_requests(videos, saturation, hints, references, key_frames, hint_reach)
     if any(request.hints for request, _ in requests):
         colorizer.require_hints()  # a model without hints says so before any film
     if not 0 <= quality <= 51:

@@ -11,7 +11,7 @@ is something colorgan can read. What the model then does with a Request is the C
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from colorgan.base.errors import ColorganError, ColorganTypeError, short, shown
 from colorgan.base.images import VIDEO_SUFFIXES, BadImage, upright_size
 from colorgan.spec.hints import MAX_HINTS, Hint, as_hint
 from colorgan.spec.meta import MAX_SATURATION, is_number
-from colorgan.spec.references import MAX_REFERENCES
+from colorgan.spec.references import MAX_KEY_FRAMES, MAX_REFERENCES
 
 Photo = Image.Image | np.ndarray | Path
 # "object": a hint's colour stays on what lightness connects to it (pipeline.reach); "photo":
@@ -47,6 +47,7 @@ class Request:
     hints: tuple[Hint, ...] = ()
     references: tuple = ()  # colour photos (images, arrays, paths) or encoded References
     hint_reach: str = "object"  # how far a hint's colour goes: its object, or the photo
+    key_frames: tuple = ()  # a film's coloured frames: (frame number, colour photo) pairs
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -54,10 +55,38 @@ class Request:
         object.__setattr__(self, "saturation", check_saturation(self.saturation))
         object.__setattr__(self, "hints", self._checked_hints())
         object.__setattr__(self, "references", self._checked_references())
+        object.__setattr__(self, "key_frames", self._checked_key_frames())
         if self.hint_reach not in HINT_REACHES:
             raise ColorganError(
                 f"hint_reach must be {' or '.join(HINT_REACHES)}, not {short(self.hint_reach)}"
             )
+
+    def _checked_key_frames(self) -> tuple:
+        """(frame number, colour photo) pairs of a film, numbers whole and at least 0."""
+        given = tuple(self.key_frames or ())
+        if given and not self.is_film:
+            raise ColorganError(f"{self._name()}key frames are for films")
+        if len(given) > MAX_KEY_FRAMES:
+            raise ColorganError(f"{self._name()}at most {MAX_KEY_FRAMES} key frames a film")
+        out = []
+        for pair in given:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                raise ColorganTypeError(f"a key frame is (frame number, photo), not {short(pair)}")
+            number, photo = pair
+            if isinstance(number, bool) or not isinstance(number, int | np.integer) or number < 0:
+                raise ColorganError(
+                    f"{self._name()}a key frame's number {short(number)} is not 0 or more"
+                )
+            out.append((int(number), self._reference_photo(photo)))
+        return tuple(out)
+
+    def _reference_photo(self, value: object) -> Photo:
+        """A colour photo given with the request (a reference, a key frame), readable."""
+        photo = _checked_photo(value, "a reference")
+        if isinstance(photo, Path) and not photo.is_file():
+            why = "is a folder" if photo.is_dir() else "does not exist"
+            raise ColorganError(f"{self._name()}reference {shown(str(photo))} {why}")
+        return photo
 
     def _checked_references(self) -> tuple:
         """Each reference a photo colorgan can read (an image, an array, an existing file) or
@@ -75,14 +104,7 @@ class Request:
         for k, value in enumerate(given):
             if k == MAX_REFERENCES:
                 raise ColorganError(f"{self._name()}at most {MAX_REFERENCES} reference photos")
-            if isinstance(value, Reference):
-                out.append(value)
-                continue
-            photo = _checked_photo(value, "a reference")
-            if isinstance(photo, Path) and not photo.is_file():
-                why = "is a folder" if photo.is_dir() else "does not exist"
-                raise ColorganError(f"{self._name()}reference {shown(str(photo))} {why}")
-            out.append(photo)
+            out.append(value if isinstance(value, Reference) else self._reference_photo(value))
         return tuple(out)
 
     @property
@@ -156,3 +178,36 @@ def check_saturation(value: object, what: str = "saturation") -> float:
     if not 0 <= number <= MAX_SATURATION:
         raise ColorganError(f"{what} must be in [0, {MAX_SATURATION:g}], not {short(number)}")
     return number
+
+
+def file_requests(
+    jobs: Sequence[tuple[Path, Path]],
+    saturation: float = 1.0,
+    hints: Mapping[Path, Sequence] | None = None,
+    references: Sequence | Mapping[Path, Sequence] | None = None,
+    key_frames: Mapping[Path, Sequence] | None = None,
+    hint_reach: str = "object",
+) -> list[tuple[Request, Path]]:
+    """(source, output path) jobs -> (Request, output path): `hints`, `key_frames` by source
+    path, `references` by source path or one list for every source. Each checked now."""
+
+    def by_source(given: Mapping | None) -> dict[Path, Sequence]:
+        return {Path(k): v for k, v in (given or {}).items()}
+
+    points, keys = by_source(hints), by_source(key_frames)
+    shared = references if not isinstance(references, Mapping) else None
+    own = by_source(references) if isinstance(references, Mapping) else {}
+    return [
+        (
+            Request(
+                Path(src),
+                saturation,
+                points.get(Path(src)),
+                shared if shared is not None else own.get(Path(src)),
+                hint_reach,
+                keys.get(Path(src), ()),
+            ),
+            rel,
+        )
+        for src, rel in jobs
+    ]

@@ -7,5 +7,6 @@ square (a GRID x GRID grid) are matched, and only then does the reference's colo
 travel to the places of the photo that match it."""
 
 MAX_REFERENCES = 8  # a photo's references; each costs a run of the feature network
+MAX_KEY_FRAMES = 256  # a film's coloured frames, each a reference over its shot
 SIZE = 256  # the square a photo's and a reference's lightness are seen at
 GRID = SIZE // 8  # the matching grid (the network's 1/8 stage)

@@ -32,18 +32,7 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
         help="colour intensity relative to the model's own default (1), 0: grey, "
         "1.5: stronger; at most 4",
     )
-    p.add_argument(
-        "--hint",
-        action="append",
-        metavar="X,Y,#RRGGBB",
-        help="a colour the photo had at pixel X,Y (repeatable; one photo or film)",
-    )
-    p.add_argument(
-        "--hints",
-        metavar="FILE.json",
-        help='colour points for many photos: {"photo.jpg": [{"x": 120, "y": 48, '
-        '"color": "#b22222"}, ...]}; a key is a file name or a relative path',
-    )
+    colour_sources(p)
     p.add_argument(
         "--video-quality",
         type=int,
@@ -69,6 +58,49 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
     runtime_options(p)
     prior_files(p)
     return p
+
+
+def colour_sources(p: argparse.ArgumentParser) -> None:
+    """What an input's colour may come from besides the model: hints and reference photos."""
+    p.add_argument(
+        "--hint",
+        action="append",
+        metavar="X,Y,#RRGGBB",
+        help="a colour the photo had at pixel X,Y (repeatable; one photo or film)",
+    )
+    p.add_argument(
+        "--hints",
+        metavar="FILE.json",
+        help='colour points for many photos: {"photo.jpg": [{"x": 120, "y": 48, '
+        '"color": "#b22222"}, ...]}; a key is a file name or a relative path',
+    )
+    p.add_argument(
+        "--reference",
+        action="append",
+        metavar="PHOTO",
+        help="a colour photo whose colours the inputs take where they show what it shows "
+        "(repeatable; for every input, films included)",
+    )
+    p.add_argument(
+        "--references",
+        metavar="FILE.json",
+        help='reference photos for many inputs: {"photo.jpg": ["colour.jpg", ...]}; keys as '
+        "for --hints, paths from the file's folder",
+    )
+    p.add_argument(
+        "--reference-frame",
+        action="append",
+        metavar="N:PHOTO",
+        help="films: frame N (from 0) in colour, held from frame N to the next hard cut "
+        "(repeatable; one film)",
+    )
+    p.add_argument(
+        "--hint-reach",
+        default="object",
+        choices=["object", "photo"],
+        help="how far a hint's colour goes: its object (what lightness connects to it; "
+        "default) or wherever the model carries it",
+    )
 
 
 def parse_hint(text: str) -> Hint:
@@ -103,6 +135,35 @@ def hints_by_input(args: argparse.Namespace, sources: list[Path]) -> dict[Path, 
     return {}
 
 
+def references_by_input(
+    args: argparse.Namespace, sources: list[Path]
+) -> list[Path] | dict[Path, list[Path]]:
+    """--reference PHOTO (repeatable, every input) or --references FILE.json -> reference
+    photos: one list for every input, or lists by input path."""
+    from colorgan.apps.points import match_inputs, read_references
+
+    if args.reference and args.references:
+        raise ColorganError("give --reference or --references FILE.json, not both")
+    if args.references:
+        return match_inputs(read_references(args.references), sources, "--references")
+    return [Path(p) for p in args.reference or []]
+
+
+def key_frames(args: argparse.Namespace, films: list[Path]) -> dict[Path, list]:
+    """--reference-frame N:PHOTO (repeatable, one film) -> key frames by film."""
+    if not args.reference_frame:
+        return {}
+    if len(films) != 1:
+        raise ColorganError("--reference-frame is for one film")
+    pairs = []
+    for text in args.reference_frame:
+        number, sep, photo = text.partition(":")
+        if not sep or not number.strip().isdigit() or not photo:
+            raise ColorganError(f"--reference-frame {short(text)}: expected N:PHOTO, N from 0")
+        pairs.append((int(number), Path(photo)))
+    return {films[0]: pairs}
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -121,11 +182,21 @@ def run(args: argparse.Namespace) -> int:
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
     hints = hints_by_input(args, [src for src, _ in jobs])
+    references = references_by_input(args, [src for src, _ in jobs])
+    keys = key_frames(args, [src for src, _ in videos])
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
     photo_batch, frame_batch = (1, 8) if args.batch is None else (args.batch, args.batch)
     results = chain(  # each call checks its requests before anything is written
         colorizer.colorize_files(
-            photos, out_dir, args.overwrite, not args.quiet, photo_batch, args.saturation, hints
+            photos,
+            out_dir,
+            args.overwrite,
+            not args.quiet,
+            photo_batch,
+            args.saturation,
+            hints,
+            references,
+            args.hint_reach,
         ),
         colorize_videos(
             colorizer,
@@ -137,6 +208,9 @@ def run(args: argparse.Namespace) -> int:
             args.video_quality,
             args.saturation,
             hints,
+            references,
+            keys,
+            args.hint_reach,
         ),
     )
     written = 0
