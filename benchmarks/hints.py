@@ -70,7 +70,7 @@ def scores(colorizer: Colorizer, paths: list[Path], seed: int = 0) -> dict:
     return {"psnr": {n: float(np.mean(v)) for n, v in out.items()}, "delta_e": delta_e}
 
 
-def spread(colorizer: Colorizer) -> dict:
+def spread(colorizer: Colorizer, hint_reach: str = "object") -> dict:
     """One green point inside a disc: how much ab changes inside the disc and outside it."""
     yy, xx = np.mgrid[:SIZE, :SIZE]
     disc = (yy - 128) ** 2 + (xx - 96) ** 2 < 50**2
@@ -78,7 +78,8 @@ def spread(colorizer: Colorizer) -> dict:
     grey = np.clip(grey + np.random.default_rng(0).normal(0, 4, grey.shape), 0, 255)
     photo = np.repeat(grey.astype(np.uint8)[..., None], 3, 2)
     before = rgb2lab(np.asarray(colorizer.colorize(photo)))[..., 1:]
-    after = rgb2lab(np.asarray(colorizer.colorize(photo, hints=[Hint(96, 128, "#20c020")])))
+    hints = [Hint(96, 128, "#20c020")]
+    after = rgb2lab(np.asarray(colorizer.colorize(photo, hints=hints, hint_reach=hint_reach)))
     change = np.linalg.norm(after[..., 1:] - before, axis=-1)
     far = ~disc & ((yy - 128) ** 2 + (xx - 96) ** 2 > 70**2)
     return {"inside": float(change[disc].mean()), "outside": float(change[far].mean())}

@@ -259,3 +259,17 @@ def test_the_pages_studio_recolours_a_photo_with_its_points(tmp_path, hinted):
     assert (np.asarray(Image.open(pointed), int) != np.asarray(Image.open(plain), int)).any()
     with pytest.raises(ColorganError, match="outside the 120x90 photo"):
         studio.recolour(photo, "m", 1.0, [Hint(130, 40, "#00ff00")])
+
+
+@pytest.mark.parametrize("engine", ["onnx", "torch"])
+def test_a_hint_stays_on_its_object(engine):
+    """One green point inside a grey disc on a darker ground: ab changes inside the disc by
+    at least 70 and beyond it by at most 10 (before the hints' reach: 91 and 31); with
+    hint_reach "photo", the model's own spread, it crosses the edge."""
+    from benchmarks.hints import spread
+
+    colorizer = Colorizer(OnnxEngine() if engine == "onnx" else TorchEngine(precision="fp32"))
+    local = spread(colorizer)
+    assert local["inside"] >= 70 and local["outside"] <= 10, local
+    wide = spread(colorizer, hint_reach="photo")
+    assert wide["outside"] > 20, wide

@@ -443,3 +443,26 @@ def test_a_bad_points_file_is_named_as_the_visitor_named_it(server, browser, upl
     text = status(page, "points_malformed.json")
     assert "nested too deeply" in text and "the points file" in text
     assert "/" not in text and "--hints" not in text and "gradio" not in text, text
+
+
+def test_a_reference_dropped_beside_the_photo_gives_the_colour_only_it_knows(
+    server, browser, tmp_path
+):
+    """The grey photo of a scene whose striped patch is magenta, and the colour scene
+    mirrored as a reference: the downloaded result's patch is magenta, which no model guesses
+    from the grey alone."""
+    from tests.test_references import ab_of, is_magenta, scene
+
+    colour, patch = scene()
+    grey = tmp_path / "scene.png"
+    colour.convert("L").save(grey)
+    reference = tmp_path / "mirrored.jpg"
+    colour.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(reference, quality=95)
+    page = open_page(browser, server)
+    send(page, [grey])
+    page.locator("#references input[type=file]").set_input_files([str(reference)])
+    page.locator("#references td.filename[aria-label='mirrored.jpg']").wait_for(timeout=30_000)
+    page.click("#colorize")
+    status(page, "Colorized 1 of 1 file(s).")
+    result = Image.open(download(page, "scene-colorized.png", tmp_path))
+    assert is_magenta(ab_of(result, patch)), ab_of(result, patch)

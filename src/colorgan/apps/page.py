@@ -44,6 +44,13 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
         photos = gr.File(file_count="multiple", label="Photos and videos", elem_id="photos")
     with gr.Tab("A folder"):
         folder = gr.File(file_count="directory", label="Folder", elem_id="folder")
+    references = gr.File(
+        file_count="multiple",
+        file_types=["image"],
+        label="Reference photos (optional): colour photos of the same scene or things; "
+        "every upload takes their colours where it shows what they show",
+        elem_id="references",
+    )
     model = gr.Dropdown(studio.models, value=default_model, label="Model")
     saturation = gr.Slider(
         0,
@@ -58,6 +65,7 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
     return SimpleNamespace(
         photos=photos,
         folder=folder,
+        references=references,
         model=model,
         saturation=saturation,
         button=button,
@@ -126,7 +134,7 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
     """The Colorize button, and the gallery's choice of which result to compare."""
     track = gr.Progress(track_tqdm=True)  # the file loop's tqdm bar, shown in the page
 
-    def colorize(photos, folder, model, saturation, progress=track):  # noqa: ANN001, ANN202
+    def colorize(photos, folder, references, model, saturation, progress=track):  # noqa: ANN001, ANN202
         """Messages go to the status line (a user's mistake is not a server error)."""
         kinds = (*IMAGE_EXTENSIONS, *VIDEO_SUFFIXES)
         in_folder = [f for f in folder or [] if Path(f).suffix.lower() in kinds]
@@ -134,13 +142,13 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         try:
             if not uploads:
                 raise ColorganError("upload a photo or video (or a folder of them) first")
-            outcome = studio.run(uploads, model, float(saturation))
+            outcome = studio.run(uploads, model, float(saturation), references or [])
         except ColorganError as exc:
             return f"**Error:** {exc}", [], [], None, None, None, None, None, gr.Tabs(), None, []
         if len(in_folder) < len(folder or []):
             skipped = len(folder) - len(in_folder)
             outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
-        return _shown(gr, outcome)
+        return _shown(gr, outcome, references or [])
 
     def show(previews, evt: gr.SelectData):  # noqa: ANN001, ANN202
         pair = previews[evt.index]
@@ -159,20 +167,22 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         state.photo,
         state.rows,
     ]
-    inputs = [c.photos, c.folder, c.model, c.saturation]
+    inputs = [c.photos, c.folder, c.references, c.model, c.saturation]
     c.button.click(colorize, inputs, outputs, concurrency_id=MODEL_SLOT)
     v.gallery.select(show, state.previews, [v.slider, v.grey, v.colour])
 
 
-def _shown(gr, outcome) -> tuple:  # noqa: ANN001
+def _shown(gr, outcome, references: list) -> tuple:  # noqa: ANN001
     """A request's outcome as the page shows it: the first photo compared, the rest in the
-    gallery, every file to download, and the photo the colour points apply to."""
+    gallery, every file to download, and the photo the colour points apply to (with the
+    references it was coloured from)."""
     first = None  # the photo colour points apply to: the first one shown
     if outcome.sources:
         first = {
             "upload": str(outcome.sources[0]),
             "result": str(outcome.photos[0]),
             "preview": str(outcome.previews[0][0]),
+            "references": [str(r) for r in references],
         }
     pairs = [(str(grey), str(colour)) for grey, colour in outcome.previews]
     compared = pairs[0] if pairs else (None, None)

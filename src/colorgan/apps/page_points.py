@@ -66,8 +66,9 @@ class PointEvents:
             return self._nothing("Colorize a photo first, then click its grey")
         try:
             hints = [_hint(row, k) for k, row in enumerate(rows)]
+            references = photo.get("references", [])
             result, (grey, colour) = self.studio.recolour(
-                photo["upload"], model, float(saturation), hints
+                photo["upload"], model, float(saturation), hints, references
             )
         except ColorganError as exc:
             return self._nothing(str(exc))

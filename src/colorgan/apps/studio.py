@@ -121,10 +121,18 @@ class Studio:
         """Whether a request is being coloured now."""
         return self._lock.locked()
 
-    def run(self, uploads: Sequence[str | Path], model: str, saturation: float) -> Outcome:
+    def run(
+        self,
+        uploads: Sequence[str | Path],
+        model: str,
+        saturation: float,
+        references: Sequence[str | Path] = (),
+    ) -> Outcome:
         """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
-        `saturation`."""
+        `saturation`, every one taking the colours of the `references` (uploaded colour
+        photos) where it shows what they show."""
         self._check(model)
+        references = self._references(references)
         self._forget_old_requests()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         refused, photos, videos, claimed = [], [], [], set()
@@ -142,10 +150,19 @@ class Studio:
         with self._lock:
             colorizer = self.colorizer(model)
             photo_results = list(
-                colorizer.colorize_files(photos, out, progress=True, saturation=saturation)
+                colorizer.colorize_files(
+                    photos, out, progress=True, saturation=saturation, references=references
+                )
             )
             video_results = list(
-                colorize_videos(colorizer, videos, out, progress=True, saturation=saturation)
+                colorize_videos(
+                    colorizer,
+                    videos,
+                    out,
+                    progress=True,
+                    saturation=saturation,
+                    references=references,
+                )
             )
         results = photo_results + video_results
         refused += [f"{r.source.name}: {r.error}" for r in results if r.error]
@@ -165,16 +182,23 @@ class Studio:
         return outcome
 
     def recolour(
-        self, upload: str | Path, model: str, saturation: float, hints: Sequence[Hint]
+        self,
+        upload: str | Path,
+        model: str,
+        saturation: float,
+        hints: Sequence[Hint],
+        references: Sequence[str | Path] = (),
     ) -> tuple[Path, tuple[Path, Path]]:
-        """One uploaded photo again, following the colour points `hints` (in its pixels):
-        the full-size result and its (grey, colour) previews, in a folder of their own."""
+        """One uploaded photo again, following the colour points `hints` (in its pixels), and
+        its `references`: the full-size result and its (grey, colour) previews, in a folder of
+        their own."""
         self._check(model)
         upload = Path(upload)
         why = self.limits.refusal(upload)
         if why:
             raise ColorganError(f"{upload.name}: {why}")
-        request = Request(open_image(upload), saturation, hints, where=upload.name)
+        references = self._references(references)
+        request = Request(open_image(upload), saturation, hints, references, where=upload.name)
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         with self._lock:
             [colour] = self.colorizer(model).run([request])
@@ -183,6 +207,17 @@ class Studio:
         target = folder / f"{upload.stem}-colorized{upload.suffix}"
         save_image(colour, target)
         return target, _previews(target, folder / "previews")
+
+    def _references(self, uploads: Sequence[str | Path]) -> list[Path]:
+        """Uploaded reference photos, each within the limits; ColorganError naming the one
+        that is not (a reference serves every photo of the request, so none goes without)."""
+        out = []
+        for upload in map(Path, uploads):
+            why = self.limits.refusal(upload)
+            if why:
+                raise ColorganError(f"reference {upload.name}: {why}")
+            out.append(upload)
+        return out
 
     def _check(self, model: str) -> None:
         if model not in self.models:
