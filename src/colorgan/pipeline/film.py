@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from colorgan.base.errors import ColorganError, install_hint
 from colorgan.base.files import atomic_file
@@ -159,17 +160,33 @@ class _Film:
         import av
 
         greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in self.waiting]
-        hinted, references = zip(*[self.sources(grey) for grey in greys], strict=True)
-        l_small, ab = self.colorizer.frames(greys, self.request, hinted, references)
-        for k, (frame, grey) in enumerate(zip(self.waiting, greys, strict=True)):
-            colour_ab = self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k]
-            out = av.VideoFrame.from_image(self.colorizer.compose_frame(grey, colour_ab))
+        if self.sources.propagates:  # each frame needs the one before it, in colour
+            coloured = [self._coloured([grey]) for grey in greys]
+        else:
+            coloured = [self._coloured(greys)]
+        images = [image for batch in coloured for image in batch]
+        for frame, image in zip(self.waiting, images, strict=True):
+            out = av.VideoFrame.from_image(image)
             out.pts, out.time_base = self.clock(frame.pts), frame.time_base
             for packet in self.stream.encode(out):
                 self.out.mux(packet)
         self.frames += len(self.waiting)
         self.bar.update(len(self.waiting))
         self.waiting.clear()
+
+    def _coloured(self, greys: list[Image.Image]) -> list[Image.Image]:
+        """Grey frames, the next of the film, in colour: through the model in one run,
+        steadied, composed; each coloured frame then serves the next as a reference, where
+        the film has any (FrameSources.follow)."""
+        hinted, references = zip(*[self.sources(grey) for grey in greys], strict=True)
+        l_small, ab = self.colorizer.frames(greys, self.request, hinted, references)
+        images = []
+        for k, grey in enumerate(greys):
+            colour_ab = self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k]
+            images.append(self.colorizer.compose_frame(grey, colour_ab))
+        if self.sources.propagates and references[-1]:
+            [self.sources.previous] = self.colorizer.encode([images[-1]])
+        return images
 
     def finish(self, expected: int) -> None:
         """The last frames, then the encoder's; BadImage where the film held no frames or

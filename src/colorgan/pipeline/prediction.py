@@ -68,7 +68,8 @@ class Prediction:
             if asked.colour is None:
                 out.append(ab[k] * (asked.saturation * own))
             else:
-                out.append(reference.blend(ab[k] * own, asked.colour) * asked.saturation)
+                colour = reference.follow_edges(asked.colour, l_small[k, 0])
+                out.append(reference.blend(ab[k] * own, colour) * asked.saturation)
         return np.stack(out)
 
     def _hint_maps(self) -> np.ndarray | None:

@@ -22,8 +22,8 @@ from colorgan.base.images import to_rgb
 from colorgan.colour import pixels, srgb
 from colorgan.spec.references import GRID, SIZE
 
-TAU = 0.02  # the softmax's temperature over cosine similarities
-LOW, HIGH = 0.2, 0.6  # the similarity at which confidence starts to rise, and reaches 1
+TAU = 0.01  # the softmax's temperature over cosine similarities
+LOW, HIGH = 0.1, 0.5  # the similarity at which confidence starts to rise, and reaches 1
 
 # normalized L (B, 1, SIZE, SIZE) -> (features (B, C, GRID, GRID), descriptors (B, D))
 Features = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -111,3 +111,41 @@ def blend(model_ab: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None) -> n
         return model_ab
     ab, confidence = maps
     return confidence * ab + (1.0 - confidence) * model_ab
+
+
+def follow_edges(colour: tuple[np.ndarray, np.ndarray], l_norm: np.ndarray) -> tuple:
+    """The references' colour and confidence (at the model's size) fitted to the photo's own
+    edges: a guided filter (He et al. 2013) with the photo's lightness as the guide, so the
+    colour's borders are the photo's, not the matching grid's (which a pan would drag across
+    still content, frame by frame)."""
+    ab, confidence = colour
+    guide = l_norm.astype(np.float32)
+    radius = max(1, l_norm.shape[-1] // (2 * GRID))  # a grid cell each way
+    refined = [_guided(guide, plane, radius) for plane in (*ab, confidence)]
+    return np.stack(refined[:2]), np.clip(refined[2], 0.0, 1.0)
+
+
+def _guided(guide: np.ndarray, source: np.ndarray, radius: int, eps: float = 1e-3) -> np.ndarray:
+    mean = _box(guide, radius)
+    mean_p = _box(source, radius)
+    a = (_box(guide * source, radius) - mean * mean_p) / (
+        _box(guide * guide, radius) - mean * mean + eps
+    )
+    b = mean_p - a * mean
+    return _box(a, radius) * guide + _box(b, radius)
+
+
+def _box(plane: np.ndarray, radius: int) -> np.ndarray:
+    """The mean over a (2r + 1)-square window, the border replicated beyond the edges."""
+    padded = np.pad(plane, radius, mode="edge").astype(np.float64)
+    total = padded.cumsum(0).cumsum(1)
+    total = np.pad(total, ((1, 0), (1, 0)))
+    side = 2 * radius + 1
+    h, w = plane.shape
+    window = (
+        total[side : side + h, side : side + w]
+        - total[:h, side : side + w]
+        - total[side : side + h, :w]
+        + total[:h, :w]
+    )
+    return (window / side**2).astype(np.float32)
