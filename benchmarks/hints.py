@@ -2,7 +2,9 @@
 faithfully a point's colour is followed, and how far a point spreads.
 
 Run: `.venv/bin/python -m benchmarks.hints [--model default | -w FILE] [--limit N]
-[--eval ../shared/datasets/eval] [--val-of configs/default.yaml] [--out DIR]`.
+[--eval ../shared/datasets/eval] [--val-of configs/default.yaml] [--out DIR]
+[--hint-reach object|photo]` (object: a hint's change kept on what lightness connects to it,
+the default; photo: the model's own spread).
 
 1. PSNR (256 x 256, as `colorgan evaluate` scores) with 0, 1, 2, 5, 10, 20 and 50 points per
    photo, each the true colour (the mean of a 3 x 3 patch of the original) at a place drawn by
@@ -49,7 +51,9 @@ def true_hints(photo: np.ndarray, count: int, rng: np.random.Generator) -> list[
     return hints
 
 
-def scores(colorizer: Colorizer, paths: list[Path], seed: int = 0) -> dict:
+def scores(
+    colorizer: Colorizer, paths: list[Path], seed: int = 0, hint_reach: str = "object"
+) -> dict:
     """PSNR per number of points, and the delta E of every point at 10 points."""
     out = {n: [] for n in COUNTS}
     delta_e = []
@@ -58,7 +62,7 @@ def scores(colorizer: Colorizer, paths: list[Path], seed: int = 0) -> dict:
         lab = rgb2lab(photo)
         for n in COUNTS:
             hints = true_hints(photo, n, np.random.default_rng(seed * 100_003 + k))
-            result = np.asarray(colorizer.colorize(photo, hints=hints))
+            result = np.asarray(colorizer.colorize(photo, hints=hints, hint_reach=hint_reach))
             out[n].append(psnr(result, photo))
             if n == 10:
                 got = rgb2lab(result)
@@ -112,6 +116,7 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=ROOT.parent / "shared/datasets/eval")
     parser.add_argument("--val-of", default=str(ROOT / "configs/default.yaml"))
     parser.add_argument("--out", type=Path, default=Path("hints-benchmark"))
+    parser.add_argument("--hint-reach", default="object", choices=["object", "photo"])
     args = parser.parse_args()
     from colorgan.config import load_config
     from colorgan.training.photos import split_paths
@@ -120,9 +125,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     sets = {"eval": find_images(args.eval)[: args.limit],
             "validation": split_paths(load_config(args.val_of).data)[1][: args.limit]}  # fmt: skip
-    results = {label: scores(colorizer, paths) for label, paths in sets.items()}
-    results["spread"] = spread(colorizer)
-    print(f"machine: {machine()}; model: {args.weights or args.model}")
+    reach = args.hint_reach
+    results = {label: scores(colorizer, paths, hint_reach=reach) for label, paths in sets.items()}
+    results["spread"] = spread(colorizer, reach)
+    print(f"machine: {machine()}; model: {args.weights or args.model}; hint reach: {reach}")
     print("\n| photos | " + " | ".join(f"{n} points" for n in COUNTS) + " | delta E <= 10 |")
     print("|---|" + "---|" * (len(COUNTS) + 1))
     for label in sets:

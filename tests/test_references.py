@@ -159,3 +159,14 @@ def test_key_frames_are_for_films(tmp_path, capsys):
         from colorgan import Request
 
         Request(tmp_path / "a.png", key_frames=[(0, tmp_path / "key.png")])
+
+
+def test_the_bundled_reference_encoder_is_the_torch_one():
+    """weights/reference.onnx (the light install's) gives the torch encoder's features."""
+    from colorgan.spec.references import SIZE
+
+    l_norm = np.random.default_rng(0).random((2, 1, SIZE, SIZE), np.float32) * 2 - 1
+    light, exact = OnnxEngine().features(l_norm), TorchEngine(precision="fp32").features(l_norm)
+    for a, b in zip(light, exact, strict=True):
+        assert a.shape == b.shape and np.abs(a - b).max() < 1e-4
+    assert np.allclose(np.linalg.norm(light[0], axis=1), 1, atol=1e-4)  # unit norm, per place

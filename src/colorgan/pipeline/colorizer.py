@@ -111,16 +111,25 @@ class Colorizer:
         return self._colour(requests, [r.photo for r in requests], keep_ycbcr)
 
     def encode_references(self, requests: Sequence[Request]) -> list[Request]:
-        """The requests with each reference photo encoded (pipeline.reference.Reference),
-        each distinct one once; ColorganError naming a reference that cannot be read."""
+        """The requests with each reference photo and key frame encoded
+        (pipeline.reference.Reference), each distinct one once; ColorganError naming a
+        reference that cannot be read."""
         done: dict[object, Reference] = {}
+
+        def encoded(photo: object) -> Reference:
+            if isinstance(photo, Reference):
+                return photo
+            if _key(photo) not in done:
+                [done[_key(photo)]] = self.encode([photo])
+            return done[_key(photo)]
+
         out = []
         for request in requests:
-            for photo in request.references:
-                if not isinstance(photo, Reference) and _key(photo) not in done:
-                    [done[_key(photo)]] = self.encode([photo])
-            encoded = [p if isinstance(p, Reference) else done[_key(p)] for p in request.references]
-            out.append(replace(request, references=tuple(encoded)) if encoded else request)
+            if request.references or request.key_frames:
+                references = tuple(encoded(p) for p in request.references)
+                keys = tuple((n, encoded(p)) for n, p in request.key_frames)
+                request = replace(request, references=references, key_frames=keys)
+            out.append(request)
         return out
 
     def encode(self, photos: Sequence) -> list[Reference]:
@@ -146,7 +155,11 @@ class Colorizer:
         chosen = [requests[i] for i, _, _ in good]
         photos_ = [p for _, p, _ in good]
         maps = reference.colour_maps(
-            self.engine.features, photos_, [r.references for r in chosen], self.spec.size
+            self.engine.features,
+            photos_,
+            [r.references for r in chosen],
+            self.spec.size,
+            self.spec.ab_scale,
         )
         predict = Prediction(
             self.engine, [Asked.of(r, p, m) for r, p, m in zip(chosen, photos_, maps, strict=True)]
@@ -195,9 +208,7 @@ class Colorizer:
     def film_references(self, request: Request) -> tuple[list[Reference], dict[int, Reference]]:
         """A film request's references and its key frames (by frame number), encoded."""
         [encoded] = self.encode_references([request])
-        numbers = [number for number, _ in request.key_frames]
-        keys = self.encode([photo for _, photo in request.key_frames])
-        return list(encoded.references), dict(zip(numbers, keys, strict=True))
+        return list(encoded.references), dict(encoded.key_frames)
 
     def frames(
         self,
@@ -213,7 +224,11 @@ class Colorizer:
         request = request or Request(greys[0])
         l_small, prior = pixels.small_inputs(greys, self.spec.size, self.spec.prior_size)
         colours = reference.colour_maps(
-            self.engine.features, greys, references or [()] * len(greys), self.spec.size
+            self.engine.features,
+            greys,
+            references or [()] * len(greys),
+            self.spec.size,
+            self.spec.ab_scale,
         )
         # the film's points were checked against its frame size when it was asked
         on = hinted or [False] * len(greys)

@@ -225,13 +225,16 @@ def colorize_videos(
     is written. Films that would have one output name (film.mp4, film.avi) become film.mp4
     and film-2.mp4; no output replaces one of the films, --overwrite or not (a photo's is
     never an MP4)."""
-    requests = file_requests(videos, saturation, hints, references, key_frames, hint_reach)
-    if any(request.hints for request, _ in requests):
-        colorizer.require_hints()  # a model without hints says so before any film
     if not 0 <= quality <= 51:
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
     if batch < 1:
         raise ColorganError(f"--batch must be at least 1 (it is {batch})")
+    requests = file_requests(videos, saturation, hints, references, key_frames, hint_reach)
+    if any(request.hints for request, _ in requests):
+        colorizer.require_hints()  # a model without hints says so before any film
+    # every reference and key frame read now, before anything is written
+    encoded = colorizer.encode_references([request for request, _ in requests])
+    requests = [(request, rel) for request, (_, rel) in zip(encoded, requests, strict=True)]
     return _colorize_videos(colorizer, requests, out_dir, overwrite, batch, progress, quality)
 
 

@@ -89,10 +89,11 @@ def colour_maps(
     photos: Sequence[Image.Image],
     references: Sequence[Sequence[Reference]],
     size: int,
+    ab_scale: float = srgb.AB_SCALE,
 ) -> list[tuple[np.ndarray, np.ndarray] | None]:
-    """Each photo's colour from its references at the model's size (ab (2, size, size),
-    confidence (size, size)), or None for a photo without references; the photos that have
-    some go through the encoder in one run."""
+    """Each photo's colour from its references at the model's size (ab (2, size, size) in
+    the model's own units, CIE ab / `ab_scale`; confidence (size, size)), or None for a photo
+    without references; the photos that have some go through the encoder in one run."""
     wanted = [k for k, refs in enumerate(references) if refs]
     out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(photos)
     if not wanted:
@@ -101,7 +102,7 @@ def colour_maps(
     local, _ = features(squares)
     for k, query in zip(wanted, local, strict=True):
         ab, confidence = match(query, references[k])
-        out[k] = (at_size(ab, size), at_size(confidence, size))
+        out[k] = (at_size(ab, size) * (srgb.AB_SCALE / ab_scale), at_size(confidence, size))
     return out
 
 

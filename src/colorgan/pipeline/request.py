@@ -80,19 +80,25 @@ class Request:
             out.append((int(number), self._reference_photo(photo)))
         return tuple(out)
 
-    def _reference_photo(self, value: object) -> Photo:
-        """A colour photo given with the request (a reference, a key frame), readable."""
+    def _reference_photo(self, value: object) -> object:
+        """A colour photo given with the request (a reference, a key frame), readable, or
+        one the colorizer encoded already."""
+        from colorgan.pipeline.reference import Reference
+
+        if isinstance(value, Reference):
+            return value
         photo = _checked_photo(value, "a reference")
         if isinstance(photo, Path) and not photo.is_file():
-            why = "is a folder" if photo.is_dir() else "does not exist"
+            if photo.is_dir():
+                why = "is a folder"
+            else:
+                why = "is not a regular file" if photo.exists() else "does not exist"
             raise ColorganError(f"{self._name()}reference {shown(str(photo))} {why}")
         return photo
 
     def _checked_references(self) -> tuple:
         """Each reference a photo colorgan can read (an image, an array, an existing file) or
         one the colorizer encoded, at most MAX_REFERENCES."""
-        from colorgan.pipeline.reference import Reference
-
         given = self.references
         if given is None:
             return ()
@@ -104,7 +110,7 @@ class Request:
         for k, value in enumerate(given):
             if k == MAX_REFERENCES:
                 raise ColorganError(f"{self._name()}at most {MAX_REFERENCES} reference photos")
-            out.append(value if isinstance(value, Reference) else self._reference_photo(value))
+            out.append(self._reference_photo(value))
         return tuple(out)
 
     @property

@@ -2,8 +2,10 @@
 EfficientNet-Lite0 on the lightness alone (so a reference's colour never decides what matches):
 its 1/8 stage and its 1/16 stage brought up to the 1/8 grid, each L2-normalized and joined,
 and a whole-photo descriptor (its 1/16 and 1/32 stages, pooled) for finding references by what
-a photo shows. The light install runs the same network from the ONNX file `colorgan export`
-writes of it (weights/reference.onnx)."""
+a photo shows. The light install runs the same network from its ONNX file, which
+`engines.export.export_reference_encoder` writes (weights/reference.onnx is that file; the
+network's weights are rounded to fp16 values, so the file stores them in half the bytes and
+both engines compute the same features)."""
 
 from __future__ import annotations
 
