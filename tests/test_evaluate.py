@@ -21,6 +21,10 @@ def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir)
     alone = evaluate(b, photo_dir, limit=4, progress=False)
     paired = dict(both["results"]["b"])
     assert paired.pop("cast_vs")["model"] == "a"  # set against the first, photo by photo
+    versus = paired.pop("colourfulness_vs")
+    assert versus["model"] == "a"
+    want = both["results"]["b"]["colourfulness"] - both["results"]["a"]["colourfulness"]
+    assert abs(versus["difference"] - want) < 1e-9 and versus["se"] > 0
     assert alone["results"]["model"] == paired
     assert alone["results"]["grey"] == both["results"]["grey"]
     assert both["results"]["a"] != both["results"]["b"]  # 32 px against 64 px predictions

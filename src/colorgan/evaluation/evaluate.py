@@ -33,6 +33,7 @@ from colorgan.evaluation.fid import (
     paired_kid,
 )
 from colorgan.evaluation.metrics import mean_ab, psnr, ssim
+from colorgan.pipeline.bank import Bank
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.request import check_saturation
 from colorgan.spec.bundled import BUNDLED
@@ -70,13 +71,16 @@ class EvalPhoto:
 
 class Scored:
     """A colorizer's colour as evaluation scores it: predicted at the model's size,
-    upsampled bilinearly to the photo's, times the model's stored saturation."""
+    upsampled bilinearly to the photo's, times the model's stored saturation; with a
+    reference `bank`, the colour of its `k` nearest photos where they match."""
 
-    def __init__(self, colorizer: Colorizer) -> None:
-        self.colorizer = colorizer
+    def __init__(self, colorizer: Colorizer, bank: Bank | None = None, k: int = 3) -> None:
+        self.colorizer, self.bank, self.k = colorizer, bank, k
 
     def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.colorizer.lightness_colour(l_norm.numpy()))
+        return torch.from_numpy(
+            self.colorizer.lightness_colour(l_norm.numpy(), 1.0, self.bank, self.k)
+        )
 
 
 class Saturated:
@@ -212,13 +216,17 @@ def _means(values: list[tuple[float, ...]], has_psnr: bool) -> dict[str, Any]:
 
 
 def _paired_casts(summary: dict, rows: Rows, pairs: dict[str, str]) -> None:
-    """Each later model's cast set against its pair's, photo by photo, with the standard
-    error of the difference (the cast differs photo by photo: pair them, as for KID)."""
+    """Each later model's cast and colourfulness set against its pair's, photo by photo,
+    with the standard error of the difference (they differ photo by photo: pair them, as
+    for KID)."""
     for label, other in pairs.items():
-        if len(rows[label]) >= 2:
-            diff = np.array([r[3] for r in rows[label]]) - np.array([r[3] for r in rows[other]])
+        if len(rows[label]) < 2:
+            continue
+        for key, column in (("cast_vs", 3), ("colourfulness_vs", 2)):
+            ours = np.array([r[column] for r in rows[label]])
+            diff = ours - np.array([r[column] for r in rows[other]])
             se = float(diff.std(ddof=1) / np.sqrt(len(diff)))
-            summary[label]["cast_vs"] = {"model": other, "difference": float(diff.mean()), "se": se}
+            summary[label][key] = {"model": other, "difference": float(diff.mean()), "se": se}
 
 
 def _distances(

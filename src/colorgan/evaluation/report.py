@@ -95,6 +95,8 @@ def markdown_report(report: dict[str, Any], label: str = "model") -> str:
             "\nOn the same photos, the colour cast of one model minus another's (± its "
             f"standard error over the photos):\n\n{casts}"
         )
+    if colours := paired("colourfulness_vs", 1, 2):
+        text += f"\nOn the same photos, the colourfulness of one minus another's:\n\n{colours}"
     return text
 
 

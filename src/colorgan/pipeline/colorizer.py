@@ -12,20 +12,20 @@ Nothing here imports torch.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from colorgan.base.errors import ColorganError, ColorganTypeError, shown
-from colorgan.base.images import BadImage, prepare_image, prepare_images
-from colorgan.colour import pixels
+from colorgan.base.errors import ColorganError, ColorganTypeError
+from colorgan.base.images import BadImage, prepare_images
+from colorgan.colour import pixels, srgb
 from colorgan.engines import Engine
-from colorgan.pipeline import compose, reference
+from colorgan.pipeline import compose, encoding, reference
+from colorgan.pipeline.bank import Bank
 from colorgan.pipeline.prediction import Asked, Prediction, require_hints
 from colorgan.pipeline.reference import Reference
-from colorgan.pipeline.request import Request, file_requests
+from colorgan.pipeline.request import Request, alternatives_of, file_requests
 from colorgan.spec.hints import Hint
 from colorgan.spec.meta import ModelSpec
 
@@ -75,14 +75,35 @@ class Colorizer:
         hints=None,  # noqa: ANN001
         references=None,  # noqa: ANN001
         hint_reach: str = "object",
+        bank: Bank | None = None,
+        bank_k: int = 3,
     ) -> Image.Image:
         """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image;
         `hints`: colour points (spec.hints.Hint, in the image's pixels) the colour follows;
-        `references`: colour photos whose colours it takes where it shows what they show."""
-        [result] = self.run([Request(image, saturation, hints, references, hint_reach)])
+        `references`: colour photos whose colours it takes where it shows what they show;
+        `bank`: a reference bank (pipeline.bank.Bank) whose `bank_k` nearest photos join them."""
+        request = Request(image, saturation, hints, references, hint_reach, (), bank, bank_k)
+        [result] = self.run([request])
         if isinstance(result, BadImage):
             raise result
         return result
+
+    def alternatives(
+        self,
+        image: Image.Image | np.ndarray,
+        count: int,
+        references=None,  # noqa: ANN001
+        bank: Bank | None = None,
+        saturation: float = 1.0,
+    ) -> list[Image.Image]:
+        """The photo coloured `count` ways, each from one reference alone (`references` in
+        turn, else the `bank`'s nearest photos in turn): plausible wholes to choose from."""
+        base = Request(image, saturation, (), references, bank=bank)
+        results = self.run(alternatives_of(base, count))
+        for result in results:
+            if isinstance(result, BadImage):
+                raise result
+        return results
 
     def colorize_batch(
         self,
@@ -111,41 +132,14 @@ class Colorizer:
         return self._colour(requests, [r.photo for r in requests], keep_ycbcr)
 
     def encode_references(self, requests: Sequence[Request]) -> list[Request]:
-        """The requests with each reference photo and key frame encoded
-        (pipeline.reference.Reference), each distinct one once; ColorganError naming a
-        reference that cannot be read."""
-        done: dict[object, Reference] = {}
-
-        def encoded(photo: object) -> Reference:
-            if isinstance(photo, Reference):
-                return photo
-            if _key(photo) not in done:
-                [done[_key(photo)]] = self.encode([photo])
-            return done[_key(photo)]
-
-        out = []
-        for request in requests:
-            if request.references or request.key_frames:
-                references = tuple(encoded(p) for p in request.references)
-                keys = tuple((n, encoded(p)) for n, p in request.key_frames)
-                request = replace(request, references=references, key_frames=keys)
-            out.append(request)
-        return out
+        """The requests with each reference photo and key frame encoded, each distinct one
+        once (pipeline.encoding.encode_requests)."""
+        return encoding.encode_requests(self.engine.features, requests)
 
     def encode(self, photos: Sequence) -> list[Reference]:
         """Reference photos (images, arrays, files; encoded ones are kept) -> References, in
-        one run of the reference encoder; ColorganError naming one that cannot be read."""
-        decoded = []
-        for photo in photos:
-            if isinstance(photo, Reference):
-                continue
-            try:
-                decoded.append(prepare_image(photo)[0])
-            except BadImage as exc:
-                name = shown(str(photo)) if isinstance(photo, Path) else "a reference photo"
-                raise ColorganError(f"reference {name}: {exc}") from None
-        fresh = iter(reference.encode(self.engine.features, decoded))
-        return [p if isinstance(p, Reference) else next(fresh) for p in photos]
+        one run of the reference encoder (pipeline.encoding.encode)."""
+        return encoding.encode(self.engine.features, photos)
 
     def _colour(self, requests: Sequence[Request], photos: Sequence, keep_ycbcr: bool) -> list:
         """`run`, with each request's photo given decoded (the file loop decodes ahead)."""
@@ -160,6 +154,7 @@ class Colorizer:
             [r.references for r in chosen],
             self.spec.size,
             self.spec.ab_scale,
+            [None if r.bank is None else (r.bank, r.bank_k, r.bank_skip) for r in chosen],
         )
         predict = Prediction(
             self.engine, [Asked.of(r, p, m) for r, p, m in zip(chosen, photos_, maps, strict=True)]
@@ -185,16 +180,23 @@ class Colorizer:
         hints: Mapping[Path, Sequence[Hint]] | None = None,
         references: Sequence | Mapping[Path, Sequence] | None = None,
         hint_reach: str = "object",
+        bank: Bank | None = None,
+        bank_k: int = 3,
+        alternatives: int = 1,
     ) -> Iterator:
         """pipeline.batch.colorize_files with this colorizer: a FileResult per (source,
         output path relative to `out_dir`) job, in order. `hints`: colour points by source
-        path; `references`: reference photos by source path, or one list for every photo.
-        Every request is checked, and every reference read, before anything is written."""
+        path; `references`: reference photos by source path, or one list for every photo;
+        `bank`, `bank_k`: a reference bank and how many of its nearest photos each takes;
+        `alternatives` N: each photo N ways (pipeline.request.file_requests). Every request
+        is checked, and every reference read, before anything is written."""
         from colorgan.pipeline.batch import colorize_files
 
         if batch < 1:
             raise ColorganError(f"--batch must be at least 1 (it is {batch})")
-        items = file_requests(jobs, saturation, hints, references, hint_reach=hint_reach)
+        items = file_requests(
+            jobs, saturation, hints, references, None, hint_reach, bank, bank_k, alternatives
+        )
         if any(request.hints for request, _ in items):
             self.require_hints()  # a model without hints says so before any photo
         encoded = self.encode_references([request for request, _ in items])
@@ -209,6 +211,10 @@ class Colorizer:
         """A film request's references and its key frames (by frame number), encoded."""
         [encoded] = self.encode_references([request])
         return list(encoded.references), dict(encoded.key_frames)
+
+    def bank_references(self, photo: Image.Image, request: Request) -> list[Reference]:
+        """The request's bank's nearest photos to `photo` (its bank_k, after bank_skip)."""
+        return encoding.from_bank(self.engine.features, photo, request)
 
     def frames(
         self,
@@ -243,13 +249,24 @@ class Colorizer:
         steady colour under moving texture keeps its ab, which YCbCr's chroma does not)."""
         return pixels.compose_lab(grey, ab, self.spec.ab_scale)
 
-    def lightness_colour(self, l_norm: np.ndarray, saturation: float = 1.0) -> np.ndarray:
-        """Normalized L (B, 1, H, W) -> the ab the model gives it at (B, 2, H, W), times the
-        model's stored saturation and then `saturation`: what evaluation scores."""
+    def lightness_colour(
+        self, l_norm: np.ndarray, saturation: float = 1.0, bank: Bank | None = None, k: int = 3
+    ) -> np.ndarray:
+        """Normalized L (B, 1, SIZE, SIZE) -> the ab the model gives it at (B, 2, SIZE,
+        SIZE), times the model's stored saturation, with the colour of the `k` nearest photos
+        of a reference `bank` where they match, then times `saturation`: what evaluation
+        scores."""
         ab = self.engine.predict_full(l_norm) * self.spec.saturation
+        if bank is not None:
+            local, descriptors = self.engine.features(l_norm)
+            for i, (query, descriptor) in enumerate(zip(local, descriptors, strict=True)):
+                found = bank.references(bank.nearest(descriptor, k))
+                colour, confidence = reference.match(query, found)
+                size = l_norm.shape[-1]
+                scale = srgb.AB_SCALE / self.spec.ab_scale
+                maps = (
+                    reference.at_size(colour, size) * scale,
+                    reference.at_size(confidence, size),
+                )
+                ab[i] = reference.blend(ab[i], reference.follow_edges(maps, l_norm[i, 0]))
         return ab if saturation == 1 else ab * saturation
-
-
-def _key(photo: object) -> object:
-    """What identifies a reference photo within one call: its file, or the object itself."""
-    return photo.resolve() if isinstance(photo, Path) else id(photo)

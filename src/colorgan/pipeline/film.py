@@ -19,6 +19,7 @@ sub-pixel motion compensation measured no better, docs/results/benchmark-history
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,10 @@ class _Film:
         self.colorizer, self.request, self.out, self.stream = colorizer, request, out, stream
         self.steady = Stabiliser() if stabilise else None
         references, key_frames = colorizer.film_references(request)
-        self.sources = FrameSources(bool(request.hints), references, key_frames)
+        retrieve = None  # a bank's references for each shot, from its first frame
+        if request.bank is not None:
+            retrieve = partial(colorizer.bank_references, request=request)
+        self.sources = FrameSources(bool(request.hints), references, key_frames, retrieve)
         self.clock = Clock()
         self.waiting: list = []
         self.frames = 0
@@ -216,6 +220,9 @@ def colorize_videos(
     references: Sequence | Mapping[Path, Sequence] | None = None,
     key_frames: Mapping[Path, Sequence[tuple[int, object]]] | None = None,
     hint_reach: str = "object",
+    bank: object = None,
+    bank_k: int = 3,
+    alternatives: int = 1,
 ) -> Iterator[FileResult]:
     """Each (source, relative output path) into `out_dir` as MP4, a result for each; `hints`:
     colour points by source path (for its first frame, held over its first shot);
@@ -229,7 +236,9 @@ def colorize_videos(
         raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
     if batch < 1:
         raise ColorganError(f"--batch must be at least 1 (it is {batch})")
-    requests = file_requests(videos, saturation, hints, references, key_frames, hint_reach)
+    requests = file_requests(
+        videos, saturation, hints, references, key_frames, hint_reach, bank, bank_k, alternatives
+    )
     if any(request.hints for request, _ in requests):
         colorizer.require_hints()  # a model without hints says so before any film
     # every reference and key frame read now, before anything is written

@@ -29,14 +29,20 @@ LOW, HIGH = 0.1, 0.5  # the similarity at which confidence starts to rise, and r
 Features = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reference:
-    """A reference photo as matching needs it: features (C, GRID * GRID), unit norm at each
-    cell; normalized ab (2, GRID * GRID); its whole-photo descriptor (D,)."""
+    """A reference photo as matching needs it: features (C, cells), unit norm at each cell;
+    normalized ab (2, cells); its whole-photo descriptor (D,). A bank's references
+    (pipeline.bank) keep fewer features on fewer cells: `projection` (encoder features ->
+    theirs) is how a photo's own features are brought to theirs."""
 
     features: np.ndarray
     ab: np.ndarray
     descriptor: np.ndarray
+    projection: np.ndarray | None = None
+    # the similarity at which a match with it starts to be trusted, and is trusted fully
+    low: float = LOW
+    high: float = HIGH
 
 
 def lightness_square(photo: Image.Image) -> np.ndarray:
@@ -63,15 +69,32 @@ def encode(features: Features, photos: Sequence[Image.Image]) -> list[Reference]
 def match(query: np.ndarray, references: Sequence[Reference]) -> tuple[np.ndarray, np.ndarray]:
     """A photo's features (C, GRID, GRID) and its references -> the references' colour at each
     place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1]."""
-    keys = np.concatenate([r.features for r in references], 1)
     values = np.concatenate([r.ab for r in references], 1)
-    similarity = query.reshape(len(query), -1).T @ keys  # (places, cells)
+    each = _similarities(query.reshape(len(query), -1), references)  # (places, its cells)
+    similarity = np.concatenate(each, 1)
     best = similarity.max(1, keepdims=True)
     weights = np.exp((similarity - best) / TAU)
     weights /= weights.sum(1, keepdims=True)
     ab = (weights @ values.T).T.reshape(2, GRID, GRID)
-    confidence = np.clip((best[:, 0] - LOW) / (HIGH - LOW), 0.0, 1.0).reshape(GRID, GRID)
+    trusted = [(s.max(1) - r.low) / (r.high - r.low) for s, r in zip(each, references, strict=True)]
+    confidence = np.clip(np.max(trusted, 0), 0.0, 1.0).reshape(GRID, GRID)
     return ab.astype(np.float32), confidence.astype(np.float32)
+
+
+def _similarities(query: np.ndarray, references: Sequence[Reference]) -> list[np.ndarray]:
+    """Cosine similarities of the photo's places (C, places) to each reference's cells, each
+    reference's in its own features (a projected query, computed once per projection)."""
+    projected: dict[int, np.ndarray] = {}
+    out = []
+    for ref in references:
+        if ref.projection is None:
+            out.append(query.T @ ref.features)
+            continue
+        if id(ref.projection) not in projected:
+            p = ref.projection.T @ query
+            projected[id(ref.projection)] = p / np.maximum(np.linalg.norm(p, axis=0), 1e-6)
+        out.append(projected[id(ref.projection)].T @ ref.features)
+    return out
 
 
 def at_size(grid: np.ndarray, size: int) -> np.ndarray:
@@ -90,18 +113,25 @@ def colour_maps(
     references: Sequence[Sequence[Reference]],
     size: int,
     ab_scale: float = srgb.AB_SCALE,
+    banks: Sequence[tuple | None] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray] | None]:
     """Each photo's colour from its references at the model's size (ab (2, size, size) in
     the model's own units, CIE ab / `ab_scale`; confidence (size, size)), or None for a photo
-    without references; the photos that have some go through the encoder in one run."""
-    wanted = [k for k, refs in enumerate(references) if refs]
+    without references; `banks`: each photo's (bank, k, skip) or None, whose nearest photos
+    join its references. The photos that have some go through the encoder in one run."""
+    banks = banks or [None] * len(photos)
+    wanted = [k for k, refs in enumerate(references) if refs or banks[k] is not None]
     out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(photos)
     if not wanted:
         return out
     squares = np.stack([lightness_square(photos[k]) for k in wanted])[:, None]
-    local, _ = features(squares)
-    for k, query in zip(wanted, local, strict=True):
-        ab, confidence = match(query, references[k])
+    local, descriptors = features(squares)
+    for k, query, descriptor in zip(wanted, local, descriptors, strict=True):
+        found = []
+        if banks[k] is not None:
+            bank, count, skip = banks[k]
+            found = bank.references(bank.nearest(descriptor, count, skip))
+        ab, confidence = match(query, [*references[k], *found])
         out[k] = (at_size(ab, size) * (srgb.AB_SCALE / ab_scale), at_size(confidence, size))
     return out
 

@@ -12,7 +12,7 @@ is something colorgan can read. What the model then does with a Request is the C
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,9 @@ class Request:
     references: tuple = ()  # colour photos (images, arrays, paths) or encoded References
     hint_reach: str = "object"  # how far a hint's colour goes: its object, or the photo
     key_frames: tuple = ()  # a film's coloured frames: (frame number, colour photo) pairs
+    bank: object = None  # a pipeline.bank.Bank: references found by what the photo shows
+    bank_k: int = 3  # how many of the bank's nearest photos it takes as references
+    bank_skip: int = 0  # after skipping this many nearest (an alternative's own choice)
     where: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -56,10 +59,21 @@ class Request:
         object.__setattr__(self, "hints", self._checked_hints())
         object.__setattr__(self, "references", self._checked_references())
         object.__setattr__(self, "key_frames", self._checked_key_frames())
+        self._check_bank()
         if self.hint_reach not in HINT_REACHES:
             raise ColorganError(
                 f"hint_reach must be {' or '.join(HINT_REACHES)}, not {short(self.hint_reach)}"
             )
+
+    def _check_bank(self) -> None:
+        from colorgan.pipeline.bank import Bank
+
+        if self.bank is not None and not isinstance(self.bank, Bank):
+            raise ColorganTypeError(f"bank must be a pipeline.bank.Bank, not {short(self.bank)}")
+        for name, low, high in (("bank_k", 1, MAX_REFERENCES), ("bank_skip", 0, 10_000)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ColorganError(f"{name} must be a whole number, {low} to {high}")
 
     def _checked_key_frames(self) -> tuple:
         """(frame number, colour photo) pairs of a film, numbers whole and at least 0."""
@@ -193,9 +207,19 @@ def file_requests(
     references: Sequence | Mapping[Path, Sequence] | None = None,
     key_frames: Mapping[Path, Sequence] | None = None,
     hint_reach: str = "object",
+    bank: object = None,
+    bank_k: int = 3,
+    alternatives: int = 1,
 ) -> list[tuple[Request, Path]]:
     """(source, output path) jobs -> (Request, output path): `hints`, `key_frames` by source
-    path, `references` by source path or one list for every source. Each checked now."""
+    path, `references` by source path or one list for every source, a reference `bank` and
+    how many of its nearest photos a photo takes. With `alternatives` N above 1, each source
+    N times (outputs NAME-alt1 ... NAME-altN), each from one reference alone: its own
+    references in turn, else the bank's nearest photos in turn. Each checked now."""
+    if isinstance(alternatives, bool) or not isinstance(alternatives, int):
+        raise ColorganTypeError(f"alternatives must be a whole number, not {short(alternatives)}")
+    if not 1 <= alternatives <= MAX_REFERENCES:
+        raise ColorganError(f"alternatives must be 1 to {MAX_REFERENCES}, not {alternatives}")
 
     def by_source(given: Mapping | None) -> dict[Path, Sequence]:
         return {Path(k): v for k, v in (given or {}).items()}
@@ -203,17 +227,33 @@ def file_requests(
     points, keys = by_source(hints), by_source(key_frames)
     shared = references if not isinstance(references, Mapping) else None
     own = by_source(references) if isinstance(references, Mapping) else {}
-    return [
-        (
-            Request(
-                Path(src),
-                saturation,
-                points.get(Path(src)),
-                shared if shared is not None else own.get(Path(src)),
-                hint_reach,
-                keys.get(Path(src), ()),
-            ),
-            rel,
+    out = []
+    for src, rel in jobs:
+        refs = shared if shared is not None else own.get(Path(src))
+        source = Path(src)
+        given = (points.get(source), refs, hint_reach, keys.get(source, ()), bank, bank_k)
+        base = Request(source, saturation, *given)
+        if alternatives == 1:
+            out.append((base, rel))
+            continue
+        for i, alternative in enumerate(alternatives_of(base, alternatives)):
+            out.append((alternative, rel.with_name(f"{rel.stem}-alt{i + 1}{rel.suffix}")))
+    return out
+
+
+def alternatives_of(request: Request, count: int) -> list[Request]:
+    """`count` requests that each colour the photo from one reference alone: its own
+    references in turn, else its bank's nearest photos in turn; ColorganError where it has
+    not so many."""
+    if not request.references and request.bank is None:
+        raise ColorganError(f"{request._name()}alternatives come from references or a bank")
+    if request.references and len(request.references) < count:
+        raise ColorganError(
+            f"{request._name()}{count} alternatives need {count} references "
+            f"(given {len(request.references)})"
         )
-        for src, rel in jobs
-    ]
+    if request.references:
+        return [
+            replace(request, references=(ref,), bank=None) for ref in request.references[:count]
+        ]
+    return [replace(request, bank_k=1, bank_skip=i) for i in range(count)]

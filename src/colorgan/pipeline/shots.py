@@ -6,7 +6,8 @@ over CUT. On the thumbnail a pan or zoom of a few pixels a frame moves little (a
 over twenty photos panned by 6 px of 240) and another picture much (at least 0.22 between
 them), where at the model's size a textured photo panned by 3 px counts as a cut. The user's colour
 hints are for the first frame and hold over the first shot; the film's references hold over
-every frame; a key frame (a coloured frame N of the film) holds from frame N to the next cut.
+every frame; a key frame (a coloured frame N of the film) holds from frame N to the next cut;
+a bank's nearest photos to a shot's first frame hold over that shot.
 Where a frame has references, the frame before it, as coloured, is one more (within the shot):
 matched to it, a pan's or zoom's colour moves with the picture instead of jumping between
 matches from frame to frame (flicker on a pan 0.27 against 0.42 without, benchmarks/
@@ -15,7 +16,7 @@ references.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
@@ -52,9 +53,12 @@ class FrameSources:
         hinted: bool,
         references: Sequence[Reference],
         key_frames: Mapping[int, Reference],
+        retrieve: Callable[[Image.Image], list[Reference]] | None = None,
     ) -> None:
         self.shots = Shots()
         self.hinted, self.references, self.key_frames = hinted, list(references), key_frames
+        self.retrieve = retrieve  # a bank's references for a shot, from its first frame
+        self.found: list[Reference] = []
         self.index = 0
         self.held: list[tuple[int, Reference]] = []  # (its shot, a key frame's reference)
         self.previous: Reference | None = None  # the frame before, in colour (the film sets it)
@@ -64,17 +68,20 @@ class FrameSources:
     def propagates(self) -> bool:
         """Whether frames are coloured one after another, each a reference for the next: in
         a film with references or key frames, which then hold steady over a pan or a zoom."""
-        return bool(self.references or self.key_frames)
+        return bool(self.references or self.key_frames or self.retrieve)
 
     def __call__(self, grey: Image.Image) -> tuple[bool, list[Reference]]:
         shot = self.shots(grey)
         if shot != self.shot:  # a cut: the frame before shows another picture
             self.previous, self.shot = None, shot
+            self.found = []
+        if self.retrieve is not None and not self.found:  # a shot's first frame
+            self.found = self.retrieve(grey)
         if self.index in self.key_frames:
             self.held.append((shot, self.key_frames[self.index]))
         self.held = [(s, ref) for s, ref in self.held if s == shot]
         self.index += 1
-        sources = [*self.references, *(ref for _, ref in self.held)]
+        sources = [*self.references, *(ref for _, ref in self.held), *self.found]
         if sources and self.previous is not None:
             sources.append(self.previous)
         return self.hinted and shot == 0, sources

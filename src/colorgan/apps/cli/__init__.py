@@ -9,12 +9,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from colorgan.apps.cli import colorize, evaluate, experiment, export, serve, train
+from colorgan.apps.cli import bank, colorize, evaluate, experiment, export, serve, train
 from colorgan.apps.cli.common import OneLineParser, extra_for, rank_prefix
 from colorgan.base import __version__
 from colorgan.base.errors import ColorganError, install_hint, shown
 
-COMMANDS = (colorize, serve, train, evaluate, experiment, export)
+COMMANDS = (colorize, serve, train, evaluate, experiment, export, bank)
 
 
 def build_parser() -> OneLineParser:

@@ -95,6 +95,23 @@ def colour_sources(p: argparse.ArgumentParser) -> None:
         "(repeatable; one film)",
     )
     p.add_argument(
+        "--reference-bank",
+        metavar="DIR",
+        help="a bank of colour photos (colorgan bank build): each input takes its nearest "
+        "ones as references (a film: each shot)",
+    )
+    p.add_argument(
+        "--bank-k", type=int, default=3, metavar="K", help="references from the bank (default 3)"
+    )
+    p.add_argument(
+        "--alternatives",
+        type=int,
+        default=1,
+        metavar="N",
+        help="colour each input N ways, each from one reference (yours in turn, else the "
+        "bank's nearest in turn): NAME-alt1 ... NAME-altN",
+    )
+    p.add_argument(
         "--hint-reach",
         default="object",
         choices=["object", "photo"],
@@ -184,7 +201,13 @@ def run(args: argparse.Namespace) -> int:
     hints = hints_by_input(args, [src for src, _ in jobs])
     references = references_by_input(args, [src for src, _ in jobs])
     keys = key_frames(args, [src for src, _ in videos])
+    bank = None
+    if args.reference_bank:
+        from colorgan.pipeline.bank import Bank
+
+        bank = Bank.load(args.reference_bank)
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
+    chosen = (bank, args.bank_k, args.alternatives)
     photo_batch, frame_batch = (1, 8) if args.batch is None else (args.batch, args.batch)
     results = chain(  # each call checks its requests before anything is written
         colorizer.colorize_files(
@@ -197,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
             hints,
             references,
             args.hint_reach,
+            *chosen,
         ),
         colorize_videos(
             colorizer,
@@ -211,14 +235,16 @@ def run(args: argparse.Namespace) -> int:
             references,
             keys,
             args.hint_reach,
+            *chosen,
         ),
     )
-    written = 0
+    written = total = 0  # outputs: alternatives make several of one input
     for result in results:
+        total += 1
         if result.error is None:
             written += 1
         else:
             line = shown(f"{result.source}: {result.error}")
             tqdm.write(f"colorgan: error: {line}", file=sys.stderr)
-    print(f"colorized {written} of {len(jobs)} file(s) into {out_dir.resolve()}")
-    return 0 if written == len(jobs) and not missing else 1
+    print(f"colorized {written} of {total} file(s) into {out_dir.resolve()}")
+    return 0 if written == total and not missing else 1

@@ -1,0 +1,106 @@
+"""The reference bank, scored by study 26's rule (docs/results/reference-bank.md).
+
+Run: `.venv/bin/python -m benchmarks.bank --bank BANK_DIR [--select 1100]
+[--val-of configs/default.yaml] [--eval ../shared/datasets/eval] [--out DIR] [--limit N]`.
+
+BANK_DIR is a bank of the training photos (`colorgan bank build --train-of
+configs/default.yaml`); `--select N` scores the N photos of it that `bank build --select N`
+keeps (written to OUT/bank-N, its size said). Every row is the bundled default on the torch
+engine (fp32), scored as `colorgan evaluate` scores (256 x 256, with FID and KID), each later
+row set against the first (today's default) on the same photos:
+
+1. validation: today's default at saturations 1, 1.1, 1.2 (the automatic curve) and the six
+   candidates (K in 1, 3, 5; banked confidence (0.6, 0.9) and (0.7, 0.95));
+2. with `--eval` (after the decision, for the record): the default, and the chosen candidate
+   (`--chosen K,LOW,HIGH`) with both banks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import machine
+from colorgan.base.images import find_images
+from colorgan.engines.torch_engine import TorchEngine
+from colorgan.evaluation import evaluate as ev
+from colorgan.evaluation.fid import InceptionFeatures
+from colorgan.evaluation.report import markdown_report
+from colorgan.pipeline.bank import ARRAYS, MANIFEST, Bank
+from colorgan.pipeline.build_bank import spread_out
+from colorgan.pipeline.colorizer import Colorizer
+
+CANDIDATES = [(k, low, high) for low, high in ((0.6, 0.9), (0.7, 0.95)) for k in (1, 3, 5)]
+
+
+def selected(bank: Bank, count: int, out: Path) -> Bank:
+    """The `count` photos `bank build --select` keeps, written as a bank to `out`."""
+    picked = spread_out(bank.descriptors, count)
+    part = replace(bank, descriptors=bank.descriptors[picked], features=bank.features[picked],
+                   ab=bank.ab[picked])  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / ARRAYS, descriptors=part.descriptors, features=part.features, ab=part.ab,
+             projection=part.projection)  # fmt: skip
+    manifest = {**bank.manifest, "photos": count,
+                "names": [bank.manifest["names"][i] for i in picked],
+                "hashes": [bank.manifest["hashes"][i] for i in picked]}  # fmt: skip
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n")
+    return Bank.load(out)
+
+
+def rows(colorizer: Colorizer, bank: Bank, candidates: list[tuple]) -> dict:
+    scored: dict = {"default": ev.Scored(colorizer)}
+    for s in (1.1, 1.2):
+        scored[f"default @ {s:g}"] = ev.Saturated(ev.Scored(colorizer), s)
+    for k, low, high in candidates:
+        thresholds = replace(bank, low=low, high=high)
+        scored[f"bank K {k}, ({low:g}, {high:g})"] = ev.Scored(colorizer, thresholds, k)
+    return scored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bank", type=Path, required=True)
+    parser.add_argument("--select", type=int, default=1100)
+    parser.add_argument("--val-of", default="configs/default.yaml")
+    parser.add_argument("--eval", type=Path)
+    parser.add_argument("--chosen", help="K,LOW,HIGH of the chosen candidate (with --eval)")
+    parser.add_argument("--out", type=Path, default=Path("bank-benchmark"))
+    parser.add_argument("--limit", type=int)
+    args = parser.parse_args()
+    print(machine())
+    from colorgan.config import load_config
+    from colorgan.training.photos import split_paths
+
+    full = Bank.load(args.bank)
+    small = selected(full, args.select, args.out / f"bank-{args.select}")
+    size = (args.out / f"bank-{args.select}" / ARRAYS).stat().st_size / 1e6
+    print(f"bank of {len(full)} photos; the {args.select} selected: {size:.1f} MB")
+    colorizer = Colorizer(TorchEngine(precision="fp32"))
+    features = InceptionFeatures("cpu")
+    if args.eval is None:
+        photos = split_paths(load_config(args.val_of).data)[1][: args.limit]
+        scored = rows(colorizer, small, CANDIDATES)
+        name = "validation"
+    else:
+        k, low, high = (float(v) for v in args.chosen.split(","))
+        photos = find_images(args.eval)[: args.limit]
+        scored = {"default": ev.Scored(colorizer)}
+        for label, bank in ((f"bank of {args.select}", small), (f"bank of {len(full)}", full)):
+            scored[label] = ev.Scored(colorizer, replace(bank, low=low, high=high), int(k))
+        name = "eval"
+    report = ev.evaluate(scored, photos, features=features)
+    print(markdown_report(report))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    if args.eval is None:
+        shutil.copy(args.out / f"bank-{args.select}" / MANIFEST, args.out / "manifest.json")
+
+
+if __name__ == "__main__":
+    main()

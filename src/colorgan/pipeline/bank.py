@@ -1,0 +1,115 @@
+"""A bank of reference photos: colour chosen from real photos, by what a grey photo shows.
+
+A bank holds, for each of its photos, what the reference path needs and no more: the encoder's
+whole-photo descriptor of the photo's lightness (what retrieval compares: a grey photo shows
+its lightness only), the encoder's features on a SIDE x SIDE grid reduced to DIMS by a
+projection the bank keeps (principal components of its own photos' features), and the photo's
+colour on that grid. Nothing in it shows the photo: its colour is 16 x 16 cells. It is one
+`bank.npz` (fp16 arrays, read with pickles refused) and a `manifest.json` (the format, the
+photos' names and content hashes, where they came from). `build.py` writes it.
+
+A photo takes as references the K banked photos whose descriptors are nearest its own (the
+cosine), its colour then taken where it matches them (pipeline.reference).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from colorgan.base.errors import ColorganError, shown
+from colorgan.base.files import read_text
+from colorgan.pipeline.reference import Reference
+
+FORMAT = "colorgan-bank/1"
+SIDE = 16  # a banked photo's cell grid (the encoder's 32 x 32, pooled by 2)
+DIMS = 48  # features kept per cell
+ARRAYS = "bank.npz"
+MANIFEST = "manifest.json"
+MAX_PHOTOS = 10_000_000  # what a bank may claim to hold (a loader bound, not a promise)
+K = 3  # references a photo takes from a bank by default
+# a banked reference's match is trusted from this similarity (in the bank's projected
+# features) and fully from the next: stricter than a user's own reference, which shows the
+# same scene where a banked one shows a similar one
+LOW, HIGH = 0.7, 0.95
+
+
+@dataclass
+class Bank:
+    """A loaded bank: descriptors (N, D), features (N, DIMS, SIDE * SIDE), ab (N, 2, SIDE *
+    SIDE), the projection (C, DIMS) and the manifest."""
+
+    descriptors: np.ndarray
+    features: np.ndarray
+    ab: np.ndarray
+    projection: np.ndarray
+    manifest: dict
+    low: float = LOW  # its references' match trusted from this similarity
+    high: float = HIGH  # and fully from this one
+
+    def __len__(self) -> int:
+        return len(self.descriptors)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Bank:
+        """The bank in `folder`; ColorganError (one line) for anything that is not one."""
+        folder = Path(folder)
+        where = f"--reference-bank {shown(str(folder))}"
+        if not (folder / ARRAYS).is_file():
+            raise ColorganError(f"{where}: no {ARRAYS} in it (build one: colorgan bank build)")
+        try:
+            manifest = json.loads(read_text(folder / MANIFEST, where, 1 << 28))
+        except (ValueError, RecursionError):
+            raise ColorganError(f"{where}: its {MANIFEST} is not JSON") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ColorganError(f"{where}: not a colorgan bank ({FORMAT})")
+        try:
+            with np.load(folder / ARRAYS, allow_pickle=False) as arrays:
+                parts = {k: arrays[k] for k in ("descriptors", "features", "ab", "projection")}
+        except (OSError, ValueError, KeyError) as exc:
+            why = exc.__class__.__name__
+            raise ColorganError(f"{where}: its {ARRAYS} is damaged ({why})") from None
+        bank = cls(**parts, manifest=manifest)
+        bank._check(where)
+        return bank
+
+    def _check(self, where: str) -> None:
+        n = len(self.descriptors)
+        shapes = {
+            "descriptors": (self.descriptors, (n, self.descriptors.shape[-1])),
+            "features": (self.features, (n, DIMS, SIDE * SIDE)),
+            "ab": (self.ab, (n, 2, SIDE * SIDE)),
+            "projection": (self.projection, (self.projection.shape[0], DIMS)),
+        }
+        for name, (array, shape) in shapes.items():
+            if array.shape != shape or not np.issubdtype(array.dtype, np.floating):
+                raise ColorganError(f"{where}: its {name} are {array.shape}, not {shape}")
+            if not np.isfinite(array).all():
+                raise ColorganError(f"{where}: its {name} hold NaN or infinite values")
+        if not 0 < n <= MAX_PHOTOS:
+            raise ColorganError(f"{where}: it holds {n} photos")
+
+    def nearest(self, descriptor: np.ndarray, k: int, skip: int = 0) -> np.ndarray:
+        """The indices of the `k` photos (after the `skip` nearest) whose descriptors are the
+        nearest to `descriptor`, nearest first."""
+        scores = self.descriptors.astype(np.float32) @ descriptor.astype(np.float32)
+        wanted = min(skip + k, len(scores))
+        top = np.argpartition(-scores, wanted - 1)[:wanted]
+        return top[np.argsort(-scores[top])][skip:]
+
+    def references(self, indices: np.ndarray) -> list[Reference]:
+        projection = self.projection.astype(np.float32)
+        return [
+            Reference(
+                self.features[i].astype(np.float32),
+                self.ab[i].astype(np.float32),
+                self.descriptors[i].astype(np.float32),
+                projection,
+                self.low,
+                self.high,
+            )
+            for i in indices
+        ]

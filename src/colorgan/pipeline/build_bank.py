@@ -1,0 +1,171 @@
+"""`colorgan bank build`: colour photos into a reference bank (pipeline.bank), in batches,
+resumable.
+
+First the projection: the encoder's features of up to SAMPLE photos (drawn by a seed),
+pooled to the bank's grid, and their principal components (DIMS of them). Then every photo,
+in chunks of CHUNK written whole under `.chunks/` (a chunk already there is not redone, so a
+stopped build continues where it stopped). Last, the chunks are joined into `bank.npz` and the
+manifest, each written whole, and the chunks removed. A photo that cannot be read is skipped
+and named; photos whose content is a byte-for-byte copy of one already in are kept once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorgan.base.errors import ColorganError, shown
+from colorgan.base.files import atomic_file, atomic_write_text
+from colorgan.base.images import BadImage, open_image, to_rgb
+from colorgan.colour import srgb
+from colorgan.pipeline.bank import ARRAYS, DIMS, FORMAT, MANIFEST, SIDE
+from colorgan.pipeline.reference import Features, lightness_square
+from colorgan.spec.references import SIZE
+
+log = logging.getLogger("colorgan")
+
+SAMPLE = 512  # photos the projection is learnt from
+CHUNK = 256  # photos a chunk holds
+
+
+def build_bank(
+    features: Features,
+    paths: Sequence[Path],
+    out: Path,
+    progress: bool = False,
+    batch: int = 32,
+    seed: int = 0,
+    select: int | None = None,
+) -> dict:
+    """A bank of the photos `paths` in the folder `out`; returns its manifest. `select`: keep
+    only this many, spread over what the photos show (farthest-point sampling on their
+    descriptors), for a bank of a given size."""
+    from tqdm import tqdm
+
+    if not paths:
+        raise ColorganError("no photos to bank")
+    chunks = out / ".chunks"
+    chunks.mkdir(parents=True, exist_ok=True)
+    projection = _projection(features, paths, chunks, seed, batch)
+    with tqdm(total=len(paths), desc="banking", unit="photo", disable=not progress) as bar:
+        for c, start in enumerate(range(0, len(paths), CHUNK)):
+            part = chunks / f"{c:06d}.npz"
+            if not part.is_file():
+                _write_chunk(features, paths[start : start + CHUNK], projection, part, batch)
+            bar.update(len(paths[start : start + CHUNK]))
+    return _join(chunks, out, projection, len(range(0, len(paths), CHUNK)), select)
+
+
+def _encoded(features: Features, paths: Sequence[Path], batch: int):  # noqa: ANN202
+    """(name, content hash, rgb at SIZE, local features, descriptor) of each readable photo."""
+    for start in range(0, len(paths), batch):
+        photos = []
+        for path in paths[start : start + batch]:
+            try:
+                data = Path(path).read_bytes()
+                rgb = to_rgb(open_image(path, draft=SIZE)).resize((SIZE, SIZE), Image.BICUBIC)
+            except (BadImage, OSError) as exc:
+                log.warning("skipped %s: %s", shown(str(path)), exc)
+                continue
+            photos.append((Path(path).name, hashlib.sha256(data).hexdigest()[:16], rgb))
+        if not photos:
+            continue
+        squares = np.stack([lightness_square(rgb) for _, _, rgb in photos])[:, None]
+        local, descriptors = features(squares)
+        for (name, digest, rgb), feats, descriptor in zip(photos, local, descriptors, strict=True):
+            yield name, digest, rgb, feats, descriptor
+
+
+def _pooled(local: np.ndarray) -> np.ndarray:
+    """(C, GRID, GRID) -> (C, SIDE * SIDE): the grid's cells averaged 2 x 2."""
+    c, g, _ = local.shape
+    return local.reshape(c, SIDE, g // SIDE, SIDE, g // SIDE).mean((2, 4)).reshape(c, -1)
+
+
+def _projection(features: Features, paths: Sequence[Path], chunks: Path, seed: int, batch: int):  # noqa: ANN202
+    """The principal components of the sample's pooled features (C, DIMS), kept in `chunks`
+    so a resumed build uses the same."""
+    saved = chunks / "projection.npy"
+    if saved.is_file():
+        return np.load(saved, allow_pickle=False)
+    rng = np.random.default_rng(seed)
+    sample = [paths[i] for i in sorted(rng.permutation(len(paths))[:SAMPLE])]
+    cells = np.concatenate([_pooled(f).T for *_, f, _ in _encoded(features, sample, batch)])
+    cells -= cells.mean(0)
+    _, _, vt = np.linalg.svd(cells.astype(np.float64), full_matrices=False)
+    projection = vt[:DIMS].T.astype(np.float32)
+    with atomic_file(saved) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, projection)
+    return projection
+
+
+def _write_chunk(
+    features: Features, paths: Sequence[Path], projection: np.ndarray, target: Path, batch: int
+) -> None:
+    rows: dict[str, list] = {k: [] for k in ("names", "hashes", "descriptors", "features", "ab")}
+    for name, digest, rgb, local, descriptor in _encoded(features, paths, batch):
+        projected = projection.T @ _pooled(local)
+        projected /= np.maximum(np.linalg.norm(projected, axis=0), 1e-6)
+        cells = np.asarray(rgb.resize((SIDE, SIDE), Image.BOX), np.float64) / 255.0
+        rows["names"].append(name)
+        rows["hashes"].append(digest)
+        rows["descriptors"].append(descriptor.astype(np.float16))
+        rows["features"].append(projected.astype(np.float16))
+        rows["ab"].append(srgb.ab_of_rgb(cells).reshape(-1, 2).T.astype(np.float16))
+    arrays = {
+        k: np.stack(v) if k not in ("names", "hashes") else np.array(v)
+        for k, v in rows.items()
+        if v
+    }
+    with atomic_file(target) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def spread_out(descriptors: np.ndarray, count: int) -> list[int]:
+    """`count` rows, each the farthest (least cosine-similar) from those already chosen,
+    starting from the one nearest the mean: photos that cover what the set shows."""
+    unit = descriptors.astype(np.float32)
+    chosen = [int(np.argmax(unit @ unit.mean(0)))]
+    nearest = unit @ unit[chosen[0]]
+    while len(chosen) < min(count, len(unit)):
+        chosen.append(int(np.argmin(nearest)))
+        nearest = np.maximum(nearest, unit @ unit[chosen[-1]])
+    return sorted(chosen)
+
+
+def _join(chunks: Path, out: Path, projection: np.ndarray, count: int, select: int | None) -> dict:
+    parts = {k: [] for k in ("names", "hashes", "descriptors", "features", "ab")}
+    for c in range(count):
+        with np.load(chunks / f"{c:06d}.npz", allow_pickle=False) as chunk:
+            for key in parts:
+                if key in chunk:
+                    parts[key].append(chunk[key])
+    names = [str(n) for part in parts["names"] for n in part]
+    hashes = [str(h) for part in parts["hashes"] for h in part]
+    keep = sorted({h: i for i, h in reversed(list(enumerate(hashes)))}.values())
+    arrays = {k: np.concatenate(parts[k])[keep] for k in ("descriptors", "features", "ab")}
+    if select is not None and select < len(keep):
+        picked = spread_out(arrays["descriptors"], select)
+        keep = [keep[i] for i in picked]
+        arrays = {k: v[picked] for k, v in arrays.items()}
+    with atomic_file(out / ARRAYS) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays, projection=projection)
+    manifest = {
+        "format": FORMAT,
+        "photos": len(keep),
+        "side": SIDE,
+        "dims": DIMS,
+        "names": [names[i] for i in keep],
+        "hashes": [hashes[i] for i in keep],
+    }
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=0) + "\n")
+    for part in chunks.iterdir():
+        part.unlink()
+    chunks.rmdir()
+    return manifest
