@@ -1,0 +1,142 @@
+"""The reference bank: built from colour photos by the command (resumable, deduplicated,
+selected), loaded with every value checked, and used by the command, the Python API and
+alternatives: a grey photo takes the colours of the banked photos nearest to it."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorgan import ColorganError, Colorizer
+from colorgan.apps.cli import main
+from colorgan.pipeline import build_bank as builder
+from colorgan.pipeline.bank import ARRAYS, DIMS, MANIFEST, SIDE, Bank
+from tests.conftest import make_photo
+from tests.test_references import ab_of, is_magenta, scene
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """A folder of colour photos: the magenta-patched scene, others, and a byte copy."""
+    folder = tmp_path_factory.mktemp("colour")
+    colour, _ = scene()
+    colour.save(folder / "scene.png")
+    for seed in range(5):
+        make_photo(seed + 10, (200, 150)).save(folder / f"other{seed}.png")
+    (folder / "copy.png").write_bytes((folder / "scene.png").read_bytes())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def bank_dir(photos, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bank") / "bank"
+    assert main(["bank", "build", str(photos), "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_a_bank_holds_each_photo_once_and_nothing_a_person_could_view(bank_dir):
+    bank = Bank.load(bank_dir)
+    manifest = json.loads((bank_dir / MANIFEST).read_text())
+    assert len(bank) == manifest["photos"] == 6  # the byte copy kept once
+    assert sorted(manifest["names"])[0] in ("copy.png", "other0.png")
+    assert bank.features.shape == (6, DIMS, SIDE * SIDE) and bank.ab.shape == (6, 2, SIDE * SIDE)
+    assert bank.features.dtype == np.float16
+    norms = np.linalg.norm(bank.features.astype(np.float32), axis=1)
+    assert np.allclose(norms, 1, atol=1e-2)  # unit features at every cell
+
+
+def test_a_grey_photo_takes_the_colours_of_its_nearest_banked_photos(bank_dir):
+    colour, patch = scene()
+    grey = colour.convert("L")
+    colorizer = Colorizer()
+    bank = Bank.load(bank_dir)
+    assert not is_magenta(ab_of(colorizer.colorize(grey), patch))
+    assert is_magenta(ab_of(colorizer.colorize(grey, bank=bank, bank_k=1), patch))
+    [first, second] = colorizer.alternatives(grey, 2, bank=bank)
+    assert is_magenta(ab_of(first, patch)) and not is_magenta(ab_of(second, patch))
+
+
+def test_the_command_takes_a_bank_and_writes_alternatives(bank_dir, tmp_path, capsys):
+    colour, patch = scene()
+    colour.convert("L").save(tmp_path / "grey.png")
+    out = tmp_path / "out"
+    base = ["colorize", str(tmp_path / "grey.png"), "--out", str(out), "-q"]
+    assert main([*base, "--reference-bank", str(bank_dir), "--bank-k", "1"]) == 0
+    assert is_magenta(ab_of(Image.open(out / "grey.png"), patch))
+    assert main([*base, "--reference-bank", str(bank_dir), "--alternatives", "3"]) == 0
+    made = sorted(p.name for p in out.iterdir())
+    assert made == ["grey-alt1.png", "grey-alt2.png", "grey-alt3.png", "grey.png"]
+    lab = [
+        np.asarray(Image.open(out / f"grey-alt{i}.png").convert("RGB"), float) for i in (1, 2, 3)
+    ]
+    assert min(np.abs(a - b).mean() for a, b in [(lab[0], lab[1]), (lab[1], lab[2])]) > 1
+    capsys.readouterr()
+    for extra, words in [
+        (["--alternatives", "2"], "alternatives come from references or a bank"),
+        (["--reference-bank", str(tmp_path)], "no bank.npz in it"),
+        (["--reference-bank", str(bank_dir), "--bank-k", "0"], "bank_k"),
+    ]:
+        assert main([*base, "--overwrite", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+
+
+def test_a_damaged_bank_is_one_line(bank_dir, tmp_path):
+    import shutil
+
+    for name, damage in [
+        ("format", lambda d: (d / MANIFEST).write_text('{"format": "x"}')),
+        ("json", lambda d: (d / MANIFEST).write_text("[" * 100_000)),
+        ("arrays", lambda d: (d / ARRAYS).write_bytes(b"not a zip")),
+        ("shape", lambda d: np.savez(d / ARRAYS, descriptors=np.zeros((2, 4)),
+                                     features=np.zeros((2, 3, 4)), ab=np.zeros((2, 2, 4)),
+                                     projection=np.zeros((4, DIMS)))),
+        ("nan", lambda d: np.savez(d / ARRAYS, descriptors=np.full((1, 4), np.nan),
+                                   features=np.zeros((1, DIMS, SIDE * SIDE)),
+                                   ab=np.zeros((1, 2, SIDE * SIDE)),
+                                   projection=np.zeros((4, DIMS)))),
+    ]:  # fmt: skip
+        copy = tmp_path / name
+        shutil.copytree(bank_dir, copy)
+        damage(copy)
+        with pytest.raises(ColorganError, match=str(copy)):
+            Bank.load(copy)
+
+
+def test_a_stopped_build_goes_on_where_it_stopped(photos, tmp_path, monkeypatch):
+    """Chunks written before a stop are not redone, and the bank is what one run makes."""
+    colorizer = Colorizer()
+    paths = sorted(photos.iterdir())
+    monkeypatch.setattr(builder, "CHUNK", 2)
+    whole = builder.build_bank(colorizer.engine.features, paths, tmp_path / "whole")
+    calls = []
+    sample_runs = -(-len(paths) // 2)  # every photo, two a run
+
+    def failing(squares):
+        calls.append(len(squares))
+        if len(calls) > sample_runs + 2:  # the projection's sample, two chunks, then a stop
+            raise KeyboardInterrupt
+        return colorizer.engine.features(squares)
+
+    with pytest.raises(KeyboardInterrupt):
+        builder.build_bank(failing, paths, tmp_path / "resumed", batch=2)
+    written = sorted((tmp_path / "resumed" / ".chunks").glob("*.npz"))
+    assert len(written) == 2
+    redone = []
+
+    def counting(squares):
+        redone.append(len(squares))
+        return colorizer.engine.features(squares)
+
+    again = builder.build_bank(counting, paths, tmp_path / "resumed", batch=2)
+    assert sum(redone) == len(paths) - 4  # only the chunks not written yet
+    assert len(redone) == -(-(len(paths) - 4) // 2)  # (the projection is not redone either)
+    assert again == whole
+    assert not (tmp_path / "resumed" / ".chunks").exists()
+
+
+def test_select_keeps_photos_spread_over_what_they_show(photos, tmp_path):
+    out = tmp_path / "small"
+    assert main(["bank", "build", str(photos), "--out", str(out), "--select", "3", "-q"]) == 0
+    assert len(Bank.load(out)) == 3
