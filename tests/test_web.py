@@ -18,7 +18,7 @@ from colorgan.apps.cli import main
 from colorgan.apps.web import KEEP_SECONDS, Limits, Studio
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.pipeline.colorizer import Colorizer
-from tests.conftest import WITHOUT_TORCH, make_clip, start_server
+from tests.conftest import WITHOUT_TORCH, make_clip, make_photo, start_server
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -466,3 +466,33 @@ def test_a_reference_dropped_beside_the_photo_gives_the_colour_only_it_knows(
     status(page, "Colorized 1 of 1 file(s).")
     result = Image.open(download(page, "scene-colorized.png", tmp_path))
     assert is_magenta(ab_of(result, patch)), ab_of(result, patch)
+
+
+def test_alternatives_are_shown_side_by_side_and_one_is_picked_and_downloaded(
+    server, browser, tmp_path
+):
+    """Two reference photos and two alternatives: the gallery shows both ways; the visitor
+    picks the second to compare and downloads it: it took the second reference's colours,
+    and the first way the first's (the magenta patch only the first knows)."""
+    from tests.test_references import ab_of, is_magenta, scene
+
+    colour, patch = scene()
+    grey = tmp_path / "scene.png"
+    colour.convert("L").save(grey)
+    first, second = tmp_path / "mirrored.jpg", tmp_path / "other.jpg"
+    colour.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(first, quality=95)
+    make_photo(21, (320, 240)).save(second, quality=95)
+    page = open_page(browser, server)
+    send(page, [grey])
+    page.locator("#references input[type=file]").set_input_files([str(first), str(second)])
+    page.locator("#references td.filename[aria-label='other.jpg']").wait_for(timeout=30_000)
+    page.fill("#alternatives input[type=number]", "2")
+    page.keyboard.press("Enter")
+    page.click("#colorize")
+    status(page, "2 ways each: 2 results.")
+    assert page.locator("#gallery .thumbnail-item").count() == 2
+    page.locator("#gallery .thumbnail-item").nth(1).click()  # the second way, to compare
+    page.locator("#slider img[src$='scene-colorized-alt2.jpg']").wait_for(timeout=30_000)
+    picked = Image.open(download(page, "scene-colorized-alt2.png", tmp_path))
+    other_way = Image.open(download(page, "scene-colorized-alt1.png", tmp_path))
+    assert is_magenta(ab_of(other_way, patch)) and not is_magenta(ab_of(picked, patch))

@@ -13,6 +13,7 @@ from colorgan.base.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES
 from colorgan.spec.meta import MAX_SATURATION
 
 MODEL_SLOT = "model"  # the queue slot of every event that runs the model (one at a time)
+MAX_ALTERNATIVES = 4  # the ways an upload may be coloured at once on the page
 
 
 def build_page(studio: Studio, default_model: str):  # noqa: ANN201 - gradio's Blocks
@@ -51,6 +52,21 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
         "every upload takes their colours where it shows what they show",
         elem_id="references",
     )
+    with gr.Row():
+        use_bank = gr.Checkbox(
+            False,
+            label="Colours from the reference bank (the photos nearest to each upload)",
+            visible=studio.bank is not None,
+            elem_id="use-bank",
+        )
+        alternatives = gr.Slider(
+            1,
+            MAX_ALTERNATIVES,
+            value=1,
+            step=1,
+            label="Alternatives: each upload coloured this many ways, one reference each",
+            elem_id="alternatives",
+        )
     model = gr.Dropdown(studio.models, value=default_model, label="Model")
     saturation = gr.Slider(
         0,
@@ -66,6 +82,8 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
         photos=photos,
         folder=folder,
         references=references,
+        use_bank=use_bank,
+        alternatives=alternatives,
         model=model,
         saturation=saturation,
         button=button,
@@ -134,7 +152,9 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
     """The Colorize button, and the gallery's choice of which result to compare."""
     track = gr.Progress(track_tqdm=True)  # the file loop's tqdm bar, shown in the page
 
-    def colorize(photos, folder, references, model, saturation, progress=track):  # noqa: ANN001, ANN202
+    def colorize(  # noqa: ANN202
+        photos, folder, references, use_bank, ways, model, saturation, progress=track
+    ):  # noqa: ANN001
         """Messages go to the status line (a user's mistake is not a server error)."""
         kinds = (*IMAGE_EXTENSIONS, *VIDEO_SUFFIXES)
         in_folder = [f for f in folder or [] if Path(f).suffix.lower() in kinds]
@@ -142,7 +162,9 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         try:
             if not uploads:
                 raise ColorganError("upload a photo or video (or a folder of them) first")
-            outcome = studio.run(uploads, model, float(saturation), references or [])
+            outcome = studio.run(
+                uploads, model, float(saturation), references or [], bool(use_bank), int(ways)
+            )
         except ColorganError as exc:
             return f"**Error:** {exc}", [], [], None, None, None, None, None, gr.Tabs(), None, []
         if len(in_folder) < len(folder or []):
@@ -167,7 +189,7 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         state.photo,
         state.rows,
     ]
-    inputs = [c.photos, c.folder, c.references, c.model, c.saturation]
+    inputs = [c.photos, c.folder, c.references, c.use_bank, c.alternatives, c.model, c.saturation]
     c.button.click(colorize, inputs, outputs, concurrency_id=MODEL_SLOT)
     v.gallery.select(show, state.previews, [v.slider, v.grey, v.colour])
 

@@ -27,6 +27,7 @@ from colorgan.base.images import (
     open_unloaded,
     save_image,
 )
+from colorgan.pipeline.bank import Bank
 from colorgan.pipeline.batch import unclaimed
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film import colorize_videos
@@ -111,9 +112,10 @@ class Studio:
         models: Sequence[str],
         limits: Limits,
         workdir: Path,
+        bank: Bank | None = None,
     ) -> None:
         self.open_model, self.models, self.limits = open_model, list(models), limits
-        self.workdir = workdir
+        self.workdir, self.bank = workdir, bank
         self._colorizers: dict[str, Colorizer] = {}
         self._lock = threading.Lock()
 
@@ -127,12 +129,18 @@ class Studio:
         model: str,
         saturation: float,
         references: Sequence[str | Path] = (),
+        use_bank: bool = False,
+        alternatives: int = 1,
     ) -> Outcome:
         """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
         `saturation`, every one taking the colours of the `references` (uploaded colour
-        photos) where it shows what they show."""
+        photos) where it shows what they show, and with `use_bank` of the server's reference
+        bank's nearest photos; `alternatives` N: each N ways, each from one reference."""
         self._check(model)
         references = self._references(references)
+        if use_bank and self.bank is None:
+            raise ColorganError("this server has no reference bank (serve --reference-bank)")
+        chosen = {"bank": self.bank if use_bank else None, "alternatives": int(alternatives)}
         self._forget_old_requests()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         refused, photos, videos, claimed = [], [], [], set()
@@ -151,7 +159,12 @@ class Studio:
             colorizer = self.colorizer(model)
             photo_results = list(
                 colorizer.colorize_files(
-                    photos, out, progress=True, saturation=saturation, references=references
+                    photos,
+                    out,
+                    progress=True,
+                    saturation=saturation,
+                    references=references,
+                    **chosen,
                 )
             )
             video_results = list(
@@ -162,6 +175,7 @@ class Studio:
                     progress=True,
                     saturation=saturation,
                     references=references,
+                    **chosen,
                 )
             )
         results = photo_results + video_results
@@ -171,7 +185,10 @@ class Studio:
         outcome.sources = [r.source for r in photo_results if r.target is not None]
         outcome.videos = [r.target for r in video_results if r.target is not None]
         done = outcome.photos + outcome.videos
-        outcome.message = f"Colorized {len(done)} of {len(uploads)} file(s)."
+        coloured = {r.source for r in results if r.target is not None}
+        outcome.message = f"Colorized {len(coloured)} of {len(uploads)} file(s)."
+        if chosen["alternatives"] > 1:
+            outcome.message += f" {chosen['alternatives']} ways each: {len(done)} results."
         outcome.previews = [
             _previews(path, folder / "previews" / str(i)) for i, path in enumerate(outcome.photos)
         ]

@@ -47,6 +47,11 @@ def serve(args: argparse.Namespace) -> int:
             f"cannot listen on {args.host}:{args.port}: {why} (choose another --port or --host)"
         ) from None
     models = [Path(args.weights).name] if args.weights else list(BUNDLED)
+    bank = None
+    if getattr(args, "reference_bank", None):  # a bad bank fails here, before the page starts
+        from colorgan.pipeline.bank import Bank
+
+        bank = Bank.load(args.reference_bank)
 
     options = EngineOptions.of(args)
 
@@ -62,7 +67,7 @@ def serve(args: argparse.Namespace) -> int:
         # Gradio's own copies of uploads (and what it serves) go in here too, so that stopping
         # the server, even mid-request, removes every visitor's file; read when gradio loads
         os.environ["GRADIO_TEMP_DIR"] = str(Path(workdir) / "gradio")
-        studio = Studio(open_model, models, limits, Path(workdir))
+        studio = Studio(open_model, models, limits, Path(workdir), bank)
         studio.colorizer(first)  # a bad --weights file fails here, before the page starts
         page = build_page(studio, first)
         page.queue(default_concurrency_limit=1)

@@ -11,6 +11,11 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
     p = sub.add_parser("serve", help="colorize in a local web page (needs the web extra)")
     model_choice(p)
     p.add_argument(
+        "--reference-bank",
+        metavar="DIR",
+        help="a bank of colour photos (colorgan bank build) the page may take references from",
+    )
+    p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (0.0.0.0: other machines too)"
     )
     p.add_argument("--port", type=int, default=7860, help="default 7860")
