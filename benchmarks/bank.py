@@ -63,6 +63,29 @@ def rows(colorizer: Colorizer, bank: Bank, candidates: list[tuple]) -> dict:
     return scored
 
 
+def curve(report: dict, target: Path) -> None:
+    """PSNR and KID against colourfulness: the default at its saturations, each bank row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = report["results"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    panels = [("psnr", "PSNR (dB)", 1), ("kid", "KID x 1000", 1000)]
+    for ax, (key, title, scale) in zip(axes, panels, strict=True):
+        auto = [label for label in res if label.startswith("default")]
+        ax.plot([res[a]["colourfulness"] for a in auto], [res[a][key] * scale for a in auto],
+                "o-", color="black", label="default at saturation 1, 1.1, 1.2")  # fmt: skip
+        for label in (label for label in res if label.startswith("bank")):
+            ax.plot(res[label]["colourfulness"], res[label][key] * scale, "s", label=label)
+        ax.set(xlabel="colourfulness", ylabel=title)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{report['images']} photos of {report['data']}")
+    fig.tight_layout()
+    fig.savefig(target, dpi=100)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bank", type=Path, required=True)
@@ -98,6 +121,7 @@ def main() -> None:
     print(markdown_report(report))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
+    curve(report, args.out / f"{name}.png")
     if args.eval is None:
         shutil.copy(args.out / f"bank-{args.select}" / MANIFEST, args.out / "manifest.json")
 

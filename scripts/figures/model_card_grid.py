@@ -1,5 +1,6 @@
 """A model card's picture: eval photos drawn by seed (not picked), grey | colorgan | original,
-or with `--compare` another model beside it (grey | colorgan | the other | original).
+or with `--compare` another model beside it (grey | colorgan | the other | original), or with
+`--bank DIR` the model with a reference bank beside it.
 
 Run from the repository root: `.venv/bin/python scripts/figures/model_card_grid.py --model paper
 --out docs/models/paper.jpg` (or `--weights FILE`; `--compare FILE --compare-title "before"`).
@@ -33,6 +34,10 @@ def main() -> None:
     parser.add_argument("--compare", help="a generator file shown beside the model")
     parser.add_argument("--title", default="colorgan")
     parser.add_argument("--compare-title", default="before")
+    parser.add_argument("--bank", help="a reference bank: a column of the model with it")
+    parser.add_argument("--bank-k", type=int, default=3)
+    parser.add_argument("--bank-trust", default="0.7,0.95", help="its LOW,HIGH confidence")
+    parser.add_argument("--bank-title", default="retrieved references")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     models = [Scored(Colorizer(TorchEngine(args.weights, model=args.model, precision="fp32")))]
@@ -40,6 +45,15 @@ def main() -> None:
     if args.compare:
         models.append(Scored(Colorizer(TorchEngine(args.compare, precision="fp32"))))
         titles.append(args.compare_title)
+    if args.bank:
+        from dataclasses import replace
+
+        from colorgan.pipeline.bank import Bank
+
+        low, high = (float(v) for v in args.bank_trust.split(","))
+        bank = replace(Bank.load(args.bank), low=low, high=high)
+        models.append(Scored(models[0].colorizer, bank, args.bank_k))
+        titles.append(args.bank_title)
     titles.append("original")
     columns = len(titles)
     paths = find_images(args.data)
