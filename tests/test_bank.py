@@ -140,3 +140,23 @@ def test_select_keeps_photos_spread_over_what_they_show(photos, tmp_path):
     out = tmp_path / "small"
     assert main(["bank", "build", str(photos), "--out", str(out), "--select", "3", "-q"]) == 0
     assert len(Bank.load(out)) == 3
+
+
+def test_more_alternatives_than_banked_photos_fall_back_to_the_models_colour(bank_dir):
+    from colorgan import Bank as Exported
+
+    colour, _ = scene()
+    grey = colour.convert("L")
+    bank = Exported.load(bank_dir)
+    ways = Colorizer().alternatives(grey, 8, bank=bank)  # the bank holds 6
+    auto = np.asarray(Colorizer().colorize(grey), int)
+    assert len(ways) == 8 and np.array_equal(np.asarray(ways[-1], int), auto)
+
+
+def test_a_stopped_build_of_other_photos_is_not_mixed_in(photos, tmp_path):
+    colorizer = Colorizer()
+    paths = sorted(photos.iterdir())
+    (tmp_path / "b" / ".chunks").mkdir(parents=True)
+    (tmp_path / "b" / ".chunks" / "plan.txt").write_text("another list\n")
+    with pytest.raises(ColorganError, match="holds a stopped build of other photos"):
+        builder.build_bank(colorizer.engine.features, paths, tmp_path / "b")

@@ -2,7 +2,7 @@
 
 The public API, loaded when first used so that `import colorgan` stays cheap:
 `Colorizer` (pipeline.colorizer), `Request` (pipeline.request), `Hint` (spec.hints),
-`expand_inputs` (base.images) and `ColorganError` (base.errors).
+`Bank` (pipeline.bank), `expand_inputs` (base.images) and `ColorganError` (base.errors).
 """
 
 from importlib import import_module
@@ -10,6 +10,7 @@ from importlib import import_module
 from colorgan.base import __version__
 
 _HOMES = {
+    "Bank": "colorgan.pipeline.bank",
     "ColorganError": "colorgan.base.errors",
     "Colorizer": "colorgan.pipeline.colorizer",
     "Hint": "colorgan.spec.hints",

@@ -6,7 +6,7 @@ its lightness only), the encoder's features on a SIDE x SIDE grid reduced to DIM
 projection the bank keeps (principal components of its own photos' features), and the photo's
 colour on that grid. Nothing in it shows the photo: its colour is 16 x 16 cells. It is one
 `bank.npz` (fp16 arrays, read with pickles refused) and a `manifest.json` (the format, the
-photos' names and content hashes, where they came from). `build.py` writes it.
+count, the photos' file names and content hashes). `build_bank.py` writes it.
 
 A photo takes as references the K banked photos whose descriptors are nearest its own (the
 cosine), its colour then taken where it matches them (pipeline.reference).
@@ -23,6 +23,7 @@ import numpy as np
 from colorgan.base.errors import ColorganError, shown
 from colorgan.base.files import read_text
 from colorgan.pipeline.reference import Reference
+from colorgan.spec.references import DESCRIPTOR, FEATURES
 
 FORMAT = "colorgan-bank/1"
 SIDE = 16  # a banked photo's cell grid (the encoder's 32 x 32, pooled by 2)
@@ -78,11 +79,11 @@ class Bank:
 
     def _check(self, where: str) -> None:
         n = len(self.descriptors)
-        shapes = {
-            "descriptors": (self.descriptors, (n, self.descriptors.shape[-1])),
+        shapes = {  # the encoder's sizes: a bank of another encoder cannot be matched
+            "descriptors": (self.descriptors, (n, DESCRIPTOR)),
             "features": (self.features, (n, DIMS, SIDE * SIDE)),
             "ab": (self.ab, (n, 2, SIDE * SIDE)),
-            "projection": (self.projection, (self.projection.shape[0], DIMS)),
+            "projection": (self.projection, (FEATURES, DIMS)),
         }
         for name, (array, shape) in shapes.items():
             if array.shape != shape or not np.issubdtype(array.dtype, np.floating):
@@ -91,12 +92,19 @@ class Bank:
                 raise ColorganError(f"{where}: its {name} hold NaN or infinite values")
         if not 0 < n <= MAX_PHOTOS:
             raise ColorganError(f"{where}: it holds {n} photos")
+        names, hashes = self.manifest.get("names"), self.manifest.get("hashes")
+        if self.manifest.get("photos") != n or not (
+            isinstance(names, list) and isinstance(hashes, list) and len(names) == len(hashes) == n
+        ):
+            raise ColorganError(f"{where}: its manifest does not list its {n} photos")
 
     def nearest(self, descriptor: np.ndarray, k: int, skip: int = 0) -> np.ndarray:
         """The indices of the `k` photos (after the `skip` nearest) whose descriptors are the
         nearest to `descriptor`, nearest first."""
         scores = self.descriptors.astype(np.float32) @ descriptor.astype(np.float32)
         wanted = min(skip + k, len(scores))
+        if wanted <= skip:
+            return np.zeros(0, int)
         top = np.argpartition(-scores, wanted - 1)[:wanted]
         return top[np.argsort(-scores[top])][skip:]
 

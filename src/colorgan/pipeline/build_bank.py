@@ -52,6 +52,7 @@ def build_bank(
         raise ColorganError("no photos to bank")
     chunks = out / ".chunks"
     chunks.mkdir(parents=True, exist_ok=True)
+    _same_plan(chunks, paths, seed)
     projection = _projection(features, paths, chunks, seed, batch)
     with tqdm(total=len(paths), desc="banking", unit="photo", disable=not progress) as bar:
         for c, start in enumerate(range(0, len(paths), CHUNK)):
@@ -60,6 +61,19 @@ def build_bank(
                 _write_chunk(features, paths[start : start + CHUNK], projection, part, batch)
             bar.update(len(paths[start : start + CHUNK]))
     return _join(chunks, out, projection, len(range(0, len(paths), CHUNK)), select)
+
+
+def _same_plan(chunks: Path, paths: Sequence[Path], seed: int) -> None:
+    """A stopped build goes on only with the photos (and seed) it was started with: its
+    chunks are by position in that list."""
+    plan = hashlib.sha256("\n".join([str(seed), *map(str, paths)]).encode()).hexdigest()
+    saved = chunks / "plan.txt"
+    if saved.is_file() and saved.read_text().strip() != plan:
+        raise ColorganError(
+            f"{shown(str(chunks.parent))} holds a stopped build of other photos; build in "
+            "another folder, or remove its .chunks to start again"
+        )
+    atomic_write_text(saved, plan + "\n")
 
 
 def _encoded(features: Features, paths: Sequence[Path], batch: int):  # noqa: ANN202

@@ -131,6 +131,8 @@ def colour_maps(
         if banks[k] is not None:
             bank, count, skip = banks[k]
             found = bank.references(bank.nearest(descriptor, count, skip))
+        if not references[k] and not found:  # a bank with fewer photos than were skipped
+            continue
         ab, confidence = match(query, [*references[k], *found])
         out[k] = (at_size(ab, size) * (srgb.AB_SCALE / ab_scale), at_size(confidence, size))
     return out

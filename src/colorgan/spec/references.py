@@ -10,3 +10,5 @@ MAX_REFERENCES = 8  # a photo's references; each costs a run of the feature netw
 MAX_KEY_FRAMES = 256  # a film's coloured frames, each a reference over its shot
 SIZE = 256  # the square a photo's and a reference's lightness are seen at
 GRID = SIZE // 8  # the matching grid (the network's 1/8 stage)
+FEATURES = 40 + 112  # its features at each place: its 1/8 stage and its 1/16 stage
+DESCRIPTOR = 112 + 320  # its whole-photo descriptor: its 1/16 and 1/32 stages, pooled

@@ -110,11 +110,13 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 
 def read_checkpoint(path: Path, names: list[str]) -> tuple[dict[str, dict], dict[str, Any]]:
-    """Each named module's weights and the rest of the state, or DamagedCheckpoint. Nothing
-    in it is unpickled: the state is read with weights_only."""
+    """The weights of each named module the checkpoint holds (its state lists them under
+    "modules"; an older one, all of `names`) and the rest of the state, or
+    DamagedCheckpoint. Nothing in it is unpickled: the state is read with weights_only."""
     try:
-        weights = {name: load_file(str(path / f"{name}.safetensors")) for name in names}
         state = torch.load(path / "state.pt", map_location="cpu", weights_only=True)
+        held = state.get("modules", names) if isinstance(state, dict) else names
+        weights = {name: load_file(str(path / f"{name}.safetensors")) for name in held}
     except (
         OSError,
         RuntimeError,
@@ -142,7 +144,8 @@ def load_latest(run_dir: Path, modules: dict[str, nn.Module]) -> tuple[Path, dic
             problems.append(str(exc))
             continue
         for name, module in modules.items():
-            module.load_state_dict(weights[name])
+            if name in weights:  # one a phase's checkpoint leaves out stays as it was made
+                module.load_state_dict(weights[name])
         return path, state
     if problems:
         raise ColorganError(f"no readable checkpoint in {run_dir}: " + "; ".join(problems))

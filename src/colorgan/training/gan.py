@@ -273,21 +273,23 @@ class ColorGAN:
         save_generator(path, self.inference_generator, generator_meta(self.cfg), half=half)
 
     # -- checkpoint state --------------------------------------------------------------------
-    def modules(self) -> dict[str, nn.Module]:
-        """The modules a checkpoint folder holds, one weights file each."""
-        modules = {"generator": self.generator, "discriminator": self.discriminator}
+    def modules(self, phase: str = "adversarial") -> dict[str, nn.Module]:
+        """The modules a checkpoint folder of this phase holds, one weights file each: what a
+        resume reads. In pretraining D is as its seed made it (a resumed run makes the same),
+        so it is left out."""
+        modules = {"generator": self.generator}
+        if phase != "pretrain":
+            modules["discriminator"] = self.discriminator
         if self.generator_ema is not None:
             modules["generator_ema"] = self.generator_ema
         return modules
 
-    def state_dict(self) -> dict[str, Any]:
-        """The optimizer and scaler states (the weights go through `modules`)."""
-        return {
-            "opt_pre": self.opt_pre.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "scaler": self.scaler.state_dict(),
-        }
+    def state_dict(self, phase: str = "adversarial") -> dict[str, Any]:
+        """The optimizer and scaler states a resume of this phase reads (the weights go
+        through `modules`): pretraining steps only its own optimizer, and the adversarial
+        phase never steps it again, so each phase's checkpoint holds its own optimizers."""
+        names = ("opt_pre",) if phase == "pretrain" else ("opt_g", "opt_d")
+        return {name: getattr(self, name).state_dict() for name in (*names, "scaler")}
 
     def resume(self, run_dir: Path) -> tuple[Path, dict[str, Any]]:
         """Weights and optimizer states from the run's best readable checkpoint (a damaged
@@ -296,7 +298,8 @@ class ColorGAN:
         try:
             path, state = load_latest(run_dir, self.modules())
             for name in ("opt_pre", "opt_g", "opt_d", "scaler"):
-                getattr(self, name).load_state_dict(state[name])
+                if name in state:  # a phase's checkpoint holds the optimizers it steps
+                    getattr(self, name).load_state_dict(state[name])
         except (RuntimeError, KeyError, ValueError) as exc:
             raise ColorganError(
                 f"the checkpoint in {run_dir} does not fit this config "

@@ -136,11 +136,14 @@ class Trainer:
             return None
         if self.saved is not None and self.saved[0] == self.pos.as_dict():
             return self.saved[1]  # nothing moved since (the end of a run after a phase end)
-        state = {"position": self.pos.as_dict(), "rng": rng_state(), **self.gan.state_dict()}
+        phase = PHASES[min(self.pos.phase, len(PHASES) - 1)]
+        modules = self.gan.modules(phase)
+        state = {"position": self.pos.as_dict(), "rng": rng_state(), "modules": list(modules)}
+        state.update(self.gan.state_dict(phase))
         path = save_checkpoint(
             self.run_dir,
             self.pos.step,
-            self.gan.modules(),
+            modules,
             state,
             self.cfg.to_yaml(),
             self.cfg.train.keep_checkpoints,
