@@ -86,6 +86,34 @@ def curve(report: dict, target: Path) -> None:
     fig.savefig(target, dpi=100)
 
 
+def alternatives_scores(colorizer: Colorizer, bank: Bank, paths: list, ways: int = 3) -> dict:
+    """Each photo coloured `ways` ways from the bank's nearest photos one at a time (as
+    `colorize --alternatives` does): their mean pairwise delta E (CIE76, per pixel), and each
+    way's PSNR and colourfulness."""
+    from PIL import Image
+    from skimage.color import rgb2lab
+
+    from colorgan.base.images import load_rgb
+    from colorgan.colour.pixels import colourfulness
+
+    spread, psnrs, colours = [], [[] for _ in range(ways)], [[] for _ in range(ways)]
+    for path in paths:
+        photo = load_rgb(path, 256, reduced=False)
+        outs = colorizer.alternatives(Image.fromarray(photo).convert("L"), ways, bank=bank)
+        arrays = [np.asarray(o.convert("RGB")) for o in outs]
+        labs = [rgb2lab(a) for a in arrays]
+        pairs = [(i, j) for i in range(ways) for j in range(i + 1, ways)]
+        spread.append(
+            np.mean([np.linalg.norm(labs[i] - labs[j], axis=-1).mean() for i, j in pairs])
+        )
+        for i, a in enumerate(arrays):
+            psnrs[i].append(10 * np.log10(255**2 / ((a.astype(float) - photo) ** 2).mean()))
+            colours[i].append(colourfulness(a))
+    means = {"psnr": psnrs, "colourfulness": colours}
+    scores = {name: [float(np.mean(way)) for way in ways] for name, ways in means.items()}
+    return {"photos": len(paths), "mean pairwise delta E": float(np.mean(spread)), **scores}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bank", type=Path, required=True)
@@ -95,6 +123,7 @@ def main() -> None:
     parser.add_argument("--chosen", help="K,LOW,HIGH of the chosen candidate (with --eval)")
     parser.add_argument("--out", type=Path, default=Path("bank-benchmark"))
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--alternatives", type=int, help="only: N alternatives' spread and scores")
     args = parser.parse_args()
     print(machine())
     from colorgan.config import load_config
@@ -105,6 +134,11 @@ def main() -> None:
     size = (args.out / f"bank-{args.select}" / ARRAYS).stat().st_size / 1e6
     print(f"bank of {len(full)} photos; the {args.select} selected: {size:.1f} MB")
     colorizer = Colorizer(TorchEngine(precision="fp32"))
+    if args.alternatives:
+        photos = split_paths(load_config(args.val_of).data)[1][: args.limit]
+        scores = alternatives_scores(colorizer, small, photos, args.alternatives)
+        print(json.dumps(scores, indent=1))
+        return
     features = InceptionFeatures("cpu")
     if args.eval is None:
         photos = split_paths(load_config(args.val_of).data)[1][: args.limit]

@@ -226,6 +226,14 @@ def status(page, expected: str) -> str:
     return page.inner_text("#status")
 
 
+def click_at(image, fx: float, fy: float) -> None:
+    """A click on `image` at the fractions (fx, fy) of its width and height, scrolled into
+    view first (a picker or the status line may have scrolled the page past it)."""
+    image.scroll_into_view_if_needed()
+    box = image.bounding_box()
+    image.page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+
+
 def download(page, name: str, folder: Path) -> Path:
     with page.expect_download() as caught:
         page.locator(f"#downloads a[download='{name}']").click()
@@ -249,8 +257,7 @@ def test_a_browser_session_sends_nothing_beyond_this_machine(server, browser, up
     page.get_by_role("tab", name="Side by side").click()
     grey = page.locator("#side img").first
     grey.wait_for(timeout=30_000)
-    box = grey.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    click_at(grey, 0.3, 0.5)
     status(page, "Re-coloured with 1 colour point(s).")
     page.close()
     assert len(seen) > 10  # the page and its scripts, the upload, the queue's events
@@ -377,8 +384,7 @@ def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
     page.click("#status")  # the picker closes
     grey = page.locator("#side img").first
     grey.wait_for(timeout=30_000)
-    box = grey.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.5)
+    click_at(grey, 0.2, 0.5)
     status(page, "Re-coloured with 1 colour point(s).")
     after = rgb2lab(np.asarray(Image.open(download(page, "chelsea-colorized.jpg", tmp_path))))
     h, w = after.shape[:2]
@@ -412,9 +418,7 @@ def test_clicks_made_while_a_recolour_runs_are_all_kept(server, browser, tmp_pat
     for k in range(4):
         for page in pages:
             grey = page.locator("#side img").first
-            box = grey.bounding_box()
-            x = box["x"] + box["width"] * (0.15 + 0.2 * k)
-            page.mouse.click(x, box["y"] + box["height"] * 0.5)
+            click_at(grey, 0.15 + 0.2 * k, 0.5)
         time.sleep(0.3)
     for page in pages:
         page.locator("#status", has_text="Re-coloured with 4 colour point(s).").wait_for(

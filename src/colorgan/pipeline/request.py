@@ -243,8 +243,8 @@ def file_requests(
 
 def alternatives_of(request: Request, count: int) -> list[Request]:
     """`count` requests that each colour the photo from one reference alone: its own
-    references in turn, else its bank's nearest photos in turn; ColorganError where it has
-    not so many."""
+    references in turn, else its bank's nearest photos in turn (each trusted as the user's
+    own would be); ColorganError where it has not so many references."""
     if not request.references and request.bank is None:
         raise ColorganError(f"{request._name()}alternatives come from references or a bank")
     if request.references and len(request.references) < count:
@@ -256,4 +256,9 @@ def alternatives_of(request: Request, count: int) -> list[Request]:
         return [
             replace(request, references=(ref,), bank=None) for ref in request.references[:count]
         ]
-    return [replace(request, bank_k=1, bank_skip=i) for i in range(count)]
+    # each way a whole, from one banked photo trusted as a reference of the user's own: a
+    # choice to look at (study 26: trusted as a banked reference, the ways hardly differ)
+    from colorgan.pipeline import reference
+
+    bank = replace(request.bank, low=reference.LOW, high=reference.HIGH)
+    return [replace(request, bank=bank, bank_k=1, bank_skip=i) for i in range(count)]
