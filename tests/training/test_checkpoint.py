@@ -64,8 +64,10 @@ def test_saving_a_step_again_never_removes_the_checkpoint_latest_names(tmp_path,
         save(tmp_path, 5, seed=1)  # the same step again (a phase end on a checkpoint step)
     monkeypatch.setattr(checkpoint, "atomic_write_text", real_write)
     assert latest_checkpoint(tmp_path) == first and (first / "state.pt").is_file()
-    second = save(tmp_path, 5, seed=1)  # step-5.1, written before the kill, is taken
-    assert second.name == "step-00000005.2" and latest_checkpoint(tmp_path) == second
+    second = save(tmp_path, 5, seed=1)  # in as step-5.2 (5.1 was written before the kill)
+    # then, the others removed, under its step's own name
+    assert second.name == "step-00000005" and latest_checkpoint(tmp_path) == second
+    assert (tmp_path / "checkpoints" / "latest").read_text() == "step-00000005\n"
     assert checkpoints(tmp_path) == [second]  # the others superseded once latest moved
     modules = linear(9)
     assert load_latest(tmp_path, modules)[0] == second

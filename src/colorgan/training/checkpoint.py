@@ -2,9 +2,10 @@
 
 A checkpoint is a folder (each module's weights as safetensors, optimizer state and position
 in a weights-only torch file, the config as YAML), written under a temporary name and renamed
-into place under a name no other checkpoint has (a second save of the same step becomes
+into place under a name no other checkpoint has (a second save of the same step goes in as
 step-N.1), so an existing checkpoint is never removed before its successor is complete; then
-`latest` is replaced atomically to name the new one, and only then are older ones pruned.
+`latest` is replaced atomically to name the new one, and only then are the superseded and older
+ones removed; a second save then takes its step's own name, step-N.
 Reading falls back from a missing or damaged checkpoint to the newest one before it that
 reads, saying which and why; a run folder whose checkpoints all fail is an error, never a
 silent fresh start.
@@ -88,7 +89,18 @@ def save_checkpoint(
     older = [p for p in complete if p not in superseded and p != final]
     for path in superseded + older[: max(0, len(older) - (keep - 1))]:
         shutil.rmtree(path, ignore_errors=True)
-    return final
+    return _named_for_its_step(final, root / f"step-{step:08d}")
+
+
+def _named_for_its_step(final: Path, canonical: Path) -> Path:
+    """A second save of a step, once the first is gone, renamed to the step's own name. A
+    kill between the rename and `latest` leaves `latest` naming a missing folder, and the
+    newest complete one (this) is taken instead."""
+    if final == canonical or canonical.exists():
+        return final
+    final.rename(canonical)
+    atomic_write_text(canonical.parent / "latest", canonical.name + "\n")
+    return canonical
 
 
 def checkpoint_candidates(run_dir: Path) -> list[Path]:
