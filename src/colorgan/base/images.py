@@ -126,7 +126,7 @@ def open_unloaded(source: str | Path | bytes) -> Image.Image:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # 1x to 2x: a warning
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
         try:
-            return Image.open(source)
+            return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
         finally:
             Image.MAX_IMAGE_PIXELS = saved
 

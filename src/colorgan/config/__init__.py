@@ -42,6 +42,10 @@ class DataConfig:
     # no default: a recipe names its photos (or `--set data.root=FOLDER` does)
     root: str | list[str] | None = None
     sources: list[SourceConfig] | None = None  # in place of root: [{root, weight}, ...]
+    # in place of root and sources: the folder `colorgan data pack` wrote, or a brace pattern
+    # of some of its shards ("shards/train-{000000..000127}.tar"); photos are streamed
+    shards: str | None = None
+    shuffle_buffer: int = 1000  # photos each loader worker mixes when streaming shards
     layout: str = "folder"  # "folder": any tree of images; "coco": images folder + instances json
     annotations: str | None = None  # COCO instances_*.json; only images listed there are used
     num_images: int | None = None  # seeded random sample (the paper draws 10,000 from COCO)

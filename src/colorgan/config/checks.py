@@ -55,6 +55,8 @@ def validate(cfg: Any) -> Any:
     crop = cfg.data.random_crop
     if crop is not None and not 0.0 < crop[0] <= crop[1] <= 1.0:
         raise ColorganError("data.random_crop must be [low, high] with 0 < low <= high <= 1")
+    if cfg.data.shards is not None:
+        _check_shards(cfg)
     pool = cfg.data.pool()  # none named at all: the run says so when it reads its photos
     if not pool and (cfg.data.sources is not None or cfg.data.root is not None):
         raise ColorganError("data.root (or data.sources) must name at least one folder")
@@ -115,3 +117,24 @@ def check_name(name: object) -> str:
             f"{NAME_MAX} bytes"
         )
     return name
+
+
+def _check_shards(cfg: Any) -> None:
+    """Shards are a whole source of photos, with priors computed in the training step."""
+    if cfg.data.sources is not None or cfg.data.root is not None:
+        raise ColorganError(
+            "data.shards and data.root (or data.sources) both name photos; keep one "
+            "(--set data.root=null)"
+        )
+    if cfg.priors.cache:
+        raise ColorganError(
+            "data.shards streams photos, which have no prior cache: set priors.cache: false "
+            "(the priors are then computed in the training step)"
+        )
+    if cfg.data.layout != "folder" or cfg.data.num_images is not None:
+        raise ColorganError(
+            "data.shards reads every photo packed: data.layout and "
+            "data.num_images do not apply (leave them at folder and null)"
+        )
+    if cfg.data.shuffle_buffer < 1:
+        raise ColorganError("data.shuffle_buffer must be 1 or more")

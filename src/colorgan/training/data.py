@@ -2,13 +2,17 @@
 
 Set-up happens once per run: find and split the photos, check them (each rank its share under
 torchrun), compute the priors the generator needs into the feature cache (or keep the
-backbones to run on every batch), and count the colours for the rebalanced_l1 term.
+backbones to run on every batch), and count the colours for the rebalanced_l1 term. Packed
+shards (data.shards) skip all of it: they were checked when packed, and their priors run on
+every batch.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 
 import torch
@@ -27,6 +31,7 @@ from colorgan.training.distributed import World
 from colorgan.training.hints import simulate_hints
 from colorgan.training.photos import Photo, scan_images, split_sources
 from colorgan.training.rebalance import ab_histogram, rebalance_weights
+from colorgan.training.shards import ShardPhotos, ShardStream, read_pack
 
 log = logging.getLogger("colorgan")
 
@@ -41,8 +46,10 @@ class TrainingData:
         device: torch.device | str = "cpu",
         memory_format: torch.memory_format = torch.contiguous_format,
         progress: bool = True,
+        autocast: Callable[[], AbstractContextManager] = nullcontext,
     ) -> None:
         self.cfg = cfg
+        self.autocast = autocast
         self.world = world or World()
         self.device = torch.device(device)
         self.memory_format = memory_format
@@ -54,6 +61,22 @@ class TrainingData:
             cores = max(1, (os.cpu_count() or 1) // per_node)
             self.num_workers = 0 if self.device.type == "cpu" else min(8, cores)
         self.needs = generator_class(cfg.model.generator).needs(cfg.model.options)
+        p = cfg.priors
+        priors = SemanticPriors.for_generator(
+            self.needs, p.embedding, p.segmentation, p.embedding_weights, p.segmentation_weights
+        )
+        self.segmentation_is_logits = priors is not None and priors.segmentation_is_logits
+        self.cache: FeatureCache | None = None
+        self.priors: SemanticPriors | None = None  # only when the backbones run every batch
+        self.colour_weights: torch.Tensor | None = None
+        if cfg.data.shards is not None:
+            self._from_shards(priors)
+        else:
+            self._from_folders(priors)
+
+    def _from_folders(self, priors: SemanticPriors | None) -> None:
+        """Photos found in folders, checked, their priors cached (or run every batch)."""
+        cfg = self.cfg
         parts = split_sources(cfg.data)
         train_paths = [p for t, _, _ in parts for p in t]
         train = self._scan(train_paths)
@@ -65,20 +88,12 @@ class TrainingData:
             raise ColorganError(
                 f"only {len(train)} usable training photos for batch size {cfg.train.batch_size}"
             )
-        p = cfg.priors
-        priors = SemanticPriors.for_generator(
-            self.needs, p.embedding, p.segmentation, p.embedding_weights, p.segmentation_weights
-        )
-        self.segmentation_is_logits = priors is not None and priors.segmentation_is_logits
-        self.cache: FeatureCache | None = None
-        self.priors: SemanticPriors | None = None  # only when the backbones run every batch
-        if priors is not None and p.cache:
-            self.cache = FeatureCache(p.cache_dir, priors.fingerprint())
+        if priors is not None and cfg.priors.cache:
+            self.cache = FeatureCache(cfg.priors.cache_dir, priors.fingerprint())
             train, val = self._build_cache(train, priors), self._build_cache(val, priors)
         elif priors is not None:
             self.priors = priors.to(self.device)
         log.info("%d training and %d validation photos", len(train), len(val))
-        self.colour_weights: torch.Tensor | None = None
         terms = [*cfg.loss.pretrain, *cfg.loss.adversarial]
         if any(TERM_NEEDS[name].colour_weights for name in terms):
             counts = ab_histogram([photo.path for photo in train])
@@ -97,6 +112,37 @@ class TrainingData:
             world=self.world.size,
             crop=cfg.data.random_crop,
             weights=[photo.weight for photo in train],
+        )
+
+    def _from_shards(self, priors: SemanticPriors | None) -> None:
+        """Photos streamed from packed shards (checked when packed), their priors run on
+        every batch on the training device."""
+        cfg = self.cfg
+        terms = [*cfg.loss.pretrain, *cfg.loss.adversarial]
+        if any(TERM_NEEDS[name].colour_weights for name in terms):
+            raise ColorganError("the colour-rarity terms count a folder's colours: use data.root")
+        train, val = read_pack(cfg.data.shards)
+        self.priors = None if priors is None else priors.to(self.device)
+        self.sampler = self.train_set = ShardStream(
+            train,
+            cfg.data.image_size,
+            cfg.train.seed,
+            cfg.train.batch_size,
+            self.world.rank,
+            self.world.size,
+            self.num_workers,
+            cfg.data.flip,
+            cfg.data.random_crop,
+            cfg.data.shuffle_buffer,
+        )
+        if self.sampler.steps_per_epoch() < 1:
+            raise ColorganError(
+                f"data.shards: too few photos per process for batch size {cfg.train.batch_size}"
+            )
+        self.val_set = ShardPhotos(val, cfg.data.image_size, cfg.train.val_images)
+        photos = sum(s.photos for s in train)
+        log.info(
+            "%d training photos in %d shards; %d validation", photos, len(train), len(self.val_set)
         )
 
     def _scan(self, paths: list) -> list[Photo]:
@@ -125,7 +171,10 @@ class TrainingData:
         return min(n, cap) if cap else n
 
     def _loader(
-        self, dataset: PhotoDataset, sampler: torch.utils.data.Sampler | list, drop_last: bool
+        self,
+        dataset: torch.utils.data.Dataset,
+        sampler: torch.utils.data.Sampler | list | None,
+        drop_last: bool,
     ) -> torch.utils.data.DataLoader:
         return torch.utils.data.DataLoader(
             dataset,
@@ -139,12 +188,15 @@ class TrainingData:
             generator=torch.Generator().manual_seed(self.cfg.train.seed),
             pin_memory=self.device.type == "cuda",
             # Kept across epochs: each fresh set of workers costs seconds, which on a GPU
-            # can be a sizeable share of a short epoch. The sampler is re-read every epoch.
-            persistent_workers=self.num_workers > 0,
+            # can be a sizeable share of a short epoch. The sampler is re-read every epoch;
+            # a stream's workers are not kept: each epoch's start copies its position to them
+            persistent_workers=self.num_workers > 0 and sampler is not None,
         )
 
     @cached_property
     def train_loader(self) -> torch.utils.data.DataLoader:
+        if isinstance(self.train_set, ShardStream):
+            return self._loader(self.train_set, None, drop_last=True)
         return self._loader(self.train_set, self.sampler, drop_last=True)
 
     @cached_property
@@ -161,8 +213,9 @@ class TrainingData:
         native = {k: v for k, v in batch.items() if k in ("embedding", "segmentation")}
         if "box" in batch and "segmentation" in native:
             native["segmentation"] = crop_maps(native["segmentation"], batch["box"])
-        if self.priors is not None:
-            native = self.priors.on_l(l_norm)
+        if self.priors is not None:  # under no_grad (inference mode), in the step's precision
+            with self.autocast():
+                native = self.priors.on_l(l_norm)
         hints = None
         if self.needs.hints and step is not None:
             t = self.cfg.train

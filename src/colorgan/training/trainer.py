@@ -76,7 +76,7 @@ class Trainer:
                 f"{self.run_dir} already holds a run; pass --resume to continue it, "
                 "or change name/out_dir"
             )
-        self.data = TrainingData(cfg, self.world, self.device, fmt, progress)
+        self.data = TrainingData(cfg, self.world, self.device, fmt, progress, self.gan.autocast)
         self.gan.colour_weights = self.data.colour_weights
         rng = None
         if resume and existing is not None:
