@@ -121,10 +121,11 @@ def test_two_processes_end_with_the_weights_of_one(reference):
     # Rank 0 alone writes: one checkpoint set, one log, no leftovers of a second writer.
     checkpoints = sorted(p.name for p in (cfg.run_dir / "checkpoints").iterdir())
     # (step 6 twice: at the last phase's end, then at the run's end, whose position has moved
-    # past the phase; the second copy takes its own name, step-00000006.1, and supersedes it)
-    assert checkpoints == ["latest", "step-00000002", "step-00000006.1"]
+    # past the phase; the second copy supersedes the first and takes the step's own name)
+    assert checkpoints == ["latest", "step-00000002", "step-00000006"]
     samples = sorted(p.name for p in (cfg.run_dir / "samples").iterdir())
-    assert samples == ["step-00000003.png", "step-00000006.png"]
+    # every 3 steps, and the first at a tenth of the run (step 1 of 6)
+    assert samples == ["step-00000001.png", "step-00000003.png", "step-00000006.png"]
     rows = (cfg.run_dir / "losses.csv").read_text().splitlines()
     assert len(rows) == 1 + 6 + 3  # header, a row per step, a validation row per epoch
     assert (cfg.run_dir / "generator.safetensors").is_file()

@@ -278,7 +278,7 @@ class ColorGAN:
         resume reads. In pretraining D is as its seed made it (a resumed run makes the same),
         so it is left out."""
         modules = {"generator": self.generator}
-        if phase != "pretrain":
+        if phase == "adversarial":
             modules["discriminator"] = self.discriminator
         if self.generator_ema is not None:
             modules["generator_ema"] = self.generator_ema

@@ -32,6 +32,11 @@ from colorgan.training.schedule import lr_factor
 from colorgan.training.validation import sample_grid, validation_l1
 
 log = logging.getLogger("colorgan")
+ESTIMATE_AFTER = 5  # steps of a run timed before it says how long the rest will take
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 class Trainer:
@@ -136,7 +141,7 @@ class Trainer:
             return None
         if self.saved is not None and self.saved[0] == self.pos.as_dict():
             return self.saved[1]  # nothing moved since (the end of a run after a phase end)
-        phase = PHASES[min(self.pos.phase, len(PHASES) - 1)]
+        phase = self._phase_ahead()
         modules = self.gan.modules(phase)
         state = {"position": self.pos.as_dict(), "rng": rng_state(), "modules": list(modules)}
         state.update(self.gan.state_dict(phase))
@@ -150,6 +155,18 @@ class Trainer:
         )
         self.saved = (self.pos.as_dict(), path)
         return path
+
+    def _phase_ahead(self) -> str:
+        """The phase a resume from here trains in: past a phase's last epoch, the next one
+        with epochs; past the last, the last with epochs (a resume with more epochs goes on
+        with it)."""
+        phase, epoch = self.pos.phase, self.pos.epoch
+        while phase < len(PHASES) and epoch >= self.phase_epochs(phase):
+            phase, epoch = phase + 1, 0
+        if phase == len(PHASES):
+            trained = [p for p in range(len(PHASES)) if self.phase_epochs(p)]
+            phase = trained[-1] if trained else len(PHASES) - 1
+        return PHASES[phase]
 
     def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
         """Train to the end of the schedule, or for `max_steps` more G steps, or until
@@ -176,18 +193,25 @@ class Trainer:
                     break
         return self._finish(run, stops.requested)
 
+    def total_steps(self) -> int:
+        t = self.cfg.train
+        return self.data.steps_per_epoch() * (t.pretrain_epochs + t.adversarial_epochs)
+
     def _open_log(self) -> RunLog:
         """The run's losses.csv, TensorBoard and sample grids, continued from this position."""
-        spe = self.data.steps_per_epoch()
-        total = spe * (self.cfg.train.pretrain_epochs + self.cfg.train.adversarial_epochs)
-        if self.cfg.train.sample_every > total:
-            log.warning(
-                "train.sample_every %d is more than the run's %d steps: no sample grids",
-                self.cfg.train.sample_every,
-                total,
-            )
+        spe, total, t = self.data.steps_per_epoch(), self.total_steps(), self.cfg.train
         log.info(
-            "training on %s in %s; run folder %s", self.device, self.gan.precision, self.run_dir
+            "training on %s in %s: %d steps of %d photos (%d + %d epochs of %d steps), %d "
+            "done; run folder %s",
+            self.device,
+            self.gan.precision,
+            total,
+            t.batch_size,
+            t.pretrain_epochs,
+            t.adversarial_epochs,
+            spe,
+            self.pos.step,
+            self.run_dir,
         )
         terms = list(dict.fromkeys([*self.cfg.loss.pretrain, "d", *self.cfg.loss.adversarial]))
         # resumed after an epoch's last step, before its validation: that row comes again
@@ -242,10 +266,24 @@ class Trainer:
             run.log.losses(step, self.pos.epoch, phase, logs, run.interval_wait_share())
         if step % train.checkpoint_every == 0:
             self.save()
-        if train.sample_every and step % train.sample_every == 0 and self.world.main:
+        if run.steps == ESTIMATE_AFTER and self.world.main:
+            pace = run.step_seconds / run.steps
+            left = self.total_steps() - step
+            log.info(
+                "at %.2f s a step: about %s for the %d steps left", pace, _span(pace * left), left
+            )
+        if self._sample_due(step) and self.world.main:
             grid = self.samples()
             if grid is not None:
                 run.log.image("samples", grid, step)
+
+    def _sample_due(self, step: int) -> bool:
+        """A sample grid every train.sample_every steps, and the first early: at a tenth of
+        the run where that comes sooner, so a short run shows what it learns."""
+        every = self.cfg.train.sample_every
+        if not every:
+            return False
+        return step % every == 0 or step == min(every, max(1, self.total_steps() // 10))
 
     def _end_epoch(self, out: RunLog) -> None:
         """Validation, then the next epoch; the end of a phase is always checkpointed."""
@@ -264,10 +302,12 @@ class Trainer:
         saved = self.save()
         if stopped_by is not None:
             log.info(
-                "stopped by %s at step %d; checkpoint %s written, --resume continues",
+                "stopped by %s at step %d; checkpoint %s written; continue with: colorgan "
+                "train --resume %s",
                 stopped_by,
                 self.pos.step,
                 saved,
+                self.run_dir,
             )
             raise KeyboardInterrupt
         final = self.run_dir / "generator.safetensors"

@@ -1,5 +1,5 @@
-"""The `colorgan` command: one module per subcommand (colorize, serve, train, evaluate,
-experiment, export), each adding its parser (`add_parser`) and running it (`run`). Every
+"""The `colorgan` command: one module per subcommand (colorize, serve, train, data, evaluate,
+experiment, export, bank), each adding its parser (`add_parser`) and running it (`run`). Every
 mistake a user can make ends as one `colorgan: error:` line and exit status 2, never a
 traceback or argparse's usage block."""
 
@@ -9,12 +9,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from colorgan.apps.cli import bank, colorize, evaluate, experiment, export, serve, train
+from colorgan.apps.cli import bank, colorize, data, evaluate, experiment, export, serve, train
 from colorgan.apps.cli.common import OneLineParser, extra_for, rank_prefix
 from colorgan.base import __version__
 from colorgan.base.errors import ColorganError, install_hint, shown
 
-COMMANDS = (colorize, serve, train, evaluate, experiment, export, bank)
+COMMANDS = (colorize, serve, train, data, evaluate, experiment, export, bank)
 
 
 def build_parser() -> OneLineParser:
