@@ -120,8 +120,7 @@ def test_two_processes_end_with_the_weights_of_one(reference):
     assert_same_weights(one, cfg.run_dir)
     # Rank 0 alone writes: one checkpoint set, one log, no leftovers of a second writer.
     checkpoints = sorted(p.name for p in (cfg.run_dir / "checkpoints").iterdir())
-    # (step 6 twice: at the last phase's end, then at the run's end, whose position has moved
-    # past the phase; the second copy supersedes the first and takes the step's own name)
+    # (step 6 once: the run's end is the last phase's end, already saved)
     assert checkpoints == ["latest", "step-00000002", "step-00000006"]
     samples = sorted(p.name for p in (cfg.run_dir / "samples").iterdir())
     # every 3 steps, and the first at a tenth of the run (step 1 of 6)

@@ -62,7 +62,8 @@ def test_a_second_trainer_on_a_run_folder_is_refused_naming_the_first(tmp_path, 
 
 def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path, photo_dir):
     """Killed hard three times (checkpoint_every 1, so kills land inside checkpoint writes
-    too), resumed each time: the final generator equals an uninterrupted run's."""
+    too), resumed each time with `--resume RUN_DIR` alone: the final generator equals an
+    uninterrupted run's."""
     import random
 
     from safetensors.torch import load_file
@@ -77,8 +78,11 @@ def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path, phot
     )
 
     def train(out: str, resume: bool = False) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "colorgan", "train", str(config), "--out-dir",
-               str(tmp_path / out), "-q", *(["--resume"] if resume else [])]  # fmt: skip
+        """A run; resumed from its run folder alone (its own config.yaml)."""
+        args = ["--resume", str(tmp_path / out / "tiny")] if resume else [str(config)]
+        if not resume:
+            args += ["--out-dir", str(tmp_path / out)]
+        cmd = [sys.executable, "-m", "colorgan", "train", *args, "-q"]
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
     whole = train("whole")

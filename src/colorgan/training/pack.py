@@ -38,6 +38,7 @@ def pack(
     quality: int = 90,
     seed: int = 0,
     progress: bool = True,
+    shard_photos: int | None = None,
 ) -> dict:
     """Write the photos under `sources` as shards in `out` (which must not exist yet);
     returns the manifest."""
@@ -53,7 +54,7 @@ def pack(
     try:
         seen: set[str] = set()
         bar = tqdm(total=len(paths), desc="packing", unit="photo", disable=not progress)
-        writer = ShardWriter(tmp, int(shard_mb * 1e6))
+        writer = ShardWriter(tmp, int(shard_mb * 1e6), shard_photos)
         for split, part in (("val", paths[:n_val]), ("train", paths[n_val:])):
             writer.split(split)
             for path in part:
@@ -107,10 +108,11 @@ def _add(writer: ShardWriter, path: Path, size: int, quality: int, seen: set[str
 
 
 class ShardWriter:
-    """Tar shards of at most `max_bytes` (WebDataset's TarWriter), counted for the manifest."""
+    """Tar shards of at most `max_bytes` and `max_photos` (WebDataset's TarWriter), counted
+    for the manifest."""
 
-    def __init__(self, folder: Path, max_bytes: int) -> None:
-        self.folder, self.max_bytes = folder, max_bytes
+    def __init__(self, folder: Path, max_bytes: int, max_photos: int | None = None) -> None:
+        self.folder, self.max_bytes, self.max_photos = folder, max_bytes, max_photos
         self.shards: dict[str, list[dict]] = {"train": [], "val": []}
         self.skipped = {"unusable": 0, "duplicate": 0}
         self.kind = "train"
@@ -124,7 +126,10 @@ class ShardWriter:
         import webdataset as wds
 
         current = self.shards[self.kind][-1] if self.tar else None
-        if current is None or current["bytes"] >= self.max_bytes:
+        full = current is not None and (
+            current["bytes"] >= self.max_bytes or current["photos"] == self.max_photos
+        )
+        if current is None or full:
             self._end_shard()
             name = f"{self.kind}-{len(self.shards[self.kind]):06d}.tar"
             self.tar = wds.TarWriter(str(self.folder / name))

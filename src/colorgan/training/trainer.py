@@ -156,17 +156,18 @@ class Trainer:
         self.saved = (self.pos.as_dict(), path)
         return path
 
+    def _later_phase(self) -> int | None:
+        """The next phase with epochs after the current one, if any."""
+        later = [p for p in range(self.pos.phase + 1, len(PHASES)) if self.phase_epochs(p)]
+        return later[0] if later else None
+
     def _phase_ahead(self) -> str:
         """The phase a resume from here trains in: past a phase's last epoch, the next one
-        with epochs; past the last, the last with epochs (a resume with more epochs goes on
-        with it)."""
-        phase, epoch = self.pos.phase, self.pos.epoch
-        while phase < len(PHASES) and epoch >= self.phase_epochs(phase):
-            phase, epoch = phase + 1, 0
-        if phase == len(PHASES):
-            trained = [p for p in range(len(PHASES)) if self.phase_epochs(p)]
-            phase = trained[-1] if trained else len(PHASES) - 1
-        return PHASES[phase]
+        with epochs, else that phase still (a resume with more epochs goes on with it)."""
+        phase = self.pos.phase
+        if phase < len(PHASES) and self.pos.epoch >= self.phase_epochs(phase):
+            phase = self._later_phase() or phase
+        return PHASES[min(phase, len(PHASES) - 1)]
 
     def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
         """Train to the end of the schedule, or for `max_steps` more G steps, or until
@@ -183,6 +184,8 @@ class Trainer:
         with StopRequests() as stops, closing(run.log):
             while self.pos.phase < len(PHASES):
                 if self.pos.epoch >= self.phase_epochs(self.pos.phase):
+                    if self._later_phase() is None:
+                        break  # done: the position stays at the end of its last phase
                     self.pos.next_phase()
                     continue
                 finished = self._epoch(run, stops)

@@ -30,6 +30,7 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
         "the 256 px of the recipes at scale, for random crops)",
     )
     pack.add_argument("--shard-mb", type=float, default=256.0, help="size of a shard (MB)")
+    pack.add_argument("--shard-photos", type=int, help="at most this many photos a shard")
     pack.add_argument(
         "--val-fraction", type=float, default=0.02, help="share held out for validation"
     )
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.size < 32 or args.shard_mb <= 0 or not 1 <= args.quality <= 100:
         raise ColorganError("--size must be at least 32, --shard-mb above 0, --quality 1 to 100")
+    if args.shard_photos is not None and args.shard_photos < 1:
+        raise ColorganError("--shard-photos must be at least 1")
     manifest = pack(
         args.sources,
         Path(args.out),
@@ -60,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.quality,
         args.seed,
         progress=not args.quiet,
+        shard_photos=args.shard_photos,
     )
     photos, skipped = manifest["photos"], manifest["skipped"]
     print(
