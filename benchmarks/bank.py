@@ -12,7 +12,10 @@ row set against the first (today's default) on the same photos:
 1. validation: today's default at saturations 1, 1.1, 1.2 (the automatic curve) and the six
    candidates (K in 1, 3, 5; banked confidence (0.6, 0.9) and (0.7, 0.95));
 2. with `--eval` (after the decision, for the record): the default, and the chosen candidate
-   (`--chosen K,LOW,HIGH`) with both banks.
+   (`--chosen K,LOW,HIGH`) with both banks;
+3. with `--alternatives N`: N ways per validation photo, their spread and scores;
+4. with `--time`: a 12 MP grey JPEG through `colorgan colorize` on the onnx engine, without
+   and with the selected bank.
 """
 
 from __future__ import annotations
@@ -114,6 +117,27 @@ def alternatives_scores(colorizer: Colorizer, bank: Bank, paths: list, ways: int
     return {"photos": len(paths), "mean pairwise delta E": float(np.mean(spread)), **scores}
 
 
+def full_size_time(bank_dir: Path, rounds: int = 2) -> None:
+    """`colorgan colorize` per 12 MP grey JPEG on the onnx engine, without and with
+    `--reference-bank`, interleaved round by round (the marginal time per photo of five)."""
+    import tempfile
+
+    from benchmarks.colorize_fullres import make_jpeg
+    from benchmarks.light import per_photo
+
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        greys = [tmp / f"g{i}.jpg" for i in range(5)]
+        for i, path in enumerate(greys):
+            make_jpeg(path, i, grey=True)
+        for r in range(rounds):
+            plain = per_photo(greys, tmp, "onnx", f"plain{r}")[0]
+            option = ["--reference-bank", str(bank_dir)]
+            banked = per_photo(greys, tmp, "onnx", f"bank{r}", option)[0]
+            ratio = banked / plain
+            print(f"round {r}: without {plain:.3f} s, with the bank {banked:.3f} s, x{ratio:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bank", type=Path, required=True)
@@ -124,8 +148,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bank-benchmark"))
     parser.add_argument("--limit", type=int)
     parser.add_argument("--alternatives", type=int, help="only: N alternatives' spread and scores")
+    parser.add_argument("--time", action="store_true", help="only: 12 MP time with the bank")
     args = parser.parse_args()
     print(machine())
+    if args.time:  # the selected bank an earlier run wrote
+        full_size_time(args.out / f"bank-{args.select}")
+        return
     from colorgan.config import load_config
     from colorgan.training.photos import split_paths
 
