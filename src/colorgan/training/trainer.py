@@ -28,15 +28,11 @@ from colorgan.training.gan import ColorGAN, warm_start
 from colorgan.training.guard import RunLock, StopRequests
 from colorgan.training.position import PHASES, Position, RunState, restore_rng, rng_state
 from colorgan.training.runlog import RunLog
-from colorgan.training.schedule import lr_factor
+from colorgan.training.schedule import Plan, lr_factor
 from colorgan.training.validation import sample_grid, validation_l1
 
 log = logging.getLogger("colorgan")
 ESTIMATE_AFTER = 5  # steps of a run timed before it says how long the rest will take
-
-
-def _span(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 class Trainer:
@@ -83,6 +79,7 @@ class Trainer:
             )
         self.data = TrainingData(cfg, self.world, self.device, fmt, progress, self.gan.autocast)
         self.gan.colour_weights = self.data.colour_weights
+        self.plan = Plan(cfg.train, self.data.steps_per_epoch())
         rng = None
         if resume and existing is not None:
             existing, state = self.gan.resume(self.run_dir)
@@ -108,14 +105,10 @@ class Trainer:
         if rng is not None:
             restore_rng(rng)  # last: building the run above drew random numbers
 
-    def phase_epochs(self, phase: int) -> int:
-        t = self.cfg.train
-        return t.pretrain_epochs if PHASES[phase] == "pretrain" else t.adversarial_epochs
-
     def step(self, phase: str, x: dict[str, torch.Tensor]) -> dict[str, float]:
         """One generator step of the phase (with D's step where the D-every-k rule says), at
         the learning rates the schedule gives this step of the phase."""
-        total = self.data.steps_per_epoch() * self.phase_epochs(self.pos.phase)
+        total = self.data.steps_per_epoch() * self.plan.epochs(self.pos.phase)
         self.gan.set_lr_factor(phase, lr_factor(self.cfg.train, self.pos.phase_step, total))
         if phase == "pretrain":
             return self.gan.pretrain_step(x)
@@ -141,7 +134,7 @@ class Trainer:
             return None
         if self.saved is not None and self.saved[0] == self.pos.as_dict():
             return self.saved[1]  # nothing moved since (the end of a run after a phase end)
-        phase = self._phase_ahead()
+        phase = self.plan.phase_ahead(self.pos)
         modules = self.gan.modules(phase)
         state = {"position": self.pos.as_dict(), "rng": rng_state(), "modules": list(modules)}
         state.update(self.gan.state_dict(phase))
@@ -155,19 +148,6 @@ class Trainer:
         )
         self.saved = (self.pos.as_dict(), path)
         return path
-
-    def _later_phase(self) -> int | None:
-        """The next phase with epochs after the current one, if any."""
-        later = [p for p in range(self.pos.phase + 1, len(PHASES)) if self.phase_epochs(p)]
-        return later[0] if later else None
-
-    def _phase_ahead(self) -> str:
-        """The phase a resume from here trains in: past a phase's last epoch, the next one
-        with epochs, else that phase still (a resume with more epochs goes on with it)."""
-        phase = self.pos.phase
-        if phase < len(PHASES) and self.pos.epoch >= self.phase_epochs(phase):
-            phase = self._later_phase() or phase
-        return PHASES[min(phase, len(PHASES) - 1)]
 
     def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
         """Train to the end of the schedule, or for `max_steps` more G steps, or until
@@ -183,8 +163,8 @@ class Trainer:
         self.gan.discriminator.train()
         with StopRequests() as stops, closing(run.log):
             while self.pos.phase < len(PHASES):
-                if self.pos.epoch >= self.phase_epochs(self.pos.phase):
-                    if self._later_phase() is None:
+                if self.pos.epoch >= self.plan.epochs(self.pos.phase):
+                    if self.plan.later_phase(self.pos.phase) is None:
                         break  # done: the position stays at the end of its last phase
                     self.pos.next_phase()
                     continue
@@ -196,29 +176,15 @@ class Trainer:
                     break
         return self._finish(run, stops.requested)
 
-    def total_steps(self) -> int:
-        t = self.cfg.train
-        return self.data.steps_per_epoch() * (t.pretrain_epochs + t.adversarial_epochs)
-
     def _open_log(self) -> RunLog:
         """The run's losses.csv, TensorBoard and sample grids, continued from this position."""
-        spe, total, t = self.data.steps_per_epoch(), self.total_steps(), self.cfg.train
+        where = f"{self.device} in {self.gan.precision}"
         log.info(
-            "training on %s in %s: %d steps of %d photos (%d + %d epochs of %d steps), %d "
-            "done; run folder %s",
-            self.device,
-            self.gan.precision,
-            total,
-            t.batch_size,
-            t.pretrain_epochs,
-            t.adversarial_epochs,
-            spe,
-            self.pos.step,
-            self.run_dir,
+            "training on %s: %s; run folder %s", where, self.plan.said(self.pos.step), self.run_dir
         )
         terms = list(dict.fromkeys([*self.cfg.loss.pretrain, "d", *self.cfg.loss.adversarial]))
         # resumed after an epoch's last step, before its validation: that row comes again
-        revalidate = self.pos.batch >= spe
+        revalidate = self.pos.batch >= self.data.steps_per_epoch()
         main = self.world.main
         return RunLog(self.run_dir, self.pos.step, self.cfg.to_yaml(), main, terms, revalidate)
 
@@ -227,7 +193,7 @@ class Trainer:
         phase, spe = PHASES[self.pos.phase], self.data.steps_per_epoch()
         epoch_id = self.pos.phase * 10_000 + self.pos.epoch
         self.data.sampler.set_epoch(epoch_id, self.pos.batch * self.cfg.train.batch_size)
-        title = f"{phase} {self.pos.epoch + 1}/{self.phase_epochs(self.pos.phase)}"
+        title = f"{phase} {self.pos.epoch + 1}/{self.plan.epochs(self.pos.phase)}"
         bar = tqdm(total=spe, initial=self.pos.batch, disable=not self.progress, desc=title)
         tick = time.perf_counter()
         for batch in self.data.train_loader:
@@ -270,23 +236,11 @@ class Trainer:
         if step % train.checkpoint_every == 0:
             self.save()
         if run.steps == ESTIMATE_AFTER and self.world.main:
-            pace = run.step_seconds / run.steps
-            left = self.total_steps() - step
-            log.info(
-                "at %.2f s a step: about %s for the %d steps left", pace, _span(pace * left), left
-            )
-        if self._sample_due(step) and self.world.main:
+            log.info(self.plan.time_left(run.step_seconds / run.steps, step))
+        if self.plan.sample_due(step) and self.world.main:
             grid = self.samples()
             if grid is not None:
                 run.log.image("samples", grid, step)
-
-    def _sample_due(self, step: int) -> bool:
-        """A sample grid every train.sample_every steps, and the first early: at a tenth of
-        the run where that comes sooner, so a short run shows what it learns."""
-        every = self.cfg.train.sample_every
-        if not every:
-            return False
-        return step % every == 0 or step == min(every, max(1, self.total_steps() // 10))
 
     def _end_epoch(self, out: RunLog) -> None:
         """Validation, then the next epoch; the end of a phase is always checkpointed."""
@@ -296,7 +250,7 @@ class Trainer:
         out.validation(self.pos.step, self.pos.epoch, phase, val, se)
         self.pos.epoch += 1
         self.pos.batch = 0
-        if self.pos.epoch >= self.phase_epochs(self.pos.phase):
+        if self.pos.epoch >= self.plan.epochs(self.pos.phase):
             self.save()
 
     def _finish(self, run: RunState, stopped_by: str | None) -> dict[str, Any]:
