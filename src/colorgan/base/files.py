@@ -94,6 +94,17 @@ def atomic_write_bytes(path: Path, data: bytes, exclusive: bool = False) -> None
         fh.write(data)
 
 
+def same_plan(folder: Path, items: list[str], refusal: str) -> None:
+    """A stopped job (its parts kept in `folder` by position in `items`) goes on only with
+    the `items` it started with: else ColorganError(`refusal`). Records them otherwise."""
+    plan = hashlib.sha256("\n".join(items).encode()).hexdigest()
+    saved = folder / "plan.txt"
+    if saved.is_file() and saved.read_text().strip() != plan:
+        raise ColorganError(refusal)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(saved, plan + "\n")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

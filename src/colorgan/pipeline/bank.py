@@ -9,19 +9,23 @@ colour on that grid. Nothing in it shows the photo: its colour is 16 x 16 cells.
 count, the photos' file names and content hashes). `build_bank.py` writes it.
 
 A photo takes as references the K banked photos whose descriptors are nearest its own (the
-cosine), its colour then taken where it matches them (pipeline.reference).
+cosine), its colour then taken where it matches them (pipeline.reference), as far as the bank
+trusts a match: by a ramp of similarity (LOW to HIGH), or by a gate learnt from the bank's
+own retrievals for training photos (`colorgan bank fit-trust`, training.trust), its weights
+the manifest's "trust".
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.base.files import read_text
+from colorgan.base.files import atomic_write_text, read_text
 from colorgan.pipeline.reference import Reference
 from colorgan.spec.references import DESCRIPTOR, FEATURES
 
@@ -32,6 +36,7 @@ ARRAYS = "bank.npz"
 MANIFEST = "manifest.json"
 MAX_PHOTOS = 10_000_000  # what a bank may claim to hold (a loader bound, not a promise)
 K = 3  # references a photo takes from a bank by default
+GATE = 4  # a learned trust's weights (pipeline.reference.gate_inputs)
 # a banked reference's match is trusted from this similarity (in the bank's projected
 # features) and fully from the next: stricter than a user's own reference, which shows the
 # same scene where a banked one shows a similar one
@@ -50,6 +55,7 @@ class Bank:
     manifest: dict
     low: float = LOW  # its references' match trusted from this similarity
     high: float = HIGH  # and fully from this one
+    trust: tuple[float, ...] | None = None  # a learned gate in place of that ramp
 
     def __len__(self) -> int:
         return len(self.descriptors)
@@ -73,7 +79,7 @@ class Bank:
         except (OSError, ValueError, KeyError) as exc:
             why = exc.__class__.__name__
             raise ColorganError(f"{where}: its {ARRAYS} is damaged ({why})") from None
-        bank = cls(**parts, manifest=manifest)
+        bank = cls(**parts, manifest=manifest, trust=_trust_of(manifest, where))
         bank._check(where)
         return bank
 
@@ -108,16 +114,45 @@ class Bank:
         top = np.argpartition(-scores, wanted - 1)[:wanted]
         return top[np.argsort(-scores[top])][skip:]
 
-    def references(self, indices: np.ndarray) -> list[Reference]:
+    def retrieve(self, descriptor: np.ndarray, k: int, skip: int = 0) -> list[Reference]:
+        """The references of the `k` banked photos nearest `descriptor` (after `skip`)."""
+        return self.references(self.nearest(descriptor, k, skip), descriptor)
+
+    def references(self, indices: np.ndarray, query: np.ndarray) -> list[Reference]:
+        """The banked photos `indices` as references for the photo whose descriptor is
+        `query` (how close each is to it is what a learned trust weighs)."""
         projection = self.projection.astype(np.float32)
-        return [
-            Reference(
-                self.features[i].astype(np.float32),
-                self.ab[i].astype(np.float32),
-                self.descriptors[i].astype(np.float32),
-                projection,
-                self.low,
-                self.high,
+        out = []
+        for i in indices:
+            descriptor = self.descriptors[i].astype(np.float32)
+            closeness = float(descriptor @ query.astype(np.float32))
+            features, ab = self.features[i].astype(np.float32), self.ab[i].astype(np.float32)
+            out.append(
+                Reference(
+                    features, ab, descriptor, projection, self.low, self.high, self.trust, closeness
+                )
             )
-            for i in indices
-        ]
+        return out
+
+
+def write_trust(folder: Path, weights: Sequence[float]) -> None:
+    """Give the bank in `folder` a learned trust: its manifest rewritten whole with them."""
+    bank = Bank.load(folder)
+    manifest = {**bank.manifest, "trust": [float(w) for w in weights]}
+    _trust_of(manifest, f"--reference-bank {shown(str(folder))}")
+    atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=0) + "\n")
+
+
+def _trust_of(manifest: dict, where: str) -> tuple[float, ...] | None:
+    """The manifest's learned trust: absent, or GATE finite numbers."""
+    trust = manifest.get("trust")
+    if trust is None:
+        return None
+    if not (
+        isinstance(trust, list)
+        and len(trust) == GATE
+        and all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in trust)
+        and np.isfinite(trust).all()
+    ):
+        raise ColorganError(f"{where}: its manifest's trust is not {GATE} finite numbers")
+    return tuple(float(w) for w in trust)

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.base.files import atomic_file, atomic_write_text
+from colorgan.base.files import atomic_file, atomic_write_text, same_plan
 from colorgan.base.images import BadImage, open_image, to_rgb
 from colorgan.colour import srgb
 from colorgan.pipeline.bank import ARRAYS, DIMS, FORMAT, MANIFEST, SIDE
@@ -66,14 +66,11 @@ def build_bank(
 def _same_plan(chunks: Path, paths: Sequence[Path], seed: int) -> None:
     """A stopped build goes on only with the photos (and seed) it was started with: its
     chunks are by position in that list."""
-    plan = hashlib.sha256("\n".join([str(seed), *map(str, paths)]).encode()).hexdigest()
-    saved = chunks / "plan.txt"
-    if saved.is_file() and saved.read_text().strip() != plan:
-        raise ColorganError(
-            f"{shown(str(chunks.parent))} holds a stopped build of other photos; build in "
-            "another folder, or remove its .chunks to start again"
-        )
-    atomic_write_text(saved, plan + "\n")
+    refusal = (
+        f"{shown(str(chunks.parent))} holds a stopped build of other photos; build in "
+        "another folder, or remove its .chunks to start again"
+    )
+    same_plan(chunks, [str(seed), *map(str, paths)], refusal)
 
 
 def _encoded(features: Features, paths: Sequence[Path], batch: int):  # noqa: ANN202

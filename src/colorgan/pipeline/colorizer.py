@@ -260,7 +260,7 @@ class Colorizer:
         if bank is not None:
             local, descriptors = self.engine.features(l_norm)
             for i, (query, descriptor) in enumerate(zip(local, descriptors, strict=True)):
-                found = bank.references(bank.nearest(descriptor, k))
+                found = bank.retrieve(descriptor, k)
                 colour, confidence = reference.match(query, found)
                 size = l_norm.shape[-1]
                 scale = srgb.AB_SCALE / self.spec.ab_scale

@@ -58,8 +58,7 @@ def encode_requests(features: Features, requests: Sequence[Request]) -> list[Req
 def from_bank(features: Features, photo: Image.Image, request: Request) -> list[Reference]:
     """The request's bank's nearest photos to `photo`: its bank_k, after its bank_skip."""
     _, descriptors = features(reference.lightness_square(photo)[None, None])
-    bank = request.bank
-    return bank.references(bank.nearest(descriptors[0], request.bank_k, request.bank_skip))
+    return request.bank.retrieve(descriptors[0], request.bank_k, request.bank_skip)
 
 
 def _key(photo: object) -> object:

@@ -43,6 +43,11 @@ class Reference:
     # the similarity at which a match with it starts to be trusted, and is trusted fully
     low: float = LOW
     high: float = HIGH
+    # a learned trust in place of that ramp (a bank's, fitted by training.trust): the
+    # weights of `gate`'s inputs; `closeness`: the cosine of its descriptor to the photo's
+    # it was retrieved for
+    trust: tuple[float, ...] | None = None
+    closeness: float = 0.0
 
 
 def lightness_square(photo: Image.Image) -> np.ndarray:
@@ -76,9 +81,32 @@ def match(query: np.ndarray, references: Sequence[Reference]) -> tuple[np.ndarra
     weights = np.exp((similarity - best) / TAU)
     weights /= weights.sum(1, keepdims=True)
     ab = (weights @ values.T).T.reshape(2, GRID, GRID)
-    trusted = [(s.max(1) - r.low) / (r.high - r.low) for s, r in zip(each, references, strict=True)]
+    trusted = [_trust(s.max(1), r) for s, r in zip(each, references, strict=True)]
     confidence = np.clip(np.max(trusted, 0), 0.0, 1.0).reshape(GRID, GRID)
     return ab.astype(np.float32), confidence.astype(np.float32)
+
+
+def gate_inputs(similarity: np.ndarray, closeness: float) -> np.ndarray:
+    """What a learned trust sees at each place (places, 4): a constant, the place's best
+    similarity to the reference, the reference's closeness to the whole photo, and their
+    product (a near scene's match is worth more than a far one's)."""
+    s = similarity.astype(np.float64)
+    return np.stack([np.ones_like(s), s, np.full_like(s, closeness), s * closeness], -1)
+
+
+def _trust(similarity: np.ndarray, ref: Reference) -> np.ndarray:
+    """The confidence in a reference's colour at each place, from its best similarity there:
+    the learned gate where the reference has one, else the ramp from `low` to `high`."""
+    if ref.trust is None:
+        return (similarity - ref.low) / (ref.high - ref.low)
+    logit = gate_inputs(similarity, ref.closeness) @ np.asarray(ref.trust, np.float64)
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def similarity(query: np.ndarray, ref: Reference) -> np.ndarray:
+    """The cosine similarity of each place of a photo (its features (C, GRID, GRID)) to
+    each cell of one reference: (places, cells)."""
+    return _similarities(query.reshape(len(query), -1), [ref])[0]
 
 
 def _similarities(query: np.ndarray, references: Sequence[Reference]) -> list[np.ndarray]:
@@ -130,7 +158,7 @@ def colour_maps(
         found = []
         if banks[k] is not None:
             bank, count, skip = banks[k]
-            found = bank.references(bank.nearest(descriptor, count, skip))
+            found = bank.retrieve(descriptor, count, skip)
         if not references[k] and not found:  # a bank with fewer photos than were skipped
             continue
         ab, confidence = match(query, [*references[k], *found])

@@ -260,5 +260,5 @@ def alternatives_of(request: Request, count: int) -> list[Request]:
     # choice to look at (study 26: trusted as a banked reference, the ways hardly differ)
     from colorgan.pipeline import reference
 
-    bank = replace(request.bank, low=reference.LOW, high=reference.HIGH)
+    bank = replace(request.bank, low=reference.LOW, high=reference.HIGH, trust=None)
     return [replace(request, bank=bank, bank_k=1, bank_skip=i) for i in range(count)]

@@ -1,0 +1,142 @@
+"""The evidence a bank's trust is learnt from (training.trust fits it; `colorgan bank
+fit-trust` runs both): what the bank really returns for training photos.
+
+A retrieved photo shows a similar scene, not the same one: where it matches a place of the
+grey photo, its colour there is one plausible colour, sometimes the photo's and often not. So,
+for training photos (the bank's own pool; never validation or eval ones), each place of the
+matching grid is coloured three ways (spec.references.TRUST_KINDS):
+
+- from the photo the bank returns for it, the nearest that is neither the photo itself (its
+  content hash) nor a near copy (descriptor cosine at least NEAR): what inference will see;
+- from the photo itself, banked as any photo is (a reference that is always right);
+- from a banked photo drawn from the farther half of the rest (a reference that is almost
+  always wrong);
+
+and kept with what the gate sees there (reference.gate_inputs), the model's colour and the
+true colour. Collecting is the slow part (the model and the encoder on every photo): it is
+done in chunks written whole under the bank's `.trust/`, so a stopped collection continues
+where it stopped. numpy, so either engine serves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorgan.base.errors import ColorganError, shown
+from colorgan.base.files import atomic_file, same_plan
+from colorgan.base.images import BadImage, open_image, to_rgb
+from colorgan.colour import srgb
+from colorgan.pipeline import reference
+from colorgan.pipeline.bank import SIDE, Bank
+from colorgan.pipeline.colorizer import Colorizer
+from colorgan.spec.references import GRID, SIZE
+
+NEAR = 0.97  # a banked photo this close (descriptor cosine) is taken for a copy of the photo
+CHUNK = 64  # photos a chunk of evidence holds
+FOLDER = ".trust"  # the chunks' folder, in the bank's
+
+
+def gather(
+    colorizer: Colorizer,
+    bank_dir: Path,
+    paths: Sequence[Path],
+    progress: bool = False,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """The evidence of `paths` for the bank in `bank_dir`, collected (or found) chunk by
+    chunk, then joined: arrays of (photos x kinds, places, ...)."""
+    from tqdm import tqdm
+
+    bank = Bank.load(bank_dir)
+    folder = bank_dir / FOLDER
+    refusal = f"{shown(str(folder))} holds the evidence of other photos; remove it to fit on these"
+    same_plan(folder, [str(seed), *map(str, paths)], refusal)
+    with tqdm(total=len(paths), desc="fitting trust", unit="photo", disable=not progress) as bar:
+        for done in collect(colorizer, bank, paths, folder, seed):
+            bar.update(done)
+    return load_evidence(folder)
+
+
+def collect(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], folder: Path, seed: int = 0):  # noqa: ANN201
+    """Yields how many photos each chunk held, writing (or finding) its evidence in
+    `folder`: per photo and kind, each place's gate inputs, the reference's, the model's and
+    the true ab (normalized CIE ab)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for c, start in enumerate(range(0, len(paths), CHUNK)):
+        part = folder / f"{c:06d}.npz"
+        if not part.is_file():
+            rng = np.random.default_rng([seed, c])
+            arrays = _evidence(colorizer, bank, paths[start : start + CHUNK], rng)
+            with atomic_file(part) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+        yield len(paths[start : start + CHUNK])
+
+
+def _evidence(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], rng) -> dict:  # noqa: ANN001
+    photos = [photo for photo in map(_read, paths) if photo is not None]
+    if not photos:
+        return {}
+    squares = np.stack([reference.lightness_square(rgb) for _, rgb in photos])[:, None]
+    model = colorizer.lightness_colour(squares) * (colorizer.spec.ab_scale / srgb.AB_SCALE)
+    local, descriptors = colorizer.engine.features(squares)
+    rows: dict[str, list] = {k: [] for k in ("inputs", "ref", "model", "true", "kind")}
+    for (digest, rgb), ab, query, descriptor in zip(photos, model, local, descriptors, strict=True):
+        true = srgb.ab_of_rgb(np.asarray(rgb.resize((GRID, GRID), Image.BOX)) / 255.0)
+        pooled = ab.reshape(2, GRID, SIZE // GRID, GRID, SIZE // GRID).mean((2, 4))
+        for kind, ref in enumerate(_references(bank, digest, rgb, query, descriptor, rng)):
+            colour, _ = reference.match(query, [ref])
+            best = reference.similarity(query, ref).max(1)
+            rows["inputs"].append(reference.gate_inputs(best, ref.closeness).astype(np.float32))
+            rows["ref"].append(colour.reshape(2, -1).T)
+            rows["model"].append(pooled.reshape(2, -1).T.astype(np.float32))
+            rows["true"].append(true.reshape(-1, 2).astype(np.float32))
+            rows["kind"].append(np.full(GRID * GRID, kind, np.int8))
+    return {k: np.stack(v) for k, v in rows.items()}
+
+
+def _read(path: Path) -> tuple[str, Image.Image] | None:
+    """(content hash, as the bank keeps it; the photo at SIZE), or None if unreadable."""
+    try:
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        rgb = to_rgb(open_image(path, draft=SIZE)).resize((SIZE, SIZE), Image.BICUBIC)
+    except (BadImage, OSError):
+        return None
+    return digest, rgb
+
+
+def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rng):  # noqa: ANN001, ANN202
+    """The photo's three references, in TRUST_KINDS' order."""
+    scores = bank.descriptors.astype(np.float32) @ descriptor.astype(np.float32)
+    hashes = bank.manifest["hashes"]
+    order = np.argsort(-scores)
+    others = [i for i in order if hashes[i] != digest and scores[i] < NEAR]
+    retrieved = others[0]
+    unrelated = rng.choice(others[len(others) // 2 :])  # from the farther half
+    pooled = query.reshape(len(query), SIDE, GRID // SIDE, SIDE, GRID // SIDE).mean((2, 4))
+    projected = bank.projection.T.astype(np.float32) @ pooled.reshape(len(query), -1)
+    projected /= np.maximum(np.linalg.norm(projected, axis=0), 1e-6)
+    cells = np.asarray(rgb.resize((SIDE, SIDE), Image.BOX), np.float64) / 255.0
+    own = reference.Reference(
+        projected,
+        srgb.ab_of_rgb(cells).reshape(-1, 2).T.astype(np.float32),
+        descriptor,
+        bank.projection.astype(np.float32),
+        trust=bank.trust,
+        closeness=float(descriptor @ descriptor),
+    )
+    found = bank.references(np.array([retrieved, unrelated]), descriptor)
+    return [found[0], own, found[1]]
+
+
+def load_evidence(folder: Path) -> dict[str, np.ndarray]:
+    """Every chunk's evidence, joined: (photos x kinds, places, ...) arrays."""
+    parts = [np.load(p, allow_pickle=False) for p in sorted(folder.glob("*.npz"))]
+    parts = [p for p in parts if p.files]
+    if not parts:
+        raise ColorganError("no photo could be read to fit the trust on")
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0].files}
