@@ -44,14 +44,26 @@ CANDIDATES = [(k, low, high) for low, high in ((0.6, 0.9), (0.7, 0.95)) for k in
 def selected(bank: Bank, count: int, out: Path) -> Bank:
     """The `count` photos `bank build --select` keeps, written as a bank to `out`."""
     picked = spread_out(bank.descriptors, count)
-    part = replace(bank, descriptors=bank.descriptors[picked], features=bank.features[picked],
-                   ab=bank.ab[picked])  # fmt: skip
+    part = replace(
+        bank,
+        descriptors=bank.descriptors[picked],
+        features=bank.features[picked],
+        ab=bank.ab[picked],
+    )
     out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / ARRAYS, descriptors=part.descriptors, features=part.features, ab=part.ab,
-             projection=part.projection)  # fmt: skip
-    manifest = {**bank.manifest, "photos": count,
-                "names": [bank.manifest["names"][i] for i in picked],
-                "hashes": [bank.manifest["hashes"][i] for i in picked]}  # fmt: skip
+    np.savez(
+        out / ARRAYS,
+        descriptors=part.descriptors,
+        features=part.features,
+        ab=part.ab,
+        projection=part.projection,
+    )
+    manifest = {
+        **bank.manifest,
+        "photos": count,
+        "names": [bank.manifest["names"][i] for i in picked],
+        "hashes": [bank.manifest["hashes"][i] for i in picked],
+    }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=0) + "\n")
     return Bank.load(out)
 
@@ -78,8 +90,13 @@ def curve(report: dict, target: Path) -> None:
     panels = [("psnr", "PSNR (dB)", 1), ("kid", "KID x 1000", 1000)]
     for ax, (key, title, scale) in zip(axes, panels, strict=True):
         auto = [label for label in res if label.startswith("default")]
-        ax.plot([res[a]["colourfulness"] for a in auto], [res[a][key] * scale for a in auto],
-                "o-", color="black", label="default at saturation 1, 1.1, 1.2")  # fmt: skip
+        ax.plot(
+            [res[a]["colourfulness"] for a in auto],
+            [res[a][key] * scale for a in auto],
+            "o-",
+            color="black",
+            label="default at saturation 1, 1.1, 1.2",
+        )
         for label in (label for label in res if label.startswith("bank")):
             ax.plot(res[label]["colourfulness"], res[label][key] * scale, "s", label=label)
         ax.set(xlabel="colourfulness", ylabel=title)

@@ -38,8 +38,11 @@ def colorization() -> None:
         start = time.perf_counter()
         report = evaluate(colorizer, EVAL, progress=False)["results"]["model"]
         psnrs[precision] = report["psnr"]
-        print(f"| {precision} | {report['psnr']:.4f} | {report['ssim']:.4f} | "
-              f"{time.perf_counter() - start:.0f} |", flush=True)  # fmt: skip
+        print(
+            f"| {precision} | {report['psnr']:.4f} | {report['ssim']:.4f} | "
+            f"{time.perf_counter() - start:.0f} |",
+            flush=True,
+        )
     print(f"bf16 - fp32: {psnrs['bf16'] - psnrs['fp32']:+.4f} dB")
 
 
@@ -47,9 +50,15 @@ def training(config: str) -> None:
     curves, times = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for precision, channels_last in (("fp32", "false"), ("bf16", "true")):
-            cfg = load_config(config, [f"train.precision={precision}",
-                                       f"train.channels_last={channels_last}",
-                                       f"out_dir={tmp}", f"name={precision}"])  # fmt: skip
+            cfg = load_config(
+                config,
+                [
+                    f"train.precision={precision}",
+                    f"train.channels_last={channels_last}",
+                    f"out_dir={tmp}",
+                    f"name={precision}",
+                ],
+            )
             start = time.perf_counter()
             Trainer(cfg, progress=False).run()
             times[precision] = time.perf_counter() - start
@@ -59,8 +68,10 @@ def training(config: str) -> None:
     print(f"\n{config}\n| epoch | fp32 val L1 | bf16 val L1 | difference |\n|---|---|---|---|")
     for i, (a, b) in enumerate(zip(curves["fp32"], curves["bf16"], strict=True)):
         print(f"| {i + 1} | {a:.4f} | {b:.4f} | {(b - a) / a:+.2%} |")
-    print(f"training time: fp32 {times['fp32']:.0f} s, bf16 {times['bf16']:.0f} s "
-          f"({times['bf16'] / times['fp32']:.1f}x)")  # fmt: skip
+    print(
+        f"training time: fp32 {times['fp32']:.0f} s, bf16 {times['bf16']:.0f} s "
+        f"({times['bf16'] / times['fp32']:.1f}x)"
+    )
 
 
 def main() -> None:

@@ -78,8 +78,20 @@ PEAKS: list[float] = []
 
 def command_seconds(paths: list[Path], out: Path) -> float:
     """`colorgan colorize --engine torch` (benchmarks/light.py has the light engine)."""
-    cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
-           "--quiet", "--precision", "fp32", "--engine", "torch"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "colorgan",
+        "colorize",
+        *map(str, paths),
+        "--out",
+        str(out),
+        "--quiet",
+        "--precision",
+        "fp32",
+        "--engine",
+        "torch",
+    ]
     seconds, peak = run_measured(cmd)
     PEAKS.append(peak)
     return seconds

@@ -50,6 +50,7 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
     import sys
 
     start = time.perf_counter()
-    peak = subprocess.run([sys.executable, "-c", _LAUNCHER, *cmd], check=True,
-                          capture_output=True, text=True, env=env).stdout  # fmt: skip
+    peak = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *cmd], check=True, capture_output=True, text=True, env=env
+    ).stdout
     return time.perf_counter() - start, int(peak) / 1024**2

@@ -45,8 +45,10 @@ def main() -> None:
         priors, generator = inference_flops(engine)
         total = priors + generator
         first = first or total
-        print(f"| {label} | {engine.spec.size} | {priors:.2f} | {generator:.2f} | {total:.2f} "
-              f"| {total / first:.2f}x |")  # fmt: skip
+        print(
+            f"| {label} | {engine.spec.size} | {priors:.2f} | {generator:.2f} | {total:.2f} "
+            f"| {total / first:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

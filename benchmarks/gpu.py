@@ -42,8 +42,12 @@ def main() -> None:
         rows = [("fp32", False, False), ("fp32", True, False), ("bf16", False, False)]
         rows += [("bf16", True, False)] + ([("bf16", True, True)] if args.compile else [])
         for precision, channels_last, compiled in rows:
-            train = {"precision": precision, "channels_last": channels_last,
-                     "batch_size": args.batch, "device": args.device}  # fmt: skip
+            train = {
+                "precision": precision,
+                "channels_last": channels_last,
+                "batch_size": args.batch,
+                "device": args.device,
+            }
             train["compile"] = compiled
             priors = {"embedding_weights": args.embedding_weights}
             name = f"{precision}-{channels_last}-{compiled}"

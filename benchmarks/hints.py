@@ -98,8 +98,12 @@ def plot(curves: dict[str, dict], target: Path) -> None:
     fig, (ours, theirs) = plt.subplots(1, 2, figsize=(10, 3.6))
     for label, curve in curves.items():
         ours.plot(list(curve), [v - curve[0] for v in curve.values()], marker="o", label=label)
-    ours.set(xscale="symlog", xlabel="points from the true colours", ylabel="PSNR gain (dB)",
-             title="colorgan: PSNR over no hints")  # fmt: skip
+    ours.set(
+        xscale="symlog",
+        xlabel="points from the true colours",
+        ylabel="PSNR gain (dB)",
+        title="colorgan: PSNR over no hints",
+    )
     ours.legend(fontsize=8)
     shape = {0: 0.0, 1: 1.2, 2: 2.0, 5: 3.5, 10: 5.0, 20: 6.5, 50: 8.5}  # Fig. 5's shape
     theirs.plot(list(shape), list(shape.values()), marker="o", color="grey")
@@ -123,8 +127,10 @@ def main() -> None:
 
     colorizer = Colorizer(TorchEngine(args.weights, model=args.model, precision="fp32"))
     args.out.mkdir(parents=True, exist_ok=True)
-    sets = {"eval": find_images(args.eval)[: args.limit],
-            "validation": split_paths(load_config(args.val_of).data)[1][: args.limit]}  # fmt: skip
+    sets = {
+        "eval": find_images(args.eval)[: args.limit],
+        "validation": split_paths(load_config(args.val_of).data)[1][: args.limit],
+    }
     reach = args.hint_reach
     results = {label: scores(colorizer, paths, hint_reach=reach) for label, paths in sets.items()}
     results["spread"] = spread(colorizer, reach)
@@ -137,8 +143,10 @@ def main() -> None:
         row = " | ".join(f"{r['psnr'][n]:.2f}" for n in COUNTS)
         print(f"| {label} ({len(sets[label])}) | {row} | {within:.0%} |")
     s = results["spread"]
-    print(f"\nspread: one point in a disc changes ab by {s['inside']:.1f} inside it and "
-          f"{s['outside']:.1f} beyond it")  # fmt: skip
+    print(
+        f"\nspread: one point in a disc changes ab by {s['inside']:.1f} inside it and "
+        f"{s['outside']:.1f} beyond it"
+    )
     plot({label: results[label]["psnr"] for label in sets}, args.out / "hints_psnr.png")
     (args.out / "hints.json").write_text(json.dumps(results, indent=1))
     print(f"wrote {args.out / 'hints_psnr.png'} and {args.out / 'hints.json'}")

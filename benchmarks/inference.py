@@ -35,12 +35,16 @@ def compare_generators(b: int, s: int) -> None:
     """Each registered generator with every prior it can take, fp32, channels_last off."""
     from colorgan.config import config_from_dict
 
-    print(f"| generator, batch {b}, {s}x{s}, fp32 | GFLOP per image | vs fusion | images/s "
-          "| vs fusion |\n|---|---|---|---|---|")  # fmt: skip
+    print(
+        f"| generator, batch {b}, {s}x{s}, fp32 | GFLOP per image | vs fusion | images/s "
+        "| vs fusion |\n|---|---|---|---|---|"
+    )
     base_flops = base_rate = 0.0
     for name in ("fusion", "lite_unet", "koalarization", "unet"):
-        model = {"generator": name, **({"unet": {"downs": s.bit_length() - 1}}
-                                       if name == "unet" else {})}  # fmt: skip
+        model = {
+            "generator": name,
+            **({"unet": {"downs": s.bit_length() - 1}} if name == "unet" else {}),
+        }
         cfg = config_from_dict({"model": model, "data": {"image_size": s}})
         generator = build_generator(cfg.model, cfg.priors).eval()
         inputs = (torch.rand(b, 1, s, s) * 2 - 1, torch.randn(b, 1000), torch.rand(b, 21, s, s))
@@ -50,8 +54,11 @@ def compare_generators(b: int, s: int) -> None:
         with torch.inference_mode():
             rate = b / best_seconds(lambda g=generator, x=inputs: g(*x), repeats=2)
         base_flops, base_rate = base_flops or flops, base_rate or rate
-        print(f"| {name} | {flops:.2f} | {flops / base_flops:.2f}x | {rate:.2f} "
-              f"| {rate / base_rate:.2f}x |", flush=True)  # fmt: skip
+        print(
+            f"| {name} | {flops:.2f} | {flops / base_flops:.2f}x | {rate:.2f} "
+            f"| {rate / base_rate:.2f}x |",
+            flush=True,
+        )
     print()
 
 
@@ -95,9 +102,11 @@ def main() -> None:
                 seconds = best_seconds(run, repeats=3 if fast else 1, warmup=1 if fast else 0)
             rate = b / seconds
             fp32_rate = fp32_rate or rate
-            print(f"| {precision}, channels_last {'on' if channels_last else 'off'} | "
-                  f"{rate:.2f} ({rate / fp32_rate:.2f}x) | {flops / seconds / 1e9:.1f} | "
-                  f"{flops / seconds / 1e9 / peaks[precision]:.0%} of {precision} |")  # fmt: skip
+            print(
+                f"| {precision}, channels_last {'on' if channels_last else 'off'} | "
+                f"{rate:.2f} ({rate / fp32_rate:.2f}x) | {flops / seconds / 1e9:.1f} | "
+                f"{flops / seconds / 1e9 / peaks[precision]:.0%} of {precision} |"
+            )
 
     # The whole colorization model as `colorgan colorize` runs it (priors + generator, fp32):
     # one photo at a time, and batches of 16 as evaluation or a batch job could.
@@ -109,8 +118,10 @@ def main() -> None:
         for n in (1, b):
             l_norm = torch.rand(n, 1, s, s) * 2 - 1
             rates.append(n / best_seconds(functools.partial(engine.predict_full, l_norm)))
-        print(f"| channels_last {'on' if channels_last else 'off'} | {rates[0]:.2f} | "
-              f"{rates[1]:.2f} |")  # fmt: skip
+        print(
+            f"| channels_last {'on' if channels_last else 'off'} | {rates[0]:.2f} | "
+            f"{rates[1]:.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ def install(venv: Path, spec: str) -> tuple[float, float]:
     """Seconds to create the environment and install `spec`; MB it takes on disk."""
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin/pip"), "install", "--quiet", spec], check=True,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [str(venv / "bin/pip"), "install", "--quiet", spec], check=True, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start, folder_mb(venv)
 
 
@@ -35,24 +36,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         rows = {}
-        for label, spec in (("light", str(ROOT)), ("web", f"{ROOT}[web]"),
-                            ("train", f"{ROOT}[train]")):  # fmt: skip
+        for label, spec in (
+            ("light", str(ROOT)),
+            ("web", f"{ROOT}[web]"),
+            ("train", f"{ROOT}[train]"),
+        ):
             rows[label] = install(tmp / label, spec)
         print("| install | seconds | MB on disk |\n|---|---|---|")
-        for label, spec in (("light", "pip install colorgan"),
-                            ("web", "pip install 'colorgan[web]'"),
-                            ("train", "pip install 'colorgan[train]'")):  # fmt: skip
+        for label, spec in (
+            ("light", "pip install colorgan"),
+            ("web", "pip install 'colorgan[web]'"),
+            ("train", "pip install 'colorgan[train]'"),
+        ):
             seconds, mb = rows[label]
             print(f"| `{spec}` ({label}) | {seconds:.0f} | {mb:.0f} |")
         light = tmp / "light/bin"
         print()
         for label in ("light", "web"):
-            torch = subprocess.run([str(tmp / label / "bin/python"), "-c", "import torch"],
-                                   capture_output=True)  # fmt: skip
+            torch = subprocess.run(
+                [str(tmp / label / "bin/python"), "-c", "import torch"], capture_output=True
+            )
             print(f"{label} environment: `import torch` exits {torch.returncode} (no torch)")
         start = time.perf_counter()
-        cmd = [str(light / "colorgan"), "colorize", str(ROOT / "examples"), "--out",
-               str(tmp / "out"), "-q"]  # fmt: skip
+        cmd = [
+            str(light / "colorgan"),
+            "colorize",
+            str(ROOT / "examples"),
+            "--out",
+            str(tmp / "out"),
+            "-q",
+        ]
         run = subprocess.run(cmd, capture_output=True, text=True)
         print(
             f"light environment: `colorgan colorize examples/` -> {run.stdout.strip()} "

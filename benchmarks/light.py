@@ -50,9 +50,23 @@ def run_seconds(
 ) -> tuple[float, float]:
     """Seconds of one `colorgan colorize` process and its peak resident memory in GB; `code`:
     another checkout of colorgan, whose src/ the process runs instead of this one's."""
-    cmd = [sys.executable, "-m", "colorgan", "colorize", *map(str, paths), "--out", str(out),
-           "--quiet", "--engine", engine, "--precision", "fp32", "--batch", str(batch),
-           *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "colorgan",
+        "colorize",
+        *map(str, paths),
+        "--out",
+        str(out),
+        "--quiet",
+        "--engine",
+        engine,
+        "--precision",
+        "fp32",
+        "--batch",
+        str(batch),
+        *extra,
+    ]
     env = None if code is None else {**os.environ, "PYTHONPATH": str(code / "src")}
     return run_measured(cmd, env)
 
@@ -154,9 +168,12 @@ def fidelity(folder: Path | None) -> str:
             a = np.asarray(light.colorize(source), np.float64)
             b = np.asarray(exact.colorize(source), np.float64)
             scores[kind].append(10 * np.log10(255**2 / ((a - b) ** 2).mean()))
-    lines = [f"PSNR of the light output against the Lab path, {len(paths)} photos of "
-             f"{folder or 'examples/'}:", "| input | mean dB | 5th percentile | min |",
-             "|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"PSNR of the light output against the Lab path, {len(paths)} photos of "
+        f"{folder or 'examples/'}:",
+        "| input | mean dB | 5th percentile | min |",
+        "|---|---|---|---|",
+    ]
     for kind, s in scores.items():
         lines.append(f"| {kind} | {np.mean(s):.2f} | {np.percentile(s, 5):.2f} | {min(s):.2f} |")
     return "\n".join(lines)
@@ -166,12 +183,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared/datasets/eval")
-    parser.add_argument("--models", nargs="+", metavar="MODEL",
-                        help="only: 12 MP per photo on the onnx engine with each model "
-                             "(bundled names or .onnx files), side by side")  # fmt: skip
-    parser.add_argument("--code", nargs="+", type=Path, metavar="CHECKOUT",
-                        help="only: 12 MP per photo on the onnx engine with this checkout's "
-                             "code and each other checkout's (its src/), interleaved")  # fmt: skip
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help="only: 12 MP per photo on the onnx engine with each model "
+        "(bundled names or .onnx files), side by side",
+    )
+    parser.add_argument(
+        "--code",
+        nargs="+",
+        type=Path,
+        metavar="CHECKOUT",
+        help="only: 12 MP per photo on the onnx engine with this checkout's "
+        "code and each other checkout's (its src/), interleaved",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="--code's rounds (default 3)")
     args = parser.parse_args()
     print(machine())
@@ -191,18 +217,27 @@ def main() -> None:
             compare_models(photos, tmp, args.models)
             return
         print(f"\n4000x3000 JPEG, {args.images + 1} per kind, `colorgan colorize`:")
-        print("| engine | grey: s per photo | colour: s per photo | start-up + first 12 MP "
-              "photo (grey) | peak GB |\n|---|---|---|---|---|")  # fmt: skip
+        print(
+            "| engine | grey: s per photo | colour: s per photo | start-up + first 12 MP "
+            "photo (grey) | peak GB |\n|---|---|---|---|---|"
+        )
         for engine in ("onnx", "torch"):
             grey, first, mem_g = per_photo(photos["grey"], tmp, engine, "grey")
             colour, _, mem_c = per_photo(photos["colour"], tmp, engine, "colour")
-            print(f"| {engine} | {grey:.3f} | {colour:.3f} | {first:.2f} | "
-                  f"{max(mem_g, mem_c):.2f} |")  # fmt: skip
-        print("\nStart-up: `colorgan colorize examples/astronaut.jpg`, process start to file "
-              "written, median of 5:")  # fmt: skip
+            print(
+                f"| {engine} | {grey:.3f} | {colour:.3f} | {first:.2f} | {max(mem_g, mem_c):.2f} |"
+            )
+        print(
+            "\nStart-up: `colorgan colorize examples/astronaut.jpg`, process start to file "
+            "written, median of 5:"
+        )
         for engine in ("onnx", "torch"):
-            times = [run_seconds([ROOT / "examples/astronaut.jpg"], tmp / f"start-{engine}-{i}",
-                                 engine)[0] for i in range(5)]  # fmt: skip
+            times = [
+                run_seconds([ROOT / "examples/astronaut.jpg"], tmp / f"start-{engine}-{i}", engine)[
+                    0
+                ]
+                for i in range(5)
+            ]
             print(f"- {engine}: {statistics.median(times):.2f} s")
         quiet = per_photo(photos["grey"], tmp, "onnx", "quiet")[0]
         busy_procs = [multiprocessing.Process(target=spin, args=(600,)) for _ in range(2)]
@@ -224,8 +259,9 @@ def main() -> None:
         print("\n64 grey 256x256 JPEGs in one `colorgan colorize` (photos/s, start-up included):")
         print("| engine | --batch 1 | --batch 16 |\n|---|---|---|")
         for engine in ("onnx", "torch"):
-            rates = [64 / run_seconds(small, tmp / f"small-{engine}-{b}", engine, b)[0]
-                     for b in (1, 16)]  # fmt: skip
+            rates = [
+                64 / run_seconds(small, tmp / f"small-{engine}-{b}", engine, b)[0] for b in (1, 16)
+            ]
             print(f"| {engine} | {rates[0]:.1f} | {rates[1]:.1f} |")
         print("\nThe light engine's stages on one 12 MP photo (s):")
         print("| stage | grey | colour |\n|---|---|---|")

@@ -62,14 +62,20 @@ def main() -> None:
     args = parser.parse_args()
     print(machine())
     print(f"{args.side}x{args.side} photo ({args.side**2 / 1e6:.0f} MP), the bundled paper model")
-    print("| photo | L and ab at full size: peak GB (added) | full-size L, ab in bands "
-          "| both in bands (now) |")  # fmt: skip
+    print(
+        "| photo | L and ab at full size: peak GB (added) | full-size L, ab in bands "
+        "| both in bands (now) |"
+    )
     print("|---|---|---|---|")
     for kind in ("colour", "grey"):
         cells = []
         for way in ("full", "full_l", "banded"):
-            out = subprocess.run([sys.executable, "-c", CHILD, str(args.side), way, kind],
-                                 capture_output=True, text=True, check=True)  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD, str(args.side), way, kind],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             before, peak = map(float, out.stdout.split())
             cells.append(f"{peak:.2f} (+{peak - before:.2f})")
         print(f"| {kind} | {' | '.join(cells)} |")

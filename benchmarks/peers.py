@@ -36,8 +36,14 @@ from pathlib import Path
 from benchmarks.colorize_fullres import make_jpeg
 from benchmarks.common import machine
 
-PEERS = ["colorgan-onnx", "colorgan-torch", "zhang-eccv16", "pix2pix-unet256", "ddcolor-tiny",
-         "ddcolor-large"]  # fmt: skip
+PEERS = [
+    "colorgan-onnx",
+    "colorgan-torch",
+    "zhang-eccv16",
+    "pix2pix-unet256",
+    "ddcolor-tiny",
+    "ddcolor-large",
+]
 
 CHILD = r"""
 import io, sys, time
@@ -148,17 +154,29 @@ def zhang_eccv16():
     from torch import nn
 
     layers, cin = [], 1
-    for cout, convs, stride, dilation in [(64, 2, 2, 1), (128, 2, 2, 1), (256, 3, 2, 1),
-                                          (512, 3, 1, 1), (512, 3, 1, 2), (512, 3, 1, 2),
-                                          (512, 3, 1, 1)]:  # fmt: skip
+    for cout, convs, stride, dilation in [
+        (64, 2, 2, 1),
+        (128, 2, 2, 1),
+        (256, 3, 2, 1),
+        (512, 3, 1, 1),
+        (512, 3, 1, 2),
+        (512, 3, 1, 2),
+        (512, 3, 1, 1),
+    ]:
         for i in range(convs):
             s = stride if i == convs - 1 else 1
             layers += [nn.Conv2d(cin, cout, 3, s, dilation, dilation), nn.ReLU()]
             cin = cout
         layers.append(nn.BatchNorm2d(cout))
-    layers += [nn.ConvTranspose2d(512, 256, 4, 2, 1), nn.ReLU(),
-               nn.Conv2d(256, 256, 3, 1, 1), nn.ReLU(), nn.Conv2d(256, 256, 3, 1, 1), nn.ReLU(),
-               nn.Conv2d(256, 313, 1)]  # fmt: skip
+    layers += [
+        nn.ConvTranspose2d(512, 256, 4, 2, 1),
+        nn.ReLU(),
+        nn.Conv2d(256, 256, 3, 1, 1),
+        nn.ReLU(),
+        nn.Conv2d(256, 256, 3, 1, 1),
+        nn.ReLU(),
+        nn.Conv2d(256, 313, 1),
+    ]
     return nn.Sequential(*layers)
 
 
@@ -174,8 +192,9 @@ def ddcolor_class():
         def __init__(self, cin: int, skip: int, cout: int) -> None:
             super().__init__()
             self.shuffle = nn.Sequential(nn.Conv2d(cin, cout * 4, 1), nn.PixelShuffle(2))
-            self.conv = nn.Sequential(nn.Conv2d(cout + skip, cout, 3, 1, 1), nn.BatchNorm2d(cout),
-                                      nn.ReLU())  # fmt: skip
+            self.conv = nn.Sequential(
+                nn.Conv2d(cout + skip, cout, 3, 1, 1), nn.BatchNorm2d(cout), nn.ReLU()
+            )
 
         def forward(self, x, skip):
             return self.conv(torch.cat([self.shuffle(x), skip], 1))
@@ -238,8 +257,11 @@ def main() -> None:
             make_jpeg(path, i, grey=True)
         rows = {}
         for peer in PEERS:
-            run = subprocess.run([sys.executable, "-c", CHILD, peer, *map(str, paths)],
-                                 capture_output=True, text=True)  # fmt: skip
+            run = subprocess.run(
+                [sys.executable, "-c", CHILD, peer, *map(str, paths)],
+                capture_output=True,
+                text=True,
+            )
             if run.returncode != 0:
                 print(f"{peer}: failed: {run.stderr.strip().splitlines()[-1]}")
                 continue

@@ -133,8 +133,12 @@ def films_scores(colorizer: Colorizer, paths: list[Path]) -> dict:
         if name == "cuts":
             continue  # a key frame holds over its shot only
         (f0, p0), (f1, p1) = (measure(frames[1:], film(colorizer, frames, k)[1:]) for k in (0, 1))
-        out[name] = {"psnr auto": p0, "psnr key frame": p1, "flicker auto": f0,
-                     "flicker key frame": f1}  # fmt: skip
+        out[name] = {
+            "psnr auto": p0,
+            "psnr key frame": p1,
+            "flicker auto": f0,
+            "flicker key frame": f1,
+        }
     return out
 
 

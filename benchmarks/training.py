@@ -69,9 +69,15 @@ def config(tmp: Path, photos: Path, name: str, **sections: dict):  # noqa: ANN20
         "out_dir": str(tmp / "runs"),
         "data": {"root": str(photos), "image_size": 256, "val_fraction": 0.0},
         "priors": {"cache_dir": str(tmp / "cache")},
-        "train": {"batch_size": 16, "pretrain_epochs": 0, "adversarial_epochs": 1,
-                  "d_every": 1, "checkpoint_every": 10_000, "val_images": 0},
-    }  # fmt: skip
+        "train": {
+            "batch_size": 16,
+            "pretrain_epochs": 0,
+            "adversarial_epochs": 1,
+            "d_every": 1,
+            "checkpoint_every": 10_000,
+            "val_images": 0,
+        },
+    }
     for section, extra in sections.items():
         values[section].update(extra)
     return config_from_dict(values)
@@ -101,13 +107,18 @@ def step_rates(tmp: Path, photos: Path, bf16_batch: int) -> None:
         rate = batch / best_seconds(step, repeats=2 if fast else 1, warmup=1 if fast else 0)
         fp32_rate.setdefault(batch, rate)
         layout = "on" if channels_last else "off"
-        print(f"| {precision}, channels_last {layout} | {batch} | {batch / rate:.2f} | "
-              f"{rate:.3f} | {rate / fp32_rate[batch]:.2f}x |", flush=True)  # fmt: skip
+        print(
+            f"| {precision}, channels_last {layout} | {batch} | {batch / rate:.2f} | "
+            f"{rate:.3f} | {rate / fp32_rate[batch]:.2f}x |",
+            flush=True,
+        )
 
 
 def epochs(tmp: Path, photos: Path, count: int, paper: dict[str, str]) -> None:
-    print(f"\n| one adversarial epoch, {count} photos, 128 px, batch 16, fp32 | seconds "
-          "| loader wait |\n|---|---|---|")  # fmt: skip
+    print(
+        f"\n| one adversarial epoch, {count} photos, 128 px, batch 16, fp32 | seconds "
+        "| loader wait |\n|---|---|---|"
+    )
     rows = [
         ("feature cache, 0 workers", {"cache": True}, 0),
         ("feature cache, 2 workers", {"cache": True}, 2),
@@ -124,8 +135,10 @@ def epochs(tmp: Path, photos: Path, count: int, paper: dict[str, str]) -> None:
         times[label] = summary["seconds"]
         print(f"| {label} | {summary['seconds']:.1f} | {summary['loader_wait']:.1%} |", flush=True)
     for label, _, _ in rows[2:]:
-        print(f"epoch from the cache: {times[label] / times[rows[0][0]]:.2f}x faster than "
-              f"with {label}")  # fmt: skip
+        print(
+            f"epoch from the cache: {times[label] / times[rows[0][0]]:.2f}x faster than "
+            f"with {label}"
+        )
 
 
 def decode_costs(photos: Path, size: int = 128) -> None:
@@ -156,14 +169,18 @@ def paper_weights(tmp: Path) -> dict[str, str]:
     from torchvision.models.segmentation import deeplabv3_resnet50
 
     inception = timm.create_model("inception_resnet_v2", pretrained=False)
-    save_file({k: v.contiguous() for k, v in inception.state_dict().items()},
-              str(tmp / "inception.safetensors"))  # fmt: skip
-    deeplab = deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=21,
-                                 aux_loss=True)  # fmt: skip
+    save_file(
+        {k: v.contiguous() for k, v in inception.state_dict().items()},
+        str(tmp / "inception.safetensors"),
+    )
+    deeplab = deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=21, aux_loss=True)
     torch.save(deeplab.state_dict(), tmp / "deeplab.pth")
-    return {"embedding": "inception_resnet_v2", "segmentation": "deeplabv3_resnet50",
-            "embedding_weights": str(tmp / "inception.safetensors"),
-            "segmentation_weights": str(tmp / "deeplab.pth")}  # fmt: skip
+    return {
+        "embedding": "inception_resnet_v2",
+        "segmentation": "deeplabv3_resnet50",
+        "embedding_weights": str(tmp / "inception.safetensors"),
+        "segmentation_weights": str(tmp / "deeplab.pth"),
+    }
 
 
 def feature_costs(tmp: Path, paper: dict[str, str]) -> None:
@@ -176,15 +193,24 @@ def feature_costs(tmp: Path, paper: dict[str, str]) -> None:
     read = best_seconds(lambda: [load_file(str(p)) for p in entries]) / len(entries)
     print(f"| read from the feature cache | {read * 1e3:.2f} | 1x |")
     for label, priors in [
-        ("EfficientNet-Lite0 (embedding + CAM prior, one pass)",
-         SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam")),
-        ("Inception-ResNet-v2 + DeepLabV3-ResNet50 (the paper's)",
-         SemanticPriors(paper["embedding"], paper["segmentation"],
-                        paper["embedding_weights"], paper["segmentation_weights"])),
-    ]:  # fmt: skip
+        (
+            "EfficientNet-Lite0 (embedding + CAM prior, one pass)",
+            SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam"),
+        ),
+        (
+            "Inception-ResNet-v2 + DeepLabV3-ResNet50 (the paper's)",
+            SemanticPriors(
+                paper["embedding"],
+                paper["segmentation"],
+                paper["embedding_weights"],
+                paper["segmentation_weights"],
+            ),
+        ),
+    ]:
         with torch.inference_mode():
-            seconds = best_seconds(lambda p=priors: p(torch.cat([grey, grey.flip(-1)])),
-                                   repeats=1) / len(grey)  # fmt: skip
+            seconds = best_seconds(
+                lambda p=priors: p(torch.cat([grey, grey.flip(-1)])), repeats=1
+            ) / len(grey)
         print(f"| {label} | {seconds * 1e3:.0f} | {seconds / read:.0f}x |", flush=True)
 
 

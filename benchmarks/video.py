@@ -98,8 +98,10 @@ def main() -> None:
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png"))[:8]
     light = Colorizer(OnnxEngine())
     print(f"clips of {FRAMES} frames at {W}x{H} from {folder}; the bundled default, onnx engine")
-    print("| clip | flicker per-frame | flicker stabilised | ratio | PSNR per-frame | "
-          "PSNR stabilised |\n|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        "| clip | flicker per-frame | flicker stabilised | ratio | PSNR per-frame | "
+        "PSNR stabilised |\n|---|---|---|---|---|---|"
+    )
     for name, frames in clips(photos).items():
         greys = [f.convert("L").convert("RGB") for f in frames]
         f0, p0 = measure(frames, colour(light, greys, steady=False))

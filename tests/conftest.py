@@ -129,10 +129,16 @@ def small_config(tmp_path: Path, data_root: Path, **sections: dict) -> Config:
         "model": {"fusion": {"use_segmentation": False, "use_embedding": False}},
         # fp32 pinned: `auto` picks bf16 on CPUs with AMX, and the suite's numbers must not
         # depend on which CPU runs it
-        "train": {"batch_size": 4, "pretrain_epochs": 1, "adversarial_epochs": 1,
-                  "checkpoint_every": 1000, "log_every": 1, "val_images": 4,
-                  "precision": "fp32"},
-    }  # fmt: skip
+        "train": {
+            "batch_size": 4,
+            "pretrain_epochs": 1,
+            "adversarial_epochs": 1,
+            "checkpoint_every": 1000,
+            "log_every": 1,
+            "val_images": 4,
+            "precision": "fp32",
+        },
+    }
     if "generator" in sections.get("model", {}):
         values["model"] = {}  # another generator: the fusion options above do not apply
     for section, extra in sections.items():

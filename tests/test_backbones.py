@@ -110,8 +110,9 @@ def test_imagenet_groups_name_the_voc_classes():
     from timm.data import ImageNetInfo
 
     info = ImageNetInfo()
-    names = {v: [info.index_to_description(i).lower() for i in idx]
-             for v, idx in IMAGENET_TO_VOC.items()}  # fmt: skip
+    names = {
+        v: [info.index_to_description(i).lower() for i in idx] for v, idx in IMAGENET_TO_VOC.items()
+    }
     assert set(names) == set(VOC_CLASSES[1:])
     assert "airliner" in names["aeroplane"][0] and "tabby" in names["cat"][0]
     assert names["dog"][0].startswith("chihuahua") and "mexican hairless" in names["dog"][-1]

@@ -39,8 +39,11 @@ class World:
         )
 
     def snapshot(self) -> dict[str, str]:
-        return {str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted(self.root.rglob("*")) if p.is_file()}  # fmt: skip
+        return {
+            str(p.relative_to(self.root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file()
+        }
 
     def weights(self, name: str, tensors: dict | None = None, meta: dict | None = None) -> str:
         path = self.root / name
@@ -107,22 +110,31 @@ def png_claiming(size: tuple[int, int]) -> bytes:
     return bytes(data)
 
 
-def onnx_file(w: World, name: str, meta: dict | None = None, input_name: str = "l",
-              channels: int = 2, gain: float = 0.1) -> str:  # fmt: skip
+def onnx_file(
+    w: World,
+    name: str,
+    meta: dict | None = None,
+    input_name: str = "l",
+    channels: int = 2,
+    gain: float = 0.1,
+) -> str:
     """A hand-made ONNX graph with colorgan's metadata: ab = gain x L in `channels` channels;
     by default one colorgan would open and run."""
     import onnx
     from onnx import TensorProto, helper
 
     size = 32
-    nodes = [helper.make_node("Mul", [input_name, "gain"], ["scaled"]),
-             helper.make_node("Concat", ["scaled"] * channels, ["ab"], axis=1)]  # fmt: skip
+    nodes = [
+        helper.make_node("Mul", [input_name, "gain"], ["scaled"]),
+        helper.make_node("Concat", ["scaled"] * channels, ["ab"], axis=1),
+    ]
     graph = helper.make_graph(
-        nodes, "g",
+        nodes,
+        "g",
         [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["n", 1, size, size])],
         [helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["n", channels, size, size])],
         [helper.make_tensor("gain", TensorProto.FLOAT, [], [gain])],
-    )  # fmt: skip
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     values = {"size": size, "prior_size": None, "ab_scale": 110.0, "generator": {}, **(meta or {})}
@@ -444,8 +456,10 @@ def lite_weights(w: World, name: str, **options: object) -> str:
     """A lite_unet generator file whose stored options are changed after it was written."""
     from colorgan.models.file import read_generator_file
 
-    lite = {"generator": "lite_unet", "lite_unet": {"use_embedding": False,
-            "use_segmentation": False, "out_stride": 4}}  # fmt: skip
+    lite = {
+        "generator": "lite_unet",
+        "lite_unet": {"use_embedding": False, "use_segmentation": False, "out_stride": 4},
+    }
     path = write_generator(w.root / f"built-{name}", lite, 64)
     tensors, meta = read_generator_file(path)
     meta["model"]["lite_unet"].update(options)
@@ -455,8 +469,13 @@ def lite_weights(w: World, name: str, **options: object) -> str:
 def mean_weights(w: World, name: str, members: int = 2, scales: list | None = None) -> str:
     """A mean of the user's model with itself, its stored members or scales changed."""
     tensors, meta = _generator(w)
-    model = {"generator": "mean", "mean": {"members": [meta["model"]] * members,
-             "scales": [1.0] * members if scales is None else scales}}  # fmt: skip
+    model = {
+        "generator": "mean",
+        "mean": {
+            "members": [meta["model"]] * members,
+            "scales": [1.0] * members if scales is None else scales,
+        },
+    }
     both = {f"members.{i}.{k}": v.clone() for i in range(members) for k, v in tensors.items()}
     text = json.dumps({**meta, "model": model})
     return w.weights(name, both, {"format": FORMAT, "colorgan": text})
@@ -597,7 +616,7 @@ HOSTILE = {
         ),
         2,
         "nested too deeply",
-    ),  # fmt: skip
+    ),
     "a model of encoder lite9": (
         lambda w: colorize(w, "-w", lite_weights(w, "l9.safetensors", encoder="lite9")),
         2,
@@ -638,7 +657,7 @@ HOSTILE = {
         ],
         2,
         "is a folder",
-    ),  # fmt: skip
+    ),
     "export ONNX over a folder": (
         lambda w: [
             "export",
@@ -650,7 +669,7 @@ HOSTILE = {
         ],
         2,
         "is a folder",
-    ),  # fmt: skip
+    ),
     "a mean of a mean": (
         lambda w: ["export", "default", "--mean-with", "default", "--out", str(w.root / "m.st")],
         2,

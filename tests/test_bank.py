@@ -89,14 +89,27 @@ def test_a_damaged_bank_is_one_line(bank_dir, tmp_path):
         ("format", lambda d: (d / MANIFEST).write_text('{"format": "x"}')),
         ("json", lambda d: (d / MANIFEST).write_text("[" * 100_000)),
         ("arrays", lambda d: (d / ARRAYS).write_bytes(b"not a zip")),
-        ("shape", lambda d: np.savez(d / ARRAYS, descriptors=np.zeros((2, 4)),
-                                     features=np.zeros((2, 3, 4)), ab=np.zeros((2, 2, 4)),
-                                     projection=np.zeros((4, DIMS)))),
-        ("nan", lambda d: np.savez(d / ARRAYS, descriptors=np.full((1, 4), np.nan),
-                                   features=np.zeros((1, DIMS, SIDE * SIDE)),
-                                   ab=np.zeros((1, 2, SIDE * SIDE)),
-                                   projection=np.zeros((4, DIMS)))),
-    ]:  # fmt: skip
+        (
+            "shape",
+            lambda d: np.savez(
+                d / ARRAYS,
+                descriptors=np.zeros((2, 4)),
+                features=np.zeros((2, 3, 4)),
+                ab=np.zeros((2, 2, 4)),
+                projection=np.zeros((4, DIMS)),
+            ),
+        ),
+        (
+            "nan",
+            lambda d: np.savez(
+                d / ARRAYS,
+                descriptors=np.full((1, 4), np.nan),
+                features=np.zeros((1, DIMS, SIDE * SIDE)),
+                ab=np.zeros((1, 2, SIDE * SIDE)),
+                projection=np.zeros((4, DIMS)),
+            ),
+        ),
+    ]:
         copy = tmp_path / name
         shutil.copytree(bank_dir, copy)
         damage(copy)

@@ -14,8 +14,9 @@ from tests.conftest import make_photo
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "colorgan", *args], capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "colorgan", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_help_lists_the_subcommands():
@@ -31,8 +32,14 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
     assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
     assert "config file not found" in out.stderr
     make_photo(0).save(tmp_path / "x.jpg")
-    out = run_cli("colorize", str(tmp_path / "x.jpg"), "--out", str(tmp_path / "o"),
-                  "-w", str(tmp_path / "no.st"))  # fmt: skip
+    out = run_cli(
+        "colorize",
+        str(tmp_path / "x.jpg"),
+        "--out",
+        str(tmp_path / "o"),
+        "-w",
+        str(tmp_path / "no.st"),
+    )
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "weights file not found" in out.stderr
 
@@ -47,8 +54,18 @@ def test_bad_inputs_each_get_one_line_and_write_nothing(tmp_path, tiny_weights, 
     (src / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
     Image.new("RGB", (1, 1), (10, 20, 30)).save(src / "dot.png")
     out = tmp_path / "out"
-    code = main(["colorize", str(src), str(tmp_path / "missing.png"), "--out", str(out),
-                 "-w", str(tiny_weights), "-q"])  # fmt: skip
+    code = main(
+        [
+            "colorize",
+            str(src),
+            str(tmp_path / "missing.png"),
+            "--out",
+            str(out),
+            "-w",
+            str(tiny_weights),
+            "-q",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
     assert sorted(p.name for p in out.iterdir()) == ["good.jpg"]
@@ -75,11 +92,28 @@ def test_colorize_folders_globs_and_no_overwrite(tmp_path, tiny_weights, capsys)
     assert main(["colorize", str(src / "a.png"), "--out", str(out), "-w", str(tiny_weights)]) == 1
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "a.png").read_bytes() == before
-    assert main(["colorize", str(src / "a.png"), "--out", str(out), "-w", str(tiny_weights),
-                 "--overwrite", "-q"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "colorize",
+                str(src / "a.png"),
+                "--out",
+                str(out),
+                "-w",
+                str(tiny_weights),
+                "--overwrite",
+                "-q",
+            ]
+        )
+        == 0
+    )
     glob_out = tmp_path / "glob"
-    assert main(["colorize", str(src / "*.png"), "--out", str(glob_out), "-w",
-                 str(tiny_weights), "-q"]) == 0  # fmt: skip
+    assert (
+        main(
+            ["colorize", str(src / "*.png"), "--out", str(glob_out), "-w", str(tiny_weights), "-q"]
+        )
+        == 0
+    )
     assert sorted(p.name for p in glob_out.iterdir()) == ["a.png", "c.png"]
     assert not list(out.rglob("*.tmp"))
 
@@ -89,8 +123,16 @@ def test_two_inputs_with_one_name_are_both_kept(tmp_path, tiny_weights, capsys):
         (tmp_path / folder).mkdir()
         make_photo(seed, (64, 48)).save(tmp_path / folder / "p.png")
     out = tmp_path / "out"
-    args = ["colorize", str(tmp_path / "a" / "p.png"), str(tmp_path / "b" / "p.png"),
-            "--out", str(out), "-w", str(tiny_weights), "-q"]  # fmt: skip
+    args = [
+        "colorize",
+        str(tmp_path / "a" / "p.png"),
+        str(tmp_path / "b" / "p.png"),
+        "--out",
+        str(out),
+        "-w",
+        str(tiny_weights),
+        "-q",
+    ]
     assert main(args) == 0
     assert "colorized 2 of 2" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == ["p-2.png", "p.png"]
@@ -104,10 +146,22 @@ def test_concurrent_runs_into_one_folder_write_each_output_once(tmp_path, tiny_w
     for i in range(6):
         make_photo(i, (160, 120)).save(src / f"p{i}.png")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "colorgan", "colorize", str(src), "--out", str(out),
-           "-w", str(tiny_weights), "-q"]  # fmt: skip
-    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "colorgan",
+        "colorize",
+        str(src),
+        "--out",
+        str(out),
+        "-w",
+        str(tiny_weights),
+        "-q",
+    ]
+    runs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [run.communicate(timeout=300) for run in runs]
     written = sum(int(o.split("colorized ")[1].split(" of")[0]) for o, _ in outputs)
     assert written == 6  # each photo written by exactly one run; the other says it exists
@@ -128,8 +182,9 @@ def test_a_full_disk_fails_each_photo_it_hits_and_publishes_no_partial_file(
     for i in range(8):
         make_photo(i, (300, 200)).save(src / f"p{i}.png")  # about 150 KB each as PNG
     with small_disk(tmp_path / "disk", "400k") as disk:
-        code = main(["colorize", str(src), "--out", str(disk / "out"), "-w", str(tiny_weights),
-                     "-q"])  # fmt: skip
+        code = main(
+            ["colorize", str(src), "--out", str(disk / "out"), "-w", str(tiny_weights), "-q"]
+        )
         captured = capsys.readouterr()
         written = sorted((disk / "out").iterdir())
         assert code == 1 and 0 < len(written) < 8
@@ -142,8 +197,9 @@ def test_a_full_disk_fails_each_photo_it_hits_and_publishes_no_partial_file(
 
 def test_an_empty_folder_says_so(tmp_path, tiny_weights, capsys):
     (tmp_path / "empty").mkdir()
-    code = main(["colorize", str(tmp_path / "empty"), "--out", str(tmp_path / "o"),
-                 "-w", str(tiny_weights)])  # fmt: skip
+    code = main(
+        ["colorize", str(tmp_path / "empty"), "--out", str(tmp_path / "o"), "-w", str(tiny_weights)]
+    )
     assert code == 1
     assert "no photos or films in this folder" in capsys.readouterr().err
 
@@ -154,8 +210,22 @@ def test_colorize_size_changes_the_prediction_not_the_output_size(tmp_path, tiny
     outputs = {}
     for size in (32, 16):
         out = tmp_path / f"out{size}"
-        assert main(["colorize", str(src), "--out", str(out), "-w", str(tiny_weights), "-q",
-                     "--size", str(size)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "colorize",
+                    str(src),
+                    "--out",
+                    str(out),
+                    "-w",
+                    str(tiny_weights),
+                    "-q",
+                    "--size",
+                    str(size),
+                ]
+            )
+            == 0
+        )
         outputs[size] = np.asarray(Image.open(out / "a.png"), dtype=np.int16)
     assert outputs[32].shape == outputs[16].shape == (90, 120, 3)
     assert np.abs(outputs[32] - outputs[16]).max() > 0
@@ -224,8 +294,22 @@ def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
     assert main(["evaluate", "--val-of", str(config), "-w", str(half), "--no-fid", "-q"]) == 0
     assert "| grey floor (L kept" in capsys.readouterr().out
     val = tmp_path / "val-report"
-    assert main(["evaluate", "--val-of", str(config), "-w", str(half), "--no-fid", "-q",
-                 "--out", str(val)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                "--val-of",
+                str(config),
+                "-w",
+                str(half),
+                "--no-fid",
+                "-q",
+                "--out",
+                str(val),
+            ]
+        )
+        == 0
+    )
     assert json.loads((val / "metrics.json").read_text())["images"] == 3
     for both_or_neither in (["--val-of", str(config), str(photo_dir)], []):
         assert main(["evaluate", *both_or_neither, "-w", str(half), "-q"]) == 2
@@ -255,8 +339,15 @@ def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
     weights = tmp_path / "paper.safetensors"
     save_generator(weights, build_generator(cfg.model, cfg.priors), generator_meta(cfg))
     make_photo(7, (90, 60)).save(tmp_path / "in.png")
-    args = ["colorize", str(tmp_path / "in.png"), "--out", str(tmp_path / "out"),
-            "-w", str(weights), "-q"]  # fmt: skip
+    args = [
+        "colorize",
+        str(tmp_path / "in.png"),
+        "--out",
+        str(tmp_path / "out"),
+        "-w",
+        str(weights),
+        "-q",
+    ]
     assert main(args) == 2  # the recorded weight file is missing here: one clear error
     extra = ["--embedding-weights", str(irv2), "--segmentation-weights", str(deeplab)]
     assert main(args + extra) == 0
@@ -266,15 +357,30 @@ def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
 def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
     make_photo(5, (64, 48)).save(tmp_path / "in.png")
     out = tmp_path / "out"
-    assert main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--model", "paper",
-                 "-q"]) == 0  # fmt: skip
+    assert (
+        main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--model", "paper", "-q"])
+        == 0
+    )
     paper = np.asarray(Image.open(out / "in.png"))
     assert main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--overwrite", "-q"]) == 0
     default = np.asarray(Image.open(out / "in.png"))
     assert default.shape == paper.shape == (48, 64, 3)
     assert np.abs(default.astype(int) - paper).max() > 8  # two different models
-    assert main(["colorize", str(tmp_path / "in.png"), "--out", str(out), "--overwrite",
-                 "--model", "default", "-q"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "colorize",
+                str(tmp_path / "in.png"),
+                "--out",
+                str(out),
+                "--overwrite",
+                "--model",
+                "default",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert np.array_equal(np.asarray(Image.open(out / "in.png")), default)
     result = run_cli("colorize", str(tmp_path / "in.png"), "--out", str(out), "--model", "nope")
     assert result.returncode == 2 and "invalid choice" in result.stderr
@@ -303,8 +409,19 @@ def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tin
         # the user's intensity is relative to the model's own
         assert np.allclose(halved.frames(greys, Request(greys[0], 2.0))[1], ab_full, atol=1e-5)
     for bad in ("0", "9", "-1"):
-        assert main(["export", str(tiny_weights), "--out", str(tmp_path / f"x{bad}.safetensors"),
-                     "--saturation", bad]) == 2  # fmt: skip
+        assert (
+            main(
+                [
+                    "export",
+                    str(tiny_weights),
+                    "--out",
+                    str(tmp_path / f"x{bad}.safetensors"),
+                    "--saturation",
+                    bad,
+                ]
+            )
+            == 2
+        )
         assert not (tmp_path / f"x{bad}.safetensors").exists()
 
 
@@ -315,10 +432,15 @@ def test_a_classifying_models_temperature_is_stored_by_export_and_used(tmp_path,
     from colorgan.models.file import read_generator_file
     from tests.conftest import write_generator
 
-    lite = {"use_embedding": False, "use_segmentation": False, "out_stride": 4,
-            "head": "classification"}  # fmt: skip
-    sharp = write_generator(tmp_path / "c.safetensors", {"generator": "lite_unet",
-                                                          "lite_unet": lite}, 64)  # fmt: skip
+    lite = {
+        "use_embedding": False,
+        "use_segmentation": False,
+        "out_stride": 4,
+        "head": "classification",
+    }
+    sharp = write_generator(
+        tmp_path / "c.safetensors", {"generator": "lite_unet", "lite_unet": lite}, 64
+    )
     soft = tmp_path / "soft.safetensors"
     assert main(["export", str(sharp), "--out", str(soft), "--temperature", "1"]) == 0
     options = read_generator_file(soft)[1]["model"]["lite_unet"]
@@ -378,8 +500,10 @@ def test_a_photo_whose_name_fills_the_disks_limit_is_colorized(tmp_path, tiny_we
     name = "p" * 251 + ".jpg"  # 255 bytes: the longest name a file may have
     make_photo(1).save(tmp_path / name)
     out = tmp_path / "out"
-    assert main(["colorize", str(tmp_path / name), "--out", str(out), "-w", str(tiny_weights),
-                 "-q"]) == 0  # fmt: skip
+    assert (
+        main(["colorize", str(tmp_path / name), "--out", str(out), "-w", str(tiny_weights), "-q"])
+        == 0
+    )
     assert [p.name for p in out.iterdir()] == [name]
     assert Image.open(out / name).size == make_photo(1).size
 
@@ -389,16 +513,42 @@ def test_no_output_replaces_an_input_and_earlier_outputs_are_not_inputs(
 ):
     originals = {p: p.read_bytes() for p in photo_dir.rglob("*.*")}
     # --out is the input folder itself: --overwrite still never replaces an original
-    assert main(["colorize", str(photo_dir), "--out", str(photo_dir), "--overwrite", "-q",
-                 "-w", str(tiny_weights)]) == 1  # fmt: skip
+    assert (
+        main(
+            [
+                "colorize",
+                str(photo_dir),
+                "--out",
+                str(photo_dir),
+                "--overwrite",
+                "-q",
+                "-w",
+                str(tiny_weights),
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.count("is an input of this run") == 12
     assert {p: p.read_bytes() for p in photo_dir.rglob("*.*")} == originals
     # --out inside the input folder: the second run colours the 12 photos, not their outputs
     inside = photo_dir / "colour"
     for _ in range(2):
-        assert main(["colorize", str(photo_dir), "--out", str(inside), "--overwrite", "-q",
-                     "-w", str(tiny_weights)]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "colorize",
+                    str(photo_dir),
+                    "--out",
+                    str(inside),
+                    "--overwrite",
+                    "-q",
+                    "-w",
+                    str(tiny_weights),
+                ]
+            )
+            == 0
+        )
         assert "colorized 12 of 12" in capsys.readouterr().out
     assert len(list(inside.rglob("*.*"))) == 12 and not (inside / "colour").exists()
 

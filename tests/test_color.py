@@ -84,8 +84,9 @@ def test_l_resized_down_band_by_band_equals_resizing_the_full_l():
     small_ls, full_l = bands.small_lightness(read, 1000, 613, (256, 96), keep=True)
     assert np.array_equal(full_l, full[0, 0].numpy())
     for size, small in zip((256, 96), small_ls, strict=True):
-        ref = F.interpolate(full, size=(size, size), mode="bilinear", align_corners=False,
-                            antialias=True)  # fmt: skip
+        ref = F.interpolate(
+            full, size=(size, size), mode="bilinear", align_corners=False, antialias=True
+        )
         assert small.shape == (size, size)
         assert np.abs(small - ref[0, 0].numpy()).max() < 1e-5
     assert max(reads) < 1000 and sum(reads) == 1000  # read in bands, each row once

@@ -171,7 +171,11 @@ def test_a_large_photo_costs_little_more_memory_than_its_output(tiny_weights):
     import subprocess
     import sys
 
-    run = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(tiny_weights), "5000"],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, str(tiny_weights), "5000"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     added, output = map(int, run.stdout.split())
     assert added < output * 1.5, f"colorizing 25 MP added {added / 1e6:.0f} MB"

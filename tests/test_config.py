@@ -61,16 +61,24 @@ def test_the_recipes_are_short_variants_of_two_bases():
 
 
 def test_a_base_is_inherited_key_by_key_and_its_name_is_not(tmp_path):
-    write(tmp_path / "base.yaml", {
-        "name": "base", "data": {"image_size": 64, "seed": 3},
-        "model": {"generator": "fusion", "fusion": {"use_embedding": False}},
-        "loss": {"pretrain": {"l1": 1.0}, "adversarial": {"gan": 1.0, "l1": 50.0}},
-    })  # fmt: skip
+    write(
+        tmp_path / "base.yaml",
+        {
+            "name": "base",
+            "data": {"image_size": 64, "seed": 3},
+            "model": {"generator": "fusion", "fusion": {"use_embedding": False}},
+            "loss": {"pretrain": {"l1": 1.0}, "adversarial": {"gan": 1.0, "l1": 50.0}},
+        },
+    )
     (tmp_path / "sub").mkdir()
-    child = write(tmp_path / "sub" / "child.yaml", {
-        "base": "../base.yaml", "data": {"seed": 4},
-        "loss": {"adversarial": {"gan": 1.0, "rebalanced_l1": 10.0}},
-    })  # fmt: skip
+    child = write(
+        tmp_path / "sub" / "child.yaml",
+        {
+            "base": "../base.yaml",
+            "data": {"seed": 4},
+            "loss": {"adversarial": {"gan": 1.0, "rebalanced_l1": 10.0}},
+        },
+    )
     cfg = load_config(child)
     assert cfg.name == "child" and (cfg.data.image_size, cfg.data.seed) == (64, 4)
     assert cfg.model.options == FusionOptions(use_segmentation=True, use_embedding=False)
@@ -78,8 +86,9 @@ def test_a_base_is_inherited_key_by_key_and_its_name_is_not(tmp_path):
     assert cfg.loss.adversarial == {"gan": 1.0, "rebalanced_l1": 10.0}
     assert cfg.loss.pretrain == {"l1": 1.0}
     # another generator drops the base's options for the first one
-    grandchild = write(tmp_path / "gc.yaml", {"base": "sub/child.yaml",
-                                              "model": {"generator": "koalarization"}})  # fmt: skip
+    grandchild = write(
+        tmp_path / "gc.yaml", {"base": "sub/child.yaml", "model": {"generator": "koalarization"}}
+    )
     assert load_config(grandchild).model.generator == "koalarization"
     write(tmp_path / "loop.yaml", {"base": "loop2.yaml"})
     write(tmp_path / "loop2.yaml", {"base": "loop.yaml"})
@@ -90,8 +99,9 @@ def test_a_base_is_inherited_key_by_key_and_its_name_is_not(tmp_path):
 
 
 def test_generators_are_named_and_own_their_options():
-    cfg = config_from_dict({"model": {"generator": "unet", "unet": {"downs": 7}},
-                            "data": {"image_size": 128}})  # fmt: skip
+    cfg = config_from_dict(
+        {"model": {"generator": "unet", "unet": {"downs": 7}}, "data": {"image_size": 128}}
+    )
     assert cfg.model.options == UNetOptions(downs=7, dropout=0.0)
     assert cfg.model.to_dict() == {
         "generator": "unet",

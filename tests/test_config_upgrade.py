@@ -7,10 +7,16 @@ from colorgan.models.unet import UNetOptions
 def test_configs_of_the_flat_form_still_load():
     """Run folders and generator files written before the registry hold this form."""
     old = {
-        "model": {"generator": "paper", "use_segmentation": False, "use_embedding": True,
-                  "discriminator_channels": 32, "spectral_norm": True, "unet_downs": 7},
+        "model": {
+            "generator": "paper",
+            "use_segmentation": False,
+            "use_embedding": True,
+            "discriminator_channels": 32,
+            "spectral_norm": True,
+            "unet_downs": 7,
+        },
         "train": {"pretrain_loss": "l1", "lambda_l1": 10, "rebalance": 0.3},
-    }  # fmt: skip
+    }
     cfg = config_from_dict(old)
     assert cfg.model.generator == "fusion"
     assert cfg.model.options == FusionOptions(use_segmentation=False, use_embedding=True)
@@ -18,15 +24,20 @@ def test_configs_of_the_flat_form_still_load():
     assert cfg.loss.pretrain == {"rebalanced_l1": 1.0}
     assert cfg.loss.adversarial == {"gan": 1.0, "rebalanced_l1": 10.0}
     assert cfg.loss.rebalance_lambda == 0.3
-    koala = config_from_dict({"model": {"generator": "koalarization"},
-                              "train": {"pretrain_loss": "mse"}})  # fmt: skip
+    koala = config_from_dict(
+        {"model": {"generator": "koalarization"}, "train": {"pretrain_loss": "mse"}}
+    )
     assert koala.loss.pretrain == {"mse": 1.0} and koala.loss.adversarial["l1"] == 100.0
-    unet = config_from_dict({"model": {"generator": "unet", "unet_downs": 7},
-                             "data": {"image_size": 128}})  # fmt: skip
+    unet = config_from_dict(
+        {"model": {"generator": "unet", "unet_downs": 7}, "data": {"image_size": 128}}
+    )
     assert unet.model.options == UNetOptions(downs=7)
 
 
 def test_the_current_form_passes_through_unchanged():
-    new = {"model": {"generator": "unet", "unet": {"downs": 7}},
-           "loss": {"pretrain": {"l1": 1.0}}, "train": {"batch_size": 3}}  # fmt: skip
+    new = {
+        "model": {"generator": "unet", "unet": {"downs": 7}},
+        "loss": {"pretrain": {"l1": 1.0}},
+        "train": {"batch_size": 3},
+    }
     assert upgrade_old_form(new) == new

@@ -77,8 +77,9 @@ def test_mirror_averaging_is_stored_in_the_file_and_both_engines_honour_it(tmp_p
     ) / 2
     assert torch.allclose(ab, expected, atol=1e-5)
     # a mirrored photo gets the mirrored colour, hint and all
-    assert torch.allclose(engine.predict_tensor(l_norm.flip(-1), hints=hints.flip(-1)),
-                          ab.flip(-1), atol=1e-5)  # fmt: skip
+    assert torch.allclose(
+        engine.predict_tensor(l_norm.flip(-1), hints=hints.flip(-1)), ab.flip(-1), atol=1e-5
+    )
     assert not torch.allclose(ab, plain.predict_tensor(l_norm, hints=hints), atol=1e-3)
     target = tmp_path / "m.onnx"
     assert main(["export", str(mirrored), "--onnx", "--out", str(target)]) == 0
@@ -116,8 +117,11 @@ def test_the_ycbcr_output_stays_within_40_db_of_the_lab_path():
 
 def test_colorize_needs_no_torch_and_training_says_which_extra(tmp_path, photo_dir):
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, "colorize", str(photo_dir),
-                          "--out", str(out), "-q"], capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, "colorize", str(photo_dir), "--out", str(out), "-q"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     written = sorted(out.rglob("*.*"))
     assert len(written) == 12
@@ -125,8 +129,11 @@ def test_colorize_needs_no_torch_and_training_says_which_extra(tmp_path, photo_d
         image = Image.open(path)
         assert image.mode == "RGB"  # PNGs converted from YCbCr; JPEGs stored as YCbCr
         assert np.asarray(image, int).std(-1).mean() > 1  # colour, not grey
-    run = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, "train", "configs/default.yaml"],
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, "train", "configs/default.yaml"],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         "colorgan: error: `colorgan train` needs torch, which this install leaves out: "
@@ -150,8 +157,10 @@ def test_the_engine_is_chosen_by_what_was_asked(tmp_path, tiny_weights, capsys):
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o").exists()
     # a generator file goes to torch by itself
-    assert main(["colorize", str(photo), "--out", str(tmp_path / "o"), "-w", str(tiny_weights),
-                 "-q"]) == 0  # fmt: skip
+    assert (
+        main(["colorize", str(photo), "--out", str(tmp_path / "o"), "-w", str(tiny_weights), "-q"])
+        == 0
+    )
     assert (tmp_path / "o" / "p.png").is_file()
 
 
@@ -196,8 +205,14 @@ def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_pat
         grey = out.convert("L") if engine == "onnx" else lightness_grey(out)
         kept = np.abs(np.asarray(grey, int) - np.asarray(photo, int)).mean()
         assert kept < (1.0 if engine == "onnx" else 0.1)  # rounding (onnx), clipping (torch)
-    args = ["colorize", str(Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg"),
-            "--out", str(tmp_path), "--engine", engine]  # fmt: skip
+    args = [
+        "colorize",
+        str(Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg"),
+        "--out",
+        str(tmp_path),
+        "--engine",
+        engine,
+    ]
     assert main([*args, "--saturation", "-1"]) == 2
     assert "saturation must be in [0, 4], not -1" in capsys.readouterr().err
 
@@ -226,8 +241,20 @@ def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path)
     make_photo(4).save(folder / "still.jpg")
     make_clip(folder / "film.mp4", frames=4, audio=False)
     without_av = WITHOUT_TORCH.replace('"onnx"}', '"onnx", "av"}')
-    run = subprocess.run([sys.executable, "-c", without_av, "colorize", str(folder), "--out",
-                          str(tmp_path / "out"), "-q"], capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            without_av,
+            "colorize",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1
     assert run.stderr.strip().splitlines() == [
         f"colorgan: error: {folder / 'film.mp4'}: films need PyAV, which this install leaves "

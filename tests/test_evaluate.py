@@ -38,8 +38,12 @@ def test_grey_photos_are_skipped_and_small_samples_get_a_word_of_caution(tmp_pat
     from PIL import Image
 
     Image.open(photo_dir / "photo01.png").convert("L").convert("RGB").save(photo_dir / "bw.png")
-    report = evaluate(scored(write_generator(tmp_path / "a.safetensors")), photo_dir,
-                      progress=False, features=InceptionFeatures())  # fmt: skip
+    report = evaluate(
+        scored(write_generator(tmp_path / "a.safetensors")),
+        photo_dir,
+        progress=False,
+        features=InceptionFeatures(),
+    )
     assert (report["images"], report["skipped"]) == (12, 1)
     assert all(np.isfinite(r["psnr"]) for k, r in report["results"].items() if k != "original")
     text = markdown_report(report)
@@ -47,9 +51,20 @@ def test_grey_photos_are_skipped_and_small_samples_get_a_word_of_caution(tmp_pat
 
 
 def test_the_table_takes_extra_columns():
-    rows = {"x": {"psnr": 20.0, "ssim": 0.9, "colourfulness": 10.0, "fid": 80.0, "kid": 0.01,
-                  "cast": 6.25, "a_shift": -1.0, "b_shift": 4.5, "steps": 7},
-            "old": {"psnr": 20.0, "ssim": 0.9, "colourfulness": 10.0, "steps": 8}}  # fmt: skip
+    rows = {
+        "x": {
+            "psnr": 20.0,
+            "ssim": 0.9,
+            "colourfulness": 10.0,
+            "fid": 80.0,
+            "kid": 0.01,
+            "cast": 6.25,
+            "a_shift": -1.0,
+            "b_shift": 4.5,
+            "steps": 7,
+        },
+        "old": {"psnr": 20.0, "ssim": 0.9, "colourfulness": 10.0, "steps": 8},
+    }
     table = metrics_table(rows, "row", [("G steps", lambda r: str(r["steps"]))])
     assert table.splitlines() == [
         "| row | PSNR (dB) | SSIM | colourfulness | FID | KID x 1000 | colour cast "
@@ -87,11 +102,17 @@ def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir
     from colorgan.base.images import find_images
     from colorgan.evaluation.evaluate import EvalPhoto
 
-    report = evaluate({"warm": Constant([0.0, 0.2]), "none": Constant([0.0, 0.0])}, photo_dir,
-                      limit=6, progress=False)  # fmt: skip
+    report = evaluate(
+        {"warm": Constant([0.0, 0.2]), "none": Constant([0.0, 0.0])},
+        photo_dir,
+        limit=6,
+        progress=False,
+    )
     res = report["results"]
-    truth = [rgb2lab(EvalPhoto.load(p).target).reshape(-1, 3)[:, 1:].mean(0)
-             for p in find_images(photo_dir)[:6]]  # fmt: skip
+    truth = [
+        rgb2lab(EvalPhoto.load(p).target).reshape(-1, 3)[:, 1:].mean(0)
+        for p in find_images(photo_dir)[:6]
+    ]
     # the grey floor's cast is the photos' own mean colour, its shift the opposite of it
     assert res["grey"]["cast"] == pytest.approx(np.mean([np.hypot(*t) for t in truth]), abs=0.05)
     assert res["grey"]["b_shift"] == pytest.approx(-np.mean([t[1] for t in truth]), abs=0.05)
@@ -106,8 +127,12 @@ def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir
 def test_a_saturation_sweep_scales_the_colour_of_each_model(photo_dir):
     from colorgan.evaluation.evaluate import sweep
 
-    report = evaluate(sweep({"warm": Constant([0.1, 0.2])}, factors=(0.0, 1.0, 2.0)), photo_dir,
-                      limit=3, progress=False)  # fmt: skip
+    report = evaluate(
+        sweep({"warm": Constant([0.1, 0.2])}, factors=(0.0, 1.0, 2.0)),
+        photo_dir,
+        limit=3,
+        progress=False,
+    )
     res = report["results"]
     assert list(res) == ["warm @ 0", "warm @ 1", "warm @ 2", "grey", "original"]
     assert res["warm @ 0"] == res["grey"]
@@ -124,8 +149,9 @@ def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_s
     assert pairs == {"old @ 1": "new @ 1", "old @ 1.5": "new @ 1.5"}
     assert kid_pairs(["new", "old", "paper"]) == {"old": "new", "paper": "new"}
     models = {"warm": Constant([0.1, 0.2]), "cool": Constant([-0.1, -0.2])}
-    report = evaluate(sweep(models, factors=(1.0,)), photo_dir, progress=False,
-                      features=InceptionFeatures())  # fmt: skip
+    report = evaluate(
+        sweep(models, factors=(1.0,)), photo_dir, progress=False, features=InceptionFeatures()
+    )
     res = report["results"]
     assert all(res[k]["kid_se"] > 0 for k in ("warm @ 1", "cool @ 1", "grey"))
     assert "kid_vs" not in res["warm @ 1"] and "kid_se" not in res["original"]
@@ -141,8 +167,11 @@ def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_s
 def test_the_colour_cast_is_set_against_the_first_model_photo_by_photo(photo_dir):
     """Paired over the same photos, a model against an identical one differs by exactly 0 with
     no error; two different ones by their casts' difference, with an error from the spread."""
-    models = {"warm": Constant([0.1, 0.2]), "twin": Constant([0.1, 0.2]),
-              "cool": Constant([-0.1, -0.2])}  # fmt: skip
+    models = {
+        "warm": Constant([0.1, 0.2]),
+        "twin": Constant([0.1, 0.2]),
+        "cool": Constant([-0.1, -0.2]),
+    }
     res = evaluate(models, photo_dir, progress=False)["results"]
     assert "cast_vs" not in res["warm"] and "cast_vs" not in res["grey"]
     assert res["twin"]["cast_vs"] == {"model": "warm", "difference": 0.0, "se": 0.0}

@@ -13,29 +13,42 @@ from colorgan.evaluation.experiment import load_experiment, row_config
 def write_experiment(tmp_path, photo_dir, eval_dir):
     rows = {}
     for label, model, train, loss in [
-        ("paper", {"generator": "fusion", "fusion": {"use_segmentation": False,
-                                                     "use_embedding": False}},
-         {"pretrain_epochs": 5, "adversarial_epochs": 5}, {}),
-        ("koala", {"generator": "koalarization", "koalarization": {"use_embedding": False}},
-         {"pretrain_epochs": 9, "adversarial_epochs": 0}, {"pretrain": {"mse": 1.0}}),
-    ]:  # fmt: skip
-        recipe = {"model": model, "loss": loss,
-                  "train": {**train, "batch_size": 4, "log_every": 1, "val_images": 4,
-                            "sample_every": 0}}  # fmt: skip
+        (
+            "paper",
+            {"generator": "fusion", "fusion": {"use_segmentation": False, "use_embedding": False}},
+            {"pretrain_epochs": 5, "adversarial_epochs": 5},
+            {},
+        ),
+        (
+            "koala",
+            {"generator": "koalarization", "koalarization": {"use_embedding": False}},
+            {"pretrain_epochs": 9, "adversarial_epochs": 0},
+            {"pretrain": {"mse": 1.0}},
+        ),
+    ]:
+        recipe = {
+            "model": model,
+            "loss": loss,
+            "train": {**train, "batch_size": 4, "log_every": 1, "val_images": 4, "sample_every": 0},
+        }
         rows[label] = str(tmp_path / f"{label}.yaml")
         (tmp_path / f"{label}.yaml").write_text(yaml.safe_dump(recipe))
     exp = {
         "name": "tiny-table",
         "out_dir": str(tmp_path / "experiments"),
         "rows": rows,
-        "shared": {"data.root": str(photo_dir), "data.image_size": 32, "data.val_fraction": 0.25,
-                   "priors.cache_dir": str(tmp_path / "cache")},
+        "shared": {
+            "data.root": str(photo_dir),
+            "data.image_size": 32,
+            "data.val_fraction": 0.25,
+            "priors.cache_dir": str(tmp_path / "cache"),
+        },
         "pretrain_epochs": 1,
         "adversarial_epochs": 1,
         "eval_data": str(eval_dir),
         "fid": False,
         "grid_photos": 3,
-    }  # fmt: skip
+    }
     path = tmp_path / "tiny-table.yaml"
     path.write_text(yaml.safe_dump(exp, sort_keys=False))
     return path
@@ -85,8 +98,10 @@ def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert "| koala |" in capsys.readouterr().out
     # --set: an experiment key reruns only the evaluation; a bookkeeping key keeps the rows
-    assert main(["experiment", str(path), "-q", "--set", "eval_limit=2",
-                 "--set", "train.log_every=3"]) == 0  # fmt: skip
+    assert (
+        main(["experiment", str(path), "-q", "--set", "eval_limit=2", "--set", "train.log_every=3"])
+        == 0
+    )
     assert json.loads((folder / "results.json").read_text())["images"] == 2
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     # a setting that changes what the rows learn never reuses them as if it did not
@@ -144,8 +159,9 @@ def test_a_row_can_be_a_variant_of_a_recipe(tmp_path, photo_dir):
 
 def test_set_overrides_the_experiment_or_joins_shared(tmp_path, photo_dir):
     path = write_experiment(tmp_path, photo_dir, photo_dir)
-    exp = load_experiment(path, ["name=quick", "eval_limit=5", "train.batch_size=2",
-                                 "data.image_size=40"])  # fmt: skip
+    exp = load_experiment(
+        path, ["name=quick", "eval_limit=5", "train.batch_size=2", "data.image_size=40"]
+    )
     assert exp.name == "quick" and exp.eval_limit == 5 and exp.folder.name == "quick"
     assert exp.shared["train.batch_size"] == 2 and exp.shared["data.image_size"] == 40
     for label in exp.rows:

@@ -78,8 +78,10 @@ def test_the_jackknife_error_is_the_spread_of_kid_over_fresh_photo_sets():
 def test_inception_features_tell_colour_from_grey():
     features = InceptionFeatures()
     photos = [np.asarray(make_photo(i, (96, 80))) for i in range(6)]
-    greys = [np.repeat(np.asarray(make_photo(i, (96, 80)).convert("L"))[..., None], 3, 2)
-             for i in range(6)]  # fmt: skip
+    greys = [
+        np.repeat(np.asarray(make_photo(i, (96, 80)).convert("L"))[..., None], 3, 2)
+        for i in range(6)
+    ]
     f_photos = features(photos)
     assert f_photos.shape == (6, 2048) and np.isfinite(f_photos).all()
     assert features(photos) is f_photos  # the same photos are not run twice

@@ -18,8 +18,9 @@ from colorgan.base.files import (
 def small_disk(path: Path, size: str = "64k"):
     """A real full disk: a tiny tmpfs (root and a kernel that allows the mount), else a skip."""
     path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
     try:
@@ -45,8 +46,9 @@ def test_an_exclusive_write_never_replaces_even_a_file_another_process_made_mean
     with pytest.raises(FileExistsError), atomic_file(target, exclusive=True) as tmp:
         Path(tmp).write_bytes(b"ours")
         # another process takes the name between our check and our publish
-        subprocess.run([sys.executable, "-c", f"open({str(target)!r}, 'wb').write(b'theirs')"],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-c", f"open({str(target)!r}, 'wb').write(b'theirs')"], check=True
+        )
     assert target.read_bytes() == b"theirs"
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
     with pytest.raises(FileExistsError):
@@ -67,8 +69,12 @@ def test_a_full_disk_fails_the_write_and_publishes_nothing(tmp_path):
 
 
 def test_stale_temporaries_of_dead_writers_are_removed_live_ones_kept(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(dead.stdout)
     (tmp_path / "sub").mkdir()
     stale = tmp_path / "sub" / f".photo.png.{dead_pid}.k2j4_x9q.tmp"

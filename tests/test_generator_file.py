@@ -22,8 +22,13 @@ from tests.conftest import make_photo
 
 
 def test_a_generator_comes_back_as_it_was_saved(tmp_path):
-    cfg = config_from_dict({"name": "u", "model": {"generator": "unet", "unet": {"downs": 7}},
-                            "data": {"image_size": 128}})  # fmt: skip
+    cfg = config_from_dict(
+        {
+            "name": "u",
+            "model": {"generator": "unet", "unet": {"downs": 7}},
+            "data": {"image_size": 128},
+        }
+    )
     torch.manual_seed(1)
     generator = build_generator(cfg.model, cfg.priors)
     path = tmp_path / "u.safetensors"
@@ -47,16 +52,26 @@ def legacy_file(path, model: dict, image_size: int = 32) -> None:
     cfg = config_from_dict({"model": model, "data": {"image_size": image_size}})
     torch.manual_seed(0)
     generator = build_generator(cfg.model, cfg.priors)
-    meta = {"model": model, "priors": generator_meta(cfg)["priors"], "name": "old",
-            "image_size": image_size}  # fmt: skip
+    meta = {
+        "model": model,
+        "priors": generator_meta(cfg)["priors"],
+        "name": "old",
+        "image_size": image_size,
+    }
     tensors = {k: v.contiguous() for k, v in generator.state_dict().items()}
     save_file(tensors, str(path), {"format": "colorgan-generator/1", "colorgan": json.dumps(meta)})
 
 
 def test_files_written_before_the_registry_still_load(tmp_path):
-    old = {"generator": "paper", "use_segmentation": False, "use_embedding": True,
-           "discriminator_channels": 64, "spectral_norm": False, "unet_dropout": 0.0,
-           "unet_downs": 8}  # fmt: skip
+    old = {
+        "generator": "paper",
+        "use_segmentation": False,
+        "use_embedding": True,
+        "discriminator_channels": 64,
+        "spectral_norm": False,
+        "unet_dropout": 0.0,
+        "unet_downs": 8,
+    }
     legacy_file(tmp_path / "old.safetensors", old)
     loaded = load_generator(tmp_path / "old.safetensors")
     assert isinstance(loaded.generator, FusionGenerator)
@@ -89,8 +104,11 @@ def test_a_file_that_is_not_a_generator_is_one_clear_error(tmp_path):
     save_file({"w": torch.zeros(2)}, str(tmp_path / "plain.safetensors"))
     with pytest.raises(ColorganError, match="not a colorgan generator"):
         load_generator(tmp_path / "plain.safetensors")
-    save_file({"w": torch.zeros(2)}, str(tmp_path / "damaged.safetensors"),
-              {"format": FORMAT, "colorgan": "{not json"})  # fmt: skip
+    save_file(
+        {"w": torch.zeros(2)},
+        str(tmp_path / "damaged.safetensors"),
+        {"format": FORMAT, "colorgan": "{not json"},
+    )
     with pytest.raises(ColorganError, match="damaged"):
         load_generator(tmp_path / "damaged.safetensors")
     cfg = config_from_dict({"model": {"generator": "koalarization"}})
@@ -115,12 +133,17 @@ def test_a_mean_file_averages_its_members_colours_each_at_its_saturation(tmp_pat
     lite = {"use_embedding": False, "use_segmentation": False}
     files = []
     for name, hints, saturation in (("a", True, 1.1), ("b", False, 0.9)):
-        path = write_generator(tmp_path / f"{name}.safetensors", {"generator": "lite_unet",
-                               "lite_unet": {**lite, "hints": hints}}, image_size=64)  # fmt: skip
+        path = write_generator(
+            tmp_path / f"{name}.safetensors",
+            {"generator": "lite_unet", "lite_unet": {**lite, "hints": hints}},
+            image_size=64,
+        )
         tensors, meta = read_generator_file(path)
         torch.manual_seed(len(files))  # members trained apart: other weights, hint layers too
-        tensors = {k: v + 0.05 * torch.randn_like(v) if v.is_floating_point() else v
-                   for k, v in tensors.items()}  # fmt: skip
+        tensors = {
+            k: v + 0.05 * torch.randn_like(v) if v.is_floating_point() else v
+            for k, v in tensors.items()
+        }
         write_generator_file(path, tensors, {**meta, "saturation": saturation})
         files.append(path)
     mean = tmp_path / "mean.safetensors"
@@ -140,8 +163,9 @@ def test_a_mean_file_averages_its_members_colours_each_at_its_saturation(tmp_pat
     grey = (torch.rand(1, 1, 64, 64) * 2 - 1).numpy()
     assert np.abs(onnx.predict(grey, None) - engine.predict(grey, None)).max() < 1e-3
     # members must share their training size: a one-line error, not a traceback
-    other = write_generator(tmp_path / "c.safetensors", {"generator": "lite_unet",
-                            "lite_unet": lite}, image_size=96)  # fmt: skip
+    other = write_generator(
+        tmp_path / "c.safetensors", {"generator": "lite_unet", "lite_unet": lite}, image_size=96
+    )
     args = ["export", str(files[0]), "--mean-with", str(other), "--out", str(tmp_path / "x")]
     assert main(args) != 0 and not (tmp_path / "x").exists()
     assert capsys.readouterr().err.strip().endswith("the models differ in image size")

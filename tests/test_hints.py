@@ -28,15 +28,22 @@ HINTED = {**LITE, "lite_unet": {**LITE["lite_unet"], "hints": True}}
 
 def test_a_hint_parses_or_says_why_in_one_line(tmp_path):
     assert parse_hint("120, 48,#B22222") == Hint(120.0, 48.0, "#b22222")
-    for bad, why in [("1,2", "X,Y,#rrggbb"), ("a,2,#ffffff", "must be numbers"),
-                     ("1,2,red", "not #rrggbb"), ("1,2,#ffff", "not #rrggbb")]:  # fmt: skip
+    for bad, why in [
+        ("1,2", "X,Y,#rrggbb"),
+        ("a,2,#ffffff", "must be numbers"),
+        ("1,2,red", "not #rrggbb"),
+        ("1,2,#ffff", "not #rrggbb"),
+    ]:
         with pytest.raises(ColorganError, match=why):
             parse_hint(bad)
     path = tmp_path / "h.json"
     path.write_text(json.dumps({"a.jpg": [{"x": 1, "y": 2, "color": "#00ff00"}]}))
     assert read_points(path) == {"a.jpg": [Hint(1.0, 2.0, "#00ff00")]}
-    for text, why in [("[1]", "object of file name"), ("{", "not JSON"),
-                      ('{"a.jpg": [{"x": 1}]}', "must have x, y and color")]:  # fmt: skip
+    for text, why in [
+        ("[1]", "object of file name"),
+        ("{", "not JSON"),
+        ('{"a.jpg": [{"x": 1}]}', "must have x, y and color"),
+    ]:
         path.write_text(text)
         with pytest.raises(ColorganError, match=why):
             read_points(path)
@@ -126,8 +133,9 @@ def test_the_hint_layers_learn_at_their_own_rate_and_a_small_point_keeps_its_col
     decoder's copy of the hints, pooled to a stage's size, keeps a one-pixel point's ab."""
     from colorgan.models.lite_unet import LiteUNetGenerator, pooled_hints
 
-    generator = LiteUNetGenerator(0, 0, encoder_lr_scale=0.1, out_stride=4, hints=True,
-                                  hint_lr_scale=30.0)  # fmt: skip
+    generator = LiteUNetGenerator(
+        0, 0, encoder_lr_scale=0.1, out_stride=4, hints=True, hint_lr_scale=30.0
+    )
     groups = generator.param_groups(1e-4)
     rate = {id(p): g["lr"] for g in groups for p in g["params"]}
     assert sum(len(g["params"]) for g in groups) == len(rate) == len(list(generator.parameters()))
@@ -207,14 +215,24 @@ def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
     assert main([*base, "--overwrite"]) == 0
     assert (np.asarray(Image.open(out / "p.png"), int) != hinted_out).any()
     hints = tmp_path / "h.json"
-    hints.write_text(json.dumps({"p.png": [{"x": 40, "y": 30, "color": "#b22222"},
-                                           {"x": 120, "y": 80, "color": "#2222b2"}]}))  # fmt: skip
+    hints.write_text(
+        json.dumps(
+            {
+                "p.png": [
+                    {"x": 40, "y": 30, "color": "#b22222"},
+                    {"x": 120, "y": 80, "color": "#2222b2"},
+                ]
+            }
+        )
+    )
     assert main([*base, "--overwrite", "--hints", str(hints)]) == 0
     assert np.array_equal(np.asarray(Image.open(out / "p.png"), int), hinted_out)
     capsys.readouterr()
-    for args, why in [(["--hint", "400,30,#b22222"], "outside the 160x100 photo"),
-                      (["--hint", "4,3,#b2222"], "not #rrggbb"),
-                      (["--hint", "4,3,#b22222", "--hints", str(hints)], "not both")]:  # fmt: skip
+    for args, why in [
+        (["--hint", "400,30,#b22222"], "outside the 160x100 photo"),
+        (["--hint", "4,3,#b2222"], "not #rrggbb"),
+        (["--hint", "4,3,#b22222", "--hints", str(hints)], "not both"),
+    ]:
         assert main([*base, "--overwrite", *args]) == 2
         err = capsys.readouterr().err
         assert why in err and len(err.strip().splitlines()) == 1, err

@@ -48,9 +48,18 @@ def test_no_import_cycles():
 # its own folder and the folders below it. The package's front door (colorgan/__init__.py,
 # __main__.py) re-exports the public API and may name any layer.
 LAYERS = (
-    "base", "colour", "spec", "config", "priors", "models", "engines", "pipeline", "training",
-    "evaluation", "apps",
-)  # fmt: skip
+    "base",
+    "colour",
+    "spec",
+    "config",
+    "priors",
+    "models",
+    "engines",
+    "pipeline",
+    "training",
+    "evaluation",
+    "apps",
+)
 FRONT_DOOR = {"colorgan", "colorgan.__main__"}
 
 
@@ -76,8 +85,11 @@ def test_imports_point_down_the_layers():
 
 def test_the_architecture_page_draws_the_layers_in_order():
     text = (ROOT / "docs" / "architecture.md").read_text()
-    drawn = [line.split()[0].rstrip("/") for line in text.split("```")[1].splitlines()[1:]
-             if line[:1].isalpha()]  # fmt: skip
+    drawn = [
+        line.split()[0].rstrip("/")
+        for line in text.split("```")[1].splitlines()[1:]
+        if line[:1].isalpha()
+    ]
     assert drawn == list(reversed(LAYERS))
 
 
@@ -130,9 +142,15 @@ def test_modules_and_classes_stay_readable():
 
 
 # What a user gets: the code, the README and its guides, the model cards, the Makefile.
-PRODUCT = [*SRC.rglob("*.py"), ROOT / "README.md", *(ROOT / "docs" / "guide").glob("*.md"),
-           ROOT / "docs" / "architecture.md", *(ROOT / "docs" / "models").glob("*.md"),
-           ROOT / "Makefile", ROOT / "pyproject.toml"]  # fmt: skip
+PRODUCT = [
+    *SRC.rglob("*.py"),
+    ROOT / "README.md",
+    *(ROOT / "docs" / "guide").glob("*.md"),
+    ROOT / "docs" / "architecture.md",
+    *(ROOT / "docs" / "models").glob("*.md"),
+    ROOT / "Makefile",
+    ROOT / "pyproject.toml",
+]
 UP_PATH = re.compile(r"\.\./[\w./-]*")
 
 
@@ -143,15 +161,24 @@ def test_the_product_names_no_path_outside_the_repository():
     were trained on; a user names theirs with --set data.root=FOLDER."""
     for path in PRODUCT:
         for match in UP_PATH.finditer(path.read_text()):
-            inside = [base for base in (path.parent, ROOT)
-                      if (base / match.group()).resolve().is_relative_to(ROOT)]  # fmt: skip
+            inside = [
+                base
+                for base in (path.parent, ROOT)
+                if (base / match.group()).resolve().is_relative_to(ROOT)
+            ]
             assert inside, f"{path.relative_to(ROOT)} names {match.group()}, outside the repository"
 
 
 def test_nothing_cites_the_developers_reference():
-    tracked = [*PRODUCT, *(ROOT / "configs").rglob("*.yaml"), *(ROOT / "docs").rglob("*.md"),
-               *(ROOT / "tests").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py"),
-               *(ROOT / "scripts").rglob("*.*"), ROOT / "BENCHMARKS.md"]  # fmt: skip
+    tracked = [
+        *PRODUCT,
+        *(ROOT / "configs").rglob("*.yaml"),
+        *(ROOT / "docs").rglob("*.md"),
+        *(ROOT / "tests").rglob("*.py"),
+        *(ROOT / "benchmarks").rglob("*.py"),
+        *(ROOT / "scripts").rglob("*.*"),
+        ROOT / "BENCHMARKS.md",
+    ]
     for path in tracked:
         assert "REFERENCE" + ".md" not in path.read_text(errors="ignore"), path
 
@@ -171,10 +198,13 @@ def test_reading_a_config_imports_no_torch():
     import subprocess
     import sys
 
-    probe = ("import sys; from colorgan.config import load_config; "
-             "load_config('configs/default.yaml'); load_config('configs/paper.yaml'); "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('torch', 'kornia', 'timm', 'torchvision', 'onnxruntime')))")  # fmt: skip
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         cwd=ROOT, check=True)  # fmt: skip
+    probe = (
+        "import sys; from colorgan.config import load_config; "
+        "load_config('configs/default.yaml'); load_config('configs/paper.yaml'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'kornia', 'timm', 'torchvision', 'onnxruntime')))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     assert run.stdout.strip() == "[]"

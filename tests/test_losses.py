@@ -114,12 +114,20 @@ def test_the_classification_term_needs_a_classifying_generator():
     from colorgan.config import config_from_dict
 
     with pytest.raises(ColorganError, match="head: classification"):
-        config_from_dict({"model": {"generator": "lite_unet"}, "data": {"image_size": 64},
-                          "loss": {"pretrain": {"classification": 1.0}}})  # fmt: skip
-    cfg = config_from_dict({"model": {"generator": "lite_unet",
-                                      "lite_unet": {"head": "classification"}},
-                            "data": {"image_size": 64},
-                            "loss": {"pretrain": {"classification": 1.0}}})  # fmt: skip
+        config_from_dict(
+            {
+                "model": {"generator": "lite_unet"},
+                "data": {"image_size": 64},
+                "loss": {"pretrain": {"classification": 1.0}},
+            }
+        )
+    cfg = config_from_dict(
+        {
+            "model": {"generator": "lite_unet", "lite_unet": {"head": "classification"}},
+            "data": {"image_size": 64},
+            "loss": {"pretrain": {"classification": 1.0}},
+        }
+    )
     assert cfg.model.options.head == "classification"
 
 

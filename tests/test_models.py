@@ -16,8 +16,11 @@ def test_the_fusion_generator_follows_table_1():
     # first layer: 24 kernels over L x3 + 21 classes = 24 channels
     assert (convs[0].in_channels, convs[0].out_channels) == (24, 24)
     encoder = [(c.out_channels, c.stride[0]) for c in convs[1:9]]
-    assert encoder == ENCODER == [(64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1),
-                                  (512, 1), (256, 1)]  # fmt: skip
+    assert (
+        encoder
+        == ENCODER
+        == [(64, 2), (128, 1), (128, 2), (256, 1), (256, 2), (512, 1), (512, 1), (256, 1)]
+    )
     fusion = convs[9]
     assert fusion.kernel_size == (1, 1) and fusion.in_channels == 256 + 1000
     assert fusion.out_channels == 256
@@ -222,14 +225,16 @@ def test_the_lite_unet_encoder_starts_from_a_local_weight_file_when_given_one(tm
     half = {k: v.half() if v.is_floating_point() else v for k, v in other.items()}
     path = tmp_path / "encoder.safetensors"
     save_file({k: v for k, v in half.items() if not k.startswith("_fc.")}, str(path))
-    options = LiteUNetOptions(encoder_weights=str(path), use_embedding=False,
-                              use_segmentation=False)  # fmt: skip
+    options = LiteUNetOptions(
+        encoder_weights=str(path), use_embedding=False, use_segmentation=False
+    )
     g = LiteUNetGenerator.from_options(options, PriorSizes(embedding=0, segmentation=0))
     g.load_pretrained()
     key = "_blocks.3._depthwise_conv.weight"
     assert torch.equal(g.encoder.state_dict()[key], half[key].float())
-    assert not torch.equal(g.encoder.state_dict()[key], lite_network(lite_weights_file())
-                           .state_dict()[key])  # fmt: skip
+    assert not torch.equal(
+        g.encoder.state_dict()[key], lite_network(lite_weights_file()).state_dict()[key]
+    )
 
 
 def test_the_lite_unet_encoder_learns_slower_or_not_at_all():
@@ -310,8 +315,15 @@ def test_the_colour_query_head_reads_the_coarse_stages_and_exports(tmp_path):
         assert seen["pixels"].shape[2:] == seen["out"].shape[2:] == (16, 24)
         g.to_ab.query.add_(torch.randn_like(g.to_ab.query))  # other queries, other colours
         assert (g(l_norm) - ab).abs().max() > 1e-3
-    model = {"generator": "lite_unet", "lite_unet": {"use_embedding": False,
-             "use_segmentation": False, "out_stride": 4, "head": "queries"}}  # fmt: skip
+    model = {
+        "generator": "lite_unet",
+        "lite_unet": {
+            "use_embedding": False,
+            "use_segmentation": False,
+            "out_stride": 4,
+            "head": "queries",
+        },
+    }
     generator = write_generator(tmp_path / "q.safetensors", model, image_size=64)
     assert main(["export", str(generator), "--onnx", "--out", str(tmp_path / "q.onnx")]) == 0
     onnx, engine = OnnxEngine(tmp_path / "q.onnx"), TorchEngine(generator, precision="fp32")

@@ -32,8 +32,9 @@ def test_generator_inputs_expand_what_the_generator_needs_to_its_size():
     native = priors.on_l(l_norm)
     assert native["segmentation"].shape == (2, 21, 8, 8)  # the priors see 256 x 256
     # the same outputs as running the backbones on the 256 px grey image directly
-    big = torch.nn.functional.interpolate(l_norm, size=(PRIOR_IMAGE_SIZE,) * 2,
-                                          mode="bilinear", antialias=True)  # fmt: skip
+    big = torch.nn.functional.interpolate(
+        l_norm, size=(PRIOR_IMAGE_SIZE,) * 2, mode="bilinear", antialias=True
+    )
     from colorgan.colour.tensors import grey_from_l
 
     assert torch.allclose(native["embedding"], priors(grey_from_l(big))["embedding"])
@@ -42,8 +43,9 @@ def test_generator_inputs_expand_what_the_generator_needs_to_its_size():
     assert x["segmentation"].shape == (2, 21, 48, 48)
     assert x["segmentation"].is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(x["segmentation"], expand_segmentation(native["segmentation"], 48, False))
-    logits = generator_inputs(l_norm, {"segmentation": torch.randn(2, 21, 6, 6)},
-                              Needs(segmentation=True), True)["segmentation"]  # fmt: skip
+    logits = generator_inputs(
+        l_norm, {"segmentation": torch.randn(2, 21, 6, 6)}, Needs(segmentation=True), True
+    )["segmentation"]
     assert torch.allclose(logits.sum(1), torch.ones(2, 48, 48), atol=1e-5)  # softmaxed
 
 

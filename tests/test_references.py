@@ -83,12 +83,37 @@ def test_the_command_takes_references_for_every_input_or_by_input(tmp_path, caps
     colour.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "refs" / "c.jpg")
     inputs = [str(tmp_path / "a.png"), str(tmp_path / "b.png")]
     out = tmp_path / "out"
-    assert main(["colorize", *inputs, "--out", str(out), "-q", "--reference",
-                 str(tmp_path / "refs" / "c.jpg")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "colorize",
+                *inputs,
+                "--out",
+                str(out),
+                "-q",
+                "--reference",
+                str(tmp_path / "refs" / "c.jpg"),
+            ]
+        )
+        == 0
+    )
     assert all(is_magenta(ab_of(Image.open(out / n), patch)) for n in ("a.png", "b.png"))
     (tmp_path / "refs.json").write_text(json.dumps({"b.png": ["refs/c.jpg"]}))
-    assert main(["colorize", *inputs, "--out", str(out), "-q", "--overwrite", "--references",
-                 str(tmp_path / "refs.json")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "colorize",
+                *inputs,
+                "--out",
+                str(out),
+                "-q",
+                "--overwrite",
+                "--references",
+                str(tmp_path / "refs.json"),
+            ]
+        )
+        == 0
+    )
     assert not is_magenta(ab_of(Image.open(out / "a.png"), patch))
     assert is_magenta(ab_of(Image.open(out / "b.png"), patch))
     capsys.readouterr()
@@ -119,8 +144,15 @@ def test_a_films_key_frame_colours_its_shot_and_no_further(tmp_path):
     write_film(film, [f.convert("L") for f in frames] + [other.convert("L")] * 4)
     frames[0].save(tmp_path / "key.png")
     out = tmp_path / "out"
-    argv = ["colorize", str(film), "--out", str(out), "-q", "--reference-frame",
-            f"0:{tmp_path / 'key.png'}"]  # fmt: skip
+    argv = [
+        "colorize",
+        str(film),
+        "--out",
+        str(out),
+        "-q",
+        "--reference-frame",
+        f"0:{tmp_path / 'key.png'}",
+    ]
     assert main(argv) == 0
     with av.open(str(out / "film.mp4")) as written:
         decoded = [f.to_image() for f in written.decode(video=0)]

@@ -121,10 +121,22 @@ def test_a_points_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path):
     os.mkfifo(fifo)
     make_photo(6).save(tmp_path / "p.png")
     run = subprocess.run(
-        [sys.executable, "-m", "colorgan", "colorize", str(tmp_path / "p.png"), "--out",
-         str(tmp_path / "out"), "--hints", str(fifo), "-q"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "colorgan",
+            "colorize",
+            str(tmp_path / "p.png"),
+            "--out",
+            str(tmp_path / "out"),
+            "--hints",
+            str(fifo),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 2 and "not a regular file" in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()
 
@@ -136,8 +148,18 @@ def test_a_films_hints_on_a_model_without_hints_stop_the_run_before_any_output(t
     make_photo(7, (64, 48)).save(tmp_path / "a.png")
     make_clip(tmp_path / "reel.mp4", frames=4, audio=False)
     (tmp_path / "h.json").write_text(json.dumps({"reel.mp4": [{"x": 5, "y": 5, "color": "#f00"}]}))
-    argv = ["colorize", str(tmp_path / "a.png"), str(tmp_path / "reel.mp4"), "--model", "paper",
-            "--hints", str(tmp_path / "h.json"), "--out", str(tmp_path / "out"), "-q"]  # fmt: skip
+    argv = [
+        "colorize",
+        str(tmp_path / "a.png"),
+        str(tmp_path / "reel.mp4"),
+        "--model",
+        "paper",
+        "--hints",
+        str(tmp_path / "h.json"),
+        "--out",
+        str(tmp_path / "out"),
+        "-q",
+    ]
     assert main(argv) == 2
     assert "takes no colour hints" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

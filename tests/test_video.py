@@ -21,8 +21,11 @@ def decoded(path: Path) -> tuple[list[Image.Image], object, float | None]:
     with av.open(str(path)) as f:
         video = f.streams.video[0]
         rate = video.average_rate
-        audio = float(f.streams.audio[0].duration * f.streams.audio[0].time_base) if (
-            f.streams.audio) else None  # fmt: skip
+        audio = (
+            float(f.streams.audio[0].duration * f.streams.audio[0].time_base)
+            if (f.streams.audio)
+            else None
+        )
         frames = [frame.to_image() for frame in f.decode(video)]
     return frames, rate, audio
 
@@ -97,8 +100,10 @@ def test_the_torch_engine_colours_video_as_the_onnx_engine_does(tmp_path, tiny_w
         assert main([*args, "-q"]) == 0
     onnx, _, _ = decoded(tmp_path / "onnx" / "film.mp4")
     torch_frames, _, _ = decoded(tmp_path / "torch" / "film.mp4")
-    gaps = [np.abs(np.asarray(a, float) - np.asarray(b, float)).mean()
-            for a, b in zip(onnx, torch_frames, strict=True)]  # fmt: skip
+    gaps = [
+        np.abs(np.asarray(a, float) - np.asarray(b, float)).mean()
+        for a, b in zip(onnx, torch_frames, strict=True)
+    ]
     # the engines compose differently (lab, ycbcr): a more colourful model parts them more
     assert len(gaps) == 24 and max(gaps) < 2.5
     own = ["colorize", str(clip), "--out", str(tmp_path / "own"), "-w", str(tiny_weights), "-q"]
@@ -107,9 +112,13 @@ def test_the_torch_engine_colours_video_as_the_onnx_engine_does(tmp_path, tiny_w
 
 @pytest.mark.parametrize(
     ("suffix", "codec", "pix_fmt"),
-    [(".mkv", "libx264", "yuv420p"), (".avi", "mpeg4", "yuv420p"),
-     (".webm", "libvpx-vp9", "yuv420p"), (".mov", "libx264", "yuv444p")],
-)  # fmt: skip
+    [
+        (".mkv", "libx264", "yuv420p"),
+        (".avi", "mpeg4", "yuv420p"),
+        (".webm", "libvpx-vp9", "yuv420p"),
+        (".mov", "libx264", "yuv444p"),
+    ],
+)
 def test_other_containers_and_colour_footage_come_out_as_mp4(tmp_path, suffix, codec, pix_fmt):
     """Colour footage in other containers and codecs (4:4:4 too): an MP4 of the same size,
     frame count and rate, with the input's lightness."""
@@ -180,9 +189,18 @@ def test_a_film_is_never_written_over_itself(tmp_path, capsys):
     assert clip.read_bytes() == before
 
 
-def write_clip(path: Path, size=(96, 64), pts=range(12), time_base=None, codec="libx264",
-               pix_fmt="yuv420p", audio: str | None = None, rotation: int = 0,
-               options: dict | None = None, fmt: str | None = None) -> None:  # fmt: skip
+def write_clip(
+    path: Path,
+    size=(96, 64),
+    pts=range(12),
+    time_base=None,
+    codec="libx264",
+    pix_fmt="yuv420p",
+    audio: str | None = None,
+    rotation: int = 0,
+    options: dict | None = None,
+    fmt: str | None = None,
+) -> None:
     """A grey clip of noise frames with the given timestamps, codec, size, display rotation
     and audio codec (a second of a tone)."""
     from fractions import Fraction
@@ -228,8 +246,9 @@ def test_odd_sides_variable_rate_pcm_sound_and_rotation_come_through(tmp_path):
     clips = tmp_path / "clips"
     clips.mkdir()
     write_clip(clips / "odd.mkv", size=(101, 77), pix_fmt="yuv444p")
-    write_clip(clips / "vfr.mp4", pts=[0, 40, 80, 200, 210, 220, 400, 900],
-               time_base=Fraction(1, 1000))  # fmt: skip
+    write_clip(
+        clips / "vfr.mp4", pts=[0, 40, 80, 200, 210, 220, 400, 900], time_base=Fraction(1, 1000)
+    )
     write_clip(clips / "camcorder.avi", codec="mpeg4", audio="pcm_s16le", fmt="avi")
     write_clip(clips / "phone.mp4", size=(96, 64), rotation=-90)
     out = tmp_path / "out"

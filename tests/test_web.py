@@ -261,8 +261,11 @@ def test_a_browser_session_sends_nothing_beyond_this_machine(server, browser, up
     status(page, "Re-coloured with 1 colour point(s).")
     page.close()
     assert len(seen) > 10  # the page and its scripts, the upload, the queue's events
-    outside = [url for url in seen if urlparse(url).scheme not in ("data", "blob")
-               and urlparse(url).hostname != "127.0.0.1"]  # fmt: skip
+    outside = [
+        url
+        for url in seen
+        if urlparse(url).scheme not in ("data", "blob") and urlparse(url).hostname != "127.0.0.1"
+    ]
     assert not outside, outside
 
 
@@ -328,8 +331,10 @@ def test_concurrent_pages_each_get_their_own_results_and_a_zip(server, browser, 
         assert sorted(archive.namelist()) == ["chelsea-colorized.jpg", "coffee-colorized.jpg"]
         archive.extractall(tmp_path / "zip")
     theirs = Image.open(download(second, "chelsea-colorized.jpg", tmp_path))
-    pairs = [(tmp_path / "zip" / "chelsea-colorized.jpg", uploads["chelsea"]),
-             (tmp_path / "zip" / "coffee-colorized.jpg", uploads["coffee"])]  # fmt: skip
+    pairs = [
+        (tmp_path / "zip" / "chelsea-colorized.jpg", uploads["chelsea"]),
+        (tmp_path / "zip" / "coffee-colorized.jpg", uploads["coffee"]),
+    ]
     for result, source in pairs:
         assert lightness_gap(Image.open(result), Image.open(source)) < 1.5
     assert lightness_gap(theirs, Image.open(uploads["same name"])) < 1.5
@@ -344,8 +349,9 @@ def test_stopping_the_server_mid_request_leaves_no_visitors_file(browser, tmp_pa
     env["TMPDIR"] = str(scratch)
     film = tmp_path / "long.mp4"
     make_clip(film, frames=240, audio=False)
-    process, url = start_server([sys.executable, "-c", WITHOUT_TORCH], log=tmp_path / "log",
-                                env=env)  # fmt: skip
+    process, url = start_server(
+        [sys.executable, "-c", WITHOUT_TORCH], log=tmp_path / "log", env=env
+    )
     try:
         page = open_page(browser, url)
         send(page, [film])

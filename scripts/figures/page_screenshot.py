@@ -38,8 +38,7 @@ def main() -> None:
         for name in PHOTOS:
             uploads.append(Path(tmp) / f"{name}.jpg")
             Image.open(ROOT / "examples" / f"{name}.jpg").convert("L").save(uploads[-1])
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"),
-                                    args=["--no-sandbox"])  # fmt: skip
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url)
         page.locator("#photos input[type=file]").set_input_files([str(u) for u in uploads])

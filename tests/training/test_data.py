@@ -44,9 +44,12 @@ def test_without_the_cache_the_backbones_run_on_each_batch_and_agree_with_it(tmp
         progress=False,
     )
     cfg = small_config(
-        tmp_path, photo_dir, model=PRIORS_ON,
-        data={"image_size": 256}, priors={"cache": False, "cache_dir": str(tmp_path / "none")},
-    )  # fmt: skip
+        tmp_path,
+        photo_dir,
+        model=PRIORS_ON,
+        data={"image_size": 256},
+        priors={"cache": False, "cache_dir": str(tmp_path / "none")},
+    )
     live = TrainingData(cfg, progress=False)
     assert live.cache is None and live.priors is not None
     for item in [(0, False), (1, True)]:
@@ -62,8 +65,11 @@ def test_without_the_cache_the_backbones_run_on_each_batch_and_agree_with_it(tmp
 
 def test_colour_weights_are_counted_only_for_the_rebalanced_term(tmp_path, photo_dir):
     plain = TrainingData(small_config(tmp_path / "a", photo_dir), progress=False)
-    loss = {"pretrain": {"rebalanced_l1": 1.0}, "adversarial": {"gan": 1.0, "rebalanced_l1": 100.0},
-            "rebalance_lambda": 0.5}  # fmt: skip
+    loss = {
+        "pretrain": {"rebalanced_l1": 1.0},
+        "adversarial": {"gan": 1.0, "rebalanced_l1": 100.0},
+        "rebalance_lambda": 0.5,
+    }
     cfg = small_config(tmp_path / "b", photo_dir, loss=loss)
     rebalanced = TrainingData(cfg, progress=False)
     assert plain.colour_weights is None and rebalanced.colour_weights.shape == (BINS * BINS,)

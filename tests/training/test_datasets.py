@@ -37,8 +37,10 @@ def test_flip_mirrors_the_photo(photo_dir):
 
 def test_ranks_take_disjoint_slices_of_the_same_global_batches():
     one = list(EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4))
-    ranks = [list(EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4, rank=r, world=2))
-             for r in range(2)]  # fmt: skip
+    ranks = [
+        list(EpochSampler(10, seed=3, shuffle=True, flip=True, batch_size=4, rank=r, world=2))
+        for r in range(2)
+    ]
     assert len(one) == 8  # two whole global batches of 4; the last 2 photos wait for next epoch
     for b in range(2):
         assert ranks[0][2 * b : 2 * b + 2] + ranks[1][2 * b : 2 * b + 2] == one[4 * b : 4 * b + 4]

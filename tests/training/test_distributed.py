@@ -25,11 +25,20 @@ from colorgan.training.trainer import Trainer
 from tests.conftest import small_config
 
 SECTIONS = {
-    "model": {"discriminator": {"spectral_norm": True},
-              "fusion": {"use_segmentation": True, "use_embedding": True}},
-    "train": {"batch_size": 4, "pretrain_epochs": 1, "adversarial_epochs": 2, "d_every": 2,
-              "checkpoint_every": 1000, "sample_every": 3, "sample_images": 2},
-}  # fmt: skip
+    "model": {
+        "discriminator": {"spectral_norm": True},
+        "fusion": {"use_segmentation": True, "use_embedding": True},
+    },
+    "train": {
+        "batch_size": 4,
+        "pretrain_epochs": 1,
+        "adversarial_epochs": 2,
+        "d_every": 2,
+        "checkpoint_every": 1000,
+        "sample_every": 3,
+        "sample_images": 2,
+    },
+}
 # Summation order differs between one mean over 4 images and the mean of two means over 2,
 # and Adam amplifies such rounding a little over 6 steps. The runs must agree to a small
 # fraction of how far training moved the weights (fp32: 4e-7 of it); a real fault (both
@@ -104,8 +113,11 @@ def reference(tmp_path_factory, request) -> tuple[Path, Path, Path]:
     _, cfg = write_config(root, photos, "one")
     trainer = Trainer(cfg, progress=False)
     nets = {"generator": trainer.gan.generator, "discriminator": trainer.gan.discriminator}
-    initial = {f"{part}.{k}": v.detach().clone().contiguous()
-               for part, net in nets.items() for k, v in net.state_dict().items()}  # fmt: skip
+    initial = {
+        f"{part}.{k}": v.detach().clone().contiguous()
+        for part, net in nets.items()
+        for k, v in net.state_dict().items()
+    }
     save_file(initial, str(root / "init.safetensors"))
     summary = trainer.run()
     assert summary["steps"] == 6 and summary["d_steps"] == 2
@@ -222,11 +234,25 @@ def test_two_nodes_meet_through_the_c10d_rendezvous(reference):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    node = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
-            "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=test",
-            "-m", "colorgan", "train", str(path), "-q"]  # fmt: skip
-    agents = [subprocess.Popen(node, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=ENV) for _ in range(2)]  # fmt: skip
+    node = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=2",
+        "--nproc_per_node=1",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint=127.0.0.1:{port}",
+        "--rdzv-id=test",
+        "-m",
+        "colorgan",
+        "train",
+        str(path),
+        "-q",
+    ]
+    agents = [
+        subprocess.Popen(node, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+        for _ in range(2)
+    ]
     outputs = [agent.communicate(timeout=300)[0] for agent in agents]
     assert all(agent.returncode == 0 for agent in agents), outputs
     assert sum(out.count("trained 6 steps") for out in outputs) == 1

@@ -115,8 +115,10 @@ def test_a_run_folder_written_in_the_flat_config_form_still_exports(tmp_path):
 def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
     from colorgan.priors.backbones import lite_network, lite_weights_file
 
-    lite = {"generator": "lite_unet",
-            "lite_unet": {"use_embedding": False, "use_segmentation": False}}  # fmt: skip
+    lite = {
+        "generator": "lite_unet",
+        "lite_unet": {"use_embedding": False, "use_segmentation": False},
+    }
     cfg = config_from_dict({"model": lite, "train": {"pretrain_lr": 1e-3}})
     gan = ColorGAN(cfg)
     imagenet = lite_network(lite_weights_file()).state_dict()

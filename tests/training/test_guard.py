@@ -30,9 +30,19 @@ def test_stopping_training_writes_a_checkpoint_on_the_way_out(tmp_path, photo_di
     config = tiny_recipe(tmp_path, photo_dir)
     run_dir = tmp_path / "runs" / "tiny"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "colorgan", "train", str(config), "--out-dir",
-         str(tmp_path / "runs"), "-q"], stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "colorgan",
+            "train",
+            str(config),
+            "--out-dir",
+            str(tmp_path / "runs"),
+            "-q",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     losses = run_dir / "losses.csv"
     deadline = time.time() + 120
     while time.time() < deadline and (not losses.exists() or losses.stat().st_size < 200):

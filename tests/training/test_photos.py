@@ -77,9 +77,10 @@ def test_several_folders_are_one_pool_each_split_on_its_own(tmp_path, photo_dir)
     a = _copy_photos(photo_dir, tmp_path / "a", 12)
     b = _copy_photos(photo_dir, tmp_path / "b", 10)
     one = DataConfig(root=str(a), val_fraction=0.25)
-    pooled = DataConfig(sources=[SourceConfig(str(a), 1.0),
-                                 SourceConfig(str(b), 0.5, val_fraction=0.1)],
-                        val_fraction=0.25)  # fmt: skip
+    pooled = DataConfig(
+        sources=[SourceConfig(str(a), 1.0), SourceConfig(str(b), 0.5, val_fraction=0.1)],
+        val_fraction=0.25,
+    )
     (train_a, val_a, w_a), (train_b, val_b, w_b) = split_sources(pooled)
     # the first folder splits exactly as it would alone; each folder keeps its own fraction
     assert (train_a, val_a) == split_paths(one)
@@ -98,10 +99,12 @@ def test_a_pool_is_read_from_yaml_and_bad_weights_are_one_line(tmp_path):
     cfg = config_from_dict({"data": {"sources": sources}})
     assert cfg.data.pool() == [SourceConfig("x", 2.0), SourceConfig("y", 1.0, 0.01)]
     assert config_from_dict(cfg.to_dict()).data == cfg.data  # saved and read back alike
-    for sources, match in [([{"root": "x", "weight": -1}], "weights"),
-                           ([{"root": "x", "weight": 0}], "weights"),
-                           ([], "at least one folder"),
-                           ([{"root": "x", "val_fraction": 1.0}], "val_fraction"),
-                           ([{"weight": 1}], "root")]:  # fmt: skip
+    for sources, match in [
+        ([{"root": "x", "weight": -1}], "weights"),
+        ([{"root": "x", "weight": 0}], "weights"),
+        ([], "at least one folder"),
+        ([{"root": "x", "val_fraction": 1.0}], "val_fraction"),
+        ([{"weight": 1}], "root"),
+    ]:
         with pytest.raises(ColorganError, match=match):
             config_from_dict({"data": {"sources": sources}})

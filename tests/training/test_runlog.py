@@ -37,8 +37,10 @@ def test_the_plot_has_a_panel_per_term(tmp_path):
     log.close()
     panels = plot_losses({"a run": run / "losses.csv"}, tmp_path / "losses.png")
     assert [(p.title, p.lines) for p in panels] == [
-        ("l1 (training)", 1), ("d (training)", 1), ("gan (training)", 1),
+        ("l1 (training)", 1),
+        ("d (training)", 1),
+        ("gan (training)", 1),
         ("validation L1 of ab, ± s.e.", 1),
-    ]  # fmt: skip
+    ]
     assert panels[0].last == (5, 0.2) and panels[3].last == (5, 0.3)
     assert Image.open(tmp_path / "losses.png").size[0] > 1000

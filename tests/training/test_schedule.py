@@ -29,9 +29,17 @@ def _lrs(trainer):
 
 
 def test_the_schedule_sets_each_steps_rate_and_resumes_exactly(tmp_path, photo_dir):
-    sections = {"train": {"pretrain_epochs": 3, "adversarial_epochs": 0, "batch_size": 3,
-                          "lr_schedule": "cosine", "warmup_steps": 2, "grad_clip": 0.05,
-                          "pretrain_lr": 1e-3}}  # fmt: skip
+    sections = {
+        "train": {
+            "pretrain_epochs": 3,
+            "adversarial_epochs": 0,
+            "batch_size": 3,
+            "lr_schedule": "cosine",
+            "warmup_steps": 2,
+            "grad_clip": 0.05,
+            "pretrain_lr": 1e-3,
+        }
+    }
     whole = Trainer(small_config(tmp_path / "a", photo_dir, **sections), progress=False)
     seen = []
     original = whole.gan.pretrain_step
@@ -58,8 +66,10 @@ def test_gradient_clipping_bounds_the_step(tmp_path, photo_dir):
         gan.base_lrs["opt_pre"] = [1.0]
         before = [p.detach().clone() for p in gan.generator.parameters()]
         trainer.run(max_steps=1)
-        moved = [(p.detach() - b).flatten() for p, b in zip(gan.generator.parameters(), before,
-                                                               strict=True)]  # fmt: skip
+        moved = [
+            (p.detach() - b).flatten()
+            for p, b in zip(gan.generator.parameters(), before, strict=True)
+        ]
         return torch.cat(moved).norm().item()
 
     assert first_step_change(1e-3) == pytest.approx(1e-3, rel=1e-3)
@@ -69,17 +79,25 @@ def test_gradient_clipping_bounds_the_step(tmp_path, photo_dir):
 def test_a_run_can_start_from_another_runs_generator(tmp_path, photo_dir):
     from colorgan.base.errors import ColorganError
 
-    first = Trainer(small_config(tmp_path / "a", photo_dir, train={"adversarial_epochs": 0}),
-                    progress=False)  # fmt: skip
+    first = Trainer(
+        small_config(tmp_path / "a", photo_dir, train={"adversarial_epochs": 0}), progress=False
+    )
     done = first.run()["generator"]
-    cfg = small_config(tmp_path / "b", photo_dir, train={"init_from": done, "pretrain_epochs": 0,
-                                                         "adversarial_epochs": 0})  # fmt: skip
+    cfg = small_config(
+        tmp_path / "b",
+        photo_dir,
+        train={"init_from": done, "pretrain_epochs": 0, "adversarial_epochs": 0},
+    )
     warm = Trainer(cfg, progress=False)
     for key, value in first.gan.generator.state_dict().items():
         assert torch.equal(value, warm.gan.generator.state_dict()[key]), key
     warm.release()
-    other = small_config(tmp_path / "c", photo_dir, train={"init_from": done},
-                         model={"generator": "unet", "unet": {"downs": 6}},
-                         data={"image_size": 64})  # fmt: skip
+    other = small_config(
+        tmp_path / "c",
+        photo_dir,
+        train={"init_from": done},
+        model={"generator": "unet", "unet": {"downs": 6}},
+        data={"image_size": 64},
+    )
     with pytest.raises(ColorganError, match="not this config's model"):
         Trainer(other, progress=False)

@@ -14,10 +14,11 @@ from tests.conftest import small_config
 
 def test_a_tiny_model_overfits_four_images(tmp_path, photo_dir):
     cfg = small_config(
-        tmp_path, photo_dir,
+        tmp_path,
+        photo_dir,
         data={"num_images": 4, "val_fraction": 0.0, "flip": False},
         train={"pretrain_epochs": 200, "adversarial_epochs": 0, "pretrain_lr": 1e-3},
-    )  # fmt: skip
+    )
     trainer = Trainer(cfg, progress=False)
     summary = trainer.run()
     l1 = [h["l1"] for h in summary["history"]]
@@ -28,9 +29,10 @@ def test_a_tiny_model_overfits_four_images(tmp_path, photo_dir):
 
 def test_one_discriminator_step_per_k_generator_steps(tmp_path, photo_dir):
     cfg = small_config(
-        tmp_path, photo_dir,
+        tmp_path,
+        photo_dir,
         train={"pretrain_epochs": 0, "adversarial_epochs": 2, "d_every": 3, "batch_size": 2},
-    )  # fmt: skip
+    )
     trainer = Trainer(cfg, progress=False)
     d_steps = []
     original = trainer.gan.opt_d.step
@@ -47,8 +49,15 @@ def test_one_discriminator_step_per_k_generator_steps(tmp_path, photo_dir):
 
 
 def test_resume_takes_the_same_steps_as_an_uninterrupted_run(tmp_path, photo_dir):
-    sections = {"train": {"pretrain_epochs": 1, "adversarial_epochs": 2, "d_every": 2,
-                          "batch_size": 3, "checkpoint_every": 1000}}  # fmt: skip
+    sections = {
+        "train": {
+            "pretrain_epochs": 1,
+            "adversarial_epochs": 2,
+            "d_every": 2,
+            "batch_size": 3,
+            "checkpoint_every": 1000,
+        }
+    }
     whole = Trainer(small_config(tmp_path / "a", photo_dir, **sections), progress=False).run()
     cfg = small_config(tmp_path / "b", photo_dir, **sections)
     first = Trainer(cfg, progress=False).run(max_steps=4)  # stops mid-phase, mid-epoch
@@ -163,8 +172,12 @@ def test_validation_samples_go_to_the_run_folder_and_tensorboard(tmp_path, photo
 
 
 def test_spectral_norm_discriminator_trains_and_resumes(tmp_path, photo_dir):
-    cfg = small_config(tmp_path, photo_dir, model={"discriminator": {"spectral_norm": True}},
-                       train={"pretrain_epochs": 0, "adversarial_epochs": 2})  # fmt: skip
+    cfg = small_config(
+        tmp_path,
+        photo_dir,
+        model={"discriminator": {"spectral_norm": True}},
+        train={"pretrain_epochs": 0, "adversarial_epochs": 2},
+    )
     trainer = Trainer(cfg, progress=False)
     trainer.run(max_steps=2)
     again = Trainer(cfg, resume=True, progress=False)
@@ -227,9 +240,16 @@ def test_resume_is_exact_with_dropout_to_the_last_bit(tmp_path, photo_dir):
 def test_a_resume_between_an_epochs_last_step_and_its_validation_logs_it_once(
     tmp_path, photo_dir, monkeypatch
 ):
-    cfg = small_config(tmp_path, photo_dir,
-                       train={"pretrain_epochs": 2, "adversarial_epochs": 0, "batch_size": 3,
-                              "checkpoint_every": 3})  # fmt: skip
+    cfg = small_config(
+        tmp_path,
+        photo_dir,
+        train={
+            "pretrain_epochs": 2,
+            "adversarial_epochs": 0,
+            "batch_size": 3,
+            "checkpoint_every": 3,
+        },
+    )
     trainer = Trainer(cfg, progress=False)
     spe = trainer.data.steps_per_epoch()
     assert spe == 3  # 9 training photos: the checkpoint falls on the epoch's last step
@@ -252,16 +272,28 @@ def test_a_resume_between_an_epochs_last_step_and_its_validation_logs_it_once(
 
 
 def test_the_critic_warms_up_on_the_pretrained_generators_outputs_first(tmp_path, photo_dir):
-    cfg = small_config(tmp_path, photo_dir, train={
-        "pretrain_epochs": 1, "adversarial_epochs": 2, "batch_size": 3, "d_warmup_steps": 4,
-        "d_every": 2})  # fmt: skip
+    cfg = small_config(
+        tmp_path,
+        photo_dir,
+        train={
+            "pretrain_epochs": 1,
+            "adversarial_epochs": 2,
+            "batch_size": 3,
+            "d_warmup_steps": 4,
+            "d_every": 2,
+        },
+    )
     trainer = Trainer(cfg, progress=False)
     gan, seen = trainer.gan, []
     original = gan.critic_step
 
     def critic(x):  # G's weights and D's at each warm-up step
-        seen.append([p.detach().clone() for p in (*gan.generator.parameters(),
-                                                  *gan.discriminator.parameters())])  # fmt: skip
+        seen.append(
+            [
+                p.detach().clone()
+                for p in (*gan.generator.parameters(), *gan.discriminator.parameters())
+            ]
+        )
         return original(x)
 
     gan.critic_step = critic
@@ -275,5 +307,6 @@ def test_the_critic_warms_up_on_the_pretrained_generators_outputs_first(tmp_path
     for later in seen[1:]:  # G stood still through the warm-up while D learnt
         assert all(torch.equal(a, b) for a, b in zip(seen[0][:n_g], later[:n_g], strict=True))
         assert not all(torch.equal(a, b) for a, b in zip(seen[0][n_g:], later[n_g:], strict=True))
-    assert not all(torch.equal(a, b) for a, b in zip(seen[0][:n_g], gan.generator.parameters(),
-                                                     strict=True))  # fmt: skip
+    assert not all(
+        torch.equal(a, b) for a, b in zip(seen[0][:n_g], gan.generator.parameters(), strict=True)
+    )

@@ -206,8 +206,15 @@ def config_from_dict(values: dict[str, Any]) -> Config:
     return validate(build_dataclass(Config, upgrade_old_form(values), ""))
 
 
-__all__ = ["Config", "apply_overrides", "config_from_dict", "load_config", "parse_override",
-           "read_recipe", "read_yaml"]  # fmt: skip
+__all__ = [
+    "Config",
+    "apply_overrides",
+    "config_from_dict",
+    "load_config",
+    "parse_override",
+    "read_recipe",
+    "read_yaml",
+]
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
