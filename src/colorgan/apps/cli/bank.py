@@ -19,12 +19,7 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     build = actions.add_parser("build", help="colour photos (files, folders, globs) -> a bank")
     build.add_argument("inputs", nargs="*", metavar="PHOTOS", help="files, folders or globs")
-    build.add_argument(
-        "--train-of",
-        metavar="CONFIG.yaml",
-        help="instead of PHOTOS: the training photos of this config's split (never its "
-        "validation ones)",
-    )
+    train_of(build, "instead of PHOTOS: ")
     build.add_argument("--out", "-o", required=True, metavar="DIR", help="the bank's folder")
     build.add_argument(
         "--select",
@@ -44,17 +39,17 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
         "Resumable: a stopped fit goes on where it stopped.",
     )
     trust.add_argument("bank", metavar="BANK", help="the bank's folder (its manifest is updated)")
-    trust.add_argument(
-        "--train-of",
-        required=True,
-        metavar="CONFIG.yaml",
-        help="the training photos of this config's split (never its validation ones)",
-    )
+    train_of(trust, "", required=True)
     trust.add_argument("--photos", type=int, default=2000, help="how many, drawn by --seed")
     model_choice(trust)  # the trust is the model's: how far a reference beats its colour
     trust.add_argument("--seed", type=int, default=0)
     trust.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def train_of(p: argparse.ArgumentParser, lead: str, required: bool = False) -> None:
+    why = "the training photos of this config's split (never its validation ones)"
+    p.add_argument("--train-of", required=required, metavar="CONFIG.yaml", help=lead + why)
 
 
 def run(args: argparse.Namespace) -> int:
