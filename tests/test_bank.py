@@ -173,3 +173,25 @@ def test_a_stopped_build_of_other_photos_is_not_mixed_in(photos, tmp_path):
     (tmp_path / "b" / ".chunks" / "plan.txt").write_text("another list\n")
     with pytest.raises(ColorganError, match="holds a stopped build of other photos"):
         builder.build_bank(colorizer.engine.features, paths, tmp_path / "b")
+
+
+def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path):
+    """A photo coloured from the bank (or as its first alternative) keeps that colour when
+    colour points re-colour it on the page: the points add to it, they do not replace it."""
+    from colorgan.apps.studio import Limits, Studio
+
+    colour, patch = scene()
+    grey = tmp_path / "grey.png"
+    colour.convert("L").save(grey)
+    colorizer, work = Colorizer(), tmp_path / "w"
+    work.mkdir()
+    studio = Studio(
+        lambda name: colorizer, ["default"], Limits(), tmp_path / "w", Bank.load(bank_dir)
+    )
+    for ways in (1, 2):
+        shown = studio.run([grey], "default", 1.0, use_bank=True, alternatives=ways).photos[0]
+        again, _ = studio.recolour(grey, "default", 1.0, [], use_bank=True, alternatives=ways)
+        assert np.array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(shown)))
+        assert is_magenta(ab_of(Image.open(again), patch))
+    plain, _ = studio.recolour(grey, "default", 1.0, [])
+    assert not is_magenta(ab_of(Image.open(plain), patch))

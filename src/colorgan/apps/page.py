@@ -170,7 +170,7 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         if len(in_folder) < len(folder or []):
             skipped = len(folder) - len(in_folder)
             outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
-        return _shown(gr, outcome, references or [])
+        return _shown(gr, outcome, references or [], bool(use_bank), int(ways))
 
     def show(previews, evt: gr.SelectData):  # noqa: ANN001, ANN202
         pair = previews[evt.index]
@@ -194,10 +194,10 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
     v.gallery.select(show, state.previews, [v.slider, v.grey, v.colour])
 
 
-def _shown(gr, outcome, references: list) -> tuple:  # noqa: ANN001
+def _shown(gr, outcome, references: list, use_bank: bool, ways: int) -> tuple:  # noqa: ANN001
     """A request's outcome as the page shows it: the first photo compared, the rest in the
-    gallery, every file to download, and the photo the colour points apply to (with the
-    references it was coloured from)."""
+    gallery, every file to download, and the photo the colour points apply to (with what it
+    was coloured from: the references, the bank, which of the alternatives)."""
     first = None  # the photo colour points apply to: the first one shown
     if outcome.sources:
         first = {
@@ -205,6 +205,8 @@ def _shown(gr, outcome, references: list) -> tuple:  # noqa: ANN001
             "result": str(outcome.photos[0]),
             "preview": str(outcome.previews[0][0]),
             "references": [str(r) for r in references],
+            "bank": use_bank,
+            "alternatives": ways,
         }
     pairs = [(str(grey), str(colour)) for grey, colour in outcome.previews]
     compared = pairs[0] if pairs else (None, None)

@@ -66,9 +66,14 @@ class PointEvents:
             return self._nothing("Colorize a photo first, then click its grey")
         try:
             hints = [_hint(row, k) for k, row in enumerate(rows)]
-            references = photo.get("references", [])
             result, (grey, colour) = self.studio.recolour(
-                photo["upload"], model, float(saturation), hints, references
+                photo["upload"],
+                model,
+                float(saturation),
+                hints,
+                photo.get("references", []),
+                photo.get("bank", False),
+                photo.get("alternatives", 1),
             )
         except ColorganError as exc:
             return self._nothing(str(exc))

@@ -31,7 +31,7 @@ from colorgan.pipeline.bank import Bank
 from colorgan.pipeline.batch import unclaimed
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film import colorize_videos
-from colorgan.pipeline.request import Request
+from colorgan.pipeline.request import Request, alternatives_of
 from colorgan.spec.hints import Hint
 
 PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
@@ -205,9 +205,12 @@ class Studio:
         saturation: float,
         hints: Sequence[Hint],
         references: Sequence[str | Path] = (),
+        use_bank: bool = False,
+        alternatives: int = 1,
     ) -> tuple[Path, tuple[Path, Path]]:
-        """One uploaded photo again, following the colour points `hints` (in its pixels), and
-        its `references`: the full-size result and its (grey, colour) previews, in a folder of
+        """One uploaded photo again, following the colour points `hints` (in its pixels), as
+        `run` coloured it (its `references`, `use_bank`; of `alternatives`, the first, which
+        the page shows): the full-size result and its (grey, colour) previews, in a folder of
         their own."""
         self._check(model)
         upload = Path(upload)
@@ -215,7 +218,12 @@ class Studio:
         if why:
             raise ColorganError(f"{upload.name}: {why}")
         references = self._references(references)
-        request = Request(open_image(upload), saturation, hints, references, where=upload.name)
+        bank = self.bank if use_bank else None
+        request = Request(
+            open_image(upload), saturation, hints, references, bank=bank, where=upload.name
+        )
+        if alternatives > 1:
+            request = alternatives_of(request, alternatives)[0]
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         with self._lock:
             [colour] = self.colorizer(model).run([request])
