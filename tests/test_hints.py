@@ -264,6 +264,33 @@ def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     assert "outside the 160x120 frame" in capsys.readouterr().err
 
 
+def test_a_phone_films_points_are_given_as_players_show_it(tmp_path, hinted, capsys):
+    """A film stored 160x120 and shown turned clockwise (display rotation -90, a phone's
+    upright film) takes its points in the 120x160 frame players show: the point (30, 100)
+    there is the stored frame's (100, 89), so the two films colour alike."""
+    av = pytest.importorskip("av")
+    from tests.test_video import write_clip
+
+    path, _ = hinted
+    write_clip(tmp_path / "phone.mp4", size=(160, 120), pts=range(3), rotation=-90)
+    write_clip(tmp_path / "flat.mp4", size=(160, 120), pts=range(3))
+    out = tmp_path / "out"
+
+    def first_frame(film: str, hint: str, *extra: str) -> np.ndarray:
+        args = ["colorize", str(tmp_path / film), "--out", str(out), "-w", str(path), "-q"]
+        assert main([*args, "--hint", hint, *extra]) == 0
+        with av.open(str(out / film)) as f:
+            return next(f.decode(f.streams.video[0])).to_ndarray(format="rgb24").astype(int)
+
+    phone = first_frame("phone.mp4", "30,100,#00ff00")
+    assert np.abs(phone - first_frame("flat.mp4", "100,89,#00ff00")).max() <= 2
+    assert np.abs(phone - first_frame("flat.mp4", "30,100,#00ff00", "--overwrite")).max() > 10
+    capsys.readouterr()
+    args = ["colorize", str(tmp_path / "phone.mp4"), "--out", str(out), "-w", str(path)]
+    assert main([*args, "--overwrite", "--hint", "130,20,#00ff00"]) == 2
+    assert "outside the 120x160 frame" in capsys.readouterr().err
+
+
 def test_the_pages_studio_recolours_a_photo_with_its_points(tmp_path, hinted):
     from colorgan.apps.studio import Limits, Studio
 

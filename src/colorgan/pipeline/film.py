@@ -19,6 +19,7 @@ sub-pixel motion compensation measured no better, docs/results/benchmark-history
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -31,7 +32,14 @@ from colorgan.base.images import BadImage
 from colorgan.colour.pixels import lightness_grey
 from colorgan.pipeline.batch import FileResult, refuse_input, unclaimed
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film_io import Clock, Sound, mp4_video_stream, open_video, rotation_of
+from colorgan.pipeline.film_io import (
+    Clock,
+    Sound,
+    mp4_video_stream,
+    open_video,
+    rotation_of,
+    stored_point,
+)
 from colorgan.pipeline.request import Request, file_requests
 from colorgan.pipeline.shots import FrameSources
 from colorgan.spec.hints import Hint
@@ -96,6 +104,7 @@ def colorize_video(
                 request,
                 out,
                 mp4_video_stream(out, video, quality, rotation),
+                rotation,
                 stabilise,
                 progress,
                 video.frames,
@@ -127,6 +136,7 @@ class _Film:
         request: Request,
         out,
         stream,
+        rotation: int,
         stabilise: bool,
         progress: bool,
         total: int,
@@ -134,6 +144,7 @@ class _Film:
         from tqdm import tqdm
 
         self.colorizer, self.request, self.out, self.stream = colorizer, request, out, stream
+        self.rotation, self.frame_request = rotation, None
         self.steady = Stabiliser() if stabilise else None
         references, key_frames = colorizer.film_references(request)
         retrieve = None  # a bank's references for each shot, from its first frame
@@ -183,7 +194,7 @@ class _Film:
         steadied, composed; each coloured frame then serves the next as a reference, where
         the film has any (FrameSources.follow)."""
         hinted, references = zip(*[self.sources(grey) for grey in greys], strict=True)
-        l_small, ab = self.colorizer.frames(greys, self.request, hinted, references)
+        l_small, ab = self.colorizer.frames(greys, self._in_frames(greys[0]), hinted, references)
         images = []
         for k, grey in enumerate(greys):
             colour_ab = self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k]
@@ -191,6 +202,21 @@ class _Film:
         if self.sources.propagates and references[-1]:
             [self.sources.previous] = self.colorizer.encode([images[-1]])
         return images
+
+    def _in_frames(self, grey: Image.Image) -> Request:
+        """The request as the stored frames see it: its points (given as players show the
+        film) turned into the frames' own pixels, checked against a real frame."""
+        if self.frame_request is None:
+            request = self.request
+            if self.rotation % 360 and request.hints:
+                size = grey.size
+                turned = [stored_point(h.x, h.y, self.rotation, *size) for h in request.hints]
+                hints = [
+                    Hint(x, y, h.color) for (x, y), h in zip(turned, request.hints, strict=True)
+                ]
+                request = replace(request, photo=grey, hints=hints, key_frames=())
+            self.frame_request = request
+        return self.frame_request
 
     def finish(self, expected: int) -> None:
         """The last frames, then the encoder's; BadImage where the film held no frames or

@@ -6,6 +6,7 @@ install without it still imports this."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from colorgan.base.images import MAX_PIXELS, MIN_SIDE, BadImage
@@ -52,6 +53,36 @@ def frame_size(source: Path) -> tuple[int, int] | None:
             return f.streams.video[0].width, f.streams.video[0].height
     except (BadImage, ImportError):
         return None
+
+
+def display_size(source: Path) -> tuple[int, int] | None:
+    """A film's frame size as players show it (turned by its display rotation): the size
+    its colour points are given in, as a photo's are in its upright pixels."""
+    size = frame_size(source)
+    if size is not None and rotation_of(source) % 180 == 90:
+        return size[1], size[0]
+    return size
+
+
+def stored_point(x: float, y: float, rotation: int, width: int, height: int) -> tuple:
+    """A point of a frame as players show it -> the same point of the frame as stored
+    (`width` x `height`), for a display rotation of `rotation` degrees counterclockwise
+    (FFmpeg's display matrix: -90 is a phone's upright film, turned clockwise to show)."""
+    turn = rotation % 360
+    if turn == 270:  # shown turned clockwise: stored (x, y) shows at (height - 1 - y, x)
+        return y, _mirror(x, height)
+    if turn == 90:  # shown turned counterclockwise: stored (x, y) at (y, width - 1 - x)
+        return _mirror(y, width), x
+    if turn == 180:
+        return _mirror(x, width), _mirror(y, height)
+    return x, y
+
+
+def _mirror(v: float, n: int) -> float:
+    """The pixel a coordinate falls in, counted from the other end (its place within the
+    pixel kept): pixel i of n becomes pixel n - 1 - i."""
+    whole = math.floor(v)
+    return n - 1 - whole + (v - whole)
 
 
 def mp4_video_stream(out, video, quality: int, rotation: int):  # noqa: ANN001, ANN201

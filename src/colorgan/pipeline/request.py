@@ -161,8 +161,8 @@ class Request:
         return f"{shown(str(self.photo))}: " if isinstance(self.photo, Path) else ""
 
     def _size(self) -> tuple[int, int] | None:
-        """The photo's upright (width, height), a film's frame size; None where the file
-        cannot be read (it fails when coloured, with its reason)."""
+        """The photo's upright (width, height), a film's frame size as players show it; None
+        where the file cannot be read (it fails when coloured, with its reason)."""
         photo = self.photo
         if isinstance(photo, np.ndarray):
             return (photo.shape[1], photo.shape[0]) if photo.ndim >= 2 else None
@@ -170,9 +170,9 @@ class Request:
             turned = photo.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
             return (photo.height, photo.width) if turned else photo.size
         if self.is_film:
-            from colorgan.pipeline.film_io import frame_size
+            from colorgan.pipeline.film_io import display_size
 
-            return frame_size(photo)
+            return display_size(photo)
         try:
             return upright_size(photo)
         except BadImage:
