@@ -73,7 +73,7 @@ def rows(colorizer: Colorizer, bank: Bank, candidates: list[tuple]) -> dict:
     for s in (1.1, 1.2):
         scored[f"default @ {s:g}"] = ev.Saturated(ev.Scored(colorizer), s)
     for k, low, high in candidates:
-        thresholds = replace(bank, low=low, high=high)
+        thresholds = replace(bank, low=low, high=high, trust=None)
         scored[f"bank K {k}, ({low:g}, {high:g})"] = ev.Scored(colorizer, thresholds, k)
     return scored
 
@@ -194,7 +194,9 @@ def main() -> None:
         photos = find_images(args.eval)[: args.limit]
         scored = {"default": ev.Scored(colorizer)}
         for label, bank in ((f"bank of {args.select}", small), (f"bank of {len(full)}", full)):
-            scored[label] = ev.Scored(colorizer, replace(bank, low=low, high=high), int(k))
+            scored[label] = ev.Scored(
+                colorizer, replace(bank, low=low, high=high, trust=None), int(k)
+            )
         name = "eval"
     report = ev.evaluate(scored, photos, features=features)
     print(markdown_report(report))

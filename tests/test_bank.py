@@ -176,8 +176,12 @@ def test_a_stopped_build_of_other_photos_is_not_mixed_in(photos, tmp_path):
 
 
 def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path):
-    """A photo coloured from the bank (or as its first alternative) keeps that colour when
-    colour points re-colour it on the page: the points add to it, they do not replace it."""
+    """A photo coloured from the bank, or as one of its alternatives, keeps that colour when
+    colour points re-colour it on the page (the points add to it, they do not replace it),
+    for the photo picked in the gallery."""
+    gr = pytest.importorskip("gradio")
+    from colorgan.apps.page import _pick, _shown
+    from colorgan.apps.page_points import PointEvents
     from colorgan.apps.studio import Limits, Studio
 
     colour, patch = scene()
@@ -185,13 +189,16 @@ def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path)
     colour.convert("L").save(grey)
     colorizer, work = Colorizer(), tmp_path / "w"
     work.mkdir()
-    studio = Studio(
-        lambda name: colorizer, ["default"], Limits(), tmp_path / "w", Bank.load(bank_dir)
-    )
+    studio = Studio(lambda name: colorizer, ["default"], Limits(), work, Bank.load(bank_dir))
+    events = PointEvents(studio, gr)
     for ways in (1, 2):
-        shown = studio.run([grey], "default", 1.0, use_bank=True, alternatives=ways).photos[0]
-        again, _ = studio.recolour(grey, "default", 1.0, [], use_bank=True, alternatives=ways)
-        assert np.array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(shown)))
-        assert is_magenta(ab_of(Image.open(again), patch))
+        outcome = studio.run([grey], "default", 1.0, use_bank=True, alternatives=ways)
+        *_, first, _, photos = _shown(gr, outcome, [], True, ways)
+        for k, photo in enumerate(photos):
+            assert _pick(outcome.previews, photos, k)[3] == photo
+            result = events._recolour([], photo, "default", 1.0)[5][0]
+            again = np.asarray(Image.open(result))
+            assert np.array_equal(again, np.asarray(Image.open(outcome.photos[k])))
+        assert first == photos[0] and is_magenta(ab_of(Image.open(outcome.photos[0]), patch))
     plain, _ = studio.recolour(grey, "default", 1.0, [])
     assert not is_magenta(ab_of(Image.open(plain), patch))

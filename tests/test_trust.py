@@ -40,7 +40,10 @@ def test_a_bank_with_a_trust_uses_it_in_place_of_the_ramp(bank_dir, tmp_path):  
     assert is_magenta(ab_of(first, patch))
 
 
-@pytest.mark.parametrize("bad", [[1.0, 2.0], ["a", 0, 0, 0], [True, 0, 0, 0], "x"])
+@pytest.mark.parametrize(
+    "bad",
+    [[1.0, 2.0], ["a", 0, 0, 0], [True, 0, 0, 0], "x", [10**400, 0, 0, 0], [2**64, 0, 0, 1e400]],
+)
 def test_a_bad_trust_in_a_manifest_is_one_line(bank_dir, tmp_path, bad):  # noqa: F811
     with pytest.raises(ColorganError, match="trust is not 4 finite numbers"):
         with_trust(bank_dir, tmp_path, bad)
@@ -73,7 +76,7 @@ def test_fit_trust_learns_from_retrievals_never_the_photo_itself(photos, bank_di
     shutil.copytree(bank_dir, copy)
     bank, colorizer = Bank.load(copy), Colorizer()
     paths = sorted(photos.glob("*.png"))
-    evidence = trust_evidence.gather(colorizer, copy, paths)
+    evidence = trust_evidence.gather(colorizer, copy, paths, "default")
     result = trust.fit_and_report(evidence, LOW, HIGH)
     write_trust(copy, result["weights"])
     assert Bank.load(copy).trust == tuple(result["weights"])
@@ -94,11 +97,22 @@ def test_fit_trust_learns_from_retrievals_never_the_photo_itself(photos, bank_di
     # resumed: the evidence is not collected again; other photos are refused in one line
     chunks = sorted((copy / ".trust").glob("*.npz"))
     stamps = [p.stat().st_mtime_ns for p in chunks]
-    again = trust_evidence.gather(colorizer, copy, paths)
-    assert all(np.array_equal(again[k], evidence[k]) for k in evidence)
+    trust_evidence.gather(colorizer, copy, paths, "default")
     assert [p.stat().st_mtime_ns for p in chunks] == stamps
-    with pytest.raises(ColorganError, match="evidence of other photos"):
-        trust_evidence.gather(colorizer, copy, paths[:-1])
+    for model, some in (("default", paths[:-1]), ("paper", paths)):
+        with pytest.raises(ColorganError, match="evidence of another model, bank or photos"):
+            trust_evidence.gather(colorizer, copy, some, model)
+
+
+def test_a_bank_of_nothing_but_the_photos_themselves_is_one_line(photos, tmp_path):  # noqa: F811
+    """Every photo's only banked companions are itself and its byte copy: nothing to learn
+    from, said in one line (not an IndexError)."""
+    scene_only = tmp_path / "scene"
+    scene_only.mkdir()
+    (scene_only / "scene.png").write_bytes((photos / "scene.png").read_bytes())
+    assert main(["bank", "build", str(scene_only), "--out", str(tmp_path / "bank"), "-q"]) == 0
+    with pytest.raises(ColorganError, match="no photo to fit the trust on"):
+        trust_evidence.gather(Colorizer(), tmp_path / "bank", [photos / "scene.png"], "default")
 
 
 def test_the_command_fits_a_trust_from_a_configs_training_photos(
@@ -118,3 +132,9 @@ def test_the_command_fits_a_trust_from_a_configs_training_photos(
     out = capsys.readouterr().out
     assert "fitted the trust" in out and "retrieved: model alone" in out
     assert Bank.load(copy).trust is not None
+    assert not (copy / ".trust").exists()  # the evidence goes once the trust is written
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(small_config(tmp_path, tmp_path / "nothing").to_yaml())
+    (tmp_path / "nothing").mkdir()
+    assert main(["bank", "fit-trust", str(copy), "--train-of", str(empty), "-q"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

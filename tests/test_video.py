@@ -285,3 +285,23 @@ def test_a_damaged_empty_or_enormous_film_is_refused_and_nothing_written(tmp_pat
     assert "no frames" in said["empty.mp4"] or "no video stream" in said["empty.mp4"], said
     assert "16000x16000" in said["huge.mp4"], said
     assert not out.exists() or not list(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("rotation", "turn"),
+    [
+        (-90, Image.Transpose.ROTATE_270),
+        (90, Image.Transpose.ROTATE_90),
+        (180, Image.Transpose.ROTATE_180),
+    ],
+)
+def test_a_point_as_players_show_a_film_is_its_stored_frames_point(rotation, turn):
+    """Every pixel of a 5x3 frame, shown turned (Pillow turns counterclockwise, as FFmpeg's
+    display matrix counts), maps back to the stored pixel it came from."""
+    from colorgan.pipeline.film_io import stored_point
+
+    stored = np.arange(15, dtype=np.uint8).reshape(3, 5)
+    shown = np.asarray(Image.fromarray(stored).transpose(turn))
+    for yd, xd in np.ndindex(shown.shape):
+        x, y = stored_point(xd + 0.25, yd + 0.5, rotation, 5, 3)
+        assert stored[int(y), int(x)] == shown[yd, xd]

@@ -34,7 +34,9 @@ def build_page(studio: Studio, default_model: str):  # noqa: ANN201 - gradio's B
                 points = _point_controls(gr)
             with gr.Column():
                 views = _views(gr)
-        state = SimpleNamespace(previews=gr.State([]), photo=gr.State(None), rows=gr.State([]))
+        state = SimpleNamespace(
+            previews=gr.State([]), photos=gr.State([]), photo=gr.State(None), rows=gr.State([])
+        )
         _wire_colorize(gr, studio, controls, views, state)
         _wire_points(gr, studio, controls, points, views, state)
     return page
@@ -166,15 +168,12 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
                 uploads, model, float(saturation), references or [], bool(use_bank), int(ways)
             )
         except ColorganError as exc:
-            return f"**Error:** {exc}", [], [], None, None, None, None, None, gr.Tabs(), None, []
+            nothing = (None, None, None, None, None, gr.Tabs(), None, [], [])
+            return f"**Error:** {exc}", [], [], *nothing
         if len(in_folder) < len(folder or []):
             skipped = len(folder) - len(in_folder)
             outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
         return _shown(gr, outcome, references or [], bool(use_bank), int(ways))
-
-    def show(previews, evt: gr.SelectData):  # noqa: ANN001, ANN202
-        pair = previews[evt.index]
-        return pair, *pair
 
     outputs = [
         c.status,
@@ -188,26 +187,30 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         v.tabs,
         state.photo,
         state.rows,
+        state.photos,
     ]
     inputs = [c.photos, c.folder, c.references, c.use_bank, c.alternatives, c.model, c.saturation]
     c.button.click(colorize, inputs, outputs, concurrency_id=MODEL_SLOT)
-    v.gallery.select(show, state.previews, [v.slider, v.grey, v.colour])
 
 
 def _shown(gr, outcome, references: list, use_bank: bool, ways: int) -> tuple:  # noqa: ANN001
     """A request's outcome as the page shows it: the first photo compared, the rest in the
     gallery, every file to download, and the photo the colour points apply to (with what it
     was coloured from: the references, the bank, which of the alternatives)."""
-    first = None  # the photo colour points apply to: the first one shown
-    if outcome.sources:
-        first = {
-            "upload": str(outcome.sources[0]),
-            "result": str(outcome.photos[0]),
-            "preview": str(outcome.previews[0][0]),
+    photos = [  # what colour points need of each photo shown
+        {
+            "upload": str(source),
+            "result": str(result),
+            "preview": str(grey),
             "references": [str(r) for r in references],
             "bank": use_bank,
             "alternatives": ways,
+            "way": way,
         }
+        for source, result, (grey, _), way in zip(
+            outcome.sources, outcome.photos, outcome.previews, outcome.ways, strict=True
+        )
+    ]
     pairs = [(str(grey), str(colour)) for grey, colour in outcome.previews]
     compared = pairs[0] if pairs else (None, None)
     files = [str(path) for path in [outcome.archive, *outcome.photos, *outcome.videos] if path]
@@ -215,7 +218,20 @@ def _shown(gr, outcome, references: list, use_bank: bool, ways: int) -> tuple:  
     video = str(outcome.videos[0]) if outcome.videos else None
     view = gr.Tabs(selected="video" if video and not pairs else "slider")
     message = outcome.message
-    return message, pairs, gallery, compared, *compared, video, files or None, view, first, []
+    first = photos[0] if photos else None  # colour points apply to the one compared
+    return (
+        message,
+        pairs,
+        gallery,
+        compared,
+        *compared,
+        video,
+        files or None,
+        view,
+        first,
+        [],
+        photos,
+    )
 
 
 def _wire_points(gr, studio: Studio, c, p, v, state) -> None:  # noqa: ANN001
@@ -234,7 +250,21 @@ def _wire_points(gr, studio: Studio, c, p, v, state) -> None:  # noqa: ANN001
     # default for clicks, "once", drops it)
     slot = {"concurrency_id": MODEL_SLOT, "trigger_mode": "multiple"}
     v.grey.select(click, [state.rows, p.colour, *settings], shown, **slot)
+    # a photo picked in the gallery is compared, and the colour points then apply to it
+    picked = [v.slider, v.grey, v.colour, state.photo, state.rows, p.table]
+
+    def pick(previews, photos, evt: gr.SelectData):  # noqa: ANN001, ANN202
+        return _pick(previews, photos, evt.index)
+
+    v.gallery.select(pick, [state.previews, state.photos], picked)
     p.table.input(events.edit, [p.table, *settings], shown, **slot)
     p.undo.click(events.undo, [state.rows, *settings], shown, **slot)
     p.clear.click(events.clear, [state.rows, *settings], shown, **slot)
     p.load.upload(events.load, [p.load, *settings], shown, **slot)
+
+
+def _pick(previews: list, photos: list, index: int) -> tuple:
+    """The gallery's choice: its pair compared, and the photo colour points apply to (with
+    none yet, in the session and the table)."""
+    pair = previews[index]
+    return pair, *pair, photos[index] if index < len(photos) else None, [], []

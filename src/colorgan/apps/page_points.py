@@ -1,4 +1,4 @@
-"""The colour points of the page: each change re-colours the first photo shown (about a second
+"""The colour points of the page: each change re-colours the photo compared (about a second
 at 1 MP) and keeps a points file to save, in the CLI's --hints format (apps.points).
 
 The points live on the server, in the visitor's session (a gr.State read when the event runs,
@@ -74,6 +74,7 @@ class PointEvents:
                 photo.get("references", []),
                 photo.get("bank", False),
                 photo.get("alternatives", 1),
+                photo.get("way", 0),
             )
         except ColorganError as exc:
             return self._nothing(str(exc))

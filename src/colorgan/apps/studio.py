@@ -100,6 +100,7 @@ class Outcome:
     previews: list[tuple[Path, Path]] = field(default_factory=list)
     archive: Path | None = None
     sources: list[Path] = field(default_factory=list)  # the upload of each of `photos`
+    ways: list[int] = field(default_factory=list)  # which alternative each is, from 0
 
 
 class Studio:
@@ -183,6 +184,7 @@ class Studio:
         outcome = Outcome("")
         outcome.photos = [r.target for r in photo_results if r.target is not None]
         outcome.sources = [r.source for r in photo_results if r.target is not None]
+        outcome.ways = _ways(photo_results)
         outcome.videos = [r.target for r in video_results if r.target is not None]
         done = outcome.photos + outcome.videos
         coloured = {r.source for r in results if r.target is not None}
@@ -207,11 +209,11 @@ class Studio:
         references: Sequence[str | Path] = (),
         use_bank: bool = False,
         alternatives: int = 1,
+        way: int = 0,
     ) -> tuple[Path, tuple[Path, Path]]:
         """One uploaded photo again, following the colour points `hints` (in its pixels), as
-        `run` coloured it (its `references`, `use_bank`; of `alternatives`, the first, which
-        the page shows): the full-size result and its (grey, colour) previews, in a folder of
-        their own."""
+        `run` coloured it (its `references`, `use_bank`; of `alternatives`, the `way`-th):
+        the full-size result and its (grey, colour) previews, in a folder of their own."""
         self._check(model)
         upload = Path(upload)
         why = self.limits.refusal(upload)
@@ -223,7 +225,7 @@ class Studio:
             open_image(upload), saturation, hints, references, bank=bank, where=upload.name
         )
         if alternatives > 1:
-            request = alternatives_of(request, alternatives)[0]
+            request = alternatives_of(request, alternatives)[way]
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         with self._lock:
             [colour] = self.colorizer(model).run([request])
@@ -279,3 +281,16 @@ def _zip(files: Sequence[Path], target: Path) -> Path:
         for path in files:  # JPEG and PNG are compressed already
             archive.write(path, path.name, compress_type=zipfile.ZIP_STORED)
     return target
+
+
+def _ways(results: list) -> list[int]:
+    """Which alternative of its photo each written result is (results come in order, a
+    photo's alternatives one after another)."""
+    seen: dict[Path, int] = {}
+    out = []
+    for result in results:
+        way = seen.get(result.source, 0)
+        seen[result.source] = way + 1
+        if result.target is not None:
+            out.append(way)
+    return out

@@ -18,6 +18,7 @@ the manifest's "trust".
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,11 +149,17 @@ def _trust_of(manifest: dict, where: str) -> tuple[float, ...] | None:
     trust = manifest.get("trust")
     if trust is None:
         return None
-    if not (
-        isinstance(trust, list)
-        and len(trust) == GATE
-        and all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in trust)
-        and np.isfinite(trust).all()
-    ):
-        raise ColorganError(f"{where}: its manifest's trust is not {GATE} finite numbers")
-    return tuple(float(w) for w in trust)
+    bad = ColorganError(f"{where}: its manifest's trust is not {GATE} finite numbers")
+    if not isinstance(trust, list) or len(trust) != GATE:
+        raise bad
+    weights = []
+    for w in trust:
+        if isinstance(w, bool) or not isinstance(w, int | float):
+            raise bad
+        try:
+            weights.append(float(w))  # a JSON integer may be too large for a float
+        except OverflowError:
+            raise bad from None
+    if not all(math.isfinite(w) for w in weights):
+        raise bad
+    return tuple(weights)

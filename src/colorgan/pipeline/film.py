@@ -214,7 +214,10 @@ class _Film:
                 hints = [
                     Hint(x, y, h.color) for (x, y), h in zip(turned, request.hints, strict=True)
                 ]
-                request = replace(request, photo=grey, hints=hints, key_frames=())
+                try:
+                    request = replace(request, photo=grey, hints=hints, key_frames=())
+                except ColorganError as exc:  # a frame of another size than the stream says
+                    raise BadImage(str(exc)) from None
             self.frame_request = request
         return self.frame_request
 

@@ -67,7 +67,8 @@ def display_size(source: Path) -> tuple[int, int] | None:
 def stored_point(x: float, y: float, rotation: int, width: int, height: int) -> tuple:
     """A point of a frame as players show it -> the same point of the frame as stored
     (`width` x `height`), for a display rotation of `rotation` degrees counterclockwise
-    (FFmpeg's display matrix: -90 is a phone's upright film, turned clockwise to show)."""
+    (FFmpeg's display matrix: -90 is a phone's upright film, turned clockwise to show). A
+    matrix's flip (some front cameras) and a non-square pixel aspect are not undone."""
     turn = rotation % 360
     if turn == 270:  # shown turned clockwise: stored (x, y) shows at (height - 1 - y, x)
         return y, _mirror(x, height)

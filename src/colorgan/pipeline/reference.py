@@ -44,8 +44,8 @@ class Reference:
     low: float = LOW
     high: float = HIGH
     # a learned trust in place of that ramp (a bank's, fitted by training.trust): the
-    # weights of `gate`'s inputs; `closeness`: the cosine of its descriptor to the photo's
-    # it was retrieved for
+    # weights of gate_inputs' columns; `closeness`: the cosine of its descriptor to the
+    # photo's it was retrieved for
     trust: tuple[float, ...] | None = None
     closeness: float = 0.0
 

@@ -37,7 +37,8 @@ class Request:
     `photo`: a PIL image or numpy array (any mode; alpha is kept), or the path of a photo or
     film file. `saturation`: the colour intensity, 1 the model's own, 0 grey, at most
     MAX_SATURATION. `hints`: colour points (spec.hints.Hint, or (x, y, "#rrggbb") tuples) in
-    the photo's pixels, upright; for a film, in its first frame. `references`: colour photos
+    the photo's pixels, upright; for a film, in its first frame as players show it (its
+    display rotation undone). `references`: colour photos
     whose colours the photo takes where it shows what they show (pipeline.reference).
     `hint_reach`: "object" (a hint colours what lightness connects to it) or "photo". `where`:
     how messages name the photo (a file name, "--hint")."""

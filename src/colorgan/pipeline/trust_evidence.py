@@ -21,6 +21,7 @@ where it stopped. numpy, so either engine serves.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,21 +46,41 @@ def gather(
     colorizer: Colorizer,
     bank_dir: Path,
     paths: Sequence[Path],
+    model: str,
     progress: bool = False,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """The evidence of `paths` for the bank in `bank_dir`, collected (or found) chunk by
-    chunk, then joined: arrays of (photos x kinds, places, ...)."""
+    chunk, then joined: arrays of (photos x kinds, places, ...). `model` names the colorizer's
+    model (a bundled name, or its file's content hash): a stopped collection goes on only with
+    the same model, bank, photos and seed."""
     from tqdm import tqdm
 
+    if not paths:
+        raise ColorganError("no training photos to fit the trust on")
     bank = Bank.load(bank_dir)
     folder = bank_dir / FOLDER
-    refusal = f"{shown(str(folder))} holds the evidence of other photos; remove it to fit on these"
-    same_plan(folder, [str(seed), *map(str, paths)], refusal)
+    refusal = (
+        f"{shown(str(folder))} holds the evidence of another model, bank or photos; remove "
+        "it to fit on these"
+    )
+    same_plan(folder, [model, _fingerprint(bank), str(seed), *map(str, paths)], refusal)
     with tqdm(total=len(paths), desc="fitting trust", unit="photo", disable=not progress) as bar:
         for done in collect(colorizer, bank, paths, folder, seed):
             bar.update(done)
     return load_evidence(folder)
+
+
+def discard(bank_dir: Path) -> None:
+    """The evidence, once the trust is written (about 120 kB a photo): gone."""
+    shutil.rmtree(bank_dir / FOLDER, ignore_errors=True)
+
+
+def _fingerprint(bank: Bank) -> str:
+    """What identifies a bank's photos and projection."""
+    digest = hashlib.sha256("\n".join(bank.manifest["hashes"]).encode())
+    digest.update(bank.projection.astype(np.float32).tobytes())
+    return digest.hexdigest()
 
 
 def collect(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], folder: Path, seed: int = 0):  # noqa: ANN201
@@ -86,9 +107,12 @@ def _evidence(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], rng) -> d
     local, descriptors = colorizer.engine.features(squares)
     rows: dict[str, list] = {k: [] for k in ("inputs", "ref", "model", "true", "kind")}
     for (digest, rgb), ab, query, descriptor in zip(photos, model, local, descriptors, strict=True):
+        references = _references(bank, digest, rgb, query, descriptor, rng)
+        if references is None:  # the bank holds nothing but the photo (or copies of it)
+            continue
         true = srgb.ab_of_rgb(np.asarray(rgb.resize((GRID, GRID), Image.BOX)) / 255.0)
         pooled = ab.reshape(2, GRID, SIZE // GRID, GRID, SIZE // GRID).mean((2, 4))
-        for kind, ref in enumerate(_references(bank, digest, rgb, query, descriptor, rng)):
+        for kind, ref in enumerate(references):
             colour, _ = reference.match(query, [ref])
             best = reference.similarity(query, ref).max(1)
             rows["inputs"].append(reference.gate_inputs(best, ref.closeness).astype(np.float32))
@@ -96,7 +120,7 @@ def _evidence(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], rng) -> d
             rows["model"].append(pooled.reshape(2, -1).T.astype(np.float32))
             rows["true"].append(true.reshape(-1, 2).astype(np.float32))
             rows["kind"].append(np.full(GRID * GRID, kind, np.int8))
-    return {k: np.stack(v) for k, v in rows.items()}
+    return {k: np.stack(v) for k, v in rows.items() if v}
 
 
 def _read(path: Path) -> tuple[str, Image.Image] | None:
@@ -110,11 +134,14 @@ def _read(path: Path) -> tuple[str, Image.Image] | None:
 
 
 def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rng):  # noqa: ANN001, ANN202
-    """The photo's three references, in TRUST_KINDS' order."""
+    """The photo's three references, in TRUST_KINDS' order; None where the bank holds fewer
+    than two photos that are neither it nor near copies of it."""
     scores = bank.descriptors.astype(np.float32) @ descriptor.astype(np.float32)
-    hashes = bank.manifest["hashes"]
     order = np.argsort(-scores)
-    others = [i for i in order if hashes[i] != digest and scores[i] < NEAR]
+    apart = (np.asarray(bank.manifest["hashes"]) != digest) & (scores < NEAR)
+    others = order[apart[order]]  # nearest first
+    if len(others) < 2:
+        return None
     retrieved = others[0]
     unrelated = rng.choice(others[len(others) // 2 :])  # from the farther half
     pooled = query.reshape(len(query), SIDE, GRID // SIDE, SIDE, GRID // SIDE).mean((2, 4))
@@ -135,8 +162,14 @@ def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rn
 
 def load_evidence(folder: Path) -> dict[str, np.ndarray]:
     """Every chunk's evidence, joined: (photos x kinds, places, ...) arrays."""
-    parts = [np.load(p, allow_pickle=False) for p in sorted(folder.glob("*.npz"))]
-    parts = [p for p in parts if p.files]
+    parts = []
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path, allow_pickle=False) as chunk:
+            if chunk.files:
+                parts.append({k: chunk[k] for k in chunk.files})
     if not parts:
-        raise ColorganError("no photo could be read to fit the trust on")
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0].files}
+        raise ColorganError(
+            "no photo to fit the trust on: none could be read, or the bank holds nothing but "
+            "them and near copies of them"
+        )
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 def fit_trust(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from colorgan.base.files import file_sha256
     from colorgan.config import load_config
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.pipeline import bank, trust_evidence
@@ -69,16 +70,21 @@ def fit_trust(args: argparse.Namespace) -> int:
     if args.photos < 2:
         raise ColorganError(f"--photos must be at least 2, not {args.photos}")
     paths = split_paths(load_config(args.train_of).data)[0]
+    if not paths:
+        raise ColorganError(f"{shown(args.train_of)} has no training photos in its split")
     order = np.random.default_rng(args.seed).permutation(len(paths))[: args.photos]
     chosen = [paths[i] for i in sorted(order)]
     options = EngineOptions(args.model, args.weights, engine="torch", precision="fp32")
     colorizer = Colorizer(open_engine(options))
+    model = file_sha256(args.weights) if args.weights else args.model
     folder = Path(args.bank)
-    evidence = trust_evidence.gather(colorizer, folder, chosen, not args.quiet, args.seed)
+    evidence = trust_evidence.gather(colorizer, folder, chosen, model, not args.quiet, args.seed)
     result = trust.fit_and_report(evidence, bank.LOW, bank.HIGH, args.seed)
     bank.write_trust(folder, result["weights"])
+    trust_evidence.discard(folder)
     weights = ", ".join(f"{w:.3g}" for w in result["weights"])
-    print(f"fitted the trust of {args.bank} on {result['photos']} photos: weights {weights}")
+    fitted = result["photos"] - result["held_out"]
+    print(f"fitted the trust of {args.bank} on {fitted} photos: weights {weights}")
     print(f"held-out error (CIE ab, rms) on {result['held_out']} photos:")
     for kind, row in result["held_out_error"].items():
         print(
