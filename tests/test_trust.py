@@ -78,7 +78,7 @@ def test_fit_trust_learns_from_retrievals_never_the_photo_itself(photos, bank_di
     paths = sorted(photos.glob("*.png"))
     evidence = trust_evidence.gather(colorizer, copy, paths, "default")
     result = trust.fit_and_report(evidence, LOW, HIGH)
-    write_trust(copy, result["weights"])
+    write_trust(copy, result["weights"], "default")
     assert Bank.load(copy).trust == tuple(result["weights"])
     assert result["held_out_error"]["self"]["learned"] < result["held_out_error"]["self"]["model"]
     confidence = 1 / (1 + np.exp(-(evidence["inputs"] @ np.array(result["weights"]))))
@@ -133,6 +133,14 @@ def test_the_command_fits_a_trust_from_a_configs_training_photos(
     assert "fitted the trust" in out and "retrieved: model alone" in out
     assert Bank.load(copy).trust is not None
     assert not (copy / ".trust").exists()  # the evidence goes once the trust is written
+    assert Bank.load(copy).trust_model == "default"  # fitted for the default: said if not
+    colour, _ = scene()
+    colour.convert("L").save(tmp_path / "grey.png")
+    colorize = ["colorize", str(tmp_path / "grey.png"), "--reference-bank", str(copy), "-q"]
+    for model, warned in (("default", False), ("paper", True)):
+        out = ["--out", str(tmp_path / model), "--model", model]
+        assert main([*colorize, *out]) == 0
+        assert ("trust was fitted for another model" in capsys.readouterr().err) == warned
     empty = tmp_path / "empty.yaml"
     empty.write_text(small_config(tmp_path, tmp_path / "nothing").to_yaml())
     (tmp_path / "nothing").mkdir()

@@ -57,6 +57,7 @@ class Bank:
     low: float = LOW  # its references' match trusted from this similarity
     high: float = HIGH  # and fully from this one
     trust: tuple[float, ...] | None = None  # a learned gate in place of that ramp
+    trust_model: str | None = None  # the model it was fitted for (a name or a file's hash)
 
     def __len__(self) -> int:
         return len(self.descriptors)
@@ -80,7 +81,11 @@ class Bank:
         except (OSError, ValueError, KeyError) as exc:
             why = exc.__class__.__name__
             raise ColorganError(f"{where}: its {ARRAYS} is damaged ({why})") from None
+        fitted_for = manifest.get("trust_model")
+        if fitted_for is not None and not (isinstance(fitted_for, str) and len(fitted_for) <= 200):
+            raise ColorganError(f"{where}: its manifest's trust_model is not a model's name")
         bank = cls(**parts, manifest=manifest, trust=_trust_of(manifest, where))
+        bank.trust_model = fitted_for
         bank._check(where)
         return bank
 
@@ -115,6 +120,17 @@ class Bank:
         top = np.argpartition(-scores, wanted - 1)[:wanted]
         return top[np.argsort(-scores[top])][skip:]
 
+    def trust_warning(self, model: str) -> str | None:
+        """What to tell a user colouring with `model` where the learned trust was fitted for
+        another (how far a banked colour beats a model's depends on the model)."""
+        if self.trust is None or self.trust_model in (None, model):
+            return None
+        return (
+            f"this bank's trust was fitted for another model ({shown(self.trust_model)[:20]}); "
+            "with this one it may trust its matches too much or too little (colorgan bank "
+            "fit-trust BANK --model/--weights ... fits it again)"
+        )
+
     def retrieve(self, descriptor: np.ndarray, k: int, skip: int = 0) -> list[Reference]:
         """The references of the `k` banked photos nearest `descriptor` (after `skip`)."""
         return self.references(self.nearest(descriptor, k, skip), descriptor)
@@ -136,10 +152,11 @@ class Bank:
         return out
 
 
-def write_trust(folder: Path, weights: Sequence[float]) -> None:
-    """Give the bank in `folder` a learned trust: its manifest rewritten whole with them."""
+def write_trust(folder: Path, weights: Sequence[float], model: str) -> None:
+    """Give the bank in `folder` a learned trust, fitted for `model` (a bundled name or a
+    generator file's content hash): its manifest rewritten whole with them."""
     bank = Bank.load(folder)
-    manifest = {**bank.manifest, "trust": [float(w) for w in weights]}
+    manifest = {**bank.manifest, "trust": [float(w) for w in weights], "trust_model": model}
     _trust_of(manifest, f"--reference-bank {shown(str(folder))}")
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=0) + "\n")
 

@@ -80,7 +80,7 @@ def fit_trust(args: argparse.Namespace) -> int:
     folder = Path(args.bank)
     evidence = trust_evidence.gather(colorizer, folder, chosen, model, not args.quiet, args.seed)
     result = trust.fit_and_report(evidence, bank.LOW, bank.HIGH, args.seed)
-    bank.write_trust(folder, result["weights"])
+    bank.write_trust(folder, result["weights"], model)
     trust_evidence.discard(folder)
     weights = ", ".join(f"{w:.3g}" for w in result["weights"])
     fitted = result["photos"] - result["held_out"]
