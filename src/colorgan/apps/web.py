@@ -18,6 +18,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from colorgan.apps.cli.common import warn_of_trust
 from colorgan.apps.page import build_page
 from colorgan.apps.studio import KEEP_SECONDS, MB, Limits, Studio
 from colorgan.base.errors import ColorganError
@@ -52,6 +53,8 @@ def serve(args: argparse.Namespace) -> int:
         from colorgan.pipeline.bank import Bank
 
         bank = Bank.load(args.reference_bank)
+        if bank.trust is not None:  # fitted for the model the page opens with?
+            warn_of_trust(bank, args)
 
     options = EngineOptions.of(args)
 

@@ -7,7 +7,7 @@ import sys
 from itertools import chain
 from pathlib import Path
 
-from colorgan.apps.cli.common import model_choice, prior_files, runtime_options
+from colorgan.apps.cli.common import model_choice, prior_files, runtime_options, warn_of_trust
 from colorgan.base.errors import ColorganError, short, shown
 from colorgan.spec.hints import Hint
 
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
 
         bank = Bank.load(args.reference_bank)
         if bank.trust is not None:
-            _warn_of_trust(bank, args)
+            warn_of_trust(bank, args)
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
     chosen = (bank, args.bank_k, args.alternatives)
     photo_batch, frame_batch = (1, 8) if args.batch is None else (args.batch, args.batch)
@@ -250,16 +250,3 @@ def run(args: argparse.Namespace) -> int:
             tqdm.write(f"colorgan: error: {line}", file=sys.stderr)
     print(f"colorized {written} of {total} file(s) into {out_dir.resolve()}")
     return 0 if written == total and not missing else 1
-
-
-def _warn_of_trust(bank, args: argparse.Namespace) -> None:  # noqa: ANN001 - a Bank
-    """One line on stderr where the bank's learned trust was fitted for another model."""
-    from colorgan.base.files import file_sha256
-
-    try:
-        model = file_sha256(args.weights) if args.weights else args.model
-    except OSError:  # a missing generator file: the engine says so next, in one line
-        return
-    warning = bank.trust_warning(model)
-    if warning:
-        print(f"colorgan: warning: {warning}", file=sys.stderr)

@@ -80,3 +80,16 @@ def prior_files(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--segmentation-weights", metavar="FILE", help="local DeepLabV3-ResNet50 weights"
     )
+
+
+def warn_of_trust(bank, args: argparse.Namespace) -> None:  # noqa: ANN001 - a Bank
+    """One line on stderr where the bank's learned trust was fitted for another model."""
+    from colorgan.base.files import file_sha256
+
+    try:
+        model = file_sha256(args.weights) if args.weights else args.model
+    except OSError:  # a missing generator file: the engine says so next, in one line
+        return
+    warning = bank.trust_warning(model)
+    if warning:
+        print(f"colorgan: warning: {warning}", file=sys.stderr)
