@@ -2,6 +2,9 @@
 
 import ast
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,6 +160,30 @@ PRODUCT = [
     ROOT / "pyproject.toml",
 ]
 UP_PATH = re.compile(r"\.\./[\w./-]*")
+
+
+def test_the_python_in_the_docs_is_laid_out_as_the_code_is():
+    """Every Python example in the README and the guides parses, and is as `ruff format`
+    lays it out (the code's house style holds where users copy from)."""
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).is_file():
+        pytest.skip("ruff is not installed here (the dev extra)")
+    blocks = [
+        (doc, block)
+        for doc in [ROOT / "README.md", *(ROOT / "docs" / "guide").glob("*.md")]
+        for block in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    ]
+    assert blocks
+    for doc, block in blocks:
+        ast.parse(block)
+        laid_out = subprocess.run(
+            [ruff, "format", "--stdin-filename", "example.py", "-"],
+            input=block,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert laid_out == block, f"a Python example in {doc.name} is not as ruff lays it out"
 
 
 def test_the_product_names_no_path_outside_the_repository():
