@@ -11,7 +11,6 @@ memory is the largest resident set of those processes.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import run_measured
+from benchmarks.common import colorize_command, run_measured
 from colorgan.base.images import open_image, to_8bit
 from colorgan.colour.bands import lab_bands, small_lightness
 from colorgan.engines.torch_engine import TorchEngine
@@ -78,20 +77,7 @@ PEAKS: list[float] = []
 
 def command_seconds(paths: list[Path], out: Path) -> float:
     """`colorgan colorize --engine torch` (benchmarks/light.py has the light engine)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "colorgan",
-        "colorize",
-        *map(str, paths),
-        "--out",
-        str(out),
-        "--quiet",
-        "--precision",
-        "fp32",
-        "--engine",
-        "torch",
-    ]
+    cmd = colorize_command(paths, out, "torch")
     seconds, peak = run_measured(cmd)
     PEAKS.append(peak)
     return seconds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 
@@ -54,3 +55,10 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
         [sys.executable, "-c", _LAUNCHER, *cmd], check=True, capture_output=True, text=True, env=env
     ).stdout
     return time.perf_counter() - start, int(peak) / 1024**2
+
+
+def colorize_command(paths: list, out, engine: str, *extra: str) -> list[str]:  # noqa: ANN001
+    """`colorgan colorize PATHS --out OUT` on `engine` in fp32, quiet, in this Python."""
+    files = [str(path) for path in paths]
+    options = ["--out", str(out), "--quiet", "--engine", engine, "--precision", "fp32"]
+    return [sys.executable, "-m", "colorgan", "colorize", *files, *options, *extra]

@@ -25,7 +25,6 @@ import multiprocessing
 import os
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -35,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.colorize_fullres import make_jpeg
-from benchmarks.common import machine, run_measured
+from benchmarks.common import colorize_command, machine, run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,23 +49,7 @@ def run_seconds(
 ) -> tuple[float, float]:
     """Seconds of one `colorgan colorize` process and its peak resident memory in GB; `code`:
     another checkout of colorgan, whose src/ the process runs instead of this one's."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "colorgan",
-        "colorize",
-        *map(str, paths),
-        "--out",
-        str(out),
-        "--quiet",
-        "--engine",
-        engine,
-        "--precision",
-        "fp32",
-        "--batch",
-        str(batch),
-        *extra,
-    ]
+    cmd = colorize_command(paths, out, engine, "--batch", str(batch), *extra)
     env = None if code is None else {**os.environ, "PYTHONPATH": str(code / "src")}
     return run_measured(cmd, env)
 
