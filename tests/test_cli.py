@@ -210,22 +210,8 @@ def test_colorize_size_changes_the_prediction_not_the_output_size(tmp_path, tiny
     outputs = {}
     for size in (32, 16):
         out = tmp_path / f"out{size}"
-        assert (
-            main(
-                [
-                    "colorize",
-                    str(src),
-                    "--out",
-                    str(out),
-                    "-w",
-                    str(tiny_weights),
-                    "-q",
-                    "--size",
-                    str(size),
-                ]
-            )
-            == 0
-        )
+        args = ["colorize", str(src), "--out", str(out), "-w", str(tiny_weights), "-q"]
+        assert main([*args, "--size", str(size)]) == 0
         outputs[size] = np.asarray(Image.open(out / "a.png"), dtype=np.int16)
     assert outputs[32].shape == outputs[16].shape == (90, 120, 3)
     assert np.abs(outputs[32] - outputs[16]).max() > 0

@@ -83,37 +83,11 @@ def test_the_command_takes_references_for_every_input_or_by_input(tmp_path, caps
     colour.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(tmp_path / "refs" / "c.jpg")
     inputs = [str(tmp_path / "a.png"), str(tmp_path / "b.png")]
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "colorize",
-                *inputs,
-                "--out",
-                str(out),
-                "-q",
-                "--reference",
-                str(tmp_path / "refs" / "c.jpg"),
-            ]
-        )
-        == 0
-    )
+    base = ["colorize", *inputs, "--out", str(out), "-q"]
+    assert main([*base, "--reference", str(tmp_path / "refs" / "c.jpg")]) == 0
     assert all(is_magenta(ab_of(Image.open(out / n), patch)) for n in ("a.png", "b.png"))
     (tmp_path / "refs.json").write_text(json.dumps({"b.png": ["refs/c.jpg"]}))
-    assert (
-        main(
-            [
-                "colorize",
-                *inputs,
-                "--out",
-                str(out),
-                "-q",
-                "--overwrite",
-                "--references",
-                str(tmp_path / "refs.json"),
-            ]
-        )
-        == 0
-    )
+    assert main([*base, "--overwrite", "--references", str(tmp_path / "refs.json")]) == 0
     assert not is_magenta(ab_of(Image.open(out / "a.png"), patch))
     assert is_magenta(ab_of(Image.open(out / "b.png"), patch))
     capsys.readouterr()

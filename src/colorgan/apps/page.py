@@ -267,4 +267,4 @@ def _pick(previews: list, photos: list, index: int) -> tuple:
     """The gallery's choice: its pair compared, and the photo colour points apply to (with
     none yet, in the session and the table)."""
     pair = previews[index]
-    return pair, *pair, photos[index] if index < len(photos) else None, [], []
+    return pair, *pair, photos[index], [], []

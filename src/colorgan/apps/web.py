@@ -53,8 +53,7 @@ def serve(args: argparse.Namespace) -> int:
         from colorgan.pipeline.bank import Bank
 
         bank = Bank.load(args.reference_bank)
-        if bank.trust is not None:  # fitted for the model the page opens with?
-            warn_of_trust(bank, args)
+        warn_of_trust(bank, args)
 
     options = EngineOptions.of(args)
 

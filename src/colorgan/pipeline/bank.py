@@ -84,8 +84,9 @@ class Bank:
         fitted_for = manifest.get("trust_model")
         if fitted_for is not None and not (isinstance(fitted_for, str) and len(fitted_for) <= 200):
             raise ColorganError(f"{where}: its manifest's trust_model is not a model's name")
-        bank = cls(**parts, manifest=manifest, trust=_trust_of(manifest, where))
-        bank.trust_model = fitted_for
+        bank = cls(
+            **parts, manifest=manifest, trust=_trust_of(manifest, where), trust_model=fitted_for
+        )
         bank._check(where)
         return bank
 
@@ -138,17 +139,13 @@ class Bank:
     def references(self, indices: np.ndarray, query: np.ndarray) -> list[Reference]:
         """The banked photos `indices` as references for the photo whose descriptor is
         `query` (how close each is to it is what a learned trust weighs)."""
-        projection = self.projection.astype(np.float32)
+        projection, query = self.projection.astype(np.float32), query.astype(np.float32)
         out = []
         for i in indices:
             descriptor = self.descriptors[i].astype(np.float32)
-            closeness = float(descriptor @ query.astype(np.float32))
             features, ab = self.features[i].astype(np.float32), self.ab[i].astype(np.float32)
-            out.append(
-                Reference(
-                    features, ab, descriptor, projection, self.low, self.high, self.trust, closeness
-                )
-            )
+            trust = (self.low, self.high, self.trust, float(descriptor @ query))
+            out.append(Reference(features, ab, descriptor, projection, *trust))
         return out
 
 

@@ -73,18 +73,22 @@ def _same_plan(chunks: Path, paths: Sequence[Path], seed: int) -> None:
     same_plan(chunks, [str(seed), *map(str, paths)], refusal)
 
 
+def read_photo(path: Path) -> tuple[str, Image.Image]:
+    """A colour photo file as a bank knows it: its content hash (the first 16 hex digits of
+    its SHA-256) and the photo at SIZE x SIZE; BadImage or OSError where it cannot be read."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return digest, to_rgb(open_image(path, draft=SIZE)).resize((SIZE, SIZE), Image.BICUBIC)
+
+
 def _encoded(features: Features, paths: Sequence[Path], batch: int):  # noqa: ANN202
     """(name, content hash, rgb at SIZE, local features, descriptor) of each readable photo."""
     for start in range(0, len(paths), batch):
         photos = []
         for path in paths[start : start + batch]:
             try:
-                data = Path(path).read_bytes()
-                rgb = to_rgb(open_image(path, draft=SIZE)).resize((SIZE, SIZE), Image.BICUBIC)
+                photos.append((Path(path).name, *read_photo(path)))
             except (BadImage, OSError) as exc:
                 log.warning("skipped %s: %s", shown(str(path)), exc)
-                continue
-            photos.append((Path(path).name, hashlib.sha256(data).hexdigest()[:16], rgb))
         if not photos:
             continue
         squares = np.stack([lightness_square(rgb) for _, _, rgb in photos])[:, None]
@@ -116,19 +120,27 @@ def _projection(features: Features, paths: Sequence[Path], chunks: Path, seed: i
     return projection
 
 
+def banked(local: np.ndarray, rgb: Image.Image, projection: np.ndarray) -> tuple:
+    """A photo as a bank keeps it, from its encoder features (C, GRID, GRID) and its colour
+    at SIZE: the features pooled to the bank's grid and projected, unit at each cell (DIMS,
+    SIDE * SIDE), and its normalized ab on that grid (2, SIDE * SIDE)."""
+    projected = projection.T @ _pooled(local)
+    projected /= np.maximum(np.linalg.norm(projected, axis=0), 1e-6)
+    cells = np.asarray(rgb.resize((SIDE, SIDE), Image.BOX), np.float64) / 255.0
+    return projected, srgb.ab_of_rgb(cells).reshape(-1, 2).T
+
+
 def _write_chunk(
     features: Features, paths: Sequence[Path], projection: np.ndarray, target: Path, batch: int
 ) -> None:
     rows: dict[str, list] = {k: [] for k in ("names", "hashes", "descriptors", "features", "ab")}
     for name, digest, rgb, local, descriptor in _encoded(features, paths, batch):
-        projected = projection.T @ _pooled(local)
-        projected /= np.maximum(np.linalg.norm(projected, axis=0), 1e-6)
-        cells = np.asarray(rgb.resize((SIDE, SIDE), Image.BOX), np.float64) / 255.0
+        projected, ab = banked(local, rgb, projection)
         rows["names"].append(name)
         rows["hashes"].append(digest)
         rows["descriptors"].append(descriptor.astype(np.float16))
         rows["features"].append(projected.astype(np.float16))
-        rows["ab"].append(srgb.ab_of_rgb(cells).reshape(-1, 2).T.astype(np.float16))
+        rows["ab"].append(ab.astype(np.float16))
     arrays = {
         k: np.stack(v) if k not in ("names", "hashes") else np.array(v)
         for k, v in rows.items()

@@ -30,10 +30,11 @@ from PIL import Image
 
 from colorgan.base.errors import ColorganError, shown
 from colorgan.base.files import atomic_file, same_plan
-from colorgan.base.images import BadImage, open_image, to_rgb
+from colorgan.base.images import BadImage
 from colorgan.colour import srgb
 from colorgan.pipeline import reference
-from colorgan.pipeline.bank import SIDE, Bank
+from colorgan.pipeline.bank import Bank
+from colorgan.pipeline.build_bank import banked, read_photo
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.spec.references import GRID, SIZE
 
@@ -124,13 +125,11 @@ def _evidence(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], rng) -> d
 
 
 def _read(path: Path) -> tuple[str, Image.Image] | None:
-    """(content hash, as the bank keeps it; the photo at SIZE), or None if unreadable."""
+    """(content hash, the photo at SIZE) as the bank knows it, or None if unreadable."""
     try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-        rgb = to_rgb(open_image(path, draft=SIZE)).resize((SIZE, SIZE), Image.BICUBIC)
+        return read_photo(path)
     except (BadImage, OSError):
         return None
-    return digest, rgb
 
 
 def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rng):  # noqa: ANN001, ANN202
@@ -144,15 +143,13 @@ def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rn
         return None
     retrieved = others[0]
     unrelated = rng.choice(others[len(others) // 2 :])  # from the farther half
-    pooled = query.reshape(len(query), SIDE, GRID // SIDE, SIDE, GRID // SIDE).mean((2, 4))
-    projected = bank.projection.T.astype(np.float32) @ pooled.reshape(len(query), -1)
-    projected /= np.maximum(np.linalg.norm(projected, axis=0), 1e-6)
-    cells = np.asarray(rgb.resize((SIDE, SIDE), Image.BOX), np.float64) / 255.0
+    projection = bank.projection.astype(np.float32)
+    features, ab = banked(query, rgb, projection)  # the photo as the bank would keep it
     own = reference.Reference(
-        projected,
-        srgb.ab_of_rgb(cells).reshape(-1, 2).T.astype(np.float32),
+        features,
+        ab.astype(np.float32),
         descriptor,
-        bank.projection.astype(np.float32),
+        projection,
         trust=bank.trust,
         closeness=float(descriptor @ descriptor),
     )

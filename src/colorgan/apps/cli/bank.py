@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from colorgan.apps.cli.common import model_choice
+from colorgan.apps.cli.common import model_choice, model_identity
 from colorgan.base.errors import ColorganError, shown
 
 
@@ -59,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
 def fit_trust(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from colorgan.base.files import file_sha256
     from colorgan.config import load_config
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.pipeline import bank, trust_evidence
@@ -76,7 +75,7 @@ def fit_trust(args: argparse.Namespace) -> int:
     chosen = [paths[i] for i in sorted(order)]
     options = EngineOptions(args.model, args.weights, engine="torch", precision="fp32")
     colorizer = Colorizer(open_engine(options))
-    model = file_sha256(args.weights) if args.weights else args.model
+    model = model_identity(args)
     folder = Path(args.bank)
     evidence = trust_evidence.gather(colorizer, folder, chosen, model, not args.quiet, args.seed)
     result = trust.fit_and_report(evidence, bank.LOW, bank.HIGH, args.seed)

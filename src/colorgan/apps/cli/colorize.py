@@ -206,8 +206,7 @@ def run(args: argparse.Namespace) -> int:
         from colorgan.pipeline.bank import Bank
 
         bank = Bank.load(args.reference_bank)
-        if bank.trust is not None:
-            warn_of_trust(bank, args)
+        warn_of_trust(bank, args)
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
     chosen = (bank, args.bank_k, args.alternatives)
     photo_batch, frame_batch = (1, 8) if args.batch is None else (args.batch, args.batch)

@@ -82,12 +82,20 @@ def prior_files(p: argparse.ArgumentParser) -> None:
     )
 
 
-def warn_of_trust(bank, args: argparse.Namespace) -> None:  # noqa: ANN001 - a Bank
-    """One line on stderr where the bank's learned trust was fitted for another model."""
+def model_identity(args: argparse.Namespace) -> str:
+    """What a bank's trust records of the model it was fitted for: the bundled model's name,
+    or the generator file's SHA-256 (OSError where it cannot be read)."""
     from colorgan.base.files import file_sha256
 
+    return file_sha256(args.weights) if args.weights else args.model
+
+
+def warn_of_trust(bank, args: argparse.Namespace) -> None:  # noqa: ANN001 - a Bank
+    """One line on stderr where the bank's learned trust was fitted for another model."""
+    if bank.trust is None:
+        return
     try:
-        model = file_sha256(args.weights) if args.weights else args.model
+        model = model_identity(args)
     except OSError:  # a missing generator file: the engine says so next, in one line
         return
     warning = bank.trust_warning(model)
