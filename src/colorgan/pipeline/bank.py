@@ -111,10 +111,14 @@ class Bank:
         ):
             raise ColorganError(f"{where}: its manifest does not list its {n} photos")
 
+    def closeness(self, descriptor: np.ndarray) -> np.ndarray:
+        """Each banked photo's descriptor cosine to `descriptor` (N,)."""
+        return self.descriptors.astype(np.float32) @ descriptor.astype(np.float32)
+
     def nearest(self, descriptor: np.ndarray, k: int, skip: int = 0) -> np.ndarray:
         """The indices of the `k` photos (after the `skip` nearest) whose descriptors are the
         nearest to `descriptor`, nearest first."""
-        scores = self.descriptors.astype(np.float32) @ descriptor.astype(np.float32)
+        scores = self.closeness(descriptor)
         wanted = min(skip + k, len(scores))
         if wanted <= skip:
             return np.zeros(0, int)

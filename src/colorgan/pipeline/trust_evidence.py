@@ -135,7 +135,7 @@ def _read(path: Path) -> tuple[str, Image.Image] | None:
 def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rng):  # noqa: ANN001, ANN202
     """The photo's three references, in TRUST_KINDS' order; None where the bank holds fewer
     than two photos that are neither it nor near copies of it."""
-    scores = bank.descriptors.astype(np.float32) @ descriptor.astype(np.float32)
+    scores = bank.closeness(descriptor)
     order = np.argsort(-scores)
     apart = (np.asarray(bank.manifest["hashes"]) != digest) & (scores < NEAR)
     others = order[apart[order]]  # nearest first
