@@ -359,7 +359,11 @@ CASES = {
         2,
         "longer than the disk allows",
     ),
-    "video quality out of range": (lambda w: colorize(w, "--video-quality", "99"), 2, "CRF"),
+    "video quality out of range": (
+        lambda w: colorize(w, "--video-quality", "99"),
+        2,
+        "--video-quality: must be 0 to 51",
+    ),
     "a newline in a bad file's name": (
         lambda w: input_file(w, "two\nlines.jpg", b"not a jpeg"),
         1,

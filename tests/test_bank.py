@@ -75,7 +75,7 @@ def test_the_command_takes_a_bank_and_writes_alternatives(bank_dir, tmp_path, ca
     for extra, words in [
         (["--alternatives", "2"], "alternatives come from references or a bank"),
         (["--reference-bank", str(tmp_path)], "no bank.npz in it"),
-        (["--reference-bank", str(bank_dir), "--bank-k", "0"], "bank_k"),
+        (["--reference-bank", str(bank_dir), "--bank-k", "0"], "--bank-k: must be 1 to 8, not 0"),
     ]:
         assert main([*base, "--overwrite", *extra]) == 2
         err = capsys.readouterr().err.strip().splitlines()
@@ -155,15 +155,22 @@ def test_select_keeps_photos_spread_over_what_they_show(photos, tmp_path):
     assert len(Bank.load(out)) == 3
 
 
-def test_more_alternatives_than_banked_photos_fall_back_to_the_models_colour(bank_dir):
+def test_more_alternatives_than_banked_photos_are_refused(bank_dir, tmp_path, capsys):
+    """An alternative is one banked photo: a bank of 6 gives at most 6 (once, 8 gave two
+    plain colorizations among them); the API and the command say so in one line."""
     from colorgan import Bank as Exported
 
     colour, _ = scene()
     grey = colour.convert("L")
     bank = Exported.load(bank_dir)
-    ways = Colorizer().alternatives(grey, 8, bank=bank)  # the bank holds 6
-    auto = np.asarray(Colorizer().colorize(grey), int)
-    assert len(ways) == 8 and np.array_equal(np.asarray(ways[-1], int), auto)
+    with pytest.raises(ColorganError, match="alternatives: 7 alternatives need 7 references; 6"):
+        Colorizer().alternatives(grey, 7, bank=bank)
+    assert len(Colorizer().alternatives(grey, 6, bank=bank)) == 6
+    grey.save(tmp_path / "g.png")
+    argv = ["colorize", str(tmp_path / "g.png"), "--out", str(tmp_path / "out"), "-q"]
+    assert main([*argv, "--reference-bank", str(bank_dir), "--alternatives", "7"]) == 2
+    assert "--alternatives: " in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_stopped_build_of_other_photos_is_not_mixed_in(photos, tmp_path):
@@ -192,7 +199,8 @@ def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path)
     studio = Studio(lambda name: colorizer, ["default"], Limits(), work, Bank.load(bank_dir))
     events = PointEvents(studio, gr)
     for ways in (1, 2):
-        outcome = studio.run([grey], "default", 1.0, use_bank=True, alternatives=ways)
+        settings = studio.settings(1.0, use_bank=True, alternatives=ways)
+        outcome = studio.run([grey], "default", settings)
         *_, first, _, photos = _shown(gr, outcome, [], True, ways)
         for k, photo in enumerate(photos):
             assert _pick(outcome.previews, photos, k)[3] == photo
@@ -200,5 +208,5 @@ def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path)
             again = np.asarray(Image.open(result))
             assert np.array_equal(again, np.asarray(Image.open(outcome.photos[k])))
         assert first == photos[0] and is_magenta(ab_of(Image.open(outcome.photos[0]), patch))
-    plain, _ = studio.recolour(grey, "default", 1.0, [])
+    plain, _ = studio.recolour(grey, "default", studio.settings(1.0))
     assert not is_magenta(ab_of(Image.open(plain), patch))

@@ -10,6 +10,7 @@ from PIL import Image
 
 from colorgan.apps.cli import main
 from colorgan.pipeline.request import Request
+from colorgan.pipeline.settings import Settings
 from tests.conftest import make_photo
 
 
@@ -393,7 +394,9 @@ def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tin
         ab_full = full.frames(greys)[1]
         assert np.allclose(halved.frames(greys)[1], 0.5 * ab_full, atol=1e-5)
         # the user's intensity is relative to the model's own
-        assert np.allclose(halved.frames(greys, Request(greys[0], 2.0))[1], ab_full, atol=1e-5)
+        assert np.allclose(
+            halved.frames(greys, Request(greys[0], Settings(saturation=2.0)))[1], ab_full, atol=1e-5
+        )
     for bad in ("0", "9", "-1"):
         assert (
             main(

@@ -16,6 +16,7 @@ from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.request import Request
+from colorgan.pipeline.settings import Settings
 from tests.conftest import WITHOUT_TORCH, make_photo, write_generator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -168,7 +169,7 @@ def test_the_engine_is_chosen_by_what_was_asked(tmp_path, tiny_weights, capsys):
 def test_a_batch_colours_each_photo_as_alone_and_isolates_bad_ones(engine, tmp_path, capsys):
     colorizer = Colorizer(OnnxEngine() if engine == "onnx" else TorchEngine(precision="fp32"))
     photos = [make_photo(1, (300, 200)), Image.new("L", (4, 4)), make_photo(2, (150, 170))]
-    batch = colorizer.colorize_batch(photos)
+    batch = colorizer.run([Request(photo) for photo in photos])
     assert "too small" in str(batch[1])
     for photo, result in zip(photos[::2], batch[::2], strict=True):
         alone = np.asarray(colorizer.colorize(photo), int)
@@ -214,7 +215,7 @@ def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_pat
         engine,
     ]
     assert main([*args, "--saturation", "-1"]) == 2
-    assert "saturation must be in [0, 4], not -1" in capsys.readouterr().err
+    assert "--saturation: must be in [0, 4], not -1" in capsys.readouterr().err
 
 
 def test_compose_lab_is_the_lab_conversion_at_every_pixel():
@@ -222,7 +223,7 @@ def test_compose_lab_is_the_lab_conversion_at_every_pixel():
     of a real photo, with saturated colour so the clipping paths run too."""
     light = Colorizer(OnnxEngine())
     grey = Image.open(EXAMPLES / "coffee.jpg").convert("L")
-    _, ab = light.frames([grey], Request(grey, saturation=3.0))
+    _, ab = light.frames([grey], Request(grey, Settings(saturation=3.0)))
     ab = ab[0]
     w, h = grey.size
     up = [Image.fromarray(c.clip(-1, 1)).resize((w, h), Image.Resampling.BILINEAR) for c in ab]

@@ -10,14 +10,14 @@ from PIL import Image
 from skimage.color import rgb2lab
 
 from colorgan.apps.cli import main
-from colorgan.apps.cli.colorize import parse_hint
 from colorgan.apps.points import read_points
 from colorgan.base.errors import ColorganError
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.request import Request
-from colorgan.spec.hints import Hint, hint_ab, hint_maps
+from colorgan.pipeline.settings import Settings
+from colorgan.spec.hints import Hint, as_hint, hint_ab, hint_maps
 from colorgan.training.hints import simulate_hints
 from tests.conftest import make_photo, write_generator
 
@@ -27,15 +27,19 @@ HINTED = {**LITE, "lite_unet": {**LITE["lite_unet"], "hints": True}}
 
 
 def test_a_hint_parses_or_says_why_in_one_line(tmp_path):
-    assert parse_hint("120, 48,#B22222") == Hint(120.0, 48.0, "#b22222")
+    """The command line's "X,Y,#rrggbb" and the page's table rows (numbers as text) are
+    read by the one reader of points (spec.hints.as_hint)."""
+    assert as_hint("120, 48,#B22222") == Hint(120.0, 48.0, "#b22222")
+    assert as_hint(["120", " 48.5", "#fff"]) == Hint(120.0, 48.5, "#ffffff")
     for bad, why in [
         ("1,2", "X,Y,#rrggbb"),
-        ("a,2,#ffffff", "must be numbers"),
+        ("a,2,#ffffff", "x 'a' is not a number"),
         ("1,2,red", "not #rrggbb"),
         ("1,2,#ffff", "not #rrggbb"),
+        (["1", "nan", "#fff"], "not a finite number"),
     ]:
         with pytest.raises(ColorganError, match=why):
-            parse_hint(bad)
+            as_hint(bad)
     path = tmp_path / "h.json"
     path.write_text(json.dumps({"a.jpg": [{"x": 1, "y": 2, "color": "#00ff00"}]}))
     assert read_points(path) == {"a.jpg": [Hint(1.0, 2.0, "#00ff00")]}
@@ -185,7 +189,7 @@ def test_both_engines_take_hints_and_no_hints_is_the_automatic_colour(engine, hi
     assert guided.shape == auto.shape and (guided != auto).any()
     grey = [photo.convert("L")]  # the same through small_colour (video's path)
     ab_auto = colorizer.frames(grey)[1]
-    asked = Request(grey[0], hints=[Hint(150, 60, "#00ff00")])
+    asked = Request(grey[0], Settings(hints=[Hint(150, 60, "#00ff00")]))
     ab_hint = colorizer.frames(grey, asked, [True])[1]
     assert np.abs(ab_hint - ab_auto).max() > 1e-3
     with pytest.raises(ColorganError, match="outside the 200x120 photo"):
@@ -298,12 +302,12 @@ def test_the_pages_studio_recolours_a_photo_with_its_points(tmp_path, hinted):
     studio = Studio(lambda name: Colorizer(TorchEngine(path)), ["m"], Limits(), tmp_path)
     photo = tmp_path / "p.png"
     make_photo(5, (120, 90)).save(photo)
-    plain, (grey, colour) = studio.recolour(photo, "m", 1.0, [])
-    pointed, _ = studio.recolour(photo, "m", 1.0, [Hint(30, 40, "#00ff00")])
+    plain, (grey, colour) = studio.recolour(photo, "m", studio.settings(1.0))
+    pointed, _ = studio.recolour(photo, "m", studio.settings(1.0, hints=[Hint(30, 40, "#00ff00")]))
     assert Image.open(plain).size == (120, 90) and Image.open(grey).size == (120, 90)
     assert (np.asarray(Image.open(pointed), int) != np.asarray(Image.open(plain), int)).any()
     with pytest.raises(ColorganError, match="outside the 120x90 photo"):
-        studio.recolour(photo, "m", 1.0, [Hint(130, 40, "#00ff00")])
+        studio.recolour(photo, "m", studio.settings(1.0, hints=[Hint(130, 40, "#00ff00")]))
 
 
 @pytest.mark.parametrize("engine", ["onnx", "torch"])

@@ -14,6 +14,7 @@ from colorgan import ColorganError, Colorizer, Hint
 from colorgan.apps.cli import main
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
+from colorgan.pipeline.settings import Settings
 from colorgan.pipeline.shots import Shots
 from colorgan.spec.references import MAX_REFERENCES
 from tests.conftest import make_photo
@@ -64,12 +65,19 @@ def test_references_are_checked_once_and_bad_ones_are_one_sentence(tmp_path):
     for bad, words in [
         ("ref.jpg", "does not exist"),
         (tmp_path, "is a folder"),
-        ([None], "a reference is a PIL image"),
+        ([None], "references: must be PIL images, numpy arrays or file paths"),
         ([colour] * (MAX_REFERENCES + 1), f"at most {MAX_REFERENCES} reference photos"),
+        (["a\0b.jpg"], "holds a NUL byte"),
     ]:
         given = bad if isinstance(bad, list) else [bad]
         with pytest.raises(ColorganError, match=words):
             colorizer.colorize(grey, references=given)
+    colour.save(tmp_path / "ref.png")
+    # a mapping is references by input: its values are lists, and it needs the inputs' paths
+    with pytest.raises(ColorganError, match="references: for .*ref.png: must be a list of ref"):
+        Settings(references={tmp_path / "ref.png": 1})
+    with pytest.raises(ColorganError, match="references: given by input need the inputs' file"):
+        colorizer.colorize(grey, references={tmp_path / "a.png": [tmp_path / "ref.png"]})
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(ColorganError, match="reference .*broken.jpg: not a readable image"):
         colorizer.colorize(grey, references=[tmp_path / "broken.jpg"])
@@ -164,7 +172,7 @@ def test_key_frames_are_for_films(tmp_path, capsys):
     with pytest.raises(ColorganError, match="key frames are for films"):
         from colorgan import Request
 
-        Request(tmp_path / "a.png", key_frames=[(0, tmp_path / "key.png")])
+        Request(tmp_path / "a.png", Settings(key_frames=[(0, tmp_path / "key.png")]))
 
 
 def test_the_bundled_reference_encoder_is_the_torch_one():

@@ -15,6 +15,7 @@ from colorgan.apps.cli import main
 from colorgan.base.errors import ColorganTypeError
 from colorgan.base.images import BadImage
 from colorgan.engines.onnx_engine import OnnxEngine
+from colorgan.pipeline.settings import Settings
 from colorgan.spec.hints import MAX_HINTS
 from tests.conftest import make_photo
 
@@ -45,23 +46,23 @@ def test_a_hint_takes_what_a_python_user_writes_and_names_what_it_refuses():
 def test_hints_may_be_tuples_or_mappings_and_anything_else_is_one_sentence():
     photo = make_photo(1, (64, 48))
     given = [(10, 10, "#b22222"), {"x": 20, "y": 5, "color": "#fff"}, Hint(1, 1, "#000")]
-    assert Request(photo, hints=given).hints == (
+    assert Request(photo, Settings(hints=given)).settings.hints == (
         Hint(10, 10, "#b22222"),
         Hint(20, 5, "#ffffff"),
         Hint(1, 1, "#000000"),
     )
     for hints, words in [
-        ([None], "a hint is a Hint"),
-        ([(1, 2)], "a hint is a Hint"),
-        ("#fff", "hints must be a list"),
-        (5, "hints must be a list"),
+        ([None], "hints: point 1: a hint is a Hint"),
+        ([(1, 2)], "hints: point 1: a hint is a Hint"),
+        (b"#fff", "hints: must be a list"),
+        (5, "hints: must be a list"),
     ]:
         with pytest.raises(ColorganTypeError, match=words):
-            Request(photo, hints=hints)
+            Settings(hints=hints)
     with pytest.raises(ColorganError, match=f"at most {MAX_HINTS}"):
-        Request(photo, hints=[(1, 1, "#fff")] * (MAX_HINTS + 1))
-    with pytest.raises(ColorganError, match="hint 2: the point \\(64, 1\\) is outside the 64x48"):
-        Request(photo, hints=[(1, 1, "#fff"), (64, 1, "#fff")])
+        Settings(hints=[(1, 1, "#fff")] * (MAX_HINTS + 1))
+    with pytest.raises(ColorganError, match="point 2, \\(64, 1\\), is outside the 64x48"):
+        Request(photo, Settings(hints=[(1, 1, "#fff"), (64, 1, "#fff")]))
 
 
 def test_a_photo_and_an_intensity_are_what_a_user_would_pass(light):

@@ -89,7 +89,7 @@ def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, li
     studio = Studio(lambda name: light, ["default"], Limits(1, 5), tmp_path / "work")
     (tmp_path / "work").mkdir()
     sent = [uploads[k] for k in ("chelsea", "text", "many pixels", "same name", "heavy", "film")]
-    outcome = studio.run(sent, "default", 1.0)
+    outcome = studio.run(sent, "default", studio.settings(1.0))
     assert outcome.message.startswith("Colorized 3 of 6 file(s).")
     [video] = outcome.videos
     assert video.name == "film-colorized.mp4" and len(frames_of(video)) == 24
@@ -108,18 +108,19 @@ def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, li
     for grey, colour in outcome.previews:
         assert Image.open(grey).mode == "L" and max(Image.open(colour).size) <= 1600
     # the next request writes a folder of its own, and colour intensity 0 gives grey
-    again = studio.run([uploads["chelsea"]], "default", 0.0)
+    again = studio.run([uploads["chelsea"]], "default", studio.settings(0.0))
     assert again.photos[0].parent != outcome.photos[0].parent
     assert outcome.photos[0].is_file() and chroma(Image.open(again.photos[0])) < 0.5
-    assert "no model 'paper' here" in _error(studio.run, [uploads["chelsea"]], "paper", 1.0)
-    assert "saturation must be in" in _error(studio.run, [uploads["chelsea"]], "default", 9)
+    settings = studio.settings(1.0)
+    assert "no model 'paper' here" in _error(studio.run, [uploads["chelsea"]], "paper", settings)
+    assert "saturation: must be in" in _error(studio.settings, 9)
 
 
 def test_photos_that_share_a_name_keep_previews_of_their_own(uploads, light, tmp_path):
     png = tmp_path / "chelsea.png"
     Image.open(EXAMPLES / "coffee.jpg").convert("L").save(png)  # another photo, one stem
     studio = Studio(lambda name: light, ["default"], Limits(), tmp_path)
-    outcome = studio.run([uploads["chelsea"], png], "default", 1.0)
+    outcome = studio.run([uploads["chelsea"], png], "default", studio.settings(1.0))
     assert [p.name for p in outcome.photos] == ["chelsea-colorized.jpg", "chelsea-colorized.png"]
     for (_, preview), result in zip(outcome.previews, outcome.photos, strict=True):
         assert Image.open(preview).size == Image.open(result).size  # each its own photo's
@@ -127,10 +128,10 @@ def test_photos_that_share_a_name_keep_previews_of_their_own(uploads, light, tmp
 
 def test_folders_of_old_requests_are_removed(uploads, light, tmp_path):
     studio = Studio(lambda name: light, ["default"], Limits(), tmp_path)
-    old = studio.run([uploads["chelsea"]], "default", 1.0).photos[0].parents[1]
+    old = studio.run([uploads["chelsea"]], "default", studio.settings(1.0)).photos[0].parents[1]
     past = time.time() - KEEP_SECONDS - 60
     os.utime(old, (past, past))
-    studio.run([uploads["coffee"]], "default", 1.0)
+    studio.run([uploads["coffee"]], "default", studio.settings(1.0))
     assert not old.exists() and len(list(tmp_path.glob("request-*"))) == 1
 
 

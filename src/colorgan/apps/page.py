@@ -10,10 +10,12 @@ from colorgan.apps.page_points import PointEvents
 from colorgan.apps.studio import KEEP_SECONDS, Studio
 from colorgan.base.errors import ColorganError
 from colorgan.base.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES
+from colorgan.pipeline.settings import Settings
 from colorgan.spec.meta import MAX_SATURATION
 
 MODEL_SLOT = "model"  # the queue slot of every event that runs the model (one at a time)
 MAX_ALTERNATIVES = 4  # the ways an upload may be coloured at once on the page
+DEFAULTS = Settings()
 
 
 def build_page(studio: Studio, default_model: str):  # noqa: ANN201 - gradio's Blocks
@@ -64,7 +66,7 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
         alternatives = gr.Slider(
             1,
             MAX_ALTERNATIVES,
-            value=1,
+            value=DEFAULTS.alternatives,
             step=1,
             label="Alternatives: each upload coloured this many ways, one reference each",
             elem_id="alternatives",
@@ -73,7 +75,7 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
     saturation = gr.Slider(
         0,
         MAX_SATURATION,
-        value=1,
+        value=DEFAULTS.saturation,
         step=0.05,
         label="Colour intensity",
         info="1: the model's own colour; 0: grey",
@@ -164,16 +166,15 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         try:
             if not uploads:
                 raise ColorganError("upload a photo or video (or a folder of them) first")
-            outcome = studio.run(
-                uploads, model, float(saturation), references or [], bool(use_bank), int(ways)
-            )
+            settings = studio.settings(saturation, references or [], bool(use_bank), ways)
+            outcome = studio.run(uploads, model, settings)
         except ColorganError as exc:
             nothing = (None, None, None, None, None, gr.Tabs(), None, [], [])
             return f"**Error:** {exc}", [], [], *nothing
         if len(in_folder) < len(folder or []):
             skipped = len(folder) - len(in_folder)
             outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
-        return _shown(gr, outcome, references or [], bool(use_bank), int(ways))
+        return _shown(gr, outcome, references or [], bool(use_bank), settings.alternatives)
 
     outputs = [
         c.status,

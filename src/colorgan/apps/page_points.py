@@ -15,7 +15,6 @@ from PIL import Image
 from colorgan.apps.points import points_json, read_points
 from colorgan.apps.studio import Studio
 from colorgan.base.errors import ColorganError
-from colorgan.spec.hints import Hint
 
 
 class PointEvents:
@@ -65,19 +64,19 @@ class PointEvents:
         if photo is None:
             return self._nothing("Colorize a photo first, then click its grey")
         try:
-            hints = [_hint(row, k) for k, row in enumerate(rows)]
-            result, (grey, colour) = self.studio.recolour(
-                photo["upload"],
-                model,
-                float(saturation),
-                hints,
+            settings = self.studio.settings(
+                saturation,
                 photo.get("references", []),
                 photo.get("bank", False),
                 photo.get("alternatives", 1),
-                photo.get("way", 0),
+                hints=rows,
+            )
+            result, (grey, colour) = self.studio.recolour(
+                photo["upload"], model, settings, photo.get("way", 0)
             )
         except ColorganError as exc:
             return self._nothing(str(exc))
+        hints = settings.hints
         name = Path(photo["upload"]).name
         saved = result.parent / f"{Path(name).stem}-points.json"
         saved.write_text(points_json({name: hints}))
@@ -89,15 +88,3 @@ class PointEvents:
 def _table_rows(table) -> list[list]:  # noqa: ANN001 - a list of rows or a DataFrame
     rows = table.values.tolist() if hasattr(table, "values") else (table or [])
     return [list(r) for r in rows if any(v not in (None, "") for v in r)]
-
-
-def _hint(row: list, k: int) -> Hint:
-    """A row of the points table (x, y, colour; numbers may come as text) -> a Hint."""
-    try:
-        x, y = float(row[0]), float(row[1])
-    except (TypeError, ValueError, IndexError):
-        raise ColorganError(f"point {k + 1}: x and y must be numbers") from None
-    try:
-        return Hint(x, y, row[2] if len(row) > 2 else None)
-    except ColorganError as exc:
-        raise ColorganError(f"point {k + 1}: {exc}") from None

@@ -14,7 +14,7 @@ from pathlib import Path, PurePath
 
 from colorgan.base.errors import ColorganError, short, shown
 from colorgan.base.files import read_text
-from colorgan.spec.hints import MAX_HINTS, Hint
+from colorgan.spec.hints import MAX_HINTS, Hint, as_hint
 
 MAX_INPUTS = 100_000  # photos one points file may name
 
@@ -52,6 +52,9 @@ def _keyed(path: str | Path, what: str, kind: str) -> dict:
         raise ColorganError(f"{where}: expected an object of file name -> {kind}")
     if len(data) > MAX_INPUTS:
         raise ColorganError(f"{where}: at most {MAX_INPUTS:,} photos a file")
+    for key in data:
+        if "\0" in key:
+            raise ColorganError(f"{where}: the key {short(key)} holds a NUL byte; no file has one")
     return data
 
 
@@ -63,7 +66,7 @@ def _points(points: object, where: str) -> list[Hint]:
         if not isinstance(p, dict) or set(p) != {"x", "y", "color"}:
             raise ColorganError(f"{where} point {k + 1} must have x, y and color")
         try:
-            hints.append(Hint(p["x"], p["y"], p["color"]))
+            hints.append(as_hint(p))
         except ColorganError as exc:
             raise ColorganError(f"{where} point {k + 1}: {exc}") from None
     return hints

@@ -11,7 +11,8 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from colorgan.pipeline.batch import unclaimed
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film import colorize_videos
 from colorgan.pipeline.request import Request, alternatives_of
-from colorgan.spec.hints import Hint
+from colorgan.pipeline.settings import Settings
 
 PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
 KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
@@ -124,24 +125,32 @@ class Studio:
         """Whether a request is being coloured now."""
         return self._lock.locked()
 
-    def run(
+    def settings(
         self,
-        uploads: Sequence[str | Path],
-        model: str,
         saturation: float,
         references: Sequence[str | Path] = (),
         use_bank: bool = False,
         alternatives: int = 1,
-    ) -> Outcome:
-        """Colorize `uploads` (paths of uploaded photos and videos) with `model` at
-        `saturation`, every one taking the colours of the `references` (uploaded colour
-        photos) where it shows what they show, and with `use_bank` of the server's reference
-        bank's nearest photos; `alternatives` N: each N ways, each from one reference."""
-        self._check(model)
-        references = self._references(references)
+        hints: Sequence = (),
+    ) -> Settings:
+        """The page's controls as pipeline.settings.Settings: the colour intensity, uploaded
+        reference photos (each within the limits), the server's reference bank where asked,
+        the alternatives and colour points (as the page's table gives them)."""
         if use_bank and self.bank is None:
             raise ColorganError("this server has no reference bank (serve --reference-bank)")
-        chosen = {"bank": self.bank if use_bank else None, "alternatives": int(alternatives)}
+        return Settings(
+            saturation=saturation,
+            hints=hints,
+            references=self._references(references),
+            bank=self.bank if use_bank else None,
+            alternatives=alternatives,
+        )
+
+    def run(self, uploads: Sequence[str | Path], model: str, settings: Settings) -> Outcome:
+        """Colorize `uploads` (paths of uploaded photos and videos) with `model`, as
+        `settings` say (Studio.settings: every upload taking the colours of its references
+        where it shows what they show, the bank's nearest photos, N alternatives each)."""
+        self._check(model)
         self._forget_old_requests()
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
         refused, photos, videos, claimed = [], [], [], set()
@@ -156,31 +165,13 @@ class Studio:
             else:
                 photos.append((upload, name))
         out = folder / "colour"
-        with self._lock:
+        private = [*map(Path, uploads), *_paths(settings.references), folder]
+        with self._lock, _private(private):
             colorizer = self.colorizer(model)
-            photo_results = list(
-                colorizer.colorize_files(
-                    photos,
-                    out,
-                    progress=True,
-                    saturation=saturation,
-                    references=references,
-                    **chosen,
-                )
-            )
-            video_results = list(
-                colorize_videos(
-                    colorizer,
-                    videos,
-                    out,
-                    progress=True,
-                    saturation=saturation,
-                    references=references,
-                    **chosen,
-                )
-            )
+            photo_results = list(colorizer.colorize_files(photos, out, settings, progress=True))
+            video_results = list(colorize_videos(colorizer, videos, out, settings, progress=True))
         results = photo_results + video_results
-        refused += [f"{r.source.name}: {r.error}" for r in results if r.error]
+        refused += [f"{r.source.name}: {_hidden(r.error, private)}" for r in results if r.error]
         outcome = Outcome("")
         outcome.photos = [r.target for r in photo_results if r.target is not None]
         outcome.sources = [r.source for r in photo_results if r.target is not None]
@@ -189,8 +180,8 @@ class Studio:
         done = outcome.photos + outcome.videos
         coloured = {r.source for r in results if r.target is not None}
         outcome.message = f"Colorized {len(coloured)} of {len(uploads)} file(s)."
-        if chosen["alternatives"] > 1:
-            outcome.message += f" {chosen['alternatives']} ways each: {len(done)} results."
+        if settings.alternatives > 1:
+            outcome.message += f" {settings.alternatives} ways each: {len(done)} results."
         outcome.previews = [
             _previews(path, folder / "previews" / str(i)) for i, path in enumerate(outcome.photos)
         ]
@@ -201,33 +192,21 @@ class Studio:
         return outcome
 
     def recolour(
-        self,
-        upload: str | Path,
-        model: str,
-        saturation: float,
-        hints: Sequence[Hint],
-        references: Sequence[str | Path] = (),
-        use_bank: bool = False,
-        alternatives: int = 1,
-        way: int = 0,
+        self, upload: str | Path, model: str, settings: Settings, way: int = 0
     ) -> tuple[Path, tuple[Path, Path]]:
-        """One uploaded photo again, following the colour points `hints` (in its pixels), as
-        `run` coloured it (its `references`, `use_bank`; of `alternatives`, the `way`-th):
-        the full-size result and its (grey, colour) previews, in a folder of their own."""
+        """One uploaded photo again, as `settings` say (with its colour points), as `run`
+        coloured it (of its alternatives, the `way`-th): the full-size result and its (grey,
+        colour) previews, in a folder of their own."""
         self._check(model)
         upload = Path(upload)
         why = self.limits.refusal(upload)
         if why:
             raise ColorganError(f"{upload.name}: {why}")
-        references = self._references(references)
-        bank = self.bank if use_bank else None
-        request = Request(
-            open_image(upload), saturation, hints, references, bank=bank, where=upload.name
-        )
-        if alternatives > 1:
-            request = alternatives_of(request, alternatives)[way]
+        request = Request(open_image(upload), settings, where=upload.name)
+        if settings.alternatives > 1:
+            request = alternatives_of(request)[way]
         folder = Path(tempfile.mkdtemp(prefix="request-", dir=self.workdir))
-        with self._lock:
+        with self._lock, _private([upload, *_paths(settings.references), folder]):
             [colour] = self.colorizer(model).run([request])
         if isinstance(colour, BadImage):
             raise ColorganError(f"{upload.name}: {colour}")
@@ -260,6 +239,26 @@ class Studio:
         for old in self.workdir.glob("request-*"):
             if old.stat().st_mtime < cutoff:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def _private(paths: Sequence[Path]) -> Iterator[None]:
+    """A ColorganError raised within says no path of the server's own (an upload's place in
+    Gradio's cache, a request's folder): each is named by its file name."""
+    try:
+        yield
+    except ColorganError as exc:
+        raise ColorganError(_hidden(str(exc), paths)) from None
+
+
+def _hidden(message: str, paths: Sequence[Path]) -> str:
+    for path in sorted(paths, key=lambda p: -len(str(p))):  # the longest first
+        message = message.replace(str(path), path.name)
+    return message
+
+
+def _paths(photos: Sequence) -> list[Path]:
+    return [photo for photo in photos if isinstance(photo, Path)]
 
 
 def _previews(result: Path, folder: Path) -> tuple[Path, Path]:

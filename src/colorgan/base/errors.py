@@ -23,6 +23,26 @@ class ColorganTypeError(ColorganError, TypeError):
     """A value of the wrong type given to the Python API (a TypeError too)."""
 
 
+class SettingError(ColorganError):
+    """A per-call setting refused. `setting` names it as the Python API does (a field of
+    pipeline.settings.Settings), and the message reads "setting: why"; a front end that
+    calls it otherwise says `named(its name)` (the CLI its flag), the same sentence."""
+
+    def __init__(self, setting: str, rest: str) -> None:
+        super().__init__(f"{setting}: {rest}")
+        self.setting, self.rest = setting, rest
+
+    def named(self, name: str) -> str:
+        return f"{name}: {self.rest}"
+
+    def __reduce__(self) -> tuple:  # pickled whole (a process pool's, a cluster's workers)
+        return type(self), (self.setting, self.rest)
+
+
+class SettingTypeError(SettingError, ColorganTypeError):
+    """A per-call setting of the wrong type (a TypeError too)."""
+
+
 def install_hint(extra: str) -> str:
     """How to add an extra of pyproject.toml: colorgan installs from a clone, not an index."""
     return f"from a clone of colorgan, pip install '.[{extra}]'"

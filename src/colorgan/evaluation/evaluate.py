@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,8 @@ from colorgan.evaluation.fid import (
     paired_kid,
 )
 from colorgan.evaluation.metrics import mean_ab, psnr, ssim
-from colorgan.pipeline.bank import Bank
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.request import check_saturation
+from colorgan.pipeline.settings import Settings
 from colorgan.spec.bundled import BUNDLED
 
 log = logging.getLogger("colorgan")
@@ -69,28 +68,21 @@ class EvalPhoto:
         return _to_uint8(lab_normalized_to_rgb(self.l_norm, zeros))
 
 
+@dataclass(frozen=True)
 class Scored:
-    """A colorizer's colour as evaluation scores it: predicted at the model's size,
-    upsampled bilinearly to the photo's, times the model's stored saturation; with a
-    reference `bank`, the colour of its `k` nearest photos where they match."""
+    """A colorizer's colour as evaluation scores it, with the `settings` a user would give
+    it (a saturation, a reference bank): predicted at the model's size, upsampled bilinearly
+    to the photo's, through the product's own chain (Colorizer.lightness_colour)."""
 
-    def __init__(self, colorizer: Colorizer, bank: Bank | None = None, k: int = 3) -> None:
-        self.colorizer, self.bank, self.k = colorizer, bank, k
-
-    def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(
-            self.colorizer.lightness_colour(l_norm.numpy(), 1.0, self.bank, self.k)
-        )
-
-
-class Saturated:
-    """A colorizer whose predicted ab is scaled by `factor` (on top of its own saturation)."""
-
-    def __init__(self, colorizer: Scored, factor: float) -> None:
-        self.colorizer, self.factor = colorizer, factor
+    colorizer: Colorizer
+    settings: Settings = Settings()
 
     def predict_ab(self, l_norm: torch.Tensor) -> torch.Tensor:
-        return self.colorizer.predict_ab(l_norm) * self.factor
+        return torch.from_numpy(self.colorizer.lightness_colour(l_norm.numpy(), self.settings))
+
+    def at(self, saturation: float) -> Scored:
+        """The same colorizer and settings at another colour intensity."""
+        return replace(self, settings=replace(self.settings, saturation=saturation))
 
 
 def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str, Scored]:
@@ -114,21 +106,9 @@ def open_colorizers(models: Sequence[str], options: dict[str, Any]) -> dict[str,
     return out
 
 
-def sweep_factors(text: str) -> tuple[float, ...]:
-    """ "0.5,1,1.5", or "default" for SWEEP -> the intensities of a sweep; ColorganError
-    for anything else."""
-    if text == "default":
-        return SWEEP
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise ColorganError(f"--saturation-sweep: not a list of numbers: {text!r}") from None
-    return tuple(check_saturation(v, "--saturation-sweep: an intensity") for v in values)
-
-
 def sweep(colorizers: dict[str, Scored], factors: Sequence[float] = SWEEP) -> dict:
     """Each colorizer at each colour intensity, labelled "LABEL @ S"."""
-    return {f"{label} @ {s:g}": Saturated(c, s) for label, c in colorizers.items() for s in factors}
+    return {f"{label} @ {s:g}": c.at(s) for label, c in colorizers.items() for s in factors}
 
 
 def _to_uint8(rgb: torch.Tensor) -> np.ndarray:

@@ -8,11 +8,11 @@ colour on that grid. Nothing in it shows the photo: its colour is 16 x 16 cells.
 `bank.npz` (fp16 arrays, read with pickles refused) and a `manifest.json` (the format, the
 count, the photos' file names and content hashes). `build_bank.py` writes it.
 
-A photo takes as references the K banked photos whose descriptors are nearest its own (the
-cosine), its colour then taken where it matches them (pipeline.reference), as far as the bank
-trusts a match: by a ramp of similarity (LOW to HIGH), or by a gate learnt from the bank's
-own retrievals for training photos (`colorgan bank fit-trust`, training.trust), its weights
-the manifest's "trust".
+A photo takes as references the `bank_k` banked photos (pipeline.settings) whose descriptors
+are nearest its own (the cosine), its colour then taken where it matches them
+(pipeline.reference), as far as the bank trusts a match: by a ramp of similarity (LOW to
+HIGH), or by a gate learnt from the bank's own retrievals for training photos (`colorgan bank
+fit-trust`, training.trust), its weights the manifest's "trust".
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ DIMS = 48  # features kept per cell
 ARRAYS = "bank.npz"
 MANIFEST = "manifest.json"
 MAX_PHOTOS = 10_000_000  # what a bank may claim to hold (a loader bound, not a promise)
-K = 3  # references a photo takes from a bank by default
 GATE = 4  # a learned trust's weights (pipeline.reference.gate_inputs)
 # a banked reference's match is trusted from this similarity (in the bank's projected
 # features) and fully from the next: stricter than a user's own reference, which shows the

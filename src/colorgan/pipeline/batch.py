@@ -25,17 +25,17 @@ def colorize_files(
     colour_batch: Callable[[list, list[Request]], list],
     jobs: Sequence[tuple[Request, Path]],
     out_dir: Path,
+    batch: int,
     overwrite: bool = False,
     progress: bool = False,
-    batch: int = 1,
 ) -> Iterator[FileResult]:
     """Colorize (request of a photo file, relative output path) pairs into `out_dir` with
     `colour_batch` (the decoded photos and their requests -> an image or BadImage each),
     `batch` photos per run of the model, yielding a result per input in order. An existing
     output is kept unless `overwrite`; a bad input is a result with an error, and the others
     go on. Two inputs that would have the same output (a/p.jpg and b/p.jpg) never overwrite
-    each other: the second becomes p-2.jpg. No output replaces one of the inputs,
-    --overwrite or not (a film's output is an MP4, which is never a photo)."""
+    each other: the second becomes p-2.jpg. No output replaces one of the inputs, overwrite
+    or not (a film's output is an MP4, which is never a photo)."""
     from tqdm import tqdm
 
     remove_stale_temps(out_dir)
@@ -47,11 +47,11 @@ def colorize_files(
     )
     with ThreadPoolExecutor(max_workers=1) as io, bar:
         loads = [[io.submit(open_image, r.photo) for r, _ in chunks[0]]] if chunks else []
-        pending: deque[tuple[Path, Path | None, Future | str]] = deque()
+        pending: deque[tuple[Path, Path | None, Future | Exception]] = deque()
         for c, chunk in enumerate(chunks):
             if c + 1 < len(chunks):  # the next chunk decodes while this one is coloured
                 loads.append([io.submit(open_image, r.photo) for r, _ in chunks[c + 1]])
-            outcomes: list[tuple[Path, Path | None, Future | str]] = []
+            outcomes: list[tuple[Path, Path | None, Future | Exception | None]] = []
             ready: list[tuple[int, Image.Image]] = []
             for k, ((request, rel), load) in enumerate(zip(chunk, loads[c], strict=True)):
                 src = request.photo
@@ -60,18 +60,18 @@ def colorize_files(
                     target = unclaimed(output_path(out_dir, rel, has_alpha(image)), claimed)
                     refuse_input(target, reads)
                     if target.exists() and not overwrite:
-                        raise BadImage(f"{target} exists (pass --overwrite to replace it)")
-                    outcomes.append((src, target, ""))
+                        raise OutputExists(target)
+                    outcomes.append((src, target, None))
                     ready.append((k, image))
                 except (BadImage, OSError, ColorganError) as exc:
-                    outcomes.append((src, None, str(exc)))
+                    outcomes.append((src, None, exc))
             loads[c] = []  # let the decoded photos go once coloured
             requests = [chunk[k][0] for k, _ in ready]
             colours = _colorize_each(colour_batch, [image for _, image in ready], requests)
             for (k, _), colour in zip(ready, colours, strict=True):
                 src, target, _ = outcomes[k]
                 if isinstance(colour, Exception):
-                    outcomes[k] = (src, None, str(colour))
+                    outcomes[k] = (src, None, colour)
                 else:
                     outcomes[k] = (
                         src,
@@ -94,6 +94,19 @@ class FileResult:
     source: Path
     target: Path | None = None
     error: str | None = None
+    kept: bool = False  # the output existed, and was kept as overwriting was not asked
+
+
+class OutputExists(BadImage):
+    """An output that exists, kept: no output replaces a file unless overwriting is asked."""
+
+    def __init__(self, target: Path) -> None:
+        super().__init__(f"{target} exists; it is kept")
+
+
+def failed(source: Path, exc: BaseException) -> FileResult:
+    """The result of an input that failed with `exc`."""
+    return FileResult(source, error=str(exc), kept=isinstance(exc, OutputExists))
 
 
 def _colorize_each(colour: Callable, images: list[Image.Image], requests: list) -> list:
@@ -111,10 +124,11 @@ def _colorize_each(colour: Callable, images: list[Image.Image], requests: list) 
 
 
 def refuse_input(target: Path, reads: frozenset[Path]) -> None:
-    """BadImage where `target` is a file the run reads: --overwrite never replaces an input."""
+    """BadImage where `target` is a file the run reads: overwriting never replaces an input."""
     if target.resolve() in reads:
         raise BadImage(
-            f"{target} is an input of this run; its output would replace it (choose another --out)"
+            f"{target} is an input of this run; its output would replace it (choose another "
+            "output folder)"
         )
 
 
@@ -128,13 +142,13 @@ def unclaimed(target: Path, claimed: set[Path]) -> Path:
     return candidate
 
 
-def _finish(source: Path, target: Path | None, outcome: Future | str) -> FileResult:
-    if isinstance(outcome, str):
-        return FileResult(source, error=outcome)
+def _finish(source: Path, target: Path | None, outcome: Future | Exception) -> FileResult:
+    if isinstance(outcome, Exception):
+        return failed(source, outcome)
     try:
         outcome.result()
     except FileExistsError:
-        return FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
+        return failed(source, OutputExists(target))
     except OSError as exc:
         return FileResult(source, error=f"could not write {target}: {exc.strerror or exc}")
     return FileResult(source, target)

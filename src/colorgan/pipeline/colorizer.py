@@ -2,16 +2,17 @@
 photos and films, the page, the Python API) and evaluation run.
 
 A `Colorizer` holds an engine and nothing a call asks: every call's settings (intensity,
-hints) come in a `Request` (or as arguments that make one), so one colorizer serves the page's
-requests at different intensities, and threads may share it. It scales the engine's ab by the
-request's saturation times the model's stored one and composes it at full resolution
-(compose.py); films (film.py) get their frames' small colour and Lab composition from it.
-Nothing here imports torch.
+hints, references, a bank) come in a `Settings` (pipeline.settings), or by name as arguments
+that make one, so one colorizer serves the page's requests at different intensities, and
+threads may share it. `plan` is the one planning step of the photo and film loops; the colour
+of every photo, frame and evaluated square goes through one chain (prediction.Prediction), and
+is composed at full resolution (compose.py); films (film.py) get their frames' small colour and
+Lab composition from it. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +20,13 @@ from PIL import Image
 
 from colorgan.base.errors import ColorganError, ColorganTypeError
 from colorgan.base.images import BadImage, prepare_images
-from colorgan.colour import pixels, srgb
+from colorgan.colour import pixels
 from colorgan.engines import Engine
 from colorgan.pipeline import compose, encoding, reference
-from colorgan.pipeline.bank import Bank
 from colorgan.pipeline.prediction import Asked, Prediction, require_hints
 from colorgan.pipeline.reference import Reference
-from colorgan.pipeline.request import Request, alternatives_of, file_requests
-from colorgan.spec.hints import Hint
+from colorgan.pipeline.request import Request, alternatives_of, plan
+from colorgan.pipeline.settings import Settings, settings_of
 from colorgan.spec.meta import ModelSpec
 
 COMPOSITIONS = ("lab", "ycbcr")
@@ -69,21 +69,14 @@ class Colorizer:
         return self.engine.spec
 
     def colorize(
-        self,
-        image: Image.Image | np.ndarray,
-        saturation: float = 1.0,
-        hints=None,  # noqa: ANN001
-        references=None,  # noqa: ANN001
-        hint_reach: str = "object",
-        bank: Bank | None = None,
-        bank_k: int = 3,
+        self, image: Image.Image | np.ndarray, settings: Settings | None = None, **given: object
     ) -> Image.Image:
-        """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image;
-        `hints`: colour points (spec.hints.Hint, in the image's pixels) the colour follows;
-        `references`: colour photos whose colours it takes where it shows what they show;
-        `bank`: a reference bank (pipeline.bank.Bank) whose `bank_k` nearest photos join them."""
-        request = Request(image, saturation, hints, references, hint_reach, (), bank, bank_k)
-        [result] = self.run([request])
+        """Any PIL image or array (grey or colour; alpha is kept) -> colorized PIL image, as
+        `settings` (pipeline.settings.Settings) and the settings `given` by name say:
+        `saturation=1.2`, `hints=[Hint(120, 48, "#b22222")]` (colour points in the image's
+        pixels), `references=[...]` (colour photos whose colours it takes where it shows what
+        they show), `bank=` a reference bank whose `bank_k` nearest photos join them."""
+        [result] = self.run([Request(image, settings_of(settings, **given))])
         if isinstance(result, BadImage):
             raise result
         return result
@@ -92,35 +85,18 @@ class Colorizer:
         self,
         image: Image.Image | np.ndarray,
         count: int,
-        references=None,  # noqa: ANN001
-        bank: Bank | None = None,
-        saturation: float = 1.0,
+        settings: Settings | None = None,
+        **given: object,
     ) -> list[Image.Image]:
-        """The photo coloured `count` ways, each from one reference alone (`references` in
-        turn, else the `bank`'s nearest photos in turn): plausible wholes to choose from."""
-        base = Request(image, saturation, (), references, bank=bank)
-        results = self.run(alternatives_of(base, count))
+        """The photo coloured `count` ways, each from one reference alone (the settings'
+        `references` in turn, else its `bank`'s nearest photos in turn): plausible wholes to
+        choose from."""
+        request = Request(image, settings_of(settings, alternatives=count, **given))
+        results = self.run(alternatives_of(request))
         for result in results:
             if isinstance(result, BadImage):
                 raise result
         return results
-
-    def colorize_batch(
-        self,
-        images: Sequence[Image.Image | np.ndarray],
-        saturation: float = 1.0,
-        keep_ycbcr: bool = False,
-        hints: Sequence[Sequence[Hint] | None] | None = None,
-    ) -> list[Image.Image | BadImage]:
-        """Several photos through the engine in one run (any sizes): a colorized image for
-        each, or the BadImage that says why not. `hints`: each photo's colour points, or
-        None. With `keep_ycbcr`, see `run`."""
-        if hints is not None and len(hints) != len(images):
-            raise ColorganError("give one list of hints (or None) for each photo")
-        each = hints if hints is not None else [None] * len(images)
-        return self.run(
-            [Request(im, saturation, h) for im, h in zip(images, each, strict=True)], keep_ycbcr
-        )
 
     def run(self, requests: Sequence[Request], keep_ycbcr: bool = False) -> list:
         """Requests through the engine in one run: a colorized image for each, or the
@@ -151,10 +127,10 @@ class Colorizer:
         maps = reference.colour_maps(
             self.engine.features,
             photos_,
-            [r.references for r in chosen],
+            [r.settings.references for r in chosen],
             self.spec.size,
             self.spec.ab_scale,
-            [None if r.bank is None else (r.bank, r.bank_k, r.bank_skip) for r in chosen],
+            [_banked(r) for r in chosen],
         )
         predict = Prediction(
             self.engine, [Asked.of(r, p, m) for r, p, m in zip(chosen, photos_, maps, strict=True)]
@@ -165,52 +141,46 @@ class Colorizer:
             compose.compose_ycbcr(good, results, self.spec, predict, keep_ycbcr)
         return results
 
-    def require_hints(self) -> None:
-        """ColorganError (one line) where the model takes no colour hints."""
-        require_hints(self.spec)
+    def plan(
+        self, jobs: Sequence[tuple[Path, Path]], settings: Settings
+    ) -> list[tuple[Request, Path]]:
+        """The one planning step of the photo and film loops: (source, output path) jobs ->
+        (Request, output path), an input's alternatives included, every request checked and
+        every reference photo and key frame read and encoded before anything is written; a
+        model without hints says so before any input."""
+        items = plan(jobs, settings)
+        if any(request.settings.hints for request, _ in items):
+            require_hints(self.spec)
+        encoded = self.encode_references([request for request, _ in items])
+        return [(request, rel) for request, (_, rel) in zip(encoded, items, strict=True)]
 
     def colorize_files(
         self,
         jobs: Sequence[tuple[Path, Path]],
         out_dir: Path,
+        settings: Settings | None = None,
+        *,
         overwrite: bool = False,
         progress: bool = False,
-        batch: int = 1,
-        saturation: float = 1.0,
-        hints: Mapping[Path, Sequence[Hint]] | None = None,
-        references: Sequence | Mapping[Path, Sequence] | None = None,
-        hint_reach: str = "object",
-        bank: Bank | None = None,
-        bank_k: int = 3,
-        alternatives: int = 1,
     ) -> Iterator:
-        """pipeline.batch.colorize_files with this colorizer: a FileResult per (source,
-        output path relative to `out_dir`) job, in order. `hints`: colour points by source
-        path; `references`: reference photos by source path, or one list for every photo;
-        `bank`, `bank_k`: a reference bank and how many of its nearest photos each takes;
-        `alternatives` N: each photo N ways (pipeline.request.file_requests). Every request
-        is checked, and every reference read, before anything is written."""
+        """pipeline.batch.colorize_files with this colorizer, as `settings` say: a FileResult
+        per (source, output path relative to `out_dir`) job, in order (an input's
+        alternatives one after another). Nothing is written before every request is
+        checked and every reference read."""
         from colorgan.pipeline.batch import colorize_files
 
-        if batch < 1:
-            raise ColorganError(f"--batch must be at least 1 (it is {batch})")
-        items = file_requests(
-            jobs, saturation, hints, references, None, hint_reach, bank, bank_k, alternatives
-        )
-        if any(request.hints for request, _ in items):
-            self.require_hints()  # a model without hints says so before any photo
-        encoded = self.encode_references([request for request, _ in items])
-        items = [(request, rel) for request, (_, rel) in zip(encoded, items, strict=True)]
+        settings = settings or Settings()
+        items = self.plan(jobs, settings)
 
         def colour(images: list, requests: list[Request]) -> list:
             return self._colour(requests, images, keep_ycbcr=True)
 
-        return colorize_files(colour, items, out_dir, overwrite, progress, batch)
+        return colorize_files(colour, items, out_dir, settings.photo_batch, overwrite, progress)
 
     def film_references(self, request: Request) -> tuple[list[Reference], dict[int, Reference]]:
         """A film request's references and its key frames (by frame number), encoded."""
         [encoded] = self.encode_references([request])
-        return list(encoded.references), dict(encoded.key_frames)
+        return list(encoded.settings.references), dict(encoded.settings.key_frames)
 
     def bank_references(self, photo: Image.Image, request: Request) -> list[Reference]:
         """The request's bank's nearest photos to `photo` (its bank_k, after bank_skip)."""
@@ -249,24 +219,33 @@ class Colorizer:
         steady colour under moving texture keeps its ab, which YCbCr's chroma does not)."""
         return pixels.compose_lab(grey, ab, self.spec.ab_scale)
 
-    def lightness_colour(
-        self, l_norm: np.ndarray, saturation: float = 1.0, bank: Bank | None = None, k: int = 3
-    ) -> np.ndarray:
-        """Normalized L (B, 1, SIZE, SIZE) -> the ab the model gives it at (B, 2, SIZE,
-        SIZE), times the model's stored saturation, with the colour of the `k` nearest photos
-        of a reference `bank` where they match, then times `saturation`: what evaluation
-        scores."""
-        ab = self.engine.predict_full(l_norm) * self.spec.saturation
-        if bank is not None:
-            local, descriptors = self.engine.features(l_norm)
-            for i, (query, descriptor) in enumerate(zip(local, descriptors, strict=True)):
-                found = bank.retrieve(descriptor, k)
-                colour, confidence = reference.match(query, found)
-                size = l_norm.shape[-1]
-                scale = srgb.AB_SCALE / self.spec.ab_scale
-                maps = (
-                    reference.at_size(colour, size) * scale,
-                    reference.at_size(confidence, size),
-                )
-                ab[i] = reference.blend(ab[i], reference.follow_edges(maps, l_norm[i, 0]))
-        return ab if saturation == 1 else ab * saturation
+    def lightness_colour(self, l_norm: np.ndarray, settings: Settings | None = None) -> np.ndarray:
+        """Normalized L (B, 1, H, W) -> the colour `settings` give it, (B, 2, H, W): the
+        engine's ab upsampled bilinearly to H x W, through the chain photos and films take
+        (Prediction.answer: the model's stored saturation, the references' and the bank's
+        colour where they match, the settings' saturation). What evaluation scores."""
+        settings = settings or Settings()
+        if settings.hints:
+            raise ColorganError("lightness_colour takes no hints: colour points need a photo")
+        squares = list(l_norm[:, 0])
+        references = self.encode(settings.references) if settings.references else []
+        banked = None if settings.bank is None else (settings.bank, settings.bank_k, 0)
+        maps = reference.colour_maps(
+            self.engine.features,
+            squares,
+            [references] * len(squares),
+            l_norm.shape[-1],
+            self.spec.ab_scale,
+            [banked] * len(squares),
+        )
+        size = (l_norm.shape[-1], l_norm.shape[-2])
+        asked = [Asked(settings.saturation, (), size, colour) for colour in maps]
+        return Prediction(self.engine, asked).answer(self.engine.predict_full(l_norm), l_norm)
+
+
+def _banked(request: Request) -> tuple | None:
+    """A request's bank as reference.colour_maps takes it: (bank, k, skip), or None."""
+    settings = request.settings
+    if settings.bank is None:
+        return None
+    return settings.bank, settings.bank_k, request.bank_skip

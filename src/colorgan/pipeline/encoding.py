@@ -21,13 +21,15 @@ def encode(features: Features, photos: Sequence) -> list[Reference]:
     """Reference photos (images, arrays, files; encoded ones are kept) -> References, in one
     run of the encoder; ColorganError naming one that cannot be read."""
     decoded = []
-    for photo in photos:
+    for k, photo in enumerate(photos):
         if isinstance(photo, Reference):
             continue
+        if isinstance(photo, str):
+            photo = Path(photo)
         try:
             decoded.append(prepare_image(photo)[0])
         except BadImage as exc:
-            name = shown(str(photo)) if isinstance(photo, Path) else "a reference photo"
+            name = shown(str(photo)) if isinstance(photo, Path) else f"{k + 1} (an image)"
             raise ColorganError(f"reference {name}: {exc}") from None
     fresh = iter(reference.encode(features, decoded))
     return [p if isinstance(p, Reference) else next(fresh) for p in photos]
@@ -47,10 +49,12 @@ def encode_requests(features: Features, requests: Sequence[Request]) -> list[Req
 
     out = []
     for request in requests:
-        if request.references or request.key_frames:
-            references = tuple(encoded(p) for p in request.references)
-            keys = tuple((n, encoded(p)) for n, p in request.key_frames)
-            request = replace(request, references=references, key_frames=keys)
+        settings = request.settings
+        if settings.references or settings.key_frames:
+            references = tuple(encoded(p) for p in settings.references)
+            keys = tuple((n, encoded(p)) for n, p in settings.key_frames)
+            settings = replace(settings, references=references, key_frames=keys)
+            request = replace(request, settings=settings)
         out.append(request)
     return out
 
@@ -58,7 +62,8 @@ def encode_requests(features: Features, requests: Sequence[Request]) -> list[Req
 def from_bank(features: Features, photo: Image.Image, request: Request) -> list[Reference]:
     """The request's bank's nearest photos to `photo`: its bank_k, after its bank_skip."""
     _, descriptors = features(reference.lightness_square(photo)[None, None])
-    return request.bank.retrieve(descriptors[0], request.bank_k, request.bank_skip)
+    settings = request.settings
+    return settings.bank.retrieve(descriptors[0], settings.bank_k, request.bank_skip)
 
 
 def _key(photo: object) -> object:

@@ -18,7 +18,7 @@ sub-pixel motion compensation measured no better, docs/results/benchmark-history
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,7 @@ from colorgan.base.errors import ColorganError, install_hint
 from colorgan.base.files import atomic_file
 from colorgan.base.images import BadImage
 from colorgan.colour.pixels import lightness_grey
-from colorgan.pipeline.batch import FileResult, refuse_input, unclaimed
+from colorgan.pipeline.batch import FileResult, OutputExists, failed, refuse_input, unclaimed
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film_io import (
     Clock,
@@ -40,7 +40,8 @@ from colorgan.pipeline.film_io import (
     rotation_of,
     stored_point,
 )
-from colorgan.pipeline.request import Request, file_requests
+from colorgan.pipeline.request import Request
+from colorgan.pipeline.settings import Settings
 from colorgan.pipeline.shots import FrameSources
 from colorgan.spec.hints import Hint
 
@@ -79,35 +80,36 @@ def colorize_video(
     colorizer: Colorizer,
     request: Request,
     target: Path,
+    *,
     overwrite: bool = False,
-    quality: int = 20,
-    batch: int = 8,
     stabilise: bool = True,
     progress: bool = False,
 ) -> int:
-    """Colorize the film of `request` into `target` (H.264 in MP4, the audio copied), at the
-    request's saturation, its hints on the first shot; returns the number of frames.
-    `quality`: x264's CRF (lower is better; 18-23 look alike). BadImage for a file that is
-    not a readable video; nothing is published unless the whole film was written."""
+    """Colorize the film of `request` into `target` (H.264 in MP4 at the settings'
+    video_quality, x264's CRF; the audio copied), as its settings say, its hints on the
+    first shot; returns the number of frames. BadImage for a file that is not a readable
+    video; nothing is published unless the whole film was written."""
     import av
+    from tqdm import tqdm
 
     if target.exists() and not overwrite:
-        raise BadImage(f"{target} exists (pass --overwrite to replace it)")
+        raise OutputExists(target)
     source = request.photo
     rotation = rotation_of(source)
+    quality = request.settings.video_quality
     with open_video(source) as source_file, atomic_file(target, exclusive=not overwrite) as tmp:
         video = source_file.streams.video[0]
         audio = source_file.streams.audio[0] if source_file.streams.audio else None
         with av.open(tmp, "w", format="mp4") as out:
+            total = video.frames or None
+            bar = tqdm(total=total, desc=source.name, unit="frame", disable=not progress)
             film = _Film(
                 colorizer,
                 request,
-                out,
-                mp4_video_stream(out, video, quality, rotation),
+                (out, mp4_video_stream(out, video, quality, rotation)),
                 rotation,
-                stabilise,
-                progress,
-                video.frames,
+                Stabiliser() if stabilise else None,
+                bar,
             )
             sound = Sound(out, audio)
             try:
@@ -115,7 +117,7 @@ def colorize_video(
                     if packet.stream is audio:
                         sound.add(packet)
                     else:
-                        film.add(packet.decode(), batch)
+                        film.add(packet.decode())
             except av.FFmpegError as exc:  # damaged: nothing is published
                 raise BadImage(
                     f"damaged after frame {film.decoded} "
@@ -134,38 +136,33 @@ class _Film:
         self,
         colorizer: Colorizer,
         request: Request,
-        out,
-        stream,
+        output: tuple,
         rotation: int,
-        stabilise: bool,
-        progress: bool,
-        total: int,
-    ) -> None:  # noqa: ANN001 - PyAV's objects
-        from tqdm import tqdm
-
-        self.colorizer, self.request, self.out, self.stream = colorizer, request, out, stream
-        self.rotation, self.frame_request = rotation, None
-        self.steady = Stabiliser() if stabilise else None
+        steady: Stabiliser | None,
+        bar,  # noqa: ANN001 - a tqdm bar
+    ) -> None:
+        self.colorizer, self.request = colorizer, request
+        self.out, self.stream = output  # PyAV's container and its video stream
+        self.rotation, self.steady, self.bar = rotation, steady, bar
+        self.frame_request: Request | None = None
         references, key_frames = colorizer.film_references(request)
+        self.last_key = max(key_frames, default=-1)
         retrieve = None  # a bank's references for each shot, from its first frame
-        if request.bank is not None:
+        if request.settings.bank is not None:
             retrieve = partial(colorizer.bank_references, request=request)
-        self.sources = FrameSources(bool(request.hints), references, key_frames, retrieve)
+        self.sources = FrameSources(bool(request.settings.hints), references, key_frames, retrieve)
         self.clock = Clock()
         self.waiting: list = []
         self.frames = 0
-        self.bar = tqdm(
-            total=total or None, desc=request.photo.name, unit="frame", disable=not progress
-        )
 
     @property
     def decoded(self) -> int:
         return self.frames + len(self.waiting)
 
-    def add(self, frames, batch: int) -> None:  # noqa: ANN001 - PyAV's decoded frames
+    def add(self, frames) -> None:  # noqa: ANN001 - PyAV's decoded frames
         for frame in frames:
             self.waiting.append(frame)
-            if len(self.waiting) == batch:
+            if len(self.waiting) == self.request.settings.frame_batch:
                 self.flush()
 
     def flush(self) -> None:
@@ -208,26 +205,31 @@ class _Film:
         film) turned into the frames' own pixels, checked against a real frame."""
         if self.frame_request is None:
             request = self.request
-            if self.rotation % 360 and request.hints:
+            given = request.settings.hints
+            if self.rotation % 360 and given:
                 size = grey.size
-                turned = [stored_point(h.x, h.y, self.rotation, *size) for h in request.hints]
-                hints = [
-                    Hint(x, y, h.color) for (x, y), h in zip(turned, request.hints, strict=True)
-                ]
+                turned = [stored_point(h.x, h.y, self.rotation, *size) for h in given]
+                hints = [Hint(x, y, h.color) for (x, y), h in zip(turned, given, strict=True)]
+                settings = replace(request.settings, hints=hints, key_frames=())
                 try:
-                    request = replace(request, photo=grey, hints=hints, key_frames=())
+                    request = replace(request, photo=grey, settings=settings)
                 except ColorganError as exc:  # a frame of another size than the stream says
                     raise BadImage(str(exc)) from None
             self.frame_request = request
         return self.frame_request
 
     def finish(self, expected: int) -> None:
-        """The last frames, then the encoder's; BadImage where the film held no frames or
-        fewer than it says (truncated)."""
+        """The last frames, then the encoder's; BadImage where the film held no frames, fewer
+        than it says (truncated), or fewer than a key frame's number."""
         self.flush()
         self.bar.close()
         if not self.frames:
             raise BadImage("its video stream has no frames; nothing written")
+        if self.last_key >= self.frames:
+            raise BadImage(
+                f"key frame {self.last_key} is past the film's last ({self.frames} frames, "
+                "numbered from 0); nothing written"
+            )
         if expected and self.frames < expected:
             raise BadImage(
                 f"truncated: {self.frames} of its {expected} frames decode; nothing written"
@@ -240,40 +242,20 @@ def colorize_videos(
     colorizer: Colorizer,
     videos: Sequence[tuple[Path, Path]],
     out_dir: Path,
+    settings: Settings | None = None,
+    *,
     overwrite: bool = False,
-    batch: int = 8,
     progress: bool = False,
-    quality: int = 20,
-    saturation: float = 1.0,
-    hints: Mapping[Path, Sequence[Hint]] | None = None,
-    references: Sequence | Mapping[Path, Sequence] | None = None,
-    key_frames: Mapping[Path, Sequence[tuple[int, object]]] | None = None,
-    hint_reach: str = "object",
-    bank: object = None,
-    bank_k: int = 3,
-    alternatives: int = 1,
 ) -> Iterator[FileResult]:
-    """Each (source, relative output path) into `out_dir` as MP4, a result for each; `hints`:
-    colour points by source path (for its first frame, held over its first shot);
-    `references`: reference photos for every frame, by source path or one list for every
-    film; `key_frames`: (frame number from 0, its colour photo) pairs by source path, each
-    held from that frame to the next hard cut. Every request is checked now, before anything
-    is written. Films that would have one output name (film.mp4, film.avi) become film.mp4
-    and film-2.mp4; no output replaces one of the films, --overwrite or not (a photo's is
-    never an MP4)."""
-    if not 0 <= quality <= 51:
-        raise ColorganError(f"--video-quality is x264's CRF, 0 to 51 (not {quality})")
-    if batch < 1:
-        raise ColorganError(f"--batch must be at least 1 (it is {batch})")
-    requests = file_requests(
-        videos, saturation, hints, references, key_frames, hint_reach, bank, bank_k, alternatives
-    )
-    if any(request.hints for request, _ in requests):
-        colorizer.require_hints()  # a model without hints says so before any film
-    # every reference and key frame read now, before anything is written
-    encoded = colorizer.encode_references([request for request, _ in requests])
-    requests = [(request, rel) for request, (_, rel) in zip(encoded, requests, strict=True)]
-    return _colorize_videos(colorizer, requests, out_dir, overwrite, batch, progress, quality)
+    """Each (source, relative output path) into `out_dir` as MP4, as `settings` say, a
+    result for each: its hints on its first frame, held over its first shot; its references
+    on every frame; its key frames (frame number from 0, colour photo) each held from that
+    frame to the next hard cut. Every request is checked now, before anything is written.
+    Films that would have one output name (film.mp4, film.avi) become film.mp4 and
+    film-2.mp4; no output replaces one of the films, overwrite or not (a photo's is never an
+    MP4)."""
+    requests = colorizer.plan(videos, settings or Settings())
+    return _colorize_videos(colorizer, requests, out_dir, overwrite, progress)
 
 
 def _colorize_videos(
@@ -281,9 +263,7 @@ def _colorize_videos(
     requests: Sequence[tuple[Request, Path]],
     out_dir: Path,
     overwrite: bool,
-    batch: int,
     progress: bool,
-    quality: int,
 ) -> Iterator[FileResult]:
     try:
         import av  # noqa: F401 - only to know it is there
@@ -301,11 +281,11 @@ def _colorize_videos(
         target = unclaimed(out_dir / rel.with_suffix(".mp4"), claimed)
         try:
             refuse_input(target, reads)
-            colorize_video(colorizer, request, target, overwrite, quality, batch, progress=progress)
+            colorize_video(colorizer, request, target, overwrite=overwrite, progress=progress)
         except FileExistsError:
-            yield FileResult(source, error=f"{target} exists (pass --overwrite to replace it)")
+            yield failed(source, OutputExists(target))
         except (BadImage, OSError) as exc:
-            yield FileResult(source, error=str(exc))
+            yield failed(source, exc)
         except Exception as exc:  # noqa: BLE001 - FFmpeg's errors mid-film fail that film only
             if not exc.__class__.__module__.startswith("av"):
                 raise

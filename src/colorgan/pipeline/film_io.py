@@ -55,6 +55,16 @@ def frame_size(source: Path) -> tuple[int, int] | None:
         return None
 
 
+def frame_count(source: Path) -> int | None:
+    """The frames a film's video stream says it holds; None where it does not say (some
+    containers) or cannot be read (it fails later, with its reason)."""
+    try:
+        with open_video(source) as f:
+            return f.streams.video[0].frames or None
+    except (BadImage, ImportError):
+        return None
+
+
 def display_size(source: Path) -> tuple[int, int] | None:
     """A film's frame size as players show it (turned by its display rotation): the size
     its colour points are given in, as a photo's are in its upright pixels."""

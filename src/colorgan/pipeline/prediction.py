@@ -36,9 +36,10 @@ class Asked:
     def of(
         cls, request: Request, photo: Image.Image, colour: Colour | None, with_hints: bool = True
     ) -> Asked:
-        hints = request.hints if with_hints else ()
-        confined = request.hint_reach == "object"
-        return cls(request.saturation, hints, photo.size, colour, confined)
+        settings = request.settings
+        hints = settings.hints if with_hints else ()
+        confined = settings.hint_reach == "object"
+        return cls(settings.saturation, hints, photo.size, colour, confined)
 
 
 def require_hints(spec: ModelSpec) -> None:
@@ -62,13 +63,20 @@ class Prediction:
             ab = self.engine.predict(l_small, prior, None)
         else:
             ab = self._within_reach(l_small, prior)
+        return self.answer(ab, l_small)
+
+    def answer(self, ab: np.ndarray, l_norm: np.ndarray) -> np.ndarray:
+        """The model's ab for each photo (B, 2, H, W) and its normalized L (B, 1, H, W), at
+        any one size -> the colour each photo asks: times the model's stored saturation, its
+        references' colour blended in where confident (following the photo's edges), times
+        its own saturation. The one chain of photos, films and evaluation."""
         own = self.engine.spec.saturation
         out = []
         for k, asked in enumerate(self.asked):
             if asked.colour is None:
                 out.append(ab[k] * (asked.saturation * own))
             else:
-                colour = reference.follow_edges(asked.colour, l_small[k, 0])
+                colour = reference.follow_edges(asked.colour, l_norm[k, 0])
                 out.append(reference.blend(ab[k] * own, colour) * asked.saturation)
         return np.stack(out)
 

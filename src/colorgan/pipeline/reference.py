@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from colorgan.base.errors import ColorganError
 from colorgan.base.images import to_rgb
 from colorgan.colour import pixels, srgb
 from colorgan.spec.references import GRID, SIZE
@@ -137,7 +138,7 @@ def at_size(grid: np.ndarray, size: int) -> np.ndarray:
 
 def colour_maps(
     features: Features,
-    photos: Sequence[Image.Image],
+    photos: Sequence[Image.Image | np.ndarray],
     references: Sequence[Sequence[Reference]],
     size: int,
     ab_scale: float = srgb.AB_SCALE,
@@ -146,13 +147,15 @@ def colour_maps(
     """Each photo's colour from its references at the model's size (ab (2, size, size) in
     the model's own units, CIE ab / `ab_scale`; confidence (size, size)), or None for a photo
     without references; `banks`: each photo's (bank, k, skip) or None, whose nearest photos
-    join its references. The photos that have some go through the encoder in one run."""
+    join its references. A photo is an image, or its normalized L at SIZE x SIZE (the
+    square the encoder sees) already. The photos that have some go through the encoder in
+    one run."""
     banks = banks or [None] * len(photos)
     wanted = [k for k, refs in enumerate(references) if refs or banks[k] is not None]
     out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(photos)
     if not wanted:
         return out
-    squares = np.stack([lightness_square(photos[k]) for k in wanted])[:, None]
+    squares = np.stack([_square(photos[k]) for k in wanted])[:, None]
     local, descriptors = features(squares)
     for k, query, descriptor in zip(wanted, local, descriptors, strict=True):
         found = []
@@ -164,6 +167,15 @@ def colour_maps(
         ab, confidence = match(query, [*references[k], *found])
         out[k] = (at_size(ab, size) * (srgb.AB_SCALE / ab_scale), at_size(confidence, size))
     return out
+
+
+def _square(photo: Image.Image | np.ndarray) -> np.ndarray:
+    """A photo's normalized L at SIZE x SIZE: an image's, or the array as it is."""
+    if isinstance(photo, np.ndarray):
+        if photo.shape != (SIZE, SIZE):
+            raise ColorganError(f"a square of normalized L is {SIZE}x{SIZE}, not {photo.shape}")
+        return photo.astype(np.float32)
+    return lightness_square(photo)
 
 
 def blend(model_ab: np.ndarray, maps: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:

@@ -67,18 +67,36 @@ def _coordinate(name: str, value: object) -> float:
 
 
 def as_hint(value: object) -> Hint:
-    """A Hint, an (x, y, colour) sequence or a {"x", "y", "color"} mapping -> a Hint;
-    ColorganTypeError for anything else."""
+    """A colour point however a user gives it -> a Hint: a Hint, an (x, y, colour) sequence
+    (a row of the page's table), a {"x", "y", "color"} mapping (the points file) or the text
+    "X,Y,#rrggbb" (the command line); coordinates given as text are read as numbers.
+    ColorganError saying what is wrong (ColorganTypeError for a thing that is no point)."""
     if isinstance(value, Hint):
         return value
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",")]
+        if len(parts) != 3:
+            raise ColorganError(f"{short(value)} is not X,Y,#rrggbb")
+        value = parts
     if isinstance(value, Mapping) and set(value) == {"x", "y", "color"}:
-        return Hint(value["x"], value["y"], value["color"])
+        value = [value["x"], value["y"], value["color"]]
     if isinstance(value, tuple | list) and len(value) == 3:
-        return Hint(*value)
+        x, y, colour = value
+        return Hint(_read_number("x", x), _read_number("y", y), colour)
     raise ColorganTypeError(
-        f"a hint is a Hint(x, y, '#rrggbb'), an (x, y, colour) tuple or a mapping with x, y "
-        f"and color, not {short(value)}"
+        f"a hint is a Hint(x, y, '#rrggbb'), an (x, y, colour) tuple, a mapping with x, y "
+        f"and color or the text 'X,Y,#rrggbb', not {short(value)}"
     )
+
+
+def _read_number(name: str, value: object) -> object:
+    """A coordinate given as text ("120", " 48.5") as a number; anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ColorganError(f"the point's {name} {short(value)} is not a number") from None
 
 
 def hint_ab(rgb: tuple[int, int, int]) -> np.ndarray:

@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 
 from colorgan.apps.cli import bank, colorize, data, evaluate, experiment, export, serve, train
-from colorgan.apps.cli.common import OneLineParser, extra_for, rank_prefix
+from colorgan.apps.cli.common import OneLineParser, extra_for, flag_of, rank_prefix
 from colorgan.base import __version__
-from colorgan.base.errors import ColorganError, install_hint, shown
+from colorgan.base.errors import ColorganError, SettingError, install_hint, shown
 
 COMMANDS = (colorize, serve, train, data, evaluate, experiment, export, bank)
 
@@ -35,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="colorgan: %(message)s")
     try:
         return int(args.func(args) or 0)
+    except SettingError as exc:  # said with the option that gave it
+        print(
+            f"colorgan: error: {rank_prefix()}{shown(exc.named(flag_of(exc.setting)))}",
+            file=sys.stderr,
+        )
+        return 2
     except ColorganError as exc:
         print(f"colorgan: error: {rank_prefix()}{shown(str(exc))}", file=sys.stderr)
         return 2

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from itertools import chain
 from pathlib import Path
 
 from colorgan.apps.cli.common import model_choice, prior_files, runtime_options, warn_of_trust
 from colorgan.base.errors import ColorganError, short, shown
-from colorgan.spec.hints import Hint
+from colorgan.pipeline.settings import HINT_REACHES, Settings, settings_of
+from colorgan.spec.meta import MAX_SATURATION
+
+DEFAULTS = Settings()
 
 
 def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
@@ -27,25 +31,23 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
     p.add_argument(
         "--saturation",
         type=float,
-        default=1.0,
         metavar="S",
-        help="colour intensity relative to the model's own default (1), 0: grey, "
-        "1.5: stronger; at most 4",
+        help=f"colour intensity relative to the model's own ({DEFAULTS.saturation:g}), 0: "
+        f"grey, 1.5: stronger; at most {MAX_SATURATION:g}",
     )
     colour_sources(p)
     p.add_argument(
         "--video-quality",
         type=int,
-        default=20,
         metavar="CRF",
-        help="films: x264's CRF, 0-51, lower is better (18-23 look alike)",
+        help=f"films: x264's CRF, 0-51, lower is better (18-23 look alike; default "
+        f"{DEFAULTS.video_quality})",
     )
     p.add_argument(
         "--batch",
         type=int,
-        default=None,
-        help="photos or frames per run of the model (default: 1 photo, 8 frames; "
-        "each one of a batch is held decoded at once)",
+        help=f"photos or frames per run of the model (default: {DEFAULTS.photo_batch} photo, "
+        f"{DEFAULTS.frame_batch} frames; each one of a batch is held decoded at once)",
     )
     p.add_argument(
         "--engine",
@@ -101,44 +103,29 @@ def colour_sources(p: argparse.ArgumentParser) -> None:
         "ones as references (a film: each shot)",
     )
     p.add_argument(
-        "--bank-k", type=int, default=3, metavar="K", help="references from the bank (default 3)"
+        "--bank-k",
+        type=int,
+        metavar="K",
+        help=f"references from the bank (default {DEFAULTS.bank_k})",
     )
     p.add_argument(
         "--alternatives",
         type=int,
-        default=1,
         metavar="N",
         help="colour each input N ways, each from one reference (yours in turn, else the "
         "bank's nearest in turn): NAME-alt1 ... NAME-altN",
     )
     p.add_argument(
         "--hint-reach",
-        default="object",
-        choices=["object", "photo"],
-        help="how far a hint's colour goes: its object (what lightness connects to it; "
-        "default) or wherever the model carries it",
+        choices=HINT_REACHES,
+        help="how far a hint's colour goes: its object (what lightness connects to it) or "
+        f"wherever the model carries it (the photo); default {DEFAULTS.hint_reach}",
     )
 
 
-def parse_hint(text: str) -> Hint:
-    """ "X,Y,#rrggbb" (--hint) -> a Hint; ColorganError (one line) otherwise."""
-    parts = [p.strip() for p in text.split(",")]
-    where = f"--hint {short(text)}"
-    if len(parts) != 3:
-        raise ColorganError(f"{where}: expected X,Y,#rrggbb")
-    try:
-        x, y = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ColorganError(f"{where}: X and Y must be numbers") from None
-    try:
-        return Hint(x, y, parts[2])
-    except ColorganError as exc:
-        raise ColorganError(f"{where}: {exc}") from None
-
-
-def hints_by_input(args: argparse.Namespace, sources: list[Path]) -> dict[Path, list[Hint]]:
-    """--hint X,Y,COLOUR (repeatable, one photo or film) or --hints FILE.json -> hints by
-    input path (none: empty)."""
+def hints_given(args: argparse.Namespace, sources: list[Path]) -> list[str] | dict[Path, list]:
+    """--hint X,Y,COLOUR (repeatable, one photo or film; checked as settings) or --hints
+    FILE.json (hints by input path); none: an empty list."""
     from colorgan.apps.points import match_inputs, read_points
 
     if args.hint and args.hints:
@@ -146,13 +133,13 @@ def hints_by_input(args: argparse.Namespace, sources: list[Path]) -> dict[Path, 
     if args.hint:
         if len(sources) != 1:
             raise ColorganError("--hint is for one photo or film; for several, --hints FILE.json")
-        return {sources[0]: [parse_hint(text) for text in args.hint]}
+        return list(args.hint)
     if args.hints:
         return match_inputs(read_points(args.hints), sources)
-    return {}
+    return []
 
 
-def references_by_input(
+def references_given(
     args: argparse.Namespace, sources: list[Path]
 ) -> list[Path] | dict[Path, list[Path]]:
     """--reference PHOTO (repeatable, every input) or --references FILE.json -> reference
@@ -175,10 +162,37 @@ def key_frames(args: argparse.Namespace, films: list[Path]) -> dict[Path, list]:
     pairs = []
     for text in args.reference_frame:
         number, sep, photo = text.partition(":")
-        if not sep or not number.strip().isdigit() or not photo:
-            raise ColorganError(f"--reference-frame {short(text)}: expected N:PHOTO, N from 0")
+        if not sep or not re.fullmatch(r"[0-9]{1,12}", number.strip()) or not photo:
+            raise ColorganError(
+                f"--reference-frame {short(text)}: expected N:PHOTO, N a frame number from 0"
+            )
         pairs.append((int(number), Path(photo)))
     return {films[0]: pairs}
+
+
+def settings_given(
+    args: argparse.Namespace, jobs: list[tuple[Path, Path]], films: list[Path]
+) -> Settings:
+    """The command's options as pipeline.settings.Settings: each given one, the rest the
+    Settings' own defaults."""
+    sources = [src for src, _ in jobs]
+    given = {
+        "saturation": args.saturation,
+        "hints": hints_given(args, sources),
+        "hint_reach": args.hint_reach,
+        "references": references_given(args, sources),
+        "key_frames": key_frames(args, films),
+        "bank_k": args.bank_k,
+        "alternatives": args.alternatives,
+        "batch": args.batch,
+        "video_quality": args.video_quality,
+    }
+    if args.reference_bank:
+        from colorgan.pipeline.bank import Bank
+
+        given["bank"] = Bank.load(args.reference_bank)
+        warn_of_trust(given["bank"], args)
+    return settings_of(None, **{k: v for k, v in given.items() if v is not None})
 
 
 def run(args: argparse.Namespace) -> int:
@@ -198,46 +212,12 @@ def run(args: argparse.Namespace) -> int:
         return 1
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
-    hints = hints_by_input(args, [src for src, _ in jobs])
-    references = references_by_input(args, [src for src, _ in jobs])
-    keys = key_frames(args, [src for src, _ in videos])
-    bank = None
-    if args.reference_bank:
-        from colorgan.pipeline.bank import Bank
-
-        bank = Bank.load(args.reference_bank)
-        warn_of_trust(bank, args)
+    settings = settings_given(args, jobs, [src for src, _ in videos])
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
-    chosen = (bank, args.bank_k, args.alternatives)
-    photo_batch, frame_batch = (1, 8) if args.batch is None else (args.batch, args.batch)
+    how = {"overwrite": args.overwrite, "progress": not args.quiet}
     results = chain(  # each call checks its requests before anything is written
-        colorizer.colorize_files(
-            photos,
-            out_dir,
-            args.overwrite,
-            not args.quiet,
-            photo_batch,
-            args.saturation,
-            hints,
-            references,
-            args.hint_reach,
-            *chosen,
-        ),
-        colorize_videos(
-            colorizer,
-            videos,
-            out_dir,
-            args.overwrite,
-            frame_batch,
-            not args.quiet,
-            args.video_quality,
-            args.saturation,
-            hints,
-            references,
-            keys,
-            args.hint_reach,
-            *chosen,
-        ),
+        colorizer.colorize_files(photos, out_dir, settings, **how),
+        colorize_videos(colorizer, videos, out_dir, settings, **how),
     )
     written = total = 0  # outputs: alternatives make several of one input
     for result in results:
@@ -245,7 +225,8 @@ def run(args: argparse.Namespace) -> int:
         if result.error is None:
             written += 1
         else:
-            line = shown(f"{result.source}: {result.error}")
+            kept = " (pass --overwrite to replace it)" if result.kept else ""
+            line = shown(f"{result.source}: {result.error}{kept}")
             tqdm.write(f"colorgan: error: {line}", file=sys.stderr)
     print(f"colorized {written} of {total} file(s) into {out_dir.resolve()}")
     return 0 if written == total and not missing else 1

@@ -42,6 +42,22 @@ def extra_for(module: str) -> str | None:
     return None
 
 
+# the options that give a setting of pipeline.settings.Settings where they are not its name
+SETTING_FLAGS = {
+    "hints": "--hint/--hints",
+    "references": "--reference/--references",
+    "key_frames": "--reference-frame",
+    "bank": "--reference-bank",
+}
+
+
+def flag_of(setting: str) -> str:
+    """How the command line names a setting a SettingError names: its option."""
+    if setting.startswith("-"):
+        return setting
+    return SETTING_FLAGS.get(setting, "--" + setting.replace("_", "-"))
+
+
 def rank_prefix() -> str:
     """Under torchrun, which process speaks ('rank 1: '); nothing otherwise."""
     return f"rank {os.environ['RANK']}: " if "RANK" in os.environ else ""

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from colorgan.apps.cli.common import model_choice, prior_files, runtime_options
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, short
 
 
 def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         stored_generator(args.weights)  # a missing file or a folder: one line now
     colorizers = ev.open_colorizers([args.weights or args.model, *args.compare], options)
     label = next(iter(colorizers))
-    sweep = args.saturation_sweep and ev.sweep_factors(args.saturation_sweep)
+    sweep = args.saturation_sweep and sweep_factors(args.saturation_sweep)
     scored = ev.sweep(colorizers, sweep) if sweep else colorizers
     features = None
     if not args.no_fid:
@@ -98,3 +98,18 @@ def run(args: argparse.Namespace) -> int:
             rep.plot_sweep(report, sweep, plot)
             print(f"wrote {plot}")
     return 0
+
+
+def sweep_factors(text: str) -> tuple[float, ...]:
+    """ "0.5,1,1.5", or "default" for the evaluation's own sweep -> the intensities of
+    --saturation-sweep, each checked as a saturation is; ColorganError for anything else."""
+    from colorgan.evaluation.evaluate import SWEEP
+    from colorgan.pipeline.settings import check_saturation
+
+    if text == "default":
+        return SWEEP
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ColorganError(f"--saturation-sweep: not a list of numbers: {short(text)}") from None
+    return tuple(check_saturation(v, "--saturation-sweep") for v in values)
