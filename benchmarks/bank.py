@@ -37,6 +37,7 @@ from colorgan.evaluation.report import markdown_report
 from colorgan.pipeline.bank import ARRAYS, MANIFEST, Bank
 from colorgan.pipeline.build_bank import spread_out
 from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.settings import Settings
 
 CANDIDATES = [(k, low, high) for low, high in ((0.6, 0.9), (0.7, 0.95)) for k in (1, 3, 5)]
 
@@ -71,10 +72,11 @@ def selected(bank: Bank, count: int, out: Path) -> Bank:
 def rows(colorizer: Colorizer, bank: Bank, candidates: list[tuple]) -> dict:
     scored: dict = {"default": ev.Scored(colorizer)}
     for s in (1.1, 1.2):
-        scored[f"default @ {s:g}"] = ev.Saturated(ev.Scored(colorizer), s)
+        scored[f"default @ {s:g}"] = ev.Scored(colorizer).at(s)
     for k, low, high in candidates:
         thresholds = replace(bank, low=low, high=high, trust=None)
-        scored[f"bank K {k}, ({low:g}, {high:g})"] = ev.Scored(colorizer, thresholds, k)
+        settings = Settings(bank=thresholds, bank_k=k)
+        scored[f"bank K {k}, ({low:g}, {high:g})"] = ev.Scored(colorizer, settings)
     return scored
 
 
@@ -194,9 +196,8 @@ def main() -> None:
         photos = find_images(args.eval)[: args.limit]
         scored = {"default": ev.Scored(colorizer)}
         for label, bank in ((f"bank of {args.select}", small), (f"bank of {len(full)}", full)):
-            scored[label] = ev.Scored(
-                colorizer, replace(bank, low=low, high=high, trust=None), int(k)
-            )
+            thresholds = replace(bank, low=low, high=high, trust=None)
+            scored[label] = ev.Scored(colorizer, Settings(bank=thresholds, bank_k=int(k)))
         name = "eval"
     report = ev.evaluate(scored, photos, features=features)
     print(markdown_report(report))

@@ -29,6 +29,7 @@ from colorgan.evaluation.fid import InceptionFeatures
 from colorgan.evaluation.report import markdown_report
 from colorgan.pipeline.bank import ARRAYS, Bank
 from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.settings import Settings
 
 KS = (1, 3, 5)
 
@@ -60,11 +61,11 @@ def main() -> None:
 
         photos = split_paths(load_config(args.val_of).data)[1][: args.limit]
         for k in KS:
-            scored[f"learned trust K {k}"] = ev.Scored(colorizer, bank, k)
+            scored[f"learned trust K {k}"] = ev.Scored(colorizer, Settings(bank=bank, bank_k=k))
         name = "validation"
     else:
         photos = find_images(args.eval)[: args.limit]
-        scored[f"learned trust K {args.chosen}"] = ev.Scored(colorizer, bank, args.chosen)
+        scored[f"learned trust K {args.chosen}"] = ev.Scored(colorizer, Settings(bank=bank, bank_k=args.chosen))
         name = "eval"
     report = ev.evaluate(scored, photos, features=InceptionFeatures("cpu"))
     print(markdown_report(report))

@@ -19,6 +19,7 @@ from colorgan.base.images import find_images
 from colorgan.engines.torch_engine import TorchEngine
 from colorgan.evaluation.evaluate import EvalPhoto, Scored
 from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.settings import Settings
 
 EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "eval"
 
@@ -52,7 +53,7 @@ def main() -> None:
 
         low, high = (float(v) for v in args.bank_trust.split(","))
         bank = replace(Bank.load(args.bank), low=low, high=high)
-        models.append(Scored(models[0].colorizer, bank, args.bank_k))
+        models.append(Scored(models[0].colorizer, Settings(bank=bank, bank_k=args.bank_k)))
         titles.append(args.bank_title)
     titles.append("original")
     columns = len(titles)

@@ -45,7 +45,7 @@ def main() -> None:
     label, model = next(iter(ev.open_colorizers([args.weights or "default"], ev.CPU_FP32).items()))
     colorizers: dict[str, object] = {}
     for k in (float(v) for v in args.k.split(",")):
-        colorizers[f"{label} scaled by {k:g}"] = ev.Saturated(model, k)
+        colorizers[f"{label} scaled by {k:g}"] = model.at(k)
         colorizers[f"{label} spread by {k:g} about its mean"] = Centred(model, k)
     report = ev.evaluate(colorizers, data, features=InceptionFeatures())
     print(ev.metrics_table({ev.TITLES.get(k, k): v for k, v in report["results"].items()}))
