@@ -65,7 +65,9 @@ def main() -> None:
         name = "validation"
     else:
         photos = find_images(args.eval)[: args.limit]
-        scored[f"learned trust K {args.chosen}"] = ev.Scored(colorizer, Settings(bank=bank, bank_k=args.chosen))
+        scored[f"learned trust K {args.chosen}"] = ev.Scored(
+            colorizer, Settings(bank=bank, bank_k=args.chosen)
+        )
         name = "eval"
     report = ev.evaluate(scored, photos, features=InceptionFeatures("cpu"))
     print(markdown_report(report))
