@@ -68,7 +68,7 @@ class PointEvents:
                 saturation,
                 photo.get("references", []),
                 photo.get("bank", False),
-                photo.get("alternatives", 1),
+                photo.get("alternatives"),
                 hints=rows,
             )
             result, (grey, colour) = self.studio.recolour(

@@ -33,7 +33,7 @@ from colorgan.pipeline.batch import unclaimed
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film import colorize_videos
 from colorgan.pipeline.request import Request, alternatives_of
-from colorgan.pipeline.settings import Settings
+from colorgan.pipeline.settings import Settings, settings_of
 
 PREVIEW_SIDE = 1600  # the page shows previews at most this large; downloads are full size
 KEEP_SECONDS = 3600  # a request's folder is removed this long after it was written
@@ -130,7 +130,7 @@ class Studio:
         saturation: float,
         references: Sequence[str | Path] = (),
         use_bank: bool = False,
-        alternatives: int = 1,
+        alternatives: int | None = None,
         hints: Sequence = (),
     ) -> Settings:
         """The page's controls as pipeline.settings.Settings: the colour intensity, uploaded
@@ -138,12 +138,14 @@ class Studio:
         the alternatives and colour points (as the page's table gives them)."""
         if use_bank and self.bank is None:
             raise ColorganError("this server has no reference bank (serve --reference-bank)")
-        return Settings(
+        given = {"alternatives": alternatives} if alternatives is not None else {}
+        return settings_of(
+            None,
             saturation=saturation,
             hints=hints,
             references=self._references(references),
             bank=self.bank if use_bank else None,
-            alternatives=alternatives,
+            **given,
         )
 
     def run(self, uploads: Sequence[str | Path], model: str, settings: Settings) -> Outcome:

@@ -100,6 +100,11 @@ class Settings:
 def settings_of(settings: Settings | None, **changes: object) -> Settings:
     """`settings` (default: Settings()) with `changes`; a name that is no setting is a
     ColorganTypeError that lists the settings."""
+    if settings is not None and not isinstance(settings, Settings):
+        raise ColorganTypeError(
+            "settings must be a pipeline.settings.Settings (or give them by name: "
+            f"saturation=1.5), not {short(settings)}"
+        )
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(changes) - known)
     if unknown:

@@ -59,42 +59,26 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
 
 
 def run(args: argparse.Namespace) -> int:
-    export_model(
-        args.source,
-        Path(args.out),
-        args.onnx,
-        args.half,
-        args.saturation,
-        args.overwrite,
-        args.temperature,
-        args.mirror,
-        args.mean_with,
-    )
+    export_model(args)
     kind = " as ONNX (priors and generator)" if args.onnx else ""
     print(f"exported {args.source}{kind} to {args.out}")
     return 0
 
 
-def export_model(
-    source: str,
-    out: Path,
-    onnx: bool = False,
-    half: bool = False,
-    saturation: float | None = None,
-    overwrite: bool = False,
-    temperature: float | None = None,
-    mirror: bool | None = None,
-    mean_with: list[str] | None = None,
-) -> None:
+def export_model(args: argparse.Namespace) -> None:
     """SOURCE (a run folder's latest checkpoint, a generator file or a bundled model) -> a
-    generator file, or with `onnx` the onnx engine's graph; `half` stores fp16 weights,
-    `saturation` the model's default colour intensity, `temperature` a classifying model's
-    annealed-mean temperature, `mirror` mirror averaging on or off; `mean_with` models whose
+    generator file, or with --onnx the onnx engine's graph; --half stores fp16 weights,
+    --saturation the model's default colour intensity, --temperature a classifying model's
+    annealed-mean temperature, --mirror mirror averaging on or off; --mean-with models whose
     ab is averaged with this one's."""
     from colorgan.base.files import atomic_write_bytes
     from colorgan.models.file import mean_generator_file, rewrite_generator
     from colorgan.spec.bundled import stored_generator
     from colorgan.spec.meta import stored_saturation
+
+    source, out, overwrite, half = args.source, Path(args.out), args.overwrite, args.half
+    saturation, temperature, mirror = args.saturation, args.temperature, args.mirror
+    onnx, mean_with = args.onnx, args.mean_with
 
     if out.is_dir():
         raise ColorganError(f"--out {shown(str(out))} is a folder; give the file to write")
