@@ -15,6 +15,7 @@ _HOMES = {
     "Colorizer": "colorgan.pipeline.colorizer",
     "Hint": "colorgan.spec.hints",
     "Request": "colorgan.pipeline.request",
+    "Settings": "colorgan.pipeline.settings",
     "expand_inputs": "colorgan.base.images",
 }
 __all__ = [*sorted(_HOMES), "__version__"]
