@@ -148,8 +148,8 @@ def test_the_engine_is_chosen_by_what_was_asked(tmp_path, tiny_weights, capsys):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a model at all")
     for args, message in [
-        (["--engine", "onnx", "--size", "64"], "--size needs --engine torch"),
-        (["--engine", "onnx", "-w", str(tiny_weights)], "a generator file needs --engine torch"),
+        (["--engine", "onnx", "--size", "64"], "--size: a prediction size of 64 needs the torch"),
+        (["--engine", "onnx", "-w", str(tiny_weights)], "--weights: a generator file needs the"),
         (["--engine", "torch", "-w", str(bad)], "is an ONNX model"),
         (["-w", str(bad)], "not a readable ONNX model"),
     ]:

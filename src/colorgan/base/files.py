@@ -140,17 +140,17 @@ def file_sha256(path: str | Path) -> str:
 
 
 def output_folder(out: str) -> Path:
-    """--out as a folder that exists or can be made (made later, by the first output); one
-    line now if it is a file, holds a name too long for the disk, or cannot be written."""
+    """The output folder, one that exists or can be made (made later, by the first output);
+    one line now if it is a file, holds a name too long for the disk, or cannot be written."""
     path = Path(out)
     longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
     if longest > NAME_MAX:
         raise ColorganError(
-            f"--out {shown(out)}: a name in it is longer than the disk allows "
+            f"the output folder {shown(out)}: a name in it is longer than the disk allows "
             f"({longest} bytes; at most {NAME_MAX})"
         )
     if path.exists() and not path.is_dir():
-        raise ColorganError(f"--out {shown(out)} is a file; give a folder for the outputs")
+        raise ColorganError(f"the output folder {shown(out)} is a file; give a folder")
     existing = next(p for p in [path, *path.absolute().parents] if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise ColorganError(

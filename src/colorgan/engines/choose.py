@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import SettingError
 from colorgan.engines import Engine
 
 
@@ -40,19 +40,19 @@ def pick_engine(options: EngineOptions) -> str:
     """ "onnx" or "torch" for these options (see the module's doc)."""
     o = options
     onnx_file = bool(o.weights) and o.weights.lower().endswith(".onnx")
-    torch_only = {
-        "a generator file": bool(o.weights) and not onnx_file,
-        "--size": o.size is not None,
-        "--embedding-weights": bool(o.embedding_weights),
-        "--segmentation-weights": bool(o.segmentation_weights),
-        f"--device {o.device}": o.device not in ("auto", "cpu"),
-        f"--precision {o.precision}": o.precision not in ("auto", "fp32"),
+    torch_only = {  # option: (what it asks, whether it was asked)
+        "weights": ("a generator file", bool(o.weights) and not onnx_file),
+        "size": (f"a prediction size of {o.size}", o.size is not None),
+        "embedding_weights": ("a prior weight file", bool(o.embedding_weights)),
+        "segmentation_weights": ("a prior weight file", bool(o.segmentation_weights)),
+        "device": (f"device {o.device}", o.device not in ("auto", "cpu")),
+        "precision": (f"precision {o.precision}", o.precision not in ("auto", "fp32")),
     }
-    needs = [what for what, asked in torch_only.items() if asked]
+    needs = [(name, what) for name, (what, asked) in torch_only.items() if asked]
     if o.engine == "onnx" and needs:
-        raise ColorganError(f"{needs[0]} needs --engine torch")
+        raise SettingError(needs[0][0], f"{needs[0][1]} needs the torch engine, not onnx")
     if o.engine == "torch" and onnx_file:
-        raise ColorganError(f"{o.weights} is an ONNX model: it runs with --engine onnx")
+        raise SettingError("weights", f"{o.weights} is an ONNX model: it runs on the onnx engine")
     if o.engine != "auto":
         return o.engine
     if onnx_file:

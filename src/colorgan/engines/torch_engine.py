@@ -42,7 +42,7 @@ class TorchEngine:
         self.model_cfg, self.prior_cfg = loaded.model, loaded.priors
         self.device = pick_device(device)
         self.precision = resolve_precision(precision, self.device)
-        self.size = loaded.image_size if size is None else check_size(size, "--size")
+        self.size = loaded.image_size if size is None else check_size(size, "size")
         # channels_last: faster on the CPU too, for one photo or a batch (benchmarks/inference.py)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.generator = loaded.generator.to(self.device, memory_format=self.memory_format)

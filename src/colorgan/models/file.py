@@ -18,7 +18,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from colorgan.base.errors import ColorganError, shown
+from colorgan.base.errors import ColorganError, SettingError, shown
 from colorgan.base.files import atomic_file
 from colorgan.config import Config, ModelConfig, PriorConfig
 from colorgan.config.upgrade import upgrade_old_form
@@ -152,9 +152,9 @@ def rewrite_generator(
     if temperature is not None:
         model = ModelConfig.from_dict(meta["model"])
         if getattr(model.options, "head", None) != "classification":
-            raise ColorganError(
-                f"{path}: --temperature is for a classifying model "
-                "(model.lite_unet.head: classification)"
+            raise SettingError(
+                "temperature",
+                f"{path}: is for a classifying model (model.lite_unet.head: classification)",
             )
         model.options = replace(model.options, temperature=temperature)
         model.options.check(int(meta.get("image_size", 256)))  # the model's own bounds
@@ -170,13 +170,14 @@ def mean_generator_file(paths: list[Path], target: Path) -> None:
     for path, meta in zip(paths, metas, strict=True):
         if meta["model"].get("generator") == "mean":
             count = len(meta["model"].get("mean", {}).get("members", []))
-            raise ColorganError(
-                f"--mean-with: {shown(path.stem)} is already a mean (of {count} models); a mean "
-                "is made of single generators"
+            raise SettingError(
+                "mean_with",
+                f"{shown(path.stem)} is already a mean (of {count} models); a mean is made of "
+                "single generators",
             )
     for what in ("priors", "image_size"):
         if len({json.dumps(m.get(what), sort_keys=True) for m in metas}) > 1:
-            raise ColorganError(f"--mean-with: the models differ in {what.replace('_', ' ')}")
+            raise SettingError("mean_with", f"the models differ in {what.replace('_', ' ')}")
     tensors = {f"members.{i}.{k}": v for i, (t, _) in enumerate(read) for k, v in t.items()}
     options = {
         "members": [m["model"] for m in metas],
