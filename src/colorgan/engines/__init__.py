@@ -4,7 +4,7 @@ every front end, the same way for both. Two implementations: onnx_engine (ONNX R
 torch) and torch_engine (generator files, GPUs); choose.py picks one, export.py writes the
 onnx engine's graph, runtime.py picks the torch engine's device and precision. Outside this
 folder an engine is used only through the `Engine` protocol below (`spec`, `predict`,
-`predict_full`, `features`). Nothing here imports torch at module level."""
+`predict_full`, `features`, `damage`). Nothing here imports torch at module level."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ class Engine(Protocol):
     def predict_full(self, l_norm: np.ndarray) -> np.ndarray:
         """Normalized L (B, 1, H, W) at any size -> the model's normalized ab upsampled
         bilinearly to (B, 2, H, W): what evaluation scores."""
+        ...
+
+    def damage(self, grey: np.ndarray) -> np.ndarray:
+        """Grey tiles (B, 1, H, W) in [0, 1], H and W multiples of 8 -> (B, 2, H, W): the
+        restorer's network (models.damage, bundled, for any model): the logit of damage at
+        each place, and the grey without the damage."""
         ...
 
     def features(self, l_norm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -126,6 +126,38 @@ def _store_half(model) -> None:
     model.graph.node.extend(nodes)
 
 
+def export_damage_network(weights: Path, target: Path, overwrite: bool = False) -> None:
+    """The restorer's network (models.damage.DamageNet, its weights a safetensors file) as one
+    ONNX graph, grey (B, 1, H, W) -> out (B, 2, H, W), any H and W that are multiples of 8, for
+    the light install (weights/damage.onnx is this file)."""
+    import onnx
+    from safetensors.torch import load_file
+
+    from colorgan.models.damage import DamageNet
+
+    net = DamageNet(pretrained=False).eval()
+    net.load_state_dict(load_file(str(weights)))
+    buffer = io.BytesIO()
+    axes = {0: "batch", 2: "height", 3: "width"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            net,
+            (torch.zeros(1, 1, 64, 64),),
+            buffer,
+            input_names=["grey"],
+            output_names=["out"],
+            dynamic_axes={"grey": axes, "out": axes},
+            opset_version=OPSET,
+            do_constant_folding=False,
+            dynamo=False,
+        )
+    model = onnx.load_from_string(buffer.getvalue())
+    _store_half(model)
+    model.metadata_props.add(key="colorgan", value=json.dumps({"damage_network": 1}))
+    atomic_write_bytes(target, model.SerializeToString(), exclusive=not overwrite)
+
+
 def export_reference_encoder(target: Path, overwrite: bool = False) -> None:
     """The reference encoder (priors.reference) as one ONNX graph, l (B, 1, SIZE, SIZE) ->
     features, descriptor, for the light install (weights/reference.onnx is this file)."""

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.spec.bundled import bundled_weights, reference_encoder_file
+from colorgan.spec.bundled import bundled_weights, damage_network_file, reference_encoder_file
 from colorgan.spec.hints import CHANNELS
 from colorgan.spec.meta import ModelSpec, check_size
 
@@ -61,7 +61,7 @@ class OnnxEngine:
             providers = [p for p in wanted if p in ort.get_available_providers()]
             self.session = ort.InferenceSession(str(path), options, providers)
             self._options, self._providers = options, providers
-            self._reference = None
+            self._reference = self._damage = None
             text = self.session.get_modelmeta().custom_metadata_map["colorgan"]
             if len(text) > MAX_META_CHARS:
                 raise ValueError(f"metadata over {MAX_META_CHARS:,} characters")
@@ -141,6 +141,15 @@ class OnnxEngine:
         feeds = {"l": np.ascontiguousarray(l_norm, np.float32)}
         local, descriptor = self._reference.run(["features", "descriptor"], feeds)
         return local, descriptor
+
+    def damage(self, grey: np.ndarray) -> np.ndarray:
+        """engines.Engine: the bundled restorer's network (loaded when first asked for)."""
+        if self._damage is None:
+            import onnxruntime as ort
+
+            path = damage_network_file("onnx")
+            self._damage = ort.InferenceSession(str(path), self._options, self._providers)
+        return self._damage.run(["out"], {"grey": np.ascontiguousarray(grey, np.float32)})[0]
 
     def predict_full(self, l_norm: np.ndarray) -> np.ndarray:
         """engines.Engine: normalized L (B, 1, H, W) -> its ab upsampled bilinearly to (B, 2,

@@ -17,7 +17,7 @@ from colorgan.models import generator_class
 from colorgan.models.file import load_generator
 from colorgan.models.mirror import Mirrored
 from colorgan.priors.semantic import SemanticPriors, generator_inputs
-from colorgan.spec.bundled import bundled_weights
+from colorgan.spec.bundled import bundled_weights, damage_network_file
 from colorgan.spec.meta import ModelSpec, check_size, stored_mirror
 from colorgan.spec.priors import PRIOR_IMAGE_SIZE
 
@@ -62,6 +62,7 @@ class TorchEngine:
             self.priors.to(self.device)
         self.prior_size = None if self.priors is None else PRIOR_IMAGE_SIZE
         self._reference: torch.nn.Module | None = None
+        self._damage: torch.nn.Module | None = None
         self.spec = ModelSpec.of(
             loaded.meta, self.size, self.prior_size, AB_SCALE, self.needs.hints, composition="lab"
         )  # photos: exact CIE Lab
@@ -118,6 +119,21 @@ class TorchEngine:
             torch.from_numpy(np.ascontiguousarray(l_norm)).to(self.device)
         )
         return local.float().cpu().numpy(), descriptor.float().cpu().numpy()
+
+    def damage(self, grey: np.ndarray) -> np.ndarray:
+        """engines.Engine: the restorer's network, its bundled weights (built when first
+        asked for)."""
+        if self._damage is None:
+            from safetensors.torch import load_file
+
+            from colorgan.models.damage import DamageNet
+
+            net = DamageNet(pretrained=False)
+            net.load_state_dict(load_file(str(damage_network_file("safetensors"))))
+            self._damage = net.to(self.device).eval()
+        with torch.no_grad():
+            out = self._damage(torch.from_numpy(np.ascontiguousarray(grey)).to(self.device))
+        return out.float().cpu().numpy()
 
     def predict(
         self, l_small: np.ndarray, l_prior: np.ndarray | None, hints: np.ndarray | None = None

@@ -30,7 +30,8 @@ def colorize_files(
     progress: bool = False,
 ) -> Iterator[FileResult]:
     """Colorize (request of a photo file, relative output path) pairs into `out_dir` with
-    `colour_batch` (the decoded photos and their requests -> an image or BadImage each),
+    `colour_batch` (the decoded photos and their requests -> an image or BadImage each, or
+    (image, {name: companion image}) for an output with companions beside it, NAME-name.png),
     `batch` photos per run of the model, yielding a result per input in order. An existing
     output is kept unless `overwrite`; a bad input is a result with an error, and the others
     go on. Two inputs that would have the same output (a/p.jpg and b/p.jpg) never overwrite
@@ -72,12 +73,13 @@ def colorize_files(
                 src, target, _ = outcomes[k]
                 if isinstance(colour, Exception):
                     outcomes[k] = (src, None, colour)
-                else:
-                    outcomes[k] = (
-                        src,
-                        target,
-                        io.submit(save_image, colour, target, overwrite),
-                    )
+                    continue
+                colour, extras = colour if isinstance(colour, tuple) else (colour, {})
+                beside = {
+                    unclaimed(_beside(target, name), claimed): e for name, e in extras.items()
+                }
+                saved = io.submit(_save_all, colour, target, beside, overwrite)
+                outcomes[k] = (src, target, saved)
             pending.extend(outcomes)
             while len(pending) > len(chunk):  # at most one chunk waits to be written
                 yield _finish(*pending.popleft())
@@ -121,6 +123,18 @@ def _colorize_each(colour: Callable, images: list[Image.Image], requests: list) 
             return [exc]
     pairs = zip(images, requests, strict=True)
     return [_colorize_each(colour, [image], [request])[0] for image, request in pairs]
+
+
+def _beside(target: Path, name: str) -> Path:
+    """Where an output's companion `name` goes (its damage mask: NAME-damage.png)."""
+    return target.with_name(f"{target.stem}-{name}.png")
+
+
+def _save_all(image: Image.Image, target: Path, beside: dict, overwrite: bool) -> None:
+    """An output and its companions, the companions first: an output that exists has them."""
+    for path, extra in beside.items():
+        save_image(extra, path, overwrite)
+    save_image(image, target, overwrite)
 
 
 def refuse_input(target: Path, reads: frozenset[Path]) -> None:

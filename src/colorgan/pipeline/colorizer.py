@@ -19,13 +19,14 @@ import numpy as np
 from PIL import Image
 
 from colorgan.base.errors import ColorganError, ColorganTypeError
-from colorgan.base.images import BadImage, prepare_images
+from colorgan.base.images import BadImage, prepare_image, prepare_images
 from colorgan.colour import pixels
 from colorgan.engines import Engine
 from colorgan.pipeline import compose, encoding, reference
 from colorgan.pipeline.prediction import Asked, Prediction, require_hints
 from colorgan.pipeline.reference import Reference
 from colorgan.pipeline.request import Request, alternatives_of, plan
+from colorgan.pipeline.restore import Restored, restore_image, restore_prepared
 from colorgan.pipeline.settings import Settings, settings_of
 from colorgan.spec.meta import ModelSpec
 
@@ -105,7 +106,8 @@ class Colorizer:
         if not all(isinstance(r, Request) for r in requests):
             raise ColorganTypeError("run takes a list of Requests")
         requests = self.encode_references(requests)
-        return self._colour(requests, [r.photo for r in requests], keep_ycbcr)
+        results = self._colour(requests, [r.photo for r in requests], keep_ycbcr)
+        return [r[0] if isinstance(r, tuple) else r for r in results]  # masks: files only
 
     def encode_references(self, requests: Sequence[Request]) -> list[Request]:
         """The requests with each reference photo and key frame encoded, each distinct one
@@ -118,10 +120,12 @@ class Colorizer:
         return encoding.encode(self.engine.features, photos)
 
     def _colour(self, requests: Sequence[Request], photos: Sequence, keep_ycbcr: bool) -> list:
-        """`run`, with each request's photo given decoded (the file loop decodes ahead)."""
+        """`run`, with each request's photo given decoded (the file loop decodes ahead);
+        where a request asks for its damage mask, (image, {"damage": mask}) in its place."""
         results, good = prepare_images(photos)
         if not good:
             return results
+        good, masks = restore_prepared(good, requests, self.engine.damage)
         chosen = [requests[i] for i, _, _ in good]
         photos_ = [p for _, p, _ in good]
         maps = reference.colour_maps(
@@ -139,7 +143,46 @@ class Colorizer:
             compose.compose_lab(good, results, self.spec, predict)
         else:
             compose.compose_ycbcr(good, results, self.spec, predict, keep_ycbcr)
+        for i, mask in masks.items():
+            results[i] = (results[i], {"damage": mask})
         return results
+
+    def restore(self, image: Image.Image | np.ndarray) -> Restored:
+        """An old print (a PIL image or an array) restored, grey or colour as it was (its
+        alpha kept): scratches, cracks, dust and tears found and filled, faded levels and
+        grain repaired (pipeline.restore); with the mask of what was filled."""
+        pixels, alpha = prepare_image(image)
+        restored = restore_image(pixels, self.engine.damage)
+        if alpha is not None:
+            restored.grey = restored.grey.convert("LA" if restored.grey.mode == "L" else "RGBA")
+            restored.grey.putalpha(alpha)
+        return restored
+
+    def restore_files(
+        self,
+        jobs: Sequence[tuple[Path, Path]],
+        out_dir: Path,
+        settings: Settings | None = None,
+        *,
+        overwrite: bool = False,
+        progress: bool = False,
+    ) -> Iterator:
+        """`colorize_files`'s counterpart for `colorgan restore`: each photo restored (no
+        colour added), its damage mask beside it where `settings.restore_mask` asks."""
+        from colorgan.pipeline.batch import colorize_files
+
+        settings = settings or Settings()
+        items = [(Request(Path(src), settings), rel) for src, rel in jobs]
+
+        def restore(images: list, requests: list[Request]) -> list:
+            out = []
+            for image in images:
+                restored = self.restore(image)
+                mask = {"damage": restored.mask} if settings.restore_mask else {}
+                out.append((restored.grey, mask) if mask else restored.grey)
+            return out
+
+        return colorize_files(restore, items, out_dir, settings.photo_batch, overwrite, progress)
 
     def plan(
         self, jobs: Sequence[tuple[Path, Path]], settings: Settings

@@ -57,7 +57,9 @@ class Settings:
     frames, (frame number from 0, colour photo) pairs. `bank`: a pipeline.bank.Bank whose
     `bank_k` nearest photos join the references. `alternatives`: each input coloured this
     many ways, each from one reference. `batch`: photos or frames per run of the model (None:
-    1 photo, 8 frames). `video_quality`: a film's x264 CRF (lower is better)."""
+    1 photo, 8 frames). `video_quality`: a film's x264 CRF (lower is better). `restore`: an
+    old print's scratches, cracks, dust and fading repaired before colour (pipeline.restore);
+    `restore_mask`: where damage was found, written beside each output (NAME-damage.png)."""
 
     saturation: float = 1.0
     hints: Iterable | Mapping = ()
@@ -69,6 +71,8 @@ class Settings:
     alternatives: int = 1
     batch: int | None = None
     video_quality: int = 20
+    restore: bool = False
+    restore_mask: bool = False
 
     def __post_init__(self) -> None:
         for name, check in _CHECKS.items():
@@ -150,6 +154,15 @@ def _bank(value: object) -> Bank | None:
     return value
 
 
+def _flag(setting: str) -> Callable[[object], bool]:
+    def check(value: object) -> bool:
+        if not isinstance(value, bool | np.bool_):
+            raise SettingTypeError(setting, f"must be True or False, not {short(value)}")
+        return bool(value)
+
+    return check
+
+
 def _batch(value: object) -> int | None:
     return None if value is None else _whole("batch", 1, MAX_BATCH)(value)
 
@@ -162,6 +175,8 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "alternatives": _whole("alternatives", 1, MAX_REFERENCES),
     "batch": _batch,
     "video_quality": _whole("video_quality", 0, 51),
+    "restore": _flag("restore"),
+    "restore_mask": _flag("restore_mask"),
 }
 
 

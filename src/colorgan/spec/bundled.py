@@ -25,6 +25,12 @@ def reference_encoder_file() -> Path:
     return Path(str(resources.files("colorgan") / "weights" / "reference.onnx"))
 
 
+def damage_network_file(kind: str = "onnx") -> Path:
+    """The restorer's network (models.damage) as ONNX (the light install's) or safetensors
+    (the torch engine's)."""
+    return Path(str(resources.files("colorgan") / "weights" / f"damage.{kind}"))
+
+
 def stored_generator(source: str) -> Path:
     """A generator file, or a bundled model's name -> its file; ColorganError otherwise (a
     folder is named as one)."""

@@ -1,7 +1,7 @@
-"""The `colorgan` command: one module per subcommand (colorize, serve, train, data, evaluate,
-experiment, export, bank), each adding its parser (`add_parser`) and running it (`run`). Every
-mistake a user can make ends as one `colorgan: error:` line and exit status 2, never a
-traceback or argparse's usage block."""
+"""The `colorgan` command: one module per subcommand (colorize, restore, serve, train,
+train-restorer, data, evaluate, experiment, export, bank), each adding its parser
+(`add_parser`) and running it (`run`). Every mistake a user can make ends as one `colorgan:
+error:` line and exit status 2, never a traceback or argparse's usage block."""
 
 from __future__ import annotations
 
@@ -9,12 +9,34 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from colorgan.apps.cli import bank, colorize, data, evaluate, experiment, export, serve, train
+from colorgan.apps.cli import (
+    bank,
+    colorize,
+    data,
+    evaluate,
+    experiment,
+    export,
+    restore,
+    serve,
+    train,
+    train_restorer,
+)
 from colorgan.apps.cli.common import OneLineParser, extra_for, flag_of, rank_prefix
 from colorgan.base import __version__
 from colorgan.base.errors import ColorganError, SettingError, install_hint, shown
 
-COMMANDS = (colorize, serve, train, data, evaluate, experiment, export, bank)
+COMMANDS = (
+    colorize,
+    restore,
+    serve,
+    train,
+    train_restorer,
+    data,
+    evaluate,
+    experiment,
+    export,
+    bank,
+)
 
 
 def build_parser() -> OneLineParser:

@@ -36,6 +36,7 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
         f"grey, 1.5: stronger; at most {MAX_SATURATION:g}",
     )
     colour_sources(p)
+    restore_options(p)
     p.add_argument(
         "--video-quality",
         type=int,
@@ -123,6 +124,22 @@ def colour_sources(p: argparse.ArgumentParser) -> None:
     )
 
 
+def restore_options(p: argparse.ArgumentParser) -> None:
+    """Repairing old prints before (or instead of) colour."""
+    p.add_argument(
+        "--restore",
+        action="store_true",
+        default=None,
+        help="repair an old print's scratches, cracks, dust and fading, then colour it",
+    )
+    p.add_argument(
+        "--restore-mask",
+        action="store_true",
+        default=None,
+        help="with --restore: also write where damage was found, NAME-damage.png",
+    )
+
+
 def hints_given(args: argparse.Namespace, sources: list[Path]) -> list[str] | dict[Path, list]:
     """--hint X,Y,COLOUR (repeatable, one photo or film; checked as settings) or --hints
     FILE.json (hints by input path); none: an empty list."""
@@ -186,6 +203,8 @@ def settings_given(
         "alternatives": args.alternatives,
         "batch": args.batch,
         "video_quality": args.video_quality,
+        "restore": args.restore,
+        "restore_mask": args.restore_mask,
     }
     if args.reference_bank:
         from colorgan.pipeline.bank import Bank

@@ -1,0 +1,168 @@
+"""Old prints restored before colour: scratches, cracks, dust, spots and tears found and filled,
+faded levels recovered, grain reduced where it is grain. numpy and OpenCV, no torch.
+
+1. **Found**: the engine's damage network (models.damage, `Engine.damage`) marks damaged
+   places on the photo's grey, in tiles of TILE pixels that overlap by MARGIN (only each
+   tile's middle is kept), so any photo is seen at bounded memory. A photo larger than
+   WORK_PIXELS is looked at reduced to that size (a 12 MP scan's scratches are several pixels
+   wide) and the mask enlarged back.
+2. **Filled**: the marked places, widened by GROW pixels (the soft rim of a mark), filled by
+   OpenCV's inpainting (Telea's) on the full-resolution grey; the rest of the photo is kept
+   as it was, bit for bit.
+3. **Levels**: a print whose darkest and lightest tones are both pulled in (its 0.5th
+   percentile above FADED_LOW and its 99.5th below FADED_HIGH) is stretched back to the
+   full range; any other photo is left alone (a clean photo must come out as it went in).
+4. **Grain**: where the photo's noise (Immerkaer's estimate, on its flattest places) is
+   above GRAIN, OpenCV's non-local means removes about that much, which keeps edges and
+   texture (it averages only patches that look alike).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+TILE = 512  # the side of a tile the network sees (a multiple of 8)
+MARGIN = 32  # tiles overlap by this much; only each tile's middle is kept
+WORK_PIXELS = 4_000_000  # larger photos are looked at reduced to this many pixels
+THRESHOLD = 0.0  # a place is damaged where the network's logit is above this
+GROW = 1  # the mask is widened by this many pixels before filling
+FILL_RADIUS = 3  # Telea's neighbourhood, in pixels
+FADED_LOW, FADED_HIGH = 24.0, 232.0  # a print is faded where both ends are pulled in past these
+GRAIN = 3.0  # noise above this many grey levels is taken for grain
+
+Damage = Callable[[np.ndarray], np.ndarray]  # grey tiles (B, 1, T, T) in 0..1 -> (B, 2, T, T)
+
+
+@dataclass
+class Restored:
+    """A restored grey photo and where it was damaged ("L", 255 where filled)."""
+
+    grey: Image.Image
+    mask: Image.Image
+
+
+def restore_grey(grey: Image.Image, damage: Damage) -> Restored:
+    """A grey photo ("L", any size) restored as the module says."""
+    import cv2
+
+    plane = np.asarray(grey)
+    mask = find_damage(plane, damage)
+    if GROW:
+        mask = cv2.dilate(mask.astype(np.uint8), np.ones((2 * GROW + 1,) * 2, np.uint8)) > 0
+    filled = plane
+    if mask.any():
+        filled = cv2.inpaint(plane, mask.astype(np.uint8), FILL_RADIUS, cv2.INPAINT_TELEA)
+    filled = degrain(levels(filled))
+    return Restored(Image.fromarray(filled), Image.fromarray(mask.astype(np.uint8) * 255))
+
+
+def restore_image(pixels: Image.Image, damage: Damage) -> Restored:
+    """A prepared photo (8-bit "L" or "RGB") restored, grey or colour as it was: a colour
+    photo's luma restored, and its chroma filled where the luma was."""
+    if pixels.mode == "L":
+        return restore_grey(pixels, damage)
+    import cv2
+
+    luma, *chroma = pixels.convert("YCbCr").split()
+    restored = restore_grey(luma, damage)
+    mask = np.asarray(restored.mask)
+    if mask.any():
+        fill = [cv2.inpaint(np.asarray(c), mask, FILL_RADIUS, cv2.INPAINT_TELEA) for c in chroma]
+        chroma = [Image.fromarray(c) for c in fill]
+    colour = Image.merge("YCbCr", (restored.grey, *chroma)).convert("RGB")
+    return Restored(colour, restored.mask)
+
+
+def restore_prepared(good: list, requests: Sequence, damage: Damage) -> tuple[list, dict]:
+    """Prepared photos ((index, pixels, alpha), as base.images.prepare_images gives them)
+    whose requests ask it restored: their grey in place of their pixels (the colour comes
+    from lightness); and the damage masks by index, where asked."""
+    from colorgan.colour.pixels import grey_of
+
+    out, masks = [], {}
+    for i, pixels, alpha in good:
+        settings = requests[i].settings
+        if settings.restore:
+            restored = restore_grey(grey_of(pixels), damage)
+            pixels = restored.grey
+            if settings.restore_mask:
+                masks[i] = restored.mask
+        out.append((i, pixels, alpha))
+    return out, masks
+
+
+def find_damage(plane: np.ndarray, damage: Damage) -> np.ndarray:
+    """Where the network finds damage on a grey plane (uint8 (H, W)): bool (H, W)."""
+    import cv2
+
+    h, w = plane.shape
+    scale = min(1.0, (WORK_PIXELS / (h * w)) ** 0.5)
+    work = plane
+    if scale < 1:
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        work = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
+    logit = _tiled(work.astype(np.float32) / 255.0, damage)
+    if scale < 1:
+        logit = cv2.resize(logit, (w, h), interpolation=cv2.INTER_LINEAR)
+    return logit > THRESHOLD
+
+
+def _tiled(plane: np.ndarray, damage: Damage) -> np.ndarray:
+    """The damage logit of a plane of any size, from the middles of overlapping tiles."""
+    h, w = plane.shape
+    side = min(TILE, _up8(max(h, w) + 2 * MARGIN))
+    step = side - 2 * MARGIN
+    padded = np.pad(plane, ((MARGIN, side), (MARGIN, side)), mode="reflect")
+    out = np.zeros((h, w), np.float32)
+    corners = [(y, x) for y in range(0, h, step) for x in range(0, w, step)]
+    for k in range(0, len(corners), 4):  # a few tiles a run: memory stays bounded
+        batch = corners[k : k + 4]
+        tiles = np.stack([padded[y : y + side, x : x + side] for y, x in batch])[:, None]
+        for (y, x), logit in zip(batch, damage(tiles)[:, 0], strict=True):
+            middle = logit[MARGIN : MARGIN + step, MARGIN : MARGIN + step]
+            out[y : y + step, x : x + step] = middle[: h - y, : w - x]
+    return out
+
+
+def _up8(n: int) -> int:
+    return -(-n // 8) * 8
+
+
+def levels(plane: np.ndarray) -> np.ndarray:
+    """A faded print's levels stretched to the full range; any other photo as it is."""
+    low, high = np.percentile(plane, (0.5, 99.5))
+    if low <= FADED_LOW or high >= FADED_HIGH or high - low < 16:
+        return plane
+    table = np.clip((np.arange(256) - low) * 255.0 / (high - low), 0, 255)
+    return np.round(table).astype(np.uint8)[plane]
+
+
+def noise_level(plane: np.ndarray) -> float:
+    """Immerkaer's estimate of the noise's standard deviation (grey levels), over the
+    flattest half of the photo's 8x8 blocks (texture would count as noise)."""
+    import cv2
+
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    response = np.abs(cv2.filter2D(plane.astype(np.float32), -1, kernel))[1:-1, 1:-1]
+    h, w = (s // 8 * 8 for s in response.shape)
+    if h == 0 or w == 0:
+        return 0.0
+    blocks = response[:h, :w].reshape(h // 8, 8, w // 8, 8).mean((1, 3)).ravel()
+    flattest = np.sort(blocks)[: max(1, len(blocks) // 2)]
+    return float(np.sqrt(np.pi / 2) * flattest.mean() / 6)
+
+
+def degrain(plane: np.ndarray) -> np.ndarray:
+    """Grain removed where the photo has it (non-local means at about its strength)."""
+    import cv2
+
+    sigma = noise_level(plane)
+    if sigma <= GRAIN:
+        return plane
+    return cv2.fastNlMeansDenoising(
+        plane, None, h=1.1 * sigma, templateWindowSize=5, searchWindowSize=13
+    )
