@@ -201,7 +201,7 @@ def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path)
     for ways in (1, 2):
         settings = studio.settings(1.0, use_bank=True, alternatives=ways)
         outcome = studio.run([grey], "default", settings)
-        *_, first, _, photos = _shown(gr, outcome, [], True, ways)
+        *_, first, _, photos = _shown(gr, outcome, [], settings)
         for k, photo in enumerate(photos):
             assert _pick(outcome.previews, photos, k)[3] == photo
             result = events._recolour([], photo, "default", 1.0)[5][0]

@@ -16,6 +16,8 @@ from colorgan.spec.meta import MAX_SATURATION
 MODEL_SLOT = "model"  # the queue slot of every event that runs the model (one at a time)
 MAX_ALTERNATIVES = 4  # the ways an upload may be coloured at once on the page
 DEFAULTS = Settings()
+RESTORE = "Repair scratches and dust (old prints), then colour"
+BANK = "Colours from the reference bank (the photos nearest to each upload)"
 
 
 def build_page(studio: Studio, default_model: str):  # noqa: ANN201 - gradio's Blocks
@@ -57,12 +59,8 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
         elem_id="references",
     )
     with gr.Row():
-        use_bank = gr.Checkbox(
-            False,
-            label="Colours from the reference bank (the photos nearest to each upload)",
-            visible=studio.bank is not None,
-            elem_id="use-bank",
-        )
+        choices = [RESTORE] + ([BANK] if studio.bank is not None else [])
+        options = gr.CheckboxGroup(choices, label="Options", elem_id="options")
         alternatives = gr.Slider(
             1,
             MAX_ALTERNATIVES,
@@ -86,7 +84,7 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
         photos=photos,
         folder=folder,
         references=references,
-        use_bank=use_bank,
+        options=options,
         alternatives=alternatives,
         model=model,
         saturation=saturation,
@@ -157,7 +155,7 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
     track = gr.Progress(track_tqdm=True)  # the file loop's tqdm bar, shown in the page
 
     def colorize(  # noqa: ANN202
-        photos, folder, references, use_bank, ways, model, saturation, progress=track
+        photos, folder, references, options, ways, model, saturation, progress=track
     ):  # noqa: ANN001
         """Messages go to the status line (a user's mistake is not a server error)."""
         kinds = (*IMAGE_EXTENSIONS, *VIDEO_SUFFIXES)
@@ -166,7 +164,8 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         try:
             if not uploads:
                 raise ColorganError("upload a photo or video (or a folder of them) first")
-            settings = studio.settings(saturation, references or [], bool(use_bank), ways)
+            chosen = {"use_bank": BANK in options, "restore": RESTORE in options}
+            settings = studio.settings(saturation, references or [], alternatives=ways, **chosen)
             outcome = studio.run(uploads, model, settings)
         except ColorganError as exc:
             nothing = (None, None, None, None, None, gr.Tabs(), None, [], [])
@@ -174,7 +173,7 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         if len(in_folder) < len(folder or []):
             skipped = len(folder) - len(in_folder)
             outcome.message += f"\n\nSkipped {skipped} file(s) of the folder that are not photos."
-        return _shown(gr, outcome, references or [], bool(use_bank), settings.alternatives)
+        return _shown(gr, outcome, references or [], settings)
 
     outputs = [
         c.status,
@@ -190,11 +189,11 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
         state.rows,
         state.photos,
     ]
-    inputs = [c.photos, c.folder, c.references, c.use_bank, c.alternatives, c.model, c.saturation]
+    inputs = [c.photos, c.folder, c.references, c.options, c.alternatives, c.model, c.saturation]
     c.button.click(colorize, inputs, outputs, concurrency_id=MODEL_SLOT)
 
 
-def _shown(gr, outcome, references: list, use_bank: bool, ways: int) -> tuple:  # noqa: ANN001
+def _shown(gr, outcome, references: list, settings: Settings) -> tuple:  # noqa: ANN001
     """A request's outcome as the page shows it: the first photo compared, the rest in the
     gallery, every file to download, and the photo the colour points apply to (with what it
     was coloured from: the references, the bank, which of the alternatives)."""
@@ -204,8 +203,9 @@ def _shown(gr, outcome, references: list, use_bank: bool, ways: int) -> tuple:  
             "result": str(result),
             "preview": str(grey),
             "references": [str(r) for r in references],
-            "bank": use_bank,
-            "alternatives": ways,
+            "bank": settings.bank is not None,
+            "alternatives": settings.alternatives,
+            "restore": settings.restore,
             "way": way,
         }
         for source, result, (grey, _), way in zip(

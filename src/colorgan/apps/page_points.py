@@ -70,6 +70,7 @@ class PointEvents:
                 photo.get("bank", False),
                 photo.get("alternatives"),
                 hints=rows,
+                restore=photo.get("restore"),
             )
             result, (grey, colour) = self.studio.recolour(
                 photo["upload"], model, settings, photo.get("way", 0)

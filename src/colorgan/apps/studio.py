@@ -132,13 +132,16 @@ class Studio:
         use_bank: bool = False,
         alternatives: int | None = None,
         hints: Sequence = (),
+        restore: bool | None = None,
     ) -> Settings:
         """The page's controls as pipeline.settings.Settings: the colour intensity, uploaded
         reference photos (each within the limits), the server's reference bank where asked,
-        the alternatives and colour points (as the page's table gives them)."""
+        the alternatives, colour points (as the page's table gives them) and whether an old
+        print is repaired first."""
         if use_bank and self.bank is None:
             raise ColorganError("this server has no reference bank (serve --reference-bank)")
-        given = {"alternatives": alternatives} if alternatives is not None else {}
+        given = {"alternatives": alternatives, "restore": restore}
+        given = {name: value for name, value in given.items() if value is not None}
         return settings_of(
             None,
             saturation=saturation,

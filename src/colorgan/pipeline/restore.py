@@ -9,12 +9,13 @@ faded levels recovered, grain reduced where it is grain. numpy and OpenCV, no to
 2. **Filled**: the marked places, widened by GROW pixels (the soft rim of a mark), filled by
    OpenCV's inpainting (Telea's) on the full-resolution grey; the rest of the photo is kept
    as it was, bit for bit.
-3. **Levels**: a print whose darkest and lightest tones are both pulled in (its 0.5th
-   percentile above FADED_LOW and its 99.5th below FADED_HIGH) is stretched back to the
-   full range; any other photo is left alone (a clean photo must come out as it went in).
-4. **Grain**: where the photo's noise (Immerkaer's estimate, on its flattest places) is
-   above GRAIN, OpenCV's non-local means removes about that much, which keeps edges and
-   texture (it averages only patches that look alike).
+3. **Levels**: an old print (one with damage found, or grain) whose darkest and lightest
+   tones are both pulled in (its 0.5th percentile above FADED_LOW and its 99.5th below
+   FADED_HIGH) is stretched back to the full range. A photo with neither damage nor grain
+   is left alone, however low its contrast: a clean photo must come out as it went in.
+4. **Grain**: where the photo's noise (Immerkaer's estimate, on its flattest tenth, clipped
+   places left out) is above GRAIN, OpenCV's non-local means removes about that much, which
+   keeps edges and texture (it averages only patches that look alike).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ THRESHOLD = 0.0  # a place is damaged where the network's logit is above this
 GROW = 1  # the mask is widened by this many pixels before filling
 FILL_RADIUS = 3  # Telea's neighbourhood, in pixels
 FADED_LOW, FADED_HIGH = 24.0, 232.0  # a print is faded where both ends are pulled in past these
-GRAIN = 3.0  # noise above this many grey levels is taken for grain
+GRAIN = 4.0  # noise above this many grey levels is taken for grain
+AGED = 0.0005  # a photo with damage on more than this share of it is an old print
 
 Damage = Callable[[np.ndarray], np.ndarray]  # grey tiles (B, 1, T, T) in 0..1 -> (B, 2, T, T)
 
@@ -56,7 +58,11 @@ def restore_grey(grey: Image.Image, damage: Damage) -> Restored:
     filled = plane
     if mask.any():
         filled = cv2.inpaint(plane, mask.astype(np.uint8), FILL_RADIUS, cv2.INPAINT_TELEA)
-    filled = degrain(levels(filled))
+    sigma = noise_level(filled)
+    if mask.mean() > AGED or sigma > GRAIN:
+        filled = levels(filled)
+    if sigma > GRAIN:
+        filled = cv2.fastNlMeansDenoising(filled, None, h=1.1 * sigma, templateWindowSize=5)
     return Restored(Image.fromarray(filled), Image.fromarray(mask.astype(np.uint8) * 255))
 
 
@@ -133,7 +139,8 @@ def _up8(n: int) -> int:
 
 
 def levels(plane: np.ndarray) -> np.ndarray:
-    """A faded print's levels stretched to the full range; any other photo as it is."""
+    """A faded print's levels stretched to the full range; a photo whose darkest or
+    lightest tones reach the ends as it is."""
     low, high = np.percentile(plane, (0.5, 99.5))
     if low <= FADED_LOW or high >= FADED_HIGH or high - low < 16:
         return plane
@@ -143,7 +150,8 @@ def levels(plane: np.ndarray) -> np.ndarray:
 
 def noise_level(plane: np.ndarray) -> float:
     """Immerkaer's estimate of the noise's standard deviation (grey levels), over the
-    flattest half of the photo's 8x8 blocks (texture would count as noise)."""
+    flattest tenth of the photo's 8x8 blocks (texture would count as noise) that are not
+    clipped black or white (where no noise survives)."""
     import cv2
 
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
@@ -152,17 +160,9 @@ def noise_level(plane: np.ndarray) -> float:
     if h == 0 or w == 0:
         return 0.0
     blocks = response[:h, :w].reshape(h // 8, 8, w // 8, 8).mean((1, 3)).ravel()
-    flattest = np.sort(blocks)[: max(1, len(blocks) // 2)]
+    inner = plane[1 : h + 1, 1 : w + 1].reshape(h // 8, 8, w // 8, 8).mean((1, 3)).ravel()
+    blocks = blocks[(inner > 12) & (inner < 243)]
+    if not len(blocks):
+        return 0.0
+    flattest = np.sort(blocks)[: max(1, len(blocks) // 10)]
     return float(np.sqrt(np.pi / 2) * flattest.mean() / 6)
-
-
-def degrain(plane: np.ndarray) -> np.ndarray:
-    """Grain removed where the photo has it (non-local means at about its strength)."""
-    import cv2
-
-    sigma = noise_level(plane)
-    if sigma <= GRAIN:
-        return plane
-    return cv2.fastNlMeansDenoising(
-        plane, None, h=1.1 * sigma, templateWindowSize=5, searchWindowSize=13
-    )
