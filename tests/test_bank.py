@@ -1,8 +1,10 @@
 """The reference bank: built from colour photos by the command (resumable, deduplicated,
 selected), loaded with every value checked, and used by the command, the Python API and
-alternatives: a grey photo takes the colours of the banked photos nearest to it."""
+alternatives: a grey photo takes the colours of the banked photos nearest to it, as far as a
+learned trust in its manifest lets it where it holds one."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from PIL import Image
 from colorgan import ColorganError, Colorizer
 from colorgan.apps.cli import main
 from colorgan.pipeline import build_bank as builder
-from colorgan.pipeline.bank import ARRAYS, DIMS, MANIFEST, SIDE, Bank
+from colorgan.pipeline.bank import ARRAYS, DIMS, MANIFEST, SIDE, Bank, write_trust
 from tests.conftest import make_photo
 from tests.test_references import ab_of, is_magenta, scene
 
@@ -83,8 +85,6 @@ def test_the_command_takes_a_bank_and_writes_alternatives(bank_dir, tmp_path, ca
 
 
 def test_a_damaged_bank_is_one_line(bank_dir, tmp_path):
-    import shutil
-
     for name, damage in [
         ("format", lambda d: (d / MANIFEST).write_text('{"format": "x"}')),
         ("json", lambda d: (d / MANIFEST).write_text("[" * 100_000)),
@@ -202,3 +202,52 @@ def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path)
         assert first == photos[0] and is_magenta(ab_of(Image.open(outcome.photos[0]), patch))
     plain, _ = studio.recolour(grey, "default", 1.0, [])
     assert not is_magenta(ab_of(Image.open(plain), patch))
+
+
+def with_trust(bank_dir, tmp_path, weights) -> Bank:
+    """A copy of the bank whose manifest holds `weights` as its learned trust."""
+    copy = tmp_path / "bank"
+    shutil.copytree(bank_dir, copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    (copy / MANIFEST).write_text(json.dumps({**manifest, "trust": weights}))
+    return Bank.load(copy)
+
+
+def test_a_bank_with_a_trust_uses_it_in_place_of_the_ramp(bank_dir, tmp_path):
+    colour, patch = scene()
+    grey, colorizer = colour.convert("L"), Colorizer()
+    trusting = with_trust(bank_dir, tmp_path / "a", [20.0, 0.0, 0.0, 0.0])
+    distrusting = with_trust(bank_dir, tmp_path / "b", [-20.0, 0.0, 0.0, 0.0])
+    assert trusting.trust == (20.0, 0.0, 0.0, 0.0)
+    assert is_magenta(ab_of(colorizer.colorize(grey, bank=trusting, bank_k=1), patch))
+    assert not is_magenta(ab_of(colorizer.colorize(grey, bank=distrusting, bank_k=1), patch))
+    # alternatives trust each banked photo as a user's own: the gate does not apply
+    [first] = colorizer.alternatives(grey, 1, bank=distrusting)
+    assert is_magenta(ab_of(first, patch))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[1.0, 2.0], ["a", 0, 0, 0], [True, 0, 0, 0], "x", [10**400, 0, 0, 0], [2**64, 0, 0, 1e400]],
+)
+def test_a_bad_trust_in_a_manifest_is_one_line(bank_dir, tmp_path, bad):
+    with pytest.raises(ColorganError, match="trust is not 4 finite numbers"):
+        with_trust(bank_dir, tmp_path, bad)
+
+
+def test_colorize_warns_where_the_trust_was_fitted_for_another_model(bank_dir, tmp_path, capsys):
+    """The trust is the model's (how far a banked colour beats its own): colouring with
+    another model says so in one line, and colours all the same."""
+    copy = tmp_path / "bank"
+    shutil.copytree(bank_dir, copy)
+    write_trust(copy, [-20.0, 0.0, 0.0, 0.0], "default")
+    assert Bank.load(copy).trust_model == "default"
+    colour, _ = scene()
+    colour.convert("L").save(tmp_path / "grey.png")
+    colorize = ["colorize", str(tmp_path / "grey.png"), "--reference-bank", str(copy), "-q"]
+    for model, warned in (("default", False), ("paper", True)):
+        out = ["--out", str(tmp_path / model), "--model", model]
+        assert main([*colorize, *out]) == 0
+        err = capsys.readouterr().err
+        assert ("trust was fitted for another model" in err) == warned, err
+        assert (tmp_path / model / "grey.png").is_file()
