@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-from colorgan.engines.runtime import cpu_name
+from colorgan.models.runtime import cpu_name
 
 
 def machine() -> str:

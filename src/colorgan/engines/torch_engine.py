@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from colorgan.colour.srgb import AB_SCALE
-from colorgan.engines.runtime import autocast, pick_device, resolve_precision
+from colorgan.models.runtime import autocast, pick_device, resolve_precision
 from colorgan.models import generator_class
 from colorgan.models.file import load_generator
 from colorgan.models.mirror import Mirrored

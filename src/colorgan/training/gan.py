@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from colorgan.base.errors import ColorganError
 from colorgan.config import Config, load_config
-from colorgan.engines.runtime import autocast
+from colorgan.models.runtime import autocast
 from colorgan.models import PatchDiscriminator
 from colorgan.models.file import (
     build_generator,

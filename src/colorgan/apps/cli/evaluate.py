@@ -56,7 +56,7 @@ def photos_of(args: argparse.Namespace) -> str | list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from colorgan.engines.runtime import pick_device
+    from colorgan.models.runtime import pick_device
     from colorgan.evaluation import evaluate as ev
     from colorgan.evaluation import report as rep
     from colorgan.spec.bundled import stored_generator
