@@ -36,6 +36,7 @@ def test_help_lists_the_subcommands(capsys):
     assert list(commands.choices) == expected
 
 
+@pytest.mark.subprocess
 def test_user_errors_are_one_line_without_traceback(tmp_path):
     out = run_cli("train", str(tmp_path / "missing.yaml"))
     assert out.returncode == 2
@@ -150,6 +151,7 @@ def test_two_inputs_with_one_name_are_both_kept(tmp_path, tiny_weights, capsys):
     assert not np.array_equal(first, second)  # two photos, two outputs
 
 
+@pytest.mark.subprocess
 def test_concurrent_runs_into_one_folder_write_each_output_once(tmp_path, tiny_weights):
     src = tmp_path / "in"
     src.mkdir()
@@ -182,6 +184,7 @@ def test_concurrent_runs_into_one_folder_write_each_output_once(tmp_path, tiny_w
         Image.open(path).load()  # whole files
 
 
+@pytest.mark.subprocess
 def test_a_full_disk_fails_each_photo_it_hits_and_publishes_no_partial_file(
     tmp_path, tiny_weights, capsys
 ):
@@ -254,6 +257,7 @@ def own_scores(weights: Path, folder: Path) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in scores.items()}
 
 
+@pytest.mark.training
 def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(
@@ -312,6 +316,7 @@ def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
         assert "--val-of" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
     """The paper's configuration end to end: Inception + DeepLabV3 weights named on the CLI."""
     import timm
@@ -350,6 +355,7 @@ def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
     assert Image.open(tmp_path / "out" / "in.png").size == (90, 60)
 
 
+@pytest.mark.subprocess
 def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
     make_photo(5, (64, 48)).save(tmp_path / "in.png")
     out = tmp_path / "out"

@@ -165,6 +165,7 @@ print(peak() - before, out.size[0] * out.size[1] * 4)  # Pillow keeps RGB in 4 b
 """
 
 
+@pytest.mark.subprocess
 def test_a_large_photo_costs_little_more_memory_than_its_output(tiny_weights):
     """Nothing full-size but the output: a float L (4 bytes a pixel) or ab (8), or a uint8 array
     beside the output image (3), would each break this bound."""

@@ -7,8 +7,7 @@ import yaml
 
 from colorgan.base.errors import ColorganError
 from colorgan.config import config_from_dict, load_config
-from colorgan.models.fusion import FusionOptions
-from colorgan.models.unet import UNetOptions
+from colorgan.spec.options import FusionOptions, UNetOptions
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -2,8 +2,7 @@ import copy
 
 from colorgan.config import config_from_dict
 from colorgan.config.upgrade import upgrade_old_form
-from colorgan.models.fusion import FusionOptions
-from colorgan.models.unet import UNetOptions
+from colorgan.spec.options import FusionOptions, UNetOptions
 
 
 def test_configs_of_the_flat_form_still_load():

@@ -115,6 +115,7 @@ def test_the_ycbcr_output_stays_within_40_db_of_the_lab_path():
     assert np.mean(scores) >= 40.0, scores
 
 
+@pytest.mark.subprocess
 def test_colorize_needs_no_torch_and_training_says_which_extra(tmp_path, photo_dir):
     out = tmp_path / "out"
     run = subprocess.run(
@@ -232,6 +233,8 @@ def test_compose_lab_is_the_lab_conversion_at_every_pixel():
     assert diff.max() <= 1 and diff.mean() < 0.05
 
 
+@pytest.mark.film
+@pytest.mark.subprocess
 def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path):
     pytest.importorskip("av")  # to make the film; the run below cannot import it
     from tests.conftest import make_clip

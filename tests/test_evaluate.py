@@ -34,6 +34,7 @@ def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir)
     assert "| originals | - | 1.0000 |" in table
 
 
+@pytest.mark.slow
 def test_grey_photos_are_skipped_and_small_samples_get_a_word_of_caution(tmp_path, photo_dir):
     from PIL import Image
 
@@ -75,6 +76,7 @@ def test_the_table_takes_extra_columns():
     ]
 
 
+@pytest.mark.slow
 def test_the_grey_floor_on_the_shared_eval_set(shared_datasets, tiny_weights):
     report = evaluate(scored(tiny_weights), shared_datasets / "eval", progress=False)
     grey = report["results"]["grey"]
@@ -140,6 +142,7 @@ def test_a_saturation_sweep_scales_the_colour_of_each_model(photo_dir):
     assert res["warm @ 2"]["b_shift"] > res["warm @ 1"]["b_shift"] + 10
 
 
+@pytest.mark.slow
 def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_same_photos(
     photo_dir,
 ):

@@ -241,6 +241,7 @@ def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
     assert "takes no colour hints" in capsys.readouterr().err
 
 
+@pytest.mark.film
 def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     pytest.importorskip("av")
     from colorgan.pipeline.shots import Shots
@@ -264,6 +265,7 @@ def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     assert "outside the 160x120 frame" in capsys.readouterr().err
 
 
+@pytest.mark.film
 def test_a_phone_films_points_are_given_as_players_show_it(tmp_path, hinted, capsys):
     """A film stored 160x120 and shown turned clockwise (display rotation -90, a phone's
     upright film) takes its points in the 120x160 frame players show: the point (30, 100)

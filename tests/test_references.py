@@ -104,6 +104,7 @@ def test_the_command_takes_references_for_every_input_or_by_input(tmp_path, caps
         assert not fresh.exists()  # refused before anything was written
 
 
+@pytest.mark.film
 def test_a_films_key_frame_colours_its_shot_and_no_further(tmp_path):
     """A grey film panning over the scene, then cutting to another picture: frame 0 given in
     colour colours the pan's later frames (the patch magenta), and not the frames after the

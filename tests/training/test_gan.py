@@ -20,6 +20,7 @@ def inputs(n: int = 4, size: int = 32) -> dict[str, torch.Tensor]:
     return {"l_norm": l_norm, "ab": ab}
 
 
+@pytest.mark.training
 def test_the_pretraining_step_lowers_its_loss_without_any_data_pipeline():
     cfg = config_from_dict({"model": NO_PRIORS, "train": {"pretrain_lr": 1e-3}})
     gan = ColorGAN(cfg)
@@ -39,9 +40,11 @@ def test_the_adversarial_step_reports_each_term_and_steps_d_only_when_asked():
     d_before = [p.clone() for p in gan.discriminator.parameters()]
     logs = gan.adversarial_step(x, step_discriminator=False)
     assert set(logs) == {"gan", "l1", "mse"}
-    unchanged = lambda: all(  # noqa: E731
-        torch.equal(a, b) for a, b in zip(d_before, gan.discriminator.parameters(), strict=True)
-    )
+
+    def unchanged() -> bool:
+        pairs = zip(d_before, gan.discriminator.parameters(), strict=True)
+        return all(torch.equal(a, b) for a, b in pairs)
+
     assert unchanged()
     logs = gan.adversarial_step(x, step_discriminator=True)
     assert "d" in logs and logs["d"] > 0
@@ -112,6 +115,7 @@ def test_a_run_folder_written_in_the_flat_config_form_still_exports(tmp_path):
         assert torch.equal(loaded.generator.state_dict()[key], value), key
 
 
+@pytest.mark.training
 def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
     from colorgan.priors.backbones import lite_network, lite_weights_file
 

@@ -23,7 +23,7 @@ _GENERATOR_MODULES = ("fusion", "lite_unet", "mean", "unet")
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy, so that models.options loads without torch
+def __getattr__(name: str):  # lazy, so that models.options loads without torch
     if name not in _HOMES:
         raise AttributeError(name)
     for module in _GENERATOR_MODULES:

@@ -10,7 +10,7 @@ from pathlib import Path
 from colorgan.base.errors import ColorganError, shown
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("bank", help="build a bank of reference photos (bank build)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     build = actions.add_parser("build", help="colour photos (files, folders, globs) -> a bank")
