@@ -125,6 +125,7 @@ def test_imagenet_groups_name_the_voc_classes():
     assert len(flat) == len(set(flat))
 
 
+@pytest.mark.slow
 def test_offline_lite0_gives_logits_and_a_21_class_prior_in_one_pass():
     lite = EfficientNetLite0()
     grey = torch.rand(2, 1, 256, 256)

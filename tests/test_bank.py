@@ -37,6 +37,7 @@ def bank_dir(photos, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_a_bank_holds_each_photo_once_and_nothing_a_person_could_view(bank_dir):
     bank = Bank.load(bank_dir)
     manifest = json.loads((bank_dir / MANIFEST).read_text())
@@ -48,6 +49,7 @@ def test_a_bank_holds_each_photo_once_and_nothing_a_person_could_view(bank_dir):
     assert np.allclose(norms, 1, atol=1e-2)  # unit features at every cell
 
 
+@pytest.mark.slow
 def test_a_grey_photo_takes_the_colours_of_its_nearest_banked_photos(bank_dir):
     colour, patch = scene()
     grey = colour.convert("L")
@@ -59,6 +61,7 @@ def test_a_grey_photo_takes_the_colours_of_its_nearest_banked_photos(bank_dir):
     assert is_magenta(ab_of(first, patch)) and not is_magenta(ab_of(second, patch))
 
 
+@pytest.mark.slow
 def test_the_command_takes_a_bank_and_writes_alternatives(bank_dir, tmp_path, capsys):
     colour, patch = scene()
     colour.convert("L").save(tmp_path / "grey.png")
@@ -117,6 +120,7 @@ def test_a_damaged_bank_is_one_line(bank_dir, tmp_path):
             Bank.load(copy)
 
 
+@pytest.mark.slow
 def test_a_stopped_build_goes_on_where_it_stopped(photos, tmp_path, monkeypatch):
     """Chunks written before a stop are not redone, and the bank is what one run makes."""
     colorizer = Colorizer()
@@ -149,12 +153,14 @@ def test_a_stopped_build_goes_on_where_it_stopped(photos, tmp_path, monkeypatch)
     assert not (tmp_path / "resumed" / ".chunks").exists()
 
 
+@pytest.mark.slow
 def test_select_keeps_photos_spread_over_what_they_show(photos, tmp_path):
     out = tmp_path / "small"
     assert main(["bank", "build", str(photos), "--out", str(out), "--select", "3", "-q"]) == 0
     assert len(Bank.load(out)) == 3
 
 
+@pytest.mark.slow
 def test_more_alternatives_than_banked_photos_fall_back_to_the_models_colour(bank_dir):
     from colorgan import Bank as Exported
 
@@ -175,6 +181,7 @@ def test_a_stopped_build_of_other_photos_is_not_mixed_in(photos, tmp_path):
         builder.build_bank(colorizer.engine.features, paths, tmp_path / "b")
 
 
+@pytest.mark.slow
 def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path):
     """A photo coloured from the bank, or as one of its alternatives, keeps that colour when
     colour points re-colour it on the page (the points add to it, they do not replace it),
@@ -235,6 +242,7 @@ def test_a_bad_trust_in_a_manifest_is_one_line(bank_dir, tmp_path, bad):
         with_trust(bank_dir, tmp_path, bad)
 
 
+@pytest.mark.slow
 def test_colorize_warns_where_the_trust_was_fitted_for_another_model(bank_dir, tmp_path, capsys):
     """The trust is the model's (how far a banked colour beats its own): colouring with
     another model says so in one line, and colours all the same."""

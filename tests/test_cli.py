@@ -86,6 +86,7 @@ def test_bad_inputs_each_get_one_line_and_write_nothing(tmp_path, tiny_weights, 
     assert all(line.startswith("colorgan: error:") for line in err)
 
 
+@pytest.mark.slow
 def test_colorize_folders_globs_and_no_overwrite(tmp_path, tiny_weights, capsys):
     src = tmp_path / "in"
     (src / "nested").mkdir(parents=True)
@@ -217,6 +218,7 @@ def test_an_empty_folder_says_so(tmp_path, tiny_weights, capsys):
     assert "no photos or films in this folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_colorize_size_changes_the_prediction_not_the_output_size(tmp_path, tiny_weights, capsys):
     src = tmp_path / "a.png"
     make_photo(4, (120, 90)).convert("L").save(src)
@@ -389,6 +391,7 @@ def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tiny_weights):
 
     from colorgan.engines.onnx_engine import OnnxEngine
@@ -427,6 +430,7 @@ def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tin
         assert not (tmp_path / f"x{bad}.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_a_classifying_models_temperature_is_stored_by_export_and_used(tmp_path, tiny_weights):
     """export --temperature rewrites a classifying model's annealed mean: at 1 it is the plain
     mean of the bins (duller than at 0.38); a regression model refuses it in one line."""
@@ -464,6 +468,7 @@ def test_a_classifying_models_temperature_is_stored_by_export_and_used(tmp_path,
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_evaluate_compares_models_and_sweeps_their_saturation(tmp_path, photo_dir, tiny_weights):
     from tests.conftest import write_generator
 
@@ -510,6 +515,7 @@ def test_a_photo_whose_name_fills_the_disks_limit_is_colorized(tmp_path, tiny_we
     assert Image.open(out / name).size == make_photo(1).size
 
 
+@pytest.mark.slow
 def test_no_output_replaces_an_input_and_earlier_outputs_are_not_inputs(
     tmp_path, photo_dir, tiny_weights, capsys
 ):

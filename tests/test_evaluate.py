@@ -13,6 +13,7 @@ def scored(path):
     return Scored(Colorizer(TorchEngine(path)))
 
 
+@pytest.mark.slow
 def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir):
     a = scored(write_generator(tmp_path / "a.safetensors"))
     b = scored(write_generator(tmp_path / "b.safetensors", image_size=64))
@@ -98,6 +99,7 @@ class Constant:
         return torch.tensor(self.ab).view(1, 2, 1, 1).expand(len(l_norm), 2, *l_norm.shape[2:])
 
 
+@pytest.mark.slow
 def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir):
     from skimage.color import rgb2lab
 
@@ -167,6 +169,7 @@ def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_s
     assert f"- cool @ 1 - warm @ 1: {versus['difference'] * 1000:+.2f} ± " in text
 
 
+@pytest.mark.slow
 def test_the_colour_cast_is_set_against_the_first_model_photo_by_photo(photo_dir):
     """Paired over the same photos, a model against an identical one differs by exactly 0 with
     no error; two different ones by their casts' difference, with an error from the spread."""

@@ -49,6 +49,7 @@ def test_the_fit_finds_the_gate_that_separates_right_references_from_wrong():
     assert confidence[torch.from_numpy(s < 0.5)].mean() < 0.2
 
 
+@pytest.mark.slow
 def test_fit_trust_learns_from_retrievals_never_the_photo_itself(photos, bank_copy):  # noqa: F811
     bank, colorizer = Bank.load(bank_copy), Colorizer()
     paths = sorted(photos.glob("*.png"))
@@ -90,6 +91,7 @@ def test_fit_trust_learns_from_retrievals_never_the_photo_itself(photos, bank_co
     ],
     ids=["object-array", "pickle", "torn-zip"],
 )
+@pytest.mark.slow
 def test_a_chunk_this_fit_did_not_write_is_refused_in_one_line(photos, bank_copy, damage):  # noqa: F811
     """A chunk under .trust/ that holds a pickle (code it would run) or is not an archive is
     never loaded: one line naming it, and what to do."""
@@ -102,6 +104,7 @@ def test_a_chunk_this_fit_did_not_write_is_refused_in_one_line(photos, bank_copy
     assert "\n" not in str(caught.value) and "remove" in str(caught.value)
 
 
+@pytest.mark.slow
 def test_unreadable_photos_are_read_again_once_repaired(photos, bank_copy, tmp_path, capsys):  # noqa: F811
     """A photo that cannot be read is left out with one line saying so, and its chunk is not
     kept: repaired, it is read on the next run; where none can be read, the error says to
@@ -139,6 +142,7 @@ def test_a_bank_of_nothing_but_the_photos_themselves_is_one_line(photos, tmp_pat
         trust_evidence.gather(Colorizer(), tmp_path / "bank", [photos / "scene.png"], "default")
 
 
+@pytest.mark.slow
 def test_the_command_fits_a_trust_from_a_configs_training_photos(
     photos,  # noqa: F811
     bank_copy,

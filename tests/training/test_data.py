@@ -39,6 +39,7 @@ def test_a_generator_without_priors_gets_none(tmp_path, photo_dir):
     assert set(x) == {"l_norm", "ab"}
 
 
+@pytest.mark.slow
 def test_without_the_cache_the_backbones_run_on_each_batch_and_agree_with_it(tmp_path, photo_dir):
     cached = TrainingData(
         small_config(tmp_path, photo_dir, model=PRIORS_ON, data={"image_size": 256}),

@@ -32,6 +32,7 @@ def test_the_pretraining_step_lowers_its_loss_without_any_data_pipeline():
     assert last["l1"] < first["l1"] / 3
 
 
+@pytest.mark.slow
 def test_the_adversarial_step_reports_each_term_and_steps_d_only_when_asked():
     terms = {"gan": 1.0, "l1": 10.0, "mse": 1.0}
     cfg = config_from_dict({"model": NO_PRIORS, "loss": {"adversarial": terms}})
@@ -52,6 +53,7 @@ def test_the_adversarial_step_reports_each_term_and_steps_d_only_when_asked():
     assert all(p.requires_grad for p in gan.discriminator.parameters())
 
 
+@pytest.mark.slow
 def test_the_same_seed_builds_the_same_nets_and_steps_the_same():
     cfg = config_from_dict({"model": NO_PRIORS})
     a, b = ColorGAN(cfg), ColorGAN(cfg)
@@ -59,6 +61,7 @@ def test_the_same_seed_builds_the_same_nets_and_steps_the_same():
     assert a.adversarial_step(x) == b.adversarial_step(x)
 
 
+@pytest.mark.slow
 def test_state_round_trips_through_a_checkpoint_folder(tmp_path):
     from colorgan.training.checkpoint import save_checkpoint
 
@@ -78,6 +81,7 @@ def test_state_round_trips_through_a_checkpoint_folder(tmp_path):
         ColorGAN(other).resume(tmp_path)
 
 
+@pytest.mark.slow
 def test_export_from_a_run_folder_writes_the_inference_generator(tmp_path):
     from colorgan.models.file import load_generator
     from colorgan.training.checkpoint import save_checkpoint
@@ -136,6 +140,7 @@ def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
     assert last < first / 3
 
 
+@pytest.mark.slow
 def test_a_recipe_with_perceptual_and_colourfulness_terms_steps_and_logs_them():
     terms = {"gan": 1.0, "l1": 100.0, "perceptual": 1.0, "colourfulness": 10.0}
     cfg = config_from_dict({"model": NO_PRIORS, "loss": {"adversarial": terms}})

@@ -68,6 +68,7 @@ def loader(stream: ShardStream, workers: int) -> torch.utils.data.DataLoader:
     )
 
 
+@pytest.mark.slow
 def test_ranks_and_workers_stream_disjoint_shards_and_resume_exactly(packed):
     train, _ = read_pack(str(packed))
     ranks = []
