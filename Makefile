@@ -1,12 +1,12 @@
 # Two entry points do all the set-up on a fresh machine:
 #   make demo   colorize the bundled example photos with the bundled model
-#   make test   run the test suite
+#   make test   run the test suite (make test-fast: the tests that take about a minute)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser demo test bench lint clean
+.PHONY: setup browser demo test test-fast bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,17 @@ browser:
 test: $(STAMP) browser
 	# -rs: say why each skipped test skipped; with chromium here, the browser test may not skip
 	COLORGAN_BROWSER_REQUIRED=$$(command -v chromium >/dev/null && echo 1) $(BIN)/python -m pytest -q -rs
+
+# The tests that need no other process, browser, film or training run and are not slow (the
+# markers in pyproject.toml), in about a minute on 2 cores. Those that need no torch run with
+# it made impossible to import (tests/torch_free.py), which proves they need none.
+FAST := -m "not (subprocess or browser or film or training or slow)"
+TORCH_FREE := tests/test_layout.py tests/test_config.py tests/test_config_upgrade.py \
+	tests/test_files.py tests/test_images.py tests/test_request.py tests/training/test_photos.py
+
+test-fast: $(STAMP)
+	$(BIN)/python -m tests.torch_free -q $(FAST) $(TORCH_FREE)
+	$(BIN)/python -m pytest -q $(FAST) $(addprefix --ignore=,$(TORCH_FREE))
 
 # The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
 # it needs the development photos and takes about an hour without native bf16).

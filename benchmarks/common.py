@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-from colorgan.engines.runtime import cpu_name
+from colorgan.models.runtime import cpu_name
 
 
 def machine() -> str:
@@ -57,7 +57,7 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
     return time.perf_counter() - start, int(peak) / 1024**2
 
 
-def colorize_command(paths: list, out, engine: str, *extra: str) -> list[str]:  # noqa: ANN001
+def colorize_command(paths: list, out, engine: str, *extra: str) -> list[str]:
     """`colorgan colorize PATHS --out OUT` on `engine` in fp32, quiet, in this Python."""
     files = [str(path) for path in paths]
     options = ["--out", str(out), "--quiet", "--engine", engine, "--precision", "fp32"]

@@ -46,7 +46,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return CAP if error == 0 else min(CAP, float(10 * np.log10(255**2 / error)))
 
 
-def fills(made, engine: OnnxEngine) -> dict[str, np.ndarray]:  # noqa: ANN001 - a Damaged
+def fills(made, engine: OnnxEngine) -> dict[str, np.ndarray]:  # a Damaged
     """Every way of undoing one damaged photo."""
     plane = made.damaged
     found = restore.find_damage(plane, engine.damage)

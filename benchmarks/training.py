@@ -63,7 +63,7 @@ def photo_folder(tmp: Path, count: int, source: str | Path | None = None) -> Pat
     return folder
 
 
-def config(tmp: Path, photos: Path, name: str, **sections: dict):  # noqa: ANN201
+def config(tmp: Path, photos: Path, name: str, **sections: dict):
     values = {
         "name": name,
         "out_dir": str(tmp / "runs"),

@@ -1,9 +1,15 @@
-"""Shared fixtures: synthetic colour photos and small generator files, all made on the spot."""
+"""Shared fixtures: synthetic colour photos and small generator files, all made on the spot.
+
+torch is imported only inside what needs it (write_generator), so that the tests that need
+none run without it (`make test-fast` runs them with it made impossible to import)."""
 
 from __future__ import annotations
 
+import ast
+import functools
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from fractions import Fraction
@@ -11,15 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from colorgan.config import Config, config_from_dict
-from colorgan.models.file import build_generator, generator_meta, save_generator
 
-# Runs `colorgan` with torch and the training libraries impossible to import, as in an
-# environment where only the light install (`pip install .`) was run.
-WITHOUT_TORCH = r"""
+# Makes torch and the training libraries impossible to import, as in an environment where
+# only the light install (`pip install .`) was run: WITHOUT_TORCH runs `colorgan` so
+# (`python -c WITHOUT_TORCH ARGS`), tests/torch_free.py the tests that need none of them.
+BLOCK_TORCH = r"""
 import importlib.abc, sys
 
 class Missing(importlib.abc.MetaPathFinder):
@@ -29,9 +34,14 @@ class Missing(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 sys.meta_path.insert(0, Missing())
+"""
+WITHOUT_TORCH = (
+    BLOCK_TORCH
+    + r"""
 from colorgan.apps.cli import main
 sys.exit(main(sys.argv[1:]))
 """
+)
 
 
 def start_server(python: list[str], *options: str, log: Path, env: dict | None = None):
@@ -150,13 +160,33 @@ NO_PRIORS = {"fusion": {"use_segmentation": False, "use_embedding": False}}
 
 
 def write_generator(path: Path, model: dict | None = None, image_size: int = 32) -> Path:
-    """A randomly initialised generator file (enough to test everything but colour quality)."""
-    cfg: Config = config_from_dict(
-        {"model": model or NO_PRIORS, "data": {"image_size": image_size}}
-    )
-    torch.manual_seed(0)
-    save_generator(path, build_generator(cfg.model, cfg.priors), generator_meta(cfg))
+    """A randomly initialised generator file (enough to test everything but colour quality),
+    seeded: torch's random state after it is as if it had just been built."""
+    import torch
+
+    written, state = _built(repr(model or NO_PRIORS), image_size)
+    path.write_bytes(written)
+    torch.set_rng_state(state)
     return path
+
+
+@functools.cache
+def _built(model: str, image_size: int) -> tuple[bytes, object]:
+    """The file write_generator writes and torch's random state once it is built: built once
+    a session for each model (a hundred tests need one, and building it is most of their
+    time)."""
+    import torch
+
+    from colorgan.models.file import build_generator, generator_meta, save_generator
+
+    values = {"model": ast.literal_eval(model), "data": {"image_size": image_size}}
+    cfg: Config = config_from_dict(values)
+    torch.manual_seed(0)
+    generator = build_generator(cfg.model, cfg.priors)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "generator.safetensors"
+        save_generator(path, generator, generator_meta(cfg))
+        return path.read_bytes(), torch.get_rng_state()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from colorgan.priors.backbones import (
 from colorgan.priors.semantic import expand_segmentation
 
 
+@pytest.mark.slow
 def test_inception_resnet_v2_loads_a_local_weight_file(tmp_path):
     import timm
 
@@ -36,6 +37,7 @@ def test_inception_resnet_v2_loads_a_local_weight_file(tmp_path):
     assert not any(p.requires_grad for p in ours.parameters())
 
 
+@pytest.mark.slow
 def test_deeplabv3_loads_a_local_torch_file_and_matches_torchvision(tmp_path):
     from torchvision.models.segmentation import deeplabv3_resnet50
 
@@ -95,6 +97,7 @@ def test_a_weight_file_for_another_network_is_a_clear_error(tmp_path):
         DeepLabV3Segmentation(str(tmp_path / "junk.pth"))
 
 
+@pytest.mark.subprocess
 def test_missing_paper_weights_offline_name_the_alternatives(tmp_path):
     code = (
         "from colorgan.priors.semantic import InceptionResNetV2Embedding as M\n"
@@ -122,6 +125,7 @@ def test_imagenet_groups_name_the_voc_classes():
     assert len(flat) == len(set(flat))
 
 
+@pytest.mark.slow
 def test_offline_lite0_gives_logits_and_a_21_class_prior_in_one_pass():
     lite = EfficientNetLite0()
     grey = torch.rand(2, 1, 256, 256)

@@ -1,8 +1,10 @@
 """The reference bank: built from colour photos by the command (resumable, deduplicated,
 selected), loaded with every value checked, and used by the command, the Python API and
-alternatives: a grey photo takes the colours of the banked photos nearest to it."""
+alternatives: a grey photo takes the colours of the banked photos nearest to it, as far as a
+learned trust in its manifest lets it where it holds one."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ from PIL import Image
 from colorgan import ColorganError, Colorizer
 from colorgan.apps.cli import main
 from colorgan.pipeline import build_bank as builder
-from colorgan.pipeline.bank import ARRAYS, DIMS, MANIFEST, SIDE, Bank
+from colorgan.pipeline.bank import ARRAYS, DIMS, MANIFEST, SIDE, Bank, write_trust
 from tests.conftest import make_photo
 from tests.test_references import ab_of, is_magenta, scene
 
@@ -35,6 +37,7 @@ def bank_dir(photos, tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_a_bank_holds_each_photo_once_and_nothing_a_person_could_view(bank_dir):
     bank = Bank.load(bank_dir)
     manifest = json.loads((bank_dir / MANIFEST).read_text())
@@ -46,6 +49,7 @@ def test_a_bank_holds_each_photo_once_and_nothing_a_person_could_view(bank_dir):
     assert np.allclose(norms, 1, atol=1e-2)  # unit features at every cell
 
 
+@pytest.mark.slow
 def test_a_grey_photo_takes_the_colours_of_its_nearest_banked_photos(bank_dir):
     colour, patch = scene()
     grey = colour.convert("L")
@@ -57,6 +61,7 @@ def test_a_grey_photo_takes_the_colours_of_its_nearest_banked_photos(bank_dir):
     assert is_magenta(ab_of(first, patch)) and not is_magenta(ab_of(second, patch))
 
 
+@pytest.mark.slow
 def test_the_command_takes_a_bank_and_writes_alternatives(bank_dir, tmp_path, capsys):
     colour, patch = scene()
     colour.convert("L").save(tmp_path / "grey.png")
@@ -83,8 +88,6 @@ def test_the_command_takes_a_bank_and_writes_alternatives(bank_dir, tmp_path, ca
 
 
 def test_a_damaged_bank_is_one_line(bank_dir, tmp_path):
-    import shutil
-
     for name, damage in [
         ("format", lambda d: (d / MANIFEST).write_text('{"format": "x"}')),
         ("json", lambda d: (d / MANIFEST).write_text("[" * 100_000)),
@@ -117,6 +120,7 @@ def test_a_damaged_bank_is_one_line(bank_dir, tmp_path):
             Bank.load(copy)
 
 
+@pytest.mark.slow
 def test_a_stopped_build_goes_on_where_it_stopped(photos, tmp_path, monkeypatch):
     """Chunks written before a stop are not redone, and the bank is what one run makes."""
     colorizer = Colorizer()
@@ -149,12 +153,14 @@ def test_a_stopped_build_goes_on_where_it_stopped(photos, tmp_path, monkeypatch)
     assert not (tmp_path / "resumed" / ".chunks").exists()
 
 
+@pytest.mark.slow
 def test_select_keeps_photos_spread_over_what_they_show(photos, tmp_path):
     out = tmp_path / "small"
     assert main(["bank", "build", str(photos), "--out", str(out), "--select", "3", "-q"]) == 0
     assert len(Bank.load(out)) == 3
 
 
+@pytest.mark.slow
 def test_more_alternatives_than_banked_photos_are_refused(bank_dir, tmp_path, capsys):
     """An alternative is one banked photo: a bank of 6 gives at most 6 (once, 8 gave two
     plain colorizations among them); the API and the command say so in one line."""
@@ -182,6 +188,7 @@ def test_a_stopped_build_of_other_photos_is_not_mixed_in(photos, tmp_path):
         builder.build_bank(colorizer.engine.features, paths, tmp_path / "b")
 
 
+@pytest.mark.slow
 def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path):
     """A photo coloured from the bank, or as one of its alternatives, keeps that colour when
     colour points re-colour it on the page (the points add to it, they do not replace it),
@@ -210,3 +217,53 @@ def test_the_pages_points_recolour_the_photo_as_it_was_shown(bank_dir, tmp_path)
         assert first == photos[0] and is_magenta(ab_of(Image.open(outcome.photos[0]), patch))
     plain, _ = studio.recolour(grey, "default", studio.settings(1.0))
     assert not is_magenta(ab_of(Image.open(plain), patch))
+
+
+def with_trust(bank_dir, tmp_path, weights) -> Bank:
+    """A copy of the bank whose manifest holds `weights` as its learned trust."""
+    copy = tmp_path / "bank"
+    shutil.copytree(bank_dir, copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    (copy / MANIFEST).write_text(json.dumps({**manifest, "trust": weights}))
+    return Bank.load(copy)
+
+
+def test_a_bank_with_a_trust_uses_it_in_place_of_the_ramp(bank_dir, tmp_path):
+    colour, patch = scene()
+    grey, colorizer = colour.convert("L"), Colorizer()
+    trusting = with_trust(bank_dir, tmp_path / "a", [20.0, 0.0, 0.0, 0.0])
+    distrusting = with_trust(bank_dir, tmp_path / "b", [-20.0, 0.0, 0.0, 0.0])
+    assert trusting.trust == (20.0, 0.0, 0.0, 0.0)
+    assert is_magenta(ab_of(colorizer.colorize(grey, bank=trusting, bank_k=1), patch))
+    assert not is_magenta(ab_of(colorizer.colorize(grey, bank=distrusting, bank_k=1), patch))
+    # alternatives trust each banked photo as a user's own: the gate does not apply
+    [first] = colorizer.alternatives(grey, 1, bank=distrusting)
+    assert is_magenta(ab_of(first, patch))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[1.0, 2.0], ["a", 0, 0, 0], [True, 0, 0, 0], "x", [10**400, 0, 0, 0], [2**64, 0, 0, 1e400]],
+)
+def test_a_bad_trust_in_a_manifest_is_one_line(bank_dir, tmp_path, bad):
+    with pytest.raises(ColorganError, match="trust is not 4 finite numbers"):
+        with_trust(bank_dir, tmp_path, bad)
+
+
+@pytest.mark.slow
+def test_colorize_warns_where_the_trust_was_fitted_for_another_model(bank_dir, tmp_path, capsys):
+    """The trust is the model's (how far a banked colour beats its own): colouring with
+    another model says so in one line, and colours all the same."""
+    copy = tmp_path / "bank"
+    shutil.copytree(bank_dir, copy)
+    write_trust(copy, [-20.0, 0.0, 0.0, 0.0], "default")
+    assert Bank.load(copy).trust_model == "default"
+    colour, _ = scene()
+    colour.convert("L").save(tmp_path / "grey.png")
+    colorize = ["colorize", str(tmp_path / "grey.png"), "--reference-bank", str(copy), "-q"]
+    for model, warned in (("default", False), ("paper", True)):
+        out = ["--out", str(tmp_path / model), "--model", model]
+        assert main([*colorize, *out]) == 0
+        err = capsys.readouterr().err
+        assert ("trust was fitted for another model" in err) == warned, err
+        assert (tmp_path / model / "grey.png").is_file()

@@ -1,4 +1,6 @@
+import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -8,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from colorgan.apps.cli import main
+from colorgan.apps.cli import build_parser, main
 from colorgan.pipeline.request import Request
 from colorgan.pipeline.settings import Settings
 from tests.conftest import make_photo
@@ -20,13 +22,22 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_help_lists_the_subcommands():
-    out = run_cli("--help")
-    assert out.returncode == 0
-    for cmd in ("colorize", "train", "evaluate", "experiment", "export"):
-        assert cmd in out.stdout
+def test_help_lists_the_subcommands(capsys):
+    """`colorgan --help` lists every command, each once, and no other: the ones a user is
+    told of (written out here) are the ones the parser takes."""
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    listing = capsys.readouterr().out.split("positional arguments:")[1].split("options:")[0]
+    listed = re.findall(r"^ {4}(\w[\w-]*)", listing, re.M)  # a command's name: 4 spaces in
+    expected = ["colorize", "serve", "train", "data", "evaluate", "experiment", "export", "bank"]
+    assert listed == expected
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert list(commands.choices) == expected
 
 
+@pytest.mark.subprocess
 def test_user_errors_are_one_line_without_traceback(tmp_path):
     out = run_cli("train", str(tmp_path / "missing.yaml"))
     assert out.returncode == 2
@@ -76,6 +87,7 @@ def test_bad_inputs_each_get_one_line_and_write_nothing(tmp_path, tiny_weights, 
     assert all(line.startswith("colorgan: error:") for line in err)
 
 
+@pytest.mark.slow
 def test_colorize_folders_globs_and_no_overwrite(tmp_path, tiny_weights, capsys):
     src = tmp_path / "in"
     (src / "nested").mkdir(parents=True)
@@ -141,6 +153,7 @@ def test_two_inputs_with_one_name_are_both_kept(tmp_path, tiny_weights, capsys):
     assert not np.array_equal(first, second)  # two photos, two outputs
 
 
+@pytest.mark.subprocess
 def test_concurrent_runs_into_one_folder_write_each_output_once(tmp_path, tiny_weights):
     src = tmp_path / "in"
     src.mkdir()
@@ -173,6 +186,7 @@ def test_concurrent_runs_into_one_folder_write_each_output_once(tmp_path, tiny_w
         Image.open(path).load()  # whole files
 
 
+@pytest.mark.subprocess
 def test_a_full_disk_fails_each_photo_it_hits_and_publishes_no_partial_file(
     tmp_path, tiny_weights, capsys
 ):
@@ -205,6 +219,7 @@ def test_an_empty_folder_says_so(tmp_path, tiny_weights, capsys):
     assert "no photos or films in this folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_colorize_size_changes_the_prediction_not_the_output_size(tmp_path, tiny_weights, capsys):
     src = tmp_path / "a.png"
     make_photo(4, (120, 90)).convert("L").save(src)
@@ -245,6 +260,7 @@ def own_scores(weights: Path, folder: Path) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in scores.items()}
 
 
+@pytest.mark.training
 def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
     config = tmp_path / "tiny.yaml"
     config.write_text(
@@ -303,6 +319,7 @@ def test_train_export_colorize_evaluate_end_to_end(tmp_path, photo_dir, capsys):
         assert "--val-of" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
     """The paper's configuration end to end: Inception + DeepLabV3 weights named on the CLI."""
     import timm
@@ -341,6 +358,7 @@ def test_colorize_with_the_papers_backbones_from_local_files(tmp_path):
     assert Image.open(tmp_path / "out" / "in.png").size == (90, 60)
 
 
+@pytest.mark.subprocess
 def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
     make_photo(5, (64, 48)).save(tmp_path / "in.png")
     out = tmp_path / "out"
@@ -374,6 +392,7 @@ def test_bundled_models_are_chosen_by_name(tmp_path, capsys):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tiny_weights):
 
     from colorgan.engines.onnx_engine import OnnxEngine
@@ -414,6 +433,7 @@ def test_a_models_stored_saturation_is_its_default_on_both_engines(tmp_path, tin
         assert not (tmp_path / f"x{bad}.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_a_classifying_models_temperature_is_stored_by_export_and_used(tmp_path, tiny_weights):
     """export --temperature rewrites a classifying model's annealed mean: at 1 it is the plain
     mean of the bins (duller than at 0.38); a regression model refuses it in one line."""
@@ -451,6 +471,7 @@ def test_a_classifying_models_temperature_is_stored_by_export_and_used(tmp_path,
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_evaluate_compares_models_and_sweeps_their_saturation(tmp_path, photo_dir, tiny_weights):
     from tests.conftest import write_generator
 
@@ -497,6 +518,7 @@ def test_a_photo_whose_name_fills_the_disks_limit_is_colorized(tmp_path, tiny_we
     assert Image.open(out / name).size == make_photo(1).size
 
 
+@pytest.mark.slow
 def test_no_output_replaces_an_input_and_earlier_outputs_are_not_inputs(
     tmp_path, photo_dir, tiny_weights, capsys
 ):

@@ -25,6 +25,7 @@ def colorizer(tiny_weights):
     return Colorizer(TorchEngine(tiny_weights))
 
 
+@pytest.mark.slow
 def test_output_has_the_input_size_and_lightness(colorizer):
     photo = make_photo(1, (301, 157))
     for source in (photo, photo.convert("L")):
@@ -34,6 +35,7 @@ def test_output_has_the_input_size_and_lightness(colorizer):
         assert diff.mean() < 0.3 and np.percentile(diff, 99) < 1.5
 
 
+@pytest.mark.slow
 def test_modes_alpha_sixteen_bit_palette_cmyk(colorizer):
     base = make_photo(3, (64, 48))
     rgba = base.convert("RGBA")
@@ -50,6 +52,7 @@ def test_modes_alpha_sixteen_bit_palette_cmyk(colorizer):
     assert colorizer.colorize(base.convert("CMYK")).size == (64, 48)
 
 
+@pytest.mark.slow
 def test_float_images_are_zero_to_one_as_float_arrays_are(colorizer, tmp_path):
     grey = np.array(make_photo(3, (64, 48)).convert("L")) / 255.0
     Image.fromarray(grey.astype(np.float32), "F").save(tmp_path / "float.tif")
@@ -69,6 +72,7 @@ def test_exif_orientation_is_applied(colorizer, tmp_path):
     assert out.size == (20, 40)
 
 
+@pytest.mark.slow
 def test_arrays_in_and_images_out(colorizer):
     grey = np.array(make_photo(5, (50, 40)).convert("L"))
     assert colorizer.colorize(grey).size == (50, 40)
@@ -83,6 +87,7 @@ def test_tiny_images_are_refused(colorizer):
         colorizer.colorize(Image.new("L", (1, 1)))
 
 
+@pytest.mark.slow
 def test_a_generator_with_offline_priors_colours_by_them(tmp_path):
     """The priors' outputs reach the generator: the same photo with the priors' outputs
     zeroed comes out in other colours."""
@@ -98,6 +103,7 @@ def test_a_generator_with_offline_priors_colours_by_them(tmp_path):
     assert (out != blind).any(-1).mean() > 0.2  # most pixels change (an untrained generator)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keep_l_pixels", [0, compose.KEEP_L_PIXELS])
 def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path, monkeypatch, keep_l_pixels):
     """colorize never holds the full-size ab (nor, for large photos, the full-size L); it must
@@ -118,6 +124,7 @@ def test_band_by_band_equals_colouring_the_full_size_l_and_ab(tmp_path, monkeypa
         assert np.abs(out[..., 0] - out[..., 2]).mean() > 0.5  # and it is not grey
 
 
+@pytest.mark.slow
 def test_colorize_files_streams_a_result_per_input_in_order(colorizer, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -165,6 +172,7 @@ print(peak() - before, out.size[0] * out.size[1] * 4)  # Pillow keeps RGB in 4 b
 """
 
 
+@pytest.mark.subprocess
 def test_a_large_photo_costs_little_more_memory_than_its_output(tiny_weights):
     """Nothing full-size but the output: a float L (4 bytes a pixel) or ab (8), or a uint8 array
     beside the output image (3), would each break this bound."""

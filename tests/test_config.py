@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -6,8 +7,7 @@ import yaml
 
 from colorgan.base.errors import ColorganError
 from colorgan.config import config_from_dict, load_config
-from colorgan.models.fusion import FusionOptions
-from colorgan.models.unet import UNetOptions
+from colorgan.spec.options import FusionOptions, UNetOptions
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -118,10 +118,131 @@ def test_generators_are_named_and_own_their_options():
         config_from_dict({"model": {"fusion": {"use_segmentatoin": False}}})
 
 
-def test_a_config_survives_its_own_yaml():
-    cfg = load_config(CONFIGS / "small" / "koalarization.yaml")
-    again = config_from_dict(yaml.safe_load(cfg.to_yaml()))
-    assert again == cfg
+# Between them, every field of a config changed from its default (shards exclude a folder of
+# photos, so one config cannot change all of data's fields).
+EVERY_FIELD_CHANGED = [
+    {
+        "name": "everything",
+        "out_dir": "elsewhere",
+        "data": {
+            "sources": [{"root": "a", "weight": 2.0, "val_fraction": 0.1}, {"root": "b"}],
+            "layout": "coco",
+            "annotations": "instances.json",
+            "num_images": 500,
+            "val_fraction": 0.1,
+            "image_size": 64,
+            "flip": False,
+            "random_crop": [0.5, 1.0],
+            "seed": 3,
+            "num_workers": 2,
+        },
+        "priors": {
+            "embedding": "inception_resnet_v2",
+            "embedding_weights": "e.pth",
+            "segmentation": "deeplabv3_resnet50",
+            "segmentation_weights": "s.pth",
+            "cache_dir": "cache",
+            "batch_size": 8,
+        },
+        "model": {
+            "generator": "unet",
+            "unet": {"downs": 6, "dropout": 0.25},
+            "discriminator": {"channels": 32, "spectral_norm": True},
+        },
+        "loss": {
+            "pretrain": {"mse": 2.0},
+            "adversarial": {"gan": 0.5, "l1": 20.0},
+            "rebalance_lambda": 0.3,
+        },
+        "train": {
+            "batch_size": 3,
+            "pretrain_epochs": 2,
+            "pretrain_lr": 3e-4,
+            "adversarial_epochs": 1,
+            "lr_g": 1e-3,
+            "lr_d": 5e-4,
+            "betas": [0.9, 0.99],
+            "ema_decay": 0.99,
+            "d_every": 2,
+            "d_warmup_steps": 4,
+            "lr_schedule": "step",
+            "warmup_steps": 10,
+            "lr_floor": 0.1,
+            "lr_steps": [0.5],
+            "grad_clip": 1.0,
+            "init_from": "g.safetensors",
+            "hints_p": 0.5,
+            "hints_none": 0.5,
+            "max_steps_per_epoch": 7,
+            "precision": "fp32",
+            "channels_last": True,
+            "compile": True,
+            "sync_batchnorm": False,
+            "device": "cpu",
+            "checkpoint_every": 50,
+            "keep_checkpoints": 3,
+            "log_every": 5,
+            "val_images": None,
+            "sample_every": 0,
+            "sample_images": 4,
+            "seed": 9,
+        },
+    },
+    {"data": {"shards": "shards", "shuffle_buffer": 50}, "priors": {"cache": False}},
+    {"data": {"root": ["x", "y"]}},
+]
+
+
+def fields_of(value, path: str = ""):
+    """(dotted path, value) of every field of a config, its sections' fields one by one (a
+    generator's options, or a list of sources, as one value)."""
+    if not dataclasses.is_dataclass(value) or path.endswith("options"):
+        yield path, value
+        return
+    for f in dataclasses.fields(value):
+        yield from fields_of(getattr(value, f.name), f"{path}.{f.name}".lstrip("."))
+
+
+def test_a_config_survives_its_own_yaml(tmp_path):
+    """A config read back from the YAML it writes is the same config, for values that differ
+    from the defaults in every field (so a field the writer drops, or the reader ignores,
+    fails); and a YAML written by hand reads to the values it says (so a writer and a reader
+    that agree on a mistake fail too)."""
+    default = dict(fields_of(config_from_dict({})))
+    configs = [config_from_dict(values) for values in EVERY_FIELD_CHANGED]
+    changed = {path for cfg in configs for path, v in fields_of(cfg) if v != default[path]}
+    assert changed == set(default), f"no config here changes {set(default) - changed}"
+    for cfg in configs:
+        assert config_from_dict(yaml.safe_load(cfg.to_yaml())) == cfg
+    path = tmp_path / "by-hand.yaml"
+    path.write_text(
+        "data:\n  image_size: 128\n  random_crop: [0.5, 1.0]\n"
+        "model:\n  generator: unet\n  unet:\n    downs: 7\n"
+        "train:\n  lr_g: 1.0e-3\n  betas: [0.9, 0.99]\n  batch_size: 3\n"
+    )
+    read = load_config(path)
+    assert read.name == "by-hand" and read.data.image_size == 128
+    assert read.data.random_crop == (0.5, 1.0) and read.model.options == UNetOptions(downs=7)
+    assert (read.train.lr_g, read.train.betas, read.train.batch_size) == (1e-3, (0.9, 0.99), 3)
+    assert read.train.lr_d == 2e-4 and read.data.seed == 0  # what it does not say: the default
+
+
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("lr_g", 0.0, "train.lr_g must be a finite number above 0"),
+        ("lr_d", -1e-4, "train.lr_d must be a finite number above 0"),
+        ("pretrain_lr", float("nan"), "train.pretrain_lr must be a finite number above 0"),
+        ("lr_g", float("inf"), "train.lr_g must be a finite number above 0"),
+        ("betas", [1.0, 0.999], r"train.betas must be two numbers in \[0, 1\)"),
+        ("betas", [0.5, -0.1], r"train.betas must be two numbers in \[0, 1\)"),
+        ("betas", [0.5, float("nan")], r"train.betas must be two numbers in \[0, 1\)"),
+    ],
+)
+def test_the_learning_rates_and_betas_are_checked(key, value, words):
+    with pytest.raises(ColorganError, match=words):
+        config_from_dict({"train": {key: value}})
+    assert config_from_dict({"train": {"lr_g": 1e-9, "betas": [0.0, 0.9]}}).train.lr_g == 1e-9
 
 
 def test_loss_terms_are_checked():

@@ -1,7 +1,8 @@
+import copy
+
 from colorgan.config import config_from_dict
 from colorgan.config.upgrade import upgrade_old_form
-from colorgan.models.fusion import FusionOptions
-from colorgan.models.unet import UNetOptions
+from colorgan.spec.options import FusionOptions, UNetOptions
 
 
 def test_configs_of_the_flat_form_still_load():
@@ -34,10 +35,48 @@ def test_configs_of_the_flat_form_still_load():
     assert unet.model.options == UNetOptions(downs=7)
 
 
-def test_the_current_form_passes_through_unchanged():
-    new = {
-        "model": {"generator": "unet", "unet": {"downs": 7}},
-        "loss": {"pretrain": {"l1": 1.0}},
-        "train": {"batch_size": 3},
-    }
-    assert upgrade_old_form(new) == new
+def test_the_old_form_is_upgraded_and_the_current_form_kept():
+    """Each old form becomes the current one written out by hand (so an upgrade that did
+    nothing fails), and the current form, upgraded again, stays as it is, its input left
+    untouched."""
+    cases = [
+        (
+            {
+                "model": {"generator": "paper", "use_embedding": False, "spectral_norm": True},
+                "train": {"pretrain_loss": "l1", "lambda_l1": 10, "rebalance": 0.3},
+            },
+            {
+                "model": {
+                    "generator": "fusion",
+                    "fusion": {"use_embedding": False},
+                    "discriminator": {"spectral_norm": True},
+                },
+                "train": {},
+                "loss": {
+                    "pretrain": {"rebalanced_l1": 1.0},
+                    "adversarial": {"gan": 1.0, "rebalanced_l1": 10},
+                    "rebalance_lambda": 0.3,
+                },
+            },
+        ),
+        (
+            {
+                "model": {"generator": "unet", "unet_downs": 7, "discriminator_channels": 32},
+                "train": {"pretrain_loss": "mse", "batch_size": 3},
+            },
+            {
+                "model": {
+                    "generator": "unet",
+                    "unet": {"downs": 7},
+                    "discriminator": {"channels": 32},
+                },
+                "train": {"batch_size": 3},
+                "loss": {"pretrain": {"mse": 1.0}, "adversarial": {"gan": 1.0, "l1": 100.0}},
+            },
+        ),
+    ]
+    for old, current in cases:
+        kept = copy.deepcopy(old)
+        assert upgrade_old_form(old) == current
+        assert old == kept  # the caller's values are not rewritten
+        assert upgrade_old_form(current) == current

@@ -41,6 +41,7 @@ def agreement(onnx: OnnxEngine, engine: TorchEngine) -> float:
     return float(np.abs(ab - engine.predict(l_norm.numpy(), prior_np)).max())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["default", "paper"])
 def test_the_shipped_onnx_models_agree_with_their_generator_files(model):
     onnx, engine = OnnxEngine(model=model), TorchEngine(model=model, precision="fp32")
@@ -48,6 +49,7 @@ def test_the_shipped_onnx_models_agree_with_their_generator_files(model):
     assert agreement(onnx, engine) < 1e-3
 
 
+@pytest.mark.slow
 def test_a_generator_file_exports_to_onnx_that_agrees_with_torch(tmp_path, capsys):
     generator = write_generator(tmp_path / "g.safetensors", {"generator": "fusion"})  # priors
     target = tmp_path / "g.onnx"
@@ -60,6 +62,7 @@ def test_a_generator_file_exports_to_onnx_that_agrees_with_torch(tmp_path, capsy
     assert "exists" in capsys.readouterr().err and target.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_mirror_averaging_is_stored_in_the_file_and_both_engines_honour_it(tmp_path, capsys):
     plain_file, mirrored = tmp_path / "plain.safetensors", tmp_path / "m.safetensors"
     assert main(["export", "default", "--no-mirror", "--out", str(plain_file)]) == 0
@@ -97,6 +100,7 @@ def test_a_damaged_mirror_setting_is_refused_in_one_line(tmp_path):
         TorchEngine(tmp_path / "bad.safetensors")
 
 
+@pytest.mark.slow
 def test_the_ycbcr_output_stays_within_40_db_of_the_lab_path():
     """On the bundled example photos (grey, as old photos are), as BENCHMARKS.md reports on
     the eval photos; the photo's own grey levels are kept as the output's luma."""
@@ -116,6 +120,7 @@ def test_the_ycbcr_output_stays_within_40_db_of_the_lab_path():
     assert np.mean(scores) >= 40.0, scores
 
 
+@pytest.mark.subprocess
 def test_colorize_needs_no_torch_and_training_says_which_extra(tmp_path, photo_dir):
     out = tmp_path / "out"
     run = subprocess.run(
@@ -165,6 +170,7 @@ def test_the_engine_is_chosen_by_what_was_asked(tmp_path, tiny_weights, capsys):
     assert (tmp_path / "o" / "p.png").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["onnx", "torch"])
 def test_a_batch_colours_each_photo_as_alone_and_isolates_bad_ones(engine, tmp_path, capsys):
     colorizer = Colorizer(OnnxEngine() if engine == "onnx" else TorchEngine(precision="fp32"))
@@ -187,6 +193,7 @@ def test_a_batch_colours_each_photo_as_alone_and_isolates_bad_ones(engine, tmp_p
     assert main([*args, "--batch", "0"]) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["onnx", "torch"])
 def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_path):
     def colourfulness(image: Image.Image) -> float:  # mean chroma of the output
@@ -233,6 +240,8 @@ def test_compose_lab_is_the_lab_conversion_at_every_pixel():
     assert diff.max() <= 1 and diff.mean() < 0.05
 
 
+@pytest.mark.film
+@pytest.mark.subprocess
 def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path):
     pytest.importorskip("av")  # to make the film; the run below cannot import it
     from tests.conftest import make_clip

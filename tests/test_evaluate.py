@@ -13,6 +13,7 @@ def scored(path):
     return Scored(Colorizer(TorchEngine(path)))
 
 
+@pytest.mark.slow
 def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir):
     a = scored(write_generator(tmp_path / "a.safetensors"))
     b = scored(write_generator(tmp_path / "b.safetensors", image_size=64))
@@ -34,6 +35,7 @@ def test_several_colorizers_in_one_pass_score_as_each_alone(tmp_path, photo_dir)
     assert "| originals | - | 1.0000 |" in table
 
 
+@pytest.mark.slow
 def test_grey_photos_are_skipped_and_small_samples_get_a_word_of_caution(tmp_path, photo_dir):
     from PIL import Image
 
@@ -75,6 +77,7 @@ def test_the_table_takes_extra_columns():
     ]
 
 
+@pytest.mark.slow
 def test_the_grey_floor_on_the_shared_eval_set(shared_datasets, tiny_weights):
     report = evaluate(scored(tiny_weights), shared_datasets / "eval", progress=False)
     grey = report["results"]["grey"]
@@ -96,6 +99,7 @@ class Constant:
         return torch.tensor(self.ab).view(1, 2, 1, 1).expand(len(l_norm), 2, *l_norm.shape[2:])
 
 
+@pytest.mark.slow
 def test_the_colour_cast_is_how_far_the_mean_colour_is_from_the_photos(photo_dir):
     from skimage.color import rgb2lab
 
@@ -142,6 +146,7 @@ def test_a_saturation_sweep_scales_the_colour_of_each_model(photo_dir):
     assert res["default @ 2"]["colourfulness"] > 1.5 * res["default @ 1"]["colourfulness"] > 0
 
 
+@pytest.mark.slow
 def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_same_photos(
     photo_dir,
 ):
@@ -165,6 +170,7 @@ def test_kid_comes_with_its_error_and_models_are_set_against_each_other_on_the_s
     assert f"- cool @ 1 - warm @ 1: {versus['difference'] * 1000:+.2f} ± " in text
 
 
+@pytest.mark.slow
 def test_the_colour_cast_is_set_against_the_first_model_photo_by_photo(photo_dir):
     """Paired over the same photos, a model against an identical one differs by exactly 0 with
     no error; two different ones by their casts' difference, with an error from the spread."""

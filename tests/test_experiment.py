@@ -65,6 +65,7 @@ def test_every_row_gets_the_shared_data_and_the_same_phase_budget(tmp_path, phot
     assert koala.loss.pretrain == {"mse": 1.0} and koala.model.generator == "koalarization"
 
 
+@pytest.mark.training
 def test_experiment_trains_evaluates_and_reports_then_reruns_without_training(
     tmp_path, photo_dir, capsys
 ):

@@ -31,6 +31,7 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_apart():
     assert abs(same) < 0.01 < apart
 
 
+@pytest.mark.slow
 def test_kid_of_paired_sets_is_the_whole_set_estimate_the_jackknife_measures():
     # past 1,000 photos too, where the subset mean would differ from it
     rng = np.random.default_rng(4)
@@ -75,6 +76,7 @@ def test_the_jackknife_error_is_the_spread_of_kid_over_fresh_photo_sets():
     assert np.mean(difference_errors) < np.mean(errors) / 2
 
 
+@pytest.mark.slow
 def test_inception_features_tell_colour_from_grey():
     features = InceptionFeatures()
     photos = [np.asarray(make_photo(i, (96, 80))) for i in range(6)]

@@ -41,6 +41,7 @@ def test_a_write_replaces_whole_and_leaves_no_temporary(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["out.txt"]
 
 
+@pytest.mark.subprocess
 def test_an_exclusive_write_never_replaces_even_a_file_another_process_made_meanwhile(tmp_path):
     target = tmp_path / "out.png"
     with pytest.raises(FileExistsError), atomic_file(target, exclusive=True) as tmp:
@@ -57,6 +58,7 @@ def test_an_exclusive_write_never_replaces_even_a_file_another_process_made_mean
     assert (tmp_path / "free.png").read_bytes() == b"ours"
 
 
+@pytest.mark.subprocess
 def test_a_full_disk_fails_the_write_and_publishes_nothing(tmp_path):
     with small_disk(tmp_path / "disk") as disk:
         atomic_write_bytes(disk / "small.bin", b"x" * 1000)
@@ -68,6 +70,7 @@ def test_a_full_disk_fails_the_write_and_publishes_nothing(tmp_path):
         assert (disk / "small.bin").read_bytes() == b"x" * 1000  # the old file stays
 
 
+@pytest.mark.subprocess
 def test_stale_temporaries_of_dead_writers_are_removed_live_ones_kept(tmp_path):
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],

@@ -21,6 +21,7 @@ from colorgan.spec.bundled import bundled_weights
 from tests.conftest import make_photo
 
 
+@pytest.mark.slow
 def test_a_generator_comes_back_as_it_was_saved(tmp_path):
     cfg = config_from_dict(
         {
@@ -62,6 +63,7 @@ def legacy_file(path, model: dict, image_size: int = 32) -> None:
     save_file(tensors, str(path), {"format": "colorgan-generator/1", "colorgan": json.dumps(meta)})
 
 
+@pytest.mark.slow
 def test_files_written_before_the_registry_still_load(tmp_path):
     old = {
         "generator": "paper",
@@ -119,6 +121,7 @@ def test_a_file_that_is_not_a_generator_is_one_clear_error(tmp_path):
         load_generator(tmp_path / "wrong.safetensors")
 
 
+@pytest.mark.slow
 def test_a_mean_file_averages_its_members_colours_each_at_its_saturation(tmp_path, capsys):
     """`export --mean-with`: one file whose ab is the mean of its members' (each times its
     stored saturation); hints reach only the member that takes them; onnx agrees with torch."""

@@ -77,6 +77,7 @@ def test_simulated_hints_are_the_photos_own_colour_and_the_same_for_a_seed():
     assert not a[:, :2][~mask[:, None].expand(-1, 2, -1, -1)].any()  # ab only under the mask
 
 
+@pytest.mark.slow
 def test_a_model_widened_for_hints_starts_as_the_model_it_came_from(tmp_path):
     """train.init_from an older file without the hint weights: they start at zero, so with
     or without hints the output is the old model's, until training moves them."""
@@ -177,6 +178,7 @@ def hinted(tmp_path_factory):
     return path, onnx
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["onnx", "torch"])
 def test_both_engines_take_hints_and_no_hints_is_the_automatic_colour(engine, hinted):
     path, onnx = hinted
@@ -196,6 +198,7 @@ def test_both_engines_take_hints_and_no_hints_is_the_automatic_colour(engine, hi
         colorizer.colorize(photo, hints=[Hint(250, 60, "#00ff00")])
 
 
+@pytest.mark.slow
 def test_the_onnx_graph_with_hints_agrees_with_torch(hinted):
     path, onnx = hinted
     torch_engine, onnx_engine = TorchEngine(path, precision="fp32"), OnnxEngine(onnx)
@@ -206,6 +209,7 @@ def test_the_onnx_graph_with_hints_agrees_with_torch(hinted):
         assert np.abs(a - b).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
     tmp_path, hinted, tiny_weights, capsys
 ):
@@ -245,6 +249,7 @@ def test_the_cli_takes_hints_and_refuses_bad_ones_in_one_line(
     assert "takes no colour hints" in capsys.readouterr().err
 
 
+@pytest.mark.film
 def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     pytest.importorskip("av")
     from colorgan.pipeline.shots import Shots
@@ -268,6 +273,7 @@ def test_a_films_hints_last_as_long_as_its_first_shot(tmp_path, hinted, capsys):
     assert "outside the 160x120 frame" in capsys.readouterr().err
 
 
+@pytest.mark.film
 def test_a_phone_films_points_are_given_as_players_show_it(tmp_path, hinted, capsys):
     """A film stored 160x120 and shown turned clockwise (display rotation -90, a phone's
     upright film) takes its points in the 120x160 frame players show: the point (30, 100)
@@ -295,6 +301,7 @@ def test_a_phone_films_points_are_given_as_players_show_it(tmp_path, hinted, cap
     assert "outside the 120x160 frame" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_pages_studio_recolours_a_photo_with_its_points(tmp_path, hinted):
     from colorgan.apps.studio import Limits, Studio
 
@@ -310,6 +317,7 @@ def test_the_pages_studio_recolours_a_photo_with_its_points(tmp_path, hinted):
         studio.recolour(photo, "m", studio.settings(1.0, hints=[Hint(130, 40, "#00ff00")]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["onnx", "torch"])
 def test_a_hint_stays_on_its_object(engine):
     """One green point inside a grey disc on a darker ground: ab changes inside the disc by

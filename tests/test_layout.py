@@ -96,6 +96,22 @@ def test_the_architecture_page_draws_the_layers_in_order():
     assert drawn == list(reversed(LAYERS))
 
 
+def test_the_architecture_page_names_every_module():
+    """Each layer's lines of the drawing name every module of that folder (a module added
+    without a word there is a module a newcomer cannot find)."""
+    text = (ROOT / "docs" / "architecture.md").read_text().split("```")[1]
+    blocks: dict[str, str] = {}
+    for line in text.splitlines()[1:]:
+        if line[:1].isalpha():
+            name = line.split()[0].rstrip("/")
+        blocks[name] = blocks.get(name, "") + " " + line.lower()
+    for module, path in MODULES.items():
+        if module in FRONT_DOOR or path.stem == "__init__":
+            continue
+        words = re.findall(r"\w+", blocks[layer(module)])
+        assert path.stem in words, f"docs/architecture.md does not name {module}"
+
+
 def test_only_the_engine_protocol_is_used_outside_engines():
     """Outside engines/, an engine is used through `spec`, `predict`, `predict_full` and
     `features`: no
@@ -109,15 +125,16 @@ def test_only_the_engine_protocol_is_used_outside_engines():
                 assert node.attr in allowed, f"{name} reads engine.{node.attr}"
 
 
-def test_training_needs_no_pipeline_and_evaluation_builds_no_engine():
-    """Training feeds its own batches to the networks; evaluation scores models through the
-    pipeline's Colorizer, as users colorize, and never opens an engine itself."""
+def test_training_needs_no_pipeline_nor_engine_and_evaluation_builds_no_engine():
+    """Training feeds its own batches to the networks (the device and precision from
+    models.runtime); evaluation scores models through the pipeline's Colorizer, as users
+    colorize, and never opens an engine itself."""
     for name, path in MODULES.items():
         found = imports(path)
         if layer(name) == "training":
-            assert not [m for m in found if layer(m) == "pipeline"], name
+            assert not [m for m in found if layer(m) in ("pipeline", "engines")], name
         if layer(name) == "evaluation":
-            engines = [m for m in found if m.startswith("colorgan.engines.") and "runtime" not in m]
+            engines = [m for m in found if layer(m) == "engines"]
             assert not engines, f"{name} imports {engines}"
 
 
@@ -162,6 +179,7 @@ PRODUCT = [
 UP_PATH = re.compile(r"\.\./[\w./-]*")
 
 
+@pytest.mark.subprocess
 def test_the_python_in_the_docs_is_laid_out_as_the_code_is():
     """Every Python example in the README and the guides parses, and is as `ruff format`
     lays it out (the code's house style holds where users copy from)."""
@@ -201,6 +219,20 @@ def test_the_product_names_no_path_outside_the_repository():
             assert inside, f"{path.relative_to(ROOT)} names {match.group()}, outside the repository"
 
 
+def test_the_research_record_keeps_its_artefacts():
+    """Training logs, loss tables, result JSON and experiment reports live in the research
+    record's folder (docs/results/); the rest of docs/ is the guides, the model cards and this
+    page, and the root holds no reports/."""
+    artefacts = [
+        path.relative_to(ROOT)
+        for path in (ROOT / "docs").rglob("*")
+        if (path.suffix in {".json", ".csv", ".log"} or path.name == "RESULTS.md")
+        and not path.is_relative_to(ROOT / "docs" / "results")
+    ]
+    assert not artefacts, f"research artefacts outside docs/results/: {artefacts}"
+    assert not (ROOT / "reports").exists()
+
+
 def test_nothing_cites_the_developers_reference():
     tracked = [
         *PRODUCT,
@@ -226,6 +258,7 @@ def test_the_top_level_shows_the_layers():
         assert doc and len(doc) > 40, f"{package.name}/__init__.py says nothing of what it holds"
 
 
+@pytest.mark.subprocess
 def test_reading_a_config_imports_no_torch():
     import subprocess
     import sys

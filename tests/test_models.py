@@ -72,6 +72,7 @@ def test_koalarization_is_table_4_on_one_l_channel():
     assert k(torch.zeros(1, 1, 32, 32), torch.randn(1, 1000)).shape == (1, 2, 32, 32)
 
 
+@pytest.mark.slow
 def test_unet_256_maps_l_to_ab():
     """pix2pix's unet_256: L in, ab in tanh's range out, each pixel's ab led by the L there
     (the outermost skip) and by the whole photo (the 1x1 bottleneck)."""
@@ -293,6 +294,7 @@ def test_the_lite_unet_predicts_a_quarter_size_ab_and_classifies_it():
     assert torch.allclose(sharp, w[0] * centres[100] + w[1] * centres[900], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_colour_query_head_reads_the_coarse_stages_and_exports(tmp_path):
     """head: queries (DDColor): the learnt queries attend to the decoder at 1/16, 1/8 and 1/4
     and every pixel's ab comes through them; the graph exports to ONNX and agrees with torch."""

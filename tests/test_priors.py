@@ -26,6 +26,7 @@ def test_the_priors_sizes_come_from_the_backbones():
     assert (sizes.embedding, sizes.segmentation) == (0, 21)
 
 
+@pytest.mark.slow
 def test_generator_inputs_expand_what_the_generator_needs_to_its_size():
     priors = SemanticPriors("efficientnet_lite0", "efficientnet_lite0_cam")
     l_norm = torch.rand(2, 1, 48, 48) * 2 - 1

@@ -41,6 +41,7 @@ def is_magenta(ab: np.ndarray) -> bool:
     return bool(ab[0] > 30 and ab[1] < -15)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["onnx", "torch"])
 def test_a_photo_takes_the_references_colour_where_it_shows_the_same(engine):
     colour, patch = scene()
@@ -83,6 +84,7 @@ def test_references_are_checked_once_and_bad_ones_are_one_sentence(tmp_path):
         colorizer.colorize(grey, references=[tmp_path / "broken.jpg"])
 
 
+@pytest.mark.slow
 def test_the_command_takes_references_for_every_input_or_by_input(tmp_path, capsys):
     colour, patch = scene()
     colour.convert("L").save(tmp_path / "a.png")
@@ -112,6 +114,7 @@ def test_the_command_takes_references_for_every_input_or_by_input(tmp_path, caps
         assert not fresh.exists()  # refused before anything was written
 
 
+@pytest.mark.film
 def test_a_films_key_frame_colours_its_shot_and_no_further(tmp_path):
     """A grey film panning over the scene, then cutting to another picture: frame 0 given in
     colour colours the pan's later frames (the patch magenta), and not the frames after the
@@ -175,6 +178,7 @@ def test_key_frames_are_for_films(tmp_path, capsys):
         Request(tmp_path / "a.png", Settings(key_frames=[(0, tmp_path / "key.png")]))
 
 
+@pytest.mark.slow
 def test_the_bundled_reference_encoder_is_the_torch_one():
     """weights/reference.onnx (the light install's) gives the torch encoder's features."""
     from colorgan.spec.references import SIZE

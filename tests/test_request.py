@@ -116,6 +116,7 @@ def test_hints_keyed_by_a_relative_path_tell_two_photos_of_one_name_apart(tmp_pa
     assert "names 2 inputs" in capsys.readouterr().err
 
 
+@pytest.mark.subprocess
 def test_a_points_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path):
     """A FIFO would block a plain read forever: the command refuses it at once."""
     fifo = tmp_path / "points.json"
@@ -142,6 +143,7 @@ def test_a_points_file_that_is_a_pipe_is_refused_not_waited_on(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.film
 def test_a_films_hints_on_a_model_without_hints_stop_the_run_before_any_output(tmp_path, capsys):
     pytest.importorskip("av")
     from tests.conftest import make_clip

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from colorgan.base.errors import ColorganError
-from colorgan.engines.runtime import pick_device, resolve_precision
+from colorgan.models.runtime import pick_device, resolve_precision
 
 
 def test_auto_precision_on_the_cpu_is_fp32_unless_it_has_amx():

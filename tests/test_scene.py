@@ -25,6 +25,7 @@ def scene_generator() -> torch.nn.Module:
     return build_generator(cfg.model, cfg.priors)
 
 
+@pytest.mark.slow
 def test_a_model_given_the_scene_path_starts_as_the_model_it_came_from(tmp_path):
     """train.init_from a file without the scene path: the head is ImageNet's, the layer into
     the fusion zero, so the output is the old model's until training moves it."""
@@ -53,6 +54,7 @@ def test_the_scene_layer_learns_from_zero_at_its_own_rate():
     assert model.scene.weight.grad.abs().sum() > 0  # zero weights, yet a gradient to move them
 
 
+@pytest.mark.slow
 def test_the_scene_path_changes_the_colour_everywhere_and_exports_to_onnx(tmp_path):
     """Non-zero scene weights shift the whole photo's colour; a 1x1 input of pooled features
     exports to ONNX, which agrees with torch."""

@@ -30,6 +30,7 @@ def decoded(path: Path) -> tuple[list[Image.Image], object, float | None]:
     return frames, rate, audio
 
 
+@pytest.mark.film
 def test_a_video_keeps_its_frames_size_rate_audio_and_grey(tmp_path, capsys):
     clip, out_dir = tmp_path / "film.mp4", tmp_path / "out"
     make_clip(clip)
@@ -76,6 +77,7 @@ def test_the_stabiliser_steadies_still_colour_and_restarts_at_a_cut():
     assert np.allclose(cut, -0.4)
 
 
+@pytest.mark.film
 def test_a_killed_run_leaves_no_partial_video(tmp_path, monkeypatch):
     clip = tmp_path / "film.mp4"
     make_clip(clip, audio=False)
@@ -90,6 +92,7 @@ def test_a_killed_run_leaves_no_partial_video(tmp_path, monkeypatch):
     assert not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.film
 def test_the_torch_engine_colours_video_as_the_onnx_engine_does(tmp_path, tiny_weights):
     """A generator file (the torch engine) colours video too; the bundled model on both
     engines gives nearly the same frames."""
@@ -119,6 +122,7 @@ def test_the_torch_engine_colours_video_as_the_onnx_engine_does(tmp_path, tiny_w
         (".mov", "libx264", "yuv444p"),
     ],
 )
+@pytest.mark.film
 def test_other_containers_and_colour_footage_come_out_as_mp4(tmp_path, suffix, codec, pix_fmt):
     """Colour footage in other containers and codecs (4:4:4 too): an MP4 of the same size,
     frame count and rate, with the input's lightness."""
@@ -162,6 +166,7 @@ def test_the_stabiliser_treats_a_flicker_of_exposure_as_stillness():
     assert kept < jitter / 6  # (0.04 of it; taken as motion, the flicker left 0.33)
 
 
+@pytest.mark.film
 def test_folders_and_globs_take_films_and_two_with_one_name_are_both_kept(tmp_path):
     from tests.conftest import make_photo
 
@@ -180,6 +185,7 @@ def test_folders_and_globs_take_films_and_two_with_one_name_are_both_kept(tmp_pa
     assert [p.name for p in globbed.iterdir()] == ["film.mp4"]
 
 
+@pytest.mark.film
 def test_a_film_is_never_written_over_itself(tmp_path, capsys):
     clip = tmp_path / "film.mp4"
     make_clip(clip, frames=6, audio=False)
@@ -240,6 +246,7 @@ def timestamps(path: Path) -> list[float]:
         return [float(frame.pts * frame.time_base) for frame in f.decode(f.streams.video[0])]
 
 
+@pytest.mark.film
 def test_odd_sides_variable_rate_pcm_sound_and_rotation_come_through(tmp_path):
     from fractions import Fraction
 
@@ -265,6 +272,7 @@ def test_odd_sides_variable_rate_pcm_sound_and_rotation_come_through(tmp_path):
         assert (first.width, first.height, first.rotation) == (96, 64, -90)  # turned on play
 
 
+@pytest.mark.film
 def test_a_damaged_empty_or_enormous_film_is_refused_and_nothing_written(tmp_path, capsys):
     clips = tmp_path / "clips"
     clips.mkdir()

@@ -72,6 +72,7 @@ def light() -> Colorizer:
     return Colorizer(OnnxEngine())
 
 
+@pytest.mark.film
 def test_limits_refuse_by_bytes_pixels_and_kind(uploads):
     limits = Limits(megabytes=1, megapixels=5)
     assert limits.refusal(uploads["chelsea"]) is None
@@ -85,6 +86,7 @@ def test_limits_refuse_by_bytes_pixels_and_kind(uploads):
     assert "not a film" in Limits().refusal(uploads["text"], video=True)
 
 
+@pytest.mark.film
 def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, light, tmp_path):
     studio = Studio(lambda name: light, ["default"], Limits(1, 5), tmp_path / "work")
     (tmp_path / "work").mkdir()
@@ -116,6 +118,7 @@ def test_a_request_colours_what_it_can_and_says_why_not_for_the_rest(uploads, li
     assert "saturation: must be in" in _error(studio.settings, 9)
 
 
+@pytest.mark.film
 def test_photos_that_share_a_name_keep_previews_of_their_own(uploads, light, tmp_path):
     png = tmp_path / "chelsea.png"
     Image.open(EXAMPLES / "coffee.jpg").convert("L").save(png)  # another photo, one stem
@@ -126,6 +129,7 @@ def test_photos_that_share_a_name_keep_previews_of_their_own(uploads, light, tmp
         assert Image.open(preview).size == Image.open(result).size  # each its own photo's
 
 
+@pytest.mark.film
 def test_folders_of_old_requests_are_removed(uploads, light, tmp_path):
     studio = Studio(lambda name: light, ["default"], Limits(), tmp_path)
     old = studio.run([uploads["chelsea"]], "default", studio.settings(1.0)).photos[0].parents[1]
@@ -243,6 +247,9 @@ def download(page, name: str, folder: Path) -> Path:
     return target
 
 
+@pytest.mark.film
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_a_browser_session_sends_nothing_beyond_this_machine(server, browser, uploads, tmp_path):
     """Every request the page makes while it loads, colours a photo and re-colours it with a
     point goes to the server on 127.0.0.1 (or stays in the browser: data: and blob: URLs):
@@ -270,6 +277,9 @@ def test_a_browser_session_sends_nothing_beyond_this_machine(server, browser, up
     assert not outside, outside
 
 
+@pytest.mark.film
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_the_page_colours_uploads_and_refuses_bad_ones(server, browser, uploads, tmp_path):
     page = open_page(browser, server)
     send(page, [uploads["chelsea"]])
@@ -315,6 +325,9 @@ def test_the_page_colours_uploads_and_refuses_bad_ones(server, browser, uploads,
     assert "noise.png" in toast.inner_text()
 
 
+@pytest.mark.film
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_concurrent_pages_each_get_their_own_results_and_a_zip(server, browser, uploads, tmp_path):
     first, second = open_page(browser, server), open_page(browser, server)
     send(first, [uploads["chelsea"], uploads["coffee"]])
@@ -341,6 +354,9 @@ def test_concurrent_pages_each_get_their_own_results_and_a_zip(server, browser, 
     assert lightness_gap(theirs, Image.open(uploads["same name"])) < 1.5
 
 
+@pytest.mark.subprocess
+@pytest.mark.browser
+@pytest.mark.film
 def test_stopping_the_server_mid_request_leaves_no_visitors_file(browser, tmp_path):
     """SIGTERM while a film is being coloured: every upload, result and copy Gradio made is
     gone with the server (its temporary files live in the server's own folder)."""
@@ -370,6 +386,8 @@ def test_stopping_the_server_mid_request_leaves_no_visitors_file(browser, tmp_pa
     assert not left, left
 
 
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
     server, browser, uploads, tmp_path
 ):
@@ -410,6 +428,8 @@ def test_a_colour_point_clicked_on_the_grey_photo_colours_its_region_only(
     assert point.color == "#10b010" and abs(point.x - x) < 0.05 * w and abs(point.y - y) < 0.05 * h
 
 
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_clicks_made_while_a_recolour_runs_are_all_kept(server, browser, tmp_path):
     """Four points clicked 0.3 s apart on a 4.4 MP photo, each while the one before is still
     re-colouring, and a second page clicking at the same time: every click of each page ends
@@ -441,6 +461,9 @@ def test_clicks_made_while_a_recolour_runs_are_all_kept(server, browser, tmp_pat
         assert all(f"{round(x)}" in table for x in xs), table
 
 
+@pytest.mark.film
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_a_bad_points_file_is_named_as_the_visitor_named_it(server, browser, uploads, tmp_path):
     page = open_page(browser, server)
     send(page, [uploads["chelsea"]])
@@ -456,6 +479,8 @@ def test_a_bad_points_file_is_named_as_the_visitor_named_it(server, browser, upl
     assert "/" not in text and "--hints" not in text and "gradio" not in text, text
 
 
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_a_reference_dropped_beside_the_photo_gives_the_colour_only_it_knows(
     server, browser, tmp_path
 ):
@@ -479,6 +504,8 @@ def test_a_reference_dropped_beside_the_photo_gives_the_colour_only_it_knows(
     assert is_magenta(ab_of(result, patch)), ab_of(result, patch)
 
 
+@pytest.mark.subprocess
+@pytest.mark.browser
 def test_alternatives_are_shown_side_by_side_and_one_is_picked_and_downloaded(
     server, browser, tmp_path
 ):

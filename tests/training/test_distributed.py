@@ -124,6 +124,8 @@ def reference(tmp_path_factory, request) -> tuple[Path, Path, Path]:
     return root, photos, cfg.run_dir
 
 
+@pytest.mark.training
+@pytest.mark.subprocess
 def test_two_processes_end_with_the_weights_of_one(reference):
     root, photos, one = reference
     path, cfg = write_config(root, photos, "two")
@@ -143,6 +145,8 @@ def test_two_processes_end_with_the_weights_of_one(reference):
     assert result.stdout.count("trained 6 steps") == 1
 
 
+@pytest.mark.training
+@pytest.mark.subprocess
 def test_the_prior_cache_is_built_once_split_over_the_ranks(reference):
     root, photos, _ = reference
     cache = root / "cache-two"
@@ -159,6 +163,8 @@ def test_the_prior_cache_is_built_once_split_over_the_ranks(reference):
     assert len(built) == 12 and built == reference_entries
 
 
+@pytest.mark.training
+@pytest.mark.subprocess
 def test_a_run_interrupted_under_torchrun_resumes_in_one_process(reference):
     root, photos, one = reference
     path, cfg = write_config(root, photos, "two-then-one")
@@ -169,6 +175,8 @@ def test_a_run_interrupted_under_torchrun_resumes_in_one_process(reference):
     assert_same_weights(one, cfg.run_dir)
 
 
+@pytest.mark.training
+@pytest.mark.subprocess
 def test_a_single_process_run_resumes_under_torchrun(reference):
     root, photos, one = reference
     path, cfg = write_config(root, photos, "one-then-two")
@@ -185,6 +193,8 @@ def test_shard_splits_a_list_over_ranks():
     assert parts == [[0, 3, 6], [1, 4], [2, 5]]
 
 
+@pytest.mark.training
+@pytest.mark.subprocess
 def test_a_user_error_ends_every_rank_with_one_line(reference):
     root, photos, _ = reference
     path, cfg = write_config(root, photos, "odd-batch")
@@ -200,6 +210,8 @@ def test_a_user_error_ends_every_rank_with_one_line(reference):
     assert not (cfg.run_dir / "checkpoints").exists()
 
 
+@pytest.mark.training
+@pytest.mark.subprocess
 def test_ctrl_c_stops_every_rank(reference):
     root, photos, _ = reference
     path, cfg = write_config(root, photos, "interrupted")
@@ -227,6 +239,8 @@ def test_ctrl_c_stops_every_rank(reference):
     assert left.strip() == ""
 
 
+@pytest.mark.training
+@pytest.mark.subprocess
 def test_two_nodes_meet_through_the_c10d_rendezvous(reference):
     """Two torchrun agents on this machine stand for two nodes of one process each."""
     root, photos, one = reference

@@ -20,6 +20,7 @@ def inputs(n: int = 4, size: int = 32) -> dict[str, torch.Tensor]:
     return {"l_norm": l_norm, "ab": ab}
 
 
+@pytest.mark.training
 def test_the_pretraining_step_lowers_its_loss_without_any_data_pipeline():
     cfg = config_from_dict({"model": NO_PRIORS, "train": {"pretrain_lr": 1e-3}})
     gan = ColorGAN(cfg)
@@ -31,6 +32,7 @@ def test_the_pretraining_step_lowers_its_loss_without_any_data_pipeline():
     assert last["l1"] < first["l1"] / 3
 
 
+@pytest.mark.slow
 def test_the_adversarial_step_reports_each_term_and_steps_d_only_when_asked():
     terms = {"gan": 1.0, "l1": 10.0, "mse": 1.0}
     cfg = config_from_dict({"model": NO_PRIORS, "loss": {"adversarial": terms}})
@@ -39,9 +41,11 @@ def test_the_adversarial_step_reports_each_term_and_steps_d_only_when_asked():
     d_before = [p.clone() for p in gan.discriminator.parameters()]
     logs = gan.adversarial_step(x, step_discriminator=False)
     assert set(logs) == {"gan", "l1", "mse"}
-    unchanged = lambda: all(  # noqa: E731
-        torch.equal(a, b) for a, b in zip(d_before, gan.discriminator.parameters(), strict=True)
-    )
+
+    def unchanged() -> bool:
+        pairs = zip(d_before, gan.discriminator.parameters(), strict=True)
+        return all(torch.equal(a, b) for a, b in pairs)
+
     assert unchanged()
     logs = gan.adversarial_step(x, step_discriminator=True)
     assert "d" in logs and logs["d"] > 0
@@ -49,6 +53,7 @@ def test_the_adversarial_step_reports_each_term_and_steps_d_only_when_asked():
     assert all(p.requires_grad for p in gan.discriminator.parameters())
 
 
+@pytest.mark.slow
 def test_the_same_seed_builds_the_same_nets_and_steps_the_same():
     cfg = config_from_dict({"model": NO_PRIORS})
     a, b = ColorGAN(cfg), ColorGAN(cfg)
@@ -56,6 +61,7 @@ def test_the_same_seed_builds_the_same_nets_and_steps_the_same():
     assert a.adversarial_step(x) == b.adversarial_step(x)
 
 
+@pytest.mark.slow
 def test_state_round_trips_through_a_checkpoint_folder(tmp_path):
     from colorgan.training.checkpoint import save_checkpoint
 
@@ -75,6 +81,7 @@ def test_state_round_trips_through_a_checkpoint_folder(tmp_path):
         ColorGAN(other).resume(tmp_path)
 
 
+@pytest.mark.slow
 def test_export_from_a_run_folder_writes_the_inference_generator(tmp_path):
     from colorgan.models.file import load_generator
     from colorgan.training.checkpoint import save_checkpoint
@@ -112,6 +119,7 @@ def test_a_run_folder_written_in_the_flat_config_form_still_exports(tmp_path):
         assert torch.equal(loaded.generator.state_dict()[key], value), key
 
 
+@pytest.mark.training
 def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
     from colorgan.priors.backbones import lite_network, lite_weights_file
 
@@ -132,6 +140,7 @@ def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
     assert last < first / 3
 
 
+@pytest.mark.slow
 def test_a_recipe_with_perceptual_and_colourfulness_terms_steps_and_logs_them():
     terms = {"gan": 1.0, "l1": 100.0, "perceptual": 1.0, "colourfulness": 10.0}
     cfg = config_from_dict({"model": NO_PRIORS, "loss": {"adversarial": terms}})

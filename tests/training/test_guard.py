@@ -12,6 +12,8 @@ from colorgan.apps.cli import main
 from colorgan.training.checkpoint import checkpoints
 from colorgan.training.guard import RunLock
 
+pytestmark = pytest.mark.training  # every test here runs training steps into a run folder
+
 
 def tiny_recipe(tmp_path, photo_dir):
     config = tmp_path / "tiny.yaml"
@@ -25,6 +27,7 @@ def tiny_recipe(tmp_path, photo_dir):
     return config
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_stopping_training_writes_a_checkpoint_on_the_way_out(tmp_path, photo_dir, sig):
     config = tiny_recipe(tmp_path, photo_dir)
@@ -70,6 +73,7 @@ def test_a_second_trainer_on_a_run_folder_is_refused_naming_the_first(tmp_path, 
     assert main([*args, "--max-steps", "2"]) == 0  # free again
 
 
+@pytest.mark.subprocess
 def test_sigkill_at_random_moments_then_resume_ends_bit_identical(tmp_path, photo_dir):
     """Killed hard three times (checkpoint_every 1, so kills land inside checkpoint writes
     too), resumed each time with `--resume RUN_DIR` alone: the final generator equals an
@@ -157,6 +161,7 @@ sys.exit(main(sys.argv[3:]))
 """
 
 
+@pytest.mark.subprocess
 def test_sigkill_inside_each_checkpoint_window_then_resume_ends_bit_identical(tmp_path, photo_dir):
     """A real process killed by SIGKILL at an injected point of a checkpoint write (half-way
     through the state file; the new folder complete but `latest` not moved, so the step is

@@ -7,6 +7,8 @@ from PIL import Image
 
 from colorgan.apps.cli import main
 
+pytestmark = pytest.mark.training  # every test here runs training steps into a run folder
+
 CUT_SHORT = ("pretrain_epochs=2", "max_steps_per_epoch=2", "batch_size=4", "val_images=4")
 SHORT = [arg for value in CUT_SHORT for arg in ("--set", f"train.{value}")]
 

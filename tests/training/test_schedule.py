@@ -28,6 +28,7 @@ def _lrs(trainer):
     return [g["lr"] for g in trainer.gan.opt_pre.param_groups]
 
 
+@pytest.mark.training
 def test_the_schedule_sets_each_steps_rate_and_resumes_exactly(tmp_path, photo_dir):
     sections = {
         "train": {
@@ -55,6 +56,7 @@ def test_the_schedule_sets_each_steps_rate_and_resumes_exactly(tmp_path, photo_d
         assert torch.equal(value, resumed.gan.generator.state_dict()[key]), key
 
 
+@pytest.mark.training
 def test_gradient_clipping_bounds_the_step(tmp_path, photo_dir):
     def first_step_change(clip):
         cfg = small_config(
@@ -76,6 +78,7 @@ def test_gradient_clipping_bounds_the_step(tmp_path, photo_dir):
     assert first_step_change(None) > 1e-2
 
 
+@pytest.mark.training
 def test_a_run_can_start_from_another_runs_generator(tmp_path, photo_dir):
     from colorgan.base.errors import ColorganError
 

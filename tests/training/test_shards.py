@@ -68,6 +68,7 @@ def loader(stream: ShardStream, workers: int) -> torch.utils.data.DataLoader:
     )
 
 
+@pytest.mark.slow
 def test_ranks_and_workers_stream_disjoint_shards_and_resume_exactly(packed):
     train, _ = read_pack(str(packed))
     ranks = []
@@ -92,6 +93,7 @@ def shard_config(tmp_path, packed, **train):
     return config_from_dict(values)
 
 
+@pytest.mark.training
 def test_training_on_shards_resumes_bit_identical(tmp_path, packed):
     whole = shard_config(tmp_path / "whole", packed)
     Trainer(whole, progress=False).run()
@@ -135,6 +137,8 @@ with open(f"{sys.argv[2]}-{trainer.world.rank}.steps", "w") as f:
 """
 
 
+@pytest.mark.subprocess
+@pytest.mark.training
 def test_two_processes_under_torchrun_see_disjoint_shards_and_train(tmp_path, packed):
     cfg = shard_config(tmp_path, packed, pretrain_epochs=1, adversarial_epochs=1)
     (tmp_path / "two.yaml").write_text(cfg.to_yaml())

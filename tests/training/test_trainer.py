@@ -11,6 +11,8 @@ from colorgan.training.checkpoint import latest_checkpoint
 from colorgan.training.trainer import Trainer
 from tests.conftest import small_config
 
+pytestmark = pytest.mark.training  # every test here runs training steps into a run folder
+
 
 def test_a_tiny_model_overfits_four_images(tmp_path, photo_dir):
     cfg = small_config(
@@ -132,7 +134,7 @@ def test_the_time_spent_waiting_on_the_loader_is_measured(tmp_path, photo_dir, m
     quick = Trainer(small_config(tmp_path / "quick", photo_dir), progress=False).run()
     loader = TrainingData.train_loader.func
 
-    def slow(self):  # noqa: ANN001, ANN202
+    def slow(self):
         for batch in loader(self):
             time.sleep(0.3)
             yield batch

@@ -20,7 +20,7 @@ RESTORE = "Repair scratches and dust (old prints), then colour"
 BANK = "Colours from the reference bank (the photos nearest to each upload)"
 
 
-def build_page(studio: Studio, default_model: str):  # noqa: ANN201 - gradio's Blocks
+def build_page(studio: Studio, default_model: str):  # gradio's Blocks
     """The Gradio Blocks of the page."""
     import gradio as gr
 
@@ -46,7 +46,7 @@ def build_page(studio: Studio, default_model: str):  # noqa: ANN201 - gradio's B
     return page
 
 
-def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noqa: ANN001
+def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:
     with gr.Tab("Photos"):
         photos = gr.File(file_count="multiple", label="Photos and videos", elem_id="photos")
     with gr.Tab("A folder"):
@@ -93,7 +93,7 @@ def _controls(gr, studio: Studio, default_model: str) -> SimpleNamespace:  # noq
     )
 
 
-def _point_controls(gr) -> SimpleNamespace:  # noqa: ANN001
+def _point_controls(gr) -> SimpleNamespace:
     with gr.Accordion("Colour hints: click the grey photo where you know the colour", open=True):
         colour = gr.ColorPicker("#b22222", label="Colour of the next point", elem_id="hint-colour")
         table = gr.Dataframe(
@@ -114,7 +114,7 @@ def _point_controls(gr) -> SimpleNamespace:  # noqa: ANN001
     return SimpleNamespace(colour=colour, table=table, undo=undo, clear=clear, save=save, load=load)
 
 
-def _views(gr) -> SimpleNamespace:  # noqa: ANN001
+def _views(gr) -> SimpleNamespace:
     with gr.Tabs() as tabs:
         with gr.Tab("Slider", id="slider"):
             slider = gr.ImageSlider(label="Grey | colour", type="filepath", elem_id="slider")
@@ -150,13 +150,11 @@ def _views(gr) -> SimpleNamespace:  # noqa: ANN001
     )
 
 
-def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
+def _wire_colorize(gr, studio: Studio, c, v, state) -> None:
     """The Colorize button, and the gallery's choice of which result to compare."""
     track = gr.Progress(track_tqdm=True)  # the file loop's tqdm bar, shown in the page
 
-    def colorize(  # noqa: ANN202
-        photos, folder, references, options, ways, model, saturation, progress=track
-    ):  # noqa: ANN001
+    def colorize(photos, folder, references, options, ways, model, saturation, progress=track):
         """Messages go to the status line (a user's mistake is not a server error)."""
         kinds = (*IMAGE_EXTENSIONS, *VIDEO_SUFFIXES)
         in_folder = [f for f in folder or [] if Path(f).suffix.lower() in kinds]
@@ -193,7 +191,7 @@ def _wire_colorize(gr, studio: Studio, c, v, state) -> None:  # noqa: ANN001
     c.button.click(colorize, inputs, outputs, concurrency_id=MODEL_SLOT)
 
 
-def _shown(gr, outcome, references: list, settings: Settings) -> tuple:  # noqa: ANN001
+def _shown(gr, outcome, references: list, settings: Settings) -> tuple:
     """A request's outcome as the page shows it: the first photo compared, the rest in the
     gallery, every file to download, and the photo the colour points apply to (with what it
     was coloured from: the references, the bank, which of the alternatives)."""
@@ -235,7 +233,7 @@ def _shown(gr, outcome, references: list, settings: Settings) -> tuple:  # noqa:
     )
 
 
-def _wire_points(gr, studio: Studio, c, p, v, state) -> None:  # noqa: ANN001
+def _wire_points(gr, studio: Studio, c, p, v, state) -> None:
     """Clicks on the grey photo, edits of the points table, undo, clear and load: each
     re-colours the photo with the points, in the model's queue slot."""
     events = PointEvents(studio, gr)
@@ -244,7 +242,7 @@ def _wire_points(gr, studio: Studio, c, p, v, state) -> None:  # noqa: ANN001
     shown = [state.rows, p.table, c.status, v.slider, v.colour, v.downloads, p.save]
     settings = [state.photo, c.model, c.saturation]
 
-    def click(rows, colour, photo, model, saturation, evt: gr.SelectData):  # noqa: ANN001, ANN202
+    def click(rows, colour, photo, model, saturation, evt: gr.SelectData):
         return events.add(rows, colour, photo, model, saturation, evt)
 
     # "multiple": a click made while the last one re-colours is queued, not dropped (Gradio's
@@ -254,7 +252,7 @@ def _wire_points(gr, studio: Studio, c, p, v, state) -> None:  # noqa: ANN001
     # a photo picked in the gallery is compared, and the colour points then apply to it
     picked = [v.slider, v.grey, v.colour, state.photo, state.rows, p.table]
 
-    def pick(previews, photos, evt: gr.SelectData):  # noqa: ANN001, ANN202
+    def pick(previews, photos, evt: gr.SelectData):
         return _pick(previews, photos, evt.index)
 
     v.gallery.select(pick, [state.previews, state.photos], picked)

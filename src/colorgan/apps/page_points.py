@@ -22,10 +22,10 @@ class PointEvents:
     the table), the status line, the compared pair and the colour, the downloads and the
     points file."""
 
-    def __init__(self, studio: Studio, gr) -> None:  # noqa: ANN001 - the gradio module
+    def __init__(self, studio: Studio, gr) -> None:  # the gradio module
         self.studio, self.gr = studio, gr
 
-    def add(self, rows, colour, photo, model, saturation, evt=None):  # noqa: ANN001, ANN201
+    def add(self, rows, colour, photo, model, saturation, evt=None):
         if photo is None or evt is None:
             return self._nothing("Colorize a photo first, then click its grey")
         x, y = evt.index
@@ -34,16 +34,16 @@ class PointEvents:
         row = [round((x + 0.5) * sx - 0.5), round((y + 0.5) * sy - 0.5), colour]
         return self._recolour([*(rows or []), row], photo, model, saturation)
 
-    def edit(self, table, photo, model, saturation):  # noqa: ANN001, ANN201
+    def edit(self, table, photo, model, saturation):
         return self._recolour(_table_rows(table), photo, model, saturation)
 
-    def undo(self, rows, photo, model, saturation):  # noqa: ANN001, ANN201
+    def undo(self, rows, photo, model, saturation):
         return self._recolour(list(rows or [])[:-1], photo, model, saturation)
 
-    def clear(self, rows, photo, model, saturation):  # noqa: ANN001, ANN201
+    def clear(self, rows, photo, model, saturation):
         return self._recolour([], photo, model, saturation)
 
-    def load(self, file, photo, model, saturation):  # noqa: ANN001, ANN201
+    def load(self, file, photo, model, saturation):
         """A points file the visitor gave: the points for this photo's name, or the only
         photo's points of a file that holds one. Errors name the file by its own name."""
         path = Path(file if isinstance(file, str) else file.name)
@@ -56,11 +56,11 @@ class PointEvents:
         hints = given.get(name) or (next(iter(given.values())) if len(given) == 1 else [])
         return self._recolour([[h.x, h.y, h.color] for h in hints], photo, model, saturation)
 
-    def _nothing(self, message: str):  # noqa: ANN202
+    def _nothing(self, message: str):
         skip = self.gr.skip()
         return skip, skip, f"**Error:** {message}", skip, skip, skip, skip
 
-    def _recolour(self, rows: list[list], photo, model, saturation):  # noqa: ANN001, ANN202
+    def _recolour(self, rows: list[list], photo, model, saturation):
         if photo is None:
             return self._nothing("Colorize a photo first, then click its grey")
         try:
@@ -86,6 +86,6 @@ class PointEvents:
         return rows, rows, message, pair, str(colour), [str(result), str(saved)], str(saved)
 
 
-def _table_rows(table) -> list[list]:  # noqa: ANN001 - a list of rows or a DataFrame
+def _table_rows(table) -> list[list]:  # a list of rows or a DataFrame
     rows = table.values.tolist() if hasattr(table, "values") else (table or [])
     return [list(r) for r in rows if any(v not in (None, "") for v in r)]

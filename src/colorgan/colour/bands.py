@@ -88,7 +88,7 @@ def small_lightness(
     return [_resize(n, s, s) for n, s in zip(narrow, sizes, strict=True)], full
 
 
-def _linear_taps(size_in: int, size_out: int, start: int, count: int):  # noqa: ANN202
+def _linear_taps(size_in: int, size_out: int, start: int, count: int):
     """Source indices and weights of bilinear resizing (half-pixel centres, as
     F.interpolate's align_corners=False) for output positions start .. start + count - 1."""
     src = (

@@ -62,12 +62,12 @@ def ab_of_rgb(rgb: np.ndarray) -> np.ndarray:
     )
 
 
-def opponents(r, g, b):  # noqa: ANN001, ANN201 - numpy arrays or torch tensors alike
+def opponents(r, g, b):  # numpy arrays or torch tensors alike
     """Hasler and Suesstrunk's opponent channels of RGB in 0..255: red-green, yellow-blue."""
     return r - g, 0.5 * (r + g) - b
 
 
-def colourfulness(rg_mean, rg_var, yb_mean, yb_var, eps: float = 0.0):  # noqa: ANN001, ANN201
+def colourfulness(rg_mean, rg_var, yb_mean, yb_var, eps: float = 0.0):
     """Hasler and Suesstrunk (2003), sigma_rgyb + 0.3 mu_rgyb, from the opponent channels'
     means and variances (numpy or torch; `eps` keeps the square roots differentiable)."""
     return (rg_var + yb_var + eps) ** 0.5 + 0.3 * (rg_mean**2 + yb_mean**2 + eps) ** 0.5

@@ -87,6 +87,20 @@ def validate(cfg: Any) -> Any:
     for key, value in at_least_one.items():
         if value < 1:
             raise ColorganError(f"{key} must be at least 1 (it is {value})")
+    _check_train(t)
+    return cfg
+
+
+def _check_train(t: Any) -> None:
+    """The training schedule's numbers: rates, warm-ups, epochs and the hints' odds. A rate
+    of 0, a negative one or NaN would train nothing (or diverge) without a word, and Adam's
+    betas are decay factors, so each must be in [0, 1)."""
+    rates = {"train.pretrain_lr": t.pretrain_lr, "train.lr_g": t.lr_g, "train.lr_d": t.lr_d}
+    for key, rate in rates.items():
+        if not (math.isfinite(rate) and rate > 0):
+            raise ColorganError(f"{key} must be a finite number above 0 (it is {short(rate)})")
+    if not all(0.0 <= beta < 1.0 for beta in t.betas):
+        raise ColorganError(f"train.betas must be two numbers in [0, 1) (not {short(t.betas)})")
     clip_bad = t.grad_clip is not None and t.grad_clip <= 0
     if min(t.warmup_steps, t.d_warmup_steps) < 0 or not 0.0 <= t.lr_floor <= 1.0 or clip_bad:
         raise ColorganError(
@@ -97,7 +111,6 @@ def validate(cfg: Any) -> Any:
         raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
     if not (0.0 < t.hints_p <= 1.0 and 0.0 <= t.hints_none <= 1.0):
         raise ColorganError("train.hints_p must be in (0, 1] and train.hints_none in [0, 1]")
-    return cfg
 
 
 def check_name(name: object) -> str:

@@ -1,10 +1,11 @@
 """Engines: what runs a model. Each takes a photo's small L (and the same L at its priors'
 size) and returns the model's small ab; pipeline.Colorizer does everything around that for
 every front end, the same way for both. Two implementations: onnx_engine (ONNX Runtime, no
-torch) and torch_engine (generator files, GPUs); choose.py picks one, export.py writes the
-onnx engine's graph, runtime.py picks the torch engine's device and precision. Outside this
+torch) and torch_engine (generator files, GPUs; its device and precision from
+models.runtime); choose.py picks one, export.py writes the onnx engine's graph. Outside this
 folder an engine is used only through the `Engine` protocol below (`spec`, `predict`,
-`predict_full`, `features`, `damage`). Nothing here imports torch at module level."""
+`predict_full`, `features`, `damage`). Only torch_engine and export import torch at module
+level, and nothing imports them until the torch engine or an export is asked for."""
 
 from __future__ import annotations
 

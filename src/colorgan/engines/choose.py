@@ -8,6 +8,7 @@ files. Nothing here imports torch unless the torch engine is chosen.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, fields, replace
 
 from colorgan.base.errors import SettingError
@@ -60,7 +61,7 @@ def pick_engine(options: EngineOptions) -> str:
     if needs:
         return "torch"
     try:
-        import onnxruntime  # noqa: F401
+        importlib.import_module("onnxruntime")  # installed and importable
     except ImportError:
         return "torch"
     return "onnx"

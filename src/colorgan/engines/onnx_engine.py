@@ -101,7 +101,7 @@ class OnnxEngine:
             if spec.prior_size is not None:
                 prior = np.zeros((1, 1, spec.prior_size, spec.prior_size), np.float32)
             ab = self.predict(square, prior)
-        except Exception as exc:  # noqa: BLE001 - the runtime's errors on a malformed graph
+        except Exception as exc:  # the runtime's errors on a malformed graph
             reason = str(exc).splitlines()[0][:150] if str(exc) else exc.__class__.__name__
             raise ColorganError(f"{path}: the model does not run ({reason})") from None
         if ab.shape != (1, 2, spec.size, spec.size):

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from colorgan.colour.srgb import AB_SCALE
-from colorgan.engines.runtime import autocast, pick_device, resolve_precision
 from colorgan.models import generator_class
 from colorgan.models.file import load_generator
 from colorgan.models.mirror import Mirrored
+from colorgan.models.runtime import autocast, pick_device, resolve_precision
 from colorgan.priors.semantic import SemanticPriors, generator_inputs
 from colorgan.spec.bundled import bundled_weights, damage_network_file
 from colorgan.spec.meta import ModelSpec, check_size, stored_mirror

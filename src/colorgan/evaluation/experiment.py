@@ -23,9 +23,9 @@ from colorgan.base.errors import ColorganError
 from colorgan.base.files import atomic_file, atomic_write_text
 from colorgan.base.images import find_images
 from colorgan.config import Config, apply_overrides, load_config, parse_override, read_yaml
-from colorgan.engines.runtime import cpu_name
 from colorgan.evaluation.evaluate import EVAL_SIZE, EvalPhoto, Scored, evaluate
 from colorgan.evaluation.report import metrics_table
+from colorgan.models.runtime import cpu_name
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.spec.typed import build_dataclass, plain
 from colorgan.training.photos import split_paths

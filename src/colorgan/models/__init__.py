@@ -1,6 +1,8 @@
 """The networks: the generators of the paper's Table 2 and a pretrained-encoder U-Net (each
 registered under its name) and the 70 x 70 PatchGAN discriminator. Their options live in
-spec.options, which imports no torch; the names below load the networks when first used."""
+spec.options, which imports no torch; the names below load the networks when first used.
+`runtime` picks the device and precision they run at, for training, evaluation and the torch
+engine alike (so that training needs no engine)."""
 
 from importlib import import_module
 
@@ -21,7 +23,7 @@ _GENERATOR_MODULES = ("fusion", "lite_unet", "mean", "unet")
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy, so that models.options loads without torch
+def __getattr__(name: str):  # lazy, so that models.options loads without torch
     if name not in _HOMES:
         raise AttributeError(name)
     for module in _GENERATOR_MODULES:

@@ -52,7 +52,7 @@ class Generator(nn.Module):
 GENERATORS: dict[str, type[Generator]] = {}
 
 
-def register(name: str):  # noqa: ANN201 - a class decorator
+def register(name: str):  # a class decorator
     def add(cls: type[Generator]) -> type[Generator]:
         if OPTIONS.get(name) is not cls.Options:
             raise TypeError(f"generator {name!r}: its Options must be options.OPTIONS[{name!r}]")

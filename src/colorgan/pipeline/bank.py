@@ -11,8 +11,9 @@ count, the photos' file names and content hashes). `build_bank.py` writes it.
 A photo takes as references the `bank_k` banked photos (pipeline.settings) whose descriptors
 are nearest its own (the cosine), its colour then taken where it matches them
 (pipeline.reference), as far as the bank trusts a match: by a ramp of similarity (LOW to
-HIGH), or by a gate learnt from the bank's own retrievals for training photos (`colorgan bank
-fit-trust`, training.trust), its weights the manifest's "trust".
+HIGH), or by a gate learnt from the bank's own retrievals for training photos, its weights the
+manifest's "trust" (study 27's scripts/research/fit_trust.py fits one; a bank that holds one
+is used with it).
 """
 
 from __future__ import annotations
@@ -131,8 +132,8 @@ class Bank:
             return None
         return (
             f"this bank's trust was fitted for another model ({shown(self.trust_model)[:20]}); "
-            "with this one it may trust its matches too much or too little (colorgan bank "
-            "fit-trust BANK --model/--weights ... fits it again)"
+            "with this one it may trust its matches too much or too little (the repository's "
+            "scripts/research/fit_trust.py BANK --model/--weights ... fits it again)"
         )
 
     def retrieve(self, descriptor: np.ndarray, k: int, skip: int = 0) -> list[Reference]:

@@ -80,7 +80,7 @@ def read_photo(path: Path) -> tuple[str, Image.Image]:
     return digest, to_rgb(open_image(path, draft=SIZE)).resize((SIZE, SIZE), Image.BICUBIC)
 
 
-def _encoded(features: Features, paths: Sequence[Path], batch: int):  # noqa: ANN202
+def _encoded(features: Features, paths: Sequence[Path], batch: int):
     """(name, content hash, rgb at SIZE, local features, descriptor) of each readable photo."""
     for start in range(0, len(paths), batch):
         photos = []
@@ -103,7 +103,7 @@ def _pooled(local: np.ndarray) -> np.ndarray:
     return local.reshape(c, SIDE, g // SIDE, SIDE, g // SIDE).mean((2, 4)).reshape(c, -1)
 
 
-def _projection(features: Features, paths: Sequence[Path], chunks: Path, seed: int, batch: int):  # noqa: ANN202
+def _projection(features: Features, paths: Sequence[Path], chunks: Path, seed: int, batch: int):
     """The principal components of the sample's pooled features (C, DIMS), kept in `chunks`
     so a resumed build uses the same."""
     saved = chunks / "projection.npy"

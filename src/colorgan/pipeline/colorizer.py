@@ -158,32 +158,6 @@ class Colorizer:
             restored.grey.putalpha(alpha)
         return restored
 
-    def restore_files(
-        self,
-        jobs: Sequence[tuple[Path, Path]],
-        out_dir: Path,
-        settings: Settings | None = None,
-        *,
-        overwrite: bool = False,
-        progress: bool = False,
-    ) -> Iterator:
-        """`colorize_files`'s counterpart for `colorgan restore`: each photo restored (no
-        colour added), its damage mask beside it where `settings.restore_mask` asks."""
-        from colorgan.pipeline.batch import colorize_files
-
-        settings = settings or Settings()
-        items = [(Request(Path(src), settings), rel) for src, rel in jobs]
-
-        def restore(images: list, requests: list[Request]) -> list:
-            out = []
-            for image in images:
-                restored = self.restore(image)
-                mask = {"damage": restored.mask} if settings.restore_mask else {}
-                out.append((restored.grey, mask) if mask else restored.grey)
-            return out
-
-        return colorize_files(restore, items, out_dir, settings.photo_batch, overwrite, progress)
-
     def plan(
         self, jobs: Sequence[tuple[Path, Path]], settings: Settings
     ) -> list[tuple[Request, Path]]:

@@ -109,7 +109,7 @@ def colorize_video(
                 (out, mp4_video_stream(out, video, quality, rotation)),
                 rotation,
                 Stabiliser() if stabilise else None,
-                bar,
+                bar,  # a tqdm bar
             )
             sound = Sound(out, audio)
             try:
@@ -139,7 +139,7 @@ class _Film:
         output: tuple,
         rotation: int,
         steady: Stabiliser | None,
-        bar,  # noqa: ANN001 - a tqdm bar
+        bar,
     ) -> None:
         self.colorizer, self.request = colorizer, request
         self.out, self.stream = output  # PyAV's container and its video stream
@@ -159,7 +159,7 @@ class _Film:
     def decoded(self) -> int:
         return self.frames + len(self.waiting)
 
-    def add(self, frames) -> None:  # noqa: ANN001 - PyAV's decoded frames
+    def add(self, frames) -> None:  # PyAV's decoded frames
         for frame in frames:
             self.waiting.append(frame)
             if len(self.waiting) == self.request.settings.frame_batch:
@@ -286,7 +286,7 @@ def _colorize_videos(
             yield failed(source, OutputExists(target))
         except (BadImage, OSError) as exc:
             yield failed(source, exc)
-        except Exception as exc:  # noqa: BLE001 - FFmpeg's errors mid-film fail that film only
+        except Exception as exc:  # FFmpeg's errors mid-film fail that film only
             if not exc.__class__.__module__.startswith("av"):
                 raise
             yield FileResult(source, error=f"FFmpeg could not colour it ({exc})")

@@ -96,7 +96,7 @@ def _mirror(v: float, n: int) -> float:
     return n - 1 - whole + (v - whole)
 
 
-def mp4_video_stream(out, video, quality: int, rotation: int):  # noqa: ANN001, ANN201
+def mp4_video_stream(out, video, quality: int, rotation: int):
     """The H.264 stream of the MP4 `out` for frames of the input stream `video`: its size and
     frame rate, x264's CRF `quality`, the input's own clock (a variable-rate film's times
     survive the encoder) and its display rotation (players turn it as the input)."""

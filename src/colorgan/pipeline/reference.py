@@ -44,7 +44,7 @@ class Reference:
     # the similarity at which a match with it starts to be trusted, and is trusted fully
     low: float = LOW
     high: float = HIGH
-    # a learned trust in place of that ramp (a bank's, fitted by training.trust): the
+    # a learned trust in place of that ramp (a bank's, fitted by scripts/research): the
     # weights of gate_inputs' columns; `closeness`: the cosine of its descriptor to the
     # photo's it was retrieved for
     trust: tuple[float, ...] | None = None

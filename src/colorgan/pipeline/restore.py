@@ -20,11 +20,14 @@ faded levels recovered, grain reduced where it is grain. numpy and OpenCV, no to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from colorgan.pipeline.settings import Settings
 
 TILE = 512  # the side of a tile the network sees (a multiple of 8)
 MARGIN = 32  # tiles overlap by this much; only each tile's middle is kept
@@ -166,3 +169,31 @@ def noise_level(plane: np.ndarray) -> float:
         return 0.0
     flattest = np.sort(blocks)[: max(1, len(blocks) // 10)]
     return float(np.sqrt(np.pi / 2) * flattest.mean() / 6)
+
+
+def restore_files(
+    colorizer,  # a pipeline.colorizer.Colorizer: its engine's network
+    jobs: Sequence[tuple[Path, Path]],
+    out_dir: Path,
+    settings: Settings | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Iterator:
+    """`Colorizer.colorize_files`'s counterpart for `colorgan restore`: each photo restored
+    (no colour added), its damage mask beside it where `settings.restore_mask` asks."""
+    from colorgan.pipeline.batch import colorize_files
+    from colorgan.pipeline.request import Request
+
+    settings = settings or Settings()
+    items = [(Request(Path(src), settings), rel) for src, rel in jobs]
+
+    def restore(images: list, requests: list) -> list:
+        out = []
+        for image in images:
+            restored = colorizer.restore(image)
+            mask = {"damage": restored.mask} if settings.restore_mask else {}
+            out.append((restored.grey, mask) if mask else restored.grey)
+        return out
+
+    return colorize_files(restore, items, out_dir, settings.photo_batch, overwrite, progress)

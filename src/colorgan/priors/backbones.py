@@ -94,7 +94,7 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any decode failure is a bad user file
+    except Exception as exc:  # any decode failure is a bad user file
         raise ColorganError(f"cannot read weights file {path}: {exc.__class__.__name__}") from None
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
@@ -258,7 +258,7 @@ class InceptionResNetV2Embedding(nn.Module):
         else:
             try:
                 self.net = timm.create_model("inception_resnet_v2", pretrained=True)
-            except Exception as exc:  # noqa: BLE001 - any hub failure means "not available"
+            except Exception as exc:  # any hub failure means "not available"
                 raise ColorganError(
                     "cannot load inception_resnet_v2 weights from timm's hub "
                     f"({exc.__class__.__name__}); name a local file with "
@@ -298,7 +298,7 @@ class DeepLabV3Segmentation(nn.Module):
         if weights is None:
             try:
                 weights = hub_file(DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1.url)
-            except Exception as exc:  # noqa: BLE001 - any download failure
+            except Exception as exc:  # any download failure
                 raise ColorganError(
                     "cannot load deeplabv3_resnet50 COCO_WITH_VOC_LABELS_V1 weights "
                     f"({exc.__class__.__name__}); name a local file with "

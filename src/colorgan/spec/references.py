@@ -12,6 +12,3 @@ SIZE = 256  # the square a photo's and a reference's lightness are seen at
 GRID = SIZE // 8  # the matching grid (the network's 1/8 stage)
 FEATURES = 40 + 112  # its features at each place: its 1/8 stage and its 1/16 stage
 DESCRIPTOR = 112 + 320  # its whole-photo descriptor: its 1/16 and 1/32 stages, pooled
-# the references a bank's trust is learnt from, for each training photo: the one the bank
-# returns for it, the photo itself, and an unrelated one (pipeline.trust_evidence)
-TRUST_KINDS = ("retrieved", "self", "unrelated")

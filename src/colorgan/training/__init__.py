@@ -16,7 +16,7 @@ from __future__ import annotations
 __all__ = ["ColorGAN", "Trainer"]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy, so that light modules import light
+def __getattr__(name: str):  # lazy, so that light modules import light
     if name == "ColorGAN":
         from colorgan.training.gan import ColorGAN
 

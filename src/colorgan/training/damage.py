@@ -265,7 +265,7 @@ def damage(
     return Damaged(damaged, mask, unmarked, clean)
 
 
-def _finisher(rng: np.random.Generator):  # noqa: ANN202 - a function of (plane, rng)
+def _finisher(rng: np.random.Generator):  # a function of (plane, rng)
     """What happens to the whole print after the marks: grain, blur, a JPEG (each maybe),
     the same for the damaged photo and for its unmarked twin."""
     grainy = rng.random() < 0.4

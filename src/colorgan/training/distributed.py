@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from colorgan.base.errors import ColorganError
-from colorgan.engines.runtime import pick_device
+from colorgan.models.runtime import pick_device
 
 log = logging.getLogger("colorgan")
 

@@ -20,7 +20,6 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from colorgan.base.errors import ColorganError
 from colorgan.config import Config, load_config
-from colorgan.engines.runtime import autocast
 from colorgan.models import PatchDiscriminator
 from colorgan.models.file import (
     build_generator,
@@ -28,6 +27,7 @@ from colorgan.models.file import (
     read_generator_file,
     save_generator,
 )
+from colorgan.models.runtime import autocast
 from colorgan.training.checkpoint import latest_checkpoint, load_latest
 from colorgan.training.distributed import World
 from colorgan.training.losses import (

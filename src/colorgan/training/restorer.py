@@ -97,7 +97,7 @@ class Damages(torch.utils.data.Dataset):
         return _tensors(made)
 
 
-def _tensors(made) -> tuple[torch.Tensor, ...]:  # noqa: ANN001 - a training.damage.Damaged
+def _tensors(made) -> tuple[torch.Tensor, ...]:  # a training.damage.Damaged
     around = cv2.dilate(made.mask.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     planes = (made.damaged / 255.0, made.mask, made.unmarked / 255.0, around)
     return tuple(torch.from_numpy(np.asarray(p, np.float32))[None] for p in planes)

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from colorgan.base.errors import ColorganError
 from colorgan.config import Config
-from colorgan.engines.runtime import resolve_precision
+from colorgan.models.runtime import resolve_precision
 from colorgan.training import distributed
 from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData

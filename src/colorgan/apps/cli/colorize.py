@@ -16,7 +16,7 @@ from colorgan.spec.meta import MAX_SATURATION
 DEFAULTS = Settings()
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("colorize", help="colorize photos and films (files, folders, globs)")
     p.add_argument(
         "inputs",

@@ -106,7 +106,7 @@ def model_identity(args: argparse.Namespace) -> str:
     return file_sha256(args.weights) if args.weights else args.model
 
 
-def warn_of_trust(bank, args: argparse.Namespace) -> None:  # noqa: ANN001 - a Bank
+def warn_of_trust(bank, args: argparse.Namespace) -> None:  # a Bank
     """One line on stderr where the bank's learned trust was fitted for another model."""
     if bank.trust is None:
         return

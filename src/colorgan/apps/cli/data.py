@@ -10,7 +10,7 @@ from pathlib import Path
 from colorgan.base.errors import ColorganError
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("data", help="photos to train on (data sample, data pack)")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     sample = actions.add_parser(

@@ -9,7 +9,7 @@ from colorgan.apps.cli.common import model_choice, prior_files, runtime_options
 from colorgan.base.errors import ColorganError, short
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("evaluate", help="PSNR, SSIM, colour, FID, KID beside the grey floor")
     p.add_argument("data", metavar="DATA", nargs="?", help="folder of colour photos")
     p.add_argument(
@@ -56,9 +56,9 @@ def photos_of(args: argparse.Namespace) -> str | list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from colorgan.engines.runtime import pick_device
     from colorgan.evaluation import evaluate as ev
     from colorgan.evaluation import report as rep
+    from colorgan.models.runtime import pick_device
     from colorgan.spec.bundled import stored_generator
 
     if args.limit is not None and args.limit < 1:

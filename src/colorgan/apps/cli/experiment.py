@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("experiment", help="train and evaluate each row of a comparison (Table 2)")
     p.add_argument("experiment", metavar="EXPERIMENT", help="configs/experiments/*.yaml")
     p.add_argument(

@@ -11,7 +11,7 @@ from pathlib import Path
 from colorgan.base.errors import ColorganError, shown
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser(
         "export", help="write a run's generator as one safetensors file, or a model as ONNX"
     )

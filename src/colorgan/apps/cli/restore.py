@@ -10,7 +10,7 @@ from colorgan.apps.cli.common import runtime_options
 from colorgan.base.errors import shown
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser(
         "restore", help="repair old prints: scratches, cracks, dust, fading (no colour added)"
     )
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from colorgan.base.images import VIDEO_SUFFIXES, expand_inputs
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.pipeline.colorizer import Colorizer
+    from colorgan.pipeline.restore import restore_files
     from colorgan.pipeline.settings import settings_of
 
     out_dir = output_folder(args.out)
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_of(None, restore=True, **given)
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
     written = 0
-    results = colorizer.restore_files(
-        jobs, out_dir, settings, overwrite=args.overwrite, progress=not args.quiet
+    results = restore_files(
+        colorizer, jobs, out_dir, settings, overwrite=args.overwrite, progress=not args.quiet
     )
     for result in results:
         if result.error is None:

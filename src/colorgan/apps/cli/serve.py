@@ -7,7 +7,7 @@ import argparse
 from colorgan.apps.cli.common import model_choice
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("serve", help="colorize in a local web page (needs the web extra)")
     model_choice(p)
     p.add_argument(

@@ -16,7 +16,7 @@ from colorgan.base.errors import ColorganError, shown
 QUICK = Path(__file__).resolve().parents[2] / "config" / "named" / "quick.yaml"
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's subparsers
+def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("train", help="train a model on your photos (--data) or from a recipe")
     p.add_argument(
         "config",
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def recipe(args: argparse.Namespace):  # noqa: ANN201 - a Config (config imports stay lazy)
+def recipe(args: argparse.Namespace):  # a Config (config imports stay lazy)
     """The config the command line asks for, and whether it resumes a run."""
     from colorgan.config import load_config
     from colorgan.config.resume import check_resumable

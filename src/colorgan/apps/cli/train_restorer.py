@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 
-def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001
+def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "train-restorer",
         help="train the network that finds damage, on synthetic damage over your photos",

@@ -1,9 +1,10 @@
 """A bank's learned trust, scored by study 27's rule (docs/results/learned-trust.md).
 
-Run: `.venv/bin/python -m benchmarks.trust --bank BANK_DIR [--val-of configs/default.yaml]
-[--eval ../shared/datasets/eval --chosen K] [--time] [--out DIR] [--limit N]`.
+Run: `.venv/bin/python -m scripts.research.trust_rule --bank BANK_DIR
+[--val-of configs/default.yaml] [--eval ../shared/datasets/eval --chosen K] [--time]
+[--out DIR] [--limit N]`.
 
-BANK_DIR is a bank whose trust `colorgan bank fit-trust` fitted (study 27: the 1,100-photo
+BANK_DIR is a bank whose trust `scripts.research.fit_trust` fitted (study 27: the 1,100-photo
 bank of study 26). Every row is the bundled default on the torch engine (fp32), scored as
 `colorgan evaluate` scores (256 x 256, with FID and KID), each later row set against the first
 (today's default) on the same photos:
@@ -50,7 +51,7 @@ def main() -> None:
         return
     bank = Bank.load(args.bank)
     if bank.trust is None:
-        raise SystemExit(f"{args.bank} has no learned trust (colorgan bank fit-trust)")
+        raise SystemExit(f"{args.bank} has no learned trust (python -m scripts.research.fit_trust)")
     size = (args.bank / ARRAYS).stat().st_size / 1e6
     print(f"bank of {len(bank)} photos, {size:.1f} MB, trust {bank.trust}")
     colorizer = Colorizer(TorchEngine(precision="fp32"))

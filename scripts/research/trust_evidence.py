@@ -1,10 +1,10 @@
-"""The evidence a bank's trust is learnt from (training.trust fits it; `colorgan bank
-fit-trust` runs both): what the bank really returns for training photos.
+"""The evidence a bank's trust is learnt from (trust_gate fits it; fit_trust runs both):
+what the bank really returns for training photos. Study 27's (docs/results/learned-trust.md).
 
 A retrieved photo shows a similar scene, not the same one: where it matches a place of the
 grey photo, its colour there is one plausible colour, sometimes the photo's and often not. So,
 for training photos (the bank's own pool; never validation or eval ones), each place of the
-matching grid is coloured three ways (spec.references.TRUST_KINDS):
+matching grid is coloured three ways (KINDS):
 
 - from the photo the bank returns for it, the nearest that is neither the photo itself (its
   content hash) nor a near copy (descriptor cosine at least NEAR): what inference will see;
@@ -15,14 +15,17 @@ matching grid is coloured three ways (spec.references.TRUST_KINDS):
 and kept with what the gate sees there (reference.gate_inputs), the model's colour and the
 true colour. Collecting is the slow part (the model and the encoder on every photo): it is
 done in chunks written whole under the bank's `.trust/`, so a stopped collection continues
-where it stopped. numpy, so either engine serves.
+where it stopped. A chunk with a photo that could not be read is used but not kept, so that
+the photo, once repaired, is read on the next run. numpy, so either engine serves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Sequence
+import sys
+import zipfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,9 @@ from colorgan.pipeline.build_bank import banked, read_photo
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.spec.references import GRID, SIZE
 
+# the references a bank's trust is learnt from, for each training photo: the one the bank
+# returns for it, the photo itself, and an unrelated one
+KINDS = ("retrieved", "self", "unrelated")
 NEAR = 0.97  # a banked photo this close (descriptor cosine) is taken for a copy of the photo
 CHUNK = 64  # photos a chunk of evidence holds
 FOLDER = ".trust"  # the chunks' folder, in the bank's
@@ -66,10 +72,13 @@ def gather(
         "it to fit on these"
     )
     same_plan(folder, [model, _fingerprint(bank), str(seed), *map(str, paths)], refusal)
+    parts, unreadable = [], []
     with tqdm(total=len(paths), desc="fitting trust", unit="photo", disable=not progress) as bar:
-        for done in collect(colorizer, bank, paths, folder, seed):
-            bar.update(done)
-    return load_evidence(folder)
+        for chunk, arrays, missed in collect(colorizer, bank, paths, folder, seed):
+            parts.append(arrays)
+            unreadable += missed
+            bar.update(len(chunk))
+    return _joined(parts, unreadable, len(paths))
 
 
 def discard(bank_dir: Path) -> None:
@@ -84,23 +93,35 @@ def _fingerprint(bank: Bank) -> str:
     return digest.hexdigest()
 
 
-def collect(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], folder: Path, seed: int = 0):  # noqa: ANN201
-    """Yields how many photos each chunk held, writing (or finding) its evidence in
-    `folder`: per photo and kind, each place's gate inputs, the reference's, the model's and
-    the true ab (normalized CIE ab)."""
+def collect(
+    colorizer: Colorizer, bank: Bank, paths: Sequence[Path], folder: Path, seed: int = 0
+) -> Iterator[tuple[Sequence[Path], dict[str, np.ndarray], list[Path]]]:
+    """Yields each chunk's photos, its evidence (per photo and kind, each place's gate
+    inputs, the reference's, the model's and the true ab, normalized CIE ab) and the photos of
+    it that could not be read. A chunk is read from `folder` where an earlier run wrote it;
+    else collected, and written there only where every photo of it was read."""
     folder.mkdir(parents=True, exist_ok=True)
     for c, start in enumerate(range(0, len(paths), CHUNK)):
-        part = folder / f"{c:06d}.npz"
-        if not part.is_file():
-            rng = np.random.default_rng([seed, c])
-            arrays = _evidence(colorizer, bank, paths[start : start + CHUNK], rng)
+        chunk, part = paths[start : start + CHUNK], folder / f"{c:06d}.npz"
+        if part.is_file():
+            yield chunk, _load_chunk(part), []
+            continue
+        photos = {path: _read(path) for path in chunk}
+        readable = [photo for photo in photos.values() if photo is not None]
+        arrays = _evidence(colorizer, bank, readable, np.random.default_rng([seed, c]))
+        if len(readable) == len(chunk):
             with atomic_file(part) as tmp, open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
-        yield len(paths[start : start + CHUNK])
+        yield chunk, arrays, [path for path, photo in photos.items() if photo is None]
 
 
-def _evidence(colorizer: Colorizer, bank: Bank, paths: Sequence[Path], rng) -> dict:  # noqa: ANN001
-    photos = [photo for photo in map(_read, paths) if photo is not None]
+def _evidence(
+    colorizer: Colorizer,
+    bank: Bank,
+    photos: list[tuple[str, Image.Image]],
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """The evidence of `photos` (content hash, the photo at SIZE): see `collect`."""
     if not photos:
         return {}
     squares = np.stack([reference.lightness_square(rgb) for _, rgb in photos])[:, None]
@@ -132,8 +153,15 @@ def _read(path: Path) -> tuple[str, Image.Image] | None:
         return None
 
 
-def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rng):  # noqa: ANN001, ANN202
-    """The photo's three references, in TRUST_KINDS' order; None where the bank holds fewer
+def _references(
+    bank: Bank,
+    digest: str,
+    rgb: Image.Image,
+    query: np.ndarray,
+    descriptor: np.ndarray,
+    rng: np.random.Generator,
+) -> list[reference.Reference] | None:
+    """The photo's three references, in KINDS' order; None where the bank holds fewer
     than two photos that are neither it nor near copies of it."""
     scores = bank.closeness(descriptor)
     order = np.argsort(-scores)
@@ -157,16 +185,32 @@ def _references(bank: Bank, digest: str, rgb: Image.Image, query, descriptor, rn
     return [found[0], own, found[1]]
 
 
-def load_evidence(folder: Path) -> dict[str, np.ndarray]:
-    """Every chunk's evidence, joined: (photos x kinds, places, ...) arrays."""
-    parts = []
-    for path in sorted(folder.glob("*.npz")):
+def _load_chunk(path: Path) -> dict[str, np.ndarray]:
+    """A chunk an earlier run wrote: plain arrays only (a pickle is never loaded), else one
+    line saying what to do."""
+    try:
         with np.load(path, allow_pickle=False) as chunk:
-            if chunk.files:
-                parts.append({k: chunk[k] for k in chunk.files})
-    if not parts:
+            return {k: chunk[k] for k in chunk.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise ColorganError(
-            "no photo to fit the trust on: none could be read, or the bank holds nothing but "
-            "them and near copies of them"
+            f"{shown(str(path))} is not evidence this fit wrote ({exc}); remove "
+            f"{shown(str(path.parent))} and run again"
+        ) from None
+
+
+def _joined(parts: list[dict], unreadable: list[Path], asked: int) -> dict[str, np.ndarray]:
+    """Every chunk's evidence, joined: (photos x kinds, places, ...) arrays. The photos that
+    could not be read are said in one line, in the error where nothing else was left."""
+    parts = [p for p in parts if p]
+    unread = ""
+    if unreadable:
+        unread = (
+            f"{len(unreadable)} of the {asked} photos could not be read (the first: "
+            f"{shown(str(unreadable[0]))}): repair or replace them and run again"
         )
+    if not parts:
+        nothing = "the bank holds nothing but these photos and near copies of them"
+        raise ColorganError(f"no photo to fit the trust on: {unread or nothing}")
+    if unread:
+        print(f"fit_trust: warning: {unread}; this fit goes on without them", file=sys.stderr)
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -1,5 +1,6 @@
 """How far a bank's references deserve trust, learnt from what the bank really returns for
-training photos (pipeline.trust_evidence collects it; `colorgan bank fit-trust` runs both).
+training photos (trust_evidence collects it; fit_trust runs both). Study 27's
+(docs/results/learned-trust.md): the gate it fits is what pipeline.reference applies.
 
 The gate (pipeline.reference.gate_inputs: a logistic of a place's best similarity to the
 reference, the reference's closeness to the whole photo, and their product) is fitted so that
@@ -15,7 +16,7 @@ import torch
 
 from colorgan.base.errors import ColorganError
 from colorgan.colour import srgb
-from colorgan.spec.references import TRUST_KINDS
+from scripts.research.trust_evidence import KINDS
 
 HELD_OUT = 0.2  # of the photos, kept out of the fit to report it
 
@@ -23,11 +24,11 @@ HELD_OUT = 0.2  # of the photos, kept out of the fit to report it
 def fit_and_report(evidence: dict[str, np.ndarray], low: float, high: float, seed: int = 0) -> dict:
     """Fit on all but HELD_OUT of the photos of `evidence` and report on those, against the
     ramp from `low` to `high`: {photos, held_out, weights, held_out_error}."""
-    photos = len(evidence["kind"]) // len(TRUST_KINDS)
+    photos = len(evidence["kind"]) // len(KINDS)
     held = np.random.default_rng(seed).permutation(photos) < max(1, round(photos * HELD_OUT))
     if held.all():
         raise ColorganError(f"{photos} readable photo(s) are too few to fit and report a trust")
-    rows = np.repeat(held, len(TRUST_KINDS))
+    rows = np.repeat(held, len(KINDS))
     weights = fit({k: v[~rows] for k, v in evidence.items()})
     return {
         "photos": photos,
@@ -55,7 +56,13 @@ def fit(evidence: dict[str, np.ndarray], steps: int = 400) -> np.ndarray:
     return weights.detach().numpy()
 
 
-def blend_error(x, ref, model, true, weights) -> torch.Tensor:  # noqa: ANN001
+def blend_error(
+    x: torch.Tensor,
+    ref: torch.Tensor,
+    model: torch.Tensor,
+    true: torch.Tensor,
+    weights: torch.Tensor,
+) -> torch.Tensor:
     """The mean squared error (normalized CIE ab, per place) of the model's colour with the
     reference's blended in by the gate `weights`."""
     confidence = torch.sigmoid(x @ weights)[..., None]
@@ -67,7 +74,7 @@ def report(evidence: dict[str, np.ndarray], weights: np.ndarray, low: float, hig
     """On `evidence`, per kind: the error (CIE ab, root mean square) of the model alone, of
     the ramp and of the learned gate, and the gate's mean confidence."""
     out = {}
-    for k, kind in enumerate(TRUST_KINDS):
+    for k, kind in enumerate(KINDS):
         mask = evidence["kind"][:, 0] == k
         ref, model, true = (evidence[n][mask].astype(np.float64) for n in ("ref", "model", "true"))
         s, closeness = evidence["inputs"][mask][..., 1], evidence["inputs"][mask][..., 2]
