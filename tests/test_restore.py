@@ -106,6 +106,7 @@ def test_the_command_restores_grey_and_colour_photos_and_writes_masks(tmp_path, 
     assert main(["restore", str(tmp_path / "none.png"), "--out", str(out), "-q"]) == 1
 
 
+@pytest.mark.slow
 def test_colorize_restore_colours_the_repaired_lightness(tmp_path, clean, light):
     damaged, mask = scratched(clean, 2)
     damaged.save(tmp_path / "old.png")
@@ -119,6 +120,7 @@ def test_colorize_restore_colours_the_repaired_lightness(tmp_path, clean, light)
     assert np.array_equal(np.asarray(api.convert("RGB")), np.asarray(coloured))
 
 
+@pytest.mark.slow
 def test_both_engines_find_the_same_damage(clean, light):
     from colorgan.engines.torch_engine import TorchEngine
 
@@ -128,6 +130,7 @@ def test_both_engines_find_the_same_damage(clean, light):
     assert (onnx != torch).mean() < 0.002
 
 
+@pytest.mark.subprocess
 def test_restore_needs_no_torch(tmp_path, clean):
     """The light install (no torch) restores: the network runs on ONNX Runtime."""
     scratched(clean, 4)[0].save(tmp_path / "old.png")

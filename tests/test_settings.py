@@ -180,6 +180,7 @@ def test_the_loops_take_the_settings_bundle_and_few_parameters():
     assert not too_many, too_many
 
 
+@pytest.mark.film
 def test_key_frames_are_whole_ascii_numbers_within_the_film(tmp_path, capsys):
     pytest.importorskip("av")
     from colorgan import Request
