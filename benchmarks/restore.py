@@ -46,73 +46,106 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return CAP if error == 0 else min(CAP, float(10 * np.log10(255**2 / error)))
 
 
-def fills(made, engine: OnnxEngine) -> dict[str, np.ndarray]:  # a Damaged
-    """Every way of undoing one damaged photo."""
-    plane = made.damaged
-    found = restore.find_damage(plane, engine.damage)
-    grown = cv2.dilate(found.astype(np.uint8), np.ones((3, 3), np.uint8))
-    truth = made.mask.astype(np.uint8)
-    learned = engine.damage((plane / np.float32(255))[None, None])[0, 1] * 255
+CANDIDATES = [
+    restore.Repair(threshold, grow, fill)
+    for fill in ("telea", "ns", "learned")
+    for grow in (0, 1, 2)
+    for threshold in (-1.0, 0.0, 1.0)
+]
+
+
+def label(repair: restore.Repair) -> str:
+    return f"{repair.fill}, grow {repair.grow}, threshold {repair.threshold:g}"
+
+
+def candidates(plane: np.ndarray, engine: OnnxEngine, reference: np.ndarray) -> dict[str, float]:
+    """Each candidate repair of one grey plane, scored against `reference` (PSNR)."""
+    found = restore.network_output(plane, engine.damage)
     return {
-        "damaged": plane,
-        "restorer": np.asarray(restore.restore_grey(Image.fromarray(plane), engine.damage).grey),
-        "true mask, Telea": cv2.inpaint(plane, truth, 3, cv2.INPAINT_TELEA),
-        "true mask, Navier-Stokes": cv2.inpaint(plane, truth, 3, cv2.INPAINT_NS),
-        "found mask, Telea": cv2.inpaint(plane, grown, 3, cv2.INPAINT_TELEA),
-        "found mask, Navier-Stokes": cv2.inpaint(plane, grown, 3, cv2.INPAINT_NS),
-        "found mask, learned fill": np.where(grown > 0, np.round(learned), plane).astype(np.uint8),
+        label(r): psnr(np.asarray(restore.repaired(plane, found, r).grey), reference)
+        for r in CANDIDATES
     }
 
 
-def scores(paths: list[Path], seed: int = 0) -> dict:
+def scores(paths: list[Path], seed: int = 0, chosen: restore.Repair | None = None) -> dict:
+    """Every row of the study on these photos (`chosen`: the repair whose gains are paired
+    against the damaged photos; default the restorer's own)."""
     engine = OnnxEngine()
     colorizer = Colorizer(engine)
     rows: dict[str, list[float]] = {}
+
+    def add(name: str, value: float) -> None:
+        rows.setdefault(name, []).append(value)
+
     for k, path in enumerate(paths):
         rgb = load_rgb(path, SIZE, reduced=False)
         clean = np.asarray(lightness_grey(Image.fromarray(rgb)))
-        rows.setdefault("clean through the restorer", []).append(
-            psnr(
-                np.asarray(restore.restore_grey(Image.fromarray(clean), engine.damage).grey), clean
-            )
-        )
+        for name, value in candidates(clean, engine, clean).items():
+            add(f"clean: {name}", value)
         for kind, worn in (("local", 0.0), ("worn", 1.0)):
             made = damage(clean, np.random.default_rng([seed, k, int(worn)]), local=1.0, worn=worn)
-            for name, out in fills(made, engine).items():
-                rows.setdefault(f"{kind}: {name}", []).append(psnr(out, clean))
+            truth = made.mask.astype(np.uint8)
+            add(f"{kind}: damaged", psnr(made.damaged, clean))
+            for method, flag in (("Telea", cv2.INPAINT_TELEA), ("Navier-Stokes", cv2.INPAINT_NS)):
+                add(
+                    f"{kind}: true mask, {method}",
+                    psnr(cv2.inpaint(made.damaged, truth, 3, flag), clean),
+                )
+            for name, value in candidates(made.damaged, engine, clean).items():
+                add(f"{kind}: {name}", value)
             if kind == "local":
                 coloured = [colorizer.colorize(Image.fromarray(p)) for p in (clean, made.damaged)]
                 restored = colorizer.colorize(Image.fromarray(made.damaged), restore=True)
                 for name, out in zip(
                     ("clean", "damaged", "restored"), [*coloured, restored], strict=True
                 ):
-                    rows.setdefault(f"colour: {name}", []).append(
-                        psnr(np.asarray(out.convert("RGB")), rgb)
-                    )
-    return summary(rows)
+                    add(f"colour: {name}", psnr(np.asarray(out.convert("RGB")), rgb))
+    return summary(rows, label(chosen or restore.Repair()))
 
 
-def summary(rows: dict[str, list[float]]) -> dict:
-    out = {}
+def _mean_se(values: list[float] | np.ndarray) -> dict:
+    v = np.asarray(values, float)
+    return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(len(v)))}
+
+
+def summary(rows: dict[str, list[float]], chosen: str) -> dict:
+    """Means with standard errors; the gains paired over photos; the clean photos' lowest
+    PSNR and share left as they were, for each candidate."""
+    out = {name: _mean_se(values) for name, values in rows.items() if not name.startswith("clean")}
     for name, values in rows.items():
-        v = np.asarray(values)
-        out[name] = {"mean": float(v.mean()), "se": float(v.std(ddof=1) / np.sqrt(len(v)))}
+        if name.startswith("clean: "):
+            v = np.asarray(values)
+            out[name] = {"lowest": float(v.min()), "untouched": float((v == CAP).mean())}
     for kind in ("local", "worn"):
-        gain = np.asarray(rows[f"{kind}: restorer"]) - np.asarray(rows[f"{kind}: damaged"])
-        out[f"{kind}: restorer - damaged"] = {
-            "mean": float(gain.mean()),
-            "se": float(gain.std(ddof=1) / np.sqrt(len(gain))),
-        }
+        gain = np.asarray(rows[f"{kind}: {chosen}"]) - np.asarray(rows[f"{kind}: damaged"])
+        out[f"{kind}: restorer ({chosen}) - damaged"] = _mean_se(gain)
     cost = np.asarray(rows["colour: clean"]) - np.asarray(rows["colour: restored"])
-    out["colour: clean - restored"] = {
-        "mean": float(cost.mean()),
-        "se": float(cost.std(ddof=1) / np.sqrt(len(cost))),
-    }
-    clean = np.asarray(rows["clean through the restorer"])
-    out["clean: lowest PSNR"] = float(clean.min())
-    out["clean: share left exactly as it was"] = float((clean == CAP).mean())
-    out["photos"] = len(clean)
+    out["colour: clean - restored"] = _mean_se(cost)
+    out["photos"] = len(rows["local: damaged"])
     return out
+
+
+def choose(report: dict) -> str:
+    """Study 29's rule: the best local-damage candidate whose clean photos stay at 40 dB;
+    within one standard error of the best, the simplest (CANDIDATES' order of preference)."""
+    allowed = [label(r) for r in PREFERENCE if report[f"clean: {label(r)}"]["lowest"] >= 40]
+    if not allowed:
+        return "none"
+    best = max(allowed, key=lambda name: report[f"local: {name}"]["mean"])
+    bar = report[f"local: {best}"]["mean"] - report[f"local: {best}"]["se"]
+    return next(name for name in allowed if report[f"local: {name}"]["mean"] >= bar)
+
+
+# the rule's order of simplicity: Telea, then Navier-Stokes, then the learned fill; growth 1,
+# then 0, then 2; threshold 0, then -1, then 1
+PREFERENCE = sorted(
+    CANDIDATES,
+    key=lambda r: (
+        ("telea", "ns", "learned").index(r.fill),
+        (1, 0, 2).index(r.grow),
+        (0.0, -1.0, 1.0).index(r.threshold),
+    ),
+)
 
 
 def twelve_megapixels(tmp: Path) -> dict:
@@ -152,12 +185,15 @@ def main() -> None:
 
         paths = split_paths(load_config(args.val_of).data)[1]
     report = scores(paths[: args.limit])
+    report["chosen by the rule"] = choose(report)
     if args.time:
         with tempfile.TemporaryDirectory() as tmp:
             report["12 MP onnx"] = twelve_megapixels(Path(tmp))
     for name, value in report.items():
         if isinstance(value, dict) and "mean" in value:
             value = f"{value['mean']:.2f} ± {value['se']:.2f}"
+        elif isinstance(value, dict) and "lowest" in value:
+            value = f"lowest {value['lowest']:.1f} dB, {value['untouched']:.0%} untouched"
         print(f"{name}: {value}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")

@@ -7,8 +7,8 @@ faded levels recovered, grain reduced where it is grain. numpy and OpenCV, no to
    WORK_PIXELS is looked at reduced to that size (a 12 MP scan's scratches are several pixels
    wide) and the mask enlarged back.
 2. **Filled**: the marked places, widened by GROW pixels (the soft rim of a mark), filled by
-   OpenCV's inpainting (Telea's) on the full-resolution grey; the rest of the photo is kept
-   as it was, bit for bit.
+   OpenCV's inpainting (Telea's; `Repair` names the alternatives study 29 weighed) on the
+   full-resolution grey; the rest of the photo is kept as it was, bit for bit.
 3. **Levels**: an old print (one with damage found, or grain) whose darkest and lightest
    tones are both pulled in (its 0.5th percentile above FADED_LOW and its 99.5th below
    FADED_HIGH) is stretched back to the full range. A photo with neither damage nor grain
@@ -50,17 +50,38 @@ class Restored:
     mask: Image.Image
 
 
-def restore_grey(grey: Image.Image, damage: Damage) -> Restored:
+@dataclass(frozen=True)
+class Repair:
+    """How found damage is repaired: where the logit is above `threshold`, the mask grown by
+    `grow` pixels, filled by `fill` ("telea" or "ns", OpenCV's inpaintings, or "learned", the
+    network's own). Study 29 chose the defaults on validation photos."""
+
+    threshold: float = THRESHOLD
+    grow: int = GROW
+    fill: str = "telea"
+
+
+def restore_grey(grey: Image.Image, damage: Damage, repair: Repair = Repair()) -> Restored:
     """A grey photo ("L", any size) restored as the module says."""
+    plane = np.asarray(grey)
+    return repaired(plane, network_output(plane, damage), repair)
+
+
+def repaired(plane: np.ndarray, found: np.ndarray, repair: Repair) -> Restored:
+    """A grey plane (uint8) repaired from the network's output at its size (logit and learned
+    fill, (2, H, W)), its levels and grain seen to."""
     import cv2
 
-    plane = np.asarray(grey)
-    mask = find_damage(plane, damage)
-    if GROW:
-        mask = cv2.dilate(mask.astype(np.uint8), np.ones((2 * GROW + 1,) * 2, np.uint8)) > 0
+    mask = found[0] > repair.threshold
+    if repair.grow:
+        kernel = np.ones((2 * repair.grow + 1,) * 2, np.uint8)
+        mask = cv2.dilate(mask.astype(np.uint8), kernel) > 0
     filled = plane
-    if mask.any():
-        filled = cv2.inpaint(plane, mask.astype(np.uint8), FILL_RADIUS, cv2.INPAINT_TELEA)
+    if mask.any() and repair.fill == "learned":
+        filled = np.where(mask, np.clip(np.round(found[1] * 255), 0, 255), plane).astype(np.uint8)
+    elif mask.any():
+        method = cv2.INPAINT_TELEA if repair.fill == "telea" else cv2.INPAINT_NS
+        filled = cv2.inpaint(plane, mask.astype(np.uint8), FILL_RADIUS, method)
     sigma = noise_level(filled)
     if mask.mean() > AGED or sigma > GRAIN:
         filled = levels(filled)
@@ -104,8 +125,9 @@ def restore_prepared(good: list, requests: Sequence, damage: Damage) -> tuple[li
     return out, masks
 
 
-def find_damage(plane: np.ndarray, damage: Damage) -> np.ndarray:
-    """Where the network finds damage on a grey plane (uint8 (H, W)): bool (H, W)."""
+def network_output(plane: np.ndarray, damage: Damage) -> np.ndarray:
+    """The network's logit and learned fill (0..1) for a grey plane (uint8 (H, W)), at its
+    size: (2, H, W)."""
     import cv2
 
     h, w = plane.shape
@@ -114,26 +136,27 @@ def find_damage(plane: np.ndarray, damage: Damage) -> np.ndarray:
     if scale < 1:
         size = (max(8, round(w * scale)), max(8, round(h * scale)))
         work = cv2.resize(plane, size, interpolation=cv2.INTER_AREA)
-    logit = _tiled(work.astype(np.float32) / 255.0, damage)
+    out = _tiled(work.astype(np.float32) / 255.0, damage)
     if scale < 1:
-        logit = cv2.resize(logit, (w, h), interpolation=cv2.INTER_LINEAR)
-    return logit > THRESHOLD
+        out = np.stack([cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR) for p in out])
+    return out
 
 
 def _tiled(plane: np.ndarray, damage: Damage) -> np.ndarray:
-    """The damage logit of a plane of any size, from the middles of overlapping tiles."""
+    """The network's output (2, H, W) for a plane of any size, from the middles of
+    overlapping tiles."""
     h, w = plane.shape
     side = min(TILE, _up8(max(h, w) + 2 * MARGIN))
     step = side - 2 * MARGIN
     padded = np.pad(plane, ((MARGIN, side), (MARGIN, side)), mode="reflect")
-    out = np.zeros((h, w), np.float32)
+    out = np.zeros((2, h, w), np.float32)
     corners = [(y, x) for y in range(0, h, step) for x in range(0, w, step)]
     for k in range(0, len(corners), 4):  # a few tiles a run: memory stays bounded
         batch = corners[k : k + 4]
         tiles = np.stack([padded[y : y + side, x : x + side] for y, x in batch])[:, None]
-        for (y, x), logit in zip(batch, damage(tiles)[:, 0], strict=True):
-            middle = logit[MARGIN : MARGIN + step, MARGIN : MARGIN + step]
-            out[y : y + step, x : x + step] = middle[: h - y, : w - x]
+        for (y, x), tile_out in zip(batch, damage(tiles), strict=True):
+            middle = tile_out[:, MARGIN : MARGIN + step, MARGIN : MARGIN + step]
+            out[:, y : y + step, x : x + step] = middle[:, : h - y, : w - x]
     return out
 
 
