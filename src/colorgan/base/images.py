@@ -87,6 +87,8 @@ def expand_inputs(
             if not files:
                 missing.append(f"{item}: no photo or film matches this pattern")
             found += [(m, Path(m.name)) for m in files]
+        elif path.exists():
+            missing.append(f"{item}: not a file or folder (a pipe or a device?)")
         else:
             missing.append(f"{item}: no such file or folder")
     return found, missing
