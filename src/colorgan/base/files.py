@@ -16,6 +16,7 @@ import errno
 import hashlib
 import os
 import re
+import shutil
 import stat
 import tempfile
 import zipfile
@@ -145,25 +146,47 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def output_folder(out: str) -> Path:
-    """--out as a folder that exists or can be made (made later, by the first output); one
-    line now if it is a file, holds a name too long for the disk, or cannot be written."""
+def output_folder(out: str, what: str = "--out") -> Path:
+    """`out` (--out, or the option `what`) as a folder that exists or can be made (made
+    later, by the first output); one line now if it is a file, holds a name too long for the
+    disk, or cannot be written."""
     path = Path(out)
     longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
     if longest > NAME_MAX:
         raise ColorganError(
-            f"--out {shown(out)}: a name in it is longer than the disk allows "
+            f"{what} {shown(out)}: a name in it is longer than the disk allows "
             f"({longest} bytes; at most {NAME_MAX})"
         )
     if path.exists() and not path.is_dir():
-        raise ColorganError(f"--out {shown(out)} is a file; give a folder for the outputs")
+        raise ColorganError(f"{what} {shown(out)} is a file; give a folder for the outputs")
     existing = next(p for p in [path, *path.absolute().parents] if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise ColorganError(
-            f"cannot write the output folder {shown(out)} ({existing} is not "
+            f"cannot write the output folder {shown(out)} ({shown(str(existing))} is not "
             "a folder this user may write in)"
         )
     return path
+
+
+@contextmanager
+def folder_written_whole(out: Path) -> Iterator[Path]:
+    """A new folder `out`, written whole: the block fills a temporary folder beside it, which
+    becomes `out` (an empty folder there is replaced) where the block ends without an error,
+    and is removed otherwise. An OSError on the way (a place this user may not write, a full
+    disk) is one ColorganError."""
+    name = os.fsencode(out.name)[: NAME_MAX - 20].decode(errors="ignore")
+    tmp = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{name}-"))
+        yield tmp
+        publish(tmp, out, directory=True)
+    except OSError as exc:
+        why = exc.strerror or exc.__class__.__name__
+        raise ColorganError(f"cannot write the folder {shown(str(out))} ({why})") from None
+    finally:
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 MAX_TEXT_BYTES = 1 << 20  # a config, a points file: a megabyte is far beyond any real one
