@@ -212,7 +212,9 @@ def read_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:
         raise ColorganError(f"{name} is {info.st_size:,} bytes; at most {limit:,} are read")
     try:
         with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
+            data = fh.read(info.st_size + 1)  # read(n) holds n bytes first: no more than it has
+            if len(data) > info.st_size:  # it grew since
+                data += fh.read(limit + 1 - len(data))
     except OSError as exc:
         raise ColorganError(f"{name}: {exc.strerror or exc}") from None
     if len(data) > limit:  # it grew since
