@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from PIL import Image
 
 from colorgan.base.images import find_images, load_rgb, open_image
@@ -45,20 +46,32 @@ def broken_exif_jpeg(path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_a_photo_with_broken_exif_decodes_without_a_python_warning(tmp_path, capfd):
-    """Pillow's "Truncated File Read" is no message of colorgan's: the photo decodes, and
-    neither Python nor the command prints a warning."""
+def palette_with_byte_transparency(path) -> None:
+    """A palette PNG whose transparency is given in bytes: Pillow converts it, and warns."""
+    photo = Image.new("P", (32, 24))
+    photo.putpalette([i % 256 for i in range(768)])
+    photo.save(path, transparency=bytes(10))
+
+
+@pytest.mark.parametrize(
+    "name, make", [("exif.jpg", broken_exif_jpeg), ("palette.png", palette_with_byte_transparency)]
+)
+def test_pillows_warnings_are_no_lines_of_colorgans(tmp_path, capfd, name, make):
+    """Pillow's "Truncated File Read" (damaged EXIF) and its word on a palette's transparency
+    are no messages of colorgan's: the photo decodes, and neither Python nor the command
+    prints a warning."""
     import warnings
 
     from colorgan.apps.cli import main
-    from colorgan.base.images import upright_size
+    from colorgan.base.images import prepare_image, upright_size
     from tests.conftest import write_generator
 
-    path = tmp_path / "exif.jpg"
-    broken_exif_jpeg(path)
+    path = tmp_path / name
+    make(path)
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         assert open_image(path).size == upright_size(path)
+        prepare_image(open_image(path))
     assert not said, [str(w.message) for w in said]
     model = write_generator(tmp_path / "model.safetensors")
     args = ["colorize", str(path), "--out", str(tmp_path / "out"), "-w", str(model), "-q"]

@@ -180,7 +180,16 @@ def to_8bit(img: Image.Image) -> Image.Image:
         arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L")
     mode = "L" if img.mode in ("L", "LA", "1") else "RGB"
-    return img if img.mode == mode else img.convert(mode)
+    return img if img.mode == mode else convert(img, mode)
+
+
+def convert(img: Image.Image, mode: str) -> Image.Image:
+    """img.convert(mode), without Pillow's warning on a palette's transparency given in bytes
+    (colorgan keeps the alpha itself: prepare_image)."""
+    if img.mode != "P":
+        return img.convert(mode)
+    with _quiet():
+        return img.convert(mode)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -287,7 +296,7 @@ def prepare_image(image: Image.Image | np.ndarray) -> tuple[Image.Image, Image.I
     alpha = None
     if has_alpha(image):
         bands = image.getbands()
-        alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
+        alpha = image.getchannel("A") if "A" in bands else convert(image, "RGBA").getchannel("A")
     return to_8bit(image), alpha
 
 
