@@ -947,6 +947,21 @@ ISSUE_46 = {
         2,
         "counts -5 photos",
     ),
+    "train --out-dir a file": (
+        lambda w: [
+            "train",
+            str(w.root / "recipe.yaml"),
+            "--out-dir",
+            str(w.root / "model.safetensors"),
+        ],
+        2,
+        "cannot write the run folder",
+    ),
+    "train --out-dir where nothing may be written": (
+        lambda w: ["train", str(w.root / "recipe.yaml"), "--out-dir", "/proc/colorgan/runs"],
+        2,
+        "cannot write the run folder",
+    ),
 }
 CASES.update(ISSUE_46)
 

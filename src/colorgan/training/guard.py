@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, shown
 
 
 class RunLock:
@@ -29,11 +29,10 @@ class RunLock:
         # the folders this run makes (the run folder, and out_dir where it is new too) go again
         # if the run fails before writing anything into them
         self.made = [p for p in [run_dir, *run_dir.parents] if not p.exists()]
-        run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir, self.path = run_dir, run_dir / ".lock"
         self.fd: int | None = None
         while self.fd is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = self._open()
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -49,6 +48,18 @@ class RunLock:
                 os.close(fd)
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def _open(self) -> int:
+        """The lock file, opened (the run folder made where it is new); one line where this
+        user may not write there (out_dir a file, a read-only place, a name too long)."""
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            why = exc.strerror or exc.__class__.__name__
+            raise ColorganError(
+                f"cannot write the run folder {shown(str(self.run_dir))} ({why})"
+            ) from None
 
     def _still_named(self, fd: int) -> bool:
         try:
