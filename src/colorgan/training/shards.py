@@ -281,7 +281,7 @@ class ShardPhotos(torch.utils.data.Dataset):
         for sample in raw_samples(shards):
             if limit is not None and len(self.samples) >= limit:
                 break
-            self.samples.append({IMAGE_KEY: sample[IMAGE_KEY], "__key__": sample["__key__"]})
+            self.samples.append({k: v for k, v in sample.items() if k in (IMAGE_KEY, "__key__")})
 
     def __len__(self) -> int:
         return len(self.samples)
