@@ -95,12 +95,13 @@ def _photos(sources: Sequence[str | Path]) -> list[Path]:
 
 
 def _add(writer: ShardWriter, path: Path, size: int, quality: int, seen: set[str]) -> None:
-    """One photo into the current shard, unless it does not decode, is grey or came before."""
-    key = content_key(path)
-    if key in seen:
-        writer.skipped["duplicate"] += 1
-        return
+    """One photo into the current shard, unless it does not decode, is grey or came before
+    (a photo that cannot be read is a photo skipped, not a pack that fails)."""
     try:
+        key = content_key(path)
+        if key in seen:
+            writer.skipped["duplicate"] += 1
+            return
         img = to_rgb(open_image(path, draft=size))
         small = img.resize((64, max(1, 64 * img.height // img.width)))
         if is_grey(np.asarray(small)):
