@@ -820,6 +820,12 @@ ISSUE_46 = {
         "not valid YAML",
     ),
     "--set name=a<BEL>b": (lambda w: train(w, "name=a\ab"), 2, "not valid YAML"),
+    "a NUL in a path a config names": (
+        lambda w: train(w, 'data.annotations="a\\0b.json"'),
+        2,
+        "holds a NUL",
+    ),
+    "a NUL in priors.cache_dir": (lambda w: train(w, 'priors.cache_dir="c\\0x"'), 2, "holds a NUL"),
     # a bank: every array's header checked against the manifest before any data is read
     "a bank whose features claim 4e14 values": (
         lambda w: using(w, bank(w, "b", features=npy_claiming((400_000_000_000_000,)))),
