@@ -245,7 +245,9 @@ def test_a_damaged_chunk_of_a_stopped_build_is_one_line_naming_it(
         part.write_bytes(part.read_bytes()[:3000])
     else:
         np.save(open(part, "wb"), arrays["features"])
-    with pytest.raises(ColorganError, match="000000.npz, a chunk of a stopped build") as refused:
+    with pytest.raises(
+        ColorganError, match=r"000000.npz \(a chunk of a stopped build: remove it"
+    ) as refused:
         builder.build_bank(features, paths, tmp_path / "resumed")
     assert len(str(refused.value).splitlines()) == 1
     part.unlink()

@@ -202,7 +202,7 @@ def _write_chunk(
 def _read_chunk(part: Path, most: int) -> dict[str, np.ndarray]:
     """A chunk a stopped build wrote, of at most `most` photos, each array's header checked
     before it is read; ColorganError (one line) for one that is not, naming it."""
-    where = f"{shown(str(part))}, a chunk of a stopped build (remove it to build it again),"
+    where = f"{shown(str(part))} (a chunk of a stopped build: remove it to build it again)"
     with ArrayFile(part, where) as chunk:
         shape = chunk.header("descriptors")[0]
         if len(shape) != 2 or shape[0] > most:
