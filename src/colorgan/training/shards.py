@@ -108,7 +108,7 @@ def _shards_of(manifest: Path, text: str) -> dict[str, list[Shard]]:
 
 def raw_samples(shards: list[Shard]) -> Iterator[dict]:
     """The samples of `shards` in order, undecoded: each its members' bytes by suffix ("jpg",
-    "json") and its "__key__" (the name before the first dot), as WebDataset groups them. A
+    "json") and its "__key__" (the path up to the name's first dot), as WebDataset groups them. A
     member is read only once its size, from its tar header, is within MAX_MEMBER (a sparse
     member that unpacks to gigabytes is skipped, not read); a damaged shard ends where it
     breaks, said in one line."""
@@ -122,8 +122,10 @@ def _samples_of(path: Path) -> Iterator[dict]:
         with tarfile.open(path, "r|*") as tar:
             for member in tar:
                 tar.members = []  # a stream: what is behind is not kept
-                key, dot, suffix = member.name.rpartition("/")[2].partition(".")
-                if not member.isreg() or not dot or key.startswith("__"):
+                folder, _, name = member.name.rpartition("/")
+                stem, dot, suffix = name.partition(".")
+                key = f"{folder}/{stem}" if folder else stem
+                if not member.isreg() or not dot or stem.startswith("__"):
                     continue
                 if member.size > MAX_MEMBER:
                     log.warning(
