@@ -174,6 +174,8 @@ class Trainer:
 
     def _run(self, max_steps: int | None, max_seconds: float | None) -> dict[str, Any]:
         left = None if max_steps is None else max(0, max_steps - self.pos.step)
+        if left == 0:
+            log.info("the run is at step %d, max_steps %d: no step more", self.pos.step, max_steps)
         run = RunState(left, max_seconds, self._open_log(), self.clock)
         self.gan.generator.train()
         self.gan.discriminator.train()
