@@ -56,6 +56,7 @@ class RunLock:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
+            self._remove_made()
             why = exc.strerror or exc.__class__.__name__
             raise ColorganError(
                 f"cannot write the run folder {shown(str(self.run_dir))} ({why})"
@@ -73,14 +74,18 @@ class RunLock:
         if self.fd is None:
             return
         self.path.unlink(missing_ok=True)  # while held: a waiter that opened it sees it go
-        if self.made and not any(self.run_dir.iterdir()):
-            for folder in self.made:  # the run folder first, then the new parents above it
-                try:
-                    folder.rmdir()
-                except OSError:  # something else is in it now
-                    break
+        self._remove_made()
         os.close(self.fd)  # closing drops the flock
         self.fd = None
+
+    def _remove_made(self) -> None:
+        """The folders this run made, the run folder first, then the new parents above it,
+        each as far as it is empty (something else may be in it now)."""
+        for folder in self.made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 class StopRequests:
