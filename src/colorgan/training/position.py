@@ -8,6 +8,7 @@ spent in whole steps (the loader keeps up when waiting is a small part of the st
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import torch
 
 from colorgan.training.runlog import RunLog
 
+log = logging.getLogger("colorgan")
 PHASES = ("pretrain", "adversarial")
 
 
@@ -90,6 +92,16 @@ class Position:
     def next_phase(self) -> None:
         self.phase += 1
         self.epoch = self.batch = self.phase_step = 0
+
+
+def steps_left(max_steps: int | None, step: int) -> int | None:
+    """The G steps a run at `step` may take before it has taken `max_steps` in all (counted
+    from its start, not from a resume, as a user reads --max-steps); None: no bound."""
+    if max_steps is None:
+        return None
+    if step >= max_steps:
+        log.info("the run is at step %d: no step more (max_steps %d)", step, max_steps)
+    return max(0, max_steps - step)
 
 
 @dataclass

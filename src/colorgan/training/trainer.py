@@ -28,7 +28,14 @@ from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN, warm_start
 from colorgan.training.guard import RunLock, StopRequests
-from colorgan.training.position import PHASES, Position, RunState, restore_rng, rng_state
+from colorgan.training.position import (
+    PHASES,
+    Position,
+    RunState,
+    restore_rng,
+    rng_state,
+    steps_left,
+)
 from colorgan.training.runlog import RunLog
 from colorgan.training.schedule import Plan, lr_factor
 from colorgan.training.validation import sample_grid, validation_l1
@@ -173,9 +180,7 @@ class Trainer:
             self.release()
 
     def _run(self, max_steps: int | None, max_seconds: float | None) -> dict[str, Any]:
-        left = None if max_steps is None else max(0, max_steps - self.pos.step)
-        if left == 0:
-            log.info("the run is at step %d, max_steps %d: no step more", self.pos.step, max_steps)
+        left = steps_left(max_steps, self.pos.step)
         run = RunState(left, max_seconds, self._open_log(), self.clock)
         self.gan.generator.train()
         self.gan.discriminator.train()
