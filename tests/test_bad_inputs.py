@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -685,6 +688,295 @@ HOSTILE = {
     "weights that are a folder": (lambda w: colorize(w, "-w", write(w, "wdir/")), 2, "is a folder"),
 }
 CASES.update(HOSTILE)
+
+
+# ---- issue 46's kinds: the new surfaces (banks, shards, data, resumes) keep the old promises ---
+
+
+def bank(w: World, name: str, photos: int = 2, manifest: object = None, **arrays: object) -> str:
+    """A bank folder as `bank build` writes one (zeros for colour), its manifest or arrays
+    replaced: an array given as bytes is that member's whole .npy file."""
+    from colorgan.pipeline.bank import DIMS, SIDE
+    from colorgan.spec.references import DESCRIPTOR, FEATURES
+
+    folder = w.root / name
+    folder.mkdir()
+    listed = {"format": "colorgan-bank/1", "photos": photos}
+    listed.update(names=["p.jpg"] * photos, hashes=["0" * 16] * photos)
+    (folder / "manifest.json").write_text(json.dumps(listed if manifest is None else manifest))
+    shapes = {
+        "descriptors": (photos, DESCRIPTOR),
+        "features": (photos, DIMS, SIDE * SIDE),
+        "ab": (photos, 2, SIDE * SIDE),
+        "projection": (FEATURES, DIMS),
+    }
+    with zipfile.ZipFile(folder / "bank.npz", "w") as npz:
+        for key, shape in shapes.items():
+            member = arrays.get(key, np.zeros(shape, np.float16))
+            npz.writestr(f"{key}.npy", member if isinstance(member, bytes) else npy(member))
+    return str(folder)
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def npy_claiming(shape: tuple[int, ...]) -> bytes:
+    """A .npy header of float16 values of `shape`, and no data: a few bytes claiming any."""
+    buffer = io.BytesIO()
+    header = {"descr": "<f2", "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)
+    return buffer.getvalue()
+
+
+def bank_file(w: World, name: str, data: bytes) -> str:
+    """A bank whose bank.npz is `data` (truncated, empty, a plain .npy)."""
+    folder = bank(w, name)
+    (Path(folder) / "bank.npz").write_bytes(data)
+    return folder
+
+
+def truncated_bank(w: World) -> str:
+    folder = Path(bank(w, "b"))
+    whole = (folder / "bank.npz").read_bytes()
+    (folder / "bank.npz").write_bytes(whole[: len(whole) // 2])
+    return str(folder)
+
+
+def bank_manifest(w: World, name: str, how: str) -> str:
+    """A bank whose manifest.json is missing, a FIFO, a link to /dev/zero, or 300 MB."""
+    folder = Path(bank(w, name))
+    manifest = folder / "manifest.json"
+    manifest.unlink()
+    if how == "fifo":
+        os.mkfifo(manifest)
+    elif how == "zero":
+        manifest.symlink_to("/dev/zero")
+    elif how == "huge":
+        with open(manifest, "wb") as fh:
+            fh.truncate(300 << 20)  # sparse: 300 MB that take no disk
+    return str(folder)
+
+
+def using(w: World, folder: str) -> list[str]:
+    return colorize(w, "--reference-bank", folder)
+
+
+def build(w: World, *inputs: str, out: str = "out/bank") -> list[str]:
+    return ["bank", "build", *inputs, "--out", str(w.root / out), "-q"]
+
+
+def not_photos(w: World) -> str:
+    for i in range(3):
+        write(w, f"junk/p{i}.jpg", f"not a photo {i}")
+    return str(w.root / "junk")
+
+
+def fifo(w: World, name: str) -> str:
+    os.mkfifo(w.root / name)
+    return str(w.root / name)
+
+
+def pack_of(w: World, *shards: dict) -> str:
+    """A pack folder whose manifest lists `shards` (names and counts as given)."""
+    folder = w.root / "pack"
+    folder.mkdir()
+    manifest = {"format": "colorgan-shards/1", "train": list(shards), "val": []}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return str(folder)
+
+
+def on_shards(w: World, folder: str) -> list[str]:
+    sets = [f"data.shards={folder}", "data.root=null", "priors.cache=false"]
+    return train(w, *sets)
+
+
+ISSUE_46 = {
+    "a NUL in a config's base:": (
+        lambda w: ["train", write(w, "n.yaml", 'base: "a\\0b.yaml"\n')],
+        2,
+        "base must be a file name",
+    ),
+    "a BEL in a recipe": (
+        lambda w: ["train", write(w, "bel.yaml", "train: {seed: 1}\a\n")],
+        2,
+        "not valid YAML",
+    ),
+    "a NUL in a recipe": (
+        lambda w: ["train", write(w, "nul.yaml", "name: a\0b\n")],
+        2,
+        "not valid YAML",
+    ),
+    "an ESC in bank build's --train-of": (
+        lambda w: [
+            "bank",
+            "build",
+            "--train-of",
+            write(w, "e.yaml", "\x1b[31m\n"),
+            "-o",
+            str(w.root / "out"),
+        ],
+        2,
+        "not valid YAML",
+    ),
+    "a NUL in evaluate's --val-of": (
+        lambda w: ["evaluate", "--val-of", write(w, "v.yaml", "data: \0\n"), "--no-fid"],
+        2,
+        "not valid YAML",
+    ),
+    "--set name=a<BEL>b": (lambda w: train(w, "name=a\ab"), 2, "not valid YAML"),
+    "a NUL in a path a config names": (
+        lambda w: train(w, 'data.annotations="a\\0b.json"'),
+        2,
+        "holds a NUL",
+    ),
+    "a NUL in priors.cache_dir": (lambda w: train(w, 'priors.cache_dir="c\\0x"'), 2, "holds a NUL"),
+    # a bank: every array's header checked against the manifest before any data is read
+    "a bank whose features claim 4e14 values": (
+        lambda w: using(w, bank(w, "b", features=npy_claiming((400_000_000_000_000,)))),
+        2,
+        "its features are float16 (400000000000000,), not floats (2, 48, 256)",
+    ),
+    "a bank of integer features": (
+        lambda w: using(w, bank(w, "b", features=np.zeros((2, 48, 256), np.int32))),
+        2,
+        "its features are int32 (2, 48, 256), not floats (2, 48, 256)",
+    ),
+    "a bank of pickled colour": (
+        lambda w: using(w, bank(w, "b", ab=np.array([None, 1], dtype=object))),
+        2,
+        "its ab are object",
+    ),
+    "a bank whose manifest counts 10^9 photos": (
+        lambda w: using(w, bank(w, "b", manifest={"format": "colorgan-bank/1", "photos": 10**9})),
+        2,
+        "counts 1000000000 photos",
+    ),
+    "a truncated bank.npz": (lambda w: using(w, truncated_bank(w)), 2, "bank.npz is damaged"),
+    "an empty bank.npz": (lambda w: using(w, bank_file(w, "b", b"")), 2, "bank.npz is damaged"),
+    "a plain .npy as bank.npz": (
+        lambda w: using(w, bank_file(w, "b", npy(np.zeros((2, 432))))),
+        2,
+        "its bank.npz is damaged",
+    ),
+    "a bank without its manifest": (
+        lambda w: using(w, bank_manifest(w, "b", "missing")),
+        2,
+        "manifest.json: no such file",
+    ),
+    "a bank whose manifest is a FIFO": (
+        lambda w: using(w, bank_manifest(w, "b", "fifo")),
+        2,
+        "not a regular file",
+    ),
+    "a bank whose manifest is /dev/zero": (
+        lambda w: using(w, bank_manifest(w, "b", "zero")),
+        2,
+        "not a regular file",
+    ),
+    "a bank whose manifest is 300 MB": (
+        lambda w: using(w, bank_manifest(w, "b", "huge")),
+        2,
+        "314,572,800 bytes",
+    ),
+    # bank build: its inputs and its --out
+    "bank build on a folder of non-images": (
+        lambda w: build(w, not_photos(w)),
+        2,
+        "none of the 3 photos reads as a photo",
+    ),
+    "bank build on an empty folder": (
+        lambda w: build(w, write(w, "void/")),
+        2,
+        "no photos to bank (",
+    ),
+    "bank build on a FIFO": (lambda w: build(w, fifo(w, "pipe.jpg")), 2, "a pipe or a device"),
+    "bank build --out a file": (
+        lambda w: build(w, str(w.root / "photos"), out="out/earlier.jpg"),
+        2,
+        "is a file",
+    ),
+    "bank build --out a name over 255 bytes": (
+        lambda w: build(w, str(w.root / "photos"), out="out/" + "n" * 300),
+        2,
+        "longer than the disk allows",
+    ),
+    "bank build --out where nothing may be written": (
+        lambda w: ["bank", "build", str(w.root / "photos"), "-o", "/proc/colorgan/bank", "-q"],
+        2,
+        "cannot write",
+    ),
+    # data sample and data pack
+    "data sample into a file": (
+        lambda w: ["data", "sample", str(w.root / "out" / "earlier.jpg"), "-q"],
+        2,
+        "is a file",
+    ),
+    "data sample under a file": (
+        lambda w: ["data", "sample", str(w.root / "out" / "earlier.jpg" / "new"), "-q"],
+        2,
+        "is not a folder this user may write in",
+    ),
+    "data sample where nothing may be written": (
+        lambda w: ["data", "sample", "/proc/colorgan/sample", "--count", "2", "-q"],
+        2,
+        "cannot write",
+    ),
+    "data pack --shard-mb nan": (
+        lambda w: ["data", "pack", str(w.root / "photos"), "-o", "out/p", "--shard-mb", "nan"],
+        2,
+        "--shard-mb",
+    ),
+    "data pack --shard-mb inf": (
+        lambda w: ["data", "pack", str(w.root / "photos"), "-o", "out/p", "--shard-mb", "inf"],
+        2,
+        "--shard-mb",
+    ),
+    "data pack where nothing may be written": (
+        lambda w: ["data", "pack", str(w.root / "photos"), "-o", "/proc/colorgan/p", "-q"],
+        2,
+        "cannot write",
+    ),
+    # a shard manifest: its shards are files of the pack, its counts whole and finite
+    "a shard named /etc/passwd": (
+        lambda w: on_shards(w, pack_of(w, {"name": "/etc/passwd", "photos": 5})),
+        2,
+        "not a .tar file",
+    ),
+    "a shard named ../outside.tar": (
+        lambda w: on_shards(w, pack_of(w, {"name": "../outside.tar", "photos": 5})),
+        2,
+        "not a file of the pack's own folder",
+    ),
+    "a shard of Infinity photos": (
+        lambda w: on_shards(w, pack_of(w, {"name": "a.tar", "photos": float("inf")})),
+        2,
+        "counts inf photos",
+    ),
+    "a shard of -5 photos": (
+        lambda w: on_shards(w, pack_of(w, {"name": "a.tar", "photos": -5})),
+        2,
+        "counts -5 photos",
+    ),
+    "train --out-dir a file": (
+        lambda w: [
+            "train",
+            str(w.root / "recipe.yaml"),
+            "--out-dir",
+            str(w.root / "model.safetensors"),
+        ],
+        2,
+        "cannot write the run folder",
+    ),
+    "train --out-dir where nothing may be written": (
+        lambda w: ["train", str(w.root / "recipe.yaml"), "--out-dir", "/proc/colorgan/runs"],
+        2,
+        "cannot write the run folder",
+    ),
+}
+CASES.update(ISSUE_46)
 
 _UNET = {"generator": "unet", "unet": {"downs": 6}}
 

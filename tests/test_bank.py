@@ -4,6 +4,7 @@ alternatives: a grey photo takes the colours of the banked photos nearest to it,
 learned trust in its manifest lets it where it holds one."""
 
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -267,3 +268,115 @@ def test_colorize_warns_where_the_trust_was_fitted_for_another_model(bank_dir, t
         err = capsys.readouterr().err
         assert ("trust was fitted for another model" in err) == warned, err
         assert (tmp_path / model / "grey.png").is_file()
+
+
+def _stopped_build(photos, out, monkeypatch) -> None:
+    """A build of `photos` in chunks of 2, stopped after its first two chunks."""
+    colorizer = Colorizer()
+    paths = sorted(photos.iterdir())
+    calls = []
+
+    def failing(squares):
+        calls.append(len(squares))
+        if len(calls) > -(-len(paths) // 2) + 2:  # the projection's sample, two chunks
+            raise KeyboardInterrupt
+        return colorizer.engine.features(squares)
+
+    with pytest.raises(KeyboardInterrupt):
+        builder.build_bank(failing, paths, out, batch=2)
+
+
+@pytest.mark.parametrize("damage", ["pickled", "wrong shape", "truncated", "a plain .npy"])
+def test_a_damaged_chunk_of_a_stopped_build_is_one_line_naming_it(
+    photos, tmp_path, monkeypatch, damage
+):
+    """A stopped build's chunk is read as a bank is, its headers checked first: one that is
+    pickled, of another shape or cut short is named, and once removed it is built again."""
+    monkeypatch.setattr(builder, "CHUNK", 2)
+    paths = sorted(photos.iterdir())
+    features = Colorizer().engine.features
+    whole = builder.build_bank(features, paths, tmp_path / "whole")
+    _stopped_build(photos, tmp_path / "resumed", monkeypatch)
+    part = tmp_path / "resumed" / ".chunks" / "000000.npz"
+    with np.load(part) as chunk:
+        arrays = dict(chunk)
+    if damage == "pickled":
+        arrays["names"] = np.array([object(), object()], dtype=object)
+        np.savez(part, **arrays)
+    elif damage == "wrong shape":
+        arrays["features"] = arrays["features"].reshape(2, DIMS // 2, -1)
+        np.savez(part, **arrays)
+    elif damage == "truncated":
+        part.write_bytes(part.read_bytes()[:3000])
+    else:
+        np.save(open(part, "wb"), arrays["features"])
+    with pytest.raises(
+        ColorganError, match=r"000000.npz \(a chunk of a stopped build: remove it"
+    ) as refused:
+        builder.build_bank(features, paths, tmp_path / "resumed")
+    assert len(str(refused.value).splitlines()) == 1
+    part.unlink()
+    assert builder.build_bank(features, paths, tmp_path / "resumed") == whole
+
+
+def test_each_unreadable_photo_is_named_once(photos, tmp_path, caplog):
+    folder = tmp_path / "some"
+    folder.mkdir()
+    for name in ("scene.png", "other0.png"):
+        (folder / name).write_bytes((photos / name).read_bytes())
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a photo")
+    out = tmp_path / "bank"
+    with caplog.at_level(logging.WARNING, logger="colorgan"):
+        assert main(["bank", "build", str(folder), "--out", str(out), "-q"]) == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "broken.jpg" in said[0], said
+    assert len(Bank.load(out)) == 2
+
+
+def test_a_bank_member_that_inflates_is_refused_on_its_header(bank_dir, tmp_path):
+    """A bank.npz of a few hundred kB whose features member inflates to 200 MB and whose
+    header claims ten times the manifest's photos: refused before any of it is read."""
+    import shutil
+    import tracemalloc
+    import zipfile
+
+    copy = tmp_path / "bomb"
+    shutil.copytree(bank_dir, copy)
+    with np.load(bank_dir / ARRAYS) as arrays:
+        parts = dict(arrays)
+    n = len(parts["features"])
+    claimed = (n * 3000, DIMS, SIDE * SIDE)
+    with zipfile.ZipFile(copy / ARRAYS, "w", zipfile.ZIP_DEFLATED) as npz:
+        for key, value in parts.items():
+            if key != "features":
+                npz.writestr(f"{key}.npy", _npy(value))
+        with npz.open("features.npy", "w", force_zip64=True) as member:
+            member.write(_npy_header(claimed))
+            zeros = bytes(1 << 24)
+            for _ in range(12):
+                member.write(zeros)
+    assert (copy / ARRAYS).stat().st_size < 2_000_000
+    tracemalloc.start()
+    with pytest.raises(ColorganError, match=r"its features are float16 \(18000, 48, 256\)"):
+        Bank.load(copy)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20_000_000
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _npy_header(shape: tuple[int, ...]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buffer, {"descr": "<f2", "fortran_order": False, "shape": shape}
+    )
+    return buffer.getvalue()

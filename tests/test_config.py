@@ -271,3 +271,20 @@ def load_config_text(folder, text: str):
     path = folder / "recipe.yaml"
     path.write_text(text + "\n")
     return load_config(path)
+
+
+@pytest.mark.parametrize("char", ["\0", "\a", "\x1b", "\x7f", "\ufffe"])
+def test_a_control_character_in_yaml_is_one_line_wherever_the_yaml_comes_from(tmp_path, char):
+    """A recipe, a base and an override holding a character YAML refuses (NUL, BEL, ESC...)
+    are each one ColorganError, as is a base: naming a file with a NUL in it."""
+    from colorgan.config import apply_overrides, read_recipe
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: a{char}b\n")
+    with pytest.raises(ColorganError, match="not valid YAML"):
+        read_recipe(recipe)
+    with pytest.raises(ColorganError, match="not valid YAML"):
+        apply_overrides({}, [f"name=a{char}b"])
+    recipe.write_text('base: "a\\0b.yaml"\n')
+    with pytest.raises(ColorganError, match="base must be a file name"):
+        read_recipe(recipe)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from PIL import Image
 
 from colorgan.base.images import find_images, load_rgb, open_image
@@ -25,3 +26,54 @@ def test_reduced_scale_jpeg_decoding_is_close_to_the_full_decode(tmp_path):
         full = np.asarray(img.convert("RGB").resize((128, 128), Image.Resampling.BICUBIC), float)
     psnr = 10 * np.log10(255**2 / np.mean((fast - full) ** 2))
     assert psnr > 35, psnr
+
+
+def broken_exif_jpeg(path) -> None:
+    """A JPEG whose EXIF names a description past its end: Pillow reads it, and warns."""
+    import io
+    import struct
+
+    exif = Image.Exif()
+    exif[0x010E] = "a description long enough to be stored apart"
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    make_photo(1, (64, 48)).save(buffer, "JPEG", exif=exif.tobytes())
+    data = bytearray(buffer.getvalue())
+    tiff = data.index(b"Exif\0\0") + 6
+    order = "<" if data[tiff : tiff + 2] == b"II" else ">"
+    entry = tiff + 10  # the first entry: the description, its value's offset after 8 bytes
+    data[entry + 8 : entry + 12] = struct.pack(order + "I", 60_000)
+    path.write_bytes(bytes(data))
+
+
+def palette_with_byte_transparency(path) -> None:
+    """A palette PNG whose transparency is given in bytes: Pillow converts it, and warns."""
+    photo = Image.new("P", (32, 24))
+    photo.putpalette([i % 256 for i in range(768)])
+    photo.save(path, transparency=bytes(10))
+
+
+@pytest.mark.parametrize(
+    "name, make", [("exif.jpg", broken_exif_jpeg), ("palette.png", palette_with_byte_transparency)]
+)
+def test_pillows_warnings_are_no_lines_of_colorgans(tmp_path, capfd, name, make):
+    """Pillow's "Truncated File Read" (damaged EXIF) and its word on a palette's transparency
+    are no messages of colorgan's: the photo decodes, and neither Python nor the command
+    prints a warning."""
+    import warnings
+
+    from colorgan.apps.cli import main
+    from colorgan.base.images import prepare_image, upright_size
+    from tests.conftest import write_generator
+
+    path = tmp_path / name
+    make(path)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert open_image(path).size == upright_size(path)
+        prepare_image(open_image(path))
+    assert not said, [str(w.message) for w in said]
+    model = write_generator(tmp_path / "model.safetensors")
+    args = ["colorize", str(path), "--out", str(tmp_path / "out"), "-w", str(model), "-q"]
+    assert main(args) == 0
+    assert "Warning" not in capfd.readouterr().err

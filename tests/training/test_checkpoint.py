@@ -3,6 +3,7 @@ import os
 
 import pytest
 import torch
+from safetensors.torch import save_file
 from torch import nn
 
 from colorgan.base.errors import ColorganError
@@ -124,3 +125,50 @@ def test_a_damaged_checkpoint_is_named_and_the_one_before_it_used(
     (good / "state.pt").write_bytes(b"")
     with pytest.raises(ColorganError, match="no readable checkpoint"):
         load_latest(tmp_path, linear(9))
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"modules": 5},
+        {"modules": ["../../evil"]},
+        {"modules": [["generator"]]},
+        {"position": {"step": 2, "nope": 1}},
+        {"position": {"step": -2}},
+        {"position": {"step": True}},
+        {"position": [2]},
+        {"rng": {"torch": torch.zeros(5056, dtype=torch.uint8)}},
+        {"rng": {"torch": torch.zeros(3)}},
+        {"rng": {"torch": 5}},
+        {"rng": 5},
+    ],
+    ids=str,
+)
+def test_a_checkpoint_whose_state_lies_is_damaged_and_the_one_before_it_used(
+    tmp_path, state, caplog
+):
+    """A weights-only state.pt that reads but names modules that are not the trainer's (a
+    path out of the checkpoint among them), or holds a position or random state the trainer
+    cannot take, is damaged: named, and the checkpoint before it used; no file outside the
+    checkpoint is opened."""
+    good = save(tmp_path, 1, seed=1)
+    bad = save(tmp_path, 2, seed=2)
+    torch.save({"step": 2, **state}, bad / "state.pt")
+    save_file(linear(7)["generator"].state_dict(), str(tmp_path / "evil.safetensors"))
+    modules = linear(9)
+    with caplog.at_level(logging.WARNING, logger="colorgan"):
+        used, kept = load_latest(tmp_path, modules)
+    assert used == good and kept == {"step": 1}
+    assert str(bad) in caplog.text and "damaged" in caplog.text
+    assert torch.equal(modules["generator"].weight, linear(1)["generator"].weight)
+
+
+def test_a_resume_over_a_tampered_random_state_takes_the_checkpoint_before_it(tmp_path, photo_dir):
+    cfg = small_config(tmp_path, photo_dir, train={"checkpoint_every": 1, "keep_checkpoints": 2})
+    Trainer(cfg, progress=False).run(max_steps=2)
+    latest = latest_checkpoint(cfg.run_dir)
+    state = torch.load(latest / "state.pt", weights_only=True)
+    state["rng"]["torch"] = torch.zeros_like(state["rng"]["torch"])
+    torch.save(state, latest / "state.pt")
+    resumed = Trainer(cfg, resume=True, progress=False)
+    assert resumed.pos.step == 1

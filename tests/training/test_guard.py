@@ -201,3 +201,46 @@ def test_sigkill_inside_each_checkpoint_window_then_resume_ends_bit_identical(tm
     assert not list((run_dir / "checkpoints").glob(".tmp-*"))  # the half-written one: gone
     weights = load_file(str(run_dir / "generator.safetensors"))
     assert all(torch.equal(weights[k], reference[k]) for k in reference)
+
+
+def test_max_steps_counts_from_the_runs_start_and_a_finished_run_keeps_no_lock(
+    tmp_path, photo_dir, capsys
+):
+    """Stopped at step 5, `--resume RUN --max-steps 7` takes 2 steps more, as the user reads
+    it; once a command ends, the run folder holds no .lock."""
+    config = tiny_recipe(tmp_path, photo_dir)
+    run_dir = tmp_path / "runs" / "tiny"
+    args = ["train", str(config), "--out-dir", str(tmp_path / "runs"), "-q"]
+    assert main([*args, "--max-steps", "5"]) == 0
+    assert not (run_dir / ".lock").exists()
+    for _ in range(2):  # the second time the run is there already: no step more
+        assert main(["train", "--resume", str(run_dir), "--max-steps", "7", "-q"]) == 0
+        assert "trained 7 steps" in capsys.readouterr().out
+        assert [p.name for p in checkpoints(run_dir)][-1] == "step-00000007"
+        with open(run_dir / "losses.csv") as fh:
+            steps = [int(row["step"]) for row in csv.DictReader(fh)]
+        assert max(steps) == 7 and len(set(steps)) == 7
+        assert not (run_dir / ".lock").exists()
+
+
+def test_a_resume_refuses_a_rate_changed_by_hand_in_the_run_folders_config(
+    tmp_path, photo_dir, capsys
+):
+    """The checkpoint holds the config it was trained with: a run folder's config.yaml edited
+    since (a learning rate) is refused in one line, not resumed at the new rate."""
+    import yaml
+
+    config = tiny_recipe(tmp_path, photo_dir)
+    run_dir = tmp_path / "runs" / "tiny"
+    assert (
+        main(["train", str(config), "--out-dir", str(tmp_path / "runs"), "--max-steps", "2"]) == 0
+    )
+    values = yaml.safe_load((run_dir / "config.yaml").read_text())
+    values["train"]["pretrain_lr"] *= 10
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(values))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir), "--max-steps", "4", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "train.pretrain_lr" in err, err
+    assert [p.name for p in checkpoints(run_dir)] == ["step-00000002"]
+    assert not (run_dir / ".lock").exists()

@@ -15,6 +15,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from colorgan.apps.cli import main
+from colorgan.base.errors import ColorganError
 from colorgan.config import config_from_dict
 from colorgan.training.shards import MANIFEST, ShardStream, read_pack
 from colorgan.training.trainer import Trainer
@@ -157,3 +158,118 @@ def test_two_processes_under_torchrun_see_disjoint_shards_and_train(tmp_path, pa
     assert len(seen[0]) == len(seen[1]) == 8 and not set(seen[0]) & set(seen[1])
     assert len(set(seen[0]) | set(seen[1])) == 16
     assert (cfg.run_dir / "generator.safetensors").is_file()
+
+
+def sparse_member(name: str, size: int) -> bytes:
+    """A tar member (header and its one block) that is a GNU sparse file of `size` bytes,
+    all but its last 512 holes: a few bytes on the disk that unpack to `size`."""
+    import io
+
+    info = tarfile.TarInfo(name)
+    info.size = 512
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        tar.addfile(info, io.BytesIO(bytes(512)))
+    header = bytearray(buffer.getvalue()[:1024])
+
+    def octal(n: int) -> bytes:
+        return b"%011o\0" % n
+
+    header[156:157] = b"S"  # GNU sparse
+    header[386:410] = octal(size - 512) + octal(512)  # its one piece of data, at the end
+    header[482:495] = b"\0" + octal(size)  # no more pieces; the size it unpacks to
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header[:512])
+    return bytes(header)
+
+
+def test_a_shard_member_is_sized_from_its_header_before_it_is_read(packed, tmp_path, caplog):
+    """A 10 kB shard holding a sparse 3 GB member: the member is skipped on its size, in one
+    line, and the photos around it are read; nothing near its size is ever held."""
+    import logging
+    import tracemalloc
+
+    from colorgan.training.shards import Shard, raw_samples
+
+    name = json.loads((packed / MANIFEST).read_text())["train"][0]["name"]
+    with open(packed / name, "rb") as fh:
+        whole = fh.read()
+    members = whole[: whole.rindex(b"\0" * 1024)]  # its members, without the end blocks
+    while len(members) % 512:
+        members += b"\0"
+    shard = tmp_path / "sparse.tar"
+    shard.write_bytes(sparse_member("huge.jpg", 3_000_000_000) + members + bytes(1024))
+    assert shard.stat().st_size < 64_000
+    tracemalloc.start()
+    with caplog.at_level(logging.WARNING, logger="colorgan"):
+        samples = list(raw_samples([Shard(shard, 3)]))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50_000_000
+    assert [s["__key__"] for s in samples] == [
+        s["__key__"] for s in raw_samples([Shard(packed / name, 2)])
+    ]
+    assert "huge.jpg" in caplog.text and "3,000,000,000 bytes" in caplog.text
+
+
+def test_a_truncated_shard_ends_in_one_line_of_colorgans_own(packed, tmp_path, caplog):
+    """The photos before the cut are read; the cut is said once, in colorgan's words (no
+    Python warning with a library's source path)."""
+    import logging
+    import warnings
+
+    from colorgan.training.shards import Shard, raw_samples
+
+    name = json.loads((packed / MANIFEST).read_text())["train"][0]["name"]
+    with tarfile.open(packed / name) as tar:
+        second = tar.getmembers()[2]  # the second photo (each a .jpg, then its .json)
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes((packed / name).read_bytes()[: second.offset_data + 100])
+    with warnings.catch_warnings(record=True) as said, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        samples = list(raw_samples([Shard(cut, 2)]))
+    assert not said, [str(w.message) for w in said]
+    assert len(samples) == 1 and "jpg" in samples[0]
+    lines = [r for r in caplog.records if "cut.tar" in r.getMessage()]
+    assert len(lines) == 1 and "damaged" in lines[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "shard, words",
+    [
+        ({"name": "/etc/passwd", "photos": 5}, "not a .tar file"),
+        ({"name": "/tmp/x.tar", "photos": 5}, "not a file of the pack's own folder"),
+        ({"name": "../outside.tar", "photos": 5}, "not a file of the pack's own folder"),
+        ({"name": "a/../../b.tar", "photos": 5}, "not a file of the pack's own folder"),
+        ({"name": "a.tar", "photos": -5}, "counts -5 photos"),
+        ({"name": "a.tar", "photos": float("inf")}, "counts inf photos"),
+        ({"name": "a.tar", "photos": 2.5}, "counts 2.5 photos"),
+        ({"name": "a.tar", "photos": True}, "counts True photos"),
+        ({"name": 5, "photos": 1}, "not a .tar file"),
+    ],
+)
+def test_a_shard_manifest_names_files_of_its_pack_and_whole_counts(tmp_path, shard, words):
+    """A manifest's shard is a file of the pack's own folder, never a path out of it (it is
+    neither opened nor trained on), and its count a whole number of at least 0."""
+    (tmp_path / "outside.tar").write_bytes(b"")
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    manifest = {"format": "colorgan-shards/1", "train": [shard], "val": []}
+    (pack / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ColorganError, match=words):
+        read_pack(str(pack))
+
+
+@pytest.mark.parametrize("how", ["missing", "fifo", "huge"])
+def test_a_shard_manifest_that_cannot_be_read_says_why(tmp_path, how):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    manifest = pack / MANIFEST
+    if how == "fifo":
+        os.mkfifo(manifest)
+    elif how == "huge":
+        with open(manifest, "wb") as fh:
+            fh.truncate(20 << 20)
+    words = {"missing": f"no {MANIFEST}", "fifo": "no manifest", "huge": "20,971,520 bytes"}[how]
+    with pytest.raises(ColorganError, match=words):
+        read_pack(str(pack))

@@ -1,5 +1,4 @@
 import csv
-import time
 
 import numpy as np
 import pytest
@@ -126,25 +125,45 @@ def test_channels_last_changes_the_layout_not_the_losses(tmp_path, photo_dir):
                 assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-5), (a, b)
 
 
+class Clock:
+    """A clock that moves only when told: the run's timing, without the machine's load."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_the_time_spent_waiting_on_the_loader_is_measured(tmp_path, photo_dir, monkeypatch):
-    """A loader that takes 0.3 s a batch, against steps of a fraction of that, is
-    measured as most of the time; the same run's own loader as far less."""
+    """A loader that takes 3 s a batch, against steps of 1 s, waits 3 of every 4 s: so the
+    summary and every row of losses.csv say, whatever else the machine is doing."""
     from colorgan.training.data import TrainingData
 
-    quick = Trainer(small_config(tmp_path / "quick", photo_dir), progress=False).run()
+    clock = Clock()
     loader = TrainingData.train_loader.func
 
     def slow(self):
         for batch in loader(self):
-            time.sleep(0.3)
+            clock.now += 3.0  # the batch takes 3 s to come
             yield batch
 
     monkeypatch.setattr(TrainingData, "train_loader", property(slow))
-    cfg = small_config(tmp_path / "slow", photo_dir)
-    summary = Trainer(cfg, progress=False).run()
-    assert summary["loader_wait"] > 0.5 and summary["loader_wait"] > quick["loader_wait"] + 0.2
+    cfg = small_config(tmp_path, photo_dir, train={"log_every": 1})
+    trainer = Trainer(cfg, progress=False)
+    trainer.clock = clock
+    step = trainer.step
+
+    def timed(phase, x):  # the step takes 1 s
+        clock.now += 1.0
+        return step(phase, x)
+
+    trainer.step = timed
+    summary = trainer.run()
+    assert summary["steps"] > 1 and summary["loader_wait"] == 0.75
+    assert summary["seconds"] == 4.0 * summary["steps"]
     rows = [r for r in csv.DictReader(open(cfg.run_dir / "losses.csv")) if r["loader_wait"]]
-    assert rows and all(0.3 < float(r["loader_wait"]) < 1.0 for r in rows)
+    assert len(rows) == summary["steps"] and all(float(r["loader_wait"]) == 0.75 for r in rows)
 
 
 def test_validation_samples_go_to_the_run_folder_and_tensorboard(tmp_path, photo_dir):
@@ -203,10 +222,10 @@ def test_ema_generator_averages_the_weights_is_exported_and_resumes(tmp_path, ph
     pretrained = tmp_path / "pretrained.safetensors"
     assert main(["export", str(cfg.run_dir), "--out", str(pretrained)]) == 0
     assert torch.equal(load_file(str(pretrained))[name], param.detach())  # G, not the EMA
-    trainer.run(max_steps=1)  # the first adversarial step
+    trainer.run(max_steps=3)  # the first adversarial step
     expected = param.detach().clone()  # the average starts from G after that step
     assert trainer.gan.inference_generator is trainer.gan.generator_ema.module
-    trainer.run(max_steps=1)  # continues in place
+    trainer.run(max_steps=4)  # continues in place
     expected = decay * expected + (1 - decay) * param.detach()
     ema = dict(trainer.gan.generator_ema.module.named_parameters())[name]
     assert torch.allclose(ema, expected, atol=1e-6)

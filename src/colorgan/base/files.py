@@ -1,4 +1,5 @@
-"""Files written whole or not at all, and content hashes.
+"""Files written whole or not at all, content hashes, and files a user gave read within
+bounds (text: `read_text`; arrays: `ArrayFile`).
 
 A write goes to a temporary file beside the target, is flushed to the disk (a full disk fails
 the write there, not later), and is then renamed over the target, so a kill at any moment
@@ -15,11 +16,17 @@ import errno
 import hashlib
 import os
 import re
+import shutil
 import stat
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
 
 from colorgan.base.errors import ColorganError, shown
 
@@ -139,25 +146,47 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def output_folder(out: str) -> Path:
-    """The output folder, one that exists or can be made (made later, by the first output);
-    one line now if it is a file, holds a name too long for the disk, or cannot be written."""
+def output_folder(out: str, what: str = "the output folder") -> Path:
+    """`out`, a folder for outputs (`what` names it: the output folder, a command's DIR),
+    that exists or can be made (made later, by the first output); one line now if it is a
+    file, holds a name too long for the disk, or cannot be written."""
     path = Path(out)
     longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
     if longest > NAME_MAX:
         raise ColorganError(
-            f"the output folder {shown(out)}: a name in it is longer than the disk allows "
+            f"{what} {shown(out)}: a name in it is longer than the disk allows "
             f"({longest} bytes; at most {NAME_MAX})"
         )
     if path.exists() and not path.is_dir():
-        raise ColorganError(f"the output folder {shown(out)} is a file; give a folder")
+        raise ColorganError(f"{what} {shown(out)} is a file; give a folder")
     existing = next(p for p in [path, *path.absolute().parents] if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise ColorganError(
-            f"cannot write the output folder {shown(out)} ({existing} is not "
+            f"cannot write {what} {shown(out)} ({shown(str(existing))} is not "
             "a folder this user may write in)"
         )
     return path
+
+
+@contextmanager
+def folder_written_whole(out: Path) -> Iterator[Path]:
+    """A new folder `out`, written whole: the block fills a temporary folder beside it, which
+    becomes `out` (an empty folder there is replaced) where the block ends without an error,
+    and is removed otherwise. An OSError on the way (a place this user may not write, a full
+    disk) is one ColorganError."""
+    name = os.fsencode(out.name)[: NAME_MAX - 20].decode(errors="ignore")
+    tmp = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{name}-"))
+        yield tmp
+        publish(tmp, out, directory=True)
+    except OSError as exc:
+        why = exc.strerror or exc.__class__.__name__
+        raise ColorganError(f"cannot write the folder {shown(str(out))} ({why})") from None
+    finally:
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 MAX_TEXT_BYTES = 1 << 20  # a config, a points file: a megabyte is far beyond any real one
@@ -183,7 +212,9 @@ def read_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:
         raise ColorganError(f"{name} is {info.st_size:,} bytes; at most {limit:,} are read")
     try:
         with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
+            data = fh.read(info.st_size + 1)  # read(n) holds n bytes first: no more than it has
+            if len(data) > info.st_size:  # it grew since
+                data += fh.read(limit + 1 - len(data))
     except OSError as exc:
         raise ColorganError(f"{name}: {exc.strerror or exc}") from None
     if len(data) > limit:  # it grew since
@@ -192,3 +223,88 @@ def read_text(path: str | Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ColorganError(f"{name} is not UTF-8 text") from None
+
+
+# what one value of a kind of array may take: floats up to float64, names up to 1,024
+# characters (a file name is at most 255 bytes)
+_ITEM_BYTES = {"f": 8, "U": 4 * 1024}
+_KINDS = {"f": "floats", "U": "text"}
+
+
+class ArrayFile:
+    """A .npz file (a zip of .npy members) or a .npy file a user may have damaged or made, read
+    member by member: each member's header (its shape and type, a few bytes) is read first,
+    alone, and its data only where they are the ones asked for, so a header that claims
+    terabytes, or a member that inflates to gigabytes, costs nothing. Pickles are refused.
+    Every failure is one ColorganError naming the file as `what`."""
+
+    def __init__(self, path: str | Path, what: str) -> None:
+        self.path, self.what = Path(path), what
+        self.zip: zipfile.ZipFile | None = None
+        if self.path.suffix == ".npz":
+            try:
+                self.zip = zipfile.ZipFile(self.path)
+            except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+                raise self._damaged(exc) from None
+
+    def __enter__(self) -> ArrayFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+    def _damaged(self, exc: BaseException) -> ColorganError:
+        why = {"BadZipFile": "not a whole .npz"}.get(type(exc).__name__, type(exc).__name__)
+        return ColorganError(f"{self.what}: its {self.path.name} is damaged ({why})")
+
+    def _open(self, name: str) -> BinaryIO:
+        if self.zip is None:
+            return open(self.path, "rb")
+        try:
+            return self.zip.open(f"{name}.npy")
+        except KeyError:
+            raise ColorganError(f"{self.what}: its {self.path.name} lacks its {name}") from None
+
+    def header(self, name: str) -> tuple[tuple[int, ...], np.dtype]:
+        """The member's (shape, dtype), from its header alone."""
+        with self._guard(), self._open(name) as fp:
+            return self._header(fp)
+
+    def read(self, name: str, shape: tuple[int, ...], kind: str) -> np.ndarray:
+        """The member `name`, once its header shows `shape` and `kind` ("f": floats, "U":
+        text); ColorganError before any of its data is read otherwise."""
+        with self._guard(), self._open(name) as fp:
+            got, dtype = self._header(fp)
+            if got != shape or dtype.kind != kind or dtype.itemsize > _ITEM_BYTES[kind]:
+                raise ColorganError(
+                    f"{self.what}: its {name} are {dtype} {got}, not {_KINDS[kind]} {shape}"
+                )
+            fp.seek(0)
+            array = np.lib.format.read_array(fp, allow_pickle=False)
+            if fp.read(1):  # more than its header says (and a zip member's CRC checked)
+                raise ColorganError(f"{self.what}: its {name} hold more than their header says")
+        return array
+
+    @staticmethod
+    def _header(fp: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+        version = np.lib.format.read_magic(fp)
+        readers = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }
+        if version not in readers:
+            raise ValueError(f"npy format {version}")
+        shape, _, dtype = readers[version](fp)
+        return tuple(shape), dtype
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A damaged file's own errors (a short read, a bad CRC, a corrupt stream) as one
+        line; ColorganError passes as it is."""
+        try:
+            yield
+        except ColorganError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise self._damaged(exc) from None

@@ -11,7 +11,8 @@ import glob
 import io
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".webm", ".mov", ".m4v", ".mpg", ".mpeg"}
 MEDIA = (*IMAGE_EXTENSIONS, *sorted(VIDEO_SUFFIXES))  # what colorize takes from folders, globs
 MAX_PIXELS = 200_000_000  # large scans are fine; decompression bombs are not
-_PILLOW_LIMIT = threading.Lock()  # Pillow's limit is ours only while we open a file
+# Pillow's limit, and its warnings filtered, are ours only while we hold this (process-wide
+# state: one thread at a time)
+_PILLOW_STATE = threading.Lock()
 GREY_TOLERANCE = 2.0  # mean |channel difference| in 0..255 below which a photo counts as grey
 MIN_SIDE = 8  # below this a photo carries no structure to colour
 SAVE_FORMATS = {
@@ -87,6 +90,8 @@ def expand_inputs(
             if not files:
                 missing.append(f"{item}: no photo or film matches this pattern")
             found += [(m, Path(m.name)) for m in files]
+        elif path.exists():
+            missing.append(f"{item}: not a file or folder (a pipe or a device?)")
         else:
             missing.append(f"{item}: no such file or folder")
     return found, missing
@@ -111,19 +116,30 @@ def open_image(source: str | Path | bytes | Image.Image, draft: int | None = Non
             if draft is not None and img.format == "JPEG":
                 img.draft(img.mode, (draft, draft))
             img.load()
-        if img.getexif().get(ExifTags.Base.Orientation, 1) in (0, 1):
-            return img  # upright already: no copy (exif_transpose would copy)
-        return ImageOps.exif_transpose(img)
+        with _quiet():
+            if img.getexif().get(ExifTags.Base.Orientation, 1) in (0, 1):
+                return img  # upright already: no copy (exif_transpose would copy)
+            return ImageOps.exif_transpose(img)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BadImage(f"not a readable image ({exc.__class__.__name__}: {exc})") from None
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Pillow's warnings unsaid: damaged EXIF ("Truncated File Read", "Corrupt EXIF data"),
+    a decompression bomb of 1x to 2x the limit (refused on size where it matters). A photo that
+    decodes is a photo, and one that does not is a BadImage with its reason: Python's warning
+    lines, with a library's source path, are no message of colorgan's."""
+    with _PILLOW_STATE, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def open_unloaded(source: str | Path | bytes) -> Image.Image:
     """Image.open (the header read, the pixels not yet) with MAX_PIXELS as Pillow's
     decompression-bomb limit for this call only: a program that imports colorgan keeps its
     own limit."""
-    with _PILLOW_LIMIT, warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # 1x to 2x: a warning
+    with _quiet():
         saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, MAX_PIXELS
         try:
             return Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
@@ -135,7 +151,7 @@ def upright_size(source: str | Path) -> tuple[int, int]:
     """A photo's (width, height) as open_image gives it (EXIF orientation applied), from its
     header alone; BadImage where it cannot be read."""
     try:
-        with open_unloaded(source) as img:
+        with open_unloaded(source) as img, _quiet():
             w, h = img.size
             turned = img.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -164,7 +180,16 @@ def to_8bit(img: Image.Image) -> Image.Image:
         arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return Image.fromarray(arr, "L")
     mode = "L" if img.mode in ("L", "LA", "1") else "RGB"
-    return img if img.mode == mode else img.convert(mode)
+    return img if img.mode == mode else convert(img, mode)
+
+
+def convert(img: Image.Image, mode: str) -> Image.Image:
+    """img.convert(mode), without Pillow's warning on a palette's transparency given in bytes
+    (colorgan keeps the alpha itself: prepare_image)."""
+    if img.mode != "P":
+        return img.convert(mode)
+    with _quiet():
+        return img.convert(mode)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -271,7 +296,7 @@ def prepare_image(image: Image.Image | np.ndarray) -> tuple[Image.Image, Image.I
     alpha = None
     if has_alpha(image):
         bands = image.getbands()
-        alpha = image.getchannel("A") if "A" in bands else image.convert("RGBA").getchannel("A")
+        alpha = image.getchannel("A") if "A" in bands else convert(image, "RGBA").getchannel("A")
     return to_8bit(image), alpha
 
 

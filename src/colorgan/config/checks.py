@@ -27,6 +27,7 @@ _CHOICES = {
 def validate(cfg: Any) -> Any:
     """`cfg` (a config.Config) if it holds together; ColorganError saying what does not."""
     check_name(cfg.name)
+    _no_nul(cfg.to_dict())
     for (section, key), allowed in _CHOICES.items():
         value = getattr(getattr(cfg, section), key)
         if value not in allowed:
@@ -111,6 +112,19 @@ def _check_train(t: Any) -> None:
         raise ColorganError("train.sample_every and the epoch counts must be 0 or more")
     if not (0.0 < t.hints_p <= 1.0 and 0.0 <= t.hints_none <= 1.0):
         raise ColorganError("train.hints_p must be in (0, 1] and train.hints_none in [0, 1]")
+
+
+def _no_nul(values: Any, where: str = "") -> None:
+    """No text of a config holds a NUL: its texts are names and paths, and no file name holds
+    one (a YAML "\\0" escape would otherwise reach the file system)."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            _no_nul(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(values, list | tuple):
+        for value in values:
+            _no_nul(value, where)
+    elif isinstance(values, str) and "\0" in values:
+        raise ColorganError(f"{where}: {short(values)} holds a NUL, which no name or path holds")
 
 
 def check_name(name: object) -> str:

@@ -36,8 +36,9 @@ def read_yaml(path: str | Path, what: str = "config") -> dict[str, Any]:
 def parse_yaml(text: str, where: str) -> Any:
     """YAML text -> its values, refused (ColorganError) where aliases would expand it past
     MAX_VALUES values (a "billion laughs"), where it refers to itself, or nests too deep."""
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # a control character (NUL, BEL, ESC) is refused here
         node = loader.get_single_node()
         if node is None:
             return None
@@ -52,7 +53,8 @@ def parse_yaml(text: str, where: str) -> Any:
     except RecursionError:
         raise ColorganError(f"{where}: nested too deeply to be a config") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _expanded(node: yaml.Node, sizes: dict[int, int], open_: set[int]) -> int:
@@ -102,8 +104,8 @@ def read_recipe(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     base = values.pop("base", None)
     if base is None:
         return values
-    if not isinstance(base, str):
-        raise ColorganError(f"{path}: base must be a file name, got {short(base)}")
+    if not isinstance(base, str) or "\0" in base:
+        raise ColorganError(f"{shown(str(path))}: base must be a file name, got {short(base)}")
     base_path = (path.parent / base).resolve()
     if base_path in _seen or base_path == path.resolve():
         raise ColorganError(f"{path}: base files form a loop through {base_path}")

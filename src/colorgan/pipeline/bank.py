@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from colorgan.base.errors import ColorganError, shown
-from colorgan.base.files import atomic_write_text, read_text
+from colorgan.base.errors import ColorganError, short, shown
+from colorgan.base.files import ArrayFile, atomic_write_text, read_text
 from colorgan.pipeline.reference import Reference
 from colorgan.spec.references import DESCRIPTOR, FEATURES
 
@@ -64,52 +64,31 @@ class Bank:
 
     @classmethod
     def load(cls, folder: str | Path) -> Bank:
-        """The bank in `folder`; ColorganError (one line) for anything that is not one."""
+        """The bank in `folder`; ColorganError (one line) for anything that is not one. The
+        manifest is checked first, and each array's header against the count it gives before
+        any of the array is read: what is read is what the manifest's photos take."""
         folder = Path(folder)
         where = f"--reference-bank {shown(str(folder))}"
         if not (folder / ARRAYS).is_file():
             raise ColorganError(f"{where}: no {ARRAYS} in it (build one: colorgan bank build)")
-        try:
-            manifest = json.loads(read_text(folder / MANIFEST, where, 1 << 28))
-        except (ValueError, RecursionError):
-            raise ColorganError(f"{where}: its {MANIFEST} is not JSON") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ColorganError(f"{where}: not a colorgan bank ({FORMAT})")
-        try:
-            with np.load(folder / ARRAYS, allow_pickle=False) as arrays:
-                parts = {k: arrays[k] for k in ("descriptors", "features", "ab", "projection")}
-        except (OSError, ValueError, KeyError) as exc:
-            why = exc.__class__.__name__
-            raise ColorganError(f"{where}: its {ARRAYS} is damaged ({why})") from None
+        manifest = _manifest_of(folder, where)
+        n = manifest["photos"]
+        shapes = {  # the encoder's sizes: a bank of another encoder cannot be matched
+            "descriptors": (n, DESCRIPTOR),
+            "features": (n, DIMS, SIDE * SIDE),
+            "ab": (n, 2, SIDE * SIDE),
+            "projection": (FEATURES, DIMS),
+        }
+        with ArrayFile(folder / ARRAYS, where) as arrays:
+            parts = {name: arrays.read(name, shape, "f") for name, shape in shapes.items()}
+        for name, array in parts.items():
+            if not np.isfinite(array).all():
+                raise ColorganError(f"{where}: its {name} hold NaN or infinite values")
         fitted_for = manifest.get("trust_model")
         if fitted_for is not None and not (isinstance(fitted_for, str) and len(fitted_for) <= 200):
             raise ColorganError(f"{where}: its manifest's trust_model is not a model's name")
-        bank = cls(
-            **parts, manifest=manifest, trust=_trust_of(manifest, where), trust_model=fitted_for
-        )
-        bank._check(where)
-        return bank
-
-    def _check(self, where: str) -> None:
-        n = len(self.descriptors)
-        shapes = {  # the encoder's sizes: a bank of another encoder cannot be matched
-            "descriptors": (self.descriptors, (n, DESCRIPTOR)),
-            "features": (self.features, (n, DIMS, SIDE * SIDE)),
-            "ab": (self.ab, (n, 2, SIDE * SIDE)),
-            "projection": (self.projection, (FEATURES, DIMS)),
-        }
-        for name, (array, shape) in shapes.items():
-            if array.shape != shape or not np.issubdtype(array.dtype, np.floating):
-                raise ColorganError(f"{where}: its {name} are {array.shape}, not {shape}")
-            if not np.isfinite(array).all():
-                raise ColorganError(f"{where}: its {name} hold NaN or infinite values")
-        if not 0 < n <= MAX_PHOTOS:
-            raise ColorganError(f"{where}: it holds {n} photos")
-        names, hashes = self.manifest.get("names"), self.manifest.get("hashes")
-        if self.manifest.get("photos") != n or not (
-            isinstance(names, list) and isinstance(hashes, list) and len(names) == len(hashes) == n
-        ):
-            raise ColorganError(f"{where}: its manifest does not list its {n} photos")
+        trust = _trust_of(manifest, where)
+        return cls(**parts, manifest=manifest, trust=trust, trust_model=fitted_for)
 
     def closeness(self, descriptor: np.ndarray) -> np.ndarray:
         """Each banked photo's descriptor cosine to `descriptor` (N,)."""
@@ -160,6 +139,29 @@ def write_trust(folder: Path, weights: Sequence[float], model: str) -> None:
     manifest = {**bank.manifest, "trust": [float(w) for w in weights], "trust_model": model}
     _trust_of(manifest, f"--reference-bank {shown(str(folder))}")
     atomic_write_text(folder / MANIFEST, json.dumps(manifest, indent=0) + "\n")
+
+
+def _manifest_of(folder: Path, where: str) -> dict:
+    """The bank's manifest: of the format, its count of photos within bounds, and a name and a
+    content hash for each."""
+    text = read_text(folder / MANIFEST, f"{where}: its manifest", 1 << 28)
+    try:
+        manifest = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ColorganError(f"{where}: its {MANIFEST} is not JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ColorganError(f"{where}: not a colorgan bank ({FORMAT})")
+    n = manifest.get("photos")
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= MAX_PHOTOS:
+        raise ColorganError(
+            f"{where}: its manifest counts {short(n)} photos, not 1 to {MAX_PHOTOS:,}"
+        )
+    names, hashes = manifest.get("names"), manifest.get("hashes")
+    if not (
+        isinstance(names, list) and isinstance(hashes, list) and len(names) == len(hashes) == n
+    ):
+        raise ColorganError(f"{where}: its manifest does not list its {n} photos")
+    return manifest
 
 
 def _trust_of(manifest: dict, where: str) -> tuple[float, ...] | None:

@@ -11,7 +11,6 @@ and named; photos whose content is a byte-for-byte copy of one already in are ke
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -21,17 +20,25 @@ import numpy as np
 from PIL import Image
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.base.files import atomic_file, atomic_write_text, same_plan
+from colorgan.base.files import ArrayFile, atomic_file, atomic_write_text, file_sha256, same_plan
 from colorgan.base.images import BadImage, open_image, to_rgb
 from colorgan.colour import srgb
 from colorgan.pipeline.bank import ARRAYS, DIMS, FORMAT, MANIFEST, SIDE
 from colorgan.pipeline.reference import Features, lightness_square
-from colorgan.spec.references import SIZE
+from colorgan.spec.references import DESCRIPTOR, FEATURES, SIZE
 
 log = logging.getLogger("colorgan")
 
 SAMPLE = 512  # photos the projection is learnt from
 CHUNK = 256  # photos a chunk holds
+# a chunk's arrays: their kind ("U": text, "f": floats) and their shape after the photos'
+CHUNK_ARRAYS = {
+    "names": ("U", ()),
+    "hashes": ("U", ()),
+    "descriptors": ("f", (DESCRIPTOR,)),
+    "features": ("f", (DIMS, SIDE * SIDE)),
+    "ab": ("f", (2, SIDE * SIDE)),
+}
 
 
 def build_bank(
@@ -45,12 +52,34 @@ def build_bank(
 ) -> dict:
     """A bank of the photos `paths` in the folder `out`; returns its manifest. `select`: keep
     only this many, spread over what the photos show (farthest-point sampling on their
-    descriptors), for a bank of a given size."""
-    from tqdm import tqdm
-
+    descriptors), for a bank of a given size. A build that fails before its first chunk
+    leaves nothing behind; an OSError writing it (a full disk, a place this user may not
+    write) is one line."""
     if not paths:
         raise ColorganError("no photos to bank")
     chunks = out / ".chunks"
+    made = [p for p in (out, chunks) if not p.exists()]
+    try:
+        return _build(features, paths, chunks, progress, batch, seed, select)
+    except OSError as exc:
+        raise ColorganError(
+            f"cannot write the bank {shown(str(out))} ({exc.strerror or exc})"
+        ) from None
+    finally:
+        _remove_if_bare(made)
+
+
+def _build(
+    features: Features,
+    paths: Sequence[Path],
+    chunks: Path,
+    progress: bool,
+    batch: int,
+    seed: int,
+    select: int | None,
+) -> dict:
+    from tqdm import tqdm
+
     chunks.mkdir(parents=True, exist_ok=True)
     _same_plan(chunks, paths, seed)
     projection = _projection(features, paths, chunks, seed, batch)
@@ -60,7 +89,18 @@ def build_bank(
             if not part.is_file():
                 _write_chunk(features, paths[start : start + CHUNK], projection, part, batch)
             bar.update(len(paths[start : start + CHUNK]))
-    return _join(chunks, out, projection, len(range(0, len(paths), CHUNK)), select)
+    sizes = [len(paths[start : start + CHUNK]) for start in range(0, len(paths), CHUNK)]
+    return _join(chunks, projection, sizes, select)
+
+
+def _remove_if_bare(made: list[Path]) -> None:
+    """The folders a failed build made (`made`, the bank's, then its chunks'), where they hold
+    nothing but the plan of the photos: nothing of a build that did nothing stays."""
+    for folder in reversed(made):
+        plan = folder / "plan.txt"
+        if folder.is_dir() and {p.name for p in folder.iterdir()} <= {plan.name}:
+            plan.unlink(missing_ok=True)
+            folder.rmdir()
 
 
 def _same_plan(chunks: Path, paths: Sequence[Path], seed: int) -> None:
@@ -76,19 +116,21 @@ def _same_plan(chunks: Path, paths: Sequence[Path], seed: int) -> None:
 def read_photo(path: Path) -> tuple[str, Image.Image]:
     """A colour photo file as a bank knows it: its content hash (the first 16 hex digits of
     its SHA-256) and the photo at SIZE x SIZE; BadImage or OSError where it cannot be read."""
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    digest = file_sha256(path)[:16]
     return digest, to_rgb(open_image(path, draft=SIZE)).resize((SIZE, SIZE), Image.BICUBIC)
 
 
-def _encoded(features: Features, paths: Sequence[Path], batch: int):
-    """(name, content hash, rgb at SIZE, local features, descriptor) of each readable photo."""
+def _encoded(features: Features, paths: Sequence[Path], batch: int, quiet: bool = False):
+    """(name, content hash, rgb at SIZE, local features, descriptor) of each readable photo;
+    one that is not is named (unless `quiet`: the projection's sample, read again later)."""
     for start in range(0, len(paths), batch):
         photos = []
         for path in paths[start : start + batch]:
             try:
                 photos.append((Path(path).name, *read_photo(path)))
             except (BadImage, OSError) as exc:
-                log.warning("skipped %s: %s", shown(str(path)), exc)
+                if not quiet:
+                    log.warning("skipped %s: %s", shown(str(path)), shown(str(exc)))
         if not photos:
             continue
         squares = np.stack([lightness_square(rgb) for _, _, rgb in photos])[:, None]
@@ -108,10 +150,15 @@ def _projection(features: Features, paths: Sequence[Path], chunks: Path, seed: i
     so a resumed build uses the same."""
     saved = chunks / "projection.npy"
     if saved.is_file():
-        return np.load(saved, allow_pickle=False)
+        with ArrayFile(saved, f"{shown(str(chunks.parent))}'s stopped build") as kept:
+            return kept.read("projection", (FEATURES, DIMS), "f")
     rng = np.random.default_rng(seed)
     sample = [paths[i] for i in sorted(rng.permutation(len(paths))[:SAMPLE])]
-    cells = np.concatenate([_pooled(f).T for *_, f, _ in _encoded(features, sample, batch)])
+    pooled = [_pooled(f).T for *_, f, _ in _encoded(features, sample, batch, quiet=True)]
+    if not pooled:
+        drawn = "" if len(sample) == len(paths) else " drawn to learn its projection"
+        raise ColorganError(f"none of the {len(sample)} photos{drawn} reads as a photo; no bank")
+    cells = np.concatenate(pooled)
     cells -= cells.mean(0)
     _, _, vt = np.linalg.svd(cells.astype(np.float64), full_matrices=False)
     projection = vt[:DIMS].T.astype(np.float32)
@@ -133,7 +180,7 @@ def banked(local: np.ndarray, rgb: Image.Image, projection: np.ndarray) -> tuple
 def _write_chunk(
     features: Features, paths: Sequence[Path], projection: np.ndarray, target: Path, batch: int
 ) -> None:
-    rows: dict[str, list] = {k: [] for k in ("names", "hashes", "descriptors", "features", "ab")}
+    rows: dict[str, list] = {k: [] for k in CHUNK_ARRAYS}
     for name, digest, rgb, local, descriptor in _encoded(features, paths, batch):
         projected, ab = banked(local, rgb, projection)
         rows["names"].append(name)
@@ -141,13 +188,27 @@ def _write_chunk(
         rows["descriptors"].append(descriptor.astype(np.float16))
         rows["features"].append(projected.astype(np.float16))
         rows["ab"].append(ab.astype(np.float16))
-    arrays = {
-        k: np.stack(v) if k not in ("names", "hashes") else np.array(v)
-        for k, v in rows.items()
-        if v
-    }
+    arrays = {}
+    for key, (kind, rest) in CHUNK_ARRAYS.items():  # each, empty too: no photo of it read
+        values = rows[key]
+        if kind == "U":
+            arrays[key] = np.array(values, str)
+        else:
+            arrays[key] = np.array(values, np.float16).reshape(len(values), *rest)
     with atomic_file(target) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
+
+
+def _read_chunk(part: Path, most: int) -> dict[str, np.ndarray]:
+    """A chunk a stopped build wrote, of at most `most` photos, each array's header checked
+    before it is read; ColorganError (one line) for one that is not, naming it."""
+    where = f"{shown(str(part))} (a chunk of a stopped build: remove it to build it again)"
+    with ArrayFile(part, where) as chunk:
+        shape = chunk.header("descriptors")[0]
+        if len(shape) != 2 or shape[0] > most:
+            raise ColorganError(f"{where}: its descriptors are {shape}, not of {most} photos")
+        n = shape[0]
+        return {k: chunk.read(k, (n, *rest), kind) for k, (kind, rest) in CHUNK_ARRAYS.items()}
 
 
 def spread_out(descriptors: np.ndarray, count: int) -> list[int]:
@@ -162,17 +223,20 @@ def spread_out(descriptors: np.ndarray, count: int) -> list[int]:
     return sorted(chosen)
 
 
-def _join(chunks: Path, out: Path, projection: np.ndarray, count: int, select: int | None) -> dict:
-    parts = {k: [] for k in ("names", "hashes", "descriptors", "features", "ab")}
-    for c in range(count):
-        with np.load(chunks / f"{c:06d}.npz", allow_pickle=False) as chunk:
-            for key in parts:
-                if key in chunk:
-                    parts[key].append(chunk[key])
-    names = [str(n) for part in parts["names"] for n in part]
-    hashes = [str(h) for part in parts["hashes"] for h in part]
+def _join(chunks: Path, projection: np.ndarray, sizes: list[int], select: int | None) -> dict:
+    """The chunks (of at most `sizes` photos each) joined into the bank's arrays and manifest,
+    each written whole; then the chunks are removed."""
+    out = chunks.parent
+    parts = [_read_chunk(chunks / f"{c:06d}.npz", most) for c, most in enumerate(sizes)]
+    names = [str(n) for part in parts for n in part["names"]]
+    hashes = [str(h) for part in parts for h in part["hashes"]]
+    if not hashes:
+        raise ColorganError("none of the photos could be read; no photos to bank")
     keep = sorted({h: i for i, h in reversed(list(enumerate(hashes)))}.values())
-    arrays = {k: np.concatenate(parts[k])[keep] for k in ("descriptors", "features", "ab")}
+    arrays = {
+        k: np.concatenate([part[k] for part in parts])[keep]
+        for k in ("descriptors", "features", "ab")
+    }
     if select is not None and select < len(keep):
         picked = spread_out(arrays["descriptors"], select)
         keep = [keep[i] for i in picked]

@@ -26,8 +26,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, short
 from colorgan.base.files import atomic_write_text, publish
+from colorgan.training.position import Position, checked_rng
 
 log = logging.getLogger("colorgan")
 
@@ -109,7 +110,7 @@ def checkpoint_candidates(run_dir: Path) -> list[Path]:
     complete = checkpoints(run_dir)[::-1]
     pointer = run_dir / "checkpoints" / "latest"
     if pointer.is_file():
-        named = run_dir / "checkpoints" / pointer.read_text().strip()
+        named = run_dir / "checkpoints" / pointer.read_text(errors="replace").strip()
         if named in complete:
             complete.remove(named)
             complete.insert(0, named)
@@ -123,11 +124,20 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 
 def read_checkpoint(path: Path, names: list[str]) -> tuple[dict[str, dict], dict[str, Any]]:
     """The weights of each named module the checkpoint holds (its state lists them under
-    "modules"; an older one, all of `names`) and the rest of the state, or
-    DamagedCheckpoint. Nothing in it is unpickled: the state is read with weights_only."""
+    "modules", some of `names`; an older one, all of `names`) and the rest of the state, its
+    position (a Position) and random states checked, or DamagedCheckpoint. Nothing in it is
+    unpickled: the state is read with weights_only; no file outside it is opened."""
     try:
         state = torch.load(path / "state.pt", map_location="cpu", weights_only=True)
-        held = state.get("modules", names) if isinstance(state, dict) else names
+        if not isinstance(state, dict):
+            raise ValueError("its state is not a dict")
+        held = state.get("modules", names)
+        if not isinstance(held, list) or not all(isinstance(n, str) and n in names for n in held):
+            raise ValueError(f"its modules are {short(held)}, not some of {names}")
+        if "position" in state:
+            state["position"] = Position.of(state["position"])
+        if "rng" in state:
+            state["rng"] = checked_rng(state["rng"])
         weights = {name: load_file(str(path / f"{name}.safetensors")) for name in held}
     except (
         OSError,
@@ -139,8 +149,6 @@ def read_checkpoint(path: Path, names: list[str]) -> tuple[dict[str, dict], dict
     ) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
         raise DamagedCheckpoint(f"checkpoint {path} is damaged ({reason})") from None
-    if not isinstance(state, dict):
-        raise DamagedCheckpoint(f"checkpoint {path} is damaged (its state is not a dict)")
     return weights, state
 
 

@@ -300,7 +300,7 @@ class ColorGAN:
             for name in ("opt_pre", "opt_g", "opt_d", "scaler"):
                 if name in state:  # a phase's checkpoint holds the optimizers it steps
                     getattr(self, name).load_state_dict(state[name])
-        except (RuntimeError, KeyError, ValueError) as exc:
+        except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as exc:
             raise ColorganError(
                 f"the checkpoint in {run_dir} does not fit this config "
                 f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:160]})"

@@ -17,46 +17,75 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from colorgan.base.errors import ColorganError
+from colorgan.base.errors import ColorganError, shown
 
 
 class RunLock:
     """An exclusive lock on `run_dir` (flock on run_dir/.lock; the OS drops it with the
-    process, so a killed trainer leaves no stale lock)."""
+    process, so a killed trainer leaves no stale lock). The lock file goes when the lock is
+    released: a finished run folder holds no `.lock`."""
 
     def __init__(self, run_dir: Path) -> None:
         # the folders this run makes (the run folder, and out_dir where it is new too) go again
         # if the run fails before writing anything into them
         self.made = [p for p in [run_dir, *run_dir.parents] if not p.exists()]
-        run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir, self.path = run_dir, run_dir / ".lock"
-        self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self.fd, 32, 0).decode(errors="replace").strip() or "?"
-            self.release()
-            raise ColorganError(
-                f"{run_dir} is being trained by another colorgan process (pid {holder}); "
-                "wait for it or stop it"
-            ) from None
+        self.fd: int | None = None
+        while self.fd is None:
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                os.close(fd)
+                raise ColorganError(
+                    f"{run_dir} is being trained by another colorgan process (pid {holder}); "
+                    "wait for it or stop it"
+                ) from None
+            if self._still_named(fd):
+                self.fd = fd
+            else:  # its holder removed it between our open and our lock: it locks nothing
+                os.close(fd)
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
 
+    def _open(self) -> int:
+        """The lock file, opened (the run folder made where it is new); one line where this
+        user may not write there (out_dir a file, a read-only place, a name too long)."""
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            self._remove_made()
+            why = exc.strerror or exc.__class__.__name__
+            raise ColorganError(
+                f"cannot write the run folder {shown(str(self.run_dir))} ({why})"
+            ) from None
+
+    def _still_named(self, fd: int) -> bool:
+        try:
+            return os.stat(self.path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            return False
+
     def release(self) -> None:
-        """Drop the lock; a run folder this run made and left holding nothing but the lock (a
-        run that failed before its first file) is removed."""
+        """Drop the lock and its file; a run folder this run made and left holding nothing
+        else (a run that failed before its first file) is removed."""
         if self.fd is None:
             return
-        if self.made and [p.name for p in self.run_dir.iterdir()] == [".lock"]:
-            self.path.unlink()
-            for folder in self.made:  # the run folder first, then the new parents above it
-                try:
-                    folder.rmdir()
-                except OSError:  # something else is in it now
-                    break
+        self.path.unlink(missing_ok=True)  # while held: a waiter that opened it sees it go
+        self._remove_made()
         os.close(self.fd)  # closing drops the flock
         self.fd = None
+
+    def _remove_made(self) -> None:
+        """The folders this run made, the run folder first, then the new parents above it,
+        each as far as it is empty (something else may be in it now)."""
+        for folder in self.made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
 
 class StopRequests:

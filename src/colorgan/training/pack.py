@@ -5,7 +5,8 @@ Each photo is checked once (it decodes, it is not grey), resized so its short si
 (never enlarged), and stored as a JPEG with its content hash, in a seeded random order so
 that a shard holds a fair sample of the whole set and a shuffle buffer mixes it well. A share
 of the photos goes to validation shards. Shards are written in a folder beside the target and
-the folder is renamed into place at the end: a stopped pack leaves no half-written set.
+the folder is renamed into place at the end (base.files.folder_written_whole): a stopped pack
+leaves no half-written set.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,10 +22,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.base.files import publish
+from colorgan.base.files import folder_written_whole, output_folder
 from colorgan.base.images import BadImage, find_images, is_grey, open_image, to_rgb
 from colorgan.training.photos import content_key
 from colorgan.training.shards import FORMAT, IMAGE_KEY, MANIFEST
+
+MAX_SHARD_MB = 1_000_000  # a terabyte: a shard is meant to be streamed whole, hundreds of MB
 
 
 def pack(
@@ -44,14 +45,12 @@ def pack(
     returns the manifest."""
     if out.exists():
         raise ColorganError(f"{shown(str(out))} already exists; choose a new --out")
-    if not 0 <= val_fraction < 1:
-        raise ColorganError("--val-fraction must be at least 0 and below 1")
+    output_folder(str(out))
+    _check(size, shard_mb, val_fraction, quality, shard_photos)
     paths = _photos(sources)
     random.Random(seed).shuffle(paths)
     n_val = round(len(paths) * val_fraction)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
-    try:
+    with folder_written_whole(out) as tmp:
         seen: set[str] = set()
         bar = tqdm(total=len(paths), desc="packing", unit="photo", disable=not progress)
         writer = ShardWriter(tmp, int(shard_mb * 1e6), shard_photos)
@@ -62,11 +61,25 @@ def pack(
                 bar.update(1)
         bar.close()
         manifest = writer.close(size, len(paths))
-        publish(tmp, out, directory=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return manifest
+
+
+def _check(
+    size: int, shard_mb: float, val_fraction: float, quality: int, shard_photos: int | None
+) -> None:
+    """The packing's settings, each within its range (a NaN or an infinity is in none)."""
+    if not size >= 32:
+        raise ColorganError(f"--size must be at least 32, not {size}")
+    if not 0 < shard_mb <= MAX_SHARD_MB:
+        raise ColorganError(
+            f"--shard-mb must be above 0 and at most {MAX_SHARD_MB:,}, not {shard_mb}"
+        )
+    if not 0 <= val_fraction < 1:
+        raise ColorganError(f"--val-fraction must be at least 0 and below 1, not {val_fraction}")
+    if not 1 <= quality <= 100:
+        raise ColorganError(f"--quality must be 1 to 100, not {quality}")
+    if shard_photos is not None and shard_photos < 1:
+        raise ColorganError(f"--shard-photos must be at least 1, not {shard_photos}")
 
 
 def _photos(sources: Sequence[str | Path]) -> list[Path]:
@@ -82,12 +95,13 @@ def _photos(sources: Sequence[str | Path]) -> list[Path]:
 
 
 def _add(writer: ShardWriter, path: Path, size: int, quality: int, seen: set[str]) -> None:
-    """One photo into the current shard, unless it does not decode, is grey or came before."""
-    key = content_key(path)
-    if key in seen:
-        writer.skipped["duplicate"] += 1
-        return
+    """One photo into the current shard, unless it does not decode, is grey or came before
+    (a photo that cannot be read is a photo skipped, not a pack that fails)."""
     try:
+        key = content_key(path)
+        if key in seen:
+            writer.skipped["duplicate"] += 1
+            return
         img = to_rgb(open_image(path, draft=size))
         small = img.resize((64, max(1, 64 * img.height // img.width)))
         if is_grey(np.asarray(small)):

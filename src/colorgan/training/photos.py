@@ -47,11 +47,13 @@ def find_coco_images(root: str | Path, annotations: str | Path | None) -> list[P
     text = read_text(ann, "data.annotations", MAX_ANNOTATION_BYTES)
     try:
         meta = json.loads(text)
-        names = [entry["file_name"] for entry in meta["images"]]
+        names = {entry["file_name"] for entry in meta["images"]}
+        if not all(isinstance(name, str) for name in names):
+            raise TypeError("a file_name that is not a name")
     except (ValueError, KeyError, TypeError, RecursionError):
         raise ColorganError(f"cannot read COCO annotations {shown(str(ann))}") from None
     by_name = {p.name: p for p in find_images(images)}
-    return sorted(by_name[n] for n in set(names) if n in by_name)
+    return sorted(by_name[n] for n in names if n in by_name)
 
 
 def sample_and_split(

@@ -10,44 +10,35 @@ colours, not the world's: the set shows the path end to end, not what a large se
 from __future__ import annotations
 
 import random
-import shutil
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 from tqdm import tqdm
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.base.files import publish
+from colorgan.base.files import folder_written_whole, output_folder
 
 SOURCES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
 SIDE = 160  # pixels of each crop's short side: above the quick recipe's 128
 
 
 def write_sample_photos(out: Path, count: int = 600, seed: int = 0, progress: bool = True) -> int:
-    """`count` JPEG crops in the new folder `out` (written beside it, then renamed into
-    place); returns how many."""
+    """`count` JPEG crops in the new (or empty) folder `out`, written whole; returns how
+    many."""
     import skimage.data
 
-    if out.exists() and any(out.iterdir()):
+    output_folder(str(out), "the folder")
+    if out.is_dir() and any(out.iterdir()):
         raise ColorganError(f"{shown(str(out))} already holds files; choose a new folder")
     if count < 1:
         raise ColorganError(f"--count must be at least 1, not {count}")
     photos = [Image.fromarray(getattr(skimage.data, name)()) for name in SOURCES]
     rng = random.Random(seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
-    try:
+    with folder_written_whole(out) as tmp:
         for i in tqdm(range(count), desc="sample photos", unit="photo", disable=not progress):
             k = i % len(SOURCES)
             crop = _crop(photos[k], rng)
             crop.save(tmp / f"{SOURCES[k]}-{i:04d}.jpg", quality=92)
-        if out.exists():
-            out.rmdir()
-        publish(tmp, out, directory=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return count
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import random
+import tarfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from colorgan.base.errors import ColorganError, shown
+from colorgan.base.errors import ColorganError, short, shown
 from colorgan.base.files import read_text
 from colorgan.base.images import BadImage, load_rgb
 
@@ -31,6 +33,8 @@ log = logging.getLogger("colorgan")
 MANIFEST = "manifest.json"
 FORMAT = "colorgan-shards/1"
 IMAGE_KEY = "jpg"  # each sample's photo; "json" holds its name and content hash
+MAX_MEMBER = 128 << 20  # bytes of one member of a shard: a packed photo takes far less
+MAX_PHOTOS = 10_000_000  # what one shard may claim to hold (a bound, not a promise)
 
 
 @dataclass(frozen=True)
@@ -52,15 +56,7 @@ def read_pack(spec: str) -> tuple[list[Shard], list[Shard]]:
             f"data.shards: no {MANIFEST} in {shown(str(folder))} (write shards with "
             "colorgan data pack)"
         )
-    try:
-        meta = json.loads(read_text(manifest, "shard manifest", 16 << 20))
-        assert meta["format"] == FORMAT
-        split = {
-            name: [Shard(folder / s["name"], int(s["photos"])) for s in meta[name]]
-            for name in ("train", "val")
-        }
-    except (ValueError, KeyError, TypeError, AssertionError):
-        raise ColorganError(f"{shown(str(manifest))} is not a colorgan shard manifest") from None
+    split = _shards_of(manifest, read_text(manifest, "shard manifest", 16 << 20))
     train = split["train"]
     if not Path(spec).is_dir():
         by_name = {s.path.name: s for s in train}
@@ -75,12 +71,82 @@ def read_pack(spec: str) -> tuple[list[Shard], list[Shard]]:
     return train, split["val"]
 
 
-def raw_samples(shards: list[Shard]) -> Iterator[dict]:
-    """The samples of `shards` in order, undecoded (WebDataset's tar reader)."""
-    import webdataset as wds
+def _shards_of(manifest: Path, text: str) -> dict[str, list[Shard]]:
+    """The manifest's training and validation shards: each a file of the pack's own folder
+    (a name, never a path that leads out of it) and a count of photos (a whole number from 0
+    to MAX_PHOTOS)."""
+    where = shown(str(manifest))
+    try:
+        meta = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ColorganError(f"{where} is not JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ColorganError(f"{where} is not a colorgan shard manifest ({FORMAT})")
+    split: dict[str, list[Shard]] = {}
+    for kind in ("train", "val"):
+        listed = meta.get(kind)
+        if not isinstance(listed, list) or not all(isinstance(s, dict) for s in listed):
+            raise ColorganError(f"{where}: its {kind} shards are not a list of shards")
+        split[kind] = []
+        for entry in listed:
+            name, photos = entry.get("name"), entry.get("photos")
+            if not (isinstance(name, str) and name.endswith(".tar") and "\0" not in name):
+                raise ColorganError(f"{where}: a shard's name {short(name)} is not a .tar file")
+            if Path(name).name != name:
+                raise ColorganError(
+                    f"{where}: shard {short(name)} is not a file of the pack's own folder"
+                )
+            if isinstance(photos, bool) or not isinstance(photos, int):
+                raise ColorganError(f"{where}: shard {short(name)} counts {short(photos)} photos")
+            if not 0 <= photos <= MAX_PHOTOS:
+                raise ColorganError(
+                    f"{where}: shard {short(name)} counts {photos} photos, not 0 to {MAX_PHOTOS:,}"
+                )
+            split[kind].append(Shard(manifest.parent / name, photos))
+    return split
 
-    urls = ({"url": str(s.path)} for s in shards)
-    yield from wds.tariterators.tarfile_samples(urls, handler=wds.warn_and_continue)
+
+def raw_samples(shards: list[Shard]) -> Iterator[dict]:
+    """The samples of `shards` in order, undecoded: each its members' bytes by suffix ("jpg",
+    "json") and its "__key__" (the path up to the name's first dot), as WebDataset groups them. A
+    member is read only once its size, from its tar header, is within MAX_MEMBER (a sparse
+    member that unpacks to gigabytes is skipped, not read); a damaged shard ends where it
+    breaks, said in one line."""
+    for shard in shards:
+        yield from _samples_of(shard.path)
+
+
+def _samples_of(path: Path) -> Iterator[dict]:
+    sample: dict = {}
+    try:
+        with tarfile.open(path, "r|*") as tar:
+            for member in tar:
+                tar.members = []  # a stream: what is behind is not kept
+                folder, _, name = member.name.rpartition("/")
+                stem, dot, suffix = name.partition(".")
+                key = f"{folder}/{stem}" if folder else stem
+                if not member.isreg() or not dot or stem.startswith("__"):
+                    continue
+                if member.size > MAX_MEMBER:
+                    log.warning(
+                        "skipping %s in shard %s: %s bytes, over the %s a photo may take",
+                        shown(member.name),
+                        shown(str(path)),
+                        f"{member.size:,}",
+                        f"{MAX_MEMBER:,}",
+                    )
+                    continue
+                if key != sample.get("__key__"):
+                    if sample:
+                        yield sample
+                    sample = {"__key__": key}
+                sample[suffix.lower()] = tar.extractfile(member).read()
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        why = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
+        log.warning("shard %s is damaged (%s); the rest of it is skipped", shown(str(path)), why)
+        return  # the sample it broke in may be part of one
+    if sample:
+        yield sample
 
 
 def decode(sample: dict, size: int, flip: bool, box: tuple | None) -> dict | None:
@@ -217,7 +283,7 @@ class ShardPhotos(torch.utils.data.Dataset):
         for sample in raw_samples(shards):
             if limit is not None and len(self.samples) >= limit:
                 break
-            self.samples.append({IMAGE_KEY: sample[IMAGE_KEY], "__key__": sample["__key__"]})
+            self.samples.append({k: v for k, v in sample.items() if k in (IMAGE_KEY, "__key__")})
 
     def __len__(self) -> int:
         return len(self.samples)

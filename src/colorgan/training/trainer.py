@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,22 @@ import torch
 from tqdm import tqdm
 
 from colorgan.base.errors import ColorganError
-from colorgan.config import Config
+from colorgan.config import Config, load_config
+from colorgan.config.resume import check_resumable
 from colorgan.models.runtime import resolve_precision
 from colorgan.training import distributed
 from colorgan.training.checkpoint import latest_checkpoint, save_checkpoint
 from colorgan.training.data import TrainingData
 from colorgan.training.gan import ColorGAN, warm_start
 from colorgan.training.guard import RunLock, StopRequests
-from colorgan.training.position import PHASES, Position, RunState, restore_rng, rng_state
+from colorgan.training.position import (
+    PHASES,
+    Position,
+    RunState,
+    restore_rng,
+    rng_state,
+    steps_left,
+)
 from colorgan.training.runlog import RunLog
 from colorgan.training.schedule import Plan, lr_factor
 from colorgan.training.validation import sample_grid, validation_l1
@@ -35,12 +44,22 @@ log = logging.getLogger("colorgan")
 ESTIMATE_AFTER = 5  # steps of a run timed before it says how long the rest will take
 
 
+def continues(checkpoint: Path, cfg: Config) -> None:
+    """A resume continues the run that wrote `checkpoint`: `cfg` may differ from the config
+    the checkpoint holds (not the run folder's config.yaml, which a hand may have changed)
+    only where a resume may change it (config.resume); one line otherwise."""
+    saved = checkpoint / "config.yaml"
+    if saved.is_file():
+        check_resumable(load_config(saved), cfg, f"{cfg.run_dir}'s checkpoint {checkpoint.name}")
+
+
 class Trainer:
     """Builds a run's ColorGAN and TrainingData (or resumes them) and runs the schedule."""
 
     def __init__(self, cfg: Config, resume: bool = False, progress: bool = True) -> None:
         self.cfg = cfg
         self.run_dir = cfg.run_dir
+        self.clock: Callable[[], float] = time.perf_counter  # what a run's timing reads
         # Under torchrun: one process per device, rank 0 alone writes (distributed.py).
         self.world, self.device = distributed.setup(cfg.train.device)
         # one trainer per run folder: a second --resume would interleave their files
@@ -83,7 +102,8 @@ class Trainer:
         rng = None
         if resume and existing is not None:
             existing, state = self.gan.resume(self.run_dir)
-            self.pos = Position(**state["position"])
+            continues(existing, cfg)
+            self.pos = state["position"]
             rng = state.get("rng")
             log.info("resumed from %s (step %d)", existing, self.pos.step)
         elif resume:
@@ -150,19 +170,22 @@ class Trainer:
         return path
 
     def run(self, max_steps: int | None = None, max_seconds: float | None = None) -> dict[str, Any]:
-        """Train to the end of the schedule, or for `max_steps` more G steps, or until
-        `max_seconds` have passed (then checkpoint and export); returns a summary."""
+        """Train to the end of the schedule, or until the run has taken `max_steps` G steps in
+        all (counted from its start, not from a resume: a run resumed at step 5 with
+        max_steps 7 takes 2), or until `max_seconds` have passed in this call (then checkpoint
+        and export); returns a summary."""
         try:
             return self._run(max_steps, max_seconds)
         finally:
             self.release()
 
     def _run(self, max_steps: int | None, max_seconds: float | None) -> dict[str, Any]:
-        run = RunState(max_steps, max_seconds, self._open_log())
+        left = steps_left(max_steps, self.pos.step)
+        run = RunState(left, max_seconds, self._open_log(), self.clock)
         self.gan.generator.train()
         self.gan.discriminator.train()
         with StopRequests() as stops, closing(run.log):
-            while self.pos.phase < len(PHASES):
+            while self.pos.phase < len(PHASES) and not run.steps_spent():
                 if self.pos.epoch >= self.plan.epochs(self.pos.phase):
                     if self.plan.later_phase(self.pos.phase) is None:
                         break  # done: the position stays at the end of its last phase
@@ -195,12 +218,12 @@ class Trainer:
         self.data.sampler.set_epoch(epoch_id, self.pos.batch * self.cfg.train.batch_size)
         title = f"{phase} {self.pos.epoch + 1}/{self.plan.epochs(self.pos.phase)}"
         bar = tqdm(total=spe, initial=self.pos.batch, disable=not self.progress, desc=title)
-        tick = time.perf_counter()
+        run.tick()
         for batch in self.data.train_loader:
-            wait = time.perf_counter() - tick
+            run.arrived()
             # Every rank skips the same batches and stops at the same step.
             skip, over_time, asked = distributed.any_rank(
-                [batch is None, run.out_of_time(tick), stops.requested is not None],
+                [batch is None, run.out_of_time(), stops.requested is not None],
                 self.world,
                 self.device,
             )
@@ -211,11 +234,11 @@ class Trainer:
                 self.pos.batch += 1
                 continue
             logs = self._train_step(phase, batch)
-            run.stepped(phase, self.pos.step, logs, wait, time.perf_counter() - tick)
+            run.stepped(phase, self.pos.step, logs)
             bar.update(1)
             bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
             self._after_step(run, phase, logs)
-            tick = time.perf_counter()
+            run.tick()
         bar.close()
         return self.pos.batch >= spe
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from colorgan.base.errors import ColorganError, shown
 
@@ -37,12 +36,13 @@ def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
 def run(args: argparse.Namespace) -> int:
     """`bank build` (its one action): the photos banked, exit status 1 where an input
     matched nothing."""
+    from colorgan.base.files import output_folder
     from colorgan.base.images import VIDEO_SUFFIXES, expand_inputs
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.pipeline.bank import ARRAYS
     from colorgan.pipeline.build_bank import build_bank
 
-    out = Path(args.out)
+    out = output_folder(args.out)
     if (out / ARRAYS).exists() and not args.overwrite:
         raise ColorganError(f"{shown(str(out))} holds a bank (pass --overwrite to replace it)")
     if args.select is not None and args.select < 1:
@@ -59,11 +59,11 @@ def run(args: argparse.Namespace) -> int:
         photos = split_paths(load_config(args.train_of).data)[0]
     else:
         jobs, missing = expand_inputs(args.inputs, out)
-        for line in missing:
-            print(f"colorgan: error: {shown(line)}", file=sys.stderr)
         photos = [src for src, _ in jobs if src.suffix.lower() not in VIDEO_SUFFIXES]
-    if not photos:
-        raise ColorganError("no photos to bank")
+    if not photos:  # one line: why there are none, where an input says
+        raise ColorganError("no photos to bank" + (f" ({missing[0]})" if missing else ""))
+    for line in missing:
+        print(f"colorgan: error: {shown(line)}", file=sys.stderr)
     engine = open_engine(EngineOptions())
     manifest = build_bank(
         engine.features, photos, out, not args.quiet, args.batch, select=args.select

@@ -7,8 +7,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from colorgan.base.errors import ColorganError
-
 
 def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     p = sub.add_parser("data", help="photos to train on (data sample, data pack)")
@@ -50,10 +48,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from colorgan.training.pack import pack
 
-    if args.size < 32 or args.shard_mb <= 0 or not 1 <= args.quality <= 100:
-        raise ColorganError("--size must be at least 32, --shard-mb above 0, --quality 1 to 100")
-    if args.shard_photos is not None and args.shard_photos < 1:
-        raise ColorganError("--shard-photos must be at least 1")
     manifest = pack(
         args.sources,
         Path(args.out),

@@ -44,7 +44,13 @@ def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
         help="override a config value (repeatable)",
     )
     p.add_argument("--out-dir", help="parent folder of the run folder (config: out_dir)")
-    p.add_argument("--max-steps", type=int, help="stop after this many generator steps")
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="stop once the run has taken N generator steps in all, counted from its start "
+        "(a run resumed at step 5 with --max-steps 7 takes 2 more)",
+    )
     p.add_argument(
         "--max-minutes",
         type=float,
