@@ -201,13 +201,12 @@ def train(
     data = torch.utils.data.DataLoader(
         Damages(train_paths, recipe, step), batch_size=recipe.batch, num_workers=recipe.workers
     )
-    schedule = lambda s: 0.5 * (1 + np.cos(np.pi * s / recipe.steps))  # noqa: E731
     started = time.time()
     for damaged, mask, unmarked, around in data:
         for group, base in zip(
             opt.param_groups, (recipe.lr * recipe.encoder_lr_scale, recipe.lr), strict=True
         ):
-            group["lr"] = base * schedule(step)
+            group["lr"] = base * 0.5 * (1 + np.cos(np.pi * step / recipe.steps))  # cosine
         terms = losses(net(damaged), mask, unmarked, around, recipe)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
