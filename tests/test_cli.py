@@ -30,7 +30,18 @@ def test_help_lists_the_subcommands(capsys):
     assert done.value.code == 0
     listing = capsys.readouterr().out.split("positional arguments:")[1].split("options:")[0]
     listed = re.findall(r"^ {4}(\w[\w-]*)", listing, re.M)  # a command's name: 4 spaces in
-    expected = ["colorize", "serve", "train", "data", "evaluate", "experiment", "export", "bank"]
+    expected = [
+        "colorize",
+        "restore",
+        "serve",
+        "train",
+        "train-restorer",
+        "data",
+        "evaluate",
+        "experiment",
+        "export",
+        "bank",
+    ]
     assert listed == expected
     parser = build_parser()
     [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]

@@ -64,7 +64,6 @@ def test_pillows_warnings_are_no_lines_of_colorgans(tmp_path, capfd, name, make)
 
     from colorgan.apps.cli import main
     from colorgan.base.images import prepare_image, upright_size
-    from tests.conftest import write_generator
 
     path = tmp_path / name
     make(path)
@@ -73,7 +72,6 @@ def test_pillows_warnings_are_no_lines_of_colorgans(tmp_path, capfd, name, make)
         assert open_image(path).size == upright_size(path)
         prepare_image(open_image(path))
     assert not said, [str(w.message) for w in said]
-    model = write_generator(tmp_path / "model.safetensors")
-    args = ["colorize", str(path), "--out", str(tmp_path / "out"), "-w", str(model), "-q"]
+    args = ["colorize", str(path), "--out", str(tmp_path / "out"), "--engine", "onnx", "-q"]
     assert main(args) == 0
     assert "Warning" not in capfd.readouterr().err
