@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -206,7 +207,7 @@ def train(
         for group, base in zip(
             opt.param_groups, (recipe.lr * recipe.encoder_lr_scale, recipe.lr), strict=True
         ):
-            group["lr"] = base * 0.5 * (1 + np.cos(np.pi * step / recipe.steps))  # cosine
+            group["lr"] = base * 0.5 * (1 + math.cos(math.pi * step / recipe.steps))  # cosine
         terms = losses(net(damaged), mask, unmarked, around, recipe)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
