@@ -8,7 +8,13 @@ import sys
 from itertools import chain
 from pathlib import Path
 
-from colorgan.apps.cli.common import model_choice, prior_files, runtime_options, warn_of_trust
+from colorgan.apps.cli.common import (
+    model_choice,
+    prior_files,
+    runtime_options,
+    said,
+    warn_of_trust,
+)
 from colorgan.base.errors import ColorganError, short, shown
 from colorgan.pipeline.settings import HINT_REACHES, Settings, settings_of
 from colorgan.spec.meta import MAX_SATURATION
@@ -215,7 +221,6 @@ def settings_given(
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
 
     from colorgan.base.files import output_folder
     from colorgan.base.images import VIDEO_SUFFIXES, expand_inputs
@@ -238,14 +243,6 @@ def run(args: argparse.Namespace) -> int:
         colorizer.colorize_files(photos, out_dir, settings, **how),
         colorize_videos(colorizer, videos, out_dir, settings, **how),
     )
-    written = total = 0  # outputs: alternatives make several of one input
-    for result in results:
-        total += 1
-        if result.error is None:
-            written += 1
-        else:
-            kept = " (pass --overwrite to replace it)" if result.kept else ""
-            line = shown(f"{result.source}: {result.error}{kept}")
-            tqdm.write(f"colorgan: error: {line}", file=sys.stderr)
+    written, total = said(results)  # outputs: alternatives make several of one input
     print(f"colorized {written} of {total} file(s) into {out_dir.resolve()}")
     return 0 if written == total and not missing else 1

@@ -8,6 +8,7 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Iterable
 from typing import NoReturn
 
 from colorgan.base.errors import shown
@@ -56,6 +57,23 @@ def flag_of(setting: str) -> str:
     if setting.startswith("-"):
         return setting
     return SETTING_FLAGS.get(setting, "--" + setting.replace("_", "-"))
+
+
+def said(results: Iterable) -> tuple[int, int]:
+    """Each failed output of a file loop (FileResults) said in one line on stderr, with the
+    option that replaces an output it kept: (outputs written, outputs in all)."""
+    from tqdm import tqdm
+
+    written = total = 0
+    for result in results:
+        total += 1
+        if result.error is None:
+            written += 1
+        else:
+            kept = " (pass --overwrite to replace it)" if result.kept else ""
+            line = shown(f"{result.source}: {result.error}{kept}")
+            tqdm.write(f"colorgan: error: {line}", file=sys.stderr)
+    return written, total
 
 
 def rank_prefix() -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from colorgan.apps.cli.common import runtime_options
+from colorgan.apps.cli.common import runtime_options, said
 from colorgan.base.errors import shown
 
 
@@ -34,7 +34,6 @@ def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
 
     from colorgan.base.files import output_folder
     from colorgan.base.images import VIDEO_SUFFIXES, expand_inputs
@@ -58,16 +57,9 @@ def run(args: argparse.Namespace) -> int:
     given = {"restore_mask": args.restore_mask} if args.restore_mask else {}
     settings = settings_of(None, restore=True, **given)
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
-    written = 0
     results = restore_files(
         colorizer, jobs, out_dir, settings, overwrite=args.overwrite, progress=not args.quiet
     )
-    for result in results:
-        if result.error is None:
-            written += 1
-        else:
-            kept = " (pass --overwrite to replace it)" if result.kept else ""
-            line = shown(f"{result.source}: {result.error}{kept}")
-            tqdm.write(f"colorgan: error: {line}", file=sys.stderr)
+    written, _ = said(results)
     print(f"restored {written} of {len(jobs)} photo(s) into {out_dir.resolve()}")
     return 0 if written == len(jobs) and not missing and not films else 1
