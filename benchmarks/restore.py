@@ -47,15 +47,18 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 CANDIDATES = [
-    restore.Repair(threshold, grow, fill)
+    restore.Repair(threshold, grow, fill, least)
     for fill in ("telea", "ns", "learned")
     for grow in (0, 1, 2)
     for threshold in (-1.0, 0.0, 1.0)
+    for least in (0.0, 0.001, 0.003)
 ]
 
 
 def label(repair: restore.Repair) -> str:
-    return f"{repair.fill}, grow {repair.grow}, threshold {repair.threshold:g}"
+    return (
+        f"{repair.fill}, grow {repair.grow}, threshold {repair.threshold:g}, least {repair.least:g}"
+    )
 
 
 def candidates(plane: np.ndarray, engine: OnnxEngine, reference: np.ndarray) -> dict[str, float]:
@@ -137,13 +140,14 @@ def choose(report: dict) -> str:
 
 
 # the rule's order of simplicity: Telea, then Navier-Stokes, then the learned fill; growth 1,
-# then 0, then 2; threshold 0, then -1, then 1
+# then 0, then 2; threshold 0, then -1, then 1; least 0.1%, then none, then 0.3%
 PREFERENCE = sorted(
     CANDIDATES,
     key=lambda r: (
         ("telea", "ns", "learned").index(r.fill),
         (1, 0, 2).index(r.grow),
         (0.0, -1.0, 1.0).index(r.threshold),
+        (0.001, 0.0, 0.003).index(r.least),
     ),
 )
 

@@ -9,7 +9,8 @@ faded levels recovered, grain reduced where it is grain. numpy and OpenCV, no to
 2. **Filled**: the marked places, widened by GROW pixels (the soft rim of a mark), filled by
    OpenCV's inpainting (Telea's; `Repair` names the alternatives study 29 weighed) on the
    full-resolution grey; the rest of the photo is kept as it was, bit for bit.
-3. **Levels**: an old print (one with damage found, or grain) whose darkest and lightest
+3. **Levels**: an old print (one with damage found on at least LEAST of it, or grain) whose
+   darkest and lightest
    tones are both pulled in (its 0.5th percentile above FADED_LOW and its 99.5th below
    FADED_HIGH) is stretched back to the full range. A photo with neither damage nor grain
    is left alone, however low its contrast: a clean photo must come out as it went in.
@@ -37,7 +38,7 @@ GROW = 1  # the mask is widened by this many pixels before filling
 FILL_RADIUS = 3  # Telea's neighbourhood, in pixels
 FADED_LOW, FADED_HIGH = 24.0, 232.0  # a print is faded where both ends are pulled in past these
 GRAIN = 4.0  # noise above this many grey levels is taken for grain
-AGED = 0.0005  # a photo with damage on more than this share of it is an old print
+LEAST = 0.001  # damage found on less of a photo than this is taken for none: nothing filled
 
 Damage = Callable[[np.ndarray], np.ndarray]  # grey tiles (B, 1, T, T) in 0..1 -> (B, 2, T, T)
 
@@ -54,11 +55,14 @@ class Restored:
 class Repair:
     """How found damage is repaired: where the logit is above `threshold`, the mask grown by
     `grow` pixels, filled by `fill` ("telea" or "ns", OpenCV's inpaintings, or "learned", the
-    network's own). Study 29 chose the defaults on validation photos."""
+    network's own); a photo with damage found on less than `least` of it is left as it is (a
+    clean photo's few doubtful places are no reason to touch it). Study 29 chose the defaults
+    on validation photos."""
 
     threshold: float = THRESHOLD
     grow: int = GROW
     fill: str = "telea"
+    least: float = LEAST
 
 
 def restore_grey(grey: Image.Image, damage: Damage, repair: Repair = Repair()) -> Restored:
@@ -73,6 +77,8 @@ def repaired(plane: np.ndarray, found: np.ndarray, repair: Repair) -> Restored:
     import cv2
 
     mask = found[0] > repair.threshold
+    if mask.mean() < repair.least:
+        mask[:] = False
     if repair.grow:
         kernel = np.ones((2 * repair.grow + 1,) * 2, np.uint8)
         mask = cv2.dilate(mask.astype(np.uint8), kernel) > 0
@@ -83,7 +89,7 @@ def repaired(plane: np.ndarray, found: np.ndarray, repair: Repair) -> Restored:
         method = cv2.INPAINT_TELEA if repair.fill == "telea" else cv2.INPAINT_NS
         filled = cv2.inpaint(plane, mask.astype(np.uint8), FILL_RADIUS, method)
     sigma = noise_level(filled)
-    if mask.mean() > AGED or sigma > GRAIN:
+    if mask.any() or sigma > GRAIN:
         filled = levels(filled)
     if sigma > GRAIN:
         filled = cv2.fastNlMeansDenoising(filled, None, h=1.1 * sigma, templateWindowSize=5)
