@@ -25,6 +25,13 @@ from colorgan.spec.references import GRID, SIZE
 
 TAU = 0.01  # the softmax's temperature over cosine similarities
 LOW, HIGH = 0.1, 0.5  # the similarity at which confidence starts to rise, and reaches 1
+# Study 28's candidates against a colour spread to places a reference does not show (None:
+# off). SPREAD (temperature, from, to): the confidence falls from 1 to 0 as the weighted
+# spread of CIE ab among a place's near-best cells (softmax at that temperature) goes from
+# `from` to `to`. SHADE (from, to): it falls as the CIE L of the cells a place takes its
+# colour from differs from its own (softmax-weighted mean |L difference|), from `from` to `to`.
+SPREAD: tuple[float, float, float] | None = None
+SHADE: tuple[float, float] | None = None
 
 # normalized L (B, 1, SIZE, SIZE) -> (features (B, C, GRID, GRID), descriptors (B, D))
 Features = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -49,6 +56,9 @@ class Reference:
     # photo's it was retrieved for
     trust: tuple[float, ...] | None = None
     closeness: float = 0.0
+    # each cell's mean normalized L (cells,): a photo's reference has it (`encode`), a
+    # bank's has not; only a reference with it is checked for agreement (SPREAD, SHADE)
+    lightness: np.ndarray | None = None
 
 
 def lightness_square(photo: Image.Image) -> np.ndarray:
@@ -65,26 +75,69 @@ def encode(features: Features, photos: Sequence[Image.Image]) -> list[Reference]
     squares = np.stack([lightness_square(rgb) for rgb in rgbs])[:, None]
     local, descriptors = features(squares)
     out = []
-    for rgb, feats, descriptor in zip(rgbs, local, descriptors, strict=True):
+    for rgb, feats, descriptor, square in zip(rgbs, local, descriptors, squares, strict=True):
         cells = np.asarray(rgb.resize((GRID, GRID), Image.Resampling.BOX), np.float64) / 255.0
         ab = srgb.ab_of_rgb(cells).astype(np.float32).reshape(-1, 2).T
-        out.append(Reference(feats.reshape(len(feats), -1), ab, descriptor))
+        shade = cell_lightness(square[0])
+        out.append(Reference(feats.reshape(len(feats), -1), ab, descriptor, lightness=shade))
     return out
 
 
-def match(query: np.ndarray, references: Sequence[Reference]) -> tuple[np.ndarray, np.ndarray]:
+def cell_lightness(square: np.ndarray) -> np.ndarray:
+    """Normalized L at SIZE x SIZE -> its mean over each cell of the matching grid (cells,)."""
+    side = SIZE // GRID
+    return square.reshape(GRID, side, GRID, side).mean((1, 3)).reshape(-1).astype(np.float32)
+
+
+def match(
+    query: np.ndarray, references: Sequence[Reference], lightness: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """A photo's features (C, GRID, GRID) and its references -> the references' colour at each
-    place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1]."""
+    place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1].
+    `lightness`: the photo's normalized L on the grid (cells,), for SHADE."""
     values = np.concatenate([r.ab for r in references], 1)
     each = _similarities(query.reshape(len(query), -1), references)  # (places, its cells)
     similarity = np.concatenate(each, 1)
-    best = similarity.max(1, keepdims=True)
-    weights = np.exp((similarity - best) / TAU)
-    weights /= weights.sum(1, keepdims=True)
+    weights = _softmax(similarity, TAU)
     ab = (weights @ values.T).T.reshape(2, GRID, GRID)
-    trusted = [_trust(s.max(1), r) for s, r in zip(each, references, strict=True)]
+    trusted = []
+    for s, ref in zip(each, references, strict=True):
+        trust = _trust(s.max(1), ref)
+        if ref.lightness is not None:
+            trust = trust * _agreement(s, ref, lightness)
+        trusted.append(trust)
     confidence = np.clip(np.max(trusted, 0), 0.0, 1.0).reshape(GRID, GRID)
     return ab.astype(np.float32), confidence.astype(np.float32)
+
+
+def _softmax(similarity: np.ndarray, temperature: float) -> np.ndarray:
+    weights = np.exp((similarity - similarity.max(1, keepdims=True)) / temperature)
+    return weights / weights.sum(1, keepdims=True)
+
+
+def _agreement(s: np.ndarray, ref: Reference, lightness: np.ndarray | None) -> np.ndarray:
+    """How far a place's match with one reference is to be believed beyond its similarity
+    (places,): a smooth place (sky, road) resembles many smooth cells of any colour, and its
+    single best one can be the wrong colour, confidently. Where its near-best cells disagree
+    in colour (SPREAD), or lie at another lightness than the place (SHADE: a same-scene colour
+    lies on the same lightness), the match is a guess."""
+    factor = np.ones(len(s))
+    if SPREAD is not None:
+        temperature, start, end = SPREAD
+        w = _softmax(s, temperature)
+        mean = w @ ref.ab.T
+        spread = np.sqrt(np.maximum(w @ (ref.ab**2).sum(0) - (mean**2).sum(1), 0.0))
+        factor *= _falling(spread * srgb.AB_SCALE, start, end)
+    if SHADE is not None and lightness is not None:
+        start, end = SHADE
+        apart = np.abs(lightness.reshape(-1, 1) - ref.lightness.reshape(1, -1)) * 50.0
+        factor *= _falling((_softmax(s, TAU) * apart).sum(1), start, end)
+    return factor
+
+
+def _falling(x: np.ndarray, start: float, end: float) -> np.ndarray:
+    """1 up to `start`, 0 from `end`, linear between."""
+    return np.clip((end - x) / (end - start), 0.0, 1.0)
 
 
 def gate_inputs(similarity: np.ndarray, closeness: float) -> np.ndarray:
@@ -157,14 +210,14 @@ def colour_maps(
         return out
     squares = np.stack([_square(photos[k]) for k in wanted])[:, None]
     local, descriptors = features(squares)
-    for k, query, descriptor in zip(wanted, local, descriptors, strict=True):
+    for k, query, descriptor, square in zip(wanted, local, descriptors, squares, strict=True):
         found = []
         if banks[k] is not None:
             bank, count, skip = banks[k]
             found = bank.retrieve(descriptor, count, skip)
         if not references[k] and not found:  # a bank with fewer photos than were skipped
             continue
-        ab, confidence = match(query, [*references[k], *found])
+        ab, confidence = match(query, [*references[k], *found], cell_lightness(square[0]))
         out[k] = (at_size(ab, size) * (srgb.AB_SCALE / ab_scale), at_size(confidence, size))
     return out
 
