@@ -4,17 +4,18 @@ not show, and the candidates against it, scored by the study's rule.
 Run: `.venv/bin/python -m benchmarks.reference_spread --part choose|decide|eval
 [--candidates NAME ...] [--films] [--grid FILE] [--limit N] [--json out.json]`.
 
-Every candidate is the bundled default on the onnx engine with `pipeline.reference`'s SPREAD
-and SHADE set as CANDIDATES says (today: both off), photos at 256 x 256 as
+Every candidate is the bundled default on the onnx engine with `pipeline.reference`'s SPREAD,
+SHADE and RANK set as CANDIDATES says (today: all off), photos at 256 x 256 as
 `benchmarks.references` sees them. Per photo, paired over the same photos and crops (seed 0):
 same scene (another crop of the true photo, flipped, resized): PSNR over the photo, over the
 part the crop does not show, and that part's blotch share (output beyond delta E 10 of the
 truth where the automatic colour was within it); the share within delta E 10 of the truth
 over the places today's matching is confident of (above 0.5, within the crop: the same
 places for every candidate); other photo (the next of the list): how far the ab histogram
-moves toward it. Each candidate is set against today's on the same photos, with standard
-errors of the paired differences. `--films`: part 4 of benchmarks.references per candidate.
-The engine's answers are kept, so each candidate costs the matching and the composition only.
+moves toward it; the same crop darkened (its sRGB times DARK, another exposure): PSNR. Each
+candidate is set against today's on the same photos, with standard errors of the paired
+differences. `--films`: part 4 of benchmarks.references per candidate. The engine's answers
+are kept, so each candidate costs the matching and the composition only.
 """
 
 from __future__ import annotations
@@ -46,19 +47,27 @@ from colorgan.pipeline.colorizer import Colorizer
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 256
 CHOOSE = 200  # validation[:CHOOSE] chooses constants; validation[CHOOSE:] decides
-# name -> (SPREAD, SHADE), fixed with the rule before any was scored
-CANDIDATES: dict[str, tuple[tuple | None, tuple | None]] = {
-    "today": (None, None),
-    "spread 0.01 5-15": ((0.01, 5.0, 15.0), None),
-    "spread 0.01 10-25": ((0.01, 10.0, 25.0), None),
-    "spread 0.01 15-40": ((0.01, 15.0, 40.0), None),
-    "spread 0.03 5-15": ((0.03, 5.0, 15.0), None),
-    "spread 0.03 10-25": ((0.03, 10.0, 25.0), None),
-    "spread 0.03 15-40": ((0.03, 15.0, 40.0), None),
-    "shade 3-10": (None, (3.0, 10.0)),
-    "shade 5-15": (None, (5.0, 15.0)),
-    "shade 10-25": (None, (10.0, 25.0)),
+# name -> (SPREAD, SHADE, RANK), each round's fixed with its rule before any was scored
+CANDIDATES: dict[str, tuple[tuple | None, tuple | None, tuple | None]] = {
+    "today": (None, None, None),
+    "spread 0.01 5-15": ((0.01, 5.0, 15.0), None, None),
+    "spread 0.01 10-25": ((0.01, 10.0, 25.0), None, None),
+    "spread 0.01 15-40": ((0.01, 15.0, 40.0), None, None),
+    "spread 0.03 5-15": ((0.03, 5.0, 15.0), None, None),
+    "spread 0.03 10-25": ((0.03, 10.0, 25.0), None, None),
+    "spread 0.03 15-40": ((0.03, 15.0, 40.0), None, None),
+    "shade 3-10": (None, (3.0, 10.0), None),
+    "shade 5-15": (None, (5.0, 15.0), None),
+    "shade 10-25": (None, (10.0, 25.0), None),
+    # the second round (the study's second rule)
+    "rank 0.5": (None, None, (0.5, False)),
+    "rank 1": (None, None, (1.0, False)),
+    "rank 2": (None, None, (2.0, False)),
+    "rank 0.5 adjusted": (None, None, (0.5, True)),
+    "rank 1 adjusted": (None, None, (1.0, True)),
+    "rank 2 adjusted": (None, None, (2.0, True)),
 }
+DARK = 0.8  # the second round's reference of another exposure: its sRGB times this
 
 
 class Kept:
@@ -87,24 +96,24 @@ class Kept:
         return self._once("features", self.engine.features, l_norm)
 
 
-def settings_of(name: str) -> tuple[tuple | None, tuple | None]:
-    """A candidate's (SPREAD, SHADE): CANDIDATES' own, or "A + B", A's SPREAD and B's SHADE
-    (the two families' chosen settings together)."""
+def settings_of(name: str) -> tuple[tuple | None, tuple | None, tuple | None]:
+    """A candidate's (SPREAD, SHADE, RANK): CANDIDATES' own, or "A + B", A's SPREAD and B's
+    SHADE (the first round's two families' chosen settings together)."""
     if " + " in name:
         first, second = name.split(" + ")
-        return CANDIDATES[first][0], CANDIDATES[second][1]
+        return CANDIDATES[first][0], CANDIDATES[second][1], None
     return CANDIDATES[name]
 
 
 @contextlib.contextmanager
 def candidate(name: str) -> Iterator[None]:
-    """pipeline.reference with the candidate's SPREAD and SHADE, restored after."""
-    kept = reference.SPREAD, reference.SHADE
-    reference.SPREAD, reference.SHADE = settings_of(name)
+    """pipeline.reference with the candidate's SPREAD, SHADE and RANK, restored after."""
+    kept = reference.SPREAD, reference.SHADE, reference.RANK
+    reference.SPREAD, reference.SHADE, reference.RANK = settings_of(name)
     try:
         yield
     finally:
-        reference.SPREAD, reference.SHADE = kept
+        reference.SPREAD, reference.SHADE, reference.RANK = kept
 
 
 def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: int = 0):  # noqa: ANN201
@@ -119,6 +128,7 @@ def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: 
         truth = rgb2lab(photo)
         auto = np.asarray(colorizer.colorize(grey).convert("RGB"))
         crop, seen = crop_of(photo, rng)
+        dark = Image.fromarray((np.asarray(crop, np.float32) * DARK).astype(np.uint8))
         with candidate("today"):
             sure = (confidence_at_photo(colorizer, grey, crop) > 0.5) & seen
         other = Image.fromarray(photos[(k + 1) % len(photos)])
@@ -129,6 +139,7 @@ def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: 
             with candidate(name):
                 same = np.asarray(colorizer.colorize(grey, references=[crop]).convert("RGB"))
                 moved = np.asarray(colorizer.colorize(grey, references=[other]).convert("RGB"))
+                darker = np.asarray(colorizer.colorize(grey, references=[dark]).convert("RGB"))
                 own = (confidence_at_photo(colorizer, grey, crop) > 0.5) & seen
             if name in ("today", names[-1]):
                 shown[k][name] = same
@@ -142,6 +153,7 @@ def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: 
                 "blotch delta E": spread,
                 "within 10": float((delta[sure] <= 10).mean()) if sure.any() else float("nan"),
                 "matched share": float(own.sum() / seen.sum()),
+                "psnr dark reference": psnr(darker, photo),
                 "other moved": (before - chi2(histogram(rgb2lab(moved)), target)) / before,
             }
             for key, value in values.items():
@@ -164,17 +176,24 @@ def paired(rows: dict, name: str) -> dict:
     return out
 
 
-def verdict(scores: dict) -> dict[str, bool]:
-    """The study's rule, each condition on its own (docs/results/reference-spread.md)."""
-    blot = scores["blotch share"]
-    return {
-        "blotch share falls by more than 2 SE": blot["diff"] < -2 * blot["se"],
+def verdict(scores: dict, name: str) -> dict[str, bool]:
+    """The study's rule, each condition on its own (docs/results/reference-spread.md): the
+    second round's (RANK's) asks 2.5 standard errors (the deciding photos' second look) and
+    holds a darker reference's PSNR; the films' condition is read from their table."""
+    second = settings_of(name)[2] is not None
+    blot, bar = scores["blotch share"], 2.5 if second else 2.0
+    out = {
+        f"blotch share falls by more than {bar} SE": blot["diff"] < -bar * blot["se"],
         "and by at least a fifth of today's": blot["diff"] <= -0.2 * blot["today"],
         "PSNR falls by no more than 1 SE": scores["psnr"]["diff"] >= -scores["psnr"]["se"],
         "within 10 falls by no more than 1 SE": scores["within 10"]["diff"]
         >= -scores["within 10"]["se"],
         "other moved at least 0.40": scores["other moved"]["mean"] >= 0.40,
     }
+    if second:
+        dark = scores["psnr dark reference"]
+        out["a darker reference's PSNR falls by no more than 1 SE"] = dark["diff"] >= -dark["se"]
+    return out
 
 
 def grid(shown: dict, rows: dict, name: str, path: Path, count: int = 6) -> None:
@@ -221,7 +240,7 @@ def main() -> None:
     for name in names:
         report[name] = paired(rows, name)
         if name != "today":
-            report[name]["rule"] = verdict(report[name])
+            report[name]["rule"] = verdict(report[name], name)
         print(name, json.dumps(report[name], indent=1), flush=True)
     if args.films:
         report["films"] = {}

@@ -32,6 +32,12 @@ LOW, HIGH = 0.1, 0.5  # the similarity at which confidence starts to rise, and r
 # colour from differs from its own (softmax-weighted mean |L difference|), from `from` to `to`.
 SPREAD: tuple[float, float, float] | None = None
 SHADE: tuple[float, float] | None = None
+# Study 28's second round. RANK (weight, adjusted): a cell is matched on its features less
+# `weight` times its lightness's distance from the place's (CIE L / 100), after the
+# reference's overall lightness is brought to the photo's (the median difference at the
+# best matches: another exposure of the scene); `adjusted`: the confidence's ramp is on that
+# similarity, else on the features' alone.
+RANK: tuple[float, bool] | None = None
 
 # normalized L (B, 1, SIZE, SIZE) -> (features (B, C, GRID, GRID), descriptors (B, D))
 Features = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -94,15 +100,15 @@ def match(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A photo's features (C, GRID, GRID) and its references -> the references' colour at each
     place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1].
-    `lightness`: the photo's normalized L on the grid (cells,), for SHADE."""
+    `lightness`: the photo's normalized L on the grid (cells,), for SHADE and RANK."""
     values = np.concatenate([r.ab for r in references], 1)
     each = _similarities(query.reshape(len(query), -1), references)  # (places, its cells)
-    similarity = np.concatenate(each, 1)
-    weights = _softmax(similarity, TAU)
+    ranked = [_ranked(s, ref, lightness) for s, ref in zip(each, references, strict=True)]
+    weights = _softmax(np.concatenate(ranked, 1), TAU)
     ab = (weights @ values.T).T.reshape(2, GRID, GRID)
     trusted = []
-    for s, ref in zip(each, references, strict=True):
-        trust = _trust(s.max(1), ref)
+    for s, r, ref in zip(each, ranked, references, strict=True):
+        trust = _trust((r if RANK is not None and RANK[1] else s).max(1), ref)
         if ref.lightness is not None:
             trust = trust * _agreement(s, ref, lightness)
         trusted.append(trust)
@@ -113,6 +119,19 @@ def match(
 def _softmax(similarity: np.ndarray, temperature: float) -> np.ndarray:
     weights = np.exp((similarity - similarity.max(1, keepdims=True)) / temperature)
     return weights / weights.sum(1, keepdims=True)
+
+
+def _ranked(s: np.ndarray, ref: Reference, lightness: np.ndarray | None) -> np.ndarray:
+    """A reference's similarities (places, cells) less RANK's weight times each cell's
+    lightness distance from the place (a same-scene colour lies on the same lightness, which
+    features on lightness alone, normalized, do not see on smooth ground); as they are
+    without RANK, or without both lightnesses (a bank's reference has none)."""
+    if RANK is None or lightness is None or ref.lightness is None:
+        return s
+    place = lightness.reshape(-1, 1) * 50.0  # CIE L
+    cells = ref.lightness.reshape(1, -1) * 50.0
+    offset = np.median(place[:, 0] - cells[0, s.argmax(1)])  # another exposure of the scene
+    return s - RANK[0] * np.abs(place - offset - cells) / 100.0
 
 
 def _agreement(s: np.ndarray, ref: Reference, lightness: np.ndarray | None) -> np.ndarray:
