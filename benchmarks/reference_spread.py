@@ -2,18 +2,19 @@
 not show, and the candidates against it, scored by the study's rule.
 
 Run: `.venv/bin/python -m benchmarks.reference_spread --part choose|decide|eval
-[--candidates NAME ...] [--films] [--grid FILE] [--limit N] [--json out.json]`.
+[--candidates NAME ...] [--films] [--grid FILE] [--limit N] [--json out.json]`, or
+`--street FILE` (tests/test_references.py's street scene, before and after).
 
-Every candidate is the bundled default on the onnx engine with `pipeline.reference`'s SPREAD,
-SHADE and RANK set as CANDIDATES says (today: all off), photos at 256 x 256 as
+Every candidate is the bundled default on the onnx engine with `pipeline.reference`'s
+LIGHTNESS set as CANDIDATES says ("before": 0, study 25's matching), photos at 256 x 256 as
 `benchmarks.references` sees them. Per photo, paired over the same photos and crops (seed 0):
 same scene (another crop of the true photo, flipped, resized): PSNR over the photo, over the
 part the crop does not show, and that part's blotch share (output beyond delta E 10 of the
 truth where the automatic colour was within it); the share within delta E 10 of the truth
-over the places today's matching is confident of (above 0.5, within the crop: the same
+over the places the matching before was confident of (above 0.5, within the crop: the same
 places for every candidate); other photo (the next of the list): how far the ab histogram
 moves toward it; the same crop darkened (its sRGB times DARK, another exposure): PSNR. Each
-candidate is set against today's on the same photos, with standard errors of the paired
+candidate is set against "before" on the same photos, with standard errors of the paired
 differences. `--films`: part 4 of benchmarks.references per candidate. The engine's answers
 are kept, so each candidate costs the matching and the composition only.
 """
@@ -47,26 +48,10 @@ from colorgan.pipeline.colorizer import Colorizer
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 256
 CHOOSE = 200  # validation[:CHOOSE] chooses constants; validation[CHOOSE:] decides
-# name -> (SPREAD, SHADE, RANK), each round's fixed with its rule before any was scored
-CANDIDATES: dict[str, tuple[tuple | None, tuple | None, tuple | None]] = {
-    "today": (None, None, None),
-    "spread 0.01 5-15": ((0.01, 5.0, 15.0), None, None),
-    "spread 0.01 10-25": ((0.01, 10.0, 25.0), None, None),
-    "spread 0.01 15-40": ((0.01, 15.0, 40.0), None, None),
-    "spread 0.03 5-15": ((0.03, 5.0, 15.0), None, None),
-    "spread 0.03 10-25": ((0.03, 10.0, 25.0), None, None),
-    "spread 0.03 15-40": ((0.03, 15.0, 40.0), None, None),
-    "shade 3-10": (None, (3.0, 10.0), None),
-    "shade 5-15": (None, (5.0, 15.0), None),
-    "shade 10-25": (None, (10.0, 25.0), None),
-    # the second round (the study's second rule)
-    "rank 0.5": (None, None, (0.5, False)),
-    "rank 1": (None, None, (1.0, False)),
-    "rank 2": (None, None, (2.0, False)),
-    "rank 0.5 adjusted": (None, None, (0.5, True)),
-    "rank 1 adjusted": (None, None, (1.0, True)),
-    "rank 2 adjusted": (None, None, (2.0, True)),
-}
+# name -> pipeline.reference.LIGHTNESS. "before": study 25's matching, on the features alone;
+# "lightness 0.5": what study 28 shipped (its second round's "rank 0.5 adjusted"). The two
+# rounds' other candidates ran at commit 5b9e88e, this file's CANDIDATES there.
+CANDIDATES: dict[str, float] = {"before": 0.0, "lightness 0.5": 0.5}
 DARK = 0.8  # the second round's reference of another exposure: its sRGB times this
 
 
@@ -96,24 +81,15 @@ class Kept:
         return self._once("features", self.engine.features, l_norm)
 
 
-def settings_of(name: str) -> tuple[tuple | None, tuple | None, tuple | None]:
-    """A candidate's (SPREAD, SHADE, RANK): CANDIDATES' own, or "A + B", A's SPREAD and B's
-    SHADE (the first round's two families' chosen settings together)."""
-    if " + " in name:
-        first, second = name.split(" + ")
-        return CANDIDATES[first][0], CANDIDATES[second][1], None
-    return CANDIDATES[name]
-
-
 @contextlib.contextmanager
 def candidate(name: str) -> Iterator[None]:
-    """pipeline.reference with the candidate's SPREAD, SHADE and RANK, restored after."""
-    kept = reference.SPREAD, reference.SHADE, reference.RANK
-    reference.SPREAD, reference.SHADE, reference.RANK = settings_of(name)
+    """pipeline.reference with the candidate's LIGHTNESS, restored after."""
+    kept = reference.LIGHTNESS
+    reference.LIGHTNESS = CANDIDATES[name]
     try:
         yield
     finally:
-        reference.SPREAD, reference.SHADE, reference.RANK = kept
+        reference.LIGHTNESS = kept
 
 
 def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: int = 0):  # noqa: ANN201
@@ -129,7 +105,7 @@ def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: 
         auto = np.asarray(colorizer.colorize(grey).convert("RGB"))
         crop, seen = crop_of(photo, rng)
         dark = Image.fromarray((np.asarray(crop, np.float32) * DARK).astype(np.uint8))
-        with candidate("today"):
+        with candidate("before"):
             sure = (confidence_at_photo(colorizer, grey, crop) > 0.5) & seen
         other = Image.fromarray(photos[(k + 1) % len(photos)])
         target = histogram(rgb2lab(np.asarray(other)))
@@ -141,7 +117,7 @@ def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: 
                 moved = np.asarray(colorizer.colorize(grey, references=[other]).convert("RGB"))
                 darker = np.asarray(colorizer.colorize(grey, references=[dark]).convert("RGB"))
                 own = (confidence_at_photo(colorizer, grey, crop) > 0.5) & seen
-            if name in ("today", names[-1]):
+            if name in ("before", names[-1]):
                 shown[k][name] = same
             delta = np.linalg.norm(rgb2lab(same) - truth, axis=-1)
             share, spread = blotches(same, auto, truth, ~seen)
@@ -162,44 +138,39 @@ def photo_rows(colorizer: Colorizer, paths: list[Path], names: list[str], seed: 
 
 
 def paired(rows: dict, name: str) -> dict:
-    """Each measure's mean for `name`, and its paired difference from today's with the
+    """Each measure's mean for `name`, and its paired difference from "before" with the
     standard error (over the photos where both are defined)."""
     out = {}
     for key, values in rows[name].items():
-        mine, base = np.asarray(values, float), np.asarray(rows["today"][key], float)
-        entry = {"mean": float(np.nanmean(mine)), "today": float(np.nanmean(base))}
+        mine, base = np.asarray(values, float), np.asarray(rows["before"][key], float)
+        entry = {"mean": float(np.nanmean(mine)), "before": float(np.nanmean(base))}
         both = ~np.isnan(mine) & ~np.isnan(base)
-        if name != "today" and both.sum() > 1:
+        if name != "before" and both.sum() > 1:
             d = mine[both] - base[both]
             entry |= {"diff": float(d.mean()), "se": float(d.std(ddof=1) / np.sqrt(len(d)))}
         out[key] = entry
     return out
 
 
-def verdict(scores: dict, name: str) -> dict[str, bool]:
-    """The study's rule, each condition on its own (docs/results/reference-spread.md): the
-    second round's (RANK's) asks 2.5 standard errors (the deciding photos' second look) and
-    holds a darker reference's PSNR; the films' condition is read from their table."""
-    second = settings_of(name)[2] is not None
-    blot, bar = scores["blotch share"], 2.5 if second else 2.0
-    out = {
-        f"blotch share falls by more than {bar} SE": blot["diff"] < -bar * blot["se"],
-        "and by at least a fifth of today's": blot["diff"] <= -0.2 * blot["today"],
+def verdict(scores: dict) -> dict[str, bool]:
+    """The study's second rule, each condition on its own (docs/results/reference-spread.md;
+    the films' condition is read from their table)."""
+    blot, dark = scores["blotch share"], scores["psnr dark reference"]
+    return {
+        "blotch share falls by more than 2.5 SE": blot["diff"] < -2.5 * blot["se"],
+        "and by at least a fifth": blot["diff"] <= -0.2 * blot["before"],
         "PSNR falls by no more than 1 SE": scores["psnr"]["diff"] >= -scores["psnr"]["se"],
         "within 10 falls by no more than 1 SE": scores["within 10"]["diff"]
         >= -scores["within 10"]["se"],
         "other moved at least 0.40": scores["other moved"]["mean"] >= 0.40,
+        "a darker reference's PSNR falls by no more than 1 SE": dark["diff"] >= -dark["se"],
     }
-    if second:
-        dark = scores["psnr dark reference"]
-        out["a darker reference's PSNR falls by no more than 1 SE"] = dark["diff"] >= -dark["se"]
-    return out
 
 
 def grid(shown: dict, rows: dict, name: str, path: Path, count: int = 6) -> None:
-    """grey | reference | today | `name` | original, for the `count` photos where today's
-    blotch share is highest (chosen by today's harm, not by the candidate's gain)."""
-    order = np.argsort(-np.asarray(rows["today"]["blotch share"]))[:count]
+    """grey | reference | before | `name` | original, for the `count` photos where the blotch
+    share before is highest (chosen by the harm, not by the candidate's gain)."""
+    order = np.argsort(-np.asarray(rows["before"]["blotch share"]))[:count]
     lines = []
     for k in order:
         item = shown[int(k)]
@@ -208,8 +179,27 @@ def grid(shown: dict, rows: dict, name: str, path: Path, count: int = 6) -> None
         crop = np.zeros_like(original)
         small = np.asarray(item["crop"].convert("RGB"))[:SIZE, :SIZE]
         crop[: small.shape[0], : small.shape[1]] = small
-        lines.append(np.concatenate([grey, crop, item["today"], item[name], original], 1))
+        lines.append(np.concatenate([grey, crop, item["before"], item[name], original], 1))
     Image.fromarray(np.concatenate(lines, 0)).save(path, quality=88)
+
+
+def street_row(path: Path) -> None:
+    """tests/test_references.py's street (a sky, a road, a red car), its reference showing the
+    sky, the car and a strip of the road: grey | reference | before | after | original."""
+    from tests.test_references import street
+
+    photo = street()
+    w, h = photo.size
+    shown = photo.crop((0, 0, int(0.6 * w), int(0.62 * h)))
+    shown = shown.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    colorizer, grey = Colorizer(), photo.convert("L")
+    row = [grey.convert("RGB"), Image.new("RGB", (w, h))]
+    row[1].paste(shown)
+    for name in CANDIDATES:
+        with candidate(name):
+            row.append(colorizer.colorize(grey, references=[shown]).convert("RGB"))
+    row.append(photo)
+    Image.fromarray(np.concatenate([np.asarray(image) for image in row], 1)).save(path, quality=90)
 
 
 def main() -> None:
@@ -219,11 +209,15 @@ def main() -> None:
     parser.add_argument("--val-of", default="configs/default.yaml")
     parser.add_argument("--eval", type=Path, default=ROOT.parent / "shared/datasets/eval")
     parser.add_argument("--films", action="store_true")
-    parser.add_argument("--grid", type=Path, help="a grid of the last candidate against today")
+    parser.add_argument("--grid", type=Path, help="a grid of the last candidate against before")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--street", type=Path, help="only: the test's street scene, an image")
     args = parser.parse_args()
-    names = ["today", *[n for n in args.candidates if n != "today"]]
+    if args.street:
+        street_row(args.street)
+        return
+    names = ["before", *[n for n in args.candidates if n != "before"]]
     if args.part == "eval":
         paths = find_images(args.eval)
     else:
@@ -239,8 +233,8 @@ def main() -> None:
     report: dict = {"photos": len(paths), "part": args.part}
     for name in names:
         report[name] = paired(rows, name)
-        if name != "today":
-            report[name]["rule"] = verdict(report[name], name)
+        if name != "before":
+            report[name]["rule"] = verdict(report[name])
         print(name, json.dumps(report[name], indent=1), flush=True)
     if args.films:
         report["films"] = {}

@@ -7,7 +7,12 @@ features to every cell of every reference: each place of the photo takes the sof
 mean ab of the cells it resembles (temperature TAU), with a confidence that rises from 0 at
 similarity LOW to 1 at HIGH. The Colorizer blends that colour into the model's by the
 confidence, so where nothing matches the model colours on its own. TAU, LOW and HIGH were
-chosen on validation photos (docs/results/reference-photos.md). numpy, so both engines share it.
+chosen on validation photos (docs/results/reference-photos.md). A photo's reference also
+keeps each cell's lightness, and a cell at another lightness than the place counts as less
+similar (LIGHTNESS): features of lightness alone, each normalized, find a smooth road much
+like a smooth sky or a car's smooth red body, and the best such cell was trusted fully, which
+spread the sky's blue or the car's red over the road; a same-scene colour lies on the same
+lightness (docs/results/reference-spread.md). numpy, so both engines share it.
 """
 
 from __future__ import annotations
@@ -25,20 +30,10 @@ from colorgan.spec.references import GRID, SIZE
 
 TAU = 0.01  # the softmax's temperature over cosine similarities
 LOW, HIGH = 0.1, 0.5  # the similarity at which confidence starts to rise, and reaches 1
-# Study 28's candidates against a colour spread to places a reference does not show (None:
-# off). SPREAD (temperature, from, to): the confidence falls from 1 to 0 as the weighted
-# spread of CIE ab among a place's near-best cells (softmax at that temperature) goes from
-# `from` to `to`. SHADE (from, to): it falls as the CIE L of the cells a place takes its
-# colour from differs from its own (softmax-weighted mean |L difference|), from `from` to `to`.
-SPREAD: tuple[float, float, float] | None = None
-SHADE: tuple[float, float] | None = None
-# Study 28's second round. RANK (weight, adjusted): a cell is matched on its features less
-# `weight` times its lightness's distance from the place's (CIE L / 100), after the
-# reference's overall lightness is brought to the photo's (the median difference at the
-# best matches: another exposure of the scene); `adjusted`: the confidence's ramp is on that
-# similarity, else on the features' alone.
-RANK: tuple[float, bool] | None = None
-
+# A cell's similarity to a place, less LIGHTNESS times their distance in CIE L / 100 (after
+# the reference's exposure is brought to the photo's): study 28, docs/results/reference-spread.md.
+# 0 matches on the features alone, as study 25 did.
+LIGHTNESS = 0.5
 # normalized L (B, 1, SIZE, SIZE) -> (features (B, C, GRID, GRID), descriptors (B, D))
 Features = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -62,8 +57,9 @@ class Reference:
     # photo's it was retrieved for
     trust: tuple[float, ...] | None = None
     closeness: float = 0.0
-    # each cell's mean normalized L (cells,): a photo's reference has it (`encode`), a
-    # bank's has not; only a reference with it is checked for agreement (SPREAD, SHADE)
+    # each cell's mean normalized L (cells,): a photo's reference has it (`encode`) and is
+    # matched on it too (LIGHTNESS); a bank's has not, and is matched on its features alone,
+    # as its fitted trust (training.trust) was
     lightness: np.ndarray | None = None
 
 
@@ -100,18 +96,14 @@ def match(
 ) -> tuple[np.ndarray, np.ndarray]:
     """A photo's features (C, GRID, GRID) and its references -> the references' colour at each
     place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1].
-    `lightness`: the photo's normalized L on the grid (cells,), for SHADE and RANK."""
+    `lightness`: the photo's normalized L on the grid (cells,); without it, or for a
+    reference without its own, the features alone decide."""
     values = np.concatenate([r.ab for r in references], 1)
     each = _similarities(query.reshape(len(query), -1), references)  # (places, its cells)
-    ranked = [_ranked(s, ref, lightness) for s, ref in zip(each, references, strict=True)]
-    weights = _softmax(np.concatenate(ranked, 1), TAU)
+    each = [_with_lightness(s, ref, lightness) for s, ref in zip(each, references, strict=True)]
+    weights = _softmax(np.concatenate(each, 1), TAU)
     ab = (weights @ values.T).T.reshape(2, GRID, GRID)
-    trusted = []
-    for s, r, ref in zip(each, ranked, references, strict=True):
-        trust = _trust((r if RANK is not None and RANK[1] else s).max(1), ref)
-        if ref.lightness is not None:
-            trust = trust * _agreement(s, ref, lightness)
-        trusted.append(trust)
+    trusted = [_trust(s.max(1), r) for s, r in zip(each, references, strict=True)]
     confidence = np.clip(np.max(trusted, 0), 0.0, 1.0).reshape(GRID, GRID)
     return ab.astype(np.float32), confidence.astype(np.float32)
 
@@ -121,42 +113,18 @@ def _softmax(similarity: np.ndarray, temperature: float) -> np.ndarray:
     return weights / weights.sum(1, keepdims=True)
 
 
-def _ranked(s: np.ndarray, ref: Reference, lightness: np.ndarray | None) -> np.ndarray:
-    """A reference's similarities (places, cells) less RANK's weight times each cell's
-    lightness distance from the place (a same-scene colour lies on the same lightness, which
-    features on lightness alone, normalized, do not see on smooth ground); as they are
-    without RANK, or without both lightnesses (a bank's reference has none)."""
-    if RANK is None or lightness is None or ref.lightness is None:
+def _with_lightness(s: np.ndarray, ref: Reference, lightness: np.ndarray | None) -> np.ndarray:
+    """A reference's similarities (places, cells) less LIGHTNESS times each cell's distance in
+    lightness from the place, so that among cells whose features fit a place equally, the one
+    at its lightness gives the colour, and a place no cell at its lightness resembles is
+    trusted less. The reference's lightness is first brought to the photo's by their median
+    difference at the best matches (another exposure of the scene is not another scene)."""
+    if not LIGHTNESS or lightness is None or ref.lightness is None:
         return s
     place = lightness.reshape(-1, 1) * 50.0  # CIE L
     cells = ref.lightness.reshape(1, -1) * 50.0
-    offset = np.median(place[:, 0] - cells[0, s.argmax(1)])  # another exposure of the scene
-    return s - RANK[0] * np.abs(place - offset - cells) / 100.0
-
-
-def _agreement(s: np.ndarray, ref: Reference, lightness: np.ndarray | None) -> np.ndarray:
-    """How far a place's match with one reference is to be believed beyond its similarity
-    (places,): a smooth place (sky, road) resembles many smooth cells of any colour, and its
-    single best one can be the wrong colour, confidently. Where its near-best cells disagree
-    in colour (SPREAD), or lie at another lightness than the place (SHADE: a same-scene colour
-    lies on the same lightness), the match is a guess."""
-    factor = np.ones(len(s))
-    if SPREAD is not None:
-        temperature, start, end = SPREAD
-        w = _softmax(s, temperature)
-        mean = w @ ref.ab.T
-        spread = np.sqrt(np.maximum(w @ (ref.ab**2).sum(0) - (mean**2).sum(1), 0.0))
-        factor *= _falling(spread * srgb.AB_SCALE, start, end)
-    if SHADE is not None and lightness is not None:
-        start, end = SHADE
-        apart = np.abs(lightness.reshape(-1, 1) - ref.lightness.reshape(1, -1)) * 50.0
-        factor *= _falling((_softmax(s, TAU) * apart).sum(1), start, end)
-    return factor
-
-
-def _falling(x: np.ndarray, start: float, end: float) -> np.ndarray:
-    """1 up to `start`, 0 from `end`, linear between."""
-    return np.clip((end - x) / (end - start), 0.0, 1.0)
+    offset = np.median(place[:, 0] - cells[0, s.argmax(1)])
+    return s - LIGHTNESS * np.abs(place - offset - cells) / 100.0
 
 
 def gate_inputs(similarity: np.ndarray, closeness: float) -> np.ndarray:
