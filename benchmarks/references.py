@@ -7,7 +7,9 @@ Run: `.venv/bin/python -m benchmarks.references [--eval ../shared/datasets/eval]
 1. Same scene: the reference is another crop of the true colour photo (about 60% of its area,
    shifted to a place drawn by a seed, flipped, resized by 0.75 to 1.25): PSNR and mean delta
    E (CIE76) against no reference, over the whole photo and over the part the crop does not
-   show.
+   show; and the harm a colour spread to that part does (study 28): the "blotch share", the
+   share of its pixels whose output is further than delta E 10 from the truth while the
+   automatic colour was within it, and the mean delta E of those pixels.
 2. Matched colour: over the places matched with confidence above 0.5, the share whose output
    is within delta E 10 of the reference's colour there (the true colour, as the crop is of
    the photo itself).
@@ -66,9 +68,21 @@ def crop_of(photo: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, n
 def confidence_at_photo(colorizer: Colorizer, grey: Image.Image, ref: Image.Image) -> np.ndarray:
     """The matching's confidence at each pixel of the 256-px photo."""
     [encoded] = colorizer.encode([ref])
-    query, _ = colorizer.engine.features(reference.lightness_square(grey)[None, None])
-    _, confidence = reference.match(query[0], [encoded])
+    square = reference.lightness_square(grey)
+    query, _ = colorizer.engine.features(square[None, None])
+    _, confidence = reference.match(query[0], [encoded], reference.cell_lightness(square))
     return reference.at_size(confidence, SIZE)
+
+
+def blotches(out: np.ndarray, auto: np.ndarray, truth: np.ndarray, where: np.ndarray) -> tuple:
+    """Over `where` (the places a reference does not show), the share of pixels that a
+    reference made wrong (output beyond delta E 10 of the truth, the automatic colour within
+    it), and their mean delta E (nan where there are none): a reference's colour spread where
+    it does not belong, counted directly (sRGB uint8 photos, `truth` in CIE Lab)."""
+    delta = np.linalg.norm(rgb2lab(out) - truth, axis=-1)
+    made = where & (delta > 10) & (np.linalg.norm(rgb2lab(auto) - truth, axis=-1) <= 10)
+    share = float(made.sum() / max(where.sum(), 1))
+    return share, float(delta[made].mean()) if made.any() else float("nan")
 
 
 def histogram(lab: np.ndarray) -> np.ndarray:
@@ -100,6 +114,9 @@ def photos_scores(colorizer: Colorizer, paths: list[Path], seed: int = 0) -> dic
             add(f"{name} psnr unseen", psnr(out[~seen], photo[~seen]))
             add(f"{name} delta E", float(delta.mean()))
             add(f"{name} delta E unseen", float(delta[~seen].mean()))
+        share, spread = blotches(same, auto, truth, ~seen)
+        add("blotch share", share)
+        add("blotch delta E", spread)
         sure = (confidence_at_photo(colorizer, grey, crop) > 0.5) & seen
         delta = np.linalg.norm(rgb2lab(same) - truth, axis=-1)[sure]
         add("matched within 10", float((delta <= 10).mean()) if delta.size else float("nan"))

@@ -1,7 +1,7 @@
 """Reference photos: a photo takes a reference's colours where it shows what the reference shows
 (a striped patch that only the reference says is magenta), on both engines, through the
-Python API, the command and films; the user's hints win over them; bad references are one
-line."""
+Python API, the command and films, and not where it does not (a sky's blue kept off a road);
+the user's hints win over them; bad references are one line."""
 
 import json
 
@@ -14,6 +14,8 @@ from colorgan import ColorganError, Colorizer, Hint
 from colorgan.apps.cli import main
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
+from colorgan.pipeline import reference
+from colorgan.pipeline.reference import Reference
 from colorgan.pipeline.settings import Settings
 from colorgan.pipeline.shots import Shots
 from colorgan.spec.references import MAX_REFERENCES
@@ -57,6 +59,61 @@ def test_a_photo_takes_the_references_colour_where_it_shows_the_same(engine):
     hinted = colorizer.colorize(grey, hints=[Hint(106, 120, "#20c020")], references=[mirrored])
     green = rgb2lab(np.asarray(hinted.convert("RGB")))[117:123, 103:109, 1].mean()
     assert green < -10, green
+
+
+def street(size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A light blue sky over a grey road with a red car on it: smooth ground, as sky, road
+    and paintwork are, which features of lightness alone find much alike."""
+    w, h = size
+    yy, xx = np.mgrid[:h, :w]
+    sky = np.stack([150 + 0.1 * yy, 190 + 0.1 * yy, 240 + 0.1 * yy], -1)
+    photo = np.where((yy < 0.45 * h)[..., None], sky, 118.0)
+    car = (np.abs(xx - 0.3 * w) < 0.14 * w) & (np.abs(yy - 0.5 * h) < 0.08 * h)
+    photo = np.where(car[..., None], np.array([200.0, 30.0, 30.0]), photo)
+    photo += np.random.default_rng(0).normal(0, 2, photo.shape)
+    return Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
+
+
+def test_a_references_sky_stays_off_the_road_it_does_not_show(monkeypatch):
+    """Issue 46: a same-scene reference showing the sky, the car and a strip of the road,
+    mirrored. Matched on features alone (study 25), the road below what it shows took the
+    sky's blue, confidently; matched on lightness too, it stays grey, with the reference of
+    another exposure as well, while the sky and the car still take the reference's colours."""
+    photo = street()
+    grey, (w, h) = photo.convert("L"), photo.size
+    shown = photo.crop((0, 0, int(0.6 * w), int(0.62 * h))).transpose(
+        Image.Transpose.FLIP_LEFT_RIGHT
+    )
+    darker = Image.fromarray((np.asarray(shown, np.float32) * 0.8).astype(np.uint8))
+    yy, xx = np.mgrid[:h, :w]
+    road, sky = yy >= 0.75 * h, yy < 0.3 * h
+    car = (np.abs(xx - 0.3 * w) < 0.1 * w) & (np.abs(yy - 0.5 * h) < 0.05 * h)
+    colorizer = Colorizer(OnnxEngine())
+    for given in (shown, darker):
+        out = colorizer.colorize(grey, references=[given])
+        assert np.hypot(*ab_of(out, road)) < 8, ab_of(out, road)  # grey (the truth: 0, 0)
+        assert ab_of(out, sky)[1] < -20 and ab_of(out, car)[0] > 40  # blue; red
+    monkeypatch.setattr(reference, "LIGHTNESS", 0.0)  # matched on features alone
+    assert ab_of(colorizer.colorize(grey, references=[shown]), road)[1] < -12  # the sky's blue
+
+
+def unit_columns(a: np.ndarray) -> np.ndarray:
+    return (a / np.linalg.norm(a, axis=0)).astype(np.float32)
+
+
+def test_a_banks_reference_is_matched_on_its_features_alone():
+    """A bank's reference keeps no lightness: its matches are what its fitted trust was fitted
+    on, whatever the photo's lightness (training.trust)."""
+    rng = np.random.default_rng(0)
+    query = unit_columns(rng.normal(size=(8, 32 * 32))).reshape(8, 32, 32)
+    features, ab = unit_columns(rng.normal(size=(8, 32 * 32))), rng.normal(size=(2, 32 * 32))
+    banked = Reference(features, ab, np.zeros(4))
+    own = Reference(features, ab, np.zeros(4), lightness=rng.uniform(-1, 1, 32 * 32))
+    lightness = rng.uniform(-1, 1, 32 * 32)
+    alone = reference.match(query, [banked])
+    for a, b in zip(reference.match(query, [banked], lightness), alone, strict=True):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(reference.match(query, [own], lightness)[0], alone[0])
 
 
 def test_references_are_checked_once_and_bad_ones_are_one_sentence(tmp_path):

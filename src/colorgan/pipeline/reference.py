@@ -7,7 +7,12 @@ features to every cell of every reference: each place of the photo takes the sof
 mean ab of the cells it resembles (temperature TAU), with a confidence that rises from 0 at
 similarity LOW to 1 at HIGH. The Colorizer blends that colour into the model's by the
 confidence, so where nothing matches the model colours on its own. TAU, LOW and HIGH were
-chosen on validation photos (docs/results/reference-photos.md). numpy, so both engines share it.
+chosen on validation photos (docs/results/reference-photos.md). A photo's reference also
+keeps each cell's lightness, and a cell at another lightness than the place counts as less
+similar (LIGHTNESS): features of lightness alone, each normalized, find a smooth road much
+like a smooth sky or a car's smooth red body, and the best such cell was trusted fully, which
+spread the sky's blue or the car's red over the road; a same-scene colour lies on the same
+lightness (docs/results/reference-spread.md). numpy, so both engines share it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from colorgan.spec.references import GRID, SIZE
 
 TAU = 0.01  # the softmax's temperature over cosine similarities
 LOW, HIGH = 0.1, 0.5  # the similarity at which confidence starts to rise, and reaches 1
-
+# A cell's similarity to a place, less LIGHTNESS times their distance in CIE L / 100 (after
+# the reference's exposure is brought to the photo's): study 28, docs/results/reference-spread.md.
+# 0 matches on the features alone, as study 25 did.
+LIGHTNESS = 0.5
 # normalized L (B, 1, SIZE, SIZE) -> (features (B, C, GRID, GRID), descriptors (B, D))
 Features = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -49,6 +57,10 @@ class Reference:
     # photo's it was retrieved for
     trust: tuple[float, ...] | None = None
     closeness: float = 0.0
+    # each cell's mean normalized L (cells,): a photo's reference has it (`encode`) and is
+    # matched on it too (LIGHTNESS); a bank's has not, and is matched on its features alone,
+    # as its fitted trust (training.trust) was
+    lightness: np.ndarray | None = None
 
 
 def lightness_square(photo: Image.Image) -> np.ndarray:
@@ -65,26 +77,54 @@ def encode(features: Features, photos: Sequence[Image.Image]) -> list[Reference]
     squares = np.stack([lightness_square(rgb) for rgb in rgbs])[:, None]
     local, descriptors = features(squares)
     out = []
-    for rgb, feats, descriptor in zip(rgbs, local, descriptors, strict=True):
+    for rgb, feats, descriptor, square in zip(rgbs, local, descriptors, squares, strict=True):
         cells = np.asarray(rgb.resize((GRID, GRID), Image.Resampling.BOX), np.float64) / 255.0
         ab = srgb.ab_of_rgb(cells).astype(np.float32).reshape(-1, 2).T
-        out.append(Reference(feats.reshape(len(feats), -1), ab, descriptor))
+        shade = cell_lightness(square[0])
+        out.append(Reference(feats.reshape(len(feats), -1), ab, descriptor, lightness=shade))
     return out
 
 
-def match(query: np.ndarray, references: Sequence[Reference]) -> tuple[np.ndarray, np.ndarray]:
+def cell_lightness(square: np.ndarray) -> np.ndarray:
+    """Normalized L at SIZE x SIZE -> its mean over each cell of the matching grid (cells,)."""
+    side = SIZE // GRID
+    return square.reshape(GRID, side, GRID, side).mean((1, 3)).reshape(-1).astype(np.float32)
+
+
+def match(
+    query: np.ndarray, references: Sequence[Reference], lightness: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """A photo's features (C, GRID, GRID) and its references -> the references' colour at each
-    place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1]."""
+    place of the photo (2, GRID, GRID) and the confidence in it (GRID, GRID), in [0, 1].
+    `lightness`: the photo's normalized L on the grid (cells,); without it, or for a
+    reference without its own, the features alone decide."""
     values = np.concatenate([r.ab for r in references], 1)
     each = _similarities(query.reshape(len(query), -1), references)  # (places, its cells)
-    similarity = np.concatenate(each, 1)
-    best = similarity.max(1, keepdims=True)
-    weights = np.exp((similarity - best) / TAU)
-    weights /= weights.sum(1, keepdims=True)
+    each = [_with_lightness(s, ref, lightness) for s, ref in zip(each, references, strict=True)]
+    weights = _softmax(np.concatenate(each, 1), TAU)
     ab = (weights @ values.T).T.reshape(2, GRID, GRID)
     trusted = [_trust(s.max(1), r) for s, r in zip(each, references, strict=True)]
     confidence = np.clip(np.max(trusted, 0), 0.0, 1.0).reshape(GRID, GRID)
     return ab.astype(np.float32), confidence.astype(np.float32)
+
+
+def _softmax(similarity: np.ndarray, temperature: float) -> np.ndarray:
+    weights = np.exp((similarity - similarity.max(1, keepdims=True)) / temperature)
+    return weights / weights.sum(1, keepdims=True)
+
+
+def _with_lightness(s: np.ndarray, ref: Reference, lightness: np.ndarray | None) -> np.ndarray:
+    """A reference's similarities (places, cells) less LIGHTNESS times each cell's distance in
+    lightness from the place, so that among cells whose features fit a place equally, the one
+    at its lightness gives the colour, and a place no cell at its lightness resembles is
+    trusted less. The reference's lightness is first brought to the photo's by their median
+    difference at the best matches (another exposure of the scene is not another scene)."""
+    if not LIGHTNESS or lightness is None or ref.lightness is None:
+        return s
+    place = lightness.reshape(-1, 1) * 50.0  # CIE L
+    cells = ref.lightness.reshape(1, -1) * 50.0
+    offset = np.median(place[:, 0] - cells[0, s.argmax(1)])
+    return s - LIGHTNESS * np.abs(place - offset - cells) / 100.0
 
 
 def gate_inputs(similarity: np.ndarray, closeness: float) -> np.ndarray:
@@ -157,14 +197,14 @@ def colour_maps(
         return out
     squares = np.stack([_square(photos[k]) for k in wanted])[:, None]
     local, descriptors = features(squares)
-    for k, query, descriptor in zip(wanted, local, descriptors, strict=True):
+    for k, query, descriptor, square in zip(wanted, local, descriptors, squares, strict=True):
         found = []
         if banks[k] is not None:
             bank, count, skip = banks[k]
             found = bank.retrieve(descriptor, count, skip)
         if not references[k] and not found:  # a bank with fewer photos than were skipped
             continue
-        ab, confidence = match(query, [*references[k], *found])
+        ab, confidence = match(query, [*references[k], *found], cell_lightness(square[0]))
         out[k] = (at_size(ab, size) * (srgb.AB_SCALE / ab_scale), at_size(confidence, size))
     return out
 
