@@ -137,24 +137,33 @@ def colorize_on_ray(
     byte for byte for photos and frame for frame for films, under the same names; an
     existing one is kept unless `overwrite`. `out_dir` must be a folder every worker sees at
     the same path (a shared filesystem)."""
-    from colorgan.apps.cluster_films import colorize_films
-
     run = connect(cluster or Cluster(), engine or EngineOptions(), overwrite, progress)
     settings = run.driver.encode_settings(settings or Settings())
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
-    films = run.driver.plan(videos, settings)  # every request checked before anything runs
-    if photos:
+    # every request checked before anything is written, as on one machine
+    total, films = len(run.driver.plan(photos, settings)), run.driver.plan(videos, settings)
+    return _colorize(run, (photos, total), films, out_dir, settings)
+
+
+def _colorize(
+    run: Run, photos: tuple[list[Job], int], films: list, out_dir: Path, settings: Settings
+) -> Iterator[FileResult]:
+    from colorgan.apps.cluster_films import colorize_films
+
+    if photos[0]:
         yield from _photos(run, photos, out_dir, settings)
     yield from colorize_films(run, films, out_dir)
 
 
-def _photos(run: Run, jobs: list[Job], out_dir: Path, settings: Settings) -> Iterator[FileResult]:
+def _photos(
+    run: Run, photos: tuple[list[Job], int], out_dir: Path, settings: Settings
+) -> Iterator[FileResult]:
     """The photos through Ray Data's map_batches on a pool of `_PhotoWorker` actors, a result
     for each output as it comes, with one progress bar for the run."""
     from tqdm import tqdm
 
-    total = len(run.driver.plan(jobs, settings))  # checked: refused before anything is written
+    jobs, total = photos
     remove_stale_temps(out_dir)  # once, here: a worker's sweep could take another's live file
     before = set() if run.overwrite else _files_under(out_dir)
     rows = [
