@@ -40,7 +40,8 @@ test: $(STAMP) browser
 # it made impossible to import (tests/torch_free.py), which proves they need none.
 FAST := -m "not (subprocess or browser or film or training or slow)"
 TORCH_FREE := tests/test_layout.py tests/test_config.py tests/test_config_upgrade.py \
-	tests/test_files.py tests/test_images.py tests/test_request.py tests/training/test_photos.py
+	tests/test_files.py tests/test_images.py tests/test_request.py tests/training/test_photos.py \
+	tests/test_spread.py
 
 test-fast: $(STAMP)
 	$(BIN)/python -m tests.torch_free -q $(FAST) $(TORCH_FREE)

@@ -1,4 +1,4 @@
-"""Films across a Ray cluster (apps.cluster's): each film read once on the driver and cut
+"""Films across a Ray cluster: each film read once on the driver and cut
 where one machine's colouring starts afresh (pipeline.film_split), its parts coloured as Ray
 tasks into lossless files in a hidden folder beside its output (pipeline.film_parts), and
 joined in order on the driver into the one output, with its sound, while later parts are
@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from colorgan.apps.cluster import Run
+from colorgan.apps.cluster.run import Run
 from colorgan.base.errors import install_hint
 from colorgan.base.files import atomic_write_text
 from colorgan.base.images import BadImage
