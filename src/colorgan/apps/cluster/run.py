@@ -5,7 +5,6 @@ wide (`Cluster`), Ray joined or started, and the engines of the driver and of th
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, replace
 
 from colorgan.base.errors import ColorganError, SettingError, install_hint, short
@@ -66,8 +65,6 @@ def connect(cluster: Cluster, asked: EngineOptions, overwrite: bool, progress: b
     otherwise (the driver plans on its CPU with the same engine)."""
     ray = ray_module()
     if not ray.is_initialized():  # else the caller's own connection, as it was made
-        # Ray's C++ side says at error level what is none (Ray Data's actors' arguments)
-        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         ray.init(
             address=cluster.address,
             include_dashboard=False,
