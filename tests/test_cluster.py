@@ -165,6 +165,17 @@ def test_without_ray_the_option_says_which_extra_to_install(tmp_path, monkeypatc
     assert not (tmp_path / "out").exists()
 
 
+def test_an_address_where_no_cluster_answers_is_one_line(tmp_path):
+    """In a process of its own, that has joined no cluster (Ray would wait for minutes)."""
+    make_photo(0).save(tmp_path / "photo.png")
+    given = ["colorize", str(tmp_path / "photo.png"), "--out", str(tmp_path / "out")]
+    for address, words in (("127.0.0.1:1", "no Ray cluster answers at"), ("x", "HOST:PORT")):
+        command = [sys.executable, "-m", "colorgan", *given, f"--ray={address}"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        err = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(err) == 1 and words in err[0], err
+
+
 def cut_film(path: Path, scenes: int = 3, each: int = 8, size=(160, 120)) -> None:
     """A grey film of `scenes` panned photos, a hard cut between each, with a tone."""
     import av

@@ -5,6 +5,7 @@ wide (`Cluster`), Ray joined or started, and the engines of the driver and of th
 from __future__ import annotations
 
 import logging
+import socket
 from dataclasses import dataclass, replace
 
 from colorgan.base.errors import ColorganError, SettingError, install_hint, short
@@ -65,6 +66,7 @@ def connect(cluster: Cluster, asked: EngineOptions, overwrite: bool, progress: b
     otherwise (the driver plans on its CPU with the same engine)."""
     ray = ray_module()
     if not ray.is_initialized():  # else the caller's own connection, as it was made
+        _check_answers(cluster.address)
         ray.init(
             address=cluster.address,
             include_dashboard=False,
@@ -89,3 +91,20 @@ def connect(cluster: Cluster, asked: EngineOptions, overwrite: bool, progress: b
     return Run(
         ray, Colorizer(open_engine(asked)), worker, workers, cluster.cpus, 0, overwrite, progress
     )
+
+
+def _check_answers(address: str | None) -> None:
+    """One line where nothing answers at a HOST:PORT address (Ray itself would wait for
+    minutes, saying so in many)."""
+    if not address or address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except ValueError:
+        raise ColorganError(f"a Ray address is HOST:PORT or auto, not {short(address)}") from None
+    except OSError as exc:
+        raise ColorganError(
+            f"no Ray cluster answers at {short(address)} ({exc.strerror or exc}); start one "
+            "with `ray start --head`, or leave the address out for one on this machine"
+        ) from None
