@@ -47,7 +47,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m tests.torch_free -q $(FAST) $(TORCH_FREE)
 	$(BIN)/python -m pytest -q $(FAST) $(addprefix --ignore=,$(TORCH_FREE))
 
-# The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
+# The speed figures of BENCHMARKS.md (about 50 minutes on 2 cores; bf16_quality is separate:
 # it needs the development photos and takes about an hour without native bf16).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.light
@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.training
 	$(BIN)/python -m benchmarks.video
+	$(BIN)/python -m benchmarks.cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

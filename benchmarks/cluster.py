@@ -11,9 +11,10 @@ Run: `.venv/bin/python -m benchmarks.cluster [--photos 48] [--rounds 2]`.
    is photos/s from the first output written to the last. Each worker's peak memory, the
    resident memory of Ray's own processes, and the cluster's start-up (nodes up, joined).
 2. A film: 1280x720, four shots of 24 frames (a pan over an example photo each), one
-   machine against two workers, end to end; and the serial part on its own: the driver's
-   read of the film (pipeline.film_split) and its join (pipeline.film_parts), beside one
-   process colouring the parts.
+   machine against two workers, end to end; and each stage on its own, at 720p and at 4K
+   (3840x2160, 12 frames): the driver's read of the film (pipeline.film_split) and its join
+   (pipeline.film_parts), which are serial, beside one process colouring the parts, and a
+   lossless part's size a frame.
 3. A seam inside a shot: a pan of 48 frames coloured whole and as two parts cut in its
    middle; the colour's change across the seam against its change from frame to frame within
    the shot (mean |delta ab| in CIE Lab over the frame).
@@ -169,11 +170,6 @@ def pan_film(path: Path, shots: int, each: int, size=(1280, 720), step: int = 8)
 
 
 def film(tmp: Path, rounds: int) -> None:
-    from colorgan.pipeline.colorizer import Colorizer
-    from colorgan.pipeline.film_parts import colour_part, join_parts
-    from colorgan.pipeline.film_split import plan_film
-    from colorgan.pipeline.request import Request
-
     clip = tmp / "film" / "film.mp4"
     clip.parent.mkdir()
     pan_film(clip, 4, 24)
@@ -186,31 +182,43 @@ def film(tmp: Path, rounds: int) -> None:
             many.append(colorize(clip.parent, tmp / f"film-ray{r}", f"--ray={cluster.address}")[0])
         finally:
             cluster.shutdown()
-    colorizer, request = Colorizer(), Request(clip)
-    start = time.perf_counter()
-    plan = plan_film(colorizer, request, 8)
-    scan = time.perf_counter() - start
-    parts = [tmp / f"part{k}.mkv" for k in range(len(plan.parts))]
-    start = time.perf_counter()
-    for k, part in enumerate(parts):
-        colour_part(colorizer, request, plan, k, part)
-    coloured = time.perf_counter() - start
-    start = time.perf_counter()
-    join_parts(request, plan, parts, tmp / "joined.mp4", overwrite=True)
-    joined = time.perf_counter() - start
-    shape = f"{frames} frames in 4 shots ({len(plan.parts)} parts)"
-    print(f"\nA 1280x720 film, {shape}, best of {rounds}:")
+    print(f"\nA 1280x720 film, {frames} frames in 4 shots, best of {rounds}:")
     print("| run | end to end s | frames/s | vs one machine |\n|---|---|---|---|")
     print(f"| one machine | {min(one):.1f} | {frames / min(one):.2f} | 1.00x |")
     ratio = min(one) / min(many)
     print(f"| ray, 2 workers x 1 CPU | {min(many):.1f} | {frames / min(many):.2f} | {ratio:.2f}x |")
-    lossless = sum(p.stat().st_size for p in parts) / frames / 1e6
-    print(
-        f"a part's frame, lossless: {lossless:.2f} MB (raw RGB {1280 * 720 * 3 / 1e6:.2f} MB); "
-        f"the parts alone, in this process: read the film {frames / scan:.0f} frames/s, "
-        f"colour {frames / coloured:.2f} frames/s (2 threads), join (decode + H.264) "
-        f"{frames / joined:.0f} frames/s"
-    )
+    print("\nThe parts alone, in this process (the driver's read and join are serial):")
+    print("| film | read frames/s | colour frames/s (2 threads) | join frames/s | MB a frame |")
+    print("|---|---|---|---|---|")
+    stages(clip, "1280x720, 96 frames")
+    uhd = tmp / "uhd.mp4"
+    pan_film(uhd, 2, 6, size=(3840, 2160))
+    stages(uhd, "3840x2160, 12 frames")
+
+
+def stages(clip: Path, label: str) -> None:
+    """One film's parts, each stage timed alone: the driver's read (film_split), one
+    process colouring every part (film_parts), the driver's join (decode + H.264)."""
+    from colorgan.pipeline.colorizer import Colorizer
+    from colorgan.pipeline.film_parts import colour_part, join_parts
+    from colorgan.pipeline.film_split import plan_film
+    from colorgan.pipeline.request import Request
+
+    colorizer, request = Colorizer(), Request(clip)
+    start = time.perf_counter()
+    plan = plan_film(colorizer, request, 8)
+    times = [time.perf_counter() - start]
+    parts = [clip.with_name(f"{clip.stem}-part{k}.mkv") for k in range(len(plan.parts))]
+    start = time.perf_counter()
+    for k, part in enumerate(parts):
+        colour_part(colorizer, request, plan, k, part)
+    times.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    join_parts(request, plan, parts, clip.with_name(f"{clip.stem}-joined.mp4"), overwrite=True)
+    times.append(time.perf_counter() - start)
+    read, coloured, joined = (plan.frames / t for t in times)
+    lossless = sum(p.stat().st_size for p in parts) / plan.frames / 1e6
+    print(f"| {label} | {read:.1f} | {coloured:.2f} | {joined:.1f} | {lossless:.2f} |")
 
 
 def seam(tmp: Path) -> None:
