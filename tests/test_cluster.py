@@ -216,10 +216,11 @@ def film_of(path: Path) -> tuple[list[np.ndarray], list[int], list[tuple[int, by
 
 @pytest.mark.film
 def test_a_film_with_two_cuts_is_coloured_in_parts_frame_for_frame_as_on_one_machine(
-    cluster, tmp_path
+    cluster, tmp_path, capsys
 ):
     """Lossless output (CRF 0), so that the frames the encoder was given are compared; with
-    a reference and a key frame in the second shot, each frame a reference for the next."""
+    a reference and a key frame in the second shot, each frame a reference for the next. A
+    film that cannot be read is one line, and nothing is written."""
     from colorgan.pipeline.colorizer import Colorizer
     from colorgan.pipeline.film_split import plan_film
     from colorgan.pipeline.request import Request
@@ -240,6 +241,11 @@ def test_a_film_with_two_cuts_is_coloured_in_parts_frame_for_frame_as_on_one_mac
     assert len(frames) == 24 and times == times_one and sound == sound_one
     assert all(np.array_equal(a, b) for a, b in zip(frames, frames_one, strict=True))
     assert sorted(p.name for p in many.iterdir()) == ["film.mp4"]  # the parts are gone
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    assert main(["colorize", str(tmp_path / "bad.mp4"), "--out", str(many), "--ray"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.mp4: not a readable video" in err[0], err
+    assert sorted(p.name for p in many.iterdir()) == ["film.mp4"]
 
 
 @pytest.mark.film

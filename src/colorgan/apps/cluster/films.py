@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from colorgan.apps.cluster.run import Run
-from colorgan.base.errors import install_hint
+from colorgan.base.errors import ColorganError, install_hint
 from colorgan.base.files import atomic_write_text
 from colorgan.base.images import BadImage
 from colorgan.engines.choose import EngineOptions, open_engine
@@ -95,7 +95,7 @@ def colour_film(run: Run, request: Request, target: Path) -> int:
     def finished() -> Iterator[Path]:  # each part once it is coloured, in order
         for (first, end), path, wait in zip(plan.parts, paths, waits, strict=True):
             if wait is not None:
-                run.ray.get(wait)
+                _wait(run.ray, wait)
             bar.update(end - first)
             yield path
 
@@ -109,6 +109,19 @@ def colour_film(run: Run, request: Request, target: Path) -> int:
             raise
     shutil.rmtree(folder, ignore_errors=True)
     return frames
+
+
+def _wait(ray, wait) -> None:  # the ray module, a task's reference
+    """A part's task done; where it failed on the film (BadImage, a file, FFmpeg), its own
+    error, said in one line as one machine says it, not Ray's account of the worker."""
+    try:
+        ray.get(wait)
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.cause
+        mine = isinstance(cause, BadImage | OSError | ColorganError)
+        if mine or type(cause).__module__.startswith("av"):
+            raise cause from None
+        raise
 
 
 def _colour_part(
