@@ -2,7 +2,7 @@
 on this machine (Ray's own testing cluster), its outputs compared byte for byte (photos) and
 frame for frame (films) with one machine's; a worker killed and the driver stopped mid run
 lose nothing, and a rerun writes nothing new; without Ray, `--ray` says which extra to
-install."""
+install (tests/test_cli.py)."""
 
 from __future__ import annotations
 
@@ -153,16 +153,6 @@ def test_a_driver_stopped_mid_run_resumes_where_it_stopped(cluster, tmp_path):
     one = tmp_path / "one"
     assert main(["colorize", str(tmp_path / "scans"), "--out", str(one), "-q"]) == 0
     assert outputs(out) == outputs(one)  # and no temporary file left
-
-
-def test_without_ray_the_option_says_which_extra_to_install(tmp_path, monkeypatch, capsys):
-    make_photo(0).save(tmp_path / "photo.png")
-    monkeypatch.setitem(sys.modules, "ray", None)  # as where it is not installed
-    given = ["colorize", str(tmp_path / "photo.png"), "--out", str(tmp_path / "out")]
-    assert main([*given, "--ray"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "pip install '.[cluster]'" in err[0], err
-    assert not (tmp_path / "out").exists()
 
 
 def test_an_address_where_no_cluster_answers_is_one_line(tmp_path):
