@@ -40,13 +40,14 @@ test: $(STAMP) browser
 # it made impossible to import (tests/torch_free.py), which proves they need none.
 FAST := -m "not (subprocess or browser or film or training or slow)"
 TORCH_FREE := tests/test_layout.py tests/test_config.py tests/test_config_upgrade.py \
-	tests/test_files.py tests/test_images.py tests/test_request.py tests/training/test_photos.py
+	tests/test_files.py tests/test_images.py tests/test_request.py tests/training/test_photos.py \
+	tests/test_spread.py
 
 test-fast: $(STAMP)
 	$(BIN)/python -m tests.torch_free -q $(FAST) $(TORCH_FREE)
 	$(BIN)/python -m pytest -q $(FAST) $(addprefix --ignore=,$(TORCH_FREE))
 
-# The speed figures of BENCHMARKS.md (about 30 minutes on 2 cores; bf16_quality is separate:
+# The speed figures of BENCHMARKS.md (about 50 minutes on 2 cores; bf16_quality is separate:
 # it needs the development photos and takes about an hour without native bf16).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.light
@@ -54,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.inference
 	$(BIN)/python -m benchmarks.training
 	$(BIN)/python -m benchmarks.video
+	$(BIN)/python -m benchmarks.cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -600,3 +600,24 @@ def test_a_recipe_without_photos_says_how_to_name_them(tmp_path, capsys):
     assert main(["train", str(recipe), "--out-dir", str(tmp_path / "runs"), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--set data.root=FOLDER" in err[0], err
+
+
+def test_without_ray_the_option_says_which_extra_to_install(tmp_path, monkeypatch, capsys):
+    """--ray where Ray is not installed, and its options misgiven: one line each, exit 2,
+    nothing written (the runs themselves: tests/test_cluster.py)."""
+    make_photo(0).save(tmp_path / "photo.png")
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where it is not installed
+    given = ["colorize", str(tmp_path / "photo.png"), "--out", str(tmp_path / "out")]
+    for extra, words in (
+        (
+            ["--ray"],
+            "needs Ray, which this install leaves out: from a clone of colorgan, "
+            "pip install '.[cluster]'",
+        ),
+        (["--ray-workers", "2"], "--ray-workers and --ray-cpus are for a run with --ray"),
+        (["--ray", "--ray-cpus", "0"], "--ray-cpus: must be a whole number from 1, not 0"),
+    ):
+        assert main([*given, *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err
+    assert not (tmp_path / "out").exists()

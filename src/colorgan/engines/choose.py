@@ -27,6 +27,8 @@ class EngineOptions:
     size: int | None = None  # the square the torch engine predicts on
     embedding_weights: str | None = None
     segmentation_weights: str | None = None
+    # ONNX Runtime's threads (None: one per core); a cluster's worker takes its CPUs' share
+    threads: int | None = None
 
     @classmethod
     def of(cls, values: object) -> EngineOptions:
@@ -73,7 +75,7 @@ def open_engine(options: EngineOptions) -> Engine:
     if pick_engine(options) == "onnx":
         from colorgan.engines.onnx_engine import OnnxEngine
 
-        return OnnxEngine(options.weights, model=model)
+        return OnnxEngine(options.weights, model=model, threads=options.threads)
     from colorgan.engines.torch_engine import TorchEngine
 
     return TorchEngine(

@@ -28,6 +28,7 @@ def colorize_files(
     batch: int,
     overwrite: bool = False,
     progress: bool = False,
+    sweep: bool = True,
 ) -> Iterator[FileResult]:
     """Colorize (request of a photo file, relative output path) pairs into `out_dir` with
     `colour_batch` (the decoded photos and their requests -> an image or BadImage each, or
@@ -36,10 +37,13 @@ def colorize_files(
     output is kept unless `overwrite`; a bad input is a result with an error, and the others
     go on. Two inputs that would have the same output (a/p.jpg and b/p.jpg) never overwrite
     each other: the second becomes p-2.jpg. No output replaces one of the inputs, overwrite
-    or not (a film's output is an MP4, which is never a photo)."""
+    or not (a film's output is an MP4, which is never a photo). `sweep`: first delete the
+    temporary files killed writers left under `out_dir` (a walk of the whole folder: a
+    cluster's driver sweeps once, and its workers, each called on a share, never)."""
     from tqdm import tqdm
 
-    remove_stale_temps(out_dir)
+    if sweep:
+        remove_stale_temps(out_dir)
     claimed: set[Path] = set()
     reads = frozenset(request.photo.resolve() for request, _ in jobs)
     chunks = [jobs[i : i + batch] for i in range(0, len(jobs), batch)]
@@ -94,7 +98,7 @@ class FileResult:
     """What became of one input of `colorize_files`: its output, or why there is none."""
 
     source: Path
-    target: Path | None = None
+    target: Path | None = None  # where its output is (the one kept, where `kept`)
     error: str | None = None
     kept: bool = False  # the output existed, and was kept as overwriting was not asked
 
@@ -104,11 +108,17 @@ class OutputExists(BadImage):
 
     def __init__(self, target: Path) -> None:
         super().__init__(f"{target} exists; it is kept")
+        self.target = target
+
+    def __reduce__(self) -> tuple:  # pickled whole (a cluster's workers)
+        return type(self), (self.target,)
 
 
 def failed(source: Path, exc: BaseException) -> FileResult:
     """The result of an input that failed with `exc`."""
-    return FileResult(source, error=str(exc), kept=isinstance(exc, OutputExists))
+    if isinstance(exc, OutputExists):
+        return FileResult(source, exc.target, str(exc), kept=True)
+    return FileResult(source, error=str(exc))
 
 
 def _colorize_each(colour: Callable, images: list[Image.Image], requests: list) -> list:

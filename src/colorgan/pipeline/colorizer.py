@@ -114,6 +114,11 @@ class Colorizer:
         once (pipeline.encoding.encode_requests)."""
         return encoding.encode_requests(self.engine.features, requests)
 
+    def encode_settings(self, settings: Settings) -> Settings:
+        """The settings with every reference photo and key frame encoded, each distinct one
+        once (pipeline.encoding.encode_settings): what a cluster ships to its workers."""
+        return encoding.encode_settings(self.engine.features, settings)
+
     def encode(self, photos: Sequence) -> list[Reference]:
         """Reference photos (images, arrays, files; encoded ones are kept) -> References, in
         one run of the reference encoder (pipeline.encoding.encode)."""
@@ -179,11 +184,14 @@ class Colorizer:
         *,
         overwrite: bool = False,
         progress: bool = False,
+        sweep: bool = True,
     ) -> Iterator:
         """pipeline.batch.colorize_files with this colorizer, as `settings` say: a FileResult
         per (source, output path relative to `out_dir`) job, in order (an input's
         alternatives one after another). Nothing is written before every request is
-        checked and every reference read."""
+        checked and every reference read. `sweep`: first delete the temporary files that
+        killed writers left in `out_dir` (a cluster's driver does it once, its workers
+        never)."""
         from colorgan.pipeline.batch import colorize_files
 
         settings = settings or Settings()
@@ -192,7 +200,8 @@ class Colorizer:
         def colour(images: list, requests: list[Request]) -> list:
             return self._colour(requests, images, keep_ycbcr=True)
 
-        return colorize_files(colour, items, out_dir, settings.photo_batch, overwrite, progress)
+        how = {"overwrite": overwrite, "progress": progress, "sweep": sweep}
+        return colorize_files(colour, items, out_dir, settings.photo_batch, **how)
 
     def film_references(self, request: Request) -> tuple[list[Reference], dict[int, Reference]]:
         """A film request's references and its key frames (by frame number), encoded."""

@@ -15,6 +15,7 @@ from colorgan.base.images import BadImage, prepare_image
 from colorgan.pipeline import reference
 from colorgan.pipeline.reference import Features, Reference
 from colorgan.pipeline.request import Request
+from colorgan.pipeline.settings import Settings
 
 
 def encode(features: Features, photos: Sequence) -> list[Reference]:
@@ -38,15 +39,7 @@ def encode(features: Features, photos: Sequence) -> list[Reference]:
 def encode_requests(features: Features, requests: Sequence[Request]) -> list[Request]:
     """The requests with each reference photo and key frame encoded, each distinct one (a
     file, or an image object) once; ColorganError naming a reference that cannot be read."""
-    done: dict[object, Reference] = {}
-
-    def encoded(photo: object) -> Reference:
-        if isinstance(photo, Reference):
-            return photo
-        if _key(photo) not in done:
-            [done[_key(photo)]] = encode(features, [photo])
-        return done[_key(photo)]
-
+    encoded = _Encoded(features)
     out = []
     for request in requests:
         settings = request.settings
@@ -57,6 +50,38 @@ def encode_requests(features: Features, requests: Sequence[Request]) -> list[Req
             request = replace(request, settings=settings)
         out.append(request)
     return out
+
+
+def encode_settings(features: Features, settings: Settings) -> Settings:
+    """The settings with every reference photo and key frame encoded, each distinct one once,
+    whether given for every input or by input: what a cluster's driver ships to its workers,
+    so that none decodes or encodes them again."""
+    encoded = _Encoded(features)
+    ways = {
+        "references": lambda given: tuple(encoded(p) for p in given),
+        "key_frames": lambda given: tuple((n, encoded(p)) for n, p in given),
+    }
+    changes = {}
+    for name, each in ways.items():
+        given = getattr(settings, name)
+        by_input = isinstance(given, dict)
+        changes[name] = {p: each(v) for p, v in given.items()} if by_input else each(given)
+    return replace(settings, **changes)
+
+
+class _Encoded:
+    """Reference photos encoded once each within one call (a file by its resolved path, an
+    image by the object)."""
+
+    def __init__(self, features: Features) -> None:
+        self.features, self.done = features, {}
+
+    def __call__(self, photo: object) -> Reference:
+        if isinstance(photo, Reference):
+            return photo
+        if _key(photo) not in self.done:
+            [self.done[_key(photo)]] = encode(self.features, [photo])
+        return self.done[_key(photo)]
 
 
 def from_bank(features: Features, photo: Image.Image, request: Request) -> list[Reference]:

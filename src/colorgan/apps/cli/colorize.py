@@ -66,7 +66,34 @@ def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     )
     runtime_options(p)
     prior_files(p)
+    cluster_options(p)
     return p
+
+
+def cluster_options(p: argparse.ArgumentParser) -> None:
+    """Where the work runs: this machine, or a Ray cluster (apps.cluster)."""
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="colour across a Ray cluster: its ADDRESS (HOST:PORT, or auto), or none for Ray's "
+        "own choice (RAY_ADDRESS, a cluster started here, else a new one here); outputs must "
+        "go to a folder every worker sees. Put it after the inputs, or write --ray=ADDRESS",
+    )
+    p.add_argument(
+        "--ray-workers",
+        type=int,
+        metavar="N",
+        help="with --ray: workers, each with its model (default: one a GPU, else one for "
+        "every --ray-cpus CPUs of the cluster)",
+    )
+    p.add_argument(
+        "--ray-cpus",
+        type=int,
+        metavar="C",
+        help="with --ray: each worker's CPUs (default 1: the most workers, a model each)",
+    )
 
 
 def colour_sources(p: argparse.ArgumentParser) -> None:
@@ -237,12 +264,30 @@ def run(args: argparse.Namespace) -> int:
     videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
     settings = settings_given(args, jobs, [src for src, _ in videos])
-    colorizer = Colorizer(open_engine(EngineOptions.of(args)))
     how = {"overwrite": args.overwrite, "progress": not args.quiet}
-    results = chain(  # each call checks its requests before anything is written
-        colorizer.colorize_files(photos, out_dir, settings, **how),
-        colorize_videos(colorizer, videos, out_dir, settings, **how),
-    )
+    if args.ray is not None or args.ray_workers is not None or args.ray_cpus is not None:
+        results = on_ray(args, jobs, out_dir, settings)
+    else:
+        colorizer = Colorizer(open_engine(EngineOptions.of(args)))
+        results = chain(  # each call checks its requests before anything is written
+            colorizer.colorize_files(photos, out_dir, settings, **how),
+            colorize_videos(colorizer, videos, out_dir, settings, **how),
+        )
     written, total = said(results)  # outputs: alternatives make several of one input
     print(f"colorized {written} of {total} file(s) into {out_dir.resolve()}")
     return 0 if written == total and not missing else 1
+
+
+def on_ray(args: argparse.Namespace, jobs: list, out_dir: Path, settings: Settings):
+    """The run across a Ray cluster (apps.cluster): the same outputs, the same results."""
+    from colorgan.apps.cluster import Cluster, colorize_on_ray
+    from colorgan.engines.choose import EngineOptions
+
+    if args.ray is None:
+        raise ColorganError("--ray-workers and --ray-cpus are for a run with --ray")
+    given = {"workers": args.ray_workers, "cpus": args.ray_cpus}
+    cluster = Cluster(args.ray or None, **{k: v for k, v in given.items() if v is not None})
+    how = {"overwrite": args.overwrite, "progress": not args.quiet}
+    return colorize_on_ray(
+        jobs, out_dir, settings, cluster=cluster, engine=EngineOptions.of(args), **how
+    )

@@ -49,6 +49,8 @@ SETTING_FLAGS = {
     "references": "--reference/--references",
     "key_frames": "--reference-frame",
     "bank": "--reference-bank",
+    "workers": "--ray-workers",  # apps.cluster.Cluster's
+    "cpus": "--ray-cpus",
 }
 
 
