@@ -12,7 +12,7 @@ faded levels recovered, grain reduced where it is grain. numpy and OpenCV, no to
 3. **Levels**: an old print (one with damage found on at least LEAST of it, or grain) whose
    darkest and lightest
    tones are both pulled in (its 0.5th percentile above FADED_LOW and its 99.5th below
-   FADED_HIGH) is stretched back to the full range. A photo with neither damage nor grain
+   FADED_HIGH) is stretched back to a photo's typical range. A photo with neither damage nor grain
    is left alone, however low its contrast: a clean photo must come out as it went in.
 4. **Grain**: where the photo's noise (Immerkaer's estimate, on its flattest tenth, clipped
    places left out) is above GRAIN, OpenCV's non-local means removes about that much, which
@@ -37,6 +37,9 @@ THRESHOLD = 0.0  # a place is damaged where the network's logit is above this
 GROW = 1  # the mask is widened by this many pixels before filling
 FILL_RADIUS = 3  # Telea's neighbourhood, in pixels
 FADED_LOW, FADED_HIGH = 24.0, 232.0  # a print is faded where both ends are pulled in past these
+# where a faded print's ends are put back: the training photos' median 0.5th and 99.5th
+# percentiles of lightness (250 of them, drawn evenly)
+TYPICAL_LOW, TYPICAL_HIGH = 11.0, 241.0
 GRAIN = 4.0  # noise above this many grey levels is taken for grain
 LEAST = 0.001  # damage found on less of a photo than this is taken for none: nothing filled
 
@@ -176,7 +179,8 @@ def levels(plane: np.ndarray) -> np.ndarray:
     low, high = np.percentile(plane, (0.5, 99.5))
     if low <= FADED_LOW or high >= FADED_HIGH or high - low < 16:
         return plane
-    table = np.clip((np.arange(256) - low) * 255.0 / (high - low), 0, 255)
+    spread = (TYPICAL_HIGH - TYPICAL_LOW) / (high - low)
+    table = np.clip(TYPICAL_LOW + (np.arange(256) - low) * spread, 0, 255)
     return np.round(table).astype(np.uint8)[plane]
 
 
