@@ -35,7 +35,7 @@ from PIL import Image
 
 SUPER = 4  # elements are drawn at this multiple of the photo's size, then reduced
 SHIFT = 2  # fixed-point bits cv2's drawing functions take for sub-pixel coordinates
-SEEN = 4.0  # a pixel the damage changed by more than this many grey levels is in the mask
+SEEN = 8.0  # a pixel the damage changed by more than this many grey levels is in the mask
 
 
 @dataclass

@@ -44,12 +44,14 @@ class RestorerRecipe:
     crop: int = 192  # the side of a training crop
     lr: float = 2e-3
     encoder_lr_scale: float = 0.1  # Lite0's pretrained stages learn at this share of lr
-    mask_weight: float = 3.0  # damaged places weighed against clean ones in the mask's loss
+    mask_weight: float = 1.0  # damaged places weighed against clean ones in the mask's loss
     fill_weight: float = 1.0
     seed: int = 0
     val_photos: int = 96
     every: int = 250  # validate and checkpoint this often
     workers: int = 1
+    clean_share: float = 0.4  # crops left without local damage: what not to mark
+    init_from: str | None = None  # a network's weights to start from (a run's best)
 
 
 def large_enough(paths: list[Path], side: int) -> list[Path]:
@@ -94,7 +96,7 @@ class Damages(torch.utils.data.Dataset):
         step, slot = divmod(index, self.recipe.batch)
         rng = np.random.default_rng([self.recipe.seed, self.step + step, slot])
         path = self.paths[int(rng.integers(len(self.paths)))]
-        made = damage(grey_crop(path, self.recipe.crop, rng), rng)
+        made = damage(grey_crop(path, self.recipe.crop, rng), rng, 1 - self.recipe.clean_share)
         return _tensors(made)
 
 
@@ -190,6 +192,10 @@ def train(
         p.requires_grad = False
     opt = optimizer(net, recipe)
     step, best = 0, {"f1": -1.0}
+    if recipe.init_from and latest_checkpoint(run_dir) is None:
+        from safetensors.torch import load_file
+
+        net.load_state_dict(load_file(recipe.init_from))
     if latest_checkpoint(run_dir) is not None:
         _, state = load_latest(run_dir, {"net": net})
         opt.load_state_dict(state["optimizer"])
