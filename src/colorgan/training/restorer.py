@@ -52,6 +52,10 @@ class RestorerRecipe:
     workers: int = 1
     clean_share: float = 0.4  # crops left without local damage: what not to mark
     init_from: str | None = None  # a network's weights to start from (a run's best)
+    # photos are drawn with their short side from this share of 512 pixels to 1.5 times it:
+    # a 256-pixel photo's texture is twice as fine as a 512-pixel one's, and a network that
+    # has only seen the latter marks the former's texture as scratches
+    smallest: float = 0.4
 
 
 def large_enough(paths: list[Path], side: int) -> list[Path]:
@@ -70,11 +74,12 @@ def large_enough(paths: list[Path], side: int) -> list[Path]:
     return kept
 
 
-def grey_crop(path: Path, side: int, rng: np.random.Generator) -> np.ndarray:
-    """A photo's grey of CIE lightness, a random square of it at `side` (scaled by up to
-    1.5 either way first, so that damage meets texture at several scales)."""
+def grey_crop(path: Path, side: int, rng: np.random.Generator, smallest: float = 0.4) -> np.ndarray:
+    """A photo's grey of CIE lightness, a random square of it at `side` (the photo scaled
+    from `smallest` to 1.5 of 512 pixels first, so that damage meets texture at the scales
+    photos come at)."""
     rgb = Image.fromarray(load_rgb(path, 512, reduced=True))
-    scale = float(np.exp(rng.uniform(np.log(0.67), np.log(1.5))))
+    scale = float(np.exp(rng.uniform(np.log(smallest), np.log(1.5))))
     short = max(side, int(min(rgb.size) * scale))
     factor = short / min(rgb.size)
     rgb = rgb.resize((max(side, round(rgb.width * factor)), max(side, round(rgb.height * factor))))
@@ -96,7 +101,8 @@ class Damages(torch.utils.data.Dataset):
         step, slot = divmod(index, self.recipe.batch)
         rng = np.random.default_rng([self.recipe.seed, self.step + step, slot])
         path = self.paths[int(rng.integers(len(self.paths)))]
-        made = damage(grey_crop(path, self.recipe.crop, rng), rng, 1 - self.recipe.clean_share)
+        crop = grey_crop(path, self.recipe.crop, rng, self.recipe.smallest)
+        made = damage(crop, rng, 1 - self.recipe.clean_share)
         return _tensors(made)
 
 
@@ -141,7 +147,8 @@ def validation_set(paths: list[Path], recipe: RestorerRecipe) -> list:
     """Held-out photos damaged once, by seed: the same set for every validation."""
     rng = np.random.default_rng([recipe.seed, 1 << 20])
     side = recipe.crop // MULTIPLE * MULTIPLE
-    return [damage(grey_crop(p, side, rng), rng) for p in paths[: recipe.val_photos]]
+    crops = [grey_crop(p, side, rng, recipe.smallest) for p in paths[: recipe.val_photos]]
+    return [damage(crop, rng) for crop in crops]
 
 
 @torch.no_grad()
