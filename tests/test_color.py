@@ -118,3 +118,59 @@ def test_colourfulness_is_one_formula_on_arrays_and_tensors():
     batch = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
     assert abs(of_tensors(batch)[0].item() - expected) < 0.05  # torch's variance is unbiased
     assert colourfulness(np.full((8, 8, 3), 128, np.uint8)) == 0.0
+
+
+def _lab_rgb(luma: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """float64 sRGB (h, w, 3) of the Lab colour with the lightness of each full-range 16-bit
+    grey and the ab (2, S, S) upsampled bilinearly, clipped in linear light."""
+    from colorgan.colour import srgb
+
+    h, w = luma.shape
+    up = F.interpolate(torch.from_numpy(ab)[None].double(), (h, w), mode="bilinear")[0].numpy()
+    fy = srgb.lab_f(srgb.to_linear(luma / 65535.0))
+    a, b = np.clip(up, -1, 1) * AB_SCALE
+    f = np.stack([fy + a / 500, fy, np.maximum(fy - b / 200, 0)], -1)
+    linear = (srgb.lab_f_inverse(f) * srgb.WHITE) @ srgb.XYZ_TO_RGB.T
+    return srgb.to_srgb(linear.clip(0, 1))
+
+
+def test_a_frames_planes_are_the_lab_colour_of_its_ab_on_its_own_luma():
+    """colour.planes, at every pixel (4:4:4, 16 bits, full range), against float64 Lab -> sRGB:
+    the chroma is the Lab colour's; an RGB frame is that colour shifted in grey so that its
+    luma is the input's, and has the same chroma. Saturated ab, so the gamut's edge is met."""
+    from colorgan.colour import planes
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:40, 0:64]
+    luma = (32768 + 30000 * np.sin(xx / 7.0) * np.cos(yy / 5.0)).astype(np.uint16)
+    ab = rng.uniform(-0.9, 0.9, (2, 8, 8)).astype(np.float32)
+    full = planes.Levels(16, True)
+    cb, cr = planes.chroma_planes(luma, full, ab, AB_SCALE, "bt709", full)
+    exact = _lab_rgb(luma.astype(np.float64), ab)
+    kr, kb = planes.MATRICES["bt709"]
+    y = exact @ np.array([kr, 1 - kr - kb, kb])
+    for got, want in (
+        (cb, (exact[..., 2] - y) / (2 - 2 * kb)),
+        (cr, (exact[..., 0] - y) / (2 - 2 * kr)),
+    ):
+        gap = np.abs(got.astype(np.float64) - (32768 + 65535 * want))
+        assert gap.mean() < 2 and gap.max() < 40  # of 65535: the transfer curve's table
+    rgb = planes.rgb_planes(luma, full, ab, AB_SCALE, "bt709", 16).astype(np.float64) / 65535
+    inside = ((rgb > 0) & (rgb < 1)).all(-1)  # where the grey shift was not clipped
+    kept = rgb @ np.array([kr, 1 - kr - kb, kb]) * 65535 - luma
+    assert inside.mean() > 0.5 and np.abs(kept[inside]).max() < 1.5
+    shifted = (rgb[..., 2] - rgb @ np.array([kr, 1 - kr - kb, kb])) / (2 - 2 * kb)
+    assert np.abs(32768 + 65535 * shifted - cb)[inside].max() < 3
+
+
+def test_a_planes_levels_pass_the_luma_through_and_relevel_it_exactly():
+    from colorgan.colour import planes
+
+    ten = planes.Levels(10, False)
+    luma = np.arange(64, 941, dtype=np.uint16).reshape(1, -1)
+    assert planes.relevel(luma, ten, ten) is luma  # the same levels: the plane itself
+    eight = planes.relevel(luma, ten, planes.Levels(8, False))
+    assert eight.dtype == np.uint8 and eight.min() == 16 and eight.max() == 235
+    assert np.array_equal(planes.relevel(eight, planes.Levels(8, False), ten)[:, ::4], luma[:, ::4])
+    grey = planes.grey8(luma, ten)
+    assert grey.min() == 0 and grey.max() == 255 and grey.flags.c_contiguous

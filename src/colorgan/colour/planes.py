@@ -1,0 +1,178 @@
+"""A film frame's colour as a codec takes it: the picture's own luma kept, only the planes the
+output needs built from the model's small ab, at the output's depth (numpy and OpenCV).
+
+A codec stores Y'CbCr: the luma plane at full resolution and the chroma planes at a half or a
+quarter of the pixels (4:2:2, 4:2:0). The luma is the input's own, passed through (re-levelled
+only where the output's depth or range differs), so a restorer's tones are never touched. Each
+chroma sample is the exact CIE colour of the model's ab on the mean lightness of the luma it
+covers (Lab to sRGB, then the output's matrix): a steady ab over moving texture keeps its CIE
+colour, as the full-resolution Lab path of earlier versions did, at a quarter of its pixels
+for 4:2:0, and with no RGB frame at full size. The one difference from that path: the luma of
+a saturated colour is the grey's (the picture's tones), not the luma of the Lab colour of the
+grey's lightness. Outputs in RGB (PNG and TIFF frames) are the same picture: the Lab colour
+at every pixel, shifted in grey so that its luma is the input's.
+
+`Levels` says how a plane's integers stand for grey (bits, full or limited range); the tables
+from levels to grey, CIE f(Y) and linear light are built once per Levels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from colorgan.colour import srgb
+
+# Kr and Kb of each Y'CbCr matrix (Kg = 1 - Kr - Kb)
+MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
+_STEPS = 1 << 16  # linear light in these steps -> sRGB, by table
+_SRGB_OF_LINEAR = srgb.to_srgb(np.arange(_STEPS + 1) / _STEPS).clip(0, 1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Levels:
+    """How a plane's integers stand for grey: `bits` (8 to 16) and `full` range (0 to
+    2**bits - 1) or limited (16 to 235, chroma 16 to 240, times 2**(bits - 8))."""
+
+    bits: int
+    full: bool
+
+    @property
+    def dtype(self) -> type:
+        return np.uint8 if self.bits <= 8 else np.uint16
+
+    @property
+    def black(self) -> float:
+        return 0.0 if self.full else 16.0 * 2 ** (self.bits - 8)
+
+    @property
+    def white(self) -> float:
+        return 2.0**self.bits - 1 if self.full else 235.0 * 2 ** (self.bits - 8)
+
+    @property
+    def top(self) -> int:
+        return 2**self.bits - 1
+
+    def chroma(self, c: np.ndarray) -> np.ndarray:
+        """Colour differences in [-0.5, 0.5] -> this depth's chroma integers."""
+        scale = self.top if self.full else 224.0 * 2 ** (self.bits - 8)
+        out = c * np.float32(scale)
+        out += np.float32(2 ** (self.bits - 1) + 0.5)
+        np.clip(out, 0, self.top, out=out)
+        return out.astype(self.dtype)
+
+
+@lru_cache(maxsize=16)
+def _tables(levels: Levels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each integer level -> (grey in [0, 1], CIE f(Y) of that grey, its linear light)."""
+    grey = ((np.arange(2**levels.bits) - levels.black) / (levels.white - levels.black)).clip(0, 1)
+    linear = srgb.to_linear(grey)
+    return grey.astype(np.float32), srgb.lab_f(linear).astype(np.float32), linear.astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _relevel_table(source: Levels, target: Levels) -> np.ndarray:
+    grey = _tables(source)[0].astype(np.float64)
+    out = np.round(target.black + grey * (target.white - target.black))
+    return out.clip(0, target.top).astype(target.dtype)
+
+
+def relevel(plane: np.ndarray, source: Levels, target: Levels) -> np.ndarray:
+    """A luma plane at `source`'s levels -> the same grey at `target`'s (itself where they
+    are one)."""
+    if source == target:
+        return plane
+    return _relevel_table(source, target)[plane]
+
+
+def grey8(plane: np.ndarray, levels: Levels) -> np.ndarray:
+    """A luma plane -> its 8-bit full-range grey, contiguous (what the model and the
+    reference encoder see)."""
+    return np.ascontiguousarray(relevel(plane, levels, Levels(8, True)))
+
+
+def luma_of_rgb(rgb: np.ndarray, matrix: str) -> np.ndarray:
+    """uint16 R'G'B' (h, w, 3), full range -> its luma (h, w), uint16 full range."""
+    kr, kb = MATRICES[matrix]
+    weights = np.array([kr, 1 - kr - kb, kb], np.float32)
+    return (rgb.astype(np.float32) @ weights + np.float32(0.5)).astype(np.uint16)
+
+
+def _prime(luma: np.ndarray, levels: Levels, ab: np.ndarray, ab_scale: float) -> list:
+    """A luma plane and the model's ab (2, S, S), normalized -> sRGB R', G', B' planes in
+    [0, 1] (float32) of the Lab colour with each luma's lightness and the ab upsampled
+    bilinearly to the plane's size (the sRGB gamut's outside clipped in linear light)."""
+    import cv2
+
+    h, w = luma.shape
+    ab = np.clip(ab, -1, 1).astype(np.float32) * np.float32(ab_scale)
+    # a / 500 and -b / 200: what Lab adds to f(Y) for f(X) and f(Z)
+    a, b = (
+        cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in (ab[0] / 500, ab[1] / -200)
+    )
+    _, fy_of, y_of = _tables(levels)
+    fy = fy_of[luma]
+    a += fy
+    x = srgb.lab_f_inverse(a)
+    x *= np.float32(srgb.WHITE[0])
+    b += fy
+    np.maximum(b, 0, out=b)
+    z = srgb.lab_f_inverse(b)
+    z *= np.float32(srgb.WHITE[2])
+    y = y_of[luma]
+    out = []
+    for row in (srgb.XYZ_TO_RGB * _STEPS).astype(np.float32):
+        steps = row[0] * x
+        steps += row[1] * y
+        steps += row[2] * z
+        steps += 0.5
+        np.clip(steps, 0, _STEPS, out=steps)
+        out.append(_SRGB_OF_LINEAR[steps.astype(np.intp)])
+    return out
+
+
+def chroma_planes(
+    luma: np.ndarray,
+    levels: Levels,
+    ab: np.ndarray,
+    ab_scale: float,
+    matrix: str,
+    target: Levels,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The luma at the chroma planes' size (`levels` its own) and the model's ab -> the Cb and
+    Cr planes of that size in `matrix`, at `target`'s depth and range."""
+    r, g, b = _prime(luma, levels, ab, ab_scale)
+    kr, kb = MATRICES[matrix]
+    y = r * np.float32(kr)
+    y += g * np.float32(1 - kr - kb)
+    y += b * np.float32(kb)
+    b -= y
+    b *= np.float32(0.5 / (1 - kb))
+    r -= y
+    r *= np.float32(0.5 / (1 - kr))
+    return target.chroma(b), target.chroma(r)
+
+
+def rgb_planes(
+    luma: np.ndarray, levels: Levels, ab: np.ndarray, ab_scale: float, matrix: str, bits: int
+) -> np.ndarray:
+    """The full-size luma and the model's ab -> R'G'B' (h, w, 3) at `bits` (8 or 16), full
+    range: the Lab colour at each pixel, shifted in grey so that its luma (in `matrix`) is
+    the input's, as a Y'CbCr output of the same frame decodes."""
+    r, g, b = _prime(luma, levels, ab, ab_scale)
+    kr, kb = MATRICES[matrix]
+    shift = _tables(levels)[0][luma]
+    shift -= r * np.float32(kr)
+    shift -= g * np.float32(1 - kr - kb)
+    shift -= b * np.float32(kb)
+    top = 2**bits - 1
+    out = np.empty((*luma.shape, 3), np.uint8 if bits == 8 else np.uint16)
+    for k, plane in enumerate((r, g, b)):
+        plane += shift
+        plane *= np.float32(top)
+        plane += np.float32(0.5)
+        np.clip(plane, 0, top, out=plane)
+        out[..., k] = plane
+    return out
