@@ -96,6 +96,13 @@ def numbered_frames(path: Path) -> Numbered:
     return Numbered(folder, prefix, digits, suffix, values[0], len(values))
 
 
+def sequence_name(path: Path) -> str:
+    """An image sequence's name for its output: its pattern's prefix (scan_ of scan_%06d.dpx),
+    else its folder's."""
+    prefix = path.name[: PATTERN.search(path.name).start()] if PATTERN.search(path.name) else ""
+    return prefix.rstrip("._- ") or (path if path.is_dir() else path.parent).resolve().name
+
+
 def open_video(source: Path, rate: Fraction | None = None):  # noqa: ANN201 - PyAV's container
     """The source opened for decoding (a file, an image sequence at `rate` frames a second,
     or standard input's Y4M), with a video stream of a size colorgan takes."""
@@ -103,6 +110,8 @@ def open_video(source: Path, rate: Fraction | None = None):  # noqa: ANN201 - Py
 
     try:
         if source == STDIN:
+            if sys.stdin.isatty():
+                raise BadImage("standard input is a terminal: pipe a Y4M stream into it")
             source_file = av.open(sys.stdin.buffer, format="yuv4mpegpipe")
         elif is_sequence(source):
             frames = numbered_frames(source)

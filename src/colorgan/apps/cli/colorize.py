@@ -10,7 +10,7 @@ from pathlib import Path
 
 from colorgan.apps.cli.common import model_choice, prior_files, runtime_options, warn_of_trust
 from colorgan.base.errors import ColorganError, short, shown
-from colorgan.pipeline.settings import HINT_REACHES, Settings, settings_of
+from colorgan.pipeline.settings import CODECS, HINT_REACHES, Settings, settings_of
 from colorgan.spec.meta import MAX_SATURATION
 
 DEFAULTS = Settings()
@@ -22,9 +22,18 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="photo or film files, folders (searched recursively) or globs",
+        help="photo or film files, folders (searched recursively) or globs; an image "
+        "sequence: a printf pattern (scan/%%06d.dpx) or, with --frame-rate, a folder of "
+        "numbered frames; - : a Y4M stream on standard input",
     )
-    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--out",
+        "-o",
+        required=True,
+        metavar="DIR",
+        help="output folder; for one film, its output file (NAME.mp4, .mov, .mkv or .y4m, "
+        "as --codec writes), or - : a Y4M stream on standard output (--codec y4m)",
+    )
     model_choice(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
@@ -37,13 +46,7 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
     )
     colour_sources(p)
     restore_options(p)
-    p.add_argument(
-        "--video-quality",
-        type=int,
-        metavar="CRF",
-        help=f"films: x264's CRF, 0-51, lower is better (18-23 look alike; default "
-        f"{DEFAULTS.video_quality})",
-    )
+    film_options(p)
     p.add_argument(
         "--batch",
         type=int,
@@ -61,6 +64,30 @@ def add_parser(sub) -> argparse.ArgumentParser:  # noqa: ANN001 - argparse's sub
     runtime_options(p)
     prior_files(p)
     return p
+
+
+def film_options(p: argparse.ArgumentParser) -> None:
+    """How films are written, and an image sequence's clock."""
+    p.add_argument(
+        "--codec",
+        choices=CODECS,
+        help=f"films: h264 (MP4, 8-bit), h265 (MP4, 10-bit from deeper sources), prores (MOV, "
+        "422 HQ, 10-bit), ffv1 (MKV, lossless, the source's depth), y4m (a raw stream), png "
+        f"or tiff (a folder of frames, 16-bit from deeper sources); default {DEFAULTS.codec}",
+    )
+    p.add_argument(
+        "--video-quality",
+        type=int,
+        metavar="CRF",
+        help=f"films in h264 and h265: the encoder's CRF, 0-51, lower is better (18-23 look "
+        f"alike in H.264; default {DEFAULTS.video_quality})",
+    )
+    p.add_argument(
+        "--frame-rate",
+        metavar="RATE",
+        help="image sequences: frames a second (24, 25, 24000/1001; default 24); given, a "
+        "folder input is one film's frames",
+    )
 
 
 def colour_sources(p: argparse.ArgumentParser) -> None:
@@ -203,6 +230,8 @@ def settings_given(
         "alternatives": args.alternatives,
         "batch": args.batch,
         "video_quality": args.video_quality,
+        "codec": args.codec,
+        "frame_rate": args.frame_rate,
         "restore": args.restore,
         "restore_mask": args.restore_mask,
     }
@@ -214,6 +243,52 @@ def settings_given(
     return settings_of(None, **{k: v for k, v in given.items() if v is not None})
 
 
+def film_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """The inputs that are films without being files: standard input (-), printf patterns,
+    and, with --frame-rate, folders of frames -> (source, output name) jobs; and the rest of
+    the inputs, for expand_inputs."""
+    from colorgan.pipeline.film_in import PATTERN, STDIN, sequence_name
+
+    jobs, rest = [], []
+    for item in args.inputs:
+        path = Path(item)
+        if item == "-":
+            jobs.append((STDIN, Path("stdin")))
+        elif PATTERN.search(path.name) or (args.frame_rate is not None and path.is_dir()):
+            jobs.append((path, Path(sequence_name(path))))
+        else:
+            rest.append(item)
+    return jobs, rest
+
+
+def one_film_out(args: argparse.Namespace) -> Path | None:
+    """Where --out names one film's output rather than a folder: its file (NAME.mp4, .mov,
+    .mkv, .y4m), or film_out.STDOUT for -; None for a folder."""
+    from colorgan.pipeline.film_out import CODECS as WRITTEN
+    from colorgan.pipeline.film_out import STDOUT
+
+    path = Path(args.out)
+    if args.out == "-":
+        return STDOUT
+    suffixes = {suffix for _, container, suffix in WRITTEN.values() if container}
+    return path if path.suffix.lower() in suffixes and not path.is_dir() else None
+
+
+def check_one_film(args: argparse.Namespace, single: Path, jobs: list, videos: list) -> None:
+    """A film's own output (--out FILE, or -) is for a run of one film, in its codec."""
+    from colorgan.pipeline.film_out import STDOUT, suffix_of
+
+    if len(jobs) != 1 or len(videos) != 1:
+        raise ColorganError(f"--out {shown(args.out)} is for one film; for more, an output folder")
+    codec = args.codec or DEFAULTS.codec
+    if single == STDOUT and codec != "y4m":
+        raise ColorganError("--out - (standard output) takes --codec y4m")
+    if single != STDOUT and single.suffix.lower() != suffix_of(codec):
+        raise ColorganError(
+            f"--out {shown(args.out)}: --codec {codec} writes {suffix_of(codec) or 'a folder'}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -222,15 +297,28 @@ def run(args: argparse.Namespace) -> int:
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.pipeline.colorizer import Colorizer
     from colorgan.pipeline.film import colorize_videos
+    from colorgan.pipeline.film_out import STDOUT
 
-    out_dir = output_folder(args.out)
-    jobs, missing = expand_inputs(args.inputs, out_dir)
+    single = one_film_out(args)
+    to_stdout = single == STDOUT
+    report = sys.stderr if to_stdout else sys.stdout  # standard output holds frames alone
+    if single is None:
+        out_dir = output_folder(args.out)
+    else:
+        out_dir = Path(".") if to_stdout else output_folder(str(single.parent))
+    films, rest = film_jobs(args)
+    # a folder's files under the output folder are earlier outputs; a film's own file is not
+    jobs, missing = expand_inputs(rest, out_dir if single is None else None) if rest else ([], [])
+    jobs = films + jobs
     for line in missing:
         print(f"colorgan: error: {shown(line)}", file=sys.stderr)
     if not jobs:
         return 1
-    videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
+    videos = [job for job in jobs if job in films or job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
+    if single is not None:
+        check_one_film(args, single, jobs, videos)
+        videos = [(videos[0][0], single if to_stdout else Path(single.name))]
     settings = settings_given(args, jobs, [src for src, _ in videos])
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
     how = {"overwrite": args.overwrite, "progress": not args.quiet}
@@ -247,5 +335,6 @@ def run(args: argparse.Namespace) -> int:
             kept = " (pass --overwrite to replace it)" if result.kept else ""
             line = shown(f"{result.source}: {result.error}{kept}")
             tqdm.write(f"colorgan: error: {line}", file=sys.stderr)
-    print(f"colorized {written} of {total} file(s) into {out_dir.resolve()}")
+    where = "standard output" if to_stdout else out_dir.resolve()
+    print(f"colorized {written} of {total} file(s) into {where}", file=report)
     return 0 if written == total and not missing else 1
