@@ -56,12 +56,12 @@ class Levels:
         return 2**self.bits - 1
 
     def chroma(self, c: np.ndarray) -> np.ndarray:
-        """Colour differences in [-0.5, 0.5] -> this depth's chroma integers."""
+        """Colour differences in [-0.5, 0.5] (float32) -> this depth's chroma integers."""
+        import cv2
+
         scale = self.top if self.full else 224.0 * 2 ** (self.bits - 8)
-        out = c * np.float32(scale)
-        out += np.float32(2 ** (self.bits - 1) + 0.5)
-        np.clip(out, 0, self.top, out=out)
-        return out.astype(self.dtype)
+        depth = cv2.CV_8U if self.bits <= 8 else cv2.CV_16U
+        return cv2.addWeighted(c, scale, c, 0.0, 2.0 ** (self.bits - 1), dtype=depth)
 
 
 @lru_cache(maxsize=16)
@@ -72,19 +72,27 @@ def _tables(levels: Levels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return grey.astype(np.float32), srgb.lab_f(linear).astype(np.float32), linear.astype(np.float32)
 
 
-@lru_cache(maxsize=16)
-def _relevel_table(source: Levels, target: Levels) -> np.ndarray:
-    grey = _tables(source)[0].astype(np.float64)
-    out = np.round(target.black + grey * (target.white - target.black))
-    return out.clip(0, target.top).astype(target.dtype)
+def _look_up(table: np.ndarray, plane: np.ndarray) -> np.ndarray:
+    """table[plane], in C (OpenCV's for 8-bit planes)."""
+    import cv2
+
+    return cv2.LUT(plane, table) if plane.dtype == np.uint8 else np.take(table, plane)
 
 
 def relevel(plane: np.ndarray, source: Levels, target: Levels) -> np.ndarray:
     """A luma plane at `source`'s levels -> the same grey at `target`'s (itself where they
-    are one)."""
+    are one): the straight line between their black and white, rounded, within the range."""
+    import cv2
+
     if source == target:
         return plane
-    return _relevel_table(source, target)[plane]
+    scale = (target.white - target.black) / (source.white - source.black)
+    offset = target.black - source.black * scale
+    depth = cv2.CV_8U if target.bits <= 8 else cv2.CV_16U
+    out = cv2.addWeighted(plane, scale, plane, 0.0, offset, dtype=depth)
+    if target.bits not in (8, 16):  # within the target's own range, not its type's
+        np.minimum(out, target.top, out=out)
+    return out
 
 
 def grey8(plane: np.ndarray, levels: Levels) -> np.ndarray:
@@ -113,7 +121,7 @@ def _prime(luma: np.ndarray, levels: Levels, ab: np.ndarray, ab_scale: float) ->
         cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in (ab[0] / 500, ab[1] / -200)
     )
     _, fy_of, y_of = _tables(levels)
-    fy = fy_of[luma]
+    fy = _look_up(fy_of, luma)
     a += fy
     x = srgb.lab_f_inverse(a)
     x *= np.float32(srgb.WHITE[0])
@@ -121,7 +129,7 @@ def _prime(luma: np.ndarray, levels: Levels, ab: np.ndarray, ab_scale: float) ->
     np.maximum(b, 0, out=b)
     z = srgb.lab_f_inverse(b)
     z *= np.float32(srgb.WHITE[2])
-    y = y_of[luma]
+    y = _look_up(y_of, luma)
     out = []
     for row in (srgb.XYZ_TO_RGB * _STEPS).astype(np.float32):
         steps = row[0] * x
@@ -163,7 +171,7 @@ def rgb_planes(
     the input's, as a Y'CbCr output of the same frame decodes."""
     r, g, b = _prime(luma, levels, ab, ab_scale)
     kr, kb = MATRICES[matrix]
-    shift = _tables(levels)[0][luma]
+    shift = _look_up(_tables(levels)[0], luma)
     shift -= r * np.float32(kr)
     shift -= g * np.float32(1 - kr - kb)
     shift -= b * np.float32(kb)

@@ -34,7 +34,7 @@ _LAYOUTS = {"420": (1, 1), "422": (1, 0), "444": (0, 0), "440": (0, 1), "411": (
 
 def is_sequence(path: Path) -> bool:
     """Whether `path` names an image sequence: a printf pattern, or a folder of frames."""
-    return bool(PATTERN.search(path.name)) or path.is_dir()
+    return path != STDIN and (bool(PATTERN.search(path.name)) or path.is_dir())
 
 
 def is_film_path(path: Path) -> bool:

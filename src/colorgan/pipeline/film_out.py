@@ -9,9 +9,9 @@
   colour.planes: the source's luma passed through, the chroma at the output's chroma size. No
   converter inside FFmpeg touches it, so the same frames give the same file, run after run.
 - Kept from the source: its timestamps (a variable frame rate too; a Y4M stream and frames
-  have none but their order), its start timecode (MP4, MOV, Matroska), its colour tags, its
-  display rotation (MP4, MOV) and its sound (copied where the container holds its codec,
-  else AAC; Y4M and frames carry none).
+  have none but their order), its start timecode, its display rotation (both in MP4, MOV
+  and Matroska), its colour tags, and its sound (copied where the container holds its
+  codec, else AAC; Y4M and frames carry none).
 - A file or folder is written under a temporary name and published whole (base.files); the
   one output that cannot be is standard output, whose reader takes each frame as it comes.
 """
@@ -167,7 +167,7 @@ class Output:
         context.color_primaries, context.color_trc = start.form.tags[:2]
         context.colorspace = _MATRIX_TAGS[self.encoding.matrix]
         context.color_range = 2 if self.encoding.levels.full else 1
-        if start.rotation and container in ("mp4", "mov"):
+        if start.rotation and container != "yuv4mpegpipe":
             stream.set_display_rotation(start.rotation)
         if start.timecode and codec != "y4m":
             stream.metadata["timecode"] = start.timecode

@@ -70,7 +70,7 @@ def film_options(p: argparse.ArgumentParser) -> None:
     """How films are written, and an image sequence's clock."""
     p.add_argument(
         "--codec",
-        choices=CODECS,
+        metavar="|".join(CODECS),
         help=f"films: h264 (MP4, 8-bit), h265 (MP4, 10-bit from deeper sources), prores (MOV, "
         "422 HQ, 10-bit), ffv1 (MKV, lossless, the source's depth), y4m (a raw stream), png "
         f"or tiff (a folder of frames, 16-bit from deeper sources); default {DEFAULTS.codec}",
@@ -274,13 +274,14 @@ def one_film_out(args: argparse.Namespace) -> Path | None:
     return path if path.suffix.lower() in suffixes and not path.is_dir() else None
 
 
-def check_one_film(args: argparse.Namespace, single: Path, jobs: list, videos: list) -> None:
-    """A film's own output (--out FILE, or -) is for a run of one film, in its codec."""
+def check_one_film(args: argparse.Namespace, single: Path, runs: tuple, codec: str) -> None:
+    """A film's own output (--out FILE, or -) is for a run of one film (`runs`: the jobs and
+    the films among them), in its codec's suffix."""
     from colorgan.pipeline.film_out import STDOUT, suffix_of
 
+    jobs, videos = runs
     if len(jobs) != 1 or len(videos) != 1:
         raise ColorganError(f"--out {shown(args.out)} is for one film; for more, an output folder")
-    codec = args.codec or DEFAULTS.codec
     if single == STDOUT and codec != "y4m":
         raise ColorganError("--out - (standard output) takes --codec y4m")
     if single != STDOUT and single.suffix.lower() != suffix_of(codec):
@@ -316,10 +317,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     videos = [job for job in jobs if job in films or job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
-    if single is not None:
-        check_one_film(args, single, jobs, videos)
-        videos = [(videos[0][0], single if to_stdout else Path(single.name))]
     settings = settings_given(args, jobs, [src for src, _ in videos])
+    if single is not None:
+        check_one_film(args, single, (jobs, videos), settings.codec)
+        videos = [(videos[0][0], single if to_stdout else Path(single.name))]
     colorizer = Colorizer(open_engine(EngineOptions.of(args)))
     how = {"overwrite": args.overwrite, "progress": not args.quiet}
     results = chain(  # each call checks its requests before anything is written
