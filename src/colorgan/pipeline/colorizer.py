@@ -20,7 +20,7 @@ from PIL import Image
 
 from colorgan.base.errors import ColorganError, ColorganTypeError
 from colorgan.base.images import BadImage, prepare_image, prepare_images
-from colorgan.colour import pixels, planes
+from colorgan.colour import pixels
 from colorgan.engines import Engine
 from colorgan.pipeline import compose, encoding, reference
 from colorgan.pipeline.prediction import Asked, Prediction, require_hints
@@ -256,20 +256,6 @@ class Colorizer:
             for grey, colour, with_hints in zip(greys, colours, on, strict=True)
         ]
         return l_small[:, 0], Prediction(self.engine, asked)(l_small, prior)
-
-    def compose_frame(self, grey: Image.Image, ab: np.ndarray) -> Image.Image:
-        """A frame's grey ("L") and its ab at the model's size -> the colour frame as a
-        film's RGB output holds it (colour.planes: the grey kept as luma, the CIE Lab colour
-        of its ab at every pixel; a steady colour under moving texture keeps its ab)."""
-        luma = np.asarray(grey)
-        rgb = planes.rgb_planes(luma, planes.Levels(8, True), ab, self.spec.ab_scale, "bt709", 8)
-        return Image.fromarray(rgb)
-
-    def frame_reference(self, grey: Image.Image, ab: np.ndarray) -> Reference:
-        """A film's frame, as coloured, encoded as a reference for the next (composed at the
-        reference encoder's size: all it sees of a photo)."""
-        square = grey.resize((reference.SIZE, reference.SIZE), Image.Resampling.BILINEAR)
-        return self.encode([self.compose_frame(square, ab)])[0]
 
     def lightness_colour(self, l_norm: np.ndarray, settings: Settings | None = None) -> np.ndarray:
         """Normalized L (B, 1, H, W) -> the colour `settings` give it, (B, 2, H, W): the

@@ -30,9 +30,11 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from colorgan.base.errors import ColorganError, SettingError, install_hint
 from colorgan.base.images import BadImage
+from colorgan.colour import planes
 from colorgan.pipeline.batch import FileResult, OutputExists, failed, refuse_input, unclaimed
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.film_in import (
@@ -49,41 +51,13 @@ from colorgan.pipeline.film_in import (
     timecode_of,
 )
 from colorgan.pipeline.film_out import STDOUT, Output, Start, published, suffix_of
+from colorgan.pipeline.reference import Reference
 from colorgan.pipeline.request import Request
 from colorgan.pipeline.settings import Settings
-from colorgan.pipeline.shots import FrameSources
+from colorgan.pipeline.shots import FrameSources, Stabiliser
 from colorgan.pipeline.stages import Ahead, Behind
 from colorgan.spec.hints import Hint
-
-
-class Stabiliser:
-    """Running average of the small ab over frames, per pixel, where lightness holds still.
-
-    Changes of L are taken less the whole frame's mean change, so a frame brightening or
-    darkening as a whole (the exposure flicker of old film) counts as still. `keep`: the
-    weight of the past where nothing moved (0: per-frame colour). `motion`: a change of
-    normalized L (of 2) at which the past's weight has fallen to a third. `cut`: the frame's
-    mean change of L that starts the average afresh. The defaults were chosen on clips
-    made from training photos (benchmarks/video.py).
-    """
-
-    def __init__(self, keep: float = 0.95, motion: float = 0.15, cut: float = 0.12) -> None:
-        self.keep, self.motion, self.cut = keep, motion, cut
-        self.l_prev: np.ndarray | None = None
-        self.ab: np.ndarray | None = None
-
-    def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        change = None
-        if self.l_prev is not None:
-            step = l_small - self.l_prev
-            change = np.abs(step - step.mean())  # the whole frame's exposure change is not motion
-        if change is None or change.mean() > self.cut:
-            self.ab = ab.copy()
-        else:  # where the past does not match (moving things) the new prediction wins
-            weight = self.keep * np.exp(-change / self.motion)
-            self.ab = weight * self.ab + (1 - weight) * ab
-        self.l_prev = l_small
-        return self.ab
+from colorgan.spec.references import SIZE
 
 
 def colorize_video(
@@ -237,8 +211,16 @@ class _Film:
         for k in range(len(greys)):
             out.append(self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k])
         if self.sources.propagates and references[-1]:
-            self.sources.previous = self.colorizer.frame_reference(greys[-1], out[-1])
+            self.sources.previous = self._reference(greys[-1], out[-1])
         return out
+
+    def _reference(self, grey: Image.Image, ab: np.ndarray) -> Reference:
+        """A frame, as coloured, encoded as a reference for the next: composed as the output
+        holds it (its grey as luma), at the reference encoder's size (all it sees)."""
+        square = np.asarray(grey.resize((SIZE, SIZE), Image.Resampling.BILINEAR))
+        scale = self.colorizer.spec.ab_scale
+        rgb = planes.rgb_planes(square, planes.Levels(8, True), ab, scale, "bt709", 8)
+        return self.colorizer.encode([Image.fromarray(rgb)])[0]
 
     def _in_frames(self, grey) -> Request:  # noqa: ANN001 - a frame's grey
         """The request as the stored frames see it: its points (given as players show the

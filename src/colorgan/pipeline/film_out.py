@@ -159,7 +159,8 @@ class Output:
         self.out = av.open(place, "w", format=container, options=options)
         stream = self.out.add_stream(encoder, rate=start.rate)
         stream.width, stream.height = start.size
-        stream.pix_fmt, stream.options = self.encoding.pix_fmt, _options(codec, quality, self)
+        stream.pix_fmt = self.encoding.pix_fmt
+        stream.options = encoder_options(self.encoding, quality)
         if codec == "y4m":  # its header says the rate by the time base: frames in order
             self.time_base = Fraction(1) / start.rate
         stream.time_base = stream.codec_context.time_base = self.time_base
@@ -214,14 +215,16 @@ def _has_avx512() -> bool:
         return False
 
 
-def _options(codec: str, quality: int, output: Output) -> dict[str, str]:
+def encoder_options(encoding: Encoding, quality: int) -> dict[str, str]:
+    """FFmpeg's options for the output's encoder (`quality`: the settings' video_quality)."""
+    codec = encoding.codec
     if codec == "h264":
         capped = {"x264-params": f"asm={_X264_AVX2}"} if _has_avx512() else {}
         return {"crf": str(quality), **capped}
     if codec == "h265":
         return {"crf": str(quality), "x265-params": "log-level=error"}
     if codec == "prores":  # 422 HQ; 4444 where odd sides keep 4:4:4
-        return {"profile": "3" if output.encoding.layout == (1, 0) else "4"}
+        return {"profile": "3" if encoding.layout == (1, 0) else "4"}
     if codec == "ffv1":
         return {"level": "3", "slicecrc": "1"}
     return {}
