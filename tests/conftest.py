@@ -60,6 +60,15 @@ def start_server(python: list[str], *options: str, log: Path, env: dict | None =
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ONNX Runtime's optimized graphs (engines.sessions) kept in the session's own folder,
+    for the suite's processes and the commands they start, never in the user's cache."""
+    import os
+
+    os.environ["COLORGAN_CACHE"] = str(tmp_path_factory.mktemp("graphs"))
+
+
 def make_photo(seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:
     """A smooth, colourful synthetic photo: where colour follows from content, as in real ones.
 

@@ -247,3 +247,20 @@ def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path)
     ]
     assert "colorized 1 of 2 file(s)" in run.stdout
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["still.jpg"]
+
+
+def test_the_graph_optimized_once_is_kept_and_colours_as_the_graph_does(tmp_path, monkeypatch):
+    """engines.sessions: the optimized graph is written to the cache folder on first use and
+    opened from it later, giving the same colour, bit for bit; a damaged copy is passed over
+    and written again; an empty COLORGAN_CACHE keeps none."""
+    grey = np.random.default_rng(0).uniform(-1, 1, (2, 1, 192, 192)).astype(np.float32)
+    monkeypatch.setenv("COLORGAN_CACHE", "")
+    plain = OnnxEngine().predict(grey, None)
+    monkeypatch.setenv("COLORGAN_CACHE", str(tmp_path))
+    first = OnnxEngine().predict(grey, None)
+    [kept] = list(tmp_path.glob("default-*.onnx"))
+    again = OnnxEngine().predict(grey, None)
+    assert np.array_equal(plain, first) and np.array_equal(plain, again)
+    kept.write_bytes(b"not a graph")
+    assert np.array_equal(OnnxEngine().predict(grey, None), plain)
+    assert kept.stat().st_size > 1_000_000 and not list(tmp_path.glob(".*.tmp"))

@@ -295,6 +295,8 @@ def _colorize_videos(
     overwrite: bool,
     progress: bool,
 ) -> Iterator[FileResult]:
+    if not requests:  # photos alone: PyAV is not even imported
+        return
     try:
         import av  # noqa: F401 - only to know it is there
     except ModuleNotFoundError:  # the light install: the photos went on, the films say why
