@@ -164,17 +164,25 @@ def chroma_planes(
 
 
 def rgb_planes(
-    luma: np.ndarray, levels: Levels, ab: np.ndarray, ab_scale: float, matrix: str, bits: int
+    luma: np.ndarray,
+    levels: Levels,
+    ab: np.ndarray,
+    ab_scale: float,
+    matrix: str | None,
+    bits: int,
 ) -> np.ndarray:
     """The full-size luma and the model's ab -> R'G'B' (h, w, 3) at `bits` (8 or 16), full
     range: the Lab colour at each pixel, shifted in grey so that its luma (in `matrix`) is
-    the input's, as a Y'CbCr output of the same frame decodes."""
+    the input's, as a Y'CbCr output of the same frame decodes; `matrix` None: the Lab colour
+    itself (its CIE ab exactly the model's, where the gamut holds it)."""
     r, g, b = _prime(luma, levels, ab, ab_scale)
-    kr, kb = MATRICES[matrix]
-    shift = _look_up(_tables(levels)[0], luma)
-    shift -= r * np.float32(kr)
-    shift -= g * np.float32(1 - kr - kb)
-    shift -= b * np.float32(kb)
+    shift = np.float32(0)
+    if matrix is not None:
+        kr, kb = MATRICES[matrix]
+        shift = _look_up(_tables(levels)[0], luma)
+        shift -= r * np.float32(kr)
+        shift -= g * np.float32(1 - kr - kb)
+        shift -= b * np.float32(kb)
     top = 2**bits - 1
     out = np.empty((*luma.shape, 3), np.uint8 if bits == 8 else np.uint16)
     for k, plane in enumerate((r, g, b)):
