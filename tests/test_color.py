@@ -134,10 +134,13 @@ def _lab_rgb(luma: np.ndarray, ab: np.ndarray) -> np.ndarray:
     return srgb.to_srgb(linear.clip(0, 1))
 
 
-def test_a_frames_planes_are_the_lab_colour_of_its_ab_on_its_own_luma():
-    """colour.planes, at every pixel (4:4:4, 16 bits, full range), against float64 Lab -> sRGB:
-    the chroma is the Lab colour's; an RGB frame is that colour shifted in grey so that its
-    luma is the input's, and has the same chroma. Saturated ab, so the gamut's edge is met."""
+def test_a_frames_planes_are_the_lab_colour_of_its_ab_on_its_own_lightness():
+    """colour.planes against float64 Lab -> sRGB, at every pixel (4:4:4, 16 bits, full
+    range): the RGB frame and the Y'CbCr planes decode to the Lab colour of each grey's
+    lightness and the ab; at 4:2:0 each pixel still keeps the grey's CIE lightness. Saturated
+    ab, so the gamut's edge is met; a grey frame's luma passes through untouched."""
+    from skimage.color import rgb2lab
+
     from colorgan.colour import planes
 
     rng = np.random.default_rng(3)
@@ -145,25 +148,32 @@ def test_a_frames_planes_are_the_lab_colour_of_its_ab_on_its_own_luma():
     luma = (32768 + 30000 * np.sin(xx / 7.0) * np.cos(yy / 5.0)).astype(np.uint16)
     ab = rng.uniform(-0.9, 0.9, (2, 8, 8)).astype(np.float32)
     full = planes.Levels(16, True)
-    cb, cr = planes.chroma_planes(luma, full, ab, AB_SCALE, "bt709", full)
     exact = _lab_rgb(luma.astype(np.float64), ab)
+    rgb = planes.rgb_planes(luma, full, (ab, AB_SCALE), 16) / 65535.0
+    assert np.abs(rgb - exact).max() < 40 / 65535  # the transfer curve's table
     kr, kb = planes.MATRICES["bt709"]
-    y = exact @ np.array([kr, 1 - kr - kb, kb])
-    for got, want in (
-        (cb, (exact[..., 2] - y) / (2 - 2 * kb)),
-        (cr, (exact[..., 0] - y) / (2 - 2 * kr)),
-    ):
-        gap = np.abs(got.astype(np.float64) - (32768 + 65535 * want))
-        assert gap.mean() < 2 and gap.max() < 40  # of 65535: the transfer curve's table
-    rgb = planes.rgb_planes(luma, full, ab, AB_SCALE, "bt709", 16).astype(np.float64) / 65535
-    inside = ((rgb > 0) & (rgb < 1)).all(-1)  # where the grey shift was not clipped
-    kept = rgb @ np.array([kr, 1 - kr - kb, kb]) * 65535 - luma
-    assert inside.mean() > 0.5 and np.abs(kept[inside]).max() < 1.5
-    shifted = (rgb[..., 2] - rgb @ np.array([kr, 1 - kr - kb, kb])) / (2 - 2 * kb)
-    assert np.abs(32768 + 65535 * shifted - cb)[inside].max() < 3
+    y, cb, cr = planes.frame_planes(luma, full, (ab, AB_SCALE), "bt709", full, (0, 0))
+    y, cb, cr = y / 65535.0, cb / 65535.0 - 0.5, cr / 65535.0 - 0.5
+    r, b = y + (2 - 2 * kr) * cr, y + (2 - 2 * kb) * cb
+    decoded = np.stack([r, (y - kr * r - kb * b) / (1 - kr - kb), b], -1)
+    assert np.abs(decoded - exact).max() < 80 / 65535
+    # 4:2:0, 10-bit limited: the chroma of a 2x2 block, each pixel's lightness its grey's
+    ten = planes.Levels(10, False)
+    luma10 = (64 + luma / 65535.0 * 876).round().astype(np.uint16)
+    y, cb, cr = planes.frame_planes(luma10, ten, (ab * 0.5, AB_SCALE), "bt709", ten, (1, 1))
+    assert y.shape == (40, 64) and cb.shape == (20, 32)
+    c = [np.kron(p.astype(np.float64) - 512, np.ones((2, 2))) / 896 for p in (cb, cr)]
+    y = (y - 64.0) / 876
+    r, b = y + (2 - 2 * kr) * c[1], y + (2 - 2 * kb) * c[0]
+    g = (y - kr * r - kb * b) / (1 - kr - kb)
+    lightness = rgb2lab(np.stack([r, g, b], -1).clip(0, 1))[..., 0]
+    grey = rgb2lab(np.repeat(((luma10 - 64.0) / 876)[..., None], 3, -1))[..., 0]
+    assert np.abs(lightness - grey).mean() < 0.5  # of 100
+    same, _, _ = planes.frame_planes(luma10, ten, (ab * 0, AB_SCALE), "bt709", ten, (1, 1))
+    assert np.array_equal(same, luma10)
 
 
-def test_a_planes_levels_pass_the_luma_through_and_relevel_it_exactly():
+def test_a_planes_levels_relevel_the_luma_exactly():
     from colorgan.colour import planes
 
     ten = planes.Levels(10, False)
@@ -171,6 +181,7 @@ def test_a_planes_levels_pass_the_luma_through_and_relevel_it_exactly():
     assert planes.relevel(luma, ten, ten) is luma  # the same levels: the plane itself
     eight = planes.relevel(luma, ten, planes.Levels(8, False))
     assert eight.dtype == np.uint8 and eight.min() == 16 and eight.max() == 235
-    assert np.array_equal(planes.relevel(eight, planes.Levels(8, False), ten)[:, ::4], luma[:, ::4])
+    back = planes.relevel(eight, planes.Levels(8, False), ten)
+    assert np.array_equal(back[:, ::4], luma[:, ::4])
     grey = planes.grey8(luma, ten)
     assert grey.min() == 0 and grey.max() == 255 and grey.flags.c_contiguous

@@ -1,16 +1,15 @@
-"""A film frame's colour as a codec takes it: the picture's own luma kept, only the planes the
-output needs built from the model's small ab, at the output's depth (numpy and OpenCV).
+"""A film frame's colour as a codec takes it: only the planes the output needs, built from the
+model's small ab at the output's depth (numpy and OpenCV), never a full-size RGB frame.
 
-A codec stores Y'CbCr: the luma plane at full resolution and the chroma planes at a half or a
-quarter of the pixels (4:2:2, 4:2:0). The luma is the input's own, passed through (re-levelled
-only where the output's depth or range differs), so a restorer's tones are never touched. Each
-chroma sample is the exact CIE colour of the model's ab on the mean lightness of the luma it
-covers (Lab to sRGB, then the output's matrix): a steady ab over moving texture keeps its CIE
-colour, as the full-resolution Lab path of earlier versions did, at a quarter of its pixels
-for 4:2:0, and with no RGB frame at full size. The one difference from that path: the luma of
-a saturated colour is the grey's (the picture's tones), not the luma of the Lab colour of the
-grey's lightness. Outputs in RGB (PNG and TIFF frames) are the same picture: the Lab colour
-at every pixel, shifted in grey so that its luma is the input's.
+A codec stores Y'CbCr: the luma plane at full resolution, the chroma planes at a half or a
+quarter of the pixels (4:2:2, 4:2:0). Each chroma sample is the exact CIE colour of the
+model's ab on the mean lightness of the luma it covers (Lab to sRGB, then the output's
+matrix), so a steady ab over moving texture keeps its CIE colour; the luma is the source's own
+at the output's depth and range, moved only where the colour is not grey, by how far that
+colour's luma is from its grey's (a smooth correction made at the chroma's size): each pixel
+keeps its CIE lightness as well as its ab, as the Lab colour at every pixel (the earlier full
+RGB path) would, within rounding (BENCHMARKS.md, "Films"). A grey frame's luma passes
+through untouched. Outputs in RGB (PNG and TIFF frames) are the Lab colour at every pixel.
 
 `Levels` says how a plane's integers stand for grey (bits, full or limited range); the tables
 from levels to grey, CIE f(Y) and linear light are built once per Levels.
@@ -141,17 +140,29 @@ def _prime(luma: np.ndarray, levels: Levels, ab: np.ndarray, ab_scale: float) ->
     return out
 
 
-def chroma_planes(
+def frame_planes(
     luma: np.ndarray,
     levels: Levels,
-    ab: np.ndarray,
-    ab_scale: float,
+    colour: tuple[np.ndarray, float],
     matrix: str,
     target: Levels,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The luma at the chroma planes' size (`levels` its own) and the model's ab -> the Cb and
-    Cr planes of that size in `matrix`, at `target`'s depth and range."""
-    r, g, b = _prime(luma, levels, ab, ab_scale)
+    layout: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A frame's luma (`levels` its own) and `colour`, the model's ab (2, S, S) and its ab
+    scale -> its Y', Cb and Cr planes in `matrix` at `target`'s depth and range, the chroma
+    subsampled by `layout` (log2, x and y). Each chroma sample is the CIE Lab colour of the
+    ab on the mean lightness of the luma it covers; the luma is the source's, moved by how
+    far that colour's luma is from its grey's (computed at the chroma's size and upsampled:
+    nothing where the colour is grey), so that each pixel keeps its CIE lightness as well as
+    its ab, as the Lab colour at every pixel would."""
+    import cv2
+
+    h, w = luma.shape
+    sx, sy = layout
+    small = luma
+    if layout != (0, 0):
+        small = cv2.resize(luma, (-(-w >> sx), -(-h >> sy)), interpolation=cv2.INTER_AREA)
+    r, g, b = _prime(small, levels, *colour)
     kr, kb = MATRICES[matrix]
     y = r * np.float32(kr)
     y += g * np.float32(1 - kr - kb)
@@ -160,33 +171,29 @@ def chroma_planes(
     b *= np.float32(0.5 / (1 - kb))
     r -= y
     r *= np.float32(0.5 / (1 - kr))
-    return target.chroma(b), target.chroma(r)
+    y -= _look_up(_tables(levels)[0], small)  # the colour's luma less its grey's
+    if layout != (0, 0):
+        y = cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR)
+    span = target.white - target.black
+    scale = span / (levels.white - levels.black)
+    depth = cv2.CV_8U if target.bits <= 8 else cv2.CV_16U
+    grey = luma.astype(np.float32)
+    out = cv2.addWeighted(grey, scale, y, span, target.black - levels.black * scale, dtype=depth)
+    if target.bits not in (8, 16):  # within the target's own range, not its type's
+        np.minimum(out, target.top, out=out)
+    return out, target.chroma(b), target.chroma(r)
 
 
 def rgb_planes(
-    luma: np.ndarray,
-    levels: Levels,
-    ab: np.ndarray,
-    ab_scale: float,
-    matrix: str | None,
-    bits: int,
+    luma: np.ndarray, levels: Levels, colour: tuple[np.ndarray, float], bits: int
 ) -> np.ndarray:
-    """The full-size luma and the model's ab -> R'G'B' (h, w, 3) at `bits` (8 or 16), full
-    range: the Lab colour at each pixel, shifted in grey so that its luma (in `matrix`) is
-    the input's, as a Y'CbCr output of the same frame decodes; `matrix` None: the Lab colour
-    itself (its CIE ab exactly the model's, where the gamut holds it)."""
-    r, g, b = _prime(luma, levels, ab, ab_scale)
-    shift = np.float32(0)
-    if matrix is not None:
-        kr, kb = MATRICES[matrix]
-        shift = _look_up(_tables(levels)[0], luma)
-        shift -= r * np.float32(kr)
-        shift -= g * np.float32(1 - kr - kb)
-        shift -= b * np.float32(kb)
+    """The full-size luma and `colour` (the model's ab, its ab scale) -> R'G'B' (h, w, 3) at
+    `bits` (8 or 16), full range: the CIE Lab colour at every pixel (its lightness the
+    grey's, its ab the model's, where the sRGB gamut holds it)."""
+    planes = _prime(luma, levels, *colour)
     top = 2**bits - 1
     out = np.empty((*luma.shape, 3), np.uint8 if bits == 8 else np.uint16)
-    for k, plane in enumerate((r, g, b)):
-        plane += shift
+    for k, plane in enumerate(planes):
         plane *= np.float32(top)
         plane += np.float32(0.5)
         np.clip(plane, 0, top, out=plane)

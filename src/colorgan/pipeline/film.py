@@ -216,11 +216,10 @@ class _Film:
 
     def _reference(self, grey: Image.Image, ab: np.ndarray) -> Reference:
         """A frame, as coloured, encoded as a reference for the next: its grey's CIE Lab
-        colour with its ab (so the next frame is matched to the very ab it was given, not
-        to the shift that keeps an output's luma), at the reference encoder's size."""
+        colour with its ab, at the reference encoder's size (all it sees of a photo)."""
         square = np.asarray(grey.resize((SIZE, SIZE), Image.Resampling.BILINEAR))
         scale = self.colorizer.spec.ab_scale
-        rgb = planes.rgb_planes(square, planes.Levels(8, True), ab, scale, None, 8)
+        rgb = planes.rgb_planes(square, planes.Levels(8, True), (ab, scale), 8)
         return self.colorizer.encode([Image.fromarray(rgb)])[0]
 
     def _in_frames(self, grey) -> Request:  # noqa: ANN001 - a frame's grey

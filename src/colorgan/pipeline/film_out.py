@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from colorgan.base.files import atomic_file, atomic_folder
-from colorgan.colour.planes import Levels, chroma_planes, relevel, rgb_planes
+from colorgan.colour.planes import Levels, frame_planes, rgb_planes
 from colorgan.pipeline.film_in import Form, Picture
 
 STDOUT = Path("-")  # a Y4M stream on standard output
@@ -96,25 +96,21 @@ def encoding_of(codec: str, form: Form, size: tuple[int, int]) -> Encoding:
 def frame_of(encoding: Encoding, picture: Picture, ab: np.ndarray, ab_scale: float):  # noqa: ANN201
     """A frame's picture and its ab (2, S, S) -> the av.VideoFrame the encoder takes."""
     import av
-    import cv2
 
     h, w = picture.luma.shape
     frame = av.VideoFrame(w, h, encoding.pix_fmt)
-    levels, matrix = encoding.levels, encoding.matrix
+    levels = encoding.levels
     if encoding.layout is None:
-        rgb = rgb_planes(picture.luma, picture.levels, ab, ab_scale, matrix, levels.bits)
+        rgb = rgb_planes(picture.luma, picture.levels, (ab, ab_scale), levels.bits)
         _fill(frame.planes[0], rgb.reshape(h, w * 3), encoding.pix_fmt.endswith("be"))
         return frame
-    sx, sy = encoding.layout
-    small = picture.luma
-    if encoding.layout != (0, 0):
-        small = cv2.resize(small, (-(-w >> sx), -(-h >> sy)), interpolation=cv2.INTER_AREA)
-    cb, cr = chroma_planes(small, picture.levels, ab, ab_scale, matrix, levels)
-    luma = relevel(picture.luma, picture.levels, levels)
-    for plane, values in zip(frame.planes, (luma, cb, cr), strict=True):
+    made = frame_planes(
+        picture.luma, picture.levels, (ab, ab_scale), encoding.matrix, levels, encoding.layout
+    )
+    for plane, values in zip(frame.planes, made, strict=True):
         _fill(plane, values)
     frame.color_range = 2 if levels.full else 1
-    frame.colorspace = _MATRIX_TAGS[matrix]
+    frame.colorspace = _MATRIX_TAGS[encoding.matrix]
     return frame
 
 
