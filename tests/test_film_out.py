@@ -80,7 +80,7 @@ def test_each_codec_writes_the_masters_frames_at_their_depth_with_its_timecode(
     if pix_fmt.endswith("10le"):
         assert np.any(lumas[0] % 4)  # 10 bits used, not 8 shifted
         if codec in ("ffv1", "y4m"):
-            assert max(gap) == 0  # the master's own luma, bit for bit
+            assert max(gap) < 2  # the master's luma, moved only where the colour needs it
         else:
             assert max(gap) < 8  # through a lossy codec (of 1023 levels)
     else:
@@ -103,6 +103,19 @@ def test_frames_out_are_sixteen_bit_from_a_deeper_source_numbered_in_order(
     rgb = frame.to_ndarray()
     assert rgb.dtype == np.uint16 and np.any(rgb % 257)  # 16 bits, not 8 widened
     assert np.abs(rgb[..., 0].astype(int) - rgb[..., 2]).mean() > 100  # in colour
+
+
+def test_a_grey_colour_passes_the_masters_luma_through_bit_for_bit(tmp_path, master):
+    """At saturation 0 nothing is added: a lossless output holds the master's own luma, at
+    its depth, and neutral chroma."""
+    out = tmp_path / "grey.mkv"
+    argv = ["colorize", str(master), "--out", str(out), "--codec", "ffv1", "--saturation", "0"]
+    assert main([*argv, "-q"]) == 0
+    lumas, chromas, written = planes(out)
+    source, _, _ = planes(master)
+    assert written == "yuv422p10le"
+    assert all(np.array_equal(a, b) for a, b in zip(lumas, source, strict=True))
+    assert all(np.abs(c.astype(int) - 512).max() <= 1 for c in chromas)
 
 
 def test_the_colour_tags_and_range_of_the_source_are_kept(tmp_path):

@@ -12,7 +12,7 @@ RGB path) would, within rounding (BENCHMARKS.md, "Films"). A grey frame's luma p
 through untouched. Outputs in RGB (PNG and TIFF frames) are the Lab colour at every pixel.
 
 `Levels` says how a plane's integers stand for grey (bits, full or limited range); the tables
-from levels to grey, CIE f(Y) and linear light are built once per Levels.
+from levels to CIE f(Y), linear light and a grey's luma are built once per Levels.
 """
 
 from __future__ import annotations
@@ -64,11 +64,27 @@ class Levels:
 
 
 @lru_cache(maxsize=16)
-def _tables(levels: Levels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each integer level -> (grey in [0, 1], CIE f(Y) of that grey, its linear light)."""
+def _tables(levels: Levels) -> tuple[np.ndarray, np.ndarray]:
+    """Each integer level -> (CIE f(Y) of its grey, its grey's linear light)."""
     grey = ((np.arange(2**levels.bits) - levels.black) / (levels.white - levels.black)).clip(0, 1)
     linear = srgb.to_linear(grey)
-    return grey.astype(np.float32), srgb.lab_f(linear).astype(np.float32), linear.astype(np.float32)
+    return srgb.lab_f(linear).astype(np.float32), linear.astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _grey_luma(levels: Levels, matrix: str) -> np.ndarray:
+    """Each integer level -> the luma `frame_planes` makes of its grey (ab 0), by the very
+    same operations, so that a grey's luma correction is exactly nothing."""
+    every = np.arange(2**levels.bits, dtype=levels.dtype)[None]
+    return _luma(_prime(every, levels, np.zeros((2, 1, 1), np.float32), 1.0), matrix)[0]
+
+
+def _luma(rgb: list, matrix: str) -> np.ndarray:
+    kr, kb = MATRICES[matrix]
+    y = rgb[0] * np.float32(kr)
+    y += rgb[1] * np.float32(1 - kr - kb)
+    y += rgb[2] * np.float32(kb)
+    return y
 
 
 def _look_up(table: np.ndarray, plane: np.ndarray) -> np.ndarray:
@@ -119,7 +135,7 @@ def _prime(luma: np.ndarray, levels: Levels, ab: np.ndarray, ab_scale: float) ->
     a, b = (
         cv2.resize(c, (w, h), interpolation=cv2.INTER_LINEAR) for c in (ab[0] / 500, ab[1] / -200)
     )
-    _, fy_of, y_of = _tables(levels)
+    fy_of, y_of = _tables(levels)
     fy = _look_up(fy_of, luma)
     a += fy
     x = srgb.lab_f_inverse(a)
@@ -164,14 +180,12 @@ def frame_planes(
         small = cv2.resize(luma, (-(-w >> sx), -(-h >> sy)), interpolation=cv2.INTER_AREA)
     r, g, b = _prime(small, levels, *colour)
     kr, kb = MATRICES[matrix]
-    y = r * np.float32(kr)
-    y += g * np.float32(1 - kr - kb)
-    y += b * np.float32(kb)
+    y = _luma([r, g, b], matrix)
     b -= y
     b *= np.float32(0.5 / (1 - kb))
     r -= y
     r *= np.float32(0.5 / (1 - kr))
-    y -= _look_up(_tables(levels)[0], small)  # the colour's luma less its grey's
+    y -= _look_up(_grey_luma(levels, matrix), small)  # the colour's luma less its grey's
     if layout != (0, 0):
         y = cv2.resize(y, (w, h), interpolation=cv2.INTER_LINEAR)
     span = target.white - target.black
