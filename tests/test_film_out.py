@@ -173,3 +173,22 @@ def test_a_film_into_a_file_of_another_codec_or_several_into_one_file_is_refused
     assert main([*argv, str(tmp_path / "x.mov"), "--codec", "mpeg2"]) == 2
     assert capsys.readouterr().err.startswith("colorgan: error: --codec: must be one of h264,")
     assert not list(tmp_path.iterdir())
+
+
+def test_frames_killed_part_way_leave_no_folder(tmp_path, master, monkeypatch):
+    """A folder of frames is published whole, as a film file is: a run stopped after some
+    frames leaves neither the folder nor its temporary one."""
+    from colorgan.pipeline import film_out
+
+    original, calls = film_out.Output.write, []
+
+    def interrupted(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(film_out.Output, "write", interrupted)
+    out = tmp_path / "out"
+    assert main(["colorize", str(master), "--out", str(out), "--codec", "png", "-q"]) == 130
+    assert not out.exists() or not list(out.iterdir())

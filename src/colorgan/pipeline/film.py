@@ -88,7 +88,7 @@ def colorize_video(
         audio = source_file.streams.audio[0] if source_file.streams.audio else None
         expected = numbered.count if numbered else video.frames
         with published(target, settings.codec, overwrite) as place:
-            film = _Film(colorizer, request, Stabiliser() if stabilise else None, rotation)
+            film = _Film(colorizer, request, stabilise, rotation)
             film.open(place, (video, audio), names, progress)
             try:
                 with Ahead(_decoded(source_file, video, audio), settings.frame_batch) as items:
@@ -126,10 +126,9 @@ class _Film:
     model, are steadied over time, and go to the output's thread in order."""
 
     def __init__(
-        self, colorizer: Colorizer, request: Request, steady: Stabiliser | None, rotation: int
+        self, colorizer: Colorizer, request: Request, stabilise: bool, rotation: int
     ) -> None:
-        self.colorizer, self.request = colorizer, request
-        self.rotation, self.steady = rotation, steady
+        self.colorizer, self.request, self.rotation = colorizer, request, rotation
         self.frame_request: Request | None = None
         references, key_frames = colorizer.film_references(request)
         self.last_key = max(key_frames, default=-1)
@@ -137,6 +136,8 @@ class _Film:
         if request.settings.bank is not None:
             retrieve = partial(colorizer.bank_references, request=request)
         self.sources = FrameSources(bool(request.settings.hints), references, key_frames, retrieve)
+        anchored = Stabiliser.ANCHORED if self.sources.propagates else {}
+        self.steady = Stabiliser(**anchored) if stabilise else None
         self.waiting: list[Picture] = []
         self.early_sound: list = []
         self.frames = 0
