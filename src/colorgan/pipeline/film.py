@@ -10,12 +10,8 @@ Y4M, PNG or TIFF frames) is written under a temporary name and published whole, 
 run (Ctrl-C included) leaves no partial film; a Y4M stream on standard output is the one
 output that goes out as it is made (a failure then exits non-zero).
 
-Colorizing each frame alone flickers: the colour of a wall changes from frame to frame. The
-`Stabiliser` keeps a running average of the predicted colour (at the model's small size),
-pixel by pixel, where the frame's lightness there has not changed (beyond the whole frame's
-change of exposure, which old film has from frame to frame): it follows moving objects
-(where lightness changes, the new prediction wins) and starts afresh at a hard cut (where the
-whole frame's lightness changes). Each output frame keeps its source's luma and takes the CIE
+Colorizing each frame alone flickers, so the colour is steadied over time (shots.Stabiliser,
+at the model's small size). Each output frame keeps its source's lightness and takes the CIE
 Lab colour of its ab at every chroma sample (colour.planes): a steady colour under moving
 texture keeps its CIE ab, which a fixed chroma would not (the pan's flicker ratio 0.35 with
 the chroma of the small colour, 0.30 in Lab; whole- and sub-pixel motion compensation
@@ -73,13 +69,29 @@ def colorize_video(
     its settings' codec, its hints on the first shot; returns the number of frames.
     BadImage for a source that is not a readable film; nothing is published unless the
     whole film was written."""
-    import av
-
-    settings, source = request.settings, request.photo
+    settings = request.settings
     if target == STDOUT and settings.codec != "y4m":
         raise SettingError("codec", f"standard output takes y4m, not {settings.codec}")
     if target != STDOUT and (target.exists() or target.is_symlink()) and not overwrite:
         raise OutputExists(target)
+    try:
+        return _colorize(colorizer, request, target, overwrite, (stabilise, progress))
+    except BadImage as exc:  # standard output's frames went out as they were made
+        if target != STDOUT:
+            raise
+        raise BadImage(
+            str(exc).replace("nothing written", "standard output has what went before")
+        ) from None
+
+
+def _colorize(
+    colorizer: Colorizer, request: Request, target: Path, overwrite: bool, how: tuple
+) -> int:
+    """colorize_video's work (`how`: whether to stabilise, whether to show progress)."""
+    import av
+
+    settings, source = request.settings, request.photo
+    stabilise, progress = how
     rotation = rotation_of(source)
     numbered = numbered_frames(source) if source != STDIN and is_sequence(source) else None
     names = numbered.name if numbered else lambda k, suffix: f"{k:06d}{suffix}"
