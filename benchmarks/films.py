@@ -2,7 +2,9 @@
 re-encoding the same clip with the same codec and settings (the floor), side by side.
 
 Run: `.venv/bin/python -m benchmarks.films [--sizes 720p 1080p 4k] [--codecs h264 ...]
-[--frames 48] [--rounds 2]`. Each (size, codec) runs in a process of its own:
+[--frames 48] [--rounds 2]` (or `--code ../other-checkout`: only `colorgan colorize` of the
+H.264 clip with this checkout's code and the other's). Each (size, codec) runs in a process of
+its own:
 
 - the clip: a grey pan over a photo with film grain and a hard cut half-way, `--frames`
   long (half of it at 4K), kept as a restorer would for that codec: H.264 (8-bit) for
@@ -164,6 +166,34 @@ def one(size: str, codec: str, frames: int, rounds: int) -> dict:
     return {"frames": frames, **rates, "model": model, "peak GB": peak, "rounds": times}
 
 
+def against(size: str, frames: int, checkouts: list[Path | None]) -> list[float]:
+    """`colorgan colorize` of the H.264 clip (the default codec) with each checkout's code
+    (None: this one's), frames/s after start-up: (2n - n frames) over the time between two
+    runs of n and 2n frames, each run in a process of its own; bytecode and graphs kept."""
+    import os
+
+    rates = []
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        clips = []
+        for n in (frames, 2 * frames):
+            (tmp / str(n)).mkdir()
+            clips.append(make_source(tmp / str(n), "h264", SIZES[size], n))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"], env["COLORGAN_CACHE"] = str(tmp / "b"), str(tmp / "g")
+        for code in checkouts:
+            env["PYTHONPATH"] = str((code or ROOT) / "src")
+            seconds = []
+            for clip in [clips[0], *clips]:  # the first run writes bytecode and graphs
+                out = tmp / f"out-{len(seconds)}-{code is None}"
+                command = [sys.executable, "-m", "colorgan", "colorize", str(clip), "--out"]
+                start = time.perf_counter()
+                subprocess.run([*command, str(out), "-q"], env=env, check=True)
+                seconds.append(time.perf_counter() - start)
+            rates.append(frames / (seconds[2] - seconds[1]))
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
@@ -171,6 +201,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--one", nargs=2, metavar=("SIZE", "CODEC"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--code",
+        type=Path,
+        help="only: `colorgan colorize` of the H.264 clip at --sizes with this checkout's "
+        "code and another's, after start-up, one after the other",
+    )
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(*args.one, args.frames, args.rounds)))
@@ -178,6 +214,13 @@ def main() -> None:
     from benchmarks.common import machine
 
     print(machine())
+    if args.code:
+        print(f"\n`colorgan colorize` of the H.264 clip, frames/s after start-up ({args.frames}):")
+        print(f"| size | this checkout | {args.code} |\n|---|---|---|")
+        for size in args.sizes:
+            ours, theirs = against(size, args.frames, [None, args.code])
+            print(f"| {size} | {ours:.1f} | {theirs:.1f} |", flush=True)
+        return
     print(
         f"\n{args.frames} frames (4K: half), {args.rounds} rounds, frames/s (median round):\n"
         "| size | codec | floor | colorgan | floor / colorgan | model alone | peak GB | "
