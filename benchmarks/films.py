@@ -188,7 +188,8 @@ def against(size: str, frames: int, checkouts: list[Path | None]) -> list[float]
                 out = tmp / f"out-{len(seconds)}-{code is None}"
                 command = [sys.executable, "-m", "colorgan", "colorize", str(clip), "--out"]
                 start = time.perf_counter()
-                subprocess.run([*command, str(out), "-q"], env=env, check=True)
+                run = [*command, str(out), "-q"]
+                subprocess.run(run, env=env, check=True, stdout=subprocess.DEVNULL)
                 seconds.append(time.perf_counter() - start)
             rates.append(frames / (seconds[2] - seconds[1]))
     return rates
