@@ -36,13 +36,11 @@ from skimage.color import rgb2lab
 
 from benchmarks.common import machine
 from benchmarks.light import per_photo
-from benchmarks.video import clips, measure
+from benchmarks.video import clips, measure, through_the_film
 from colorgan.base.images import find_images, load_rgb
-from colorgan.colour.pixels import lightness_grey
 from colorgan.pipeline import reference
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film import Stabiliser
-from colorgan.pipeline.shots import FrameSources
+from colorgan.pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = 256
@@ -130,18 +128,11 @@ def photos_scores(colorizer: Colorizer, paths: list[Path], seed: int = 0) -> dic
 
 
 def film(colorizer: Colorizer, frames: list[Image.Image], key: bool) -> list[Image.Image]:
-    """The film core's steps on in-memory frames (pipeline.film._Film): frame 0 in colour
-    as a key frame, each coloured frame a reference for the next where the film has one."""
-    greys = [lightness_grey(f) for f in frames]
-    keys = dict(zip([0], colorizer.encode([frames[0]]), strict=True)) if key else {}
-    sources, steady, out = FrameSources(False, [], keys), Stabiliser(), []
-    for grey in greys:
-        hinted, refs = sources(grey)
-        l_small, ab = colorizer.frames([grey], None, [hinted], [refs])
-        out.append(colorizer.compose_frame(grey, steady(l_small[0], ab[0])))
-        if refs:
-            [sources.previous] = colorizer.encode([out[-1]])
-    return out
+    """The clip through the film core (pipeline.film, as `colorgan colorize` runs a film),
+    frame 0 in colour as a key frame; each coloured frame a reference for the next where
+    the film has one."""
+    settings = Settings(key_frames=[(0, frames[0])] if key else [])
+    return through_the_film(colorizer, frames, settings)
 
 
 def films_scores(colorizer: Colorizer, paths: list[Path]) -> dict:

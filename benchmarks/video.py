@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,9 @@ from tests.conftest import make_clip
 from colorgan.colour.pixels import lightness_grey
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film import Stabiliser, colorize_video
+from colorgan.pipeline.film import colorize_video
 from colorgan.pipeline.request import Request
+from colorgan.pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 W, H, FRAMES = 256, 192, 48
@@ -69,15 +71,28 @@ def lab_ab(images: list[Image.Image]) -> np.ndarray:
     return np.stack([rgb2lab(np.asarray(i))[..., 1:] for i in images])
 
 
+def through_the_film(
+    colorizer: Colorizer,
+    frames: list[Image.Image],
+    settings: Settings | None = None,
+    steady: bool = True,
+) -> list[Image.Image]:
+    """Frames (colour or grey) through the film core as `colorgan colorize` runs a film
+    (pipeline.film): their grey of CIE lightness written as lossless PNG frames, coloured
+    into PNG frames, read back."""
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name) / "frames"
+        folder.mkdir()
+        for k, frame in enumerate(frames):
+            lightness_grey(frame.convert("RGB")).save(folder / f"{k:06d}.png")
+        settings = replace(settings or Settings(), codec="png", frame_rate=24)
+        out = Path(name) / "out"
+        colorize_video(colorizer, Request(folder, settings), out, stabilise=steady)
+        return [Image.open(p).convert("RGB") for p in sorted(out.iterdir())]
+
+
 def colour(light: Colorizer, frames: list[Image.Image], steady: bool) -> list[Image.Image]:
-    greys = [lightness_grey(f) for f in frames]
-    l_small, ab = light.frames(greys)
-    stabiliser = Stabiliser() if steady else None
-    out = []
-    for k, grey in enumerate(greys):
-        a = stabiliser(l_small[k], ab[k]) if stabiliser else ab[k]
-        out.append(light.compose_frame(grey, a))  # as the film core composes frames
-    return out
+    return through_the_film(light, frames, steady=steady)
 
 
 def measure(truth: list[Image.Image], out: list[Image.Image]) -> tuple[float, float]:

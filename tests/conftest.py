@@ -70,6 +70,15 @@ def start_server(python: list[str], *options: str, log: Path, env: dict | None =
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ONNX Runtime's optimized graphs (engines.sessions) kept in the session's own folder,
+    for the suite's processes and the commands they start, never in the user's cache."""
+    import os
+
+    os.environ["COLORGAN_CACHE"] = str(tmp_path_factory.mktemp("graphs"))
+
+
 def make_photo(seed: int, size: tuple[int, int] = (96, 80)) -> Image.Image:
     """A smooth, colourful synthetic photo: where colour follows from content, as in real ones.
 
@@ -199,3 +208,39 @@ def shared_datasets() -> Path:
     if not (SHARED / "train").is_dir():
         pytest.skip(f"needs the shared photo sets at {SHARED} (absent in a fresh clone)")
     return SHARED
+
+
+def write_film(
+    path: Path,
+    codec: str = "ffv1",
+    pix_fmt: str = "yuv420p10le",
+    frames: int = 6,
+    size: tuple[int, int] = (64, 48),
+    fmt: str | None = None,
+    timecode: str | None = None,
+    options: dict | None = None,
+) -> None:
+    """A grey film panning over a photo, at 16-bit precision in any codec and pixel format
+    FFmpeg's converter reaches from rgb48 (10-bit ProRes, 16-bit PNG frames through a
+    printf pattern with fmt="image2", ...), 24 frames a second, with a start timecode."""
+    import av
+
+    w, h = size
+    scene = np.asarray(make_photo(4, (w * 2, h)).convert("L"), np.float64)
+    scene = (scene / 255.0) ** 1.1 * 65535  # levels between 8-bit ones
+    with av.open(str(path), "w", format=fmt, options=options or {}) as out:
+        stream = out.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+        if codec == "prores_ks":
+            stream.options = {"profile": "3"}
+        if timecode:
+            stream.metadata["timecode"] = timecode
+        for i in range(frames):
+            grey = scene[:, 2 * i : 2 * i + w].astype(np.uint16)
+            rgb = av.VideoFrame.from_ndarray(np.repeat(grey[..., None], 3, -1), format="rgb48le")
+            frame = rgb.reformat(format=pix_fmt)
+            frame.pts, frame.time_base = i, Fraction(1, 24)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)

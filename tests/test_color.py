@@ -118,3 +118,70 @@ def test_colourfulness_is_one_formula_on_arrays_and_tensors():
     batch = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
     assert abs(of_tensors(batch)[0].item() - expected) < 0.05  # torch's variance is unbiased
     assert colourfulness(np.full((8, 8, 3), 128, np.uint8)) == 0.0
+
+
+def _lab_rgb(luma: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """float64 sRGB (h, w, 3) of the Lab colour with the lightness of each full-range 16-bit
+    grey and the ab (2, S, S) upsampled bilinearly, clipped in linear light."""
+    from colorgan.colour import srgb
+
+    h, w = luma.shape
+    up = F.interpolate(torch.from_numpy(ab)[None].double(), (h, w), mode="bilinear")[0].numpy()
+    fy = srgb.lab_f(srgb.to_linear(luma / 65535.0))
+    a, b = np.clip(up, -1, 1) * AB_SCALE
+    f = np.stack([fy + a / 500, fy, np.maximum(fy - b / 200, 0)], -1)
+    linear = (srgb.lab_f_inverse(f) * srgb.WHITE) @ srgb.XYZ_TO_RGB.T
+    return srgb.to_srgb(linear.clip(0, 1))
+
+
+def test_a_frames_planes_are_the_lab_colour_of_its_ab_on_its_own_lightness():
+    """colour.planes against float64 Lab -> sRGB, at every pixel (4:4:4, 16 bits, full
+    range): the RGB frame and the Y'CbCr planes decode to the Lab colour of each grey's
+    lightness and the ab; at 4:2:0 each pixel still keeps the grey's CIE lightness. Saturated
+    ab, so the gamut's edge is met; a grey frame's luma passes through untouched."""
+    from skimage.color import rgb2lab
+
+    from colorgan.colour import planes
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:40, 0:64]
+    luma = (32768 + 30000 * np.sin(xx / 7.0) * np.cos(yy / 5.0)).astype(np.uint16)
+    ab = rng.uniform(-0.9, 0.9, (2, 8, 8)).astype(np.float32)
+    full = planes.Levels(16, True)
+    exact = _lab_rgb(luma.astype(np.float64), ab)
+    rgb = planes.rgb_planes(luma, full, (ab, AB_SCALE), 16) / 65535.0
+    assert np.abs(rgb - exact).max() < 40 / 65535  # the transfer curve's table
+    kr, kb = planes.MATRICES["bt709"]
+    y, cb, cr = planes.frame_planes(luma, full, (ab, AB_SCALE), "bt709", full, (0, 0))
+    y, cb, cr = y / 65535.0, cb / 65535.0 - 0.5, cr / 65535.0 - 0.5
+    r, b = y + (2 - 2 * kr) * cr, y + (2 - 2 * kb) * cb
+    decoded = np.stack([r, (y - kr * r - kb * b) / (1 - kr - kb), b], -1)
+    assert np.abs(decoded - exact).max() < 80 / 65535
+    # 4:2:0, 10-bit limited: the chroma of a 2x2 block, each pixel's lightness its grey's
+    ten = planes.Levels(10, False)
+    luma10 = (64 + luma / 65535.0 * 876).round().astype(np.uint16)
+    y, cb, cr = planes.frame_planes(luma10, ten, (ab * 0.5, AB_SCALE), "bt709", ten, (1, 1))
+    assert y.shape == (40, 64) and cb.shape == (20, 32)
+    c = [np.kron(p.astype(np.float64) - 512, np.ones((2, 2))) / 896 for p in (cb, cr)]
+    y = (y - 64.0) / 876
+    r, b = y + (2 - 2 * kr) * c[1], y + (2 - 2 * kb) * c[0]
+    g = (y - kr * r - kb * b) / (1 - kr - kb)
+    lightness = rgb2lab(np.stack([r, g, b], -1).clip(0, 1))[..., 0]
+    grey = rgb2lab(np.repeat(((luma10 - 64.0) / 876)[..., None], 3, -1))[..., 0]
+    assert np.abs(lightness - grey).mean() < 0.5  # of 100
+    same, _, _ = planes.frame_planes(luma10, ten, (ab * 0, AB_SCALE), "bt709", ten, (1, 1))
+    assert np.array_equal(same, luma10)
+
+
+def test_a_planes_levels_relevel_the_luma_exactly():
+    from colorgan.colour import planes
+
+    ten = planes.Levels(10, False)
+    luma = np.arange(64, 941, dtype=np.uint16).reshape(1, -1)
+    assert planes.relevel(luma, ten, ten) is luma  # the same levels: the plane itself
+    eight = planes.relevel(luma, ten, planes.Levels(8, False))
+    assert eight.dtype == np.uint8 and eight.min() == 16 and eight.max() == 235
+    back = planes.relevel(eight, planes.Levels(8, False), ten)
+    assert np.array_equal(back[:, ::4], luma[:, ::4])
+    grey = planes.grey8(luma, ten)
+    assert grey.min() == 0 and grey.max() == 255 and grey.flags.c_contiguous

@@ -11,12 +11,11 @@ import torch
 from PIL import Image
 
 from colorgan.apps.cli import main
-from colorgan.colour.pixels import L_OF_GREY, compose_lab, lab_to_srgb, lightness_grey
+from colorgan.colour.pixels import lightness_grey
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.request import Request
-from colorgan.pipeline.settings import Settings
 from tests.conftest import WITHOUT_TORCH, make_photo, write_generator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -225,21 +224,6 @@ def test_saturation_scales_the_colour_and_keeps_the_grey(engine, capsys, tmp_pat
     assert "--saturation: must be in [0, 4], not -1" in capsys.readouterr().err
 
 
-def test_compose_lab_is_the_lab_conversion_at_every_pixel():
-    """Video's composition (float32, lookup tables) against float64 Lab -> sRGB at every pixel
-    of a real photo, with saturated colour so the clipping paths run too."""
-    light = Colorizer(OnnxEngine())
-    grey = Image.open(EXAMPLES / "coffee.jpg").convert("L")
-    _, ab = light.frames([grey], Request(grey, Settings(saturation=3.0)))
-    ab = ab[0]
-    w, h = grey.size
-    up = [Image.fromarray(c.clip(-1, 1)).resize((w, h), Image.Resampling.BILINEAR) for c in ab]
-    scale = light.engine.spec.ab_scale
-    exact = lab_to_srgb(L_OF_GREY[np.asarray(grey)], np.stack(up), scale)
-    diff = np.abs(np.asarray(compose_lab(grey, ab, scale), int) - exact)
-    assert diff.max() <= 1 and diff.mean() < 0.05
-
-
 @pytest.mark.film
 @pytest.mark.subprocess
 def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path):
@@ -272,3 +256,20 @@ def test_the_light_install_colours_the_photos_and_says_films_need_pyav(tmp_path)
     ]
     assert "colorized 1 of 2 file(s)" in run.stdout
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["still.jpg"]
+
+
+def test_the_graph_optimized_once_is_kept_and_colours_as_the_graph_does(tmp_path, monkeypatch):
+    """engines.sessions: the optimized graph is written to the cache folder on first use and
+    opened from it later, giving the same colour, bit for bit; a damaged copy is passed over
+    and written again; an empty COLORGAN_CACHE keeps none."""
+    grey = np.random.default_rng(0).uniform(-1, 1, (2, 1, 192, 192)).astype(np.float32)
+    monkeypatch.setenv("COLORGAN_CACHE", "")
+    plain = OnnxEngine().predict(grey, None)
+    monkeypatch.setenv("COLORGAN_CACHE", str(tmp_path))
+    first = OnnxEngine().predict(grey, None)
+    [kept] = list(tmp_path.glob("default-*.onnx"))
+    again = OnnxEngine().predict(grey, None)
+    assert np.array_equal(plain, first) and np.array_equal(plain, again)
+    kept.write_bytes(b"not a graph")
+    assert np.array_equal(OnnxEngine().predict(grey, None), plain)
+    assert kept.stat().st_size > 1_000_000 and not list(tmp_path.glob(".*.tmp"))

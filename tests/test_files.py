@@ -8,6 +8,7 @@ import pytest
 
 from colorgan.base.files import (
     atomic_file,
+    atomic_folder,
     atomic_write_bytes,
     atomic_write_text,
     remove_stale_temps,
@@ -89,3 +90,24 @@ def test_stale_temporaries_of_dead_writers_are_removed_live_ones_kept(tmp_path):
     assert remove_stale_temps(tmp_path) == 1
     assert not stale.exists() and live.exists() and mine.exists() and unrelated.exists()
     assert remove_stale_temps(tmp_path / "absent") == 0
+
+
+def test_a_folder_is_published_whole_replacing_the_old_one_or_not_at_all(tmp_path):
+    """A film's frames: the folder appears with all its files, replaces the last one whole
+    where asked (nothing of the old one left), is refused where it exists and replacing was
+    not asked, and a failure part-way leaves the old folder and no temporary."""
+    target = tmp_path / "reel"
+    with atomic_folder(target, exclusive=True) as folder:
+        (folder / "000000.png").write_bytes(b"a")
+        assert not target.exists()
+    assert [p.name for p in target.iterdir()] == ["000000.png"]
+    with pytest.raises(FileExistsError), atomic_folder(target, exclusive=True) as folder:
+        (folder / "000000.png").write_bytes(b"b")
+    with pytest.raises(RuntimeError), atomic_folder(target) as folder:
+        (folder / "000001.png").write_bytes(b"c")
+        raise RuntimeError("stopped part-way")
+    assert [p.name for p in target.iterdir()] == ["000000.png"]
+    with atomic_folder(target) as folder:
+        (folder / "000005.png").write_bytes(b"d")
+    assert [p.name for p in target.iterdir()] == ["000005.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reel"]

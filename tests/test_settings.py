@@ -37,6 +37,21 @@ REFUSED = [
     ("bank_k", 0, "--bank-k", "0", "must be 1 to 8, not 0"),
     ("batch", 0, "--batch", "0", "must be 1 to 256, not 0"),
     ("video_quality", 99, "--video-quality", "99", "must be 0 to 51, not 99"),
+    (
+        "codec",
+        "mpeg2",
+        "--codec",
+        "mpeg2",
+        "must be one of h264, h265, prores, ffv1, y4m, png, tiff, not 'mpeg2'",
+    ),
+    ("frame_rate", "0", "--frame-rate", "0", "must be above 0 and at most 1000, not '0'"),
+    (
+        "frame_rate",
+        "24/0",
+        "--frame-rate",
+        "24/0",
+        "must be a number of frames a second (24, 23.976, 24000/1001), not '24/0'",
+    ),
 ]
 
 

@@ -91,6 +91,38 @@ def atomic_file(target: Path, exclusive: bool = False) -> Iterator[str]:
             os.unlink(tmp)
 
 
+@contextmanager
+def atomic_folder(target: Path, exclusive: bool = False) -> Iterator[Path]:
+    """`atomic_file` for a folder of files (a film's frames): yields a temporary folder
+    beside `target` to fill; on success its files are synced and it becomes `target`,
+    replacing what was there (or, `exclusive`, raising FileExistsError if the name is
+    taken). A kill at any moment leaves the old folder or the new one, never half of one."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    name = os.fsencode(target.name)[: NAME_MAX - 40].decode(errors="ignore")
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}.{os.getpid()}.", suffix=".tmp"))
+    try:
+        yield tmp
+        for path in tmp.iterdir():
+            _fsync(path)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if exclusive and (target.exists() or target.is_symlink()):
+            raise FileExistsError(errno.EEXIST, f"{target} exists")
+        old = None
+        if target.exists() or target.is_symlink():  # moved aside, then removed once replaced
+            old = Path(
+                tempfile.mkdtemp(dir=target.parent, prefix=f".{name}.{os.getpid()}.", suffix=".tmp")
+            )
+            old.rmdir()
+            os.rename(target, old)
+        os.rename(tmp, target)
+        _fsync(target.parent, directory=True)
+        if old is not None:
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     with atomic_file(path) as tmp:
         Path(tmp).write_text(text)
@@ -131,7 +163,7 @@ def remove_stale_temps(folder: Path) -> int:
         match = _TEMP.match(path.name)
         if match and int(match[1]) != os.getpid() and not _alive(int(match[1])):
             try:
-                path.unlink()
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
                 removed += 1
             except OSError:
                 pass

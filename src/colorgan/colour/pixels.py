@@ -1,12 +1,12 @@
 """The fast pixel paths, in numpy and Pillow: a photo's grey of its CIE lightness, the model's
-small inputs from it, and the two ways its output is composed from the model's small ab.
+small inputs from it, and how its output is composed from the model's small ab.
 
 - `compose_ycbcr` (photos on the onnx engine): the model's colour converted exactly (Lab to
   sRGB) at its small size, its chroma (YCbCr's Cb and Cr) upsampled bilinearly in C and
   joined to the photo's own grey levels. Against the exact Lab path (bands.py) this changes
   the output by less than one 8-bit level on average (PSNR in BENCHMARKS.md).
-- `compose_lab` (video, either engine): CIE Lab at every pixel, 3-4x slower; a fixed colour
-  over moving texture keeps its CIE ab here, where YCbCr's does not.
+
+A film's frames are composed as their codec takes them (planes.py).
 
 The saturation is an argument of each composition's caller (the ab is scaled before it is
 composed), never state.
@@ -30,15 +30,6 @@ L_OF_GREY = ((116.0 * srgb.lab_f(_LINEAR) - 16.0) / 50.0 - 1.0).astype(np.float3
 # with that luminance, i.e. with that CIE lightness
 _Y_SHARE = [np.round(_LINEAR * w * _STEPS).astype(np.int32) for w in srgb.Y_WEIGHTS]
 _GREY_OF_Y = np.round(srgb.to_srgb(np.arange(_STEPS + 3) / _STEPS).clip(0, 1) * 255).astype(
-    np.uint8
-)
-
-# for `compose_lab`: grey level -> Lab's f(Y) and Y (a grey's Y is its linear level); linear
-# light in _STEPS_RGB steps -> sRGB
-_FY_OF_GREY = srgb.lab_f(_LINEAR).astype(np.float32)
-_Y_OF_GREY = _LINEAR.astype(np.float32)
-_STEPS_RGB = 1 << 14
-_SRGB_OF_LINEAR = np.round(srgb.to_srgb(np.arange(_STEPS_RGB + 1) / _STEPS_RGB) * 255).astype(
     np.uint8
 )
 
@@ -97,35 +88,6 @@ def compose_ycbcr(
     small = Image.fromarray(lab_to_srgb(l_small, ab, ab_scale)).convert("YCbCr")
     chroma = [c.resize(grey.size, Image.Resampling.BILINEAR) for c in small.split()[1:]]
     return Image.merge("YCbCr", (grey, *chroma))
-
-
-def compose_lab(grey: Image.Image, ab: np.ndarray, ab_scale: float) -> Image.Image:
-    """The photo's grey ("L", any size) with a model's normalized ab (2, S, S) upsampled
-    onto it, converted from CIE Lab at every pixel (float32, lookup tables for the transfer
-    curves)."""
-    w, h = grey.size
-    ab = np.clip(ab, -1, 1).astype(np.float32) * np.float32(ab_scale)
-    # a / 500 and -b / 200: what Lab adds to f(Y) for f(X) and f(Z), upsampled in C
-    a, b = (
-        np.asarray(Image.fromarray(c).resize((w, h), Image.Resampling.BILINEAR))
-        for c in (ab[0] / 500, ab[1] / -200)
-    )
-    levels = np.asarray(grey)
-    fy = _FY_OF_GREY[levels]
-    x = srgb.lab_f_inverse(a + fy)
-    x *= np.float32(srgb.WHITE[0])
-    z = srgb.lab_f_inverse(np.maximum(b + fy, 0))
-    z *= np.float32(srgb.WHITE[2])
-    y = _Y_OF_GREY[levels]
-    out = np.empty((h, w, 3), np.uint8)
-    for c, row in enumerate((srgb.XYZ_TO_RGB * _STEPS_RGB).astype(np.float32)):
-        steps = row[0] * x
-        steps += row[1] * y
-        steps += row[2] * z
-        steps += 0.5
-        np.clip(steps, 0, _STEPS_RGB, out=steps)
-        out[..., c] = _SRGB_OF_LINEAR[steps.astype(np.intp)]
-    return Image.fromarray(out)
 
 
 def colourfulness(rgb: np.ndarray) -> float:

@@ -44,11 +44,9 @@ def lab_f(t: np.ndarray) -> np.ndarray:
 def lab_f_inverse(f: np.ndarray) -> np.ndarray:
     """The inverse of `lab_f` on an array: the cube above DELTA, the tangent line below it.
     Keeps f's dtype (float32 stays float32)."""
-    out = f * f
-    out *= f
-    low = f <= DELTA
-    out[low] = (f[low] - 4 / 29) * (3 * DELTA**2)
-    return out
+    cube = f * f
+    cube *= f
+    return np.where(f > DELTA, cube, (f - 4 / 29) * (3 * DELTA**2))
 
 
 RGB_TO_XYZ = np.linalg.inv(XYZ_TO_RGB)

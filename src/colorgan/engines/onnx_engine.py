@@ -7,13 +7,13 @@ not slow it tenfold.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from colorgan.base.errors import ColorganError, shown
+from colorgan.engines.sessions import open_session, session_options
 from colorgan.spec.bundled import bundled_weights, damage_network_file, reference_encoder_file
 from colorgan.spec.hints import CHANNELS
 from colorgan.spec.meta import ModelSpec, check_size
@@ -49,17 +49,12 @@ class OnnxEngine:
             raise ColorganError(f"{shown(str(path))} is a folder, not a model file")
         if not path.is_file():
             raise ColorganError(f"model file not found: {shown(str(path))}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        options.log_severity_level = 3  # errors only: its warnings are not the user's
+        options = session_options(threads)
         try:
             # onnxruntime-gpu's CUDA provider where it is installed; the CPU's otherwise
             wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
             providers = [p for p in wanted if p in ort.get_available_providers()]
-            self.session = ort.InferenceSession(str(path), options, providers)
+            self.session = open_session(path, threads, providers)
             self._options, self._providers = options, providers
             self._reference = self._damage = None
             text = self.session.get_modelmeta().custom_metadata_map["colorgan"]
@@ -81,12 +76,13 @@ class OnnxEngine:
             meta.get("hints", False) is True,
             composition="ycbcr",
         )
-        self._probe(path)
+        self._probe(path, run=weights is not None)
 
-    def _probe(self, path: Path) -> None:
-        """Run the model once on a grey square: a graph whose inputs or output are not what
-        colorgan exports, or whose colour is not finite (NaN weights), is refused here, before
-        any photo, with one line."""
+    def _probe(self, path: Path, run: bool) -> None:
+        """A graph whose inputs or output are not what colorgan exports is refused here,
+        before any photo, with one line; and, `run` (a file of the user's, not a bundled
+        model, which the tests run), one whose colour on a grey square is not finite (NaN
+        weights) or not of its size."""
         names = {i.name for i in self.session.get_inputs()}
         spec = self.spec
         wanted = {"l", *["l_prior"] * (spec.prior_size is not None), *["hints"] * spec.hints}
@@ -95,6 +91,8 @@ class OnnxEngine:
                 f"{path}: not an ONNX model colorgan exported (its inputs are "
                 f"{sorted(names)}, not {sorted(wanted)}, or it has no output ab)"
             )
+        if not run:
+            return
         try:
             square = np.zeros((1, 1, spec.size, spec.size), np.float32)
             prior = None

@@ -240,11 +240,6 @@ class Colorizer:
         ]
         return l_small[:, 0], Prediction(self.engine, asked)(l_small, prior)
 
-    def compose_frame(self, grey: Image.Image, ab: np.ndarray) -> Image.Image:
-        """A frame's grey and its ab at the model's size -> the colour frame, in CIE Lab (a
-        steady colour under moving texture keeps its ab, which YCbCr's chroma does not)."""
-        return pixels.compose_lab(grey, ab, self.spec.ab_scale)
-
     def lightness_colour(self, l_norm: np.ndarray, settings: Settings | None = None) -> np.ndarray:
         """Normalized L (B, 1, H, W) -> the colour `settings` give it, (B, 2, H, W): the
         engine's ab upsampled bilinearly to H x W, through the chain photos and films take

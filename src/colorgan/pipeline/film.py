@@ -1,19 +1,21 @@
-"""Video: every frame colorized by either engine, its colour steadied over time.
+"""Video: every frame colorized by either engine, its colour steadied over time, written as
+the codec takes it.
 
-Frames are decoded with PyAV (any container and codec FFmpeg reads), go through the model in
-batches, and are written as H.264 in MP4 at the input's size and frame rate with the input's
-frame timestamps; the audio stream is copied as it is. The file is written under a temporary
-name and published whole, so a stopped run (Ctrl-C included) leaves no partial video.
+A film comes in through film_in (a video file, an image sequence, or a Y4M stream on standard
+input), decoded on a thread of its own ahead of the model; its frames go through the model in
+batches (or one at a time where each coloured frame is a reference for the next), and each
+frame's colour is built and encoded by film_out on another thread, behind it (stages), so the
+decoder, the model and the encoder overlap. The output (film_out: H.264, H.265, ProRes, FFV1,
+Y4M, PNG or TIFF frames) is written under a temporary name and published whole, so a stopped
+run (Ctrl-C included) leaves no partial film; a Y4M stream on standard output is the one
+output that goes out as it is made (a failure then exits non-zero).
 
-Colorizing each frame alone flickers: the colour of a wall changes from frame to frame. The
-`Stabiliser` keeps a running average of the predicted colour (at the model's small size),
-pixel by pixel, where the frame's lightness there has not changed (beyond the whole frame's
-change of exposure, which old film has from frame to frame): it follows moving objects
-(where lightness changes, the new prediction wins) and starts afresh at a hard cut (where the
-whole frame's lightness changes). Frames are composed in CIE Lab (`compose_lab`), not in
-YCbCr as photos are: a steady colour under moving texture (a pan) must keep its CIE ab, which
-YCbCr's fixed chroma does not (the pan's flicker ratio 0.35 in YCbCr, 0.30 in Lab; whole- and
-sub-pixel motion compensation measured no better, docs/results/benchmark-history.md). No torch.
+Colorizing each frame alone flickers, so the colour is steadied over time (shots.Stabiliser,
+at the model's small size). Each output frame keeps its source's lightness and takes the CIE
+Lab colour of its ab at every chroma sample (colour.planes): a steady colour under moving
+texture keeps its CIE ab, which a fixed chroma would not (the pan's flicker ratio 0.35 with
+the chroma of the small colour, 0.30 in Lab; whole- and sub-pixel motion compensation
+measured no better, docs/results/benchmark-history.md). No torch.
 """
 
 from __future__ import annotations
@@ -26,54 +28,32 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorgan.base.errors import ColorganError, install_hint
-from colorgan.base.files import atomic_file
+from colorgan.base.errors import ColorganError, SettingError, install_hint
 from colorgan.base.images import BadImage
-from colorgan.colour.pixels import lightness_grey
+from colorgan.colour import planes
 from colorgan.pipeline.batch import FileResult, OutputExists, failed, refuse_input, unclaimed
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film_io import (
-    Clock,
-    Sound,
-    mp4_video_stream,
+from colorgan.pipeline.film_in import (
+    STDIN,
+    Picture,
+    form_of,
+    is_sequence,
+    numbered_frames,
     open_video,
+    picture_of,
     rotation_of,
+    said,
     stored_point,
+    timecode_of,
 )
+from colorgan.pipeline.film_out import STDOUT, Output, Start, published, suffix_of
+from colorgan.pipeline.reference import Reference
 from colorgan.pipeline.request import Request
 from colorgan.pipeline.settings import Settings
-from colorgan.pipeline.shots import FrameSources
+from colorgan.pipeline.shots import FrameSources, Stabiliser
+from colorgan.pipeline.stages import Ahead, Behind
 from colorgan.spec.hints import Hint
-
-
-class Stabiliser:
-    """Running average of the small ab over frames, per pixel, where lightness holds still.
-
-    Changes of L are taken less the whole frame's mean change, so a frame brightening or
-    darkening as a whole (the exposure flicker of old film) counts as still. `keep`: the
-    weight of the past where nothing moved (0: per-frame colour). `motion`: a change of
-    normalized L (of 2) at which the past's weight has fallen to a third. `cut`: the frame's
-    mean change of L that starts the average afresh. The defaults were chosen on clips
-    made from training photos (benchmarks/video.py).
-    """
-
-    def __init__(self, keep: float = 0.95, motion: float = 0.15, cut: float = 0.12) -> None:
-        self.keep, self.motion, self.cut = keep, motion, cut
-        self.l_prev: np.ndarray | None = None
-        self.ab: np.ndarray | None = None
-
-    def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        change = None
-        if self.l_prev is not None:
-            step = l_small - self.l_prev
-            change = np.abs(step - step.mean())  # the whole frame's exposure change is not motion
-        if change is None or change.mean() > self.cut:
-            self.ab = ab.copy()
-        else:  # where the past does not match (moving things) the new prediction wins
-            weight = self.keep * np.exp(-change / self.motion)
-            self.ab = weight * self.ab + (1 - weight) * ab
-        self.l_prev = l_small
-        return self.ab
+from colorgan.spec.references import SIZE
 
 
 def colorize_video(
@@ -85,65 +65,82 @@ def colorize_video(
     stabilise: bool = True,
     progress: bool = False,
 ) -> int:
-    """Colorize the film of `request` into `target` (H.264 in MP4 at the settings'
-    video_quality, x264's CRF; the audio copied), as its settings say, its hints on the
-    first shot; returns the number of frames. BadImage for a file that is not a readable
-    video; nothing is published unless the whole film was written."""
-    import av
-    from tqdm import tqdm
-
-    if target.exists() and not overwrite:
+    """Colorize the film of `request` into `target` (film_out.STDOUT: standard output) with
+    its settings' codec, its hints on the first shot; returns the number of frames.
+    BadImage for a source that is not a readable film; nothing is published unless the
+    whole film was written."""
+    settings = request.settings
+    if target == STDOUT and settings.codec != "y4m":
+        raise SettingError("codec", f"standard output takes y4m, not {settings.codec}")
+    if target != STDOUT and (target.exists() or target.is_symlink()) and not overwrite:
         raise OutputExists(target)
-    source = request.photo
+    try:
+        return _colorize(colorizer, request, target, overwrite, (stabilise, progress))
+    except BadImage as exc:  # standard output's frames went out as they were made
+        if target != STDOUT:
+            raise
+        raise BadImage(
+            str(exc).replace("nothing written", "standard output has what went before")
+        ) from None
+
+
+def _colorize(
+    colorizer: Colorizer, request: Request, target: Path, overwrite: bool, how: tuple
+) -> int:
+    """colorize_video's work (`how`: whether to stabilise, whether to show progress)."""
+    import av
+
+    settings, source = request.settings, request.photo
+    stabilise, progress = how
     rotation = rotation_of(source)
-    quality = request.settings.video_quality
-    with open_video(source) as source_file, atomic_file(target, exclusive=not overwrite) as tmp:
+    numbered = numbered_frames(source) if source != STDIN and is_sequence(source) else None
+    names = numbered.name if numbered else lambda k, suffix: f"{k:06d}{suffix}"
+    with open_video(source, settings.frame_rate) as source_file:
         video = source_file.streams.video[0]
         audio = source_file.streams.audio[0] if source_file.streams.audio else None
-        with av.open(tmp, "w", format="mp4") as out:
-            total = video.frames or None
-            bar = tqdm(total=total, desc=source.name, unit="frame", disable=not progress)
-            film = _Film(
-                colorizer,
-                request,
-                (out, mp4_video_stream(out, video, quality, rotation)),
-                rotation,
-                Stabiliser() if stabilise else None,
-                bar,  # a tqdm bar
-            )
-            sound = Sound(out, audio)
+        expected = numbered.count if numbered else video.frames
+        with published(target, settings.codec, overwrite) as place:
+            film = _Film(colorizer, request, stabilise, rotation)
+            film.open(place, (video, audio), names, progress)
             try:
-                for packet in source_file.demux(*[s for s in (video, audio) if s is not None]):
-                    if packet.stream is audio:
-                        sound.add(packet)
-                    else:
-                        film.add(packet.decode())
+                with Ahead(_decoded(source_file, video, audio), settings.frame_batch) as items:
+                    for kind, item in items:
+                        film.take(kind, item)
+                film.finish(expected)
             except av.FFmpegError as exc:  # damaged: nothing is published
                 raise BadImage(
-                    f"damaged after frame {film.decoded} "
-                    f"({exc.__class__.__name__}); nothing written"
+                    f"damaged after frame {film.decoded} ({exc.__class__.__name__}); "
+                    "nothing written"
                 ) from None
-            film.finish(video.frames)
-            sound.finish()
+            finally:
+                film.close()
     return film.frames
+
+
+def _decoded(source_file, video, audio) -> Iterator[tuple[str, object]]:
+    """The source demuxed and decoded, in order: ("start", (its form, timecode)) at its first
+    frame, then ("picture", Picture) for each frame and ("sound", packet) for its audio."""
+    size, form = (video.width, video.height), None
+    streams = [s for s in (video, audio) if s is not None]
+    for packet in source_file.demux(*streams):
+        if packet.stream is audio:
+            yield "sound", packet
+            continue
+        for frame in packet.decode():
+            if form is None:
+                form = form_of(video, frame)
+                yield "start", (form, timecode_of(source_file, video, frame), frame)
+            yield "picture", picture_of(frame, size, form.matrix)
 
 
 class _Film:
     """A film's frames on their way through: decoded frames wait for a batch, go through the
-    model, are steadied over time, composed in Lab and encoded in order."""
+    model, are steadied over time, and go to the output's thread in order."""
 
     def __init__(
-        self,
-        colorizer: Colorizer,
-        request: Request,
-        output: tuple,
-        rotation: int,
-        steady: Stabiliser | None,
-        bar,
+        self, colorizer: Colorizer, request: Request, stabilise: bool, rotation: int
     ) -> None:
-        self.colorizer, self.request = colorizer, request
-        self.out, self.stream = output  # PyAV's container and its video stream
-        self.rotation, self.steady, self.bar = rotation, steady, bar
+        self.colorizer, self.request, self.rotation = colorizer, request, rotation
         self.frame_request: Request | None = None
         references, key_frames = colorizer.film_references(request)
         self.last_key = max(key_frames, default=-1)
@@ -151,69 +148,107 @@ class _Film:
         if request.settings.bank is not None:
             retrieve = partial(colorizer.bank_references, request=request)
         self.sources = FrameSources(bool(request.settings.hints), references, key_frames, retrieve)
-        self.clock = Clock()
-        self.waiting: list = []
+        anchored = Stabiliser.ANCHORED if self.sources.propagates else {}
+        self.steady = Stabiliser(**anchored) if stabilise else None
+        self.waiting: list[Picture] = []
+        self.early_sound: list = []
         self.frames = 0
+        self.output: Output | None = None
+        self.writer = Behind(request.settings.frame_batch)
+
+    def open(self, place, streams: tuple, names, progress: bool) -> None:
+        """Where the output goes (`place`: film_out.published's), the source's video and audio
+        streams, how frame files are named; the output itself opens at the first frame."""
+        from tqdm import tqdm
+
+        self.place, (self.video, self.audio), self.names = place, streams, names
+        total = self.video.frames or None
+        self.bar = tqdm(
+            total=total, desc=said(self.request.photo), unit="frame", disable=not progress
+        )
 
     @property
     def decoded(self) -> int:
         return self.frames + len(self.waiting)
 
-    def add(self, frames) -> None:  # PyAV's decoded frames
-        for frame in frames:
-            self.waiting.append(frame)
+    def take(self, kind: str, item) -> None:  # what _decoded yields
+        if kind == "start":
+            self._start(*item)
+        elif kind == "sound":
+            if self.output is None:
+                self.early_sound.append(item)
+            elif self.output.sound is not None:
+                self.writer.put(self.output.sound.add, item)
+        else:
+            self.waiting.append(item)
             if len(self.waiting) == self.request.settings.frame_batch:
                 self.flush()
 
+    def _start(self, form, timecode, frame) -> None:
+        video = self.video
+        rate = video.average_rate or video.guessed_rate or 25
+        rotation = self.rotation or int(round(frame.rotation or 0))
+        time_base = video.time_base or frame.time_base or 1 / rate
+        start = Start(
+            form, (video.width, video.height), rate, time_base, rotation, timecode, self.names
+        )
+        settings = self.request.settings
+        self.output = Output(self.place, settings.codec, settings.video_quality, start, self.audio)
+        for packet in self.early_sound if self.output.sound is not None else ():
+            self.writer.put(self.output.sound.add, packet)
+        self.early_sound = []
+
     def flush(self) -> None:
-        """The waiting frames through the model and into the MP4."""
+        """The waiting frames through the model, then to the output's thread."""
         if not self.waiting:
             return
-        import av
-
-        greys = [lightness_grey(frame.to_image().convert("RGB")) for frame in self.waiting]
+        greys = [picture.grey for picture in self.waiting]
         if self.sources.propagates:  # each frame needs the one before it, in colour
-            coloured = [self._coloured([grey]) for grey in greys]
+            coloured = [ab for grey in greys for ab in self._coloured([grey])]
         else:
-            coloured = [self._coloured(greys)]
-        images = [image for batch in coloured for image in batch]
-        for frame, image in zip(self.waiting, images, strict=True):
-            out = av.VideoFrame.from_image(image)
-            out.pts, out.time_base = self.clock(frame.pts), frame.time_base
-            for packet in self.stream.encode(out):
-                self.out.mux(packet)
+            coloured = self._coloured(greys)
+        scale = self.colorizer.spec.ab_scale
+        for picture, ab in zip(self.waiting, coloured, strict=True):
+            self.writer.put(self.output.write, picture, ab, scale)
         self.frames += len(self.waiting)
         self.bar.update(len(self.waiting))
-        self.waiting.clear()
+        self.waiting = []
 
-    def _coloured(self, greys: list[Image.Image]) -> list[Image.Image]:
-        """Grey frames, the next of the film, in colour: through the model in one run,
-        steadied, composed; each coloured frame then serves the next as a reference, where
-        the film has any (FrameSources.follow)."""
+    def _coloured(self, greys: list) -> list[np.ndarray]:
+        """Grey frames, the next of the film, -> their ab at the model's size: through the
+        model in one run, steadied; each coloured frame then serves the next as a reference,
+        where the film has any (FrameSources.follow)."""
         hinted, references = zip(*[self.sources(grey) for grey in greys], strict=True)
         l_small, ab = self.colorizer.frames(greys, self._in_frames(greys[0]), hinted, references)
-        images = []
-        for k, grey in enumerate(greys):
-            colour_ab = self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k]
-            images.append(self.colorizer.compose_frame(grey, colour_ab))
+        out = []
+        for k in range(len(greys)):
+            out.append(self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k])
         if self.sources.propagates and references[-1]:
-            [self.sources.previous] = self.colorizer.encode([images[-1]])
-        return images
+            self.sources.previous = self._reference(greys[-1], out[-1])
+        return out
 
-    def _in_frames(self, grey: Image.Image) -> Request:
+    def _reference(self, grey: Image.Image, ab: np.ndarray) -> Reference:
+        """A frame, as coloured, encoded as a reference for the next: its grey's CIE Lab
+        colour with its ab, at the reference encoder's size (all it sees of a photo)."""
+        square = np.asarray(grey.resize((SIZE, SIZE), Image.Resampling.BILINEAR))
+        scale = self.colorizer.spec.ab_scale
+        rgb = planes.rgb_planes(square, planes.Levels(8, True), (ab, scale), 8)
+        return self.colorizer.encode([Image.fromarray(rgb)])[0]
+
+    def _in_frames(self, grey) -> Request:  # a frame's grey
         """The request as the stored frames see it: its points (given as players show the
         film) turned into the frames' own pixels, checked against a real frame."""
         if self.frame_request is None:
             request = self.request
             given = request.settings.hints
-            if self.rotation % 360 and given:
+            if given:
                 size = grey.size
                 turned = [stored_point(h.x, h.y, self.rotation, *size) for h in given]
                 hints = [Hint(x, y, h.color) for (x, y), h in zip(turned, given, strict=True)]
                 settings = replace(request.settings, hints=hints, key_frames=())
                 try:
                     request = replace(request, photo=grey, settings=settings)
-                except ColorganError as exc:  # a frame of another size than the stream says
+                except ColorganError as exc:  # points outside the frames the film holds
                     raise BadImage(str(exc)) from None
             self.frame_request = request
         return self.frame_request
@@ -234,8 +269,13 @@ class _Film:
             raise BadImage(
                 f"truncated: {self.frames} of its {expected} frames decode; nothing written"
             )
-        for packet in self.stream.encode(None):
-            self.out.mux(packet)
+        self.writer.put(self.output.close)
+        self.writer.finish()
+
+    def close(self) -> None:
+        """The output's thread let go, whatever became of the film."""
+        self.bar.close()
+        self.writer.close()
 
 
 def colorize_videos(
@@ -247,13 +287,16 @@ def colorize_videos(
     overwrite: bool = False,
     progress: bool = False,
 ) -> Iterator[FileResult]:
-    """Each (source, relative output path) into `out_dir` as MP4, as `settings` say, a
-    result for each: its hints on its first frame, held over its first shot; its references
-    on every frame; its key frames (frame number from 0, colour photo) each held from that
-    frame to the next hard cut. Every request is checked now, before anything is written.
-    Films that would have one output name (film.mp4, film.avi) become film.mp4 and
-    film-2.mp4; no output replaces one of the films, overwrite or not (a photo's is never an
-    MP4)."""
+    """Each (source, relative output path) into `out_dir` with the settings' codec (the
+    path's suffix becomes the codec's: film.mp4, film.mov, a folder `film` of frames; the
+    path film_out.STDOUT: standard output), as `settings` say, a result for each: its hints
+    on its first frame, held over its first shot; its references on every frame; its key
+    frames (frame number from 0, colour photo) each held from that frame to the next hard
+    cut. A source is a video file, an image sequence (a folder of numbered frames or a
+    printf pattern, at the settings' frame_rate) or film_in.STDIN. Every request is checked
+    now, before anything is written. Films that would have one output name (film.mp4,
+    film.avi) become film.mp4 and film-2.mp4; no output replaces one of the films or their
+    folders, overwrite or not (a photo's output is never a film's)."""
     requests = colorizer.plan(videos, settings or Settings())
     return _colorize_videos(colorizer, requests, out_dir, overwrite, progress)
 
@@ -265,6 +308,8 @@ def _colorize_videos(
     overwrite: bool,
     progress: bool,
 ) -> Iterator[FileResult]:
+    if not requests:  # photos alone: PyAV is not even imported
+        return
     try:
         import av  # noqa: F401 - only to know it is there
     except ModuleNotFoundError:  # the light install: the photos went on, the films say why
@@ -275,12 +320,21 @@ def _colorize_videos(
             )
         return
     claimed: set[Path] = set()
-    reads = frozenset(request.photo.resolve() for request, _ in requests)
+    reads = frozenset(
+        path.resolve()
+        for request, _ in requests
+        for path in (request.photo, *[request.photo.parent] * is_sequence(request.photo))
+    )
     for request, rel in requests:
         source = request.photo
-        target = unclaimed(out_dir / rel.with_suffix(".mp4"), claimed)
+        if rel == STDOUT:
+            target = STDOUT
+        else:
+            suffix = suffix_of(request.settings.codec)
+            target = unclaimed(out_dir / rel.with_suffix(suffix), claimed)
         try:
-            refuse_input(target, reads)
+            if target != STDOUT:
+                refuse_input(target, reads)
             colorize_video(colorizer, request, target, overwrite=overwrite, progress=progress)
         except FileExistsError:
             yield failed(source, OutputExists(target))

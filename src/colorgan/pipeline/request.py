@@ -20,7 +20,7 @@ import numpy as np
 from PIL import ExifTags, Image
 
 from colorgan.base.errors import ColorganError, ColorganTypeError, SettingError, shown
-from colorgan.base.images import VIDEO_SUFFIXES, BadImage, upright_size
+from colorgan.base.images import BadImage, upright_size
 from colorgan.pipeline.settings import Settings
 
 Photo = Image.Image | np.ndarray | Path
@@ -62,13 +62,17 @@ class Request:
 
     @property
     def is_film(self) -> bool:
-        return isinstance(self.photo, Path) and self.photo.suffix.lower() in VIDEO_SUFFIXES
+        """A video file, an image sequence (a folder of frames, a printf pattern), or
+        standard input's Y4M stream (film_in.STDIN)."""
+        from colorgan.pipeline.film_in import is_film_path
+
+        return isinstance(self.photo, Path) and is_film_path(self.photo)
 
     def _check_key_frames(self) -> None:
         """Key frames are a film's, and within its frames where the film says how many."""
         if not self.is_film:
             raise SettingError("key_frames", f"{self._name()}key frames are for films")
-        from colorgan.pipeline.film_io import frame_count
+        from colorgan.pipeline.film_in import frame_count
 
         count = frame_count(self.photo)
         late = [n for n, _ in self.settings.key_frames if count and n >= count]
@@ -107,7 +111,7 @@ class Request:
             turned = photo.getexif().get(ExifTags.Base.Orientation, 1) in (5, 6, 7, 8)
             return (photo.height, photo.width) if turned else photo.size
         if self.is_film:
-            from colorgan.pipeline.film_io import display_size
+            from colorgan.pipeline.film_in import display_size
 
             return display_size(photo)
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,10 @@ HINT_REACHES = ("object", "photo")
 BY_INPUT = ("hints", "references", "key_frames")  # given for every input, or by input
 MAX_BATCH = 256  # photos or frames held decoded at once for one run of the model
 MAX_FRAME = 10**9  # a key frame's number (over 11 years of film at 25 frames a second)
+# a film's output (pipeline.film_out): H.264 (MP4), H.265 (MP4), ProRes 422 HQ (MOV), FFV1
+# (Matroska), a Y4M stream, PNG or TIFF frames
+CODECS = ("h264", "h265", "prores", "ffv1", "y4m", "png", "tiff")
+MAX_RATE = 1000  # frames a second of an image sequence
 PhotoLike = Image.Image | np.ndarray | Path | Reference
 
 
@@ -57,7 +62,10 @@ class Settings:
     frames, (frame number from 0, colour photo) pairs. `bank`: a pipeline.bank.Bank whose
     `bank_k` nearest photos join the references. `alternatives`: each input coloured this
     many ways, each from one reference. `batch`: photos or frames per run of the model (None:
-    1 photo, 8 frames). `video_quality`: a film's x264 CRF (lower is better). `restore`: an
+    1 photo, 8 frames). `video_quality`: a film's CRF in H.264 and H.265 (lower is better).
+    `codec`: a film's output (CODECS; pipeline.film_out says what each holds). `frame_rate`:
+    an image sequence's frames a second (a number or "24000/1001"; None: 24; a film with a
+    clock of its own keeps it). `restore`: an
     old print's scratches, cracks, dust and fading repaired before colour (pipeline.restore);
     `restore_mask`: where damage was found, written beside each output (NAME-damage.png)."""
 
@@ -71,6 +79,8 @@ class Settings:
     alternatives: int = 1
     batch: int | None = None
     video_quality: int = 20
+    codec: str = "h264"
+    frame_rate: Fraction | None = None
     restore: bool = False
     restore_mask: bool = False
 
@@ -167,6 +177,34 @@ def _batch(value: object) -> int | None:
     return None if value is None else _whole("batch", 1, MAX_BATCH)(value)
 
 
+def _codec(value: object) -> str:
+    if value not in CODECS:
+        raise SettingError("codec", f"must be one of {', '.join(CODECS)}, not {short(value)}")
+    return value  # type: ignore[return-value]
+
+
+def _frame_rate(value: object) -> Fraction | None:
+    """A frame rate: a number, or a fraction written "24000/1001"."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Fraction | np.number):
+        raise SettingTypeError(
+            "frame_rate", f"must be a number of frames a second, not {short(value)}"
+        )
+    try:
+        rate = Fraction(str(value).strip()).limit_denominator(1001 * 1000)
+    except (ValueError, ZeroDivisionError):
+        raise SettingError(
+            "frame_rate",
+            f"must be a number of frames a second (24, 23.976, 24000/1001), not {short(value)}",
+        ) from None
+    if not 0 < rate <= MAX_RATE:
+        raise SettingError(
+            "frame_rate", f"must be above 0 and at most {MAX_RATE}, not {short(value)}"
+        )
+    return rate
+
+
 _CHECKS: dict[str, Callable[[object], object]] = {
     "saturation": check_saturation,
     "hint_reach": _reach,
@@ -175,6 +213,8 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "alternatives": _whole("alternatives", 1, MAX_REFERENCES),
     "batch": _batch,
     "video_quality": _whole("video_quality", 0, 51),
+    "codec": _codec,
+    "frame_rate": _frame_rate,
     "restore": _flag("restore"),
     "restore_mask": _flag("restore_mask"),
 }

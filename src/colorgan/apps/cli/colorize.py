@@ -15,6 +15,7 @@ from colorgan.apps.cli.common import (
     said,
     warn_of_trust,
 )
+from colorgan.apps.cli.film_args import check_one_film, film_jobs, film_options, one_film_out
 from colorgan.base.errors import ColorganError, short, shown
 from colorgan.pipeline.settings import HINT_REACHES, Settings, settings_of
 from colorgan.spec.meta import MAX_SATURATION
@@ -28,9 +29,18 @@ def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help="photo or film files, folders (searched recursively) or globs",
+        help="photo or film files, folders (searched recursively) or globs; an image "
+        "sequence: a printf pattern (scan/%%06d.dpx) or, with --frame-rate, a folder of "
+        "numbered frames; - : a Y4M stream on standard input",
     )
-    p.add_argument("--out", "-o", required=True, metavar="DIR", help="output folder")
+    p.add_argument(
+        "--out",
+        "-o",
+        required=True,
+        metavar="DIR",
+        help="output folder; for one film, its output file (NAME.mp4, .mov, .mkv or .y4m, "
+        "as --codec writes), or - : a Y4M stream on standard output (--codec y4m)",
+    )
     model_choice(p)
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--size", type=int, help="prediction size (default: the training size)")
@@ -43,13 +53,7 @@ def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers
     )
     colour_sources(p)
     restore_options(p)
-    p.add_argument(
-        "--video-quality",
-        type=int,
-        metavar="CRF",
-        help=f"films: x264's CRF, 0-51, lower is better (18-23 look alike; default "
-        f"{DEFAULTS.video_quality})",
-    )
+    film_options(p)
     p.add_argument(
         "--batch",
         type=int,
@@ -236,6 +240,8 @@ def settings_given(
         "alternatives": args.alternatives,
         "batch": args.batch,
         "video_quality": args.video_quality,
+        "codec": args.codec,
+        "frame_rate": args.frame_rate,
         "restore": args.restore,
         "restore_mask": args.restore_mask,
     }
@@ -254,16 +260,29 @@ def run(args: argparse.Namespace) -> int:
     from colorgan.engines.choose import EngineOptions, open_engine
     from colorgan.pipeline.colorizer import Colorizer
     from colorgan.pipeline.film import colorize_videos
+    from colorgan.pipeline.film_out import STDOUT
 
-    out_dir = output_folder(args.out)
-    jobs, missing = expand_inputs(args.inputs, out_dir)
+    single = one_film_out(args)
+    to_stdout = single == STDOUT
+    report = sys.stderr if to_stdout else sys.stdout  # standard output holds frames alone
+    if single is None:
+        out_dir = output_folder(args.out)
+    else:
+        out_dir = Path(".") if to_stdout else output_folder(str(single.parent))
+    films, rest = film_jobs(args)
+    # a folder's files under the output folder are earlier outputs; a film's own file is not
+    jobs, missing = expand_inputs(rest, out_dir if single is None else None) if rest else ([], [])
+    jobs = films + jobs
     for line in missing:
         print(f"colorgan: error: {shown(line)}", file=sys.stderr)
     if not jobs:
         return 1
-    videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
+    videos = [job for job in jobs if job in films or job[0].suffix.lower() in VIDEO_SUFFIXES]
     photos = [job for job in jobs if job not in videos]
     settings = settings_given(args, jobs, [src for src, _ in videos])
+    if single is not None:
+        check_one_film(args, single, (jobs, videos), settings.codec)
+        videos = [(videos[0][0], single if to_stdout else Path(single.name))]
     how = {"overwrite": args.overwrite, "progress": not args.quiet}
     if args.ray is not None or args.ray_workers is not None or args.ray_cpus is not None:
         results = on_ray(args, jobs, out_dir, settings)
@@ -274,7 +293,8 @@ def run(args: argparse.Namespace) -> int:
             colorize_videos(colorizer, videos, out_dir, settings, **how),
         )
     written, total = said(results)  # outputs: alternatives make several of one input
-    print(f"colorized {written} of {total} file(s) into {out_dir.resolve()}")
+    where = "standard output" if to_stdout else out_dir.resolve()
+    print(f"colorized {written} of {total} file(s) into {where}", file=report)
     return 0 if written == total and not missing else 1
 
 
