@@ -13,11 +13,11 @@ Run: `.venv/bin/python -m benchmarks.cluster [--photos 48] [--rounds 2]`.
 2. A film: 1280x720, four shots of 24 frames (a pan over an example photo each), one
    machine against two workers, end to end; and each stage on its own, at 720p and at 4K
    (3840x2160, 12 frames): the driver's read of the film (pipeline.film_split) and its join
-   (pipeline.film_parts), which are serial, beside one process colouring the parts, and a
-   lossless part's size a frame.
+   (the film core taking the parts' colour, pipeline.film_parts.Parts), which are serial,
+   beside one process colouring the parts, and a part's size a frame (its frames' ab).
 3. A seam inside a shot: a pan of 48 frames coloured whole and as two parts cut in its
    middle; the colour's change across the seam against its change from frame to frame within
-   the shot (mean |delta ab| in CIE Lab over the frame).
+   the shot (mean |delta ab| in CIE Lab over the frame, at the model's size).
 """
 
 from __future__ import annotations
@@ -200,7 +200,8 @@ def stages(clip: Path, label: str) -> None:
     """One film's parts, each stage timed alone: the driver's read (film_split), one
     process colouring every part (film_parts), the driver's join (decode + H.264)."""
     from colorgan.pipeline.colorizer import Colorizer
-    from colorgan.pipeline.film_parts import colour_part, join_parts
+    from colorgan.pipeline.film import colorize_video
+    from colorgan.pipeline.film_parts import SUFFIX, Parts, colour_part
     from colorgan.pipeline.film_split import plan_film
     from colorgan.pipeline.request import Request
 
@@ -208,41 +209,36 @@ def stages(clip: Path, label: str) -> None:
     start = time.perf_counter()
     plan = plan_film(colorizer, request, 8)
     times = [time.perf_counter() - start]
-    parts = [clip.with_name(f"{clip.stem}-part{k}.mkv") for k in range(len(plan.parts))]
+    parts = [clip.with_name(f"{clip.stem}-part{k}{SUFFIX}") for k in range(len(plan.parts))]
     start = time.perf_counter()
     for k, part in enumerate(parts):
         colour_part(colorizer, request, plan, k, part)
     times.append(time.perf_counter() - start)
     start = time.perf_counter()
-    join_parts(request, plan, parts, clip.with_name(f"{clip.stem}-joined.mp4"), overwrite=True)
+    output = clip.with_name(f"{clip.stem}-joined.mp4")
+    colorize_video(colorizer, request, output, overwrite=True, colour=Parts(plan, parts))
     times.append(time.perf_counter() - start)
     read, coloured, joined = (plan.frames / t for t in times)
-    lossless = sum(p.stat().st_size for p in parts) / plan.frames / 1e6
-    print(f"| {label} | {read:.1f} | {coloured:.2f} | {joined:.1f} | {lossless:.2f} |")
+    kept = sum(p.stat().st_size for p in parts) / plan.frames / 1e6
+    print(f"| {label} | {read:.1f} | {coloured:.2f} | {joined:.1f} | {kept:.2f} |")
 
 
 def seam(tmp: Path) -> None:
     """A shot of 48 frames coloured whole and as two parts cut in its middle: a pan, and a
     still shot with grain (where the steadying averages most)."""
-    import av
-    from skimage.color import rgb2lab
-
     from colorgan.pipeline.colorizer import Colorizer
-    from colorgan.pipeline.film_parts import colour_part
+    from colorgan.pipeline.film_parts import SUFFIX, colour_part
     from colorgan.pipeline.film_split import plan_film
     from colorgan.pipeline.request import Request
 
     colorizer = Colorizer()
 
     def ab(request: Request, plan, name: str) -> np.ndarray:
-        frames = []
+        parts = []  # each frame's ab in CIE Lab, at the model's size
         for k in range(len(plan.parts)):
-            colour_part(colorizer, request, plan, k, tmp / f"{name}{k}.mkv")
-            with av.open(str(tmp / f"{name}{k}.mkv")) as f:
-                frames += [
-                    rgb2lab(x.to_ndarray(format="rgb24"))[..., 1:] for x in f.decode(video=0)
-                ]
-        return np.stack(frames)
+            colour_part(colorizer, request, plan, k, tmp / f"{name}{k}{SUFFIX}")
+            parts.append(np.load(tmp / f"{name}{k}{SUFFIX}") * colorizer.spec.ab_scale)
+        return np.concatenate(parts)
 
     print("\nA seam in the middle of a 48-frame shot (640x360), mean |delta ab| over the frame:")
     print("| shot | across the seam | frame to frame, whole: median | max | seam / median |")

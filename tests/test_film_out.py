@@ -10,6 +10,7 @@ from colorgan.apps.cli import main
 from tests.conftest import write_film
 
 av = pytest.importorskip("av")
+pytestmark = pytest.mark.film  # every test writes a film through PyAV
 
 
 def planes(path: Path) -> tuple[list[np.ndarray], list[np.ndarray], str]:

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import make_photo
 
 av = pytest.importorskip("av")
+pytestmark = [pytest.mark.film, pytest.mark.subprocess]  # films through processes' pipes
 
 COLORIZE = [sys.executable, "-m", "colorgan", "colorize"]
 # A frame server: N grey 10-bit 4:2:0 frames of a pan (a hard cut half-way), as Y4M on its

@@ -10,8 +10,9 @@ from PIL import Image
 from colorgan.apps.cli import main
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film import Stabiliser, colorize_video
+from colorgan.pipeline.film import colorize_video
 from colorgan.pipeline.request import Request
+from colorgan.pipeline.shots import Stabiliser
 from tests.conftest import make_clip
 
 av = pytest.importorskip("av")
@@ -84,13 +85,13 @@ def test_a_killed_run_leaves_no_partial_video(tmp_path, monkeypatch, stage):
     thread goes on."""
     import threading
 
-    from colorgan.pipeline import film, film_out
+    from colorgan.pipeline import film_out, shots
 
     clip = tmp_path / "film.mp4"
     make_clip(clip, audio=False)
     colorizer = Colorizer(OnnxEngine())
     name, method = stage.split(".")
-    owner = {"Stabiliser": film.Stabiliser, "Output": film_out.Output}[name]
+    owner = {"Stabiliser": shots.Stabiliser, "Output": film_out.Output}[name]
     original, calls = getattr(owner, method), []
 
     def interrupted(self, *args):

@@ -3,12 +3,14 @@ the codec takes it.
 
 A film comes in through film_in (a video file, an image sequence, or a Y4M stream on standard
 input), decoded on a thread of its own ahead of the model; its frames go through the model in
-batches (or one at a time where each coloured frame is a reference for the next), and each
+batches (or one at a time where each coloured frame is a reference for the next: film_colour,
+or, on a cluster's driver, come coloured from the parts its workers made), and each
 frame's colour is built and encoded by film_out on another thread, behind it (stages), so the
 decoder, the model and the encoder overlap. The output (film_out: H.264, H.265, ProRes, FFV1,
 Y4M, PNG or TIFF frames) is written under a temporary name and published whole, so a stopped
 run (Ctrl-C included) leaves no partial film; a Y4M stream on standard output is the one
-output that goes out as it is made (a failure then exits non-zero).
+output that goes out as it is made (a failure then exits non-zero). `films_into` is the loop
+over a run's films (their names, what is refused, a result each), whoever colours them.
 
 Colorizing each frame alone flickers, so the colour is steadied over time (shots.Stabiliser,
 at the model's small size). Each output frame keeps its source's lightness and takes the CIE
@@ -20,22 +22,17 @@ measured no better, docs/results/benchmark-history.md). No torch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from colorgan.base.errors import ColorganError, SettingError, install_hint
+from colorgan.base.errors import SettingError, install_hint
 from colorgan.base.images import BadImage
-from colorgan.colour import planes
 from colorgan.pipeline.batch import FileResult, OutputExists, failed, refuse_input, unclaimed
 from colorgan.pipeline.colorizer import Colorizer
+from colorgan.pipeline.film_colour import Coloured, Colouring, FilmColour
 from colorgan.pipeline.film_in import (
     STDIN,
-    Picture,
     form_of,
     is_sequence,
     numbered_frames,
@@ -43,17 +40,12 @@ from colorgan.pipeline.film_in import (
     picture_of,
     rotation_of,
     said,
-    stored_point,
     timecode_of,
 )
 from colorgan.pipeline.film_out import STDOUT, Output, Start, published, suffix_of
-from colorgan.pipeline.reference import Reference
 from colorgan.pipeline.request import Request
 from colorgan.pipeline.settings import Settings
-from colorgan.pipeline.shots import FrameSources, Stabiliser
 from colorgan.pipeline.stages import Ahead, Behind
-from colorgan.spec.hints import Hint
-from colorgan.spec.references import SIZE
 
 
 def colorize_video(
@@ -64,18 +56,16 @@ def colorize_video(
     overwrite: bool = False,
     stabilise: bool = True,
     progress: bool = False,
+    colour: Colouring | None = None,
 ) -> int:
     """Colorize the film of `request` into `target` (film_out.STDOUT: standard output) with
     its settings' codec, its hints on the first shot; returns the number of frames.
-    BadImage for a source that is not a readable film; nothing is published unless the
-    whole film was written."""
-    settings = request.settings
-    if target == STDOUT and settings.codec != "y4m":
-        raise SettingError("codec", f"standard output takes y4m, not {settings.codec}")
-    if target != STDOUT and (target.exists() or target.is_symlink()) and not overwrite:
-        raise OutputExists(target)
+    `colour`: what colours its frames (default: the model, film_colour.FilmColour; a
+    cluster's driver gives its parts). BadImage for a source that is not a readable film;
+    nothing is published unless the whole film was written."""
+    check_target(request, target, overwrite)
     try:
-        return _colorize(colorizer, request, target, overwrite, (stabilise, progress))
+        return _colorize(colorizer, request, target, overwrite, (stabilise, progress, colour))
     except BadImage as exc:  # standard output's frames went out as they were made
         if target != STDOUT:
             raise
@@ -84,15 +74,26 @@ def colorize_video(
         ) from None
 
 
+def check_target(request: Request, target: Path, overwrite: bool) -> None:
+    """Whether the film of `request` may go to `target`: standard output takes y4m alone,
+    and an output there is kept unless `overwrite` (OutputExists)."""
+    if target == STDOUT and request.settings.codec != "y4m":
+        raise SettingError("codec", f"standard output takes y4m, not {request.settings.codec}")
+    if target != STDOUT and (target.exists() or target.is_symlink()) and not overwrite:
+        raise OutputExists(target)
+
+
 def _colorize(
     colorizer: Colorizer, request: Request, target: Path, overwrite: bool, how: tuple
 ) -> int:
-    """colorize_video's work (`how`: whether to stabilise, whether to show progress)."""
+    """colorize_video's work (`how`: whether to stabilise, to show progress, the colouring)."""
     import av
 
     settings, source = request.settings, request.photo
-    stabilise, progress = how
+    stabilise, progress, colour = how
     rotation = rotation_of(source)
+    if colour is None:
+        colour = FilmColour(colorizer, request, rotation, stabilise=stabilise)
     numbered = numbered_frames(source) if source != STDIN and is_sequence(source) else None
     names = numbered.name if numbered else lambda k, suffix: f"{k:06d}{suffix}"
     with open_video(source, settings.frame_rate) as source_file:
@@ -100,8 +101,8 @@ def _colorize(
         audio = source_file.streams.audio[0] if source_file.streams.audio else None
         expected = numbered.count if numbered else video.frames
         with published(target, settings.codec, overwrite) as place:
-            film = _Film(colorizer, request, stabilise, rotation)
-            film.open(place, (video, audio), names, progress)
+            film = _Film(colorizer, request, colour)
+            film.open(place, (video, audio), names, (rotation, progress))
             try:
                 with Ahead(_decoded(source_file, video, audio), settings.frame_batch) as items:
                     for kind, item in items:
@@ -134,34 +135,25 @@ def _decoded(source_file, video, audio) -> Iterator[tuple[str, object]]:
 
 
 class _Film:
-    """A film's frames on their way through: decoded frames wait for a batch, go through the
-    model, are steadied over time, and go to the output's thread in order."""
+    """A film's frames on their way through: decoded frames are coloured in order (a
+    `Colouring`) and go to the output's thread in order."""
 
-    def __init__(
-        self, colorizer: Colorizer, request: Request, stabilise: bool, rotation: int
-    ) -> None:
-        self.colorizer, self.request, self.rotation = colorizer, request, rotation
-        self.frame_request: Request | None = None
-        references, key_frames = colorizer.film_references(request)
-        self.last_key = max(key_frames, default=-1)
-        retrieve = None  # a bank's references for each shot, from its first frame
-        if request.settings.bank is not None:
-            retrieve = partial(colorizer.bank_references, request=request)
-        self.sources = FrameSources(bool(request.settings.hints), references, key_frames, retrieve)
-        anchored = Stabiliser.ANCHORED if self.sources.propagates else {}
-        self.steady = Stabiliser(**anchored) if stabilise else None
-        self.waiting: list[Picture] = []
+    def __init__(self, colorizer: Colorizer, request: Request, colour: Colouring) -> None:
+        self.request, self.colour, self.rotation = request, colour, 0
+        self.scale = colorizer.spec.ab_scale
         self.early_sound: list = []
         self.frames = 0
         self.output: Output | None = None
         self.writer = Behind(request.settings.frame_batch)
 
-    def open(self, place, streams: tuple, names, progress: bool) -> None:
+    def open(self, place, streams: tuple, names, how: tuple) -> None:
         """Where the output goes (`place`: film_out.published's), the source's video and audio
-        streams, how frame files are named; the output itself opens at the first frame."""
+        streams, how frame files are named, (the film's rotation, whether to show progress);
+        the output itself opens at the first frame."""
         from tqdm import tqdm
 
         self.place, (self.video, self.audio), self.names = place, streams, names
+        self.rotation, progress = how
         total = self.video.frames or None
         self.bar = tqdm(
             total=total, desc=said(self.request.photo), unit="frame", disable=not progress
@@ -169,7 +161,7 @@ class _Film:
 
     @property
     def decoded(self) -> int:
-        return self.frames + len(self.waiting)
+        return self.frames + self.colour.waiting
 
     def take(self, kind: str, item) -> None:  # what _decoded yields
         if kind == "start":
@@ -180,9 +172,7 @@ class _Film:
             elif self.output.sound is not None:
                 self.writer.put(self.output.sound.add, item)
         else:
-            self.waiting.append(item)
-            if len(self.waiting) == self.request.settings.frame_batch:
-                self.flush()
+            self._write(self.colour.add(item))
 
     def _start(self, form, timecode, frame) -> None:
         video = self.video
@@ -198,77 +188,19 @@ class _Film:
             self.writer.put(self.output.sound.add, packet)
         self.early_sound = []
 
-    def flush(self) -> None:
-        """The waiting frames through the model, then to the output's thread."""
-        if not self.waiting:
-            return
-        greys = [picture.grey for picture in self.waiting]
-        if self.sources.propagates:  # each frame needs the one before it, in colour
-            coloured = [ab for grey in greys for ab in self._coloured([grey])]
-        else:
-            coloured = self._coloured(greys)
-        scale = self.colorizer.spec.ab_scale
-        for picture, ab in zip(self.waiting, coloured, strict=True):
-            self.writer.put(self.output.write, picture, ab, scale)
-        self.frames += len(self.waiting)
-        self.bar.update(len(self.waiting))
-        self.waiting = []
-
-    def _coloured(self, greys: list) -> list[np.ndarray]:
-        """Grey frames, the next of the film, -> their ab at the model's size: through the
-        model in one run, steadied; each coloured frame then serves the next as a reference,
-        where the film has any (FrameSources.follow)."""
-        hinted, references = zip(*[self.sources(grey) for grey in greys], strict=True)
-        l_small, ab = self.colorizer.frames(greys, self._in_frames(greys[0]), hinted, references)
-        out = []
-        for k in range(len(greys)):
-            out.append(self.steady(l_small[k], ab[k]) if self.steady is not None else ab[k])
-        if self.sources.propagates and references[-1]:
-            self.sources.previous = self._reference(greys[-1], out[-1])
-        return out
-
-    def _reference(self, grey: Image.Image, ab: np.ndarray) -> Reference:
-        """A frame, as coloured, encoded as a reference for the next: its grey's CIE Lab
-        colour with its ab, at the reference encoder's size (all it sees of a photo)."""
-        square = np.asarray(grey.resize((SIZE, SIZE), Image.Resampling.BILINEAR))
-        scale = self.colorizer.spec.ab_scale
-        rgb = planes.rgb_planes(square, planes.Levels(8, True), (ab, scale), 8)
-        return self.colorizer.encode([Image.fromarray(rgb)])[0]
-
-    def _in_frames(self, grey) -> Request:  # a frame's grey
-        """The request as the stored frames see it: its points (given as players show the
-        film) turned into the frames' own pixels, checked against a real frame."""
-        if self.frame_request is None:
-            request = self.request
-            given = request.settings.hints
-            if given:
-                size = grey.size
-                turned = [stored_point(h.x, h.y, self.rotation, *size) for h in given]
-                hints = [Hint(x, y, h.color) for (x, y), h in zip(turned, given, strict=True)]
-                settings = replace(request.settings, hints=hints, key_frames=())
-                try:
-                    request = replace(request, photo=grey, settings=settings)
-                except ColorganError as exc:  # points outside the frames the film holds
-                    raise BadImage(str(exc)) from None
-            self.frame_request = request
-        return self.frame_request
+    def _write(self, coloured: Coloured) -> None:
+        """Coloured frames to the output's thread, in order."""
+        for picture, ab in coloured:
+            self.writer.put(self.output.write, picture, ab, self.scale)
+        self.frames += len(coloured)
+        self.bar.update(len(coloured))
 
     def finish(self, expected: int) -> None:
         """The last frames, then the encoder's; BadImage where the film held no frames, fewer
-        than it says (truncated), or fewer than a key frame's number."""
-        self.flush()
+        than it says (truncated), or fewer than a key frame's number (check_frames)."""
+        self._write(self.colour.flush())
         self.bar.close()
-        if not self.frames:
-            raise BadImage("its video stream has no frames; nothing written")
-        if self.last_key >= self.frames:
-            raise BadImage(
-                f"key frame {self.last_key} is past the film's last ({self.frames} frames, "
-                "numbered from 0); nothing written"
-            )
-        if expected and self.frames < expected:
-            raise BadImage(
-                f"truncated: {self.frames} of its {expected} frames decode; nothing written"
-            )
+        check_frames(self.request, self.frames, expected)
         self.writer.put(self.output.close)
         self.writer.finish()
 
@@ -276,6 +208,21 @@ class _Film:
         """The output's thread let go, whatever became of the film."""
         self.bar.close()
         self.writer.close()
+
+
+def check_frames(request: Request, frames: int, expected: int) -> None:
+    """BadImage where a film of `frames` frames (its stream says `expected`; 0: unsaid)
+    held none, fewer than it says (truncated), or fewer than a key frame's number."""
+    if not frames:
+        raise BadImage("its video stream has no frames; nothing written")
+    last_key = max((n for n, _ in request.settings.key_frames), default=-1)
+    if last_key >= frames:
+        raise BadImage(
+            f"key frame {last_key} is past the film's last ({frames} frames, numbered from 0); "
+            "nothing written"
+        )
+    if expected and frames < expected:
+        raise BadImage(f"truncated: {frames} of its {expected} frames decode; nothing written")
 
 
 def colorize_videos(
@@ -298,16 +245,19 @@ def colorize_videos(
     film.avi) become film.mp4 and film-2.mp4; no output replaces one of the films or their
     folders, overwrite or not (a photo's output is never a film's)."""
     requests = colorizer.plan(videos, settings or Settings())
-    return _colorize_videos(colorizer, requests, out_dir, overwrite, progress)
+    colour = partial(colorize_video, colorizer, overwrite=overwrite, progress=progress)
+    return films_into(requests, out_dir, colour)
 
 
-def _colorize_videos(
-    colorizer: Colorizer,
+def films_into(
     requests: Sequence[tuple[Request, Path]],
     out_dir: Path,
-    overwrite: bool,
-    progress: bool,
+    colour: Callable[[Request, Path], object],
 ) -> Iterator[FileResult]:
+    """The loop of colorize_videos, whoever colours each film: each planned (film request,
+    relative output path) named, refused and said as colorize_videos says (its doc), and
+    `colour(request, target)` (one machine's colorize_video, a cluster's parts) doing the
+    film; a result for each."""
     if not requests:  # photos alone: PyAV is not even imported
         return
     try:
@@ -335,7 +285,7 @@ def _colorize_videos(
         try:
             if target != STDOUT:
                 refuse_input(target, reads)
-            colorize_video(colorizer, request, target, overwrite=overwrite, progress=progress)
+            colour(request, target)
         except FileExistsError:
             yield failed(source, OutputExists(target))
         except (BadImage, OSError) as exc:

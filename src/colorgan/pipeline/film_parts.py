@@ -1,170 +1,93 @@
-"""A part of a film coloured on its own into a lossless file, and the parts joined into the
-film's output: what a cluster's workers and its driver do with a film that film_split planned.
+"""A part of a film coloured on its own, and the colouring the parts give the film's output:
+what a cluster's workers and its driver do with a film that film_split planned.
 
-A worker decodes its part's frames (film_split.part_frames) and colours them as the film core
-colours a film from a hard cut on: a fresh film.Stabiliser, a fresh shots.FrameSources (the
-hints only where the part is the film's start, the key frames counted from the part's first
-frame), the Colorizer's frames in batches (one at a time where each coloured frame is a
-reference for the next), composed in Lab. It keeps them losslessly (FFV1 in Matroska, 8-bit
-RGB), published whole. The driver decodes the parts in order and encodes their frames as
-film.colorize_video encodes one machine's (film_io's stream, clock and sound, each frame at
-its source timestamp), so the encoder is given the very frames one machine gives it.
+A worker takes its part's frames as the film core takes them (film_split.part_frames) and
+colours them as one machine does from that frame on (film_colour.FilmColour); it keeps each
+frame's ab at the model's size, the very arrays the film core hands its output, in an .npy
+file published whole (2 x S x S floats a frame: less than the frame itself, losslessly). The
+driver runs the film core itself (film.colorize_video) with `Parts` for its colouring: it
+decodes the film and builds and encodes each frame from its own luma and its part's ab in the
+settings' codec, with its timestamps, timecode and sound, so the output is one machine's,
+frame for frame.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import replace
-from functools import partial
-from itertools import chain
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from PIL import Image
+import numpy as np
 
-from colorgan.base.errors import ColorganError
 from colorgan.base.files import atomic_file
 from colorgan.base.images import BadImage
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film import Stabiliser
-from colorgan.pipeline.film_io import Clock, Sound, mp4_video_stream, open_video, stored_point
-from colorgan.pipeline.film_split import FilmPlan, film_grey, part_frames
+from colorgan.pipeline.film_colour import Coloured, FilmColour
+from colorgan.pipeline.film_in import Picture
+from colorgan.pipeline.film_split import FilmPlan, part_frames
 from colorgan.pipeline.request import Request
-from colorgan.pipeline.shots import FrameSources
-from colorgan.spec.hints import Hint
 
-LOSSLESS = ("ffv1", "bgr0")  # a part's codec and its pixels: RGB kept bit for bit
-
-
-class _Part:
-    """One part's frames coloured in order, as the film core colours them from a cut on."""
-
-    def __init__(self, colorizer: Colorizer, request: Request, plan: FilmPlan, first: int):
-        self.colorizer, self.request, self.plan = colorizer, request, plan
-        references, key_frames = colorizer.film_references(request)
-        retrieve = None  # a bank's references for each shot, from its first frame
-        if request.settings.bank is not None:
-            retrieve = partial(colorizer.bank_references, request=request)
-        hinted = bool(request.settings.hints) and first == 0
-        keys = {n - first: ref for n, ref in key_frames.items()}  # outside the part: never met
-        self.sources = FrameSources(hinted, references, keys, retrieve)
-        self.steady = Stabiliser()
-        self.frame_request: Request | None = None
-
-    def colour(self, greys: list[Image.Image]) -> list[Image.Image]:
-        """The next grey frames in colour, each alone where each is a reference for the next."""
-        if self.sources.propagates:
-            return [image for grey in greys for image in self._coloured([grey])]
-        return self._coloured(greys)
-
-    def _coloured(self, greys: list[Image.Image]) -> list[Image.Image]:
-        hinted, references = zip(*[self.sources(grey) for grey in greys], strict=True)
-        request = self._in_frames(greys[0])
-        l_small, ab = self.colorizer.frames(greys, request, hinted, references)
-        images = [
-            self.colorizer.compose_frame(grey, self.steady(l_small[k], ab[k]))
-            for k, grey in enumerate(greys)
-        ]
-        if self.sources.propagates and references[-1]:
-            [self.sources.previous] = self.colorizer.encode([images[-1]])
-        return images
-
-    def _in_frames(self, grey: Image.Image) -> Request:
-        """The request with its points (given as players show the film) in the stored
-        frames' pixels, checked against a real frame."""
-        if self.frame_request is None:
-            request, rotation = self.request, self.plan.rotation
-            given = request.settings.hints
-            if rotation % 360 and given:
-                turned = [stored_point(h.x, h.y, rotation, *grey.size) for h in given]
-                hints = [Hint(x, y, h.color) for (x, y), h in zip(turned, given, strict=True)]
-                settings = replace(request.settings, hints=hints, key_frames=())
-                try:
-                    request = replace(request, photo=grey, settings=settings)
-                except ColorganError as exc:  # a frame of another size than the stream says
-                    raise BadImage(str(exc)) from None
-            self.frame_request = request
-        return self.frame_request
+SUFFIX = ".npy"  # a part's file: its frames' ab, (frames, 2, S, S)
 
 
 def colour_part(
     colorizer: Colorizer, request: Request, plan: FilmPlan, part: int, target: Path
 ) -> int:
-    """Part `part` of the film of `request` coloured into `target` (lossless, published whole,
-    replacing a stale one); returns its number of frames."""
-    import av
-
-    first, _ = plan.parts[part]
-    colouring = _Part(colorizer, request, plan, first)
-    batch, frames = request.settings.frame_batch, 0
-    with atomic_file(target) as tmp, av.open(tmp, "w", format="matroska") as out:
-        stream = None
-        waiting: list = []
-        for frame in chain(part_frames(request.photo, plan, part), [None]):
-            if frame is not None:
-                waiting.append(film_grey(frame))
-                if len(waiting) < batch:
-                    continue
-            for image in colouring.colour(waiting) if waiting else []:
-                if stream is None:
-                    stream = out.add_stream(LOSSLESS[0], rate=25)
-                    stream.width, stream.height, stream.pix_fmt = *image.size, LOSSLESS[1]
-                for packet in stream.encode(av.VideoFrame.from_image(image)):
-                    out.mux(packet)
-                frames += 1
-            waiting = []
-        for packet in stream.encode(None) if stream is not None else []:
-            out.mux(packet)
-    return frames
+    """Part `part` of the film of `request` coloured into `target` (its frames' ab, published
+    whole, replacing a stale one); returns its number of frames."""
+    first, end = plan.parts[part]
+    colour = FilmColour(colorizer, request, plan.rotation, first=first)
+    with atomic_file(target) as tmp:
+        kept = None  # the file, written as the frames come (a part's ab may not fit memory)
+        coloured = _coloured(colour, part_frames(request.photo, plan, part))
+        for k, (_, ab) in enumerate(coloured):
+            if kept is None:  # the first frame's ab says the file's shape and type
+                kept = np.lib.format.open_memmap(tmp, "w+", ab.dtype, (end - first, *ab.shape))
+            kept[k] = ab
+        kept.flush()
+        del kept  # the memory map let go before the file is published
+    return end - first
 
 
-def join_parts(
-    request: Request, plan: FilmPlan, parts: Iterable[Path], target: Path, overwrite: bool
-) -> int:
-    """The coloured parts (their files, in order, each ready when the iteration gives it)
-    encoded into `target` as film.colorize_video encodes a film (H.264 in MP4 at the settings'
-    video_quality, each frame at its source timestamp, the sound copied or re-encoded),
-    published whole; returns the number of frames. BadImage where a part holds other than
-    its frames."""
-    import av
-
-    source = request.photo
-    with open_video(source) as film, atomic_file(target, exclusive=not overwrite) as tmp:
-        video = film.streams.video[0]
-        audio = film.streams.audio[0] if film.streams.audio else None
-        sounds = film.demux(audio) if audio is not None else iter(())
-        with av.open(tmp, "w", format="mp4") as out:
-            stream = mp4_video_stream(out, video, request.settings.video_quality, plan.rotation)
-            sound, clock, n = Sound(out, audio), Clock(), 0
-            pending = next(sounds, None)
-            for k, path in enumerate(parts):
-                with av.open(str(path)) as part:
-                    for frame in part.decode(video=0):
-                        if n >= plan.parts[k][1]:
-                            raise BadImage(f"part {k} holds more than its frames")
-                        rgb = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"))
-                        rgb.pts, rgb.time_base = clock(plan.pts[n]), video.time_base
-                        pending = _sound_until(sound, sounds, pending, rgb.time)
-                        for packet in stream.encode(rgb):
-                            out.mux(packet)
-                        n += 1
-                if n != plan.parts[k][1]:
-                    raise BadImage(f"part {k} holds {n - plan.parts[k][0]} frames, not its own")
-            for packet in stream.encode(None):
-                out.mux(packet)
-            _sound_until(sound, sounds, pending, None)
-            sound.finish()
-    return n
+def _coloured(colour: FilmColour, pictures: Iterable[Picture]) -> Iterator[tuple]:
+    """The pictures coloured, each with its ab, in order."""
+    for picture in pictures:
+        yield from colour.add(picture)
+    yield from colour.flush()
 
 
-def _sound_until(sound: Sound, sounds, pending, time: float | None):
-    """The source's sound packets up to `time` (seconds; None: all) into the output, the
-    sound beside the frames it goes with; returns the first packet not yet muxed."""
-    while pending is not None and (time is None or _seconds(pending) <= time):
-        sound.add(pending)
-        pending = next(sounds, None)
-    return pending
+class Parts:
+    """A film's colouring read from its coloured parts (their files, in order, each ready
+    when the iteration gives it): film.colorize_video's `colour` on a cluster's driver.
+    BadImage where a part holds other than its frames, or the film other than its parts'."""
 
+    def __init__(self, plan: FilmPlan, paths: Iterable[Path]) -> None:
+        self.plan, self.paths = plan, iter(paths)
+        self.part, self.ab, self.used = -1, np.empty((0,)), 0
 
-def _seconds(packet) -> float:
-    stamp = packet.pts if packet.pts is not None else packet.dts
-    return float(stamp * packet.time_base) if stamp is not None else 0.0
+    @property
+    def waiting(self) -> int:
+        return 0  # each frame's colour is given back as it comes
+
+    def add(self, picture: Picture) -> Coloured:
+        while self.used == len(self.ab):
+            self._next_part()
+        self.used += 1
+        return [(picture, np.array(self.ab[self.used - 1]))]
+
+    def _next_part(self) -> None:
+        path = next(self.paths, None)
+        self.part += 1
+        if path is None:
+            raise BadImage(
+                f"it holds more than the {self.plan.frames} frames it held when it was read"
+            )
+        first, end = self.plan.parts[self.part]
+        self.ab, self.used = np.load(path, mmap_mode="r"), 0
+        if len(self.ab) != end - first:
+            raise BadImage(f"part {self.part} holds {len(self.ab)} frames, not its {end - first}")
+
+    def flush(self) -> Coloured:
+        """Nothing waits; BadImage where the film ended before its parts."""
+        if self.part != len(self.plan.parts) - 1 or self.used != len(self.ab):
+            raise BadImage(f"it ended before its {self.plan.frames} frames read at first")
+        return []

@@ -28,6 +28,15 @@ SIDE = 8  # the thumbnail shots are told apart on
 CUT = 0.12  # a shot ends where the thumbnail's mean change of L (less the frame's) is above it
 
 
+def moved(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """How much normalized L changed at each place between two frames, less the whole
+    frame's change: old film's exposure flicker is neither motion nor a cut. The one measure
+    of change that Shots (its mean on the thumbnail), the Stabiliser (at the model's size)
+    and film_split (where both start afresh) share."""
+    step = after - before
+    return np.abs(step - step.mean())
+
+
 class Shots:
     """Frame by frame, in order: the index of the shot each frame is in (0, 1, ...)."""
 
@@ -39,8 +48,7 @@ class Shots:
     def __call__(self, grey: Image.Image) -> int:
         l_small = small_lightness(grey, SIDE)
         if self.prev is not None:
-            step = l_small - self.prev
-            self.shot += bool(np.abs(step - step.mean()).mean() > self.cut)
+            self.shot += bool(moved(self.prev, l_small).mean() > self.cut)
         self.prev = l_small
         return self.shot
 
@@ -110,10 +118,7 @@ class Stabiliser:
         self.ab: np.ndarray | None = None
 
     def __call__(self, l_small: np.ndarray, ab: np.ndarray) -> np.ndarray:
-        change = None
-        if self.l_prev is not None:
-            step = l_small - self.l_prev
-            change = np.abs(step - step.mean())  # the whole frame's exposure change is not motion
+        change = None if self.l_prev is None else moved(self.l_prev, l_small)
         if change is None or change.mean() > self.cut:
             self.ab = ab.copy()
         else:  # where the past does not match (moving things) the new prediction wins

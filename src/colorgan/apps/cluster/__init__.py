@@ -18,9 +18,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from colorgan.apps.cluster.run import Cluster, Run, connect
-from colorgan.base.images import VIDEO_SUFFIXES
 from colorgan.engines.choose import EngineOptions
 from colorgan.pipeline.batch import FileResult
+from colorgan.pipeline.film_in import is_film_path
 from colorgan.pipeline.settings import Settings
 from colorgan.pipeline.spread import Job
 
@@ -47,7 +47,7 @@ def colorize_on_ray(
     the same path (a shared filesystem)."""
     run = connect(cluster or Cluster(), engine or EngineOptions(), overwrite, progress)
     settings = run.driver.encode_settings(settings or Settings())
-    videos = [job for job in jobs if job[0].suffix.lower() in VIDEO_SUFFIXES]
+    videos = [job for job in jobs if is_film_path(job[0])]  # those on one machine refused
     photos = [job for job in jobs if job not in videos]
     # every request checked before anything is written, as on one machine
     total, films = len(run.driver.plan(photos, settings)), run.driver.plan(videos, settings)

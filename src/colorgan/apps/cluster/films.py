@@ -1,8 +1,9 @@
 """Films across a Ray cluster: each film read once on the driver and cut
 where one machine's colouring starts afresh (pipeline.film_split), its parts coloured as Ray
-tasks into lossless files in a hidden folder beside its output (pipeline.film_parts), and
-joined in order on the driver into the one output, with its sound, while later parts are
-still being coloured.
+tasks (their frames' colour, exactly, in a hidden folder beside its output:
+pipeline.film_parts), and the film written on the driver by the film core itself with the
+parts for its colour (film.colorize_video), in the settings' codec, with its sound, while
+later parts are still being coloured: one machine's output, frame for frame.
 
 A part's file is published whole, so one that exists is finished: a run stopped (a worker
 killed, the driver stopped) and started again colours only the parts that are missing, where
@@ -18,16 +19,20 @@ import pickle
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from colorgan.apps.cluster.run import Run
-from colorgan.base.errors import ColorganError, install_hint
+from colorgan.base.errors import ColorganError
 from colorgan.base.files import atomic_write_text
 from colorgan.base.images import BadImage
 from colorgan.engines.choose import EngineOptions, open_engine
-from colorgan.pipeline.batch import FileResult, OutputExists, failed, refuse_input, unclaimed
+from colorgan.pipeline.batch import FileResult
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film_parts import colour_part, join_parts
+from colorgan.pipeline.film import check_target, colorize_video, films_into
+from colorgan.pipeline.film_in import STDIN, is_sequence
+from colorgan.pipeline.film_out import STDOUT
+from colorgan.pipeline.film_parts import SUFFIX, Parts, colour_part
 from colorgan.pipeline.film_split import FilmPlan, plan_film
 from colorgan.pipeline.request import Request
 from colorgan.pipeline.settings import Settings
@@ -39,74 +44,48 @@ RETRIES = 8  # a part's task is run again this many times where its worker dies
 def colorize_films(
     run: Run, requests: Sequence[tuple[Request, Path]], out_dir: Path
 ) -> Iterator[FileResult]:
-    """Each planned (film request, relative output path) into `out_dir` as MP4, a result
-    for each, named and refused as film.colorize_videos names and refuses them."""
-    if not requests:
-        return
-    try:
-        import av  # noqa: F401 - only to know it is there
-    except ModuleNotFoundError:  # the light install: the photos went on, the films say why
-        for request, _ in requests:
-            yield FileResult(
-                request.photo,
-                error=f"films need PyAV, which this install leaves out: {install_hint('video')}",
-            )
-        return
-    claimed: set[Path] = set()
-    reads = frozenset(request.photo.resolve() for request, _ in requests)
-    for request, rel in requests:
-        source = request.photo
-        target = unclaimed(out_dir / rel.with_suffix(".mp4"), claimed)
-        try:
-            refuse_input(target, reads)
-            if target.exists() and not run.overwrite:
-                raise OutputExists(target)
-            colour_film(run, request, target)
-        except FileExistsError:
-            yield failed(source, OutputExists(target))
-        except (BadImage, OSError) as exc:
-            yield failed(source, exc)
-        except Exception as exc:  # FFmpeg's errors mid-film fail that film only
-            if not exc.__class__.__module__.startswith("av"):
-                raise
-            yield FileResult(source, error=f"FFmpeg could not colour it ({exc})")
-        else:
-            yield FileResult(source, target)
+    """Each planned (film request, relative output path) into `out_dir` in its settings'
+    codec, a result for each, named and refused as film.colorize_videos names and refuses
+    them (film.films_into, the loop they share)."""
+    return films_into(requests, out_dir, partial(colour_film, run))
 
 
 def colour_film(run: Run, request: Request, target: Path) -> int:
-    """One film across the cluster into `target`; returns its number of frames."""
-    from tqdm import tqdm
-
+    """One film across the cluster into `target`; returns its number of frames. A film that
+    is no video file (an image sequence, standard input) or goes to standard output is
+    refused in one line: it is read and written in order, on one machine."""
+    source = request.photo
+    if target == STDOUT or source == STDIN or is_sequence(source):
+        what = "standard output" if target == STDOUT else "an image sequence or standard input"
+        raise BadImage(f"{what} is coloured on one machine, not on a Ray cluster")
+    check_target(request, target, run.overwrite)
     plan = plan_film(run.driver, request, PARTS_PER_WORKER * run.workers)
     folder = target.with_name(f".{target.name}.parts")
     _start(folder, _digest(request, plan), run.overwrite)
-    paths = [folder / f"part-{k:05d}.mkv" for k in range(len(plan.parts))]
+    paths = [folder / f"part-{k:05d}{SUFFIX}" for k in range(len(plan.parts))]
     task = run.ray.remote(_colour_part).options(
         num_cpus=run.cpus, num_gpus=run.gpus, max_retries=RETRIES
     )
     settings = run.ray.put(request.settings)  # shipped once for every part
     waits = [
-        None if path.exists() else task.remote(run.worker, settings, request.photo, plan, k, path)
+        None if path.exists() else task.remote(run.worker, settings, source, plan, k, path)
         for k, path in enumerate(paths)
     ]
-    bar = tqdm(total=plan.frames, desc=request.photo.name, unit="frame", disable=not run.progress)
 
     def finished() -> Iterator[Path]:  # each part once it is coloured, in order
-        for (first, end), path, wait in zip(plan.parts, paths, waits, strict=True):
+        for path, wait in zip(paths, waits, strict=True):
             if wait is not None:
                 _wait(run.ray, wait)
-            bar.update(end - first)
             yield path
 
-    with bar:
-        try:
-            frames = join_parts(request, plan, finished(), target, run.overwrite)
-        except BaseException:
-            for wait in waits:  # nothing more of this film is wanted now
-                if wait is not None:
-                    run.ray.cancel(wait)
-            raise
+    how = {"overwrite": run.overwrite, "progress": run.progress}
+    try:
+        frames = colorize_video(run.driver, request, target, colour=Parts(plan, finished()), **how)
+    except BaseException:
+        for wait in waits:  # nothing more of this film is wanted now
+            if wait is not None:
+                run.ray.cancel(wait)
+        raise
     shutil.rmtree(folder, ignore_errors=True)
     return frames
 
