@@ -48,7 +48,7 @@ from colorgan.pipeline.request import Request
 from colorgan.pipeline.restore import Damage, Repair, damage_mask, inpainted, network_output
 from colorgan.pipeline.shots import Shots
 
-SPOT = 15.0  # a spot differs from both moved neighbours by more than this (8-bit grey levels)
+SPOT = 12.0  # a spot differs from both moved neighbours by more than this (8-bit grey levels)
 AGREE = 15.0  # ... where they agree with each other within this
 RIM = 1  # a spot is grown by this many pixels: its soft edge
 MAX_SPOT = 400  # pixels: a larger spot is something the flow lost, not dust
