@@ -43,6 +43,7 @@ from colorgan.pipeline.film_in import (
     timecode_of,
 )
 from colorgan.pipeline.film_out import STDOUT, Output, Start, published, suffix_of
+from colorgan.pipeline.film_restore import restoring
 from colorgan.pipeline.request import Request
 from colorgan.pipeline.settings import Settings
 from colorgan.pipeline.stages import Ahead, Behind
@@ -94,6 +95,7 @@ def _colorize(
     rotation = rotation_of(source)
     if colour is None:
         colour = FilmColour(colorizer, request, rotation, stabilise=stabilise)
+    colour = restoring(colour, colorizer, request)  # the luma coloured and written: restored
     numbered = numbered_frames(source) if source != STDIN and is_sequence(source) else None
     names = numbered.name if numbered else lambda k, suffix: f"{k:06d}{suffix}"
     with open_video(source, settings.frame_rate) as source_file:

@@ -8,7 +8,10 @@ file published whole (2 x S x S floats a frame: less than the frame itself, loss
 driver runs the film core itself (film.colorize_video) with `Parts` for its colouring: it
 decodes the film and builds and encodes each frame from its own luma and its part's ab in the
 settings' codec, with its timestamps, timecode and sound, so the output is one machine's,
-frame for frame.
+frame for frame. Where the settings ask a film restored, worker and driver alike restore each
+frame (film_restore: the worker for the grey it colours, the driver for the luma it writes);
+a part starts and ends at a cut, across which no frame is repaired from another, so both
+restore its frames as one machine does.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ import numpy as np
 from colorgan.base.files import atomic_file
 from colorgan.base.images import BadImage
 from colorgan.pipeline.colorizer import Colorizer
-from colorgan.pipeline.film_colour import Coloured, FilmColour
+from colorgan.pipeline.film_colour import Coloured, Colouring, FilmColour
 from colorgan.pipeline.film_in import Picture
+from colorgan.pipeline.film_restore import restoring
 from colorgan.pipeline.film_split import FilmPlan, part_frames
 from colorgan.pipeline.request import Request
 
@@ -35,7 +39,9 @@ def colour_part(
     """Part `part` of the film of `request` coloured into `target` (its frames' ab, published
     whole, replacing a stale one); returns its number of frames."""
     first, end = plan.parts[part]
-    colour = FilmColour(colorizer, request, plan.rotation, first=first)
+    colour = restoring(
+        FilmColour(colorizer, request, plan.rotation, first=first), colorizer, request
+    )
     with atomic_file(target) as tmp:
         kept = None  # the file, written as the frames come (a part's ab may not fit memory)
         coloured = _coloured(colour, part_frames(request.photo, plan, part))
@@ -48,7 +54,7 @@ def colour_part(
     return end - first
 
 
-def _coloured(colour: FilmColour, pictures: Iterable[Picture]) -> Iterator[tuple]:
+def _coloured(colour: Colouring, pictures: Iterable[Picture]) -> Iterator[tuple]:
     """The pictures coloured, each with its ab, in order."""
     for picture in pictures:
         yield from colour.add(picture)

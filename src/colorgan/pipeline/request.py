@@ -57,6 +57,10 @@ class Request:
             raise ColorganError(f"bank_skip must be a whole number, 0 to {MAX_SKIP}")
         if self.settings.key_frames:
             self._check_key_frames()
+        if self.settings.restore_mask and self.is_film:  # a mask a frame would be a film
+            raise SettingError(
+                "restore_mask", f"{self._name()}damage masks are for photos, not films"
+            )
         if self.settings.hints:
             self._check_hints()
 

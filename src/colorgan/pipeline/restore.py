@@ -79,18 +79,12 @@ def repaired(plane: np.ndarray, found: np.ndarray, repair: Repair) -> Restored:
     fill, (2, H, W)), its levels and grain seen to."""
     import cv2
 
-    mask = found[0] > repair.threshold
-    if mask.mean() < repair.least:
-        mask[:] = False
-    if repair.grow:
-        kernel = np.ones((2 * repair.grow + 1,) * 2, np.uint8)
-        mask = cv2.dilate(mask.astype(np.uint8), kernel) > 0
+    mask = damage_mask(found, repair)
     filled = plane
     if mask.any() and repair.fill == "learned":
         filled = np.where(mask, np.clip(np.round(found[1] * 255), 0, 255), plane).astype(np.uint8)
     elif mask.any():
-        method = cv2.INPAINT_TELEA if repair.fill == "telea" else cv2.INPAINT_NS
-        filled = cv2.inpaint(plane, mask.astype(np.uint8), FILL_RADIUS, method)
+        filled = inpainted(plane, mask, repair.fill)
     sigma = noise_level(filled)
     if mask.any() or sigma > GRAIN:
         filled = levels(filled)
@@ -99,19 +93,40 @@ def repaired(plane: np.ndarray, found: np.ndarray, repair: Repair) -> Restored:
     return Restored(Image.fromarray(filled), Image.fromarray(mask.astype(np.uint8) * 255))
 
 
+def damage_mask(found: np.ndarray, repair: Repair) -> np.ndarray:
+    """Where the network's output (logit and learned fill, (2, H, W)) says a plane is
+    damaged, as `repair` takes it: above its threshold, grown by its rim; nowhere where too
+    little of the plane is (bool (H, W))."""
+    import cv2
+
+    mask = found[0] > repair.threshold
+    if mask.mean() < repair.least:
+        mask[:] = False
+    if repair.grow:
+        kernel = np.ones((2 * repair.grow + 1,) * 2, np.uint8)
+        mask = cv2.dilate(mask.astype(np.uint8), kernel) > 0
+    return mask
+
+
+def inpainted(plane: np.ndarray, mask: np.ndarray, fill: str = "telea") -> np.ndarray:
+    """A plane (uint8, or uint16: a film's deep luma) with its `mask` filled by OpenCV's
+    inpainting from around it ("telea" or "ns"), at its own depth."""
+    import cv2
+
+    method = cv2.INPAINT_TELEA if fill == "telea" else cv2.INPAINT_NS
+    return cv2.inpaint(plane, mask.astype(np.uint8), FILL_RADIUS, method)
+
+
 def restore_image(pixels: Image.Image, damage: Damage) -> Restored:
     """A prepared photo (8-bit "L" or "RGB") restored, grey or colour as it was: a colour
     photo's luma restored, and its chroma filled where the luma was."""
     if pixels.mode == "L":
         return restore_grey(pixels, damage)
-    import cv2
-
     luma, *chroma = pixels.convert("YCbCr").split()
     restored = restore_grey(luma, damage)
-    mask = np.asarray(restored.mask)
+    mask = np.asarray(restored.mask) > 0
     if mask.any():
-        fill = [cv2.inpaint(np.asarray(c), mask, FILL_RADIUS, cv2.INPAINT_TELEA) for c in chroma]
-        chroma = [Image.fromarray(c) for c in fill]
+        chroma = [Image.fromarray(inpainted(np.asarray(c), mask)) for c in chroma]
     colour = Image.merge("YCbCr", (restored.grey, *chroma)).convert("RGB")
     return Restored(colour, restored.mask)
 

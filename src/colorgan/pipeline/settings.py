@@ -66,8 +66,9 @@ class Settings:
     `codec`: a film's output (CODECS; pipeline.film_out says what each holds). `frame_rate`:
     an image sequence's frames a second (a number or "24000/1001"; None: 24; a film with a
     clock of its own keeps it). `restore`: an
-    old print's scratches, cracks, dust and fading repaired before colour (pipeline.restore);
-    `restore_mask`: where damage was found, written beside each output (NAME-damage.png)."""
+    old print's scratches, cracks, dust and fading repaired before colour (pipeline.restore;
+    a film's dust and scratches, pipeline.film_restore); `restore_mask`: where damage was
+    found, written beside each output (NAME-damage.png; photos only)."""
 
     saturation: float = 1.0
     hints: Iterable | Mapping = ()
