@@ -259,16 +259,16 @@ def damage(
     alpha, value = canvas.reduced(rng)
     marked = base * (1 - alpha) + value * alpha
     noise_seed = int(rng.integers(1 << 31))
-    finish = _finisher(rng)
+    finish = _finisher(rng, worn)
     damaged, unmarked = (finish(p, np.random.default_rng(noise_seed)) for p in (marked, base))
     mask = (np.abs(marked - base) > SEEN) & (alpha > 0.05)
     return Damaged(damaged, mask, unmarked, clean)
 
 
-def _finisher(rng: np.random.Generator):  # a function of (plane, rng)
-    """What happens to the whole print after the marks: grain, blur, a JPEG (each maybe),
-    the same for the damaged photo and for its unmarked twin."""
-    grainy = rng.random() < 0.4
+def _finisher(rng: np.random.Generator, worn: float):  # a function of (plane, rng)
+    """What happens to the whole print after the marks: grain (with probability `worn`),
+    blur, a JPEG (each maybe), the same for the damaged photo and for its unmarked twin."""
+    grainy = rng.random() < worn
     blur = float(rng.uniform(0.3, 1.0)) if rng.random() < 0.2 else 0.0
     quality = int(rng.integers(55, 96)) if rng.random() < 0.35 else 0
 

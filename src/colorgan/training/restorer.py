@@ -51,7 +51,9 @@ class RestorerRecipe:
     every: int = 250  # validate and checkpoint this often
     workers: int = 1
     clean_share: float = 0.4  # crops left without local damage: what not to mark
-    init_from: str | None = None  # a network's weights to start from (a run's best)
+    # a network's weights to start from (a run's best): its tensors of the same name and
+    # shape; the rest (a grown network's new layers) start afresh
+    init_from: str | None = None
     # photos are drawn with their short side from this share of 512 pixels to 1.5 times it:
     # a 256-pixel photo's texture is twice as fine as a 512-pixel one's, and a network that
     # has only seen the latter marks the former's texture as scratches
@@ -202,7 +204,11 @@ def train(
     if recipe.init_from and latest_checkpoint(run_dir) is None:
         from safetensors.torch import load_file
 
-        net.load_state_dict(load_file(recipe.init_from))
+        own = net.state_dict()
+        given = load_file(recipe.init_from)
+        kept = {k: v for k, v in given.items() if k in own and own[k].shape == v.shape}
+        net.load_state_dict(kept, strict=False)
+        log.info("started from %d of %d tensors of %s", len(kept), len(own), recipe.init_from)
     if latest_checkpoint(run_dir) is not None:
         _, state = load_latest(run_dir, {"net": net})
         opt.load_state_dict(state["optimizer"])
