@@ -27,3 +27,12 @@ def test_the_restorer_trains_keeps_its_best_and_resumes(tmp_path):
     train(run, photos[:4], photos[4:], TINY)  # goes on from step 2 to 4
     _, state = read_checkpoint(run / "checkpoints" / "step-00000004", ["net"])
     assert state["step"] == 4
+
+
+def test_the_pipeline_tiles_photos_at_sides_the_network_takes():
+    """pipeline.restore (no torch) rounds each tile to SIDES; the network needs its own
+    multiple: if the network grows a coarser stage, this says the pipeline must follow."""
+    from colorgan.models.damage import MULTIPLE
+    from colorgan.pipeline import restore
+
+    assert restore.SIDES % MULTIPLE == 0 and restore.TILE % restore.SIDES == 0

@@ -35,7 +35,7 @@ class Engine(Protocol):
         ...
 
     def damage(self, grey: np.ndarray) -> np.ndarray:
-        """Grey tiles (B, 1, H, W) in [0, 1], H and W multiples of 8 -> (B, 2, H, W): the
+        """Grey tiles (B, 1, H, W) in [0, 1], H and W multiples of 16 -> (B, 2, H, W): the
         restorer's network (models.damage, bundled, for any model): the logit of damage at
         each place, and the grey without the damage."""
         ...

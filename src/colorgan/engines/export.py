@@ -128,7 +128,7 @@ def _store_half(model) -> None:
 
 def export_damage_network(weights: Path, target: Path, overwrite: bool = False) -> None:
     """The restorer's network (models.damage.DamageNet, its weights a safetensors file) as one
-    ONNX graph, grey (B, 1, H, W) -> out (B, 2, H, W), any H and W that are multiples of 8, for
+    ONNX graph, grey (B, 1, H, W) -> out (B, 2, H, W), any H and W that are multiples of 16, for
     the light install (weights/damage.onnx is this file)."""
     import onnx
     from safetensors.torch import load_file

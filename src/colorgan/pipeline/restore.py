@@ -30,10 +30,11 @@ from PIL import Image
 
 from colorgan.pipeline.settings import Settings
 
-TILE = 512  # the side of a tile the network sees (a multiple of 8)
+TILE = 512  # the side of a tile the network sees (a multiple of SIDES)
+SIDES = 16  # a tile's side is a multiple of this: the network's coarsest stage is 1/16
 MARGIN = 32  # tiles overlap by this much; only each tile's middle is kept
 WORK_PIXELS = 4_000_000  # larger photos are looked at reduced to this many pixels
-THRESHOLD = 0.0  # a place is damaged where the network's logit is above this
+THRESHOLD = 2.0  # a place is damaged where the network's logit is above this
 GROW = 1  # the mask is widened by this many pixels before filling
 FILL_RADIUS = 3  # Telea's neighbourhood, in pixels
 FADED_LOW, FADED_HIGH = 24.0, 232.0  # a print is faded where both ends are pulled in past these
@@ -41,7 +42,7 @@ FADED_LOW, FADED_HIGH = 24.0, 232.0  # a print is faded where both ends are pull
 # percentiles of lightness (250 of them, drawn evenly)
 TYPICAL_LOW, TYPICAL_HIGH = 11.0, 241.0
 GRAIN = 4.0  # noise above this many grey levels is taken for grain
-LEAST = 0.001  # damage found on less of a photo than this is taken for none: nothing filled
+LEAST = 0.003  # damage found on less of a photo than this is taken for none: nothing filled
 
 Damage = Callable[[np.ndarray], np.ndarray]  # grey tiles (B, 1, T, T) in 0..1 -> (B, 2, T, T)
 
@@ -170,7 +171,7 @@ def _tiled(plane: np.ndarray, damage: Damage) -> np.ndarray:
     """The network's output (2, H, W) for a plane of any size, from the middles of
     overlapping tiles."""
     h, w = plane.shape
-    side = min(TILE, _up8(max(h, w) + 2 * MARGIN))
+    side = min(TILE, _whole(max(h, w) + 2 * MARGIN))
     step = side - 2 * MARGIN
     padded = np.pad(plane, ((MARGIN, side), (MARGIN, side)), mode="reflect")
     out = np.zeros((2, h, w), np.float32)
@@ -184,8 +185,9 @@ def _tiled(plane: np.ndarray, damage: Damage) -> np.ndarray:
     return out
 
 
-def _up8(n: int) -> int:
-    return -(-n // 8) * 8
+def _whole(n: int) -> int:
+    """n rounded up to a whole number of SIDES."""
+    return -(-n // SIDES) * SIDES
 
 
 def levels(plane: np.ndarray) -> np.ndarray:
