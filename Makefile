@@ -32,8 +32,12 @@ browser:
 	else echo "make: no chromium, and no root or sudo to install it: the page's browser test will skip"; fi
 
 test: $(STAMP) browser
-	# -rs: say why each skipped test skipped; with chromium here, the browser test may not skip
-	COLORGAN_BROWSER_REQUIRED=$$(command -v chromium >/dev/null && echo 1) $(BIN)/python -m pytest -q -rs
+	# -rs: say why each skipped test skipped; with chromium here, the browser test may not skip.
+	# -n 2: two pytest-xdist workers (of one torch thread each, tests/conftest.py), so that one
+	# works while the other waits on the commands, servers and clusters it started; each test
+	# file goes to one worker (--dist loadfile): its module fixtures (a Ray cluster) start once
+	COLORGAN_BROWSER_REQUIRED=$$(command -v chromium >/dev/null && echo 1) \
+		$(BIN)/python -m pytest -q -rs -n 2 --dist loadfile
 
 # The tests that need no other process, browser, film or training run and are not slow (the
 # markers in pyproject.toml), in about a minute on 2 cores. Those that need no torch run with

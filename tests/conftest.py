@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 import socket
 import subprocess
 import tempfile
@@ -69,13 +70,18 @@ def start_server(python: list[str], *options: str, log: Path, env: dict | None =
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
+# Under pytest-xdist (`make test` runs two workers), each worker's torch, and the commands it
+# starts, use one thread: two workers of two threads each on two cores would spin waiting on
+# each other, several times slower than each alone. Set here, before any test module imports
+# torch (conftest imports none).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """ONNX Runtime's optimized graphs (engines.sessions) kept in the session's own folder,
     for the suite's processes and the commands they start, never in the user's cache."""
-    import os
-
     os.environ["COLORGAN_CACHE"] = str(tmp_path_factory.mktemp("graphs"))
 
 

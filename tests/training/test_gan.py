@@ -135,7 +135,7 @@ def test_a_pretrained_encoder_starts_from_imagenet_and_learns_at_its_own_rate():
     assert [g["lr"] for g in gan.opt_pre.param_groups] == [1e-3, pytest.approx(1e-4)]
     x = inputs()
     first = gan.pretrain_step(x)["l1"]
-    for _ in range(40):
+    for _ in range(15):  # under a third of the first loss by step 6, about a fifth by 15
         last = gan.pretrain_step(x)["l1"]
     assert last < first / 3
 
