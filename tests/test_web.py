@@ -534,3 +534,30 @@ def test_alternatives_are_shown_side_by_side_and_one_is_picked_and_downloaded(
     picked = Image.open(download(page, "scene-colorized-alt2.png", tmp_path))
     other_way = Image.open(download(page, "scene-colorized-alt1.png", tmp_path))
     assert is_magenta(ab_of(other_way, patch)) and not is_magenta(ab_of(picked, patch))
+
+
+@pytest.mark.film
+@pytest.mark.subprocess
+@pytest.mark.browser
+def test_the_repair_option_restores_an_old_print_before_its_colour(server, browser, tmp_path):
+    """Ticking "Repair scratches and dust" on the page: the photo's drawn scratches and dust
+    are filled before it is coloured (its lightness near the clean photo's), unticked not."""
+    from colorgan.colour.pixels import lightness_grey
+    from tests.test_restore import psnr, scratched
+
+    clean = Image.open(EXAMPLES / "camera.jpg").convert("L")
+    damaged, _ = scratched(clean)
+    damaged.save(tmp_path / "old.png")
+    results = {}
+    for ticked in (False, True):
+        page = open_page(browser, server)
+        send(page, [tmp_path / "old.png"])
+        if ticked:
+            page.get_by_label("Repair scratches and dust (old prints), then colour").check()
+        page.click("#colorize")
+        status(page, "Colorized 1 of 1 file(s).")
+        result = Image.open(download(page, "old-colorized.png", tmp_path)).convert("RGB")
+        results[ticked] = psnr(lightness_grey(result), clean)
+        page.close()
+    assert results[False] < psnr(damaged, clean) + 1  # the scratches kept
+    assert results[True] > psnr(damaged, clean) + 6, results
