@@ -788,6 +788,14 @@ def pack_of(w: World, *shards: dict) -> str:
     return str(folder)
 
 
+def manifest_text(w: World, name: str, text: str) -> str:
+    """A folder whose manifest.json holds `text` as it is."""
+    folder = w.root / name
+    folder.mkdir()
+    (folder / "manifest.json").write_text(text)
+    return str(folder)
+
+
 def on_shards(w: World, folder: str) -> list[str]:
     sets = [f"data.shards={folder}", "data.root=null", "priors.cache=false"]
     return train(w, *sets)
@@ -954,6 +962,16 @@ ISSUE_46 = {
         lambda w: on_shards(w, pack_of(w, {"name": "a.tar", "photos": float("inf")})),
         2,
         "counts inf photos",
+    ),
+    "a shard manifest that is not JSON": (
+        lambda w: on_shards(w, manifest_text(w, "pack", "{'train': []}")),
+        2,
+        "manifest.json is not JSON",
+    ),
+    "a bank manifest of another format": (
+        lambda w: using(w, bank(w, "b", manifest={"format": "colorgan-shards/1"})),
+        2,
+        "is not a colorgan bank's (colorgan-bank/1)",
     ),
     "a shard of -5 photos": (
         lambda w: on_shards(w, pack_of(w, {"name": "a.tar", "photos": -5})),

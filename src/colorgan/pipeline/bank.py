@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from colorgan.base.errors import ColorganError, short, shown
-from colorgan.base.files import ArrayFile, atomic_write_text, read_text
+from colorgan.base.files import ArrayFile, atomic_write_text
+from colorgan.base.manifests import read_manifest
 from colorgan.pipeline.reference import Reference
 from colorgan.spec.references import DESCRIPTOR, FEATURES
 
@@ -144,13 +145,9 @@ def write_trust(folder: Path, weights: Sequence[float], model: str) -> None:
 def _manifest_of(folder: Path, where: str) -> dict:
     """The bank's manifest: of the format, its count of photos within bounds, and a name and a
     content hash for each."""
-    text = read_text(folder / MANIFEST, f"{where}: its manifest", 1 << 28)
-    try:
-        manifest = json.loads(text)
-    except (ValueError, RecursionError):
-        raise ColorganError(f"{where}: its {MANIFEST} is not JSON") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ColorganError(f"{where}: not a colorgan bank ({FORMAT})")
+    manifest = read_manifest(
+        folder / MANIFEST, f"{where}: its manifest", FORMAT, "a colorgan bank's", 1 << 28
+    )
     n = manifest.get("photos")
     if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= MAX_PHOTOS:
         raise ColorganError(

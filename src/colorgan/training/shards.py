@@ -12,7 +12,6 @@ processes and workers), at the cost of re-reading the epoch's bytes up to the po
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import tarfile
@@ -25,8 +24,8 @@ import numpy as np
 import torch
 
 from colorgan.base.errors import ColorganError, short, shown
-from colorgan.base.files import read_text
 from colorgan.base.images import BadImage, load_rgb
+from colorgan.base.manifests import read_manifest
 
 log = logging.getLogger("colorgan")
 
@@ -56,7 +55,8 @@ def read_pack(spec: str) -> tuple[list[Shard], list[Shard]]:
             f"data.shards: no {MANIFEST} in {shown(str(folder))} (write shards with "
             "colorgan data pack)"
         )
-    split = _shards_of(manifest, read_text(manifest, "shard manifest", 16 << 20))
+    meta = read_manifest(manifest, "shard manifest", FORMAT, "a colorgan shard manifest", 16 << 20)
+    split = _shards_of(manifest, meta)
     train = split["train"]
     if not Path(spec).is_dir():
         by_name = {s.path.name: s for s in train}
@@ -71,17 +71,11 @@ def read_pack(spec: str) -> tuple[list[Shard], list[Shard]]:
     return train, split["val"]
 
 
-def _shards_of(manifest: Path, text: str) -> dict[str, list[Shard]]:
+def _shards_of(manifest: Path, meta: dict) -> dict[str, list[Shard]]:
     """The manifest's training and validation shards: each a file of the pack's own folder
     (a name, never a path that leads out of it) and a count of photos (a whole number from 0
     to MAX_PHOTOS)."""
     where = shown(str(manifest))
-    try:
-        meta = json.loads(text)
-    except (ValueError, RecursionError):
-        raise ColorganError(f"{where} is not JSON") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ColorganError(f"{where} is not a colorgan shard manifest ({FORMAT})")
     split: dict[str, list[Shard]] = {}
     for kind in ("train", "val"):
         listed = meta.get(kind)
