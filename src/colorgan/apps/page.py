@@ -10,12 +10,11 @@ from colorgan.apps.page_points import PointEvents
 from colorgan.apps.studio import KEEP_SECONDS, Studio
 from colorgan.base.errors import ColorganError
 from colorgan.base.images import IMAGE_EXTENSIONS, VIDEO_SUFFIXES
-from colorgan.pipeline.settings import Settings
+from colorgan.pipeline.settings import DEFAULTS, Settings
 from colorgan.spec.meta import MAX_SATURATION
 
 MODEL_SLOT = "model"  # the queue slot of every event that runs the model (one at a time)
 MAX_ALTERNATIVES = 4  # the ways an upload may be coloured at once on the page
-DEFAULTS = Settings()
 RESTORE = "Repair scratches and dust (old prints), then colour"
 BANK = "Colours from the reference bank (the photos nearest to each upload)"
 

@@ -313,3 +313,6 @@ def _by_input(setting: str, given: object, each: Callable) -> tuple | dict:
         except SettingError as exc:
             raise type(exc)(setting, f"for {shown(str(key))}: {exc.rest}") from None
     return out
+
+
+DEFAULTS = Settings()  # every setting as a call leaves it; the front ends show these

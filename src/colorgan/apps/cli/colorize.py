@@ -17,10 +17,8 @@ from colorgan.apps.cli.common import (
 )
 from colorgan.apps.cli.film_args import check_one_film, film_jobs, film_options, one_film_out
 from colorgan.base.errors import ColorganError, short, shown
-from colorgan.pipeline.settings import HINT_REACHES, Settings, settings_of
+from colorgan.pipeline.settings import DEFAULTS, HINT_REACHES, Settings, settings_of
 from colorgan.spec.meta import MAX_SATURATION
-
-DEFAULTS = Settings()
 
 
 def add_parser(sub) -> argparse.ArgumentParser:  # argparse's subparsers

@@ -8,9 +8,7 @@ import argparse
 from pathlib import Path
 
 from colorgan.base.errors import ColorganError, shown
-from colorgan.pipeline.settings import CODECS, Settings
-
-DEFAULTS = Settings()
+from colorgan.pipeline.settings import CODECS, DEFAULTS
 
 
 def film_options(p: argparse.ArgumentParser) -> None:
