@@ -288,3 +288,40 @@ def test_a_films_finished_parts_are_kept_for_the_next_run(cluster, tmp_path):
     grey = [k for k, c in enumerate(chroma) if c < 1]
     assert len(frames) == 48 and grey == list(range(12 * part, 12 * part + 12)), chroma
     assert not parts.exists()
+
+
+@pytest.mark.film
+def test_a_restored_film_on_two_nodes_is_one_machines_and_its_dust_is_gone(cluster, tmp_path):
+    """`--restore` on the cluster: each part restored on its worker once, its repairs put back
+    in the luma the driver writes; FFV1 (lossless) frames equal to one machine's, the dust
+    gone from the middle of each shot. Two dusty clips of the film-dust benchmark, the second
+    upside down: a cut between them, a part each."""
+    import av
+
+    from benchmarks.film_dust import dusty_clip, read_grey, scores, write_grey
+    from colorgan.pipeline.colorizer import Colorizer
+    from colorgan.pipeline.film_split import plan_film
+    from colorgan.pipeline.request import Request
+
+    clips = [dusty_clip((240, 136), 8, seed=s) for s in (0, 1)]
+    for field in ("clean", "damaged", "dust", "scratch", "thing"):
+        setattr(clips[1], field, [np.flipud(a) for a in getattr(clips[1], field)])
+    film = tmp_path / "dusty.mkv"
+    write_grey(film, clips[0].damaged + clips[1].damaged)
+    assert plan_film(Colorizer(), Request(film), 6).parts == ((0, 8), (8, 16))
+    one, many = tmp_path / "one", tmp_path / "many"
+    command = ["colorize", str(film), "-q", "--restore", "--codec", "ffv1", "--out"]
+    assert main([*command, str(one)]) == 0
+    assert main([*command, str(many), "--ray"]) == 0
+    stored = []
+    for path in (one / "dusty.mkv", many / "dusty.mkv"):
+        with av.open(str(path)) as f:
+            stored.append([x.to_ndarray() for x in f.decode(video=0)])
+    assert len(stored[1]) == 16
+    assert all(np.array_equal(a, b) for a, b in zip(*stored, strict=True))
+    written = read_grey(many / "dusty.mkv")
+    for k, clip in enumerate(clips):
+        got = scores(clip, written[8 * k : 8 * k + 8])  # small frames: the flow sees less
+        assert got["spots gone (middle frames)"] >= 0.6, (k, got)
+        assert scores(clip, clip.damaged)["spots gone (every frame)"] < 0.1
+    assert list(outputs(many)) == ["dusty.mkv"]  # the parts and their repairs are gone

@@ -61,9 +61,10 @@ def colorize_video(
 ) -> int:
     """Colorize the film of `request` into `target` (film_out.STDOUT: standard output) with
     its settings' codec, its hints on the first shot; returns the number of frames.
-    `colour`: what colours its frames (default: the model, film_colour.FilmColour; a
-    cluster's driver gives its parts). BadImage for a source that is not a readable film;
-    nothing is published unless the whole film was written."""
+    `colour`: what colours its frames, restored where the settings ask (default: the model,
+    film_colour.FilmColour, behind film_restore; a cluster's driver gives its parts).
+    BadImage for a source that is not a readable film; nothing is published unless the whole
+    film was written."""
     check_target(request, target, overwrite)
     try:
         return _colorize(colorizer, request, target, overwrite, (stabilise, progress, colour))
@@ -93,9 +94,10 @@ def _colorize(
     settings, source = request.settings, request.photo
     stabilise, progress, colour = how
     rotation = rotation_of(source)
-    if colour is None:
-        colour = FilmColour(colorizer, request, rotation, stabilise=stabilise)
-    colour = restoring(colour, colorizer, request)  # the luma coloured and written: restored
+    if colour is None:  # the luma coloured and written: restored where the settings ask
+        colour = restoring(
+            FilmColour(colorizer, request, rotation, stabilise=stabilise), colorizer, request
+        )
     numbered = numbered_frames(source) if source != STDIN and is_sequence(source) else None
     names = numbered.name if numbered else lambda k, suffix: f"{k:06d}{suffix}"
     with open_video(source, settings.frame_rate) as source_file:

@@ -79,8 +79,9 @@ def colour_film(run: Run, request: Request, target: Path) -> int:
             yield path
 
     how = {"overwrite": run.overwrite, "progress": run.progress}
+    colour = Parts(plan, finished(), restored=request.settings.restore)
     try:
-        frames = colorize_video(run.driver, request, target, colour=Parts(plan, finished()), **how)
+        frames = colorize_video(run.driver, request, target, colour=colour, **how)
     except BaseException:
         for wait in waits:  # nothing more of this film is wanted now
             if wait is not None:
