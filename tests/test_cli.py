@@ -254,10 +254,8 @@ def own_scores(weights: Path, folder: Path) -> dict[str, float]:
 
     from colorgan.base.images import find_images, load_rgb
     from colorgan.engines.torch_engine import TorchEngine
+    from colorgan.evaluation.metrics import psnr
     from colorgan.pipeline.colorizer import Colorizer
-
-    def psnr(a: np.ndarray, b: np.ndarray) -> float:
-        return float(10 * np.log10(255**2 / ((a.astype(float) - b) ** 2).mean()))
 
     colorizer = Colorizer(TorchEngine(weights))
     scores: dict[str, list[float]] = {"model": [], "grey": []}

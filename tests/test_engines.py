@@ -14,16 +14,12 @@ from colorgan.apps.cli import main
 from colorgan.colour.pixels import lightness_grey
 from colorgan.engines.onnx_engine import OnnxEngine
 from colorgan.engines.torch_engine import TorchEngine
+from colorgan.evaluation.metrics import psnr
 from colorgan.pipeline.colorizer import Colorizer
 from colorgan.pipeline.request import Request
 from tests.conftest import WITHOUT_TORCH, make_photo, write_generator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    mse = ((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2).mean()
-    return float(10 * np.log10(255**2 / mse))
 
 
 def agreement(onnx: OnnxEngine, engine: TorchEngine) -> float:
@@ -112,7 +108,7 @@ def test_the_ycbcr_output_stays_within_40_db_of_the_lab_path():
         source = Image.open(path)
         out = light.colorize(source)
         assert out.mode == "RGB" and out.size == source.size
-        scores.append(psnr(out, colorizer.colorize(source)))
+        scores.append(psnr(np.asarray(out), np.asarray(colorizer.colorize(source))))
         # the grey of the output (its luma, as Pillow and JPEG take it) is the photo's own
         kept = np.abs(np.asarray(out.convert("L"), int) - np.asarray(source.convert("L"), int))
         assert kept.mean() < 1.0  # rounding; the Lab path, keeping CIE L instead, is 5 off
