@@ -51,7 +51,7 @@ CANDIDATES = [
     restore.Repair(threshold, grow, fill, least)
     for fill in ("telea", "ns", "learned")
     for grow in (0, 1, 2)
-    for threshold in (-1.0, 0.0, 1.0, 2.0, 3.0)
+    for threshold in (-1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
     for least in (0.0, 0.001, 0.003)
 ]
 
@@ -158,13 +158,13 @@ def choose(report: dict) -> str:
 
 
 # the rule's order of simplicity: Telea, then Navier-Stokes, then the learned fill; growth 1,
-# then 0, then 2; threshold 0, then -1, then 1, 2, 3; least 0.1%, then none, then 0.3%
+# then 0, then 2; threshold 0, then -1, then 1, 2, 3, 4, 5; least 0.1%, then none, then 0.3%
 PREFERENCE = sorted(
     CANDIDATES,
     key=lambda r: (
         ("telea", "ns", "learned").index(r.fill),
         (1, 0, 2).index(r.grow),
-        (0.0, -1.0, 1.0, 2.0, 3.0).index(r.threshold),
+        (0.0, -1.0, 1.0, 2.0, 3.0, 4.0, 5.0).index(r.threshold),
         (0.001, 0.0, 0.003).index(r.least),
     ),
 )
