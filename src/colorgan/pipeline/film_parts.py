@@ -145,7 +145,8 @@ class Parts:
         """The part's k-th frame with its repairs put back, as the worker restored it."""
         records = np.asarray(self.repairs[self.bounds[k] : self.bounds[k + 1]])
         luma = np.array(picture.luma)
-        if len(records) and (records["at"].max() >= luma.size or records["to"].max() > 65535):
+        top = picture.levels.top
+        if len(records) and (records["at"].max() >= luma.size or records["to"].max() > top):
             raise BadImage(f"part {self.part}'s repairs fall outside frame {k}")
         luma.reshape(-1)[records["at"]] = records["to"].astype(luma.dtype)
         grey = Image.fromarray(grey8(luma, picture.levels), "L")
