@@ -127,6 +127,11 @@ def summary(rows: dict[str, list[float]], chosen: str) -> dict:
     for kind in ("local", "worn"):
         gain = np.asarray(rows[f"{kind}: {chosen}"]) - np.asarray(rows[f"{kind}: damaged"])
         out[f"{kind}: restorer ({chosen}) - damaged"] = _mean_se(gain)
+    out["local photos"] = {  # each candidate's photos, for the rule's paired comparison
+        name.removeprefix("local: "): values
+        for name, values in rows.items()
+        if name.startswith("local: ")
+    }
     cost = np.asarray(rows["colour: clean"]) - np.asarray(rows["colour: restored"])
     out["colour: clean - restored"] = _mean_se(cost)
     out["photos"] = len(rows["local: damaged"])
@@ -139,8 +144,8 @@ CAUTIOUS = restore.Repair(3.0, 0, "telea", 0.003)  # the rule's last resort
 def choose(report: dict) -> str:
     """Study 29's rule: the best local-damage candidate whose clean photos stay at 40 dB
     (every one; else pooled, the PSNR of their mean
-    squared error; else half of them untouched; else CAUTIOUS); within one
-    standard error of the best, the simplest (CANDIDATES' order of preference)."""
+    squared error; else half of them untouched; else CAUTIOUS); within one standard error of
+    the best (paired over the photos), the simplest (CANDIDATES' order of preference)."""
     clean = {label(r): report[f"clean: {label(r)}"] for r in PREFERENCE}
     for passes in (
         lambda c: c["lowest"] >= 40,
@@ -153,8 +158,13 @@ def choose(report: dict) -> str:
     else:
         return label(CAUTIOUS)
     best = max(allowed, key=lambda name: report[f"local: {name}"]["mean"])
-    bar = report[f"local: {best}"]["mean"] - report[f"local: {best}"]["se"]
-    return next(name for name in allowed if report[f"local: {name}"]["mean"] >= bar)
+    photos = {name: np.asarray(v) for name, v in report["local photos"].items()}
+
+    def near(name: str) -> bool:  # within one standard error of the best, paired over photos
+        behind = _mean_se(photos[best] - photos[name])
+        return behind["mean"] <= behind["se"]
+
+    return next(name for name in allowed if near(name))
 
 
 # the rule's order of simplicity: Telea, then Navier-Stokes, then the learned fill; growth 1,
@@ -233,6 +243,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             report["12 MP onnx"] = twelve_megapixels(Path(tmp))
     for name, value in report.items():
+        if name == "local photos":
+            continue
         if isinstance(value, dict) and "mean" in value:
             value = f"{value['mean']:.2f} ± {value['se']:.2f}"
         elif isinstance(value, dict) and "lowest" in value:
