@@ -51,6 +51,7 @@ class RestorerRecipe:
     every: int = 250  # validate and checkpoint this often
     workers: int = 1
     clean_share: float = 0.4  # crops left without local damage: what not to mark
+    worn: float = 0.4  # crops faded, and grainy, each with this probability (training.damage)
     # a network's weights to start from (a run's best): its tensors of the same name and
     # shape; the rest (a grown network's new layers) start afresh
     init_from: str | None = None
@@ -104,7 +105,7 @@ class Damages(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.recipe.seed, self.step + step, slot])
         path = self.paths[int(rng.integers(len(self.paths)))]
         crop = grey_crop(path, self.recipe.crop, rng, self.recipe.smallest)
-        made = damage(crop, rng, 1 - self.recipe.clean_share)
+        made = damage(crop, rng, 1 - self.recipe.clean_share, self.recipe.worn)
         return _tensors(made)
 
 
