@@ -127,11 +127,12 @@ def summary(rows: dict[str, list[float]], chosen: str) -> dict:
     for kind in ("local", "worn"):
         gain = np.asarray(rows[f"{kind}: {chosen}"]) - np.asarray(rows[f"{kind}: damaged"])
         out[f"{kind}: restorer ({chosen}) - damaged"] = _mean_se(gain)
-    out["local photos"] = {  # each candidate's photos, for the rule's paired comparison
-        name.removeprefix("local: "): values
-        for name, values in rows.items()
-        if name.startswith("local: ")
-    }
+    for kind in ("local", "worn"):  # each candidate's photos, for paired comparisons
+        out[f"{kind} photos"] = {
+            name.removeprefix(f"{kind}: "): values
+            for name, values in rows.items()
+            if name.startswith(f"{kind}: ")
+        }
     cost = np.asarray(rows["colour: clean"]) - np.asarray(rows["colour: restored"])
     out["colour: clean - restored"] = _mean_se(cost)
     out["photos"] = len(rows["local: damaged"])
@@ -238,12 +239,16 @@ def main() -> None:
         grid(paths[: args.limit], args.grid)
         return
     report = scores(paths[: args.limit])
-    report["chosen by the rule"] = choose(report)
+    chosen = report["chosen by the rule"] = choose(report)
+    for kind in ("local", "worn"):
+        photos = report[f"{kind} photos"]
+        gain = np.asarray(photos[chosen]) - np.asarray(photos["damaged"])
+        report[f"{kind}: the rule's choice - damaged"] = _mean_se(gain)
     if args.time:
         with tempfile.TemporaryDirectory() as tmp:
             report["12 MP onnx"] = twelve_megapixels(Path(tmp))
     for name, value in report.items():
-        if name == "local photos":
+        if name.endswith(" photos"):
             continue
         if isinstance(value, dict) and "mean" in value:
             value = f"{value['mean']:.2f} ± {value['se']:.2f}"
